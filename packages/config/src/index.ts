@@ -1,0 +1,3 @@
+export * from './parse.js';
+export * from './fragments.js';
+export * from './services.js';

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { booleanEnv, databaseEnv, logEnv, redisEnv, storageEnv } from './fragments.js';
+
+/** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
+export function isStrongPassword(value: string): boolean {
+  const classes = [/[a-z]/, /[A-Z]/, /[0-9]/, /[^a-zA-Z0-9]/].filter((re) => re.test(value)).length;
+  return value.length >= 12 && classes >= 3;
+}
+
+const strongPassword = z
+  .string()
+  .refine(isStrongPassword, 'too weak: use 12+ characters with three of lower case, upper case, digits, symbols');
+
+export const apiEnvSchema = databaseEnv
+  .extend(redisEnv.shape)
+  .extend(logEnv.shape)
+  .extend(storageEnv.shape)
+  .extend({
+    PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
+    JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    RESTORE_BODY_LIMIT_MB: z.coerce.number().int().min(1).max(10_240).default(50),
+    LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+    TRUST_PROXY: booleanEnv.default(false),
+  });
+export type ApiConfig = z.output<typeof apiEnvSchema>;
+
+export const workerEnvSchema = databaseEnv
+  .extend(redisEnv.shape)
+  .extend(logEnv.shape)
+  .extend(storageEnv.shape)
+  .extend({
+    BACKUP_TIMEZONE: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'must be an IANA time zone such as Africa/Lagos')
+      .default('UTC'),
+    RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
+    GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
+    COMPRESS_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+    /** How long BullMQ's job lock lasts; a crashed worker's job is picked up after about this long. */
+    JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
+    JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(15_000),
+  });
+export type WorkerConfig = z.output<typeof workerEnvSchema>;

@@ -1,0 +1,3 @@
+export * from './catalog.js';
+export * from './producer.js';
+export { UnrecoverableError } from 'bullmq';

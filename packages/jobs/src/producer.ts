@@ -1,0 +1,54 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Redis } from 'ioredis';
+import { JOBS, QUEUES, RETENTION, type JobName, type JobPayload, type QueueName } from './catalog.js';
+
+export interface ProducerOptions {
+  redisUrl: string;
+  prefix: string;
+  onError?: (err: Error, queue: QueueName) => void;
+}
+
+/** Enqueues catalog jobs. Used by the API (and by the worker for follow-up jobs). */
+export interface Producer {
+  /**
+   * Validates `payload` against the catalog and adds the job. `jobId` makes it idempotent: adding
+   * the same id again while the job exists is a no-op. Rejects quickly when Redis is down
+   * (offline queue disabled), so callers can answer 503 instead of hanging.
+   */
+  enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
+  queue(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+/** Creates the producer with one Redis connection shared by its queues. */
+export function createProducer(options: ProducerOptions): Producer {
+  const connection = new Redis(options.redisUrl, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+  });
+  connection.on('error', (err) => options.onError?.(err, QUEUES.backup));
+  const queues = new Map<QueueName, Queue>();
+  const queue = (name: QueueName): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix: options.prefix });
+      q.on('error', (err) => options.onError?.(err, name));
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    async enqueue(name, payload, opts) {
+      const def = JOBS[name];
+      const data = def.payload.parse(payload);
+      const job = await queue(def.queue).add(name, data, { ...def.options, ...RETENTION, ...opts });
+      return job.id ?? opts.jobId;
+    },
+    queue,
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      connection.disconnect();
+    },
+  };
+}
