@@ -1,0 +1,51 @@
+/** The backup file format this code writes. Readers accept this and every older version listed in `FORMAT_MIGRATIONS`. */
+export const FORMAT_VERSION = '1.0';
+
+export type BackupTableKey =
+  | 'users'
+  | 'unions'
+  | 'unionMembers'
+  | 'loanTypes'
+  | 'loans'
+  | 'repayments'
+  | 'auditLogs'
+  | 'sessions';
+
+export interface BackupTable {
+  /** Key under `data` in the file (the Prisma model's plural camelCase name). */
+  key: BackupTableKey;
+  /** PostgreSQL table in the public schema. */
+  table: string;
+  /** Present only when this export option is on. */
+  option?: 'includeAuditLogs' | 'includeSessions';
+}
+
+/**
+ * Every table a backup can hold, parents before children, so a file read front to back never
+ * meets a row whose parent is still to come. Columns are not listed: they are read from the
+ * catalog, so a migration that adds a column needs no change here.
+ */
+export const BACKUP_TABLES: readonly BackupTable[] = [
+  { key: 'users', table: 'users' },
+  { key: 'unions', table: 'unions' },
+  { key: 'unionMembers', table: 'union_members' },
+  { key: 'loanTypes', table: 'loan_types' },
+  { key: 'loans', table: 'loans' },
+  { key: 'repayments', table: 'repayments' },
+  { key: 'auditLogs', table: 'audit_logs', option: 'includeAuditLogs' },
+  { key: 'sessions', table: 'sessions', option: 'includeSessions' },
+];
+
+export interface BackupOptions {
+  includeAuditLogs: boolean;
+  includeSessions: boolean;
+}
+
+/** The tables a backup with `options` contains, in file order. */
+export function tablesFor(options: BackupOptions): BackupTable[] {
+  return BACKUP_TABLES.filter((t) => !t.option || options[t.option]);
+}
+
+export function tableByKey(key: string): BackupTable | undefined {
+  return BACKUP_TABLES.find((t) => t.key === key);
+}

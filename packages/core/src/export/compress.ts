@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+
+/**
+ * Reads up to `threshold` bytes of `source`. Small outputs stay plain (`compressed: false`);
+ * anything larger is gzip-compressed as it streams. Only the head is ever held in memory.
+ */
+export async function compressIfLarge(
+  source: AsyncIterable<Buffer>,
+  threshold: number,
+  level: number,
+): Promise<{ compressed: boolean; stream: Readable }> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  while (size <= threshold) {
+    const next = await it.next();
+    if (next.done) return { compressed: false, stream: Readable.from(head) };
+    head.push(next.value);
+    size += next.value.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* head;
+    head.length = 0;
+    for (;;) {
+      const next = await it.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  // pipeline() destroys the gzip stream with the source's error, so the consumer sees it.
+  const gzip = pipeline(Readable.from(all()), createGzip({ level }), () => {});
+  return { compressed: true, stream: gzip };
+}
+
+/** Counts and hashes (SHA-256) the bytes flowing through; read the totals after the stream ends. */
+export function digesting(source: AsyncIterable<Buffer>): { stream: Readable; result: () => { sha256: string; bytes: number } } {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* pass(): AsyncGenerator<Buffer> {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      yield chunk;
+    }
+  }
+  let digest: string | undefined;
+  return {
+    stream: Readable.from(pass()),
+    result: () => ({ sha256: (digest ??= hash.digest('hex')), bytes }),
+  };
+}

@@ -1,0 +1,207 @@
+import { UnrecoverableError } from '@mp/jobs';
+import type { Logger } from '@mp/logger';
+import type { PgPool, PrismaClient } from '@mp/db';
+import { isStorageError } from '@mp/storage';
+import type { StorageSet } from '../deps.js';
+import { FORMAT_VERSION, type BackupOptions } from '../backup-format/tables.js';
+import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/record-storage.js';
+import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
+import { compressIfLarge, digesting } from './compress.js';
+
+export interface BackupRunDeps {
+  prisma: PrismaClient;
+  pool: PgPool;
+  storage: StorageSet;
+  logger: Logger;
+  settings: { gzipLevel: number; compressThresholdBytes: number };
+}
+
+export interface JobProgress {
+  percent: number;
+  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'done';
+  table?: string;
+  rows?: number;
+}
+
+export interface BackupRunResult {
+  backupId: string;
+  filename: string;
+  status: 'completed' | 'partial';
+  fileSize: number;
+  checksum: string;
+  recordCounts: Record<string, number>;
+  durationMs: number;
+}
+
+const json = (v: unknown) => v as object;
+
+function readOptions(value: unknown): BackupOptions {
+  const v = (value ?? {}) as Record<string, unknown>;
+  return { includeAuditLogs: v.includeAuditLogs === true, includeSessions: v.includeSessions === true };
+}
+
+/** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */
+function baseName(filename: string): string {
+  return filename.replace(/\.json(\.gz)?$/, '');
+}
+
+/**
+ * Runs (or resumes) the backup described by record `backupId`: exports one consistent snapshot,
+ * compresses it past the threshold, stores it locally under a temporary name renamed on success,
+ * then uploads it to Cloudinary when the location asks for it.
+ *
+ * Each step is recorded as it completes, so a retry after a crash or a cloud outage resumes where
+ * the previous attempt stopped (an exported file whose checksum is recorded is not exported again).
+ * On the last attempt a cloud failure leaves a `both` backup `partial` (the local copy is good);
+ * for `cloud` it throws. Throws `UnrecoverableError` for what no retry can fix.
+ */
+export async function runBackup(
+  deps: BackupRunDeps,
+  backupId: string,
+  ctx: { attempt: number; isLastAttempt: boolean; onProgress?: (p: JobProgress) => void },
+): Promise<BackupRunResult> {
+  const started = Date.now();
+  let record = await deps.prisma.backupRecord.findUnique({ where: { id: backupId } });
+  if (!record) throw new UnrecoverableError(`Backup record ${backupId} does not exist`);
+  if (record.status === 'completed' || record.status === 'partial') return toResult(record, started);
+  const wantsCloud = record.location === 'cloud' || record.location === 'both';
+  if (wantsCloud && !deps.storage.cloud) {
+    throw new UnrecoverableError('Cloud storage is not configured (set CLOUDINARY_URL) but this backup asks for it');
+  }
+  record = await deps.prisma.backupRecord.update({
+    where: { id: backupId },
+    data: { status: 'running', attempts: ctx.attempt, startedAt: record.startedAt ?? new Date(), error: null },
+  });
+  let storage = readRecordStorage(record.storage);
+
+  if (!storage.local || !record.checksum || !(await exists(deps, storage.local.key))) {
+    const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
+    storage = { ...storage, local: exported.local };
+    record = await deps.prisma.backupRecord.update({
+      where: { id: backupId },
+      data: {
+        filename: exported.local.key,
+        storage: json(storage),
+        fileSize: BigInt(exported.bytes),
+        checksum: exported.sha256,
+        compressed: exported.compressed,
+        formatVersion: FORMAT_VERSION,
+        schemaVersion: exported.summary.schemaVersion,
+        recordCounts: json(exported.summary.recordCounts),
+      },
+    });
+  }
+
+  let status: 'completed' | 'partial' = 'completed';
+  let error: string | null = null;
+  if (wantsCloud && !storage.cloud) {
+    ctx.onProgress?.({ percent: 95, stage: 'uploading' });
+    try {
+      storage = await uploadCopy(deps, storage, Number(record.fileSize ?? 0));
+    } catch (err) {
+      const reason = describeCloudError(err);
+      if (!ctx.isLastAttempt) throw new Error(`Upload to Cloudinary failed, will retry: ${reason}`);
+      if (record.location === 'cloud') {
+        await removeLocal(deps, storage);
+        throw new UnrecoverableError(`Upload to Cloudinary failed: ${reason}`);
+      }
+      status = 'partial';
+      error = `The local copy is complete but the Cloudinary upload failed: ${reason}`;
+    }
+  }
+  if (record.location === 'cloud' && storage.cloud && storage.local) {
+    await removeLocal(deps, storage);
+    storage = { cloud: storage.cloud };
+  }
+  record = await deps.prisma.backupRecord.update({
+    where: { id: backupId },
+    data: {
+      status,
+      error,
+      storage: json(storage),
+      cloudinaryUrl: storage.cloud?.url ?? null,
+      cloudinaryAssetId: storage.cloud?.assetId ?? null,
+      completedAt: new Date(),
+      durationMs: Math.round(Date.now() - (record.startedAt?.getTime() ?? started)),
+      progress: json({ percent: 100, stage: 'done' }),
+    },
+  });
+  ctx.onProgress?.({ percent: 100, stage: 'done' });
+  return toResult(record, started);
+}
+
+async function exists(deps: BackupRunDeps, key: string): Promise<boolean> {
+  try {
+    await deps.storage.local.stat?.(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exportToLocal(
+  deps: BackupRunDeps,
+  filename: string,
+  options: BackupOptions,
+  onProgress?: (p: JobProgress) => void,
+): Promise<{ local: NonNullable<RecordStorage['local']>; bytes: number; sha256: string; compressed: boolean; summary: ExportSummary }> {
+  const client = await deps.pool.connect();
+  let failed: Error | undefined;
+  try {
+    const summary: ExportSummary = { recordCounts: {}, schemaVersion: null, timestamp: '' };
+    const source = exportSnapshot(client, options, summary, (p) =>
+      onProgress?.({
+        percent: p.totalRows === 0 ? 90 : Math.min(90, Math.floor((p.rows / p.totalRows) * 90)),
+        stage: 'exporting',
+        table: p.table,
+        rows: p.rows,
+      }),
+    );
+    const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
+    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}`;
+    const digest = digesting(stream);
+    const stored = await deps.storage.local.put(key, digest.stream);
+    const { sha256, bytes } = digest.result();
+    if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
+    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, summary };
+  } catch (err) {
+    failed = err as Error;
+    throw err;
+  } finally {
+    // A connection left inside COPY or the snapshot transaction is closed, not reused.
+    client.release(failed);
+  }
+}
+
+async function uploadCopy(deps: BackupRunDeps, storage: RecordStorage, size: number): Promise<RecordStorage> {
+  const cloud = deps.storage.cloud!;
+  const key = storage.local!.key;
+  const body = await deps.storage.local.open(key);
+  const stored = await cloud.put(key, body, { size });
+  return { ...storage, cloud: cloudEntry(key, stored.location) };
+}
+
+async function removeLocal(deps: BackupRunDeps, storage: RecordStorage): Promise<void> {
+  if (storage.local) await deps.storage.local.delete(storage.local.key);
+}
+
+/** A cloud failure as a sentence without credentials (SDK error objects are never passed on). */
+function describeCloudError(err: unknown): string {
+  if (isStorageError(err)) return err.status ? `${err.message} (HTTP ${err.status})` : err.message;
+  return err instanceof Error ? err.message : 'unknown error';
+}
+
+function toResult(
+  record: { id: string; filename: string; status: string; fileSize: bigint | null; checksum: string | null; recordCounts: unknown; durationMs: number | null },
+  started: number,
+): BackupRunResult {
+  return {
+    backupId: record.id,
+    filename: record.filename,
+    status: record.status === 'partial' ? 'partial' : 'completed',
+    fileSize: Number(record.fileSize ?? 0),
+    checksum: record.checksum ?? '',
+    recordCounts: (record.recordCounts ?? {}) as Record<string, number>,
+    durationMs: record.durationMs ?? Date.now() - started,
+  };
+}

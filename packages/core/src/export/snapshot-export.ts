@@ -1,0 +1,106 @@
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { FORMAT_VERSION, tablesFor, type BackupOptions, type BackupTableKey } from '../backup-format/tables.js';
+import { quoteIdent, readColumns, readSchemaVersion } from '../backup-format/catalog.js';
+
+export interface ExportProgress {
+  table: BackupTableKey;
+  /** Rows written so far, all tables together. */
+  rows: number;
+  totalRows: number;
+}
+
+export interface ExportSummary {
+  recordCounts: Partial<Record<BackupTableKey, number>>;
+  schemaVersion: string | null;
+  timestamp: string;
+}
+
+// CSV with quote and delimiter bytes that JSON text can never contain: each row's JSON comes out
+// exactly as PostgreSQL wrote it, one per line, with no escaping to undo.
+const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
+const NEWLINE = 0x0a;
+
+/** Numbers that JSON (and JavaScript) cannot carry exactly are exported as strings. */
+function selectExpression(column: { name: string; type: string }): string {
+  const ident = quoteIdent(column.name);
+  return /^(numeric|bigint|money)/.test(column.type) ? `${ident}::text AS ${ident}` : ident;
+}
+
+function countNewlines(chunk: Buffer): number {
+  let count = 0;
+  for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, i + 1)) count++;
+  return count;
+}
+
+/**
+ * Streams the backup document (format {@link FORMAT_VERSION}) for `options` from `client`.
+ *
+ * Every table is read in one REPEATABLE READ, READ ONLY transaction, so the file is one consistent
+ * snapshot: a loan is never present without its member. PostgreSQL builds each row's JSON
+ * (`row_to_json`), so values round-trip byte for byte and nothing is decoded in JavaScript. One row
+ * per line; memory stays flat whatever the table sizes.
+ *
+ * The client must be dedicated to this export until the generator finishes. If the generator does
+ * not finish (error, or the consumer stops early) the connection may still be inside COPY: the
+ * caller must release it with an error (`client.release(err)`), which closes it and so ends the
+ * transaction. `summary` is filled before the first byte.
+ */
+export async function* exportSnapshot(
+  client: pg.PoolClient,
+  options: BackupOptions,
+  summary: ExportSummary,
+  onProgress?: (progress: ExportProgress) => void,
+): AsyncGenerator<Buffer> {
+  const tables = tablesFor(options);
+  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  {
+    summary.timestamp = new Date().toISOString();
+    summary.schemaVersion = await readSchemaVersion(client);
+    const counts = await client.query<Record<string, string>>(
+      `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
+    );
+    for (const t of tables) summary.recordCounts[t.key] = Number(counts.rows[0]![t.key]);
+    const totalRows = Object.values(summary.recordCounts).reduce((a, b) => a + (b ?? 0), 0);
+
+    const metadata = {
+      version: FORMAT_VERSION,
+      timestamp: summary.timestamp,
+      app: 'millennium-potters',
+      schemaVersion: summary.schemaVersion,
+      options: { includeAuditLogs: options.includeAuditLogs, includeSessions: options.includeSessions },
+      recordCounts: summary.recordCounts,
+    };
+    yield Buffer.from(`{"metadata":${JSON.stringify(metadata)},\n"data":{\n`);
+
+    let rowsDone = 0;
+    for (const [index, t] of tables.entries()) {
+      const columns = await readColumns(client, t.table);
+      const select = columns.map(selectExpression).join(', ');
+      yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
+      const copy = client.query(
+        copyStreams.to(
+          `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM public.${quoteIdent(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
+        ),
+      );
+      let first = true;
+      let lastReport = 0;
+      for await (const chunk of copy as AsyncIterable<Buffer>) {
+        // Every row starts with a separating comma; the table's first row must not.
+        const out = first ? chunk.subarray(1) : chunk;
+        first = false;
+        rowsDone += countNewlines(chunk);
+        yield out;
+        const now = Date.now();
+        if (onProgress && now - lastReport > 250) {
+          lastReport = now;
+          onProgress({ table: t.key, rows: rowsDone, totalRows });
+        }
+      }
+      onProgress?.({ table: t.key, rows: rowsDone, totalRows });
+      yield Buffer.from(index === tables.length - 1 ? ']\n' : '],\n');
+    }
+    yield Buffer.from('}}\n');
+    await client.query('COMMIT');
+  }
+}

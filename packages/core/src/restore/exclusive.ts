@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import { enterMaintenance, exitMaintenance } from '../maintenance.js';
+import { AppError } from '../errors.js';
+import { runBackup, type BackupRunDeps, type JobProgress } from '../export/run-backup.js';
+
+/** Session-level advisory lock held by the one worker running a restore or reset. */
+const EXCLUSIVE_RUN_LOCK = 0x6d70_7275;
+
+/**
+ * Runs `fn` on a dedicated connection that holds the exclusive-run advisory lock, with maintenance
+ * mode on. Maintenance is turned off afterwards whatever happens (a crash leaves it on; the worker
+ * clears it at start-up). The lock dies with the connection, so a killed worker never leaves it held.
+ * @throws AppError OPERATION_IN_PROGRESS when another worker is running a restore or reset
+ */
+export async function withExclusiveMaintenance<T>(
+  deps: Pick<BackupRunDeps, 'prisma' | 'pool'>,
+  input: { jobId: string; operationId: string; reason: string },
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await deps.pool.connect();
+  let broken: Error | undefined;
+  try {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    if (!rows[0]?.ok) throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
+    await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
+    try {
+      return await fn(client);
+    } finally {
+      await exitMaintenance(deps.prisma, { jobId: input.jobId });
+    }
+  } catch (err) {
+    broken = err as Error;
+    throw err;
+  } finally {
+    // A failed run may leave the connection mid-transaction or mid-COPY: close it rather than reuse it.
+    if (broken) client.release(broken);
+    else {
+      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      client.release();
+    }
+  }
+}
+
+/**
+ * Takes a full local backup (type `pre-restore`, audit logs and sessions included) of the database
+ * as it is now, before a restore or reset replaces it. Returns the new record's id.
+ */
+export async function takeSafetyBackup(
+  deps: BackupRunDeps,
+  input: { createdBy: string | null; onProgress?: (p: JobProgress) => void },
+): Promise<string> {
+  const id = randomUUID();
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  await deps.prisma.backupRecord.create({
+    data: {
+      id,
+      filename: `pre-restore_${stamp}.json`,
+      type: 'pre_restore',
+      status: 'queued',
+      location: 'local',
+      options: { includeAuditLogs: true, includeSessions: true },
+      createdBy: input.createdBy,
+    },
+  });
+  try {
+    await runBackup(deps, id, { attempt: 1, isLastAttempt: true, onProgress: input.onProgress });
+  } catch (err) {
+    await deps.prisma.backupRecord.update({
+      where: { id },
+      data: { status: 'failed', error: `Safety backup failed: ${(err as Error).message}`, completedAt: new Date() },
+    });
+    throw err;
+  }
+  return id;
+}

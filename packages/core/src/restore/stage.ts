@@ -1,0 +1,208 @@
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
+import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
+import { quoteIdent } from '../backup-format/catalog.js';
+import { isAppError } from '../errors.js';
+import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
+import { invalidBackup, type Problem } from './problems.js';
+
+const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
+const NEWLINE = Buffer.from('\n');
+
+export interface StagedFile {
+  metadata: BackupMetadata;
+  /** Rows found per table, in file order. */
+  counts: Map<BackupTableKey, number>;
+  /** SHA-256 of the bytes as stored (before decompression). */
+  sha256: string;
+  bytes: number;
+}
+
+/** Name of the temporary table that holds a table's raw rows (`__ord`, `doc jsonb`). */
+export function rawTable(key: BackupTableKey): string {
+  return `pg_temp.${quoteIdent(`mp_raw_${key}`)}`;
+}
+
+/**
+ * Streams a backup file into temporary tables on `client`, one jsonb row per file row, numbered
+ * in file order. The client must be inside a transaction; the tables vanish at its end.
+ *
+ * Reads the file once: the checksum is computed on the way, gzip is detected by its magic bytes,
+ * rows are never decoded in JavaScript (PostgreSQL parses them). Structural problems, unknown
+ * tables, invalid JSON and a metadata version this service cannot read end in
+ * `INVALID_BACKUP_FILE` / `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
+ */
+export async function stageFile(
+  client: pg.PoolClient,
+  source: Readable,
+  onBytes?: (bytes: number) => void,
+): Promise<StagedFile> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  // Hash and count the stored bytes on their way in.
+  async function* tap(): AsyncGenerator<Buffer> {
+    for await (const chunk of source as AsyncIterable<Buffer>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      onBytes?.(bytes);
+      yield chunk;
+    }
+  }
+  const tapped = tap();
+  const first = await tapped.next();
+  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  async function* all(): AsyncGenerator<Buffer> {
+    if (!first.done) yield first.value;
+    yield* tapped;
+  }
+  const raw = Readable.from(all(), { objectMode: false });
+  const sink = new StagingSink(client);
+  try {
+    if (gzipped) await pipeline(raw, createGunzip(), sink);
+    else await pipeline(raw, sink);
+  } catch (err) {
+    throw toFileError(err, sink);
+  }
+  if (!sink.metadata) throw invalidBackup([{ problem: 'the file has no "metadata" object' }]);
+  return { metadata: sink.metadata, counts: sink.counts, sha256: hash.digest('hex'), bytes };
+}
+
+function toFileError(err: unknown, sink: StagingSink): Error {
+  if (isAppError(err)) return err;
+  if (err instanceof ScanError) return invalidBackup([{ problem: err.message }]);
+  const e = err as { code?: string; message?: string; where?: string; detail?: string };
+  if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && sink.currentTable) {
+    // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
+    const line = /COPY [^,]+, line (\d+)/.exec(e.where ?? '')?.[1];
+    return invalidBackup([
+      {
+        table: sink.currentTable,
+        row: line ? Number(line) - 1 : undefined,
+        problem: `not valid JSON (${e.message}${e.detail ? `: ${e.detail}` : ''})`,
+      },
+    ]);
+  }
+  if ((err as { code?: string })?.code === 'Z_DATA_ERROR' || (err as { code?: string })?.code === 'Z_BUF_ERROR') {
+    return invalidBackup([{ problem: 'the file looks like gzip but does not decompress' }]);
+  }
+  return err as Error;
+}
+
+/** Receives scanner events and feeds each table's rows to its own COPY. */
+class StagingSink extends Writable {
+  readonly counts = new Map<BackupTableKey, number>();
+  metadata: BackupMetadata | undefined;
+  currentTable: BackupTableKey | undefined;
+  private readonly scanner = new BackupScanner();
+  private copy: Writable | undefined;
+  private skipping = false;
+  private unknown: Problem[] = [];
+
+  constructor(private readonly client: pg.PoolClient) {
+    super({ highWaterMark: 1 << 16 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    let events: ScanEvent[];
+    try {
+      events = this.scanner.push(chunk);
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    this.handle(events).then(() => done(), done);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    let events: ScanEvent[];
+    try {
+      events = this.scanner.end();
+    } catch (err) {
+      done(err as Error);
+      return;
+    }
+    this.handle(events).then(() => {
+      if (this.unknown.length > 0) throw invalidBackup(this.unknown);
+    }).then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.copy?.destroy();
+    done(err);
+  }
+
+  private async handle(events: ScanEvent[]): Promise<void> {
+    for (const e of events) {
+      switch (e.type) {
+        case 'metadata':
+          this.metadata = readMetadata(e.value);
+          break;
+        case 'tableStart':
+          await this.startTable(e.key);
+          break;
+        case 'rows':
+          if (!this.skipping) await this.writeRows(e.rows);
+          break;
+        case 'tableEnd':
+          if (!this.skipping) {
+            this.counts.set(this.currentTable!, e.count);
+            await this.endCopy();
+          }
+          this.skipping = false;
+          break;
+      }
+    }
+  }
+
+  private async startTable(key: string): Promise<void> {
+    const table = tableByKey(key);
+    if (!table) {
+      this.unknown.push({ problem: `unknown table "data.${key}"` });
+      this.skipping = true;
+      return;
+    }
+    this.currentTable = table.key;
+    const name = rawTable(table.key);
+    await this.client.query(
+      `CREATE TEMP TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc jsonb NOT NULL) ON COMMIT DROP`,
+    );
+    this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
+    this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
+  }
+
+  private async writeRows(rows: Buffer[]): Promise<void> {
+    const parts: Buffer[] = [];
+    for (const row of rows) parts.push(row, NEWLINE);
+    const copy = this.copy!;
+    if (!copy.write(Buffer.concat(parts))) {
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: Error) => {
+          copy.off('drain', onDrain);
+          reject(err);
+        };
+        const onDrain = () => {
+          copy.off('error', onError);
+          resolve();
+        };
+        copy.once('drain', onDrain);
+        copy.once('error', onError);
+      });
+    }
+  }
+
+  private async endCopy(): Promise<void> {
+    const copy = this.copy!;
+    this.copy = undefined;
+    await new Promise<void>((resolve, reject) => {
+      copy.once('finish', resolve);
+      copy.once('error', reject);
+      copy.end();
+    });
+  }
+}
+

@@ -1,0 +1,223 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runBackup, runRestore, type RestoreDeps } from '@mp/core';
+import { seedDemoData } from '@mp/db';
+import { createLogger } from '@mp/logger';
+import { createLocalStorage } from '@mp/storage';
+import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+
+let db: TestDatabase;
+let dir: string;
+let deps: RestoreDeps;
+const CORE = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments'];
+
+async function backup(options: { includeAuditLogs?: boolean; includeSessions?: boolean } = {}, threshold = 1024 * 1024) {
+  const id = randomUUID();
+  await db.prisma.backupRecord.create({
+    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: false, includeSessions: false, ...options } },
+  });
+  const result = await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, { attempt: 1, isLastAttempt: true });
+  const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+  return { id, result, record, file: path.join(dir, 'backups', record.filename) };
+}
+
+async function restoreFrom(source: { backupId: string } | { text: string | Buffer }, skipSafetyBackup = true) {
+  const id = randomUUID();
+  let input: object;
+  if ('backupId' in source) input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup };
+  else {
+    const file = path.join(dir, 'uploads', `${id}.json`);
+    await writeFile(file, source.text);
+    input = { source: { kind: 'file', path: file }, skipSafetyBackup };
+  }
+  await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
+  return runRestore(deps, id, { jobId: id });
+}
+
+function docOf(buf: Buffer): { metadata: Record<string, unknown>; data: Record<string, Record<string, unknown>[]> } {
+  const text = buf[0] === 0x1f ? gunzipSync(buf).toString('utf8') : buf.toString('utf8');
+  return JSON.parse(text);
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  dir = await mkdtemp(path.join(tmpdir(), 'mp-restore-'));
+  await import('node:fs/promises').then((fs) => fs.mkdir(path.join(dir, 'uploads'), { recursive: true }));
+  deps = {
+    prisma: db.prisma,
+    pool: db.pool,
+    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
+    logger: createLogger({ level: 'silent' }),
+    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+    uploadDir: path.join(dir, 'uploads'),
+  };
+  await seedDemoData(db, { scale: 1, seed: 7 });
+});
+
+afterAll(async () => {
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('export', () => {
+  it('writes the seed format with counts that match the database', async () => {
+    const { record, file } = await backup({ includeAuditLogs: true });
+    const doc = docOf(await readFile(file));
+    expect(doc.metadata).toMatchObject({ version: '1.0', app: 'millennium-potters', options: { includeAuditLogs: true, includeSessions: false } });
+    expect(doc.metadata.schemaVersion).toMatch(/^\d{14}_/);
+    const hashes = await tableHashes(db.pool);
+    expect(doc.data.users).toHaveLength(hashes.users!.rows);
+    expect(doc.data.repayments).toHaveLength(hashes.repayments!.rows);
+    expect(doc.data.auditLogs).toHaveLength(hashes.audit_logs!.rows);
+    expect(doc.data.sessions).toBeUndefined();
+    expect(record.recordCounts).toEqual(doc.metadata.recordCounts);
+    // Decimals and big integers are strings; dates ISO strings; JSON columns JSON.
+    const loan = doc.data.loans![0]!;
+    expect(typeof loan.principal).toBe('string');
+    expect(typeof doc.data.auditLogs![0]!.id).toBe('string');
+    expect(String(loan.createdAt)).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('stays plain JSON below the threshold and gzips above it', async () => {
+    const small = await backup({}, 50 * 1024 * 1024);
+    expect(small.record.filename).toMatch(/\.json$/);
+    expect(small.record.compressed).toBe(false);
+    const big = await backup({}, 1024);
+    expect(big.record.filename).toMatch(/\.json\.gz$/);
+    expect(big.record.compressed).toBe(true);
+    const raw = await readFile(big.file);
+    expect(raw[0]).toBe(0x1f);
+    expect(docOf(raw).metadata.recordCounts).toEqual(docOf(await readFile(small.file)).metadata.recordCounts);
+    const { createHash } = await import('node:crypto');
+    expect(createHash('sha256').update(raw).digest('hex')).toBe(big.record.checksum);
+    expect(Number(big.record.fileSize)).toBe(raw.length);
+  });
+});
+
+describe('restore', () => {
+  let snapshot: Awaited<ReturnType<typeof tableHashes>>;
+  let backupId: string;
+
+  beforeAll(async () => {
+    const made = await backup({ includeAuditLogs: false }, 1024);
+    backupId = made.id;
+    snapshot = await tableHashes(db.pool);
+  });
+
+  beforeEach(async () => {
+    // Put the database back to the snapshot before each case.
+    await restoreFrom({ backupId });
+  });
+
+  it('brings every table back row for row after changes and deletions', async () => {
+    await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments LIMIT 10)`);
+    await db.pool.query(`UPDATE loans SET notes = 'changed', principal = principal + 1`);
+    await db.pool.query(`INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES (gen_random_uuid(), 'Extra', 0.1, 1, 2, 3)`);
+    const auditBefore = (await tableHashes(db.pool, ['audit_logs'])).audit_logs;
+    expect((await tableHashes(db.pool, CORE)).loans).not.toEqual(snapshot.loans);
+
+    const result = await restoreFrom({ backupId });
+    const after = await tableHashes(db.pool);
+    for (const t of CORE) expect(after[t], t).toEqual(snapshot[t]);
+    // Not in the file: kept. Sessions: always cleared.
+    expect(after.audit_logs).toEqual(auditBefore);
+    expect(after.sessions!.rows).toBe(0);
+    expect(result.restored.users).toBe(snapshot.users!.rows);
+  });
+
+  it('restores a hand-written seed-format file, filling defaults', async () => {
+    const userId = randomUUID();
+    const officer = randomUUID();
+    const file = {
+      metadata: { version: '1.0', timestamp: '2026-01-01T00:00:00Z', recordCounts: { users: 2 } },
+      data: {
+        users: [
+          { id: userId, username: 'boss', email: 'boss@example.com', passwordHash: 'x', firstName: 'Adéwálé', lastName: 'O', role: 'ADMIN' },
+          { id: officer, username: 'co', email: 'co@example.com', passwordHash: 'x', firstName: 'C', lastName: 'O', role: 'CREDIT_OFFICER', supervisorId: userId },
+        ],
+        unions: [{ id: randomUUID(), name: 'Ikeja Potters', location: 'Lagos', creditOfficerId: officer }],
+        unionMembers: [],
+        loanTypes: [{ id: randomUUID(), name: 'Starter', interestRate: 0.05, minAmount: '1000.00', maxAmount: 50000, durationMonths: 6 }],
+        loans: [],
+        repayments: [],
+      },
+    };
+    await restoreFrom({ text: JSON.stringify(file, null, 2) });
+    const users = await db.pool.query(`SELECT username, "isActive", "createdAt" IS NOT NULL AS dated FROM users ORDER BY username`);
+    expect(users.rows).toEqual([
+      { username: 'boss', isActive: true, dated: true },
+      { username: 'co', isActive: true, dated: true },
+    ]);
+    expect((await db.pool.query('SELECT count(*)::int AS n FROM loans')).rows[0].n).toBe(0);
+  });
+
+  it('restores an uploaded gzip file', async () => {
+    const made = await backup({}, 1024);
+    await db.pool.query(`DELETE FROM repayments`);
+    await restoreFrom({ text: await readFile(made.file) });
+    expect((await tableHashes(db.pool, CORE)).repayments).toEqual(snapshot.repayments);
+  });
+
+  describe('refuses a bad file and changes nothing', () => {
+    let good: ReturnType<typeof docOf>;
+    beforeAll(async () => {
+      const made = await backup({}, 50 * 1024 * 1024);
+      good = docOf(await readFile(made.file));
+    });
+    const mutate = (fn: (d: ReturnType<typeof docOf>) => void) => {
+      const copy = structuredClone(good);
+      fn(copy);
+      return JSON.stringify(copy);
+    };
+
+    it.each<[string, () => string | Buffer, RegExp]>([
+      ['not JSON at all', () => 'hello', /must start with/],
+      ['truncated', () => JSON.stringify(good).slice(0, 2000), /ends before/],
+      ['a newer format', () => mutate((d) => (d.metadata.version = '9.0')), /newer than this service/],
+      ['a newer schema', () => mutate((d) => (d.metadata.schemaVersion = '29991231000000_future')), /schema version/],
+      ['invalid JSON in a row', () => JSON.stringify(good).replace('{"id"', '{id'), /data\.users\[0\]: not valid JSON/],
+      ['an unknown field', () => mutate((d) => (d.data.loans![3]!.colour = 'red')), /data\.loans\[3\]\.colour: unknown field/],
+      ['a wrong type', () => mutate((d) => (d.data.loans![2]!.principal = 'lots')), /data\.loans\[2\]\.principal: "lots" is not a valid numeric/],
+      ['a bad enum value', () => mutate((d) => (d.data.users![1]!.role = 'KING')), /data\.users\[1\]\.role: "KING"/],
+      ['a missing required field', () => mutate((d) => delete d.data.unions![0]!.name), /data\.unions\[0\]\.name: required field/],
+      ['a duplicate id', () => mutate((d) => {
+        d.data.loanTypes!.push({ ...d.data.loanTypes![0]!, name: 'Other' });
+        (d.metadata.recordCounts as Record<string, number>).loanTypes! += 1;
+      }), /data\.loanTypes\[\d+\]\.id: duplicate id/],
+      ['a reference to nothing', () => mutate((d) => (d.data.loans![5]!.unionMemberId = randomUUID())), /data\.loans\[5\]\.unionMemberId: refers to unionMembers/],
+      ['counts that do not match', () => mutate((d) => d.data.repayments!.pop()), /metadata.recordCounts says/],
+      ['a missing table', () => mutate((d) => delete d.data.loans), /data\.loans: this table is missing/],
+      ['an unknown table', () => mutate((d) => (d.data.widgets = [])), /unknown table "data\.widgets"/],
+      ['gzip that does not decompress', () => Buffer.concat([gzipSync(JSON.stringify(good)).subarray(0, 200)]), /gzip|ends before/],
+    ])('%s', async (_name, make, message) => {
+      const before = await tableHashes(db.pool);
+      await db.pool.query(`INSERT INTO sessions (id, "userId", "expiresAt") SELECT gen_random_uuid(), id, now() + interval '1 day' FROM users LIMIT 1`);
+      const withSession = await tableHashes(db.pool);
+      await expect(restoreFrom({ text: make() })).rejects.toThrow(message);
+      expect(await tableHashes(db.pool)).toEqual(withSession);
+      expect(withSession.sessions!.rows).toBe(before.sessions!.rows + 1);
+      const maintenance = await db.prisma.maintenanceState.findUnique({ where: { id: 'global' } });
+      expect(maintenance?.active ?? false).toBe(false);
+    });
+  });
+
+  it('refuses a stored backup whose file no longer matches its checksum', async () => {
+    const made = await backup({}, 50 * 1024 * 1024);
+    const text = await readFile(made.file, 'utf8');
+    await writeFile(made.file, text.replace('"firstName":"', '"firstName":"X'));
+    const before = await tableHashes(db.pool);
+    await expect(restoreFrom({ backupId: made.id })).rejects.toThrow(/checksum/);
+    expect(await tableHashes(db.pool)).toEqual(before);
+  });
+
+  it('takes a pre-restore safety backup unless told not to', async () => {
+    const result = await restoreFrom({ backupId }, false);
+    expect(result.safetyBackupId).toBeTruthy();
+    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: result.safetyBackupId! } });
+    expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed', options: { includeAuditLogs: true, includeSessions: true } });
+  });
+});
