@@ -31,7 +31,7 @@ export const storageEnv = z.object({
   UPLOAD_DIR: z.string().min(1).default('.data/uploads'),
   CLOUDINARY_FOLDER: z.string().default('backups'),
   CLOUDINARY_URL_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-  CLOUDINARY_CHUNK_MB: z.coerce.number().int().min(5).max(100).default(20),
+  CLOUDINARY_CHUNK_MB: z.coerce.number().int().min(5).max(94).default(20),
 });
 
 export { bool as booleanEnv };
