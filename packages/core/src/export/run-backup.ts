@@ -145,6 +145,8 @@ async function exportToLocal(
   options: BackupOptions,
   onProgress?: (p: JobProgress) => void,
 ): Promise<{ local: NonNullable<RecordStorage['local']>; bytes: number; sha256: string; compressed: boolean; summary: ExportSummary }> {
+  // A previous attempt killed mid-write left its temporary file; this record owns these names.
+  for (const ext of ['.json', '.json.gz']) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
   const client = await deps.pool.connect();
   let failed: Error | undefined;
   try {
