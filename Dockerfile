@@ -1,0 +1,20 @@
+# Image for the api and worker services (docker-compose.yml picks the command).
+FROM node:20-bookworm-slim
+
+ENV NODE_ENV=production CHECKPOINT_DISABLE=1
+WORKDIR /app
+
+# postgresql-client: pg_dump/psql for tools that shell out; ca-certificates: HTTPS to Cloudinary.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
+
+COPY . .
+# Dev dependencies included: the services run TypeScript through tsx and migrate with the prisma CLI.
+RUN npm ci --include=dev --no-audit --no-fund \
+ && DATABASE_URL=postgresql://generate-only@127.0.0.1:1/none node_modules/.bin/prisma generate \
+ && mkdir -p /var/lib/mp/backups && chown node:node /var/lib/mp/backups
+
+USER node
+EXPOSE 3000
+CMD ["node", "--import", "tsx", "services/api/src/main.ts"]

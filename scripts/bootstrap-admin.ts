@@ -1,0 +1,48 @@
+/**
+ * Creates the first ADMIN user when none exists: `npx tsx scripts/bootstrap-admin.ts`.
+ * Env: DATABASE_URL (required), ADMIN_USERNAME (default "admin"), ADMIN_PASSWORD (optional; must be
+ * strong), ADMIN_EMAIL (optional). Without ADMIN_PASSWORD a strong password is generated and printed
+ * once, and must be changed at first login. There is no default password.
+ */
+import { z } from 'zod';
+import { ConfigError, databaseEnv, isStrongPassword, parseConfig } from '@mp/config';
+import { bootstrapAdmin } from '@mp/core';
+import { createPrismaClient } from '@mp/db';
+
+const envSchema = databaseEnv.extend({
+  ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, '3-50 letters, digits, . _ -').default('admin'),
+  ADMIN_PASSWORD: z
+    .string()
+    .refine(isStrongPassword, 'too weak: use 12+ characters with three of lower case, upper case, digits, symbols')
+    .optional(),
+  ADMIN_EMAIL: z.email().optional(),
+});
+
+let env: z.output<typeof envSchema>;
+try {
+  env = parseConfig(envSchema, process.env);
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(1);
+}
+
+const prisma = createPrismaClient(env.DATABASE_URL, { max: 1 });
+try {
+  const result = await bootstrapAdmin({ prisma }, { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD, email: env.ADMIN_EMAIL });
+  if (!result.created) {
+    process.stdout.write(`An admin user already exists (${result.existingAdmin}); nothing was changed.\n`);
+  } else if (result.generatedPassword) {
+    const line = '='.repeat(72);
+    process.stdout.write(
+      `${line}\n  ADMIN USER CREATED: ${result.username}\n  ONE-TIME PASSWORD:  ${result.generatedPassword}\n` +
+        `  This password is shown only now and must be changed at first login.\n${line}\n`,
+    );
+  } else {
+    process.stdout.write(`Admin user ${result.username} created with the password from ADMIN_PASSWORD.\n`);
+  }
+} catch (err) {
+  process.stderr.write(`bootstrap-admin failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+} finally {
+  await prisma.$disconnect();
+}

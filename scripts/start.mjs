@@ -1,0 +1,211 @@
+#!/usr/bin/env node
+// `npm start`: install, generate, provision PostgreSQL + Redis (given → Docker Compose → local under .data/),
+// migrate, seed demo data when empty, create the first admin, then run the API and the worker until Ctrl-C.
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { spawnPrefixed, stopChild } from './lib/children.mjs';
+import { composeStop, composeUp, hasDockerCompose, hasDockerEngine } from './lib/docker.mjs';
+import { ensureSecret } from './lib/secrets.mjs';
+import { ensurePostgres, ensureRedis, isPortFree, redact, stopAll } from './lib/services.mjs';
+import {
+  assertMigrationsPresent, assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep,
+} from './lib/setup.mjs';
+
+const log = makeLog('start');
+const env = process.env;
+const dataDir = path.join(repoRoot, '.data');
+const secretsFile = path.join(dataDir, 'secrets.env');
+const APP_DB = 'millennium_potters';
+
+const services = []; // handles of what we started, stopped in reverse order
+const children = [];
+let pending = Promise.resolve(); // the provisioning step in flight, awaited before teardown
+let stopping = null;
+
+process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
+process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+
+try {
+  await main();
+} catch (err) {
+  log(`error: ${err?.message ?? err}`);
+  await shutdown(typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1);
+}
+
+async function main() {
+  assertNodeVersion();
+  await step(() => ensureDependencies({ log }));
+  log('generating the Prisma client');
+  await step(() => prismaGenerate({}));
+  mkdirSync(dataDir, { recursive: true });
+
+  const jwt = ensureSecret(secretsFile, 'JWT_SECRET', env);
+  if (jwt.source === 'generated') log(`generated a JWT secret in ${path.relative(repoRoot, secretsFile)} (0600)`);
+  const docker = dockerCompose();
+
+  const pg = await step(() => ensurePostgres({
+    url: env.DATABASE_URL,
+    docker: docker.strategy('postgres'),
+    local: { dir: path.join(dataDir, 'pg'), port: Number(env.PG_PORT || 54329), persistent: true },
+    log,
+  }).then(track));
+  const { createDatabaseIfMissing, isDomainDataEmpty, waitForSql, withDatabase } = await import('./lib/sql.mjs');
+  let databaseUrl = pg.url;
+  if (pg.source !== 'given') {
+    await step(() => waitForSql(pg.url));
+    await step(() => createDatabaseIfMissing(pg.url, APP_DB));
+    databaseUrl = withDatabase(pg.url, APP_DB);
+  }
+
+  const redis = await step(() => ensureRedis({
+    url: env.REDIS_URL,
+    docker: docker.strategy('redis'),
+    local: { dir: path.join(dataDir, 'redis'), port: Number(env.REDIS_PORT || 63799), persistent: true },
+    log,
+  }).then(track));
+
+  assertMigrationsPresent();
+  log('applying migrations (prisma migrate deploy)');
+  await step(() => prismaMigrateDeploy({ databaseUrl }));
+
+  const appEnv = {
+    ...env,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    JWT_SECRET: jwt.value,
+    PORT: env.PORT || '3000',
+    BACKUP_DIR: path.resolve(repoRoot, env.BACKUP_DIR || path.join('.data', 'backups')),
+  };
+  mkdirSync(appEnv.BACKUP_DIR, { recursive: true });
+
+  if (await isDomainDataEmpty(databaseUrl)) {
+    log('database has no demo data: seeding (scale 1)');
+    await step(() => runTsx('packages/db/src/seed/cli.ts', ['--scale', '1'], appEnv, 'the seeder'));
+  }
+  log('ensuring the first admin exists');
+  await step(() => runTsx('packages/db/src/bootstrap-admin.ts', [], appEnv, 'the admin bootstrap'));
+
+  for (const entry of ['services/api/src/main.ts', 'services/worker/src/main.ts']) {
+    if (!existsSync(path.join(repoRoot, entry))) throw new Error(`${entry} is missing: cannot start the service`);
+  }
+  if (!(await isPortFree(Number(appEnv.PORT)))) throw new Error(`port ${appEnv.PORT} is in use: set PORT to another port`);
+  if (stopping) return;
+  startChild('api', 'services/api/src/main.ts', appEnv);
+  startChild('worker', 'services/worker/src/main.ts', appEnv);
+  await announceWhenReady(appEnv.PORT, databaseUrl, redis.url);
+}
+
+function track(handle) {
+  services.push(handle);
+  return handle;
+}
+
+/** Runs a TypeScript entry with tsx (what `npx tsx file` does, without the npx wrapper). */
+function runTsx(file, args, childEnv, what) {
+  if (!existsSync(path.join(repoRoot, file))) return Promise.reject(new Error(`${file} is missing: cannot run ${what}`));
+  return runStep(bin('tsx'), [file, ...args], { env: childEnv });
+}
+
+function startChild(name, entry, childEnv) {
+  const child = spawnPrefixed(name, process.execPath, ['--import', 'tsx', entry], {
+    cwd: repoRoot,
+    env: childEnv,
+    onExit: (code, signal) => {
+      // A terminal Ctrl-C reaches the children too; give our own SIGINT handler a moment to run first.
+      setTimeout(() => {
+        if (stopping) return;
+        log(`${name} exited unexpectedly (${signal ?? `code ${code}`}): stopping everything`);
+        void shutdown(code && code > 0 ? code : 1);
+      }, 200);
+    },
+  });
+  children.push(child);
+}
+
+async function announceWhenReady(port, databaseUrl, redisUrl) {
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (!stopping && Date.now() < deadline) {
+    try {
+      if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  if (stopping) return;
+  log([
+    '',
+    `API:      ${base}`,
+    `Docs:     ${base}/docs`,
+    `Console:  ${base}/`,
+    `Database: ${redact(databaseUrl)}`,
+    `Redis:    ${redact(redisUrl)}`,
+    'Press Ctrl-C to stop.',
+    '',
+  ].join('\n'));
+}
+
+/** Docker Compose for both services: one `up` for postgres + redis, one `stop` at the end. */
+function dockerCompose() {
+  let available;
+  let up;
+  const composeEnv = () => {
+    const pgPassword = ensureSecret(secretsFile, 'POSTGRES_PASSWORD', env).value;
+    return {
+      ...env,
+      JWT_SECRET: ensureSecret(secretsFile, 'JWT_SECRET', env).value,
+      POSTGRES_PASSWORD: pgPassword,
+      PG_PORT: env.PG_PORT || '54329',
+      REDIS_PORT: env.REDIS_PORT || '63799',
+    };
+  };
+  const ensureUp = () => {
+    up ??= (async () => {
+      const e = composeEnv();
+      await composeUp({ cwd: repoRoot, env: e, services: ['postgres', 'redis'] });
+      services.push({ source: 'docker', stop: () => composeStop({ cwd: repoRoot, env: e, services: ['postgres', 'redis'] }) });
+      return e;
+    })();
+    return up;
+  };
+  return {
+    strategy: (service) => ({
+      available: () => (available ??= (async () => {
+        if (!(await hasDockerEngine())) return false;
+        if (await hasDockerCompose()) return true;
+        log('a Docker engine answers but `docker compose` is missing: using local services');
+        return false;
+      })()),
+      start: async () => {
+        const e = await ensureUp();
+        const url = service === 'postgres'
+          ? `postgresql://postgres:${encodeURIComponent(e.POSTGRES_PASSWORD)}@127.0.0.1:${e.PG_PORT}/postgres`
+          : `redis://127.0.0.1:${e.REDIS_PORT}`;
+        return { url, stop: async () => {} }; // the compose handle above stops both
+      },
+    }),
+  };
+}
+
+/** Tracks the in-flight step so a Ctrl-C during provisioning still tears down what it starts. */
+function step(fn) {
+  if (stopping) throw new Error('stopping');
+  const promise = fn();
+  pending = promise.catch(() => {});
+  return promise;
+}
+
+/** Stops the children, then the services we started; idempotent; exits with `code`. */
+function shutdown(code, signal) {
+  if (stopping) {
+    if (signal) log('already stopping…');
+    return stopping;
+  }
+  if (signal) log(`${signal} received: stopping`);
+  stopping = (async () => {
+    await Promise.all(children.map((c) => stopChild(c)));
+    await Promise.race([pending, new Promise((r) => setTimeout(r, 120_000))]);
+    await stopAll(services, log);
+    process.exit(code);
+  })();
+  return stopping;
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
+// (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
+// template database `mp_test`, then typecheck, check dependencies and run vitest. Tears everything down at the end.
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
+import { run } from './lib/proc.mjs';
+import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep } from './lib/setup.mjs';
+
+const log = makeLog('test');
+const env = process.env;
+const vitestArgs = process.argv.slice(2);
+const TEMPLATE_DB = 'mp_test';
+
+const services = [];
+let tempDir = null;
+let current = null; // the step's child process, so SIGTERM can be forwarded
+let pending = Promise.resolve();
+let stopping = null;
+
+process.on('SIGINT', () => void finish(130, 'SIGINT'));
+process.on('SIGTERM', () => void finish(143, 'SIGTERM'));
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  log(`error: ${err?.message ?? err}`);
+  exitCode = typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1;
+}
+await finish(exitCode);
+
+async function main() {
+  const started = Date.now();
+  assertNodeVersion();
+  await step(() => ensureDependencies({ log }));
+  await step(() => prismaGenerate({}));
+
+  const docker = await testcontainersStrategies();
+  const local = () => {
+    tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'mp-test-'));
+    chmodSync(tempDir, 0o755); // the postgres user must reach its data folder inside
+    return tempDir;
+  };
+  const [pg, redis] = await step(() => Promise.all([
+    ensurePostgres({
+      url: env.TEST_DATABASE_URL || env.DATABASE_URL,
+      label: env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'DATABASE_URL',
+      docker: docker.postgres,
+      local: { get dir() { return path.join(local(), 'pg'); }, port: 0, persistent: false },
+      log,
+    }).then(track),
+    ensureRedis({
+      url: env.TEST_REDIS_URL || env.REDIS_URL,
+      label: env.TEST_REDIS_URL ? 'TEST_REDIS_URL' : 'REDIS_URL',
+      docker: docker.redis,
+      local: { get dir() { return path.join(local(), 'redis'); }, port: 0, persistent: false },
+      log,
+    }).then(track),
+  ]));
+
+  const { recreateDatabase, waitForSql, withDatabase } = await import('./lib/sql.mjs');
+  const adminUrl = withDatabase(pg.url, 'postgres');
+  await step(() => waitForSql(adminUrl));
+  const databaseUrl = withDatabase(pg.url, TEMPLATE_DB);
+  log(`creating the template database ${TEMPLATE_DB} (prisma migrate deploy)`);
+  await step(() => recreateDatabase(adminUrl, TEMPLATE_DB));
+  await step(() => prismaMigrateDeploy({ databaseUrl }));
+  log(`services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+  const testEnv = { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, DATABASE_URL: databaseUrl, REDIS_URL: redis.url };
+  // Each step runs in its own process group so teardown can reach its helpers too (vitest's fork workers).
+  const onSpawn = (child) => { current = child; };
+  const opts = { env: testEnv, onSpawn, detached: true };
+  log('typecheck (tsc --noEmit)');
+  await step(() => runStep(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], opts).finally(killGroup));
+  log('dependency rules (scripts/check-deps.mjs)');
+  await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
+  log(`vitest run ${vitestArgs.join(' ')}`.trim());
+  const res = await step(() => run(bin('vitest'), ['run', ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(killGroup));
+  return res.code;
+}
+
+/** SIGKILLs what is left of the current step's process group (a no-op when it is gone). */
+function killGroup(signal = 'SIGKILL') {
+  if (!current?.pid) return;
+  try { process.kill(-current.pid, signal); } catch { /* group already gone */ }
+}
+
+function track(handle) {
+  services.push(handle);
+  return handle;
+}
+
+/** testcontainers strategies, loaded only after npm install; `available()` answers within ms when no engine runs. */
+async function testcontainersStrategies() {
+  let available;
+  const check = () => (available ??= (async () => {
+    try {
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      await Promise.race([getContainerRuntimeClient(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000))]);
+      return true;
+    } catch {
+      return false;
+    }
+  })());
+  return {
+    postgres: {
+      available: check,
+      start: async () => {
+        const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+        const container = await new PostgreSqlContainer('postgres:15')
+          .withUsername('postgres').withPassword(randomBytes(16).toString('hex')).withDatabase('postgres')
+          .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'])
+          .start();
+        return { url: container.getConnectionUri(), stop: async () => { await container.stop(); } };
+      },
+    },
+    redis: {
+      available: check,
+      start: async () => {
+        const { RedisContainer } = await import('@testcontainers/redis');
+        const container = await new RedisContainer('redis:7').start();
+        return { url: container.getConnectionUrl(), stop: async () => { await container.stop(); } };
+      },
+    },
+  };
+}
+
+function step(fn) {
+  if (stopping) throw new Error('stopping');
+  const promise = fn();
+  pending = promise.catch(() => {});
+  return promise;
+}
+
+/** Stops the running step (on a signal), then every service we started, removes the temp folder, and exits. */
+function finish(code, signal) {
+  if (stopping) return stopping;
+  stopping = (async () => {
+    if (signal) {
+      log(`${signal} received: tearing down`);
+      // SIGINT, like a terminal Ctrl-C: vitest then stops its workers and exits; anything left is killed.
+      killGroup('SIGINT');
+      await Promise.race([pending, new Promise((r) => setTimeout(r, 15_000))]);
+      killGroup('SIGKILL');
+    }
+    await stopAll(services, log);
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    process.exit(code);
+  })();
+  return stopping;
+}
