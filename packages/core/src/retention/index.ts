@@ -1,0 +1,3 @@
+export * from './copies.js';
+export * from './plan.js';
+export * from './prune.js';

@@ -1,0 +1,102 @@
+import { isStorageError } from '@mp/storage';
+import type { CoreDeps } from '../deps.js';
+import { AppError } from '../errors.js';
+import { errorSummary } from '../operations/requests.js';
+import { copiesOf, withoutCopies, type CopyLocation } from './copies.js';
+import { planPrune, type PruneCandidate, type PruneDeps } from './plan.js';
+
+export interface PruneReport {
+  retentionDays: number;
+  cutoff: string;
+  keptId: string | null;
+  deleted: { id: string; filename: string }[];
+  failed: { id: string; reason: string }[];
+}
+
+/** A reason safe to store and show: storage errors carry no secret by contract; file-system ones only their code. */
+function reasonOf(err: unknown): string {
+  if (isStorageError(err)) return err.message;
+  return `file system error ${(err as NodeJS.ErrnoException).code ?? ''}`.trim();
+}
+
+/**
+ * Deletes the backups past retention (see `planPrune` for which): every stored copy first (local and
+ * cloud, by the keys in `record.storage`; a copy already gone counts as deleted), then the record.
+ *
+ * A record whose copies cannot all be deleted is kept: the copies that were deleted are dropped from
+ * its `storage`, the reason goes to its `error` field and to `failed`. The other records are still
+ * processed, and then the function throws AppError `STORAGE_ERROR` (details: the report) so the job
+ * is retried; a retry only meets what is left. Nothing is deleted when the plan is empty.
+ * @returns which records were deleted, which failed, and the id of the newest completed backup kept.
+ */
+export async function pruneBackups(
+  deps: PruneDeps & Pick<CoreDeps, 'storage' | 'logger'>,
+  input: { retentionDays?: number } = {},
+): Promise<PruneReport> {
+  const plan = await planPrune(deps, input);
+  const report: PruneReport = {
+    retentionDays: plan.retentionDays,
+    cutoff: plan.cutoff.toISOString(),
+    keptId: plan.keptId,
+    deleted: [],
+    failed: [],
+  };
+
+  for (const record of plan.candidates) {
+    const outcome = await deleteCopies(deps, record);
+    if (outcome.error === null) {
+      // Re-check the status in the delete itself: a record picked up by another job meanwhile stays.
+      await deps.prisma.backupRecord.deleteMany({ where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] } } });
+      report.deleted.push({ id: record.id, filename: record.filename });
+      continue;
+    }
+    const reason = `Prune could not delete this backup: ${outcome.error}`;
+    await deps.prisma.backupRecord.update({
+      where: { id: record.id },
+      data: { error: reason, storage: withoutCopies(record.storage, outcome.removed) },
+    });
+    report.failed.push({ id: record.id, reason: outcome.error });
+  }
+
+  deps.logger.info(
+    { deleted: report.deleted.length, failed: report.failed.length, keptId: report.keptId, cutoff: report.cutoff },
+    'retention prune finished',
+  );
+  if (report.failed.length > 0) {
+    throw new AppError(
+      'STORAGE_ERROR',
+      `Retention prune incomplete: ${report.failed.length} backup(s) could not be deleted (${report.deleted.length} deleted)`,
+      report,
+    );
+  }
+  return report;
+}
+
+async function deleteCopies(
+  deps: Pick<CoreDeps, 'storage' | 'logger'>,
+  record: PruneCandidate,
+): Promise<{ removed: CopyLocation[]; error: string | null }> {
+  const removed: CopyLocation[] = [];
+  const errors: string[] = [];
+  for (const copy of copiesOf(record)) {
+    const storage = deps.storage[copy.location];
+    if (!storage) {
+      errors.push(`${copy.location} copy ${copy.key}: ${copy.location} storage is not configured`);
+      continue;
+    }
+    try {
+      const result = await storage.delete(copy.key);
+      if (result.notFound) deps.logger.debug({ backupId: record.id, key: copy.key, location: copy.location }, 'copy already gone');
+      removed.push(copy.location);
+    } catch (err) {
+      // An invalid key cannot name anything inside the storage: nothing to delete there (as deleteBackup).
+      if (isStorageError(err) && err.code === 'STORAGE_INVALID_KEY') {
+        removed.push(copy.location);
+        continue;
+      }
+      errors.push(`${copy.location} copy ${copy.key}: ${reasonOf(err)}`);
+      deps.logger.warn({ backupId: record.id, location: copy.location, err: errorSummary(err) }, 'prune: deleting a copy failed');
+    }
+  }
+  return { removed, error: errors.length > 0 ? errors.join('; ') : null };
+}

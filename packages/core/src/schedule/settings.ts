@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import type { BackupSchedule, PrismaClient } from '@mp/db';
+import { AppError } from '../errors.js';
+import type { StorageSet } from '../deps.js';
+
+/** Id of the one schedule row. */
+export const SCHEDULE_ID = 'default';
+
+export const SCHEDULE_FREQUENCIES = ['disabled', 'daily', 'weekly', 'monthly'] as const;
+export type ScheduleFrequency = (typeof SCHEDULE_FREQUENCIES)[number];
+export const BACKUP_LOCATIONS = ['local', 'cloud', 'both'] as const;
+export type BackupLocationName = (typeof BACKUP_LOCATIONS)[number];
+
+/** What a fresh install starts with (the row is created lazily with these values). */
+export const DEFAULT_SCHEDULE = {
+  frequency: 'daily',
+  location: 'local',
+  retentionDays: 30,
+  includeAuditLogs: false,
+  includeSessions: false,
+} as const satisfies ScheduleSettings;
+
+/** The editable settings; strict, so an unknown field is a validation error rather than silently dropped. */
+export const scheduleSettingsSchema = z
+  .object({
+    frequency: z.enum(SCHEDULE_FREQUENCIES),
+    location: z.enum(BACKUP_LOCATIONS),
+    retentionDays: z.number().int().min(1).max(3650),
+    includeAuditLogs: z.boolean(),
+    includeSessions: z.boolean(),
+  })
+  .strict();
+export type ScheduleSettings = z.output<typeof scheduleSettingsSchema>;
+
+/** A client or a transaction client: both have the model delegates used here. */
+export type PrismaLike = Pick<PrismaClient, 'backupSchedule'>;
+
+/** Picks the editable settings out of a stored row. */
+export function settingsOf(row: BackupSchedule): ScheduleSettings {
+  return {
+    frequency: row.frequency,
+    location: row.location,
+    retentionDays: row.retentionDays,
+    includeAuditLogs: row.includeAuditLogs,
+    includeSessions: row.includeSessions,
+  };
+}
+
+/**
+ * Reads the schedule row, creating it with {@link DEFAULT_SCHEDULE} when it does not exist yet.
+ * Safe under concurrency: the create is an upsert on the fixed id, so two first readers never collide.
+ */
+export async function loadSchedule(deps: { prisma: PrismaLike }): Promise<BackupSchedule> {
+  const row = await deps.prisma.backupSchedule.findUnique({ where: { id: SCHEDULE_ID } });
+  if (row) return row;
+  return deps.prisma.backupSchedule.upsert({
+    where: { id: SCHEDULE_ID },
+    create: { id: SCHEDULE_ID, ...DEFAULT_SCHEDULE },
+    update: {},
+  });
+}
+
+/**
+ * Throws `CLOUD_STORAGE_NOT_CONFIGURED` when `location` needs a cloud copy and no cloud storage exists.
+ * Used by the schedule update and by manual backups alike.
+ */
+export function assertLocationAvailable(storage: Pick<StorageSet, 'cloud'>, location: BackupLocationName): void {
+  if (location !== 'local' && !storage.cloud) {
+    throw new AppError(
+      'CLOUD_STORAGE_NOT_CONFIGURED',
+      `Location "${location}" needs cloud storage, which is not configured (set CLOUDINARY_URL) — use "local"`,
+    );
+  }
+}

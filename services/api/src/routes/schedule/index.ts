@@ -1,0 +1,45 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { getBackupSchedule, previewPrune, scheduleSettingsSchema, updateBackupSchedule } from '@mp/core';
+import type { ApiDeps } from '../../deps.js';
+import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
+import { ok } from '../../reply.js';
+
+/** Fields left out keep their stored value; unknown fields are a 400. */
+const scheduleBody = scheduleSettingsSchema.partial().strict();
+const previewQuery = z.object({ retentionDays: z.coerce.number().int().min(1).max(3650).optional() }).strict();
+
+/**
+ * The zone the 02:00 runs are read in. It must equal the worker's BACKUP_TIMEZONE, which re-asserts the
+ * scheduler at start-up; read it from the API config when the schema has it, else the shared default.
+ */
+function timezoneOf(config: ApiDeps['config']): string {
+  return 'BACKUP_TIMEZONE' in config && typeof config.BACKUP_TIMEZONE === 'string' ? config.BACKUP_TIMEZONE : 'UTC';
+}
+
+/** GET, PUT /api/backup/schedule and GET /api/backup/retention/preview (admin scope). */
+const scheduleRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  const timezone = timezoneOf(deps.config);
+
+  app.get('/api/backup/schedule', { schema: { tags: ['schedule'], summary: 'The backup schedule, with last and next run' } }, async () =>
+    ok(await getBackupSchedule(deps, { timezone })),
+  );
+
+  app.put(
+    '/api/backup/schedule',
+    {
+      preHandler: rejectDuringMaintenance(deps),
+      schema: { tags: ['schedule'], summary: 'Change the backup schedule (and its job scheduler)', body: scheduleBody },
+    },
+    async (request) =>
+      ok(await updateBackupSchedule(deps, request.body, { timezone, actor: request.user.username }), 'Backup schedule updated'),
+  );
+
+  app.get(
+    '/api/backup/retention/preview',
+    { schema: { tags: ['schedule'], summary: 'What the retention prune would delete now', querystring: previewQuery } },
+    async (request) => ok(await previewPrune(deps, request.query)),
+  );
+};
+
+export default scheduleRoutes;
