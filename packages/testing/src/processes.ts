@@ -1,0 +1,107 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** The repository root (this file is packages/testing/src/processes.ts). */
+export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
+
+export interface ServiceProcess {
+  readonly kind: 'api' | 'worker';
+  readonly pid: number;
+  /** Base URL of the API (api only). */
+  readonly url: string;
+  /** Everything the process printed so far. */
+  output(): string;
+  /** Sends `signal` and waits for the process to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Environment shared by the API and worker processes of one end-to-end test. */
+export interface E2eEnvironment {
+  env: Record<string, string>;
+  root: string;
+  backupDir: string;
+  uploadDir: string;
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A unique queue prefix, temporary backup and upload folders and a random JWT secret for processes
+ * that talk to the database at `databaseUrl`. `extra` overrides anything (e.g. CLOUDINARY_URL).
+ */
+export async function createE2eEnvironment(databaseUrl: string, extra: Record<string, string> = {}): Promise<E2eEnvironment> {
+  const root = await mkdtemp(path.join(tmpdir(), 'mp-e2e-'));
+  const backupDir = path.join(root, 'backups');
+  const uploadDir = path.join(root, 'uploads');
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    QUEUE_PREFIX: `e2e${randomBytes(5).toString('hex')}`,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    BACKUP_DIR: backupDir,
+    UPLOAD_DIR: uploadDir,
+    LOG_LEVEL: 'info',
+    PORT: '0',
+    // Short locks so a killed worker's job is picked up within seconds.
+    JOB_LOCK_MS: '4000',
+    JOB_STALLED_INTERVAL_MS: '1000',
+    ...extra,
+  };
+  return { env, root, backupDir, uploadDir, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+/**
+ * Starts services/<kind>/src/main.ts as a real process (`node --import tsx`, so signals reach it,
+ * not a wrapper) and waits until it is ready: the API's listen line, the worker's "worker ready".
+ */
+export async function startService(kind: 'api' | 'worker', env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `services/${kind}/src/main.ts`], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let url = '';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${kind} exited during start-up:\n${out}`);
+    if (kind === 'api') {
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        url = m[1]!;
+        break;
+      }
+    } else if (out.includes('"msg":"worker ready"')) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${kind} did not become ready in ${timeoutMs} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    kind,
+    pid: child.pid!,
+    url,
+    output: () => out,
+    async kill(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Polls `fn` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
+export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,9 @@
+import type { WorkerConfig } from '@mp/config';
+import type { RestoreDeps } from '@mp/core';
+import type { Producer } from '@mp/jobs';
+
+/** Everything the handlers need, built once in main.ts. */
+export interface WorkerDeps extends RestoreDeps {
+  config: WorkerConfig;
+  producer: Producer;
+}

@@ -1,0 +1,28 @@
+import type { Job } from 'bullmq';
+import { JOB_NAMES, type JobName, type JobPayload } from '@mp/jobs';
+import type { WorkerDeps } from '../deps.js';
+import { handleBackupCreate } from './backup-create.handler.js';
+import { handleBackupPrune } from './backup-prune.handler.js';
+import { handleBackupReset } from './backup-reset.handler.js';
+import { handleBackupRestore } from './backup-restore.handler.js';
+import { handleBackupScheduled } from './backup-scheduled.handler.js';
+import { handleBackupVerify } from './backup-verify.handler.js';
+
+export type Handler<N extends JobName> = (job: Job<JobPayload<N>>, deps: WorkerDeps) => Promise<unknown>;
+/** One handler per catalog job: a job without a handler does not compile. */
+export type HandlerMap = { [N in JobName]: Handler<N> };
+
+export const handlers: HandlerMap = {
+  'backup.create': handleBackupCreate,
+  'backup.scheduled': handleBackupScheduled,
+  'backup.prune': handleBackupPrune,
+  'backup.verify': handleBackupVerify,
+  'backup.restore': handleBackupRestore,
+  'backup.reset': handleBackupReset,
+};
+
+/** Start-up refuses a map that misses a job (for maps built at run time, e.g. in tests). */
+export function assertCompleteHandlerMap(map: Partial<Record<string, unknown>>): void {
+  const missing = JOB_NAMES.filter((name) => typeof map[name] !== 'function');
+  if (missing.length > 0) throw new Error(`No handler for job(s): ${missing.join(', ')}`);
+}

@@ -1,0 +1,25 @@
+import type { BackupRunDeps } from '@mp/core';
+import type { WorkerDeps } from '../deps.js';
+
+export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
+  return {
+    prisma: deps.prisma,
+    pool: deps.pool,
+    storage: deps.storage,
+    logger: deps.logger,
+    settings: { gzipLevel: deps.config.GZIP_LEVEL, compressThresholdBytes: deps.config.COMPRESS_THRESHOLD_BYTES },
+  };
+}
+
+/**
+ * Retention runs after every successful backup. The job id is derived from the backup, so a
+ * retried backup job never queues two prunes; a failed enqueue is logged, not fatal (the daily
+ * prune catches up).
+ */
+export async function enqueuePruneAfter(deps: WorkerDeps, backupId: string): Promise<void> {
+  try {
+    await deps.producer.enqueue('backup.prune', {}, { jobId: `prune-after-${backupId}` });
+  } catch (err) {
+    deps.logger.warn({ backupId, err: (err as Error).message }, 'could not enqueue retention prune after backup');
+  }
+}

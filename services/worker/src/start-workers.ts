@@ -1,0 +1,89 @@
+import { Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { JOBS, QUEUES, UnrecoverableError, jobsOfQueue, type JobName, type QueueName } from '@mp/jobs';
+import type { WorkerDeps } from './deps.js';
+import { assertCompleteHandlerMap, type HandlerMap } from './handlers/index.js';
+
+export interface StartedWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+function isJobName(name: string): name is JobName {
+  return Object.hasOwn(JOBS, name);
+}
+
+/**
+ * Starts one BullMQ Worker per queue. Each job's payload is validated again against the catalog
+ * (the queue is a trust boundary too) before its handler runs.
+ *
+ * The maintenance queue runs one job at a time and never re-runs a job whose worker died
+ * (`maxStalledCount: 0`): a restore interrupted half-way is reported failed, not silently redone.
+ */
+export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWorkers {
+  assertCompleteHandlerMap(handlers);
+  const { config, logger } = deps;
+  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'worker redis connection error'));
+
+  const processor = async (job: Job) => {
+    if (!isJobName(job.name)) throw new UnrecoverableError(`Unknown job "${job.name}"`);
+    const parsed = JOBS[job.name].payload.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${job.name}: ${parsed.error.message}`);
+    job.data = parsed.data;
+    const handler = handlers[job.name] as (job: Job, deps: WorkerDeps) => Promise<unknown>;
+    return handler(job, deps);
+  };
+
+  const make = (queue: QueueName, concurrency: number, maxStalledCount: number) => {
+    const worker = new Worker(queue, processor, {
+      connection: connection as unknown as ConnectionOptions,
+      prefix: config.QUEUE_PREFIX,
+      concurrency,
+      lockDuration: config.JOB_LOCK_MS,
+      stalledInterval: config.JOB_STALLED_INTERVAL_MS,
+      maxStalledCount,
+    });
+    worker.on('error', (err) => logger.error({ queue, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      logger.warn({ queue, jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err: err.message }, 'job failed');
+      void markStalledFailure(deps, job, err).catch((e: Error) => logger.error({ err: e.message }, 'could not record failure'));
+    });
+    worker.on('completed', (job) => logger.info({ queue, jobId: job.id, name: job.name }, 'job completed'));
+    return worker;
+  };
+
+  const workers = [
+    make(QUEUES.backup, config.WORKER_CONCURRENCY, 1),
+    make(QUEUES.maintenance, 1, 0),
+  ];
+  logger.info({ queues: Object.values(QUEUES), jobs: [...jobsOfQueue('backup'), ...jobsOfQueue('maintenance')] }, 'workers started');
+  return {
+    workers,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      connection.disconnect();
+    },
+  };
+}
+
+/**
+ * A job that failed without its handler finishing (its worker died and the stall limit was hit)
+ * left its record `running`; this moves it to `failed`. Records already final are left alone.
+ */
+async function markStalledFailure(deps: WorkerDeps, job: Job, err: Error): Promise<void> {
+  const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
+  if (!final) return;
+  const error = `Interrupted: ${err.message}`;
+  const open = { in: ['queued' as const, 'running' as const] };
+  const data = job.data as { backupId?: string; operationId?: string };
+  await deps.prisma.backupRecord.updateMany({
+    where: { OR: [{ id: data.backupId ?? '' }, { jobId: job.id ?? '' }], status: open },
+    data: { status: 'failed', error, completedAt: new Date() },
+  });
+  await deps.prisma.operation.updateMany({
+    where: { OR: [{ id: data.operationId ?? '' }, { jobId: job.id ?? '' }], status: open },
+    data: { status: 'failed', error, completedAt: new Date() },
+  });
+}

@@ -1,0 +1,99 @@
+import type { Job } from 'bullmq';
+import { UnrecoverableError } from '@mp/jobs';
+import { isAppError, type JobProgress } from '@mp/core';
+import { isStorageError } from '@mp/storage';
+import type { WorkerDeps } from './deps.js';
+
+const DB_PROGRESS_EVERY_MS = 2_000;
+/** Domain errors that a later attempt may not meet (storage or queue outages). */
+const TRANSIENT_CODES = new Set<string>(['STORAGE_ERROR', 'QUEUE_UNAVAILABLE']);
+
+/** True when BullMQ will not run this job again after the current attempt fails. */
+export function isLastAttempt(job: Job): boolean {
+  return job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+/**
+ * Errors no retry can fix become `UnrecoverableError` (BullMQ then stops at once); everything else
+ * is rethrown unchanged so BullMQ retries with backoff. Nothing is swallowed.
+ */
+export function classify(err: unknown): Error {
+  if (err instanceof UnrecoverableError) return err;
+  const transientAppError = isAppError(err) && TRANSIENT_CODES.has(err.code);
+  if ((isAppError(err) && !transientAppError) || (isStorageError(err) && !err.retryable)) {
+    const permanent = new UnrecoverableError(err.message);
+    (permanent as Error & { details?: unknown }).details = isAppError(err) ? err.details : undefined;
+    return permanent;
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Reports progress to BullMQ on every call and mirrors it into PostgreSQL at most every two
+ * seconds, so pollers see it even after Redis forgets the job.
+ */
+export function progressReporter(job: Job, save: (p: JobProgress) => Promise<unknown>): (p: JobProgress) => void {
+  let lastSaved = 0;
+  return (p) => {
+    void job.updateProgress(p as unknown as object).catch(() => {});
+    const now = Date.now();
+    if (now - lastSaved >= DB_PROGRESS_EVERY_MS || p.stage === 'done') {
+      lastSaved = now;
+      void save(p).catch(() => {});
+    }
+  };
+}
+
+/**
+ * Runs an operation (restore, reset, verify, prune) and mirrors its state into its `Operation` row:
+ * running → completed with the result, or failed with the reason once no attempt is left
+ * (details of a validation failure land in `result.problems`).
+ */
+export async function trackOperation<T>(
+  deps: Pick<WorkerDeps, 'prisma' | 'logger'>,
+  job: Job,
+  operationId: string,
+  run: (onProgress: (p: JobProgress) => void) => Promise<T>,
+): Promise<T> {
+  await deps.prisma.operation.update({
+    where: { id: operationId },
+    data: { status: 'running', attempts: job.attemptsMade + 1, startedAt: new Date(), error: null },
+  });
+  const onProgress = progressReporter(job, (p) =>
+    deps.prisma.operation.update({ where: { id: operationId }, data: { progress: p as unknown as object } }),
+  );
+  try {
+    const result = await run(onProgress);
+    await deps.prisma.operation.update({
+      where: { id: operationId },
+      data: { status: 'completed', result: result as unknown as object, completedAt: new Date(), progress: { percent: 100, stage: 'done' } },
+    });
+    return result;
+  } catch (err) {
+    const classified = classify(err);
+    const final = classified instanceof UnrecoverableError || isLastAttempt(job);
+    const details = (classified as Error & { details?: unknown }).details;
+    await deps.prisma.operation.update({
+      where: { id: operationId },
+      data: final
+        ? { status: 'failed', error: classified.message, completedAt: new Date(), result: details ? (details as object) : undefined }
+        : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
+    });
+    deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
+    throw classified;
+  }
+}
+
+/** Marks a backup record failed (last attempt) or back to queued (a retry follows), then rethrows. */
+export async function failBackup(deps: Pick<WorkerDeps, 'prisma' | 'logger'>, job: Job, backupId: string, err: unknown): Promise<never> {
+  const classified = classify(err);
+  const final = classified instanceof UnrecoverableError || isLastAttempt(job);
+  await deps.prisma.backupRecord.update({
+    where: { id: backupId },
+    data: final
+      ? { status: 'failed', error: classified.message, completedAt: new Date() }
+      : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
+  });
+  deps.logger.warn({ jobId: job.id, backupId, final, err: classified.message }, 'backup attempt failed');
+  throw classified;
+}

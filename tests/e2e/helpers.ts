@@ -1,0 +1,62 @@
+import { createUser, waitFor, type ServiceProcess } from '@mp/testing';
+import type { PrismaClient } from '@mp/db';
+
+export interface Envelope<T = Record<string, unknown>> {
+  success: boolean;
+  data: T;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+/** A small HTTP client for the API process. */
+export function client(api: ServiceProcess, token?: string) {
+  const headers = (extra: Record<string, string> = {}) => ({ ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra });
+  return {
+    async json<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> {
+      const res = await fetch(`${api.url}${url}`, {
+        method,
+        headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'manual',
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as Envelope<T>) : (undefined as never) };
+    },
+    raw(url: string, init: RequestInit = {}) {
+      return fetch(`${api.url}${url}`, { ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) }, redirect: 'manual' });
+    },
+  };
+}
+
+/** Logs in through the API process and returns the token. */
+export async function login(api: ServiceProcess, creds: { username: string; password: string }): Promise<string> {
+  const res = await client(api).json<{ token: string }>('POST', '/api/auth/login', creds);
+  if (res.status !== 200) throw new Error(`login failed: ${JSON.stringify(res.body)}`);
+  return res.body.data.token;
+}
+
+/** Creates an admin; `login()` gets a new token for it (restores log everyone out). */
+export async function createAdmin(api: ServiceProcess, prisma: PrismaClient) {
+  const { user, password } = await createUser(prisma, { role: 'ADMIN' });
+  const creds = { username: user.username, password };
+  return { user, login: () => login(api, creds) };
+}
+
+/**
+ * Polls GET /api/backup/jobs/:id until the job is final; returns its last status. A restore or
+ * reset logs everyone out, so on 401 it logs in again through `relogin` when given.
+ */
+export async function waitForJob(api: ServiceProcess, token: string, jobId: string, opts: { relogin?: () => Promise<string>; timeoutMs?: number } = {}) {
+  let current = token;
+  return waitFor(async () => {
+    const res = await client(api, current).json<{ state: string; error?: string; result?: Record<string, unknown>; progress?: unknown }>(
+      'GET',
+      `/api/backup/jobs/${jobId}`,
+    );
+    if (res.status === 401 && opts.relogin) {
+      current = await opts.relogin();
+      return undefined;
+    }
+    const state = res.body.data?.state;
+    return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
+  }, opts.timeoutMs ?? 60_000, 150);
+}
