@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readRecordStorage, runBackup, type BackupRunDeps } from '@mp/core';
+import { seedDemoData } from '@mp/db';
+import { createLogger } from '@mp/logger';
+import { createCloudinaryStorage, createLocalStorage } from '@mp/storage';
+import { createTestDatabase, startCloudinaryEmulator, type CloudinaryEmulator, type TestDatabase } from '@mp/testing';
+
+// What a cloud outage leaves behind once no attempt is left.
+let db: TestDatabase;
+let cloud: CloudinaryEmulator;
+let dir: string;
+let deps: BackupRunDeps;
+
+async function record(location: 'cloud' | 'both') {
+  const id = randomUUID();
+  await db.prisma.backupRecord.create({
+    data: { id, filename: `backup_${id}.json`, type: 'manual', location, options: { includeAuditLogs: false, includeSessions: false } },
+  });
+  return id;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await seedDemoData(db, { scale: 1, seed: 2 });
+  cloud = await startCloudinaryEmulator();
+  dir = await mkdtemp(path.join(tmpdir(), 'mp-cloud-'));
+  deps = {
+    prisma: db.prisma,
+    pool: db.pool,
+    logger: createLogger({ level: 'silent' }),
+    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+    storage: { local: createLocalStorage({ dir }), cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl }) },
+  };
+});
+
+beforeEach(() => cloud.clearFailures());
+
+afterAll(async () => {
+  await cloud?.close();
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('cloud down during upload', () => {
+  it('asks for a retry while attempts remain, keeping the exported file for it', async () => {
+    cloud.failAll(503);
+    const id = await record('both');
+    await expect(runBackup(deps, id, { attempt: 1, isLastAttempt: false })).rejects.toThrow(/will retry/);
+    const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(readRecordStorage(row.storage).local).toBeTruthy();
+    // The retry uploads the same file without exporting again.
+    cloud.clearFailures();
+    const result = await runBackup(deps, id, { attempt: 2, isLastAttempt: true });
+    expect(result.status).toBe('completed');
+    expect((await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).checksum).toBe(row.checksum);
+  });
+
+  it('leaves a "both" backup partial with its local copy and the reason', async () => {
+    cloud.failAll(503);
+    const id = await record('both');
+    const result = await runBackup(deps, id, { attempt: 3, isLastAttempt: true });
+    expect(result.status).toBe('partial');
+    const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(row.status).toBe('partial');
+    expect(row.error).toMatch(/local copy is complete.*Cloudinary upload failed.*503/);
+    expect(readRecordStorage(row.storage)).toMatchObject({ local: { key: row.filename } });
+    expect(readRecordStorage(row.storage).cloud).toBeUndefined();
+  });
+
+  it('fails a "cloud" backup and removes its local staging file', async () => {
+    cloud.failAll(503);
+    const id = await record('cloud');
+    await expect(runBackup(deps, id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(/Upload to Cloudinary failed/);
+    const files = await readdir(dir);
+    expect(files.filter((f) => f.includes(id))).toEqual([]);
+  });
+
+  it('never puts the API secret in the error it records', async () => {
+    cloud.failAll(401);
+    const id = await record('both');
+    await runBackup(deps, id, { attempt: 3, isLastAttempt: true });
+    const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(row.error).toBeTruthy();
+    expect(row.error).not.toContain(cloud.apiSecret);
+  });
+});
