@@ -75,15 +75,17 @@ async function main() {
     JWT_SECRET: jwt.value,
     PORT: env.PORT || '3000',
     BACKUP_DIR: path.resolve(repoRoot, env.BACKUP_DIR || path.join('.data', 'backups')),
+    UPLOAD_DIR: path.resolve(repoRoot, env.UPLOAD_DIR || path.join('.data', 'uploads')),
   };
   mkdirSync(appEnv.BACKUP_DIR, { recursive: true });
+  mkdirSync(appEnv.UPLOAD_DIR, { recursive: true });
 
   if (await isDomainDataEmpty(databaseUrl)) {
     log('database has no demo data: seeding (scale 1)');
     await step(() => runTsx('packages/db/src/seed/cli.ts', ['--scale', '1'], appEnv, 'the seeder'));
   }
   log('ensuring the first admin exists');
-  await step(() => runTsx('packages/db/src/bootstrap-admin.ts', [], appEnv, 'the admin bootstrap'));
+  await step(() => runTsx('scripts/bootstrap-admin.ts', [], appEnv, 'the admin bootstrap'));
 
   for (const entry of ['services/api/src/main.ts', 'services/worker/src/main.ts']) {
     if (!existsSync(path.join(repoRoot, entry))) throw new Error(`${entry} is missing: cannot start the service`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test`, then typecheck, check dependencies and run vitest. Tears everything down at the end.
+// template database `mp_test_<pid>`, then typecheck, check dependencies and run vitest. Tears everything down at the end.
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -13,7 +13,9 @@ import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, pr
 const log = makeLog('test');
 const env = process.env;
 const vitestArgs = process.argv.slice(2);
-const TEMPLATE_DB = 'mp_test';
+// One template per run, so two runs against one server (e.g. a shared TEST_DATABASE_URL) never clash.
+const TEMPLATE_DB = `mp_test_${process.pid}`;
+let templateAdminUrl = null;
 
 const services = [];
 let tempDir = null;
@@ -68,6 +70,7 @@ async function main() {
   const databaseUrl = withDatabase(pg.url, TEMPLATE_DB);
   log(`creating the template database ${TEMPLATE_DB} (prisma migrate deploy)`);
   await step(() => recreateDatabase(adminUrl, TEMPLATE_DB));
+  templateAdminUrl = adminUrl;
   await step(() => prismaMigrateDeploy({ databaseUrl }));
   log(`services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -147,6 +150,10 @@ function finish(code, signal) {
       killGroup('SIGINT');
       await Promise.race([pending, new Promise((r) => setTimeout(r, 15_000))]);
       killGroup('SIGKILL');
+    }
+    if (templateAdminUrl) {
+      const { dropDatabase } = await import('./lib/sql.mjs');
+      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
     }
     await stopAll(services, log);
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });

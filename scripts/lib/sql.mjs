@@ -39,6 +39,11 @@ export async function recreateDatabase(adminUrl, name) {
   });
 }
 
+/** Drops `name` if it exists, ending its sessions first. */
+export async function dropDatabase(adminUrl, name) {
+  await withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`));
+}
+
 /**
  * True when the demo-data tables (unions, members, loan types, loans, repayments) hold no row.
  * `users` is left out: the first-admin bootstrap puts a row there on every fresh start.

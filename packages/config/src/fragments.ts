@@ -34,4 +34,19 @@ export const storageEnv = z.object({
   CLOUDINARY_CHUNK_MB: z.coerce.number().int().min(5).max(94).default(20),
 });
 
+/** The time zone scheduled backups run in; the API (PUT schedule) and the worker must agree. */
+export const scheduleEnv = z.object({
+  BACKUP_TIMEZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as Africa/Lagos')
+    .default('UTC'),
+});
+
 export { bool as booleanEnv };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, logEnv, redisEnv, storageEnv } from './fragments.js';
+import { booleanEnv, databaseEnv, logEnv, redisEnv, scheduleEnv, storageEnv } from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -15,6 +15,7 @@ export const apiEnvSchema = databaseEnv
   .extend(redisEnv.shape)
   .extend(logEnv.shape)
   .extend(storageEnv.shape)
+  .extend(scheduleEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     HOST: z.string().default('127.0.0.1'),
@@ -30,18 +31,8 @@ export const workerEnvSchema = databaseEnv
   .extend(redisEnv.shape)
   .extend(logEnv.shape)
   .extend(storageEnv.shape)
+  .extend(scheduleEnv.shape)
   .extend({
-    BACKUP_TIMEZONE: z
-      .string()
-      .refine((tz) => {
-        try {
-          new Intl.DateTimeFormat('en', { timeZone: tz });
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'must be an IANA time zone such as Africa/Lagos')
-      .default('UTC'),
     RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
     COMPRESS_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),

@@ -9,17 +9,10 @@ import { ok } from '../../reply.js';
 const scheduleBody = scheduleSettingsSchema.partial().strict();
 const previewQuery = z.object({ retentionDays: z.coerce.number().int().min(1).max(3650).optional() }).strict();
 
-/**
- * The zone the 02:00 runs are read in. It must equal the worker's BACKUP_TIMEZONE, which re-asserts the
- * scheduler at start-up; read it from the API config when the schema has it, else the shared default.
- */
-function timezoneOf(config: ApiDeps['config']): string {
-  return 'BACKUP_TIMEZONE' in config && typeof config.BACKUP_TIMEZONE === 'string' ? config.BACKUP_TIMEZONE : 'UTC';
-}
-
 /** GET, PUT /api/backup/schedule and GET /api/backup/retention/preview (admin scope). */
 const scheduleRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  const timezone = timezoneOf(deps.config);
+  // The zone the 02:00 runs are read in; the worker re-asserts the scheduler with the same setting.
+  const timezone = deps.config.BACKUP_TIMEZONE;
 
   app.get('/api/backup/schedule', { schema: { tags: ['schedule'], summary: 'The backup schedule, with last and next run' } }, async () =>
     ok(await getBackupSchedule(deps, { timezone })),
