@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { BackupRecord } from '@mp/db';
+import { backupFilename, fromTypeName, toBackupDetail, toBackupView, toTypeName } from './requests.js';
+
+const record: BackupRecord = {
+  id: '00000000-0000-4000-8000-000000000001',
+  filename: 'backup_2026-11-24T12-00-00-000Z.json',
+  type: 'pre_restore',
+  status: 'completed',
+  location: 'both',
+  storage: { local: { key: 'k', path: '/p' } },
+  fileSize: 12_345n,
+  checksum: 'abc',
+  compressed: false,
+  formatVersion: '1.0',
+  schemaVersion: '20261124120750_init',
+  options: { includeAuditLogs: false, includeSessions: false },
+  recordCounts: { users: 3 },
+  progress: null,
+  jobId: '00000000-0000-4000-8000-000000000001',
+  attempts: 1,
+  error: null,
+  verification: null,
+  createdBy: 'admin',
+  durationMs: 10,
+  cloudinaryUrl: 'https://example.test/x',
+  cloudinaryAssetId: 'a',
+  createdAt: new Date('2026-11-24T12:00:00Z'),
+  startedAt: new Date('2026-11-24T12:00:01Z'),
+  completedAt: new Date('2026-11-24T12:00:02Z'),
+  updatedAt: new Date('2026-11-24T12:00:02Z'),
+};
+
+describe('backup request helpers', () => {
+  it('names files backup_<ISO time with - for : and .>.json', () => {
+    expect(backupFilename(new Date('2026-11-24T12:00:00.000Z'))).toBe('backup_2026-11-24T12-00-00-000Z.json');
+  });
+
+  it('maps the pre_restore enum to the API name and back', () => {
+    expect(toTypeName('pre_restore')).toBe('pre-restore');
+    expect(toTypeName('manual')).toBe('manual');
+    expect(fromTypeName('pre-restore')).toBe('pre_restore');
+  });
+
+  it('shows a record without storage internals, fileSize as a number', () => {
+    const view = toBackupView(record);
+    expect(view).toEqual({
+      id: record.id,
+      filename: record.filename,
+      fileSize: 12_345,
+      location: 'both',
+      cloudinaryUrl: 'https://example.test/x',
+      type: 'pre-restore',
+      status: 'completed',
+      recordCounts: { users: 3 },
+      checksum: 'abc',
+      createdAt: record.createdAt,
+      completedAt: record.completedAt,
+      createdBy: 'admin',
+      error: null,
+    });
+    expect(JSON.stringify(toBackupDetail(record))).not.toContain('/p');
+    expect(toBackupView({ ...record, fileSize: null }).fileSize).toBeNull();
+  });
+});

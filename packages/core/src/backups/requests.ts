@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { Prisma, type BackupLocation, type BackupRecord, type BackupStatus, type BackupType, type PrismaClient } from '@mp/db';
+import type { Logger } from '@mp/logger';
+import type { Producer } from '@mp/jobs';
+import { isStorageError } from '@mp/storage';
+import type { StorageSet } from '../deps.js';
+import { AppError } from '../errors.js';
+import { assertNotInMaintenance } from '../maintenance.js';
+import { readRecordStorage } from './record-storage.js';
+import { assertNoExclusiveOperation, enqueueWithin, errorSummary, withOperationLock } from '../operations/requests.js';
+
+/** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
+export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
+export const toTypeName = (t: BackupType): BackupTypeName => (t === 'pre_restore' ? 'pre-restore' : t);
+export const fromTypeName = (t: BackupTypeName): BackupType => (t === 'pre-restore' ? 'pre_restore' : t);
+
+/** `backup_<ISO time with - for : and .>.json`, e.g. `backup_2026-11-24T12-00-00-000Z.json`. */
+export function backupFilename(at: Date): string {
+  return `backup_${at.toISOString().replace(/[:.]/g, '-')}.json`;
+}
+
+/** A backup record as the API shows it. */
+export function toBackupView(r: BackupRecord) {
+  return {
+    id: r.id,
+    filename: r.filename,
+    fileSize: r.fileSize === null ? null : Number(r.fileSize),
+    location: r.location,
+    cloudinaryUrl: r.cloudinaryUrl,
+    type: toTypeName(r.type),
+    status: r.status,
+    recordCounts: (r.recordCounts ?? null) as Record<string, number> | null,
+    checksum: r.checksum,
+    createdAt: r.createdAt,
+    completedAt: r.completedAt,
+    createdBy: r.createdBy,
+    error: r.error,
+  };
+}
+export type BackupView = ReturnType<typeof toBackupView>;
+
+/** {@link toBackupView} plus the fields only the single-record answer carries. */
+export function toBackupDetail(r: BackupRecord) {
+  return {
+    ...toBackupView(r),
+    jobId: r.jobId,
+    compressed: r.compressed,
+    options: r.options,
+    formatVersion: r.formatVersion,
+    schemaVersion: r.schemaVersion,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    verification: r.verification ?? null,
+  };
+}
+
+interface RequestBackupDeps {
+  prisma: PrismaClient;
+  producer: Producer;
+  storage: StorageSet;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface BackupRequestInput {
+  location: BackupLocation;
+  options: { includeAuditLogs: boolean; includeSessions: boolean };
+  createdBy: string;
+  type: 'manual';
+}
+
+/**
+ * Accepts a backup: writes a `queued` BackupRecord (jobId = record id) and enqueues `backup.create`
+ * with only `{ backupId }`. Refused when cloud storage is asked for but not configured (nothing
+ * written), during maintenance, or while a restore/reset is queued or running (checked under the
+ * exclusive-operation lock). When enqueueing fails the record is marked failed with the reason.
+ * @throws AppError CLOUD_STORAGE_NOT_CONFIGURED, MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS, QUEUE_UNAVAILABLE
+ */
+export async function requestBackup(deps: RequestBackupDeps, input: BackupRequestInput) {
+  if (input.location !== 'local' && !deps.storage.cloud) {
+    throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', `Location "${input.location}" needs Cloudinary, which is not configured`);
+  }
+  const now = deps.now?.() ?? new Date();
+  const record = await withOperationLock(deps.prisma, async (tx) => {
+    await assertNotInMaintenance(tx);
+    await assertNoExclusiveOperation(tx);
+    const id = randomUUID();
+    return tx.backupRecord.create({
+      data: {
+        id,
+        jobId: id,
+        filename: backupFilename(now),
+        type: input.type,
+        status: 'queued',
+        location: input.location,
+        options: input.options,
+        createdBy: input.createdBy,
+        createdAt: now,
+      },
+    });
+  });
+  try {
+    await enqueueWithin(deps.producer, 'backup.create', { backupId: record.id }, record.id);
+  } catch (err) {
+    deps.logger.error({ err: errorSummary(err), backupId: record.id }, 'enqueue backup.create failed');
+    await deps.prisma.backupRecord.update({
+      where: { id: record.id },
+      data: { status: 'failed', error: 'Job queue unavailable; the backup was not started', completedAt: new Date() },
+    });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+  }
+  return { backupId: record.id, jobId: record.id, filename: record.filename, status: record.status };
+}
+
+export interface ListBackupsInput {
+  status?: BackupStatus;
+  type?: BackupTypeName;
+  limit: number;
+  cursor?: string;
+}
+
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function decodeCursor(cursor: string): { ts: string; id: string } {
+  const [ts, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  if (!ts || !id || !CURSOR_TIME.test(ts) || id.length > 64) {
+    throw new AppError('VALIDATION_ERROR', 'Invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
+  }
+  return { ts, id };
+}
+
+/**
+ * One page of records, newest first (createdAt desc, id desc), with an opaque keyset cursor.
+ * The page boundary is computed in SQL at microsecond precision: JavaScript dates would round
+ * `createdAt` to milliseconds and skip or repeat rows that share one.
+ * @throws AppError VALIDATION_ERROR for a cursor this API did not return
+ */
+export async function listBackups(deps: { prisma: PrismaClient }, input: ListBackupsInput) {
+  const conds: Prisma.Sql[] = [];
+  if (input.status) conds.push(Prisma.sql`status = ${input.status}::"BackupStatus"`);
+  if (input.type) conds.push(Prisma.sql`type = ${input.type}::"BackupType"`);
+  if (input.cursor) {
+    const c = decodeCursor(input.cursor);
+    conds.push(Prisma.sql`("createdAt", id) < (${c.ts}::timestamptz, ${c.id})`);
+  }
+  const where = conds.length ? Prisma.sql`WHERE ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
+  const page = await deps.prisma.$queryRaw<{ id: string; ts: string }[]>`
+    SELECT id, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
+    FROM backup_records ${where}
+    ORDER BY "createdAt" DESC, id DESC
+    LIMIT ${input.limit + 1}`;
+  const rows = page.slice(0, input.limit);
+  const records = await deps.prisma.backupRecord.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
+  const byId = new Map(records.map((r) => [r.id, r]));
+  const items = rows.flatMap((r) => {
+    const rec = byId.get(r.id);
+    return rec ? [toBackupView(rec)] : []; // deleted between the two reads
+  });
+  const last = rows.at(-1);
+  const nextCursor = page.length > input.limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
+  return { items, nextCursor };
+}
+
+/** @throws AppError BACKUP_NOT_FOUND */
+export async function getBackup(deps: { prisma: PrismaClient }, input: { id: string }): Promise<BackupRecord> {
+  const record = await deps.prisma.backupRecord.findUnique({ where: { id: input.id } });
+  if (!record) throw new AppError('BACKUP_NOT_FOUND', `Backup ${input.id} not found`);
+  return record;
+}
+
+export type BackupDownload =
+  | { kind: 'file'; stream: Readable; size: number; filename: string; contentType: string; checksum: string | null }
+  | { kind: 'redirect'; url: string };
+
+/**
+ * Where to get a usable backup's bytes: the local copy as a stream (preferred), else an expiring
+ * signed URL of the cloud copy. Keys come from the record; the storage drivers refuse any key that
+ * is not a flat file name, so a tampered record cannot reach outside the backup folder.
+ * @throws AppError BACKUP_NOT_FOUND, BACKUP_NOT_READY, BACKUP_FILE_MISSING, CLOUD_STORAGE_NOT_CONFIGURED
+ */
+export async function openBackupDownload(
+  deps: { prisma: PrismaClient; storage: StorageSet; logger: Logger },
+  input: { id: string; urlTtlSeconds: number },
+): Promise<BackupDownload> {
+  const record = await getBackup(deps, input);
+  if (record.status !== 'completed' && record.status !== 'partial') {
+    throw new AppError('BACKUP_NOT_READY', `Backup ${record.id} is ${record.status}; it cannot be downloaded yet`);
+  }
+  const copies = readRecordStorage(record.storage);
+  const localKey = copies.local?.key ?? null;
+  const cloudKey = copies.cloud?.key ?? null;
+  if (localKey) {
+    try {
+      const local = deps.storage.local;
+      const size = local.stat ? (await local.stat(localKey)).size : Number(record.fileSize ?? 0);
+      const stream = await local.open(localKey);
+      const gz = record.compressed || localKey.endsWith('.gz');
+      const base = record.filename.replace(/[^A-Za-z0-9._-]/g, '_');
+      return {
+        kind: 'file',
+        stream,
+        size,
+        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : base,
+        contentType: gz ? 'application/gzip' : 'application/json',
+        checksum: record.checksum?.replace(/^sha256[:=]/, '') ?? null,
+      };
+    } catch (err) {
+      if (!isStorageError(err) || err.code === 'STORAGE_CLOUD_ERROR') throw err;
+      deps.logger.warn({ backupId: record.id, code: err.code }, 'local backup copy unusable');
+      if (!cloudKey) throw new AppError('BACKUP_FILE_MISSING', `The file of backup ${record.id} is missing from local storage`);
+    }
+  }
+  if (!cloudKey) throw new AppError('BACKUP_FILE_MISSING', `Backup ${record.id} has no stored copy`);
+  if (!deps.storage.cloud?.signedUrl) {
+    throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', 'This backup is only in Cloudinary, which is not configured');
+  }
+  return { kind: 'redirect', url: deps.storage.cloud.signedUrl(cloudKey, input.urlTtlSeconds) };
+}
+
+/**
+ * Deletes every stored copy, then the record. A copy already gone counts as deleted. When a copy
+ * cannot be deleted the record is kept (with the reason in `error`) so nothing is orphaned.
+ * @throws AppError BACKUP_NOT_FOUND, BACKUP_IN_PROGRESS, STORAGE_ERROR
+ */
+export async function deleteBackup(
+  deps: { prisma: PrismaClient; storage: StorageSet; logger: Logger },
+  input: { id: string },
+): Promise<void> {
+  const record = await getBackup(deps, input);
+  if (record.status === 'queued' || record.status === 'running') {
+    throw new AppError('BACKUP_IN_PROGRESS', `Backup ${record.id} is ${record.status}; wait for it to finish`);
+  }
+  const problems: { location: string; message: string }[] = [];
+  const copies = readRecordStorage(record.storage);
+  for (const which of ['local', 'cloud'] as const) {
+    const key = copies[which]?.key;
+    if (!key) continue;
+    const storage = deps.storage[which];
+    if (!storage) {
+      problems.push({ location: which, message: 'cloud storage is not configured' });
+      continue;
+    }
+    try {
+      await storage.delete(key);
+    } catch (err) {
+      // An invalid key cannot name anything inside the storage: nothing to delete there.
+      if (isStorageError(err) && err.code === 'STORAGE_INVALID_KEY') continue;
+      const message = isStorageError(err) ? err.message : `file system error ${(err as NodeJS.ErrnoException).code ?? ''}`.trim();
+      deps.logger.error({ backupId: record.id, location: which, err: errorSummary(err) }, 'deleting a backup copy failed');
+      problems.push({ location: which, message });
+    }
+  }
+  if (problems.length > 0) {
+    const error = `Delete failed: ${problems.map((p) => `${p.location}: ${p.message}`).join('; ')}`;
+    await deps.prisma.backupRecord.update({ where: { id: record.id }, data: { error } });
+    throw new AppError('STORAGE_ERROR', 'A stored copy could not be deleted; the record was kept', problems);
+  }
+  const { count } = await deps.prisma.backupRecord.deleteMany({ where: { id: record.id } });
+  if (count === 0) throw new AppError('BACKUP_NOT_FOUND', `Backup ${record.id} not found`);
+}

@@ -1,0 +1,118 @@
+import type { Logger } from '@mp/logger';
+import type { PrismaClient } from '@mp/db';
+import { JOBS, type JobName, type Producer } from '@mp/jobs';
+import { AppError } from './errors.js';
+import { errorSummary } from './operations/requests.js';
+
+export type JobState = 'queued' | 'running' | 'completed' | 'partial' | 'failed';
+
+export interface JobStatusProgress {
+  percent: number | null;
+  stage: string | null;
+  table: string | null;
+  rows: number | null;
+}
+
+export interface JobStatus {
+  jobId: string;
+  kind: JobName;
+  state: JobState;
+  progress: JobStatusProgress;
+  result: unknown;
+  error: string | null;
+  attempts: number;
+  createdAt: Date;
+  startedAt: Date | null;
+  completedAt: Date | null;
+}
+
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** Normalises whatever a handler reported (`job.updateProgress(number | object)`) to one shape. */
+export function normaliseProgress(raw: unknown, state: JobState): JobStatusProgress {
+  const done = state === 'completed' || state === 'partial';
+  if (typeof raw === 'number') return { percent: raw, stage: null, table: null, rows: null };
+  const p = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  return {
+    percent: num(p.percent) ?? (done ? 100 : state === 'queued' ? 0 : null),
+    stage: str(p.stage) ?? (done ? 'done' : null),
+    table: str(p.table),
+    rows: num(p.rows),
+  };
+}
+
+/**
+ * The state of a job by id, from its PostgreSQL row (BackupRecord, else Operation), so it still answers
+ * after BullMQ removed the job. While the job is still in Redis its live progress and attempt count
+ * win over the stored ones; when Redis cannot be reached the stored values are used.
+ * @throws AppError JOB_NOT_FOUND
+ */
+export async function getJobStatus(
+  deps: { prisma: PrismaClient; producer: Producer; logger: Logger },
+  input: { jobId: string },
+): Promise<JobStatus> {
+  const { jobId } = input;
+  const backup = await deps.prisma.backupRecord.findFirst({ where: { OR: [{ id: jobId }, { jobId }] } });
+  let status: JobStatus;
+  if (backup) {
+    const kind: JobName = backup.type === 'scheduled' ? 'backup.scheduled' : 'backup.create';
+    const done = backup.status === 'completed' || backup.status === 'partial';
+    status = {
+      jobId: backup.jobId ?? backup.id,
+      kind,
+      state: backup.status,
+      progress: normaliseProgress(backup.progress, backup.status),
+      result: done
+        ? {
+            backupId: backup.id,
+            filename: backup.filename,
+            fileSize: backup.fileSize === null ? null : Number(backup.fileSize),
+            checksum: backup.checksum,
+            recordCounts: backup.recordCounts,
+            location: backup.location,
+            downloadUrl: `/api/backup/download/${backup.id}`,
+          }
+        : null,
+      error: backup.error,
+      attempts: backup.attempts,
+      createdAt: backup.createdAt,
+      startedAt: backup.startedAt,
+      completedAt: backup.completedAt,
+    };
+  } else {
+    const op = await deps.prisma.operation.findFirst({ where: { OR: [{ id: jobId }, { jobId }] } });
+    if (!op) throw new AppError('JOB_NOT_FOUND', `Job ${jobId} not found`);
+    status = {
+      jobId: op.jobId ?? op.id,
+      kind: `backup.${op.kind}`,
+      state: op.status,
+      progress: normaliseProgress(op.progress, op.status),
+      result: op.result ?? null,
+      error: op.error,
+      attempts: op.attempts,
+      createdAt: op.createdAt,
+      startedAt: op.startedAt,
+      completedAt: op.completedAt,
+    };
+  }
+  return mergeLive(deps, status);
+}
+
+async function mergeLive(deps: { producer: Producer; logger: Logger }, status: JobStatus): Promise<JobStatus> {
+  if (status.state !== 'queued' && status.state !== 'running') return status;
+  try {
+    const job = await deps.producer.queue(JOBS[status.kind].queue).getJob(status.jobId);
+    if (!job) return status;
+    // BullMQ's default progress is 0: only a reported value is newer than the stored one.
+    const reported = typeof job.progress === 'object' || (typeof job.progress === 'number' && job.progress > 0);
+    return {
+      ...status,
+      progress: reported ? normaliseProgress(job.progress, status.state) : status.progress,
+      attempts: Math.max(status.attempts, job.attemptsMade),
+    };
+  } catch (err) {
+    deps.logger.warn({ jobId: status.jobId, err: errorSummary(err) }, 'live job progress unavailable');
+    return status;
+  }
+}

@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import type { Logger } from '@mp/logger';
+import type { Prisma, PrismaClient } from '@mp/db';
+import type { JobName, JobPayload, Producer } from '@mp/jobs';
+import { AppError } from '../errors.js';
+import { assertNotInMaintenance } from '../maintenance.js';
+import { readMetadata } from '../backup-format/metadata.js';
+
+/** Advisory lock key serialising "check for a running restore/reset, then insert" across API replicas. */
+const EXCLUSIVE_OPERATION_LOCK = 0x6d70_7273n;
+
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Runs `fn` in a transaction holding the exclusive-operation advisory lock, so two replicas cannot both
+ * see "nothing running" and both insert. The lock is released at commit/rollback.
+ */
+export async function withOperationLock<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${EXCLUSIVE_OPERATION_LOCK})`;
+    return fn(tx);
+  });
+}
+
+/**
+ * Throws when a restore or reset is queued or running. Call inside {@link withOperationLock}.
+ * @throws AppError OPERATION_IN_PROGRESS
+ */
+export async function assertNoExclusiveOperation(tx: Tx): Promise<void> {
+  const running = await tx.operation.findFirst({
+    where: { kind: { in: ['restore', 'reset'] }, status: { in: ['queued', 'running'] } },
+    select: { id: true, kind: true, status: true, jobId: true },
+  });
+  if (running) {
+    throw new AppError('OPERATION_IN_PROGRESS', `A ${running.kind} is already ${running.status}; wait for it to finish`, {
+      operationId: running.id,
+      jobId: running.jobId,
+    });
+  }
+}
+
+export type RestoreSource = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string; compressed: boolean };
+
+interface OperationDeps {
+  prisma: PrismaClient;
+  producer: Producer;
+  logger: Logger;
+}
+
+export interface OperationAccepted {
+  operationId: string;
+  jobId: string;
+}
+
+/**
+ * Accepts a restore: checks (maintenance off, no restore/reset queued or running, the backup exists and is
+ * usable) and inserts the `queued` Operation under one advisory lock, then enqueues `backup.restore`
+ * with jobId = operation id. The worker does the rest.
+ * Traps: `operationId` may be chosen by the caller (the upload is already named after it). A `file`
+ * source is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the worker.
+ * @throws AppError MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS, BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
+ */
+export async function requestRestore(
+  deps: OperationDeps,
+  input: { source: RestoreSource; skipSafetyBackup: boolean; createdBy: string; operationId?: string },
+): Promise<OperationAccepted> {
+  const operationId = input.operationId ?? randomUUID();
+  const { source } = input;
+  try {
+    await withOperationLock(deps.prisma, async (tx) => {
+      await assertNotInMaintenance(tx);
+      await assertNoExclusiveOperation(tx);
+      if (source.kind === 'backup') await assertRestorableBackup(tx, source.backupId);
+      await tx.operation.create({
+        data: {
+          id: operationId,
+          kind: 'restore',
+          jobId: operationId,
+          backupId: source.kind === 'backup' ? source.backupId : null,
+          input: { source, skipSafetyBackup: input.skipSafetyBackup },
+          createdBy: input.createdBy,
+        },
+      });
+    });
+  } catch (err) {
+    if (source.kind === 'file') await rm(source.path, { force: true });
+    throw err;
+  }
+  await enqueueOperation(deps, 'backup.restore', operationId, source.kind === 'file' ? source.path : null);
+  return { operationId, jobId: operationId };
+}
+
+/**
+ * Accepts a reset (wipe all data, then a fresh SuperAdmin). The token must be exactly `DELETE`;
+ * the same one-at-a-time and maintenance rules as restore apply.
+ * @throws AppError INVALID_CONFIRMATION_TOKEN, MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS, QUEUE_UNAVAILABLE
+ */
+export async function requestReset(
+  deps: OperationDeps,
+  input: { confirmationToken: string; createdBy: string },
+): Promise<OperationAccepted> {
+  if (input.confirmationToken !== 'DELETE') {
+    throw new AppError('INVALID_CONFIRMATION_TOKEN', 'confirmationToken must be exactly "DELETE"');
+  }
+  const operationId = randomUUID();
+  await withOperationLock(deps.prisma, async (tx) => {
+    await assertNotInMaintenance(tx);
+    await assertNoExclusiveOperation(tx);
+    await tx.operation.create({ data: { id: operationId, kind: 'reset', jobId: operationId, input: {}, createdBy: input.createdBy } });
+  });
+  await enqueueOperation(deps, 'backup.reset', operationId, null);
+  return { operationId, jobId: operationId };
+}
+
+async function assertRestorableBackup(tx: Tx, backupId: string): Promise<void> {
+  const backup = await tx.backupRecord.findUnique({ where: { id: backupId }, select: { status: true } });
+  if (!backup) throw new AppError('BACKUP_NOT_FOUND', `Backup ${backupId} not found`);
+  if (backup.status !== 'completed' && backup.status !== 'partial') {
+    throw new AppError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status}; only a completed backup can be restored`);
+  }
+}
+
+async function enqueueOperation(
+  deps: OperationDeps,
+  name: 'backup.restore' | 'backup.reset',
+  operationId: string,
+  uploadPath: string | null,
+): Promise<void> {
+  try {
+    await enqueueWithin(deps.producer, name, { operationId }, operationId);
+  } catch (err) {
+    deps.logger.error({ err: errorSummary(err), operationId, job: name }, 'enqueue failed');
+    await deps.prisma.operation.update({
+      where: { id: operationId },
+      data: { status: 'failed', error: 'Job queue unavailable; the request was not started', completedAt: new Date() },
+    });
+    if (uploadPath) await rm(uploadPath, { force: true });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+  }
+}
+
+/** How long an enqueue may take before the API answers 503 instead of hanging. */
+export const ENQUEUE_TIMEOUT_MS = 3_000;
+
+/**
+ * `producer.enqueue` bounded by {@link ENQUEUE_TIMEOUT_MS}: while Redis is unreachable BullMQ waits for the
+ * connection instead of failing, which would hang the request.
+ * Trap: after a timeout the add may still land once Redis is back; the caller has already marked the row
+ * failed, and the worker must skip a job whose row is no longer queued.
+ */
+export async function enqueueWithin<N extends JobName>(producer: Producer, name: N, payload: JobPayload<N>, jobId: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`enqueue of ${name} timed out after ${ENQUEUE_TIMEOUT_MS} ms`)), ENQUEUE_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([producer.enqueue(name, payload, { jobId }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Name and message only: a Redis client error can carry connection details. */
+export function errorSummary(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+}
+
+/**
+ * Quick checks of a backup document sent in a request body, before it is written for the worker:
+ * an object with `metadata` (a known format version) and a `data` object. The worker validates the rest.
+ * @throws AppError INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION
+ */
+export function checkBackupDocument(doc: unknown): void {
+  const d = doc as { metadata?: unknown; data?: unknown } | null;
+  const problems: string[] = [];
+  if (!d || typeof d !== 'object' || Array.isArray(d)) problems.push('backupData must be an object with metadata and data');
+  else {
+    if (!d.metadata || typeof d.metadata !== 'object' || Array.isArray(d.metadata)) problems.push('metadata must be an object');
+    if (!d.data || typeof d.data !== 'object' || Array.isArray(d.data)) problems.push('data must be an object of tables');
+  }
+  if (problems.length > 0) throw new AppError('INVALID_BACKUP_FILE', 'The backup document is malformed', { problems });
+  readMetadata((d as { metadata: unknown }).metadata);
+}

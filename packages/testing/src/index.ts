@@ -1,0 +1,5 @@
+export * from './cloudinary-emulator/index.js';
+export * from './db.js';
+export * from './api.js';
+export * from './snapshots.js';
+export * from './processes.js';

@@ -1,0 +1,76 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AppError } from '@mp/core';
+import type { ApiDeps } from './deps.js';
+import { authenticate, registerJwt, requireRole } from './plugins/auth.js';
+import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerMetrics } from './plugins/metrics.js';
+import authRoutes from './routes/auth/index.js';
+import backupRoutes from './routes/backup/index.js';
+import dependencyRoutes from './routes/dependencies/index.js';
+import healthRoutes from './routes/health/index.js';
+import scheduleRoutes from './routes/schedule/index.js';
+import systemRoutes from './routes/system/index.js';
+
+/*
+ * Route pattern (README for routes/):
+ * - One folder per resource under routes/, each file default-exports a `FastifyPluginAsyncZod<ApiDeps>`
+ *   that receives the deps as its plugin options: `app.register(plugin, deps)`. Dependencies travel as
+ *   options, never as decorators (decorators are for framework concerns only).
+ * - Routes declare their full URL (`/api/backup/schedule`), a zod schema (`.strict()` objects, so unknown
+ *   fields are a 400) and call ONE core function; 5–15 lines, no try/catch: a thrown AppError becomes the
+ *   right status in plugins/error-handler.ts, the only place that maps codes to statuses.
+ * - Answers use the envelope helper `ok(data, message?)` from reply.ts; a 202 sets `reply.code(202)`.
+ * - Anything registered inside the `admin` scope below is behind `authenticate` + `requireRole('ADMIN')`.
+ *   Mutating routes add `preHandler: rejectDuringMaintenance(deps)` (plugins/maintenance-guard.ts).
+ * - Request-scoped user: `request.user` ({ id, sessionId, username, role }), typed in plugins/auth.ts.
+ */
+
+/**
+ * Builds the API (all plugins and routes registered, `ready()` awaited) without listening, so tests use
+ * `app.inject()` and main.ts calls `listen`. Never constructs a BullMQ Worker: jobs are only enqueued.
+ */
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const base: FastifyInstance = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    trustProxy: deps.config.TRUST_PROXY,
+    bodyLimit: 1024 * 1024,
+  });
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandler(base);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'Millennium Potters backup service', version: '1.0.0' },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Too many attempts; retry in ${ctx.after}`),
+  });
+  await registerJwt(base, deps);
+  registerMetrics(base, deps);
+
+  await app.register(healthRoutes, deps);
+  await app.register(authRoutes, deps);
+  await app.register(async (admin) => {
+    admin.addHook('onRequest', authenticate(deps));
+    admin.addHook('onRequest', requireRole('ADMIN'));
+    await admin.register(backupRoutes, deps);
+    await admin.register(scheduleRoutes, deps);
+    await admin.register(dependencyRoutes, deps);
+    await admin.register(systemRoutes, deps);
+  });
+
+  await app.ready();
+  return base;
+}

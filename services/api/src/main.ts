@@ -1,0 +1,84 @@
+import { ConfigError, apiEnvSchema, parseConfig, type ApiConfig } from '@mp/config';
+import { createStorageSet } from '@mp/core';
+import { createPgPool, createPrismaClient } from '@mp/db';
+import { createProducer } from '@mp/jobs';
+import { createLogger } from '@mp/logger';
+import { buildApp } from './app.js';
+import type { ApiDeps } from './deps.js';
+
+/** Composition root: the only place that reads process.env. Parses config, builds deps, listens, shuts down. */
+function loadConfig(): ApiConfig {
+  try {
+    return parseConfig(apiEnvSchema, process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+const config = loadConfig();
+const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'api' });
+const prisma = createPrismaClient(config.DATABASE_URL);
+const pool = createPgPool(config.DATABASE_URL, { applicationName: 'mp-api' });
+const producer = createProducer({
+  redisUrl: config.REDIS_URL,
+  prefix: config.QUEUE_PREFIX,
+  onError: (err, queue) => logger.warn({ queue, err: { name: err.name, message: err.message } }, 'queue connection error'),
+});
+
+const deps: ApiDeps = {
+  config,
+  logger,
+  prisma,
+  pool,
+  producer,
+  // Local from BACKUP_DIR; cloud only when CLOUDINARY_URL is set, else null.
+  storage: createStorageSet(config),
+  async checkRedis() {
+    // Any Redis round trip will do; with the offline queue disabled it fails fast when Redis is down.
+    return producer
+      .queue('backup')
+      .count()
+      .then(() => true, () => false);
+  },
+};
+
+const app = await buildApp(deps);
+
+let closing: Promise<void> | undefined;
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, 'shutting down');
+  const timer = setTimeout(() => {
+    logger.error('shutdown took too long; exiting');
+    process.exit(1);
+  }, 15_000).unref();
+  try {
+    await app.close();
+    await producer.close();
+    await prisma.$disconnect();
+    await pool.end();
+    clearTimeout(timer);
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    closing ??= shutdown(signal);
+  });
+}
+
+try {
+  await app.listen({ host: config.HOST, port: config.PORT });
+} catch (err) {
+  logger.fatal({ err }, 'could not listen');
+  await producer.close().catch(() => {});
+  await prisma.$disconnect().catch(() => {});
+  await pool.end().catch(() => {});
+  process.exit(1);
+}

@@ -1,0 +1,18 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { ApiDeps } from '../../deps.js';
+import createRoute from './create.js';
+import deleteRoute from './delete.js';
+import jobsRoute from './jobs.js';
+import listRoute from './list.js';
+import readRoutes from './read.js';
+import resetRoute from './reset.js';
+import restoreRoute from './restore.js';
+
+/** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
+const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute]) {
+    await app.register(plugin, deps);
+  }
+};
+
+export default backupRoutes;

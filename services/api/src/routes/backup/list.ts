@@ -1,0 +1,23 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { listBackups } from '@mp/core';
+import type { ApiDeps } from '../../deps.js';
+import { ok } from '../../reply.js';
+
+const query = z
+  .object({
+    status: z.enum(['queued', 'running', 'completed', 'partial', 'failed']).optional(),
+    type: z.enum(['manual', 'scheduled', 'pre-restore']).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+
+/** GET /api/backup/list: newest first, keyset-paginated ({ items, nextCursor }). */
+const listRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
+  app.get('/api/backup/list', { schema: { tags: ['backup'], summary: 'List backups, newest first', querystring: query } }, async (request) =>
+    ok(await listBackups(deps, request.query)),
+  );
+};
+
+export default listRoute;

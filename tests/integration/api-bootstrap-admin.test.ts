@@ -1,0 +1,64 @@
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bootstrapAdmin, verifyPassword } from '@mp/core';
+import { createTestDatabase, createUser, resetDatabase, type TestDatabase } from '@mp/testing';
+
+const run = (env: Record<string, string>) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bootstrap-admin.ts'], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+
+describe('scripts/bootstrap-admin.ts', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+  beforeEach(async () => {
+    await resetDatabase(db.pool);
+  });
+
+  it('creates one admin with a generated password printed once, then leaves things alone', async () => {
+    const first = run({ DATABASE_URL: db.url });
+    expect(first.status).toBe(0);
+    const password = /ONE-TIME PASSWORD:\s+(\S+)/.exec(first.stdout)?.[1];
+    expect(password).toBeDefined();
+    const admin = await db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
+    expect(admin).toMatchObject({ role: 'ADMIN', mustChangePassword: true, isActive: true });
+    expect(await verifyPassword(password!, admin.passwordHash)).toBe(true);
+
+    const second = run({ DATABASE_URL: db.url, ADMIN_USERNAME: 'other' });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('already exists');
+    expect(second.stdout).not.toContain(password!);
+    expect(await db.prisma.user.count()).toBe(1);
+  });
+
+  it('refuses a weak ADMIN_PASSWORD and a missing DATABASE_URL, listing both', () => {
+    const res = run({ ADMIN_PASSWORD: 'password' });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toContain('DATABASE_URL');
+    expect(res.stderr).toContain('ADMIN_PASSWORD');
+    expect(res.stderr).not.toContain('password\n');
+  });
+
+  it('uses a strong ADMIN_PASSWORD as given, and two concurrent runs create one admin', async () => {
+    const results = await Promise.all([
+      bootstrapAdmin({ prisma: db.prisma }, { username: 'root1', password: 'Strong-Pass-123' }),
+      bootstrapAdmin({ prisma: db.prisma }, { username: 'root2', password: 'Strong-Pass-123' }),
+    ]);
+    expect(results.filter((r) => r.created)).toHaveLength(1);
+    const [admin] = await db.prisma.user.findMany({ where: { role: 'ADMIN' } });
+    expect(admin!.mustChangePassword).toBe(false);
+    expect(await verifyPassword('Strong-Pass-123', admin!.passwordHash)).toBe(true);
+  });
+
+  it('does not hijack an existing non-admin username', async () => {
+    await createUser(db.prisma, { role: 'SUPERVISOR', username: 'admin' });
+    await expect(bootstrapAdmin({ prisma: db.prisma }, { username: 'admin' })).rejects.toThrow(/already exists/);
+  });
+});
