@@ -88,7 +88,7 @@ export async function getJobStatus(
       kind: `backup.${op.kind}`,
       state: op.status,
       progress: normaliseProgress(op.progress, op.status),
-      result: op.result ?? null,
+      result: await revealOnce(deps.prisma, op.id, op.result ?? null),
       error: op.error,
       attempts: op.attempts,
       createdAt: op.createdAt,
@@ -97,6 +97,22 @@ export async function getJobStatus(
     };
   }
   return mergeLive(deps, status);
+}
+
+/**
+ * A reset's generated SuperAdmin password is shown to the first reader of the job status and then
+ * removed from the stored result (one conditional UPDATE, so two readers cannot both get it).
+ */
+async function revealOnce(prisma: PrismaClient, operationId: string, result: unknown): Promise<unknown> {
+  if (!result || typeof result !== 'object' || !('generatedPassword' in result)) return result;
+  const taken = await prisma.$executeRaw`
+    UPDATE operations SET result = (result - 'generatedPassword') || '{"generatedPasswordShown": true}'::jsonb
+     WHERE id = ${operationId} AND result ? 'generatedPassword'`;
+  if (taken !== 1) {
+    const { generatedPassword: _hidden, ...rest } = result as Record<string, unknown>;
+    return { ...rest, generatedPasswordShown: true };
+  }
+  return { ...result, notice: 'This password is shown once: store it now and change it at first login.' };
 }
 
 async function mergeLive(deps: { producer: Producer; logger: Logger }, status: JobStatus): Promise<JobStatus> {

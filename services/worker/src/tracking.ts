@@ -55,10 +55,13 @@ export async function trackOperation<T>(
   operationId: string,
   run: (onProgress: (p: JobProgress) => void) => Promise<T>,
 ): Promise<T> {
-  await deps.prisma.operation.update({
-    where: { id: operationId },
+  // Only a queued (or retried) operation runs: one the API already reported failed, or one that
+  // finished, is never run again behind the admin's back.
+  const { count } = await deps.prisma.operation.updateMany({
+    where: { id: operationId, status: { in: ['queued', 'running'] } },
     data: { status: 'running', attempts: job.attemptsMade + 1, startedAt: new Date(), error: null },
   });
+  if (count === 0) throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
   const onProgress = progressReporter(job, (p) =>
     deps.prisma.operation.update({ where: { id: operationId }, data: { progress: p as unknown as object } }),
   );

@@ -64,6 +64,9 @@ export async function runBackup(
   let record = await deps.prisma.backupRecord.findUnique({ where: { id: backupId } });
   if (!record) throw new UnrecoverableError(`Backup record ${backupId} does not exist`);
   if (record.status === 'completed' || record.status === 'partial') return toResult(record, started);
+  // The API gave up on this request (e.g. the enqueue timed out and it answered 503), yet the job
+  // reached the queue: the admin was told it failed, so it must not run behind their back.
+  if (record.status === 'failed') throw new UnrecoverableError(`Backup ${backupId} was already marked failed: ${record.error ?? ''}`);
   const wantsCloud = record.location === 'cloud' || record.location === 'both';
   if (wantsCloud && !deps.storage.cloud) {
     throw new UnrecoverableError('Cloud storage is not configured (set CLOUDINARY_URL) but this backup asks for it');

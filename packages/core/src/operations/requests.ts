@@ -113,22 +113,43 @@ export async function requestReset(
   return { operationId, jobId: operationId };
 }
 
+/**
+ * Accepts a verification of a stored backup (checksum, structure, counts). Read-only, so it may run
+ * beside other jobs; the report lands on the backup record and in the job result.
+ * @throws AppError BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
+ */
+export async function requestVerify(
+  deps: OperationDeps,
+  input: { backupId: string; createdBy: string },
+): Promise<OperationAccepted> {
+  const operationId = randomUUID();
+  await deps.prisma.$transaction(async (tx) => {
+    await assertRestorableBackup(tx, input.backupId);
+    await tx.operation.create({
+      data: { id: operationId, kind: 'verify', jobId: operationId, backupId: input.backupId, input: {}, createdBy: input.createdBy },
+    });
+  });
+  await enqueueOperation(deps, 'backup.verify', operationId, null, { operationId, backupId: input.backupId });
+  return { operationId, jobId: operationId };
+}
+
 async function assertRestorableBackup(tx: Tx, backupId: string): Promise<void> {
   const backup = await tx.backupRecord.findUnique({ where: { id: backupId }, select: { status: true } });
   if (!backup) throw new AppError('BACKUP_NOT_FOUND', `Backup ${backupId} not found`);
   if (backup.status !== 'completed' && backup.status !== 'partial') {
-    throw new AppError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status}; only a completed backup can be restored`);
+    throw new AppError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status}; only a completed backup can be restored or verified`);
   }
 }
 
-async function enqueueOperation(
+async function enqueueOperation<N extends 'backup.restore' | 'backup.reset' | 'backup.verify'>(
   deps: OperationDeps,
-  name: 'backup.restore' | 'backup.reset',
+  name: N,
   operationId: string,
   uploadPath: string | null,
+  payload: JobPayload<N> = { operationId } as JobPayload<N>,
 ): Promise<void> {
   try {
-    await enqueueWithin(deps.producer, name, { operationId }, operationId);
+    await enqueueWithin(deps.producer, name, payload, operationId);
   } catch (err) {
     deps.logger.error({ err: errorSummary(err), operationId, job: name }, 'enqueue failed');
     await deps.prisma.operation.update({

@@ -1,0 +1,107 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedDemoData } from '@mp/db';
+import {
+  createE2eEnvironment,
+  createTestDatabase,
+  startService,
+  tableHashes,
+  waitFor,
+  type E2eEnvironment,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@mp/testing';
+import { client, createAdmin, login, waitForJob } from './helpers.js';
+
+let db: TestDatabase;
+let env: E2eEnvironment;
+let api: ServiceProcess;
+let worker: ServiceProcess;
+let token: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await seedDemoData(db, { scale: 1, seed: 4 });
+  env = await createE2eEnvironment(db.url);
+  [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
+  token = await (await createAdmin(api, db.prisma)).login();
+}, 90_000);
+
+afterAll(async () => {
+  await Promise.all([api?.kill(), worker?.kill()]);
+  await db?.drop();
+  await env?.cleanup();
+});
+
+describe('verify', () => {
+  it('reports a good backup as good and a damaged one with its problems', async () => {
+    const created = await client(api, token).json<{ jobId: string; backupId: string }>('POST', '/api/backup/create', {});
+    await waitForJob(api, token, created.body.data.jobId);
+    const id = created.body.data.backupId;
+
+    const first = await client(api, token).json<{ jobId: string }>('POST', `/api/backup/${id}/verify`);
+    expect(first.status).toBe(202);
+    const good = await waitForJob(api, token, first.body.data.jobId);
+    expect(good).toMatchObject({ state: 'completed', result: { ok: true, checksumOk: true, problems: [] } });
+
+    const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    const file = path.join(env.backupDir, record.filename);
+    await writeFile(file, (await readFile(file, 'utf8')).replace('"loans":[', '"loans":[{"id":"x"},'));
+    const second = await client(api, token).json<{ jobId: string }>('POST', `/api/backup/${id}/verify`);
+    const bad = await waitForJob(api, token, second.body.data.jobId);
+    expect(bad.state).toBe('completed');
+    expect(bad.result).toMatchObject({ ok: false, checksumOk: false });
+    expect(JSON.stringify(bad.result)).toMatch(/loans: metadata says \d+ rows, the file has \d+/);
+    const after = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(after.verification).toMatchObject({ ok: false });
+  });
+
+  it('answers 404 for an unknown backup', async () => {
+    const res = await client(api, token).json('POST', '/api/backup/00000000-0000-4000-8000-000000000000/verify');
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('emergency reset', () => {
+  it('refuses anything but DELETE and enqueues nothing', async () => {
+    const res = await client(api, token).json('POST', '/api/backup/reset', { confirmationToken: 'delete' });
+    expect(res.status).toBe(400);
+    expect(res.body.error?.code).toBe('INVALID_CONFIRMATION_TOKEN');
+    expect(await db.prisma.operation.count({ where: { kind: 'reset' } })).toBe(0);
+  });
+
+  it('takes a safety backup, wipes the data and creates SuperAdmin with a password shown once', async () => {
+    const before = await tableHashes(db.pool, ['loans']);
+    expect(before.loans!.rows).toBeGreaterThan(0);
+    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/reset', { confirmationToken: 'DELETE' });
+    expect(res.status).toBe(202);
+    // Every account but the new SuperAdmin is gone afterwards, so poll the row rather than the API.
+    await waitFor(async () => {
+      const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });
+      return row.status === 'completed' || row.status === 'failed';
+    }, 60_000);
+    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });
+    expect(op.status).toBe('completed');
+    const result = op.result as { generatedPassword?: string; safetyBackupId: string; superAdmin: { username: string } };
+    expect(result.superAdmin.username).toBe('SuperAdmin');
+    expect(result.generatedPassword).toMatch(/.{16,}/);
+
+    const superToken = await login(api, { username: 'SuperAdmin', password: result.generatedPassword! });
+    const first = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${res.body.data.jobId}`);
+    expect(first.body.data.result.generatedPassword).toBe(result.generatedPassword);
+    const second = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${res.body.data.jobId}`);
+    expect(second.body.data.result.generatedPassword).toBeUndefined();
+    expect(second.body.data.result.generatedPasswordShown).toBe(true);
+
+    const users = await db.prisma.user.findMany();
+    expect(users).toHaveLength(1);
+    expect(users[0]).toMatchObject({ username: 'SuperAdmin', role: 'ADMIN', mustChangePassword: true });
+    expect((await tableHashes(db.pool, ['loans'])).loans!.rows).toBe(0);
+    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: result.safetyBackupId } });
+    expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed' });
+    expect((safety.recordCounts as Record<string, number>).loans).toBe(before.loans!.rows);
+    // Tokens issued before the reset are dead.
+    expect((await client(api, token).json('GET', '/api/backup/list')).status).toBe(401);
+  });
+});
