@@ -22,3 +22,4 @@ export * from './verify/verify-backup.js';
 export * from './schedule/index.js';
 export * from './retention/index.js';
 export * from './dependencies/index.js';
+export * from './backups/copies.js';

@@ -8,6 +8,7 @@ import type { StorageSet } from '../deps.js';
 import { AppError } from '../errors.js';
 import { assertNotInMaintenance } from '../maintenance.js';
 import { readRecordStorage } from './record-storage.js';
+import { deleteCopies, withoutCopies } from './copies.js';
 import { assertNoExclusiveOperation, enqueueWithin, errorSummary, withOperationLock } from '../operations/requests.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
@@ -231,30 +232,14 @@ export async function deleteBackup(
   if (record.status === 'queued' || record.status === 'running') {
     throw new AppError('BACKUP_IN_PROGRESS', `Backup ${record.id} is ${record.status}; wait for it to finish`);
   }
-  const problems: { location: string; message: string }[] = [];
-  const copies = readRecordStorage(record.storage);
-  for (const which of ['local', 'cloud'] as const) {
-    const key = copies[which]?.key;
-    if (!key) continue;
-    const storage = deps.storage[which];
-    if (!storage) {
-      problems.push({ location: which, message: 'cloud storage is not configured' });
-      continue;
-    }
-    try {
-      await storage.delete(key);
-    } catch (err) {
-      // An invalid key cannot name anything inside the storage: nothing to delete there.
-      if (isStorageError(err) && err.code === 'STORAGE_INVALID_KEY') continue;
-      const message = isStorageError(err) ? err.message : `file system error ${(err as NodeJS.ErrnoException).code ?? ''}`.trim();
-      deps.logger.error({ backupId: record.id, location: which, err: errorSummary(err) }, 'deleting a backup copy failed');
-      problems.push({ location: which, message });
-    }
-  }
-  if (problems.length > 0) {
-    const error = `Delete failed: ${problems.map((p) => `${p.location}: ${p.message}`).join('; ')}`;
-    await deps.prisma.backupRecord.update({ where: { id: record.id }, data: { error } });
-    throw new AppError('STORAGE_ERROR', 'A stored copy could not be deleted; the record was kept', problems);
+  const outcome = await deleteCopies(deps, record);
+  if (outcome.error) {
+    // Keep the record (nothing is orphaned), minus the copies that did go, with the reason.
+    await deps.prisma.backupRecord.update({
+      where: { id: record.id },
+      data: { error: `Delete failed: ${outcome.error}`, storage: withoutCopies(record.storage, outcome.removed) },
+    });
+    throw new AppError('STORAGE_ERROR', `A stored copy could not be deleted; the record was kept (${outcome.error})`);
   }
   const { count } = await deps.prisma.backupRecord.deleteMany({ where: { id: record.id } });
   if (count === 0) throw new AppError('BACKUP_NOT_FOUND', `Backup ${record.id} not found`);

@@ -1,3 +1,2 @@
-export * from './copies.js';
 export * from './plan.js';
 export * from './prune.js';

@@ -1,9 +1,7 @@
-import { isStorageError } from '@mp/storage';
 import type { CoreDeps } from '../deps.js';
 import { AppError } from '../errors.js';
-import { errorSummary } from '../operations/requests.js';
-import { copiesOf, withoutCopies, type CopyLocation } from './copies.js';
-import { planPrune, type PruneCandidate, type PruneDeps } from './plan.js';
+import { deleteCopies, withoutCopies } from '../backups/copies.js';
+import { planPrune, type PruneDeps } from './plan.js';
 
 export interface PruneReport {
   retentionDays: number;
@@ -11,12 +9,6 @@ export interface PruneReport {
   keptId: string | null;
   deleted: { id: string; filename: string }[];
   failed: { id: string; reason: string }[];
-}
-
-/** A reason safe to store and show: storage errors carry no secret by contract; file-system ones only their code. */
-function reasonOf(err: unknown): string {
-  if (isStorageError(err)) return err.message;
-  return `file system error ${(err as NodeJS.ErrnoException).code ?? ''}`.trim();
 }
 
 /**
@@ -70,33 +62,4 @@ export async function pruneBackups(
     );
   }
   return report;
-}
-
-async function deleteCopies(
-  deps: Pick<CoreDeps, 'storage' | 'logger'>,
-  record: PruneCandidate,
-): Promise<{ removed: CopyLocation[]; error: string | null }> {
-  const removed: CopyLocation[] = [];
-  const errors: string[] = [];
-  for (const copy of copiesOf(record)) {
-    const storage = deps.storage[copy.location];
-    if (!storage) {
-      errors.push(`${copy.location} copy ${copy.key}: ${copy.location} storage is not configured`);
-      continue;
-    }
-    try {
-      const result = await storage.delete(copy.key);
-      if (result.notFound) deps.logger.debug({ backupId: record.id, key: copy.key, location: copy.location }, 'copy already gone');
-      removed.push(copy.location);
-    } catch (err) {
-      // An invalid key cannot name anything inside the storage: nothing to delete there (as deleteBackup).
-      if (isStorageError(err) && err.code === 'STORAGE_INVALID_KEY') {
-        removed.push(copy.location);
-        continue;
-      }
-      errors.push(`${copy.location} copy ${copy.key}: ${reasonOf(err)}`);
-      deps.logger.warn({ backupId: record.id, location: copy.location, err: errorSummary(err) }, 'prune: deleting a copy failed');
-    }
-  }
-  return { removed, error: errors.length > 0 ? errors.join('; ') : null };
 }
