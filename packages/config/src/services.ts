@@ -40,5 +40,7 @@ export const workerEnvSchema = databaseEnv
     /** How long BullMQ's job lock lasts; a crashed worker's job is picked up after about this long. */
     JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
     JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(15_000),
+    /** How long a backup that meets maintenance mode (a restore or reset) waits before looking again. */
+    MAINTENANCE_RECHECK_MS: z.coerce.number().int().min(100).default(30_000),
   });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

@@ -26,13 +26,13 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   connection.on('error', (err) => logger.warn({ err: err.message }, 'worker redis connection error'));
 
-  const processor = async (job: Job) => {
+  const processor = async (job: Job, token?: string) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`Unknown job "${job.name}"`);
     const parsed = JOBS[job.name].payload.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`Invalid payload for ${job.name}: ${parsed.error.message}`);
     job.data = parsed.data;
-    const handler = handlers[job.name] as (job: Job, deps: WorkerDeps) => Promise<unknown>;
-    return handler(job, deps);
+    const handler = handlers[job.name] as (job: Job, deps: WorkerDeps, token?: string) => Promise<unknown>;
+    return handler(job, deps, token);
   };
 
   const make = (queue: QueueName, concurrency: number, maxStalledCount: number) => {

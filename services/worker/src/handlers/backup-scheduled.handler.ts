@@ -5,7 +5,7 @@ import type { WorkerDeps } from '../deps.js';
 import { runTrackedBackup } from './backup-create.handler.js';
 
 /** `backup.scheduled`: one run of the job scheduler becomes a `scheduled` record, then an ordinary backup. */
-export async function handleBackupScheduled(job: Job<JobPayload<'backup.scheduled'>>, deps: WorkerDeps) {
+export async function handleBackupScheduled(job: Job<JobPayload<'backup.scheduled'>>, deps: WorkerDeps, token?: string) {
   const record = await createScheduledBackupRecord(deps, { jobId: job.id! });
-  return runTrackedBackup(job, deps, record.id);
+  return runTrackedBackup(job, deps, record.id, token);
 }

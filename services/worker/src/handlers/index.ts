@@ -8,7 +8,8 @@ import { handleBackupRestore } from './backup-restore.handler.js';
 import { handleBackupScheduled } from './backup-scheduled.handler.js';
 import { handleBackupVerify } from './backup-verify.handler.js';
 
-export type Handler<N extends JobName> = (job: Job<JobPayload<N>>, deps: WorkerDeps) => Promise<unknown>;
+/** `token` is the job's lock token, needed to move it (e.g. to delayed) from inside the handler. */
+export type Handler<N extends JobName> = (job: Job<JobPayload<N>>, deps: WorkerDeps, token?: string) => Promise<unknown>;
 /** One handler per catalog job: a job without a handler does not compile. */
 export type HandlerMap = { [N in JobName]: Handler<N> };
 

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, workerEnvSchema } from '@mp/config';
+import { enterMaintenance, exitMaintenance } from '@mp/core';
+import { seedDemoData } from '@mp/db';
+import { QUEUES, createProducer, type Producer } from '@mp/jobs';
+import { createLogger } from '@mp/logger';
+import { createLocalStorage } from '@mp/storage';
+import { createTestDatabase, waitFor, type TestDatabase } from '@mp/testing';
+import type { WorkerDeps } from '../../services/worker/src/deps.js';
+import { handlers } from '../../services/worker/src/handlers/index.js';
+import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
+
+// A backup job that meets a restore in progress waits for it instead of reading half-replaced tables.
+let db: TestDatabase;
+let dir: string;
+let producer: Producer;
+let started: StartedWorkers;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await seedDemoData(db, { scale: 1, seed: 8 });
+  dir = await mkdtemp(path.join(tmpdir(), 'mp-maint-'));
+  const config = parseConfig(workerEnvSchema, {
+    DATABASE_URL: db.url,
+    REDIS_URL: process.env.REDIS_URL,
+    QUEUE_PREFIX: `wm${randomBytes(4).toString('hex')}`,
+    BACKUP_DIR: dir,
+    LOG_LEVEL: 'silent',
+    MAINTENANCE_RECHECK_MS: '300',
+  });
+  producer = createProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
+  const deps: WorkerDeps = {
+    config,
+    logger: createLogger({ level: 'silent' }),
+    prisma: db.prisma,
+    pool: db.pool,
+    producer,
+    storage: { local: createLocalStorage({ dir }), cloud: null },
+    uploadDir: dir,
+    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+  };
+  started = startWorkers(deps, handlers);
+});
+
+afterAll(async () => {
+  await started?.close();
+  for (const q of Object.values(QUEUES)) await producer?.queue(q).obliterate({ force: true }).catch(() => {});
+  await producer?.close();
+  await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('backup during maintenance', () => {
+  it('waits without using an attempt, then runs once maintenance is over', async () => {
+    await enterMaintenance(db.prisma, { reason: 'restore', jobId: 'some-restore' });
+    const record = await db.prisma.backupRecord.create({
+      data: { filename: 'backup_waiting.json', type: 'manual', location: 'local', options: {} },
+    });
+    await producer.enqueue('backup.create', { backupId: record.id }, { jobId: record.id });
+
+    const waiting = await waitFor(async () => {
+      const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } });
+      return row.error?.startsWith('Waiting: maintenance') ? row : undefined;
+    }, 10_000);
+    expect(waiting.status).toBe('queued');
+    await new Promise((r) => setTimeout(r, 800)); // several rechecks
+    expect((await readdir(dir)).filter((f) => f.startsWith('backup_waiting'))).toEqual([]);
+
+    await exitMaintenance(db.prisma);
+    const done = await waitFor(async () => {
+      const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } });
+      return row.status === 'completed' ? row : undefined;
+    }, 15_000);
+    expect(done.attempts).toBe(1);
+    expect(done.error).toBeNull();
+  });
+});
