@@ -1,0 +1,56 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { runMeasured } from '../lib/processes.js';
+import type { Row } from '../lib/report.js';
+import { describeStages, exportThroughWorker, type CaseContext } from './context.js';
+
+const MB = 1024 * 1024;
+
+/** `pg_dump -Fc` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the worker. */
+export async function dumpReference(ctx: CaseContext): Promise<{ path: string; wallS: number; bytes: number; peakRss: number }> {
+  const file = path.join(ctx.h.outDir, `dump-${ctx.run}.fc`);
+  const run = await runMeasured('pg_dump', ['-Fc', '-f', file, `--dbname=${ctx.work.url}`]);
+  return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss };
+}
+
+/**
+ * Target 1: export (JSON, gzip, through the worker) ≤ 1.0× `pg_dump -Fc` of the same database. Both run
+ * side by side in the same run; the order alternates between runs so neither always gets the warmer cache.
+ */
+export async function exportCase(ctx: CaseContext): Promise<Row[]> {
+  const refFirst = ctx.run % 2 === 1;
+  const ref = refFirst ? await dumpReference(ctx) : null;
+  const exp = await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `export-r${ctx.run}`);
+  const dump = ref ?? (await dumpReference(ctx));
+  ctx.state.backupId = exp.backupId;
+  ctx.state.dumpPath = dump.path;
+  ctx.state.dumpBytes = dump.bytes;
+  ctx.state.exportPeak = exp.peakRss;
+  const rows = ctx.db.totalRows;
+  return [
+    {
+      id: 'export',
+      label: 'export (worker, JSON + gzip)',
+      wallS: exp.wallS,
+      rows: exp.rows,
+      bytes: exp.bytes,
+      peakRss: exp.peakRss,
+      measure: { value: exp.wallS / dump.wallS, unit: 'x' },
+      target: { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_dump -Fc' },
+      notes: [
+        `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
+        `stages: ${describeStages(exp.stages)}`,
+      ],
+    },
+    {
+      id: 'ref-pg-dump',
+      label: '  reference: pg_dump -Fc',
+      wallS: dump.wallS,
+      rows,
+      bytes: dump.bytes,
+      peakRss: dump.peakRss,
+      measure: { value: 1, unit: 'x' },
+      notes: [`dump ${(dump.bytes / MB).toFixed(1)} MB`],
+    },
+  ];
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `npm run bench [-- bench args]`: install, generate, provision PostgreSQL + Redis (BENCH_DATABASE_URL/DATABASE_URL and
+// BENCH_REDIS_URL/REDIS_URL when given and reachable → testcontainers is not used → local processes in a temp folder),
+// then run `node --import tsx bench/run.ts <args>`. The bench creates its own databases (mp_bench_*) on that server.
+// Stops what it started; exits with the bench's code (0 even when a target fails: it is a measurement).
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
+import { run } from './lib/proc.mjs';
+import { assertNodeVersion, ensureDependencies, makeLog, prismaGenerate, repoRoot } from './lib/setup.mjs';
+
+const log = makeLog('bench');
+const env = process.env;
+const benchArgs = process.argv.slice(2);
+
+const services = [];
+let tempDir = null;
+let child = null;
+let stopping = null;
+
+process.on('SIGINT', () => void finish(130, 'SIGINT'));
+process.on('SIGTERM', () => void finish(143, 'SIGTERM'));
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  log(`error: ${err?.message ?? err}`);
+  exitCode = typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1;
+}
+await finish(exitCode);
+
+async function main() {
+  assertNodeVersion();
+  await ensureDependencies({ log });
+  await prismaGenerate({});
+  const local = () => {
+    tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'mp-bench-services-'));
+    chmodSync(tempDir, 0o755); // the postgres user must reach its data folder inside
+    return tempDir;
+  };
+  const [pg, redis] = await Promise.all([
+    ensurePostgres({
+      url: env.BENCH_DATABASE_URL || env.DATABASE_URL,
+      label: env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'DATABASE_URL',
+      local: { get dir() { return path.join(local(), 'pg'); }, port: 0, persistent: false },
+      log,
+    }).then(track),
+    ensureRedis({
+      url: env.BENCH_REDIS_URL || env.REDIS_URL,
+      label: env.BENCH_REDIS_URL ? 'BENCH_REDIS_URL' : 'REDIS_URL',
+      local: { get dir() { return path.join(local(), 'redis'); }, port: 0, persistent: false },
+      log,
+    }).then(track),
+  ]);
+  const { waitForSql, withDatabase } = await import('./lib/sql.mjs');
+  const adminUrl = withDatabase(pg.url, 'postgres');
+  await waitForSql(adminUrl);
+  const benchEnv = { ...env, BENCH_ADMIN_DATABASE_URL: adminUrl, REDIS_URL: redis.url };
+  // The bench runs in its own process group so teardown reaches the API and workers it started.
+  const res = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), ...benchArgs], {
+    cwd: repoRoot, env: benchEnv, inherit: true, detached: true, onSpawn: (c) => { child = c; },
+  });
+  return res.code;
+}
+
+function track(handle) {
+  services.push(handle);
+  return handle;
+}
+
+/** Forwards a signal to the bench (it stops its services and drops its work databases), then stops ours. */
+function finish(code, signal) {
+  if (stopping) return stopping;
+  stopping = (async () => {
+    if (signal && child?.pid && child.exitCode === null) {
+      log(`${signal} received: stopping the bench`);
+      try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      const deadline = Date.now() + 30_000;
+      while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
+    }
+    await stopAll(services, log);
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    process.exit(code);
+  })();
+  return stopping;
+}
