@@ -23,6 +23,7 @@ let cloud: CloudinaryEmulator;
 let api: ServiceProcess;
 let worker: ServiceProcess;
 let token: string;
+let login: () => Promise<string>;
 
 async function backupTo(location: 'cloud' | 'both') {
   const res = await client(api, token).json<{ jobId: string; backupId: string }>('POST', '/api/backup/create', { location });
@@ -38,7 +39,9 @@ beforeAll(async () => {
   cloud = await startCloudinaryEmulator();
   env = await createE2eEnvironment(db.url, { CLOUDINARY_URL: cloud.cloudinaryUrl, CLOUDINARY_URL_TTL_SECONDS: '60' });
   [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
-  token = await (await createAdmin(api, db.prisma)).login();
+  // This admin is in every backup below, so it can log in again after a restore.
+  login = (await createAdmin(api, db.prisma)).login;
+  token = await login();
 }, 90_000);
 
 afterAll(async () => {
@@ -82,12 +85,11 @@ describe('location cloud', () => {
     await db.pool.query(`UPDATE loans SET notes = 'cloud edit'`);
     const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: record.id, skipSafetyBackup: true });
     expect(res.status).toBe(202);
-    const admin = await createAdmin(api, db.prisma);
-    const done = await waitForJob(api, await admin.login(), res.body.data.jobId, { relogin: admin.login });
+    const done = await waitForJob(api, token, res.body.data.jobId, { relogin: login });
     expect(done.state).toBe('completed');
     const { rows } = await db.pool.query(`SELECT count(*)::int AS n FROM loans WHERE notes = 'cloud edit'`);
     expect(rows[0].n).toBe(0);
-    token = await admin.login().catch(async () => (await createAdmin(api, db.prisma)).login());
+    token = await login();
   });
 
   it('delete removes the cloud copy, then the record', async () => {

@@ -84,8 +84,11 @@ describe('worker killed mid-restore', () => {
 
     const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: created.body.data.backupId, skipSafetyBackup: true });
     expect(res.status).toBe(202);
-    await waitForStage('maintenance', res.body.data.jobId, 'replacing');
+    await waitForStage('maintenance', res.body.data.jobId, 'validating');
     await worker.kill('SIGKILL');
+    const staging = async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'mp_restore_%'`)).rows[0].n as number;
+    expect(await staging()).toBe(1);
 
     const during = await client(api, await login()).json<{ maintenance: { active: boolean } }>('GET', '/api/system/status');
     expect(during.body.data.maintenance.active).toBe(true);
@@ -97,6 +100,7 @@ describe('worker killed mid-restore', () => {
     const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });
     expect(op.status).toBe('failed');
     expect(op.error).toMatch(/Interrupted/);
+    expect(await staging()).toBe(0);
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
     // A new backup is accepted again.
     const again = await client(api, await login()).json('POST', '/api/backup/create', {});

@@ -129,6 +129,35 @@ describe('restore', () => {
     expect(result.restored.users).toBe(snapshot.users!.rows);
   });
 
+  it('keeps the schema as it was: keys, indexes, defaults, sequences', async () => {
+    const fingerprint = async () =>
+      (
+        await db.pool.query<{ f: string }>(`
+          SELECT string_agg(x, E'\n' ORDER BY x) AS f FROM (
+            SELECT format('con %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS x FROM pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT format('idx %s', pg_get_indexdef(indexrelid)) FROM pg_index WHERE indrelid::regclass::text NOT LIKE 'pg_%'
+              AND indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
+            UNION ALL SELECT format('def %s.%s %s', c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d
+              JOIN pg_class c ON c.oid = d.adrelid JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE c.relnamespace = 'public'::regnamespace
+            UNION ALL SELECT format('seq %s', pg_get_serial_sequence('public.audit_logs', 'id'))
+            UNION ALL SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname LIKE 'mp_restore%') s`)
+      ).rows[0]!.f;
+    const before = await fingerprint();
+    await restoreFrom({ backupId });
+    expect(await fingerprint()).toBe(before);
+    const maxId = (await db.pool.query(`SELECT max(id)::bigint AS m FROM audit_logs`)).rows[0].m;
+    const inserted = await db.pool.query(`INSERT INTO audit_logs (action, "entityType") VALUES ('TEST', 'Test') RETURNING id`);
+    expect(BigInt(inserted.rows[0].id)).toBeGreaterThan(BigInt(maxId ?? 0));
+  });
+
+  it('reports the problems of several tables at once', async () => {
+    const made = await backup({}, 50 * 1024 * 1024);
+    const doc = docOf(await readFile(made.file));
+    doc.data.unions![1]!.name = null;
+    doc.data.repayments![4]!.amount = 'ten';
+    await expect(restoreFrom({ text: JSON.stringify(doc) })).rejects.toThrow(/data\.unions\[1\]\.name: required.*data\.repayments\[4\]\.amount: "ten"/);
+  });
+
   it('restores a hand-written seed-format file, filling defaults', async () => {
     const userId = randomUUID();
     const officer = randomUUID();

@@ -1,4 +1,4 @@
-import { exitMaintenance } from '@mp/core';
+import { exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
 import type { WorkerDeps } from './deps.js';
 
 /** Same key as the restore/reset run lock in @mp/core (restore/exclusive.ts). */
@@ -20,7 +20,15 @@ export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma
         data: { status: 'failed', error: 'Interrupted: the worker stopped during the operation; nothing was changed', completedAt: new Date() },
       });
       const cleared = await exitMaintenance(deps.prisma);
-      if (count > 0 || cleared) deps.logger.warn({ interrupted: count, maintenanceCleared: cleared }, 'recovered from an interrupted restore/reset');
+      // A restore killed mid-way leaves its staging schema behind (never the live tables).
+      const { rows: schemas } = await client.query<{ name: string }>(
+        `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
+        [STAGING_SCHEMA_PREFIX],
+      );
+      for (const { name } of schemas) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
+      if (count > 0 || cleared || schemas.length > 0) {
+        deps.logger.warn({ interrupted: count, maintenanceCleared: cleared, stagingDropped: schemas.length }, 'recovered from an interrupted restore/reset');
+      }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
     }

@@ -3,14 +3,15 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UnrecoverableError } from '@mp/jobs';
-import { readAppliedMigrations } from '../backup-format/catalog.js';
+import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { readRecordStorage } from '../backups/record-storage.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
-import { replaceTables } from './replace.js';
+import { addForeignKeys, buildTable, checkStagedFile, type BuiltTable } from './build.js';
+import { invalidBackup, type Problem } from './problems.js';
 import { stageFile } from './stage.js';
-import { buildTypedTables } from './typed.js';
+import { swapIn } from './swap.js';
 
 export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
@@ -64,12 +65,22 @@ async function openSource(
   throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
 }
 
+/** Staging schemas are named after their operation, so a crashed one can be found and dropped. */
+export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
+/** Connections that convert and index staged tables while the file is still being read. */
+const BUILDERS = 2;
+
 /**
- * Restores the file named by operation `operationId`, all or nothing (DESIGN §5):
- * with maintenance on, the file is read once into temporary tables and validated (structure,
- * metadata, counts, types, required fields, checksum); then a safety backup is taken unless
- * skipped; then, in the same transaction, the tables in the file are replaced and every session
- * is deleted. Any error rolls the transaction back, so the database is exactly as before.
+ * Restores the file named by operation `operationId`, all or nothing (DESIGN §5), with
+ * maintenance mode on throughout:
+ * 1. The file is read once into a staging schema (raw jsonb rows); as each table arrives, two
+ *    other connections convert it into a table shaped like the live one and build its keys and
+ *    indexes. Then the foreign keys between staged tables are added. Every check (structure,
+ *    metadata, counts, types, required fields, duplicates, references, checksum) happens here,
+ *    and none of it touches live data.
+ * 2. A safety backup of the live data, unless skipped.
+ * 3. One short transaction swaps the staged tables in and deletes every session.
+ * Any failure leaves the live tables exactly as they were; the staging schema is always dropped.
  * Validation failures throw `INVALID_BACKUP_FILE` (details.problems lists where and what).
  */
 export async function runRestore(
@@ -82,14 +93,37 @@ export async function runRestore(
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
   const { source, skipSafetyBackup } = readInput(op.input);
   const progress = ctx.onProgress ?? (() => {});
+  const schema = `${STAGING_SCHEMA_PREFIX}${operationId.replaceAll('-', '').slice(0, 16)}`;
   try {
     return await withExclusiveMaintenance(deps, { jobId: ctx.jobId, operationId, reason: 'restore' }, async (client) => {
       const opened = await openSource(deps, source);
-      await client.query('BEGIN');
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+      await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+      const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
+      const lanes = builders.map(() => ({ load: 0, tail: Promise.resolve() as Promise<unknown> }));
+      const builds: Promise<BuiltTable>[] = [];
+      let failed: Error | undefined;
       try {
         progress({ percent: 1, stage: 'validating' });
-        const staged = await stageFile(client, opened.stream, (bytes) => {
-          if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
+        const staged = await stageFile(client, opened.stream, {
+          schema,
+          onBytes: (bytes) => {
+            if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
+          },
+          onTable: (key, rows) => {
+            // The least loaded connection converts the table while the next one is read.
+            const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
+            const client = builders[lanes.indexOf(lane)]!;
+            lane.load += rows + 1;
+            const build = lane.tail.catch(() => {}).then(() => buildTable(client, schema, key, rows));
+            // Outcomes are collected with allSettled below; until then a rejection is not unhandled.
+            build.catch(() => {});
+            lane.tail = build;
+            builds.push(build);
+          },
+        }).catch(async (err: unknown) => {
+          await Promise.allSettled(builds);
+          throw err;
         });
         if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) {
           throw new AppError('CHECKSUM_MISMATCH', 'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored', {
@@ -97,30 +131,48 @@ export async function runRestore(
             actual: staged.sha256,
           });
         }
-        const typed = await buildTypedTables(client, staged, await readAppliedMigrations(client));
+        const outcomes = await Promise.allSettled(builds);
+        checkStagedFile(staged, await readAppliedMigrations(client));
+        throwFirstProblems(outcomes);
+        const built = outcomes.map((o) => (o as PromiseFulfilledResult<BuiltTable>).value);
+        progress({ percent: 55, stage: 'validating', table: 'references' });
+        await addForeignKeys(builders[0]!, schema, built);
+
         let safetyBackupId: string | null = null;
         if (!skipSafetyBackup) {
-          progress({ percent: 55, stage: 'safety-backup' });
+          progress({ percent: 60, stage: 'safety-backup' });
           safetyBackupId = await takeSafetyBackup(deps, { createdBy: op.createdBy });
         }
-        progress({ percent: 70, stage: 'replacing' });
-        await replaceTables(client, typed, (step) => progress({ percent: 80, stage: 'replacing', table: step }));
-        await client.query('COMMIT');
+        progress({ percent: 90, stage: 'replacing' });
+        await swapIn(client, schema, built);
         progress({ percent: 100, stage: 'done' });
         return {
-          restored: Object.fromEntries(typed.map((t) => [t.key, t.rows])),
+          restored: Object.fromEntries(built.map((t) => [t.key, t.rows])),
           safetyBackupId,
           sessionsCleared: true,
           sha256: staged.sha256,
           durationMs: Date.now() - started,
         };
       } catch (err) {
+        failed = err as Error;
         opened.stream.destroy();
-        await client.query('ROLLBACK').catch(() => {});
         throw err;
+      } finally {
+        await Promise.allSettled(builds);
+        for (const b of builders) b.release(failed);
+        await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
       }
     });
   } finally {
     if (source.kind === 'file') await rm(source.path, { force: true });
   }
+}
+
+/** Several tables may be wrong at once: report the problems of all of them, in file order. */
+function throwFirstProblems(outcomes: PromiseSettledResult<BuiltTable>[]): void {
+  const errors = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as Error);
+  if (errors.length === 0) return;
+  const problems = errors.flatMap((e) => (isAppError(e) && e.code === 'INVALID_BACKUP_FILE' ? ((e.details as { problems?: Problem[] })?.problems ?? []) : []));
+  if (problems.length === 0 || problems.length < errors.length) throw errors[0]!;
+  throw invalidBackup(problems);
 }

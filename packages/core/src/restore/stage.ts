@@ -23,14 +23,15 @@ export interface StagedFile {
   bytes: number;
 }
 
-/** Name of the temporary table that holds a table's raw rows (`__ord`, `doc jsonb`). */
-export function rawTable(key: BackupTableKey): string {
-  return `pg_temp.${quoteIdent(`mp_raw_${key}`)}`;
+/** Name of the staging table that holds a table's raw rows (`__ord`, `doc jsonb`). */
+export function rawTable(schema: string, key: BackupTableKey): string {
+  return `${quoteIdent(schema)}.${quoteIdent(`raw_${key}`)}`;
 }
 
 /**
- * Streams a backup file into temporary tables on `client`, one jsonb row per file row, numbered
- * in file order. The client must be inside a transaction; the tables vanish at its end.
+ * Streams a backup file into unlogged tables of the staging `schema` on `client`, one jsonb row per
+ * file row, numbered in file order (`__ord`, 0-based). `onTable` is called as soon as a table's rows
+ * are all in, so its conversion can start on another connection while the file is still read.
  *
  * Reads the file once: the checksum is computed on the way, gzip is detected by its magic bytes,
  * rows are never decoded in JavaScript (PostgreSQL parses them). Structural problems, unknown
@@ -40,8 +41,9 @@ export function rawTable(key: BackupTableKey): string {
 export async function stageFile(
   client: pg.PoolClient,
   source: Readable,
-  onBytes?: (bytes: number) => void,
+  opts: { schema: string; onBytes?: (bytes: number) => void; onTable?: (key: BackupTableKey, rows: number) => void },
 ): Promise<StagedFile> {
+  const { onBytes } = opts;
   const hash = createHash('sha256');
   let bytes = 0;
   // Hash and count the stored bytes on their way in.
@@ -61,7 +63,7 @@ export async function stageFile(
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
-  const sink = new StagingSink(client);
+  const sink = new StagingSink(client, opts.schema, opts.onTable);
   try {
     if (gzipped) await pipeline(raw, createGunzip(), sink);
     else await pipeline(raw, sink);
@@ -103,7 +105,11 @@ class StagingSink extends Writable {
   private skipping = false;
   private unknown: Problem[] = [];
 
-  constructor(private readonly client: pg.PoolClient) {
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly schema: string,
+    private readonly onTable?: (key: BackupTableKey, rows: number) => void,
+  ) {
     super({ highWaterMark: 1 << 16 });
   }
 
@@ -152,6 +158,7 @@ class StagingSink extends Writable {
           if (!this.skipping) {
             this.counts.set(this.currentTable!, e.count);
             await this.endCopy();
+            this.onTable?.(this.currentTable!, e.count);
           }
           this.skipping = false;
           break;
@@ -167,9 +174,10 @@ class StagingSink extends Writable {
       return;
     }
     this.currentTable = table.key;
-    const name = rawTable(table.key);
+    const name = rawTable(this.schema, table.key);
+    // Unlogged: the raw rows are scratch; only the converted tables are swapped in.
     await this.client.query(
-      `CREATE TEMP TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc jsonb NOT NULL) ON COMMIT DROP`,
+      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc jsonb NOT NULL)`,
     );
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event

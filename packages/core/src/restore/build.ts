@@ -1,0 +1,244 @@
+import type pg from 'pg';
+import { quoteIdent, quoteLiteral, readColumns, type ColumnInfo } from '../backup-format/catalog.js';
+import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
+import { AppError } from '../errors.js';
+import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
+import { publicTable, readConstraints, readIndexes, type ConstraintDef } from './keys.js';
+import { rawTable, type StagedFile } from './stage.js';
+
+/** Tables every backup must hold: without them a restore would break references. */
+const REQUIRED: BackupTableKey[] = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments'];
+const PER_CHECK = 5;
+
+/** A table rebuilt in the staging schema: rows converted, keys and indexes in place. */
+export interface BuiltTable {
+  key: BackupTableKey;
+  table: string;
+  columns: ColumnInfo[];
+  rows: number;
+}
+
+const staged = (schema: string, table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
+
+/**
+ * Checks what the metadata promises against what the file held: schema version known to this
+ * database, required tables present, options and counts consistent.
+ * @throws AppError UNSUPPORTED_BACKUP_VERSION; INVALID_BACKUP_FILE listing the problems
+ */
+export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>): void {
+  const meta = file.metadata;
+  if (meta.schemaVersion && !appliedMigrations.has(meta.schemaVersion)) {
+    throw new AppError(
+      'UNSUPPORTED_BACKUP_VERSION',
+      `This backup was written by schema version ${meta.schemaVersion}, which this database does not have; upgrade the service (apply its migrations) before restoring it`,
+    );
+  }
+  const problems: Problem[] = [];
+  for (const key of REQUIRED) {
+    if (!file.counts.has(key)) problems.push({ table: key, problem: 'this table is missing from the file' });
+  }
+  const options = meta.options ?? {};
+  if (options.includeAuditLogs && !file.counts.has('auditLogs')) {
+    problems.push({ table: 'auditLogs', problem: 'metadata says audit logs are included, but the file has none' });
+  }
+  if (options.includeSessions && !file.counts.has('sessions')) {
+    problems.push({ table: 'sessions', problem: 'metadata says sessions are included, but the file has none' });
+  }
+  for (const [key, expected] of Object.entries(meta.recordCounts ?? {})) {
+    if (expected === undefined || !tableByKey(key)) continue;
+    const actual = file.counts.get(key as BackupTableKey) ?? 0;
+    if (actual !== expected) problems.push({ table: key, problem: `metadata.recordCounts says ${expected} rows, the file has ${actual}` });
+  }
+  if (problems.length > 0) throw invalidBackup(problems);
+}
+
+/** SQL that turns `doc`'s field into the column's type; a missing field takes the column default. */
+function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
+  const field = quoteLiteral(c.name);
+  // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
+  const value = /^jsonb?$/.test(c.type) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
+  return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
+}
+
+async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ name: string; expr: string }>(
+    `SELECT a.attname AS name, pg_get_expr(d.adbin, d.adrelid) AS expr
+       FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+      WHERE d.adrelid = to_regclass($1)`,
+    [publicTable(table)],
+  );
+  return new Map(rows.map((r) => [r.name, r.expr]));
+}
+
+/**
+ * Converts the raw rows of one table into `<schema>.<table>`, a table shaped like the live one
+ * (columns, defaults, NOT NULL and CHECK constraints), then adds its primary key, unique keys and
+ * indexes under their live names. Runs outside any transaction: nothing here touches live data.
+ * Every failure is explained from the raw rows (row index, field, what is wrong).
+ * @throws AppError INVALID_BACKUP_FILE
+ */
+export async function buildTable(client: pg.PoolClient, schema: string, key: BackupTableKey, rows: number): Promise<BuiltTable> {
+  const table = tableByKey(key)!.table;
+  const raw = rawTable(schema, key);
+  const columns = await readColumns(client, table);
+  const shape = await checkShape(client, raw, key, columns);
+  if (shape.length > 0) throw invalidBackup(shape);
+
+  const target = staged(schema, table);
+  const defaults = await columnDefaults(client, table);
+  await client.query(`CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+  try {
+    await client.query(
+      `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${raw}`,
+    );
+  } catch (err) {
+    const found = await diagnoseCasts(client, schema, raw, key, columns);
+    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults)));
+    throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
+  }
+
+  const constraints = (await readConstraints(client, [table])).filter((c) => c.kind !== 'f' && c.table === table);
+  const steps = [
+    ...constraints.map((c) => ({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, columns: c.columns })),
+    ...(await readIndexes(client, table)).map((ix) => ({
+      // Same definition and name, on the staged table (index names are per schema).
+      sql: ix.def.replace(` ON ${ix.on} `, ` ON ${target} `),
+      columns: ix.unique ? ix.columns : [],
+    })),
+  ];
+  for (const step of steps) {
+    try {
+      await client.query(step.sql);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
+      const found = await findDuplicates(client, raw, key, step.columns);
+      throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: (err as Error).message }]);
+    }
+  }
+  await client.query(`ANALYZE ${target}`);
+  return { key, table, columns, rows };
+}
+
+/**
+ * Adds the foreign keys between staged tables (validating them), so the swap needs no check.
+ * A parent not in the file is looked up in the live table.
+ * @throws AppError INVALID_BACKUP_FILE naming rows that refer to nothing
+ */
+export async function addForeignKeys(client: pg.PoolClient, schema: string, built: BuiltTable[]): Promise<void> {
+  const names = built.map((b) => b.table);
+  const fks = (await readConstraints(client, names)).filter((c) => c.kind === 'f' && names.includes(c.table));
+  for (const fk of fks) {
+    await client.query('BEGIN');
+    try {
+      // Unqualified parent names in the definition resolve to the staged tables first.
+      await client.query(`SET LOCAL search_path = ${quoteIdent(schema)}, public`);
+      await client.query(`ALTER TABLE ${staged(schema, fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      if ((err as { code?: string }).code !== '23503') throw err;
+      const found = await findOrphans(client, schema, built, fk);
+      throw invalidBackup(found.length > 0 ? found : [{ problem: (err as Error).message }]);
+    }
+  }
+}
+
+/** Rows that are not objects, and fields no column has (a typo, or a file from another product). */
+async function checkShape(client: pg.PoolClient, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+  const names = `ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]`;
+  const { rows } = await client.query<{ ord: string; kind: string; extra: string[] | null }>(
+    `SELECT __ord AS ord, jsonb_typeof(doc) AS kind,
+            CASE WHEN jsonb_typeof(doc) = 'object' THEN ARRAY(SELECT jsonb_object_keys(doc - ${names})) END AS extra
+       FROM ${raw}
+      WHERE jsonb_typeof(doc) <> 'object' OR (doc - ${names}) <> '{}'::jsonb
+      ORDER BY __ord LIMIT ${PER_CHECK}`,
+  );
+  return rows.map((r) =>
+    r.kind !== 'object'
+      ? { table: key, row: Number(r.ord), problem: `a row must be an object, this is ${r.kind === 'array' ? 'an array' : `a ${r.kind}`}` }
+      : { table: key, row: Number(r.ord), field: r.extra?.[0], problem: `unknown field(s) ${r.extra?.map((f) => `"${f}"`).join(', ')}` },
+  );
+}
+
+/** The first values that do not convert to their column's type (only run after a conversion failed). */
+async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+  const castable = `${quoteIdent(schema)}.mp_castable`;
+  await client.query(
+    `CREATE OR REPLACE FUNCTION ${castable}(v text, t text) RETURNS boolean LANGUAGE plpgsql AS $$
+     BEGIN EXECUTE format('SELECT %L::%s', v, t); RETURN true; EXCEPTION WHEN others THEN RETURN false; END $$`,
+  );
+  const problems: Problem[] = [];
+  for (const c of columns) {
+    if (/^jsonb?$/.test(c.type)) continue;
+    const field = quoteLiteral(c.name);
+    const { rows } = await client.query<{ ord: string; value: string | null }>(
+      `SELECT __ord AS ord, doc->>${field} AS value FROM ${raw}
+        WHERE doc ? ${field} AND doc->${field} <> 'null'::jsonb
+          AND (jsonb_typeof(doc->${field}) IN ('object', 'array') OR NOT ${castable}(doc->>${field}, ${quoteLiteral(c.type)}))
+        ORDER BY __ord LIMIT ${PER_CHECK}`,
+    );
+    for (const r of rows) {
+      const shown = r.value && r.value.length > 60 ? `${r.value.slice(0, 60)}…` : r.value;
+      problems.push({ table: key, row: Number(r.ord), field: c.name, problem: `${JSON.stringify(shown)} is not a valid ${c.type}` });
+    }
+    if (problems.length >= MAX_PROBLEMS) break;
+  }
+  return problems;
+}
+
+/** Rows that leave a required column empty (missing, or null, with no default to fall back on). */
+async function diagnoseNulls(
+  client: pg.PoolClient,
+  raw: string,
+  key: BackupTableKey,
+  columns: ColumnInfo[],
+  defaults: Map<string, string>,
+): Promise<Problem[]> {
+  const required = columns.filter((c) => c.notNull);
+  if (required.length === 0) return [];
+  const isNull = (c: ColumnInfo) => `(${projection(c, defaults.get(c.name))}) IS NULL`;
+  const { rows } = await client.query<{ ord: string; missing: string[] }>(
+    `SELECT __ord AS ord, array_remove(ARRAY[${required.map((c) => `CASE WHEN ${isNull(c)} THEN ${quoteLiteral(c.name)} END`).join(', ')}], NULL) AS missing
+       FROM ${raw} WHERE ${required.map(isNull).join(' OR ')}
+      ORDER BY __ord LIMIT ${PER_CHECK}`,
+  );
+  return rows.map((r) => ({ table: key, row: Number(r.ord), field: r.missing[0], problem: `required field(s) ${r.missing.join(', ')} missing or null` }));
+}
+
+async function findDuplicates(client: pg.PoolClient, raw: string, key: BackupTableKey, columns: string[]): Promise<Problem[]> {
+  if (columns.length === 0) return [];
+  const fields = columns.map((c) => `doc->>${quoteLiteral(c)}`);
+  const { rows } = await client.query<{ rows: string[]; value: string }>(
+    `SELECT array_agg(__ord ORDER BY __ord)::text[] AS rows, concat_ws(', ', ${fields.join(', ')}) AS value
+       FROM ${raw} WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
+      GROUP BY ${fields.join(', ')} HAVING count(*) > 1 ORDER BY min(__ord) LIMIT ${PER_CHECK}`,
+  );
+  return rows.map((r) => ({
+    table: key,
+    row: Number(r.rows[1]),
+    field: columns.join(','),
+    problem: `duplicate ${columns.join(', ')} "${r.value}" (also in row ${r.rows[0]})`,
+  }));
+}
+
+async function findOrphans(client: pg.PoolClient, schema: string, built: BuiltTable[], fk: ConstraintDef): Promise<Problem[]> {
+  const child = built.find((b) => b.table === fk.table);
+  if (!child || !fk.refTable) return [];
+  const parent = built.find((b) => b.table === fk.refTable);
+  const parentRef = parent ? staged(schema, parent.table) : publicTable(fk.refTable);
+  const fields = fk.columns.map((c) => `r.doc->>${quoteLiteral(c)}`);
+  const join = fk.columns.map((_, i) => `p.${quoteIdent(fk.refColumns[i]!)}::text = ${fields[i]}`).join(' AND ');
+  const { rows } = await client.query<{ ord: string; value: string }>(
+    `SELECT r.__ord AS ord, concat_ws(', ', ${fields.join(', ')}) AS value FROM ${rawTable(schema, child.key)} r
+      WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
+        AND NOT EXISTS (SELECT 1 FROM ${parentRef} p WHERE ${join})
+      ORDER BY r.__ord LIMIT ${PER_CHECK}`,
+  );
+  return rows.map((r) => ({
+    table: child.key,
+    row: Number(r.ord),
+    field: fk.columns.join(','),
+    problem: `refers to ${parent?.key ?? fk.refTable} "${r.value}", which is not in the file`,
+  }));
+}

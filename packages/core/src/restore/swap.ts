@@ -1,0 +1,40 @@
+import type pg from 'pg';
+import { quoteIdent } from '../backup-format/catalog.js';
+import type { BuiltTable } from './build.js';
+import { publicTable, readConstraints, readOwnedSequences } from './keys.js';
+
+/**
+ * Swaps the staged tables in for the live ones in one short transaction, and deletes every
+ * session (everyone logs in again). Either every table is replaced or, on any error, none is.
+ *
+ * The staged tables already carry the live names of their keys and indexes and their foreign
+ * keys to each other, so the swap is catalog work: drop the live tables, move the staged ones to
+ * `public`. Foreign keys from tables not in the file (sessions → users) are dropped and re-added;
+ * serial sequences are kept (detached, then re-attached and moved past the restored ids).
+ * Trap: the new tables belong to the role running the worker, which must own the live tables too.
+ */
+export async function swapIn(client: pg.PoolClient, schema: string, built: BuiltTable[]): Promise<void> {
+  const names = built.map((b) => b.table);
+  await client.query('BEGIN');
+  try {
+    const external = (await readConstraints(client, names)).filter((c) => c.kind === 'f' && !names.includes(c.table));
+    const sequences = (await Promise.all(names.map(async (table) => (await readOwnedSequences(client, table)).map((s) => ({ ...s, table }))))).flat();
+    for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+    for (const s of sequences) await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY NONE`);
+    await client.query(`DROP TABLE ${names.map(publicTable).join(', ')}`);
+    for (const table of names) await client.query(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} SET SCHEMA public`);
+    await client.query('DELETE FROM public.sessions');
+    for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
+    for (const s of sequences) {
+      await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY ${publicTable(s.table)}.${quoteIdent(s.column)}`);
+      await client.query(
+        `SELECT setval($1, coalesce((SELECT max(${quoteIdent(s.column)}) FROM ${publicTable(s.table)}), 0) + 1, false)`,
+        [s.sequence],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
