@@ -39,7 +39,8 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
     cleanups.push(() => cleanBenchLeftovers(d.url));
   }
   // Every case runs on a file copy, so the restore can replace tables without touching the cache.
-  const workName = `${benchDatabaseName(opts.scale)}_work`;
+  // Per run, so two benches on one server (or a bench beside a development run) never share a work copy.
+  const workName = `${benchDatabaseName(opts.scale)}_work_${process.pid}`;
   log(`copying ${db.name} → ${workName}`);
   await copyDatabase(h.adminUrl, db.name, workName);
   cleanups.push(() => dropDatabase(h.adminUrl, workName));

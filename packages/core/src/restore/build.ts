@@ -21,6 +21,15 @@ export interface BuiltTable {
 const staged = (schema: string, table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
 
 /**
+ * The raw rows with `doc` parsed as jsonb (staged as text, so each row is parsed once, here).
+ * OFFSET 0 keeps the planner from inlining the cast into every use of `doc`, which would parse
+ * each row once per column.
+ */
+const parsed = (raw: string) => `(SELECT __ord, doc::jsonb AS doc FROM ${raw} OFFSET 0) AS r`;
+
+const columnNames = (columns: ColumnInfo[]) => `ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]`;
+
+/**
  * Checks what the metadata promises against what the file held: schema version known to this
  * database, required tables present, options and counts consistent.
  * @throws AppError UNSUPPORTED_BACKUP_VERSION; INVALID_BACKUP_FILE listing the problems
@@ -81,22 +90,26 @@ export async function buildTable(client: pg.PoolClient, schema: string, key: Bac
   const table = tableByKey(key)!.table;
   const raw = rawTable(schema, key);
   const columns = await readColumns(client, table);
-  const shape = await checkShape(client, raw, key, columns);
-  if (shape.length > 0) throw invalidBackup(shape);
-
   const target = staged(schema, table);
   const defaults = await columnDefaults(client, table);
   await client.query(`CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+  let inserted: number;
   try {
-    await client.query(
+    // Rows that are not objects or carry unknown fields are left out here and explained below,
+    // so the common case reads and parses every row once.
+    const result = await client.query(
       `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
-       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${raw}`,
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${parsed(raw)}
+        WHERE jsonb_typeof(doc) = 'object' AND (doc - ${columnNames(columns)}) = '{}'::jsonb`,
     );
+    inserted = result.rowCount ?? 0;
   } catch (err) {
-    const found = await diagnoseCasts(client, schema, raw, key, columns);
+    const found = await diagnoseJson(client, schema, raw, key);
+    if (found.length === 0) found.push(...(await diagnoseCasts(client, schema, raw, key, columns)));
     if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults)));
     throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
   }
+  if (inserted !== rows) throw invalidBackup(await checkShape(client, raw, key, columns));
 
   const constraints = (await readConstraints(client, [table])).filter((c) => c.kind !== 'f' && c.table === table);
   const steps = [
@@ -146,11 +159,11 @@ export async function addForeignKeys(client: pg.PoolClient, schema: string, buil
 
 /** Rows that are not objects, and fields no column has (a typo, or a file from another product). */
 async function checkShape(client: pg.PoolClient, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
-  const names = `ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]`;
+  const names = columnNames(columns);
   const { rows } = await client.query<{ ord: string; kind: string; extra: string[] | null }>(
     `SELECT __ord AS ord, jsonb_typeof(doc) AS kind,
             CASE WHEN jsonb_typeof(doc) = 'object' THEN ARRAY(SELECT jsonb_object_keys(doc - ${names})) END AS extra
-       FROM ${raw}
+       FROM ${parsed(raw)}
       WHERE jsonb_typeof(doc) <> 'object' OR (doc - ${names}) <> '{}'::jsonb
       ORDER BY __ord LIMIT ${PER_CHECK}`,
   );
@@ -161,19 +174,34 @@ async function checkShape(client: pg.PoolClient, raw: string, key: BackupTableKe
   );
 }
 
-/** The first values that do not convert to their column's type (only run after a conversion failed). */
-async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+/** `<schema>.mp_castable(value, type)`: whether a text converts to a type (PostgreSQL 15 has no pg_input_is_valid). */
+async function castableFunction(client: pg.PoolClient, schema: string): Promise<string> {
   const castable = `${quoteIdent(schema)}.mp_castable`;
   await client.query(
     `CREATE OR REPLACE FUNCTION ${castable}(v text, t text) RETURNS boolean LANGUAGE plpgsql AS $$
      BEGIN EXECUTE format('SELECT %L::%s', v, t); RETURN true; EXCEPTION WHEN others THEN RETURN false; END $$`,
   );
+  return castable;
+}
+
+/** Rows that are not JSON at all (only run after a conversion failed). */
+async function diagnoseJson(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey): Promise<Problem[]> {
+  const castable = await castableFunction(client, schema);
+  const { rows } = await client.query<{ ord: string; head: string }>(
+    `SELECT __ord AS ord, left(doc, 60) AS head FROM ${raw} WHERE NOT ${castable}(doc, 'jsonb') ORDER BY __ord LIMIT ${PER_CHECK}`,
+  );
+  return rows.map((r) => ({ table: key, row: Number(r.ord), problem: `not valid JSON: ${JSON.stringify(r.head)}` }));
+}
+
+/** The first values that do not convert to their column's type (only run after a conversion failed). */
+async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+  const castable = await castableFunction(client, schema);
   const problems: Problem[] = [];
   for (const c of columns) {
     if (/^jsonb?$/.test(c.type)) continue;
     const field = quoteLiteral(c.name);
     const { rows } = await client.query<{ ord: string; value: string | null }>(
-      `SELECT __ord AS ord, doc->>${field} AS value FROM ${raw}
+      `SELECT __ord AS ord, doc->>${field} AS value FROM ${parsed(raw)}
         WHERE doc ? ${field} AND doc->${field} <> 'null'::jsonb
           AND (jsonb_typeof(doc->${field}) IN ('object', 'array') OR NOT ${castable}(doc->>${field}, ${quoteLiteral(c.type)}))
         ORDER BY __ord LIMIT ${PER_CHECK}`,
@@ -200,7 +228,7 @@ async function diagnoseNulls(
   const isNull = (c: ColumnInfo) => `(${projection(c, defaults.get(c.name))}) IS NULL`;
   const { rows } = await client.query<{ ord: string; missing: string[] }>(
     `SELECT __ord AS ord, array_remove(ARRAY[${required.map((c) => `CASE WHEN ${isNull(c)} THEN ${quoteLiteral(c.name)} END`).join(', ')}], NULL) AS missing
-       FROM ${raw} WHERE ${required.map(isNull).join(' OR ')}
+       FROM ${parsed(raw)} WHERE ${required.map(isNull).join(' OR ')}
       ORDER BY __ord LIMIT ${PER_CHECK}`,
   );
   return rows.map((r) => ({ table: key, row: Number(r.ord), field: r.missing[0], problem: `required field(s) ${r.missing.join(', ')} missing or null` }));
@@ -211,7 +239,7 @@ async function findDuplicates(client: pg.PoolClient, raw: string, key: BackupTab
   const fields = columns.map((c) => `doc->>${quoteLiteral(c)}`);
   const { rows } = await client.query<{ rows: string[]; value: string }>(
     `SELECT array_agg(__ord ORDER BY __ord)::text[] AS rows, concat_ws(', ', ${fields.join(', ')}) AS value
-       FROM ${raw} WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
+       FROM ${parsed(raw)} WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
       GROUP BY ${fields.join(', ')} HAVING count(*) > 1 ORDER BY min(__ord) LIMIT ${PER_CHECK}`,
   );
   return rows.map((r) => ({
@@ -228,9 +256,10 @@ async function findOrphans(client: pg.PoolClient, schema: string, built: BuiltTa
   const parent = built.find((b) => b.table === fk.refTable);
   const parentRef = parent ? staged(schema, parent.table) : publicTable(fk.refTable);
   const fields = fk.columns.map((c) => `r.doc->>${quoteLiteral(c)}`);
+  const rawChild = parsed(rawTable(schema, child.key));
   const join = fk.columns.map((_, i) => `p.${quoteIdent(fk.refColumns[i]!)}::text = ${fields[i]}`).join(' AND ');
   const { rows } = await client.query<{ ord: string; value: string }>(
-    `SELECT r.__ord AS ord, concat_ws(', ', ${fields.join(', ')}) AS value FROM ${rawTable(schema, child.key)} r
+    `SELECT r.__ord AS ord, concat_ws(', ', ${fields.join(', ')}) AS value FROM ${rawChild}
       WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
         AND NOT EXISTS (SELECT 1 FROM ${parentRef} p WHERE ${join})
       ORDER BY r.__ord LIMIT ${PER_CHECK}`,

@@ -111,11 +111,19 @@ export async function runRestore(
             if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
           },
           onTable: (key, rows) => {
+            deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table staged');
             // The least loaded connection converts the table while the next one is read.
             const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
             const client = builders[lanes.indexOf(lane)]!;
             lane.load += rows + 1;
-            const build = lane.tail.catch(() => {}).then(() => buildTable(client, schema, key, rows));
+            const build = lane.tail
+              .catch(() => {})
+              .then(async () => {
+                const at = Date.now();
+                const built = await buildTable(client, schema, key, rows);
+                deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
+                return built;
+              });
             // Outcomes are collected with allSettled below; until then a rejection is not unhandled.
             build.catch(() => {});
             lane.tail = build;
@@ -131,12 +139,15 @@ export async function runRestore(
             actual: staged.sha256,
           });
         }
+        deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
         const outcomes = await Promise.allSettled(builds);
+        deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');
         checkStagedFile(staged, await readAppliedMigrations(client));
         throwFirstProblems(outcomes);
         const built = outcomes.map((o) => (o as PromiseFulfilledResult<BuiltTable>).value);
         progress({ percent: 55, stage: 'validating', table: 'references' });
         await addForeignKeys(builders[0]!, schema, built);
+        deps.logger.info({ ms: Date.now() - started }, 'restore: references checked');
 
         let safetyBackupId: string | null = null;
         if (!skipSafetyBackup) {
@@ -144,7 +155,9 @@ export async function runRestore(
           safetyBackupId = await takeSafetyBackup(deps, { createdBy: op.createdBy });
         }
         progress({ percent: 90, stage: 'replacing' });
+        const swapStarted = Date.now();
         await swapIn(client, schema, built);
+        deps.logger.info({ swapMs: Date.now() - swapStarted, ms: Date.now() - started }, 'restore: swapped in');
         progress({ percent: 100, stage: 'done' });
         return {
           restored: Object.fromEntries(built.map((t) => [t.key, t.rows])),

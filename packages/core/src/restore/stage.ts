@@ -23,19 +23,19 @@ export interface StagedFile {
   bytes: number;
 }
 
-/** Name of the staging table that holds a table's raw rows (`__ord`, `doc jsonb`). */
+/** Name of the staging table that holds a table's raw rows (`__ord`, `doc` as JSON text). */
 export function rawTable(schema: string, key: BackupTableKey): string {
   return `${quoteIdent(schema)}.${quoteIdent(`raw_${key}`)}`;
 }
 
 /**
- * Streams a backup file into unlogged tables of the staging `schema` on `client`, one jsonb row per
- * file row, numbered in file order (`__ord`, 0-based). `onTable` is called as soon as a table's rows
+ * Streams a backup file into unlogged tables of the staging `schema` on `client`, one JSON text row
+ * per file row, numbered in file order (`__ord`, 0-based). `onTable` is called as soon as a table's rows
  * are all in, so its conversion can start on another connection while the file is still read.
  *
  * Reads the file once: the checksum is computed on the way, gzip is detected by its magic bytes,
- * rows are never decoded in JavaScript (PostgreSQL parses them). Structural problems, unknown
- * tables, invalid JSON and a metadata version this service cannot read end in
+ * rows are never decoded in JavaScript (PostgreSQL parses them, see `parsedRows`). Structural
+ * problems, unknown tables and a metadata version this service cannot read end in
  * `INVALID_BACKUP_FILE` / `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
  */
 export async function stageFile(
@@ -175,9 +175,11 @@ class StagingSink extends Writable {
     }
     this.currentTable = table.key;
     const name = rawTable(this.schema, table.key);
-    // Unlogged: the raw rows are scratch; only the converted tables are swapped in.
+    // Unlogged: the raw rows are scratch; only the converted tables are swapped in. Text, not jsonb:
+    // the JSON is parsed once, by the connection that converts the table, so the parsing of one
+    // table overlaps with the reading of the next.
     await this.client.query(
-      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc jsonb NOT NULL)`,
+      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL)`,
     );
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
