@@ -1,23 +1,14 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '@mp/db';
-import {
-  createE2eEnvironment,
-  createTestDatabase,
-  startService,
-  tableHashes,
-  type E2eEnvironment,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@mp/testing';
-import { client, createAdmin, waitForJob } from './helpers.js';
+import { tableHashes, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // The whole path across processes: API enqueues, the worker (a separate process) does the work.
+let stack: E2eStack;
 let db: TestDatabase;
 let env: E2eEnvironment;
 let api: ServiceProcess;
-let worker: ServiceProcess;
 let token: string;
 let freshToken: () => Promise<string>;
 // Logging in touches users.lastLoginAt, so users are compared by count; every other table by content.
@@ -39,19 +30,13 @@ async function createBackup(body: Record<string, unknown>) {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedDemoData(db, { scale: 2, seed: 3 });
-  env = await createE2eEnvironment(db.url, { COMPRESS_THRESHOLD_BYTES: String(256 * 1024) });
-  [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
-  freshToken = (await createAdmin(api, db.prisma)).login;
+  stack = await startE2eStack({ scale: 2, seed: 3, env: { COMPRESS_THRESHOLD_BYTES: String(256 * 1024) } });
+  ({ db, env, api } = stack);
+  freshToken = stack.login;
   token = await freshToken();
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.all([api?.kill(), worker?.kill()]);
-  await db?.drop();
-  await env?.cleanup();
-});
+afterAll(() => stack?.stop());
 
 describe('backup, poll, list, download', () => {
   let backup: { backupId: string; jobId: string; filename: string };

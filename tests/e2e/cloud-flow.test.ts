@@ -3,25 +3,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecordStorage } from '@mp/core';
-import { seedDemoData } from '@mp/db';
-import {
-  createE2eEnvironment,
-  createTestDatabase,
-  startCloudinaryEmulator,
-  startService,
-  type CloudinaryEmulator,
-  type E2eEnvironment,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@mp/testing';
-import { client, createAdmin, waitForJob } from './helpers.js';
+import { startCloudinaryEmulator, type CloudinaryEmulator, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // Cloud and both locations through API and worker, against the signature-checking emulator.
+let stack: E2eStack;
 let db: TestDatabase;
 let env: E2eEnvironment;
 let cloud: CloudinaryEmulator;
 let api: ServiceProcess;
-let worker: ServiceProcess;
 let token: string;
 let login: () => Promise<string>;
 
@@ -34,21 +24,16 @@ async function backupTo(location: 'cloud' | 'both') {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedDemoData(db, { scale: 1, seed: 9 });
   cloud = await startCloudinaryEmulator();
-  env = await createE2eEnvironment(db.url, { CLOUDINARY_URL: cloud.cloudinaryUrl, CLOUDINARY_URL_TTL_SECONDS: '60' });
-  [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
-  // This admin is in every backup below, so it can log in again after a restore.
-  login = (await createAdmin(api, db.prisma)).login;
+  stack = await startE2eStack({ scale: 1, seed: 9, env: { CLOUDINARY_URL: cloud.cloudinaryUrl, CLOUDINARY_URL_TTL_SECONDS: '60' } });
+  // The stack's admin is in every backup below, so it can log in again after a restore.
+  ({ db, env, api, login } = stack);
   token = await login();
 }, 90_000);
 
 afterAll(async () => {
-  await Promise.all([api?.kill(), worker?.kill()]);
+  await stack?.stop();
   await cloud?.close();
-  await db?.drop();
-  await env?.cleanup();
 });
 
 describe('location cloud', () => {
@@ -122,7 +107,7 @@ describe('location both', () => {
 
 describe('secrets', () => {
   it('never reach the logs of either process', () => {
-    for (const service of [api, worker]) {
+    for (const service of [api, stack.worker]) {
       expect(service.output()).not.toContain(cloud.apiSecret);
       expect(service.output()).not.toContain(env.env.JWT_SECRET!);
     }

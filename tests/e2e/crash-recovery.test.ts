@@ -1,24 +1,14 @@
 import { readdir } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '@mp/db';
-import {
-  createE2eEnvironment,
-  createTestDatabase,
-  startService,
-  tableHashes,
-  waitFor,
-  type E2eEnvironment,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@mp/testing';
-import { client, createAdmin, waitForJob } from './helpers.js';
+import { tableHashes, waitFor, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // A worker killed with SIGKILL in the middle of its work: what is left behind must be safe.
+let stack: E2eStack;
 let db: TestDatabase;
 let env: E2eEnvironment;
 let api: ServiceProcess;
-let worker: ServiceProcess;
 let login: () => Promise<string>;
 const TABLES = ['unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs'];
 
@@ -37,19 +27,12 @@ async function waitForStage(queueName: string, jobId: string, stage: string, row
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   // Large enough that export and restore take more than an instant here.
-  await seedDemoData(db, { scale: 60, seed: 5 });
-  env = await createE2eEnvironment(db.url);
-  [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
-  login = (await createAdmin(api, db.prisma)).login;
+  stack = await startE2eStack({ scale: 60, seed: 5 });
+  ({ db, env, api, login } = stack);
 }, 120_000);
 
-afterAll(async () => {
-  await Promise.all([api?.kill(), worker?.kill()]);
-  await db?.drop();
-  await env?.cleanup();
-});
+afterAll(() => stack?.stop());
 
 describe('worker killed mid-export', () => {
   it('retries the job, completes it, leaves no running record and no temporary file', async () => {
@@ -58,13 +41,13 @@ describe('worker killed mid-export', () => {
     expect(res.status).toBe(202);
     // Past the first megabyte, so the file is being written under its temporary name.
     await waitForStage('backup', res.body.data.jobId, 'exporting', 20_000);
-    await worker.kill('SIGKILL');
+    await stack.worker.kill('SIGKILL');
     const files = await readdir(env.backupDir);
     expect(files.filter((f) => f.includes('.tmp-'))).toHaveLength(1);
     const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: res.body.data.backupId } });
     expect(record.status).toBe('running');
 
-    worker = await startService('worker', env.env);
+    await stack.restartWorker();
     const done = await waitForJob(api, token, res.body.data.jobId, { timeoutMs: 90_000 });
     expect(done.state).toBe('completed');
     const after = await readdir(env.backupDir);
@@ -85,7 +68,7 @@ describe('worker killed mid-restore', () => {
     const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: created.body.data.backupId, skipSafetyBackup: true });
     expect(res.status).toBe(202);
     await waitForStage('maintenance', res.body.data.jobId, 'validating');
-    await worker.kill('SIGKILL');
+    await stack.worker.kill('SIGKILL');
     const staging = async () =>
       (await db.pool.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'mp_restore_%'`)).rows[0].n as number;
     expect(await staging()).toBe(1);
@@ -94,7 +77,7 @@ describe('worker killed mid-restore', () => {
     expect(during.body.data.maintenance.active).toBe(true);
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
 
-    worker = await startService('worker', env.env);
+    await stack.restartWorker();
     const status = await client(api, await login()).json<{ maintenance: { active: boolean } }>('GET', '/api/system/status');
     expect(status.body.data.maintenance.active).toBe(false);
     const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });

@@ -1,5 +1,14 @@
-import { createUser, waitFor, type ServiceProcess } from '@mp/testing';
-import type { PrismaClient } from '@mp/db';
+import { seedDemoData, type PrismaClient } from '@mp/db';
+import {
+  createE2eEnvironment,
+  createTestDatabase,
+  createUser,
+  startService,
+  waitFor,
+  type E2eEnvironment,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@mp/testing';
 
 export interface Envelope<T = Record<string, unknown>> {
   success: boolean;
@@ -59,4 +68,46 @@ export async function waitForJob(api: ServiceProcess, token: string, jobId: stri
     const state = res.body.data?.state;
     return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
   }, opts.timeoutMs ?? 60_000, 150);
+}
+
+/** A database, API and worker processes, and an admin, for one end-to-end test file. */
+export interface E2eStack {
+  db: TestDatabase;
+  env: E2eEnvironment;
+  api: ServiceProcess;
+  worker: ServiceProcess;
+  /** Logs the stack's admin in again (restores and resets log everyone out). */
+  login: () => Promise<string>;
+  /** Replaces the worker process with a fresh one (after a kill). */
+  restartWorker(): Promise<ServiceProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Seeds a fresh database copy at `scale`, starts the API and worker as real processes on it, and
+ * creates an admin. The admin exists before any backup the test takes, so it survives restores.
+ */
+export async function startE2eStack(opts: { scale: number; seed: number; env?: Record<string, string> }): Promise<E2eStack> {
+  const db = await createTestDatabase();
+  await seedDemoData(db, { scale: opts.scale, seed: opts.seed });
+  const env = await createE2eEnvironment(db.url, opts.env);
+  const [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
+  const { login } = await createAdmin(api, db.prisma);
+  const stack: E2eStack = {
+    db,
+    env,
+    api,
+    worker,
+    login,
+    async restartWorker() {
+      stack.worker = await startService('worker', env.env);
+      return stack.worker;
+    },
+    async stop() {
+      await Promise.all([stack.api.kill(), stack.worker.kill()]);
+      await db.drop();
+      await env.cleanup();
+    },
+  };
+  return stack;
 }

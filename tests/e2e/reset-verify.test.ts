@@ -1,38 +1,22 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedDemoData } from '@mp/db';
-import {
-  createE2eEnvironment,
-  createTestDatabase,
-  startService,
-  tableHashes,
-  waitFor,
-  type E2eEnvironment,
-  type ServiceProcess,
-  type TestDatabase,
-} from '@mp/testing';
-import { client, createAdmin, login, waitForJob } from './helpers.js';
+import { tableHashes, waitFor, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import { client, login, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
+let stack: E2eStack;
 let db: TestDatabase;
 let env: E2eEnvironment;
 let api: ServiceProcess;
-let worker: ServiceProcess;
 let token: string;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedDemoData(db, { scale: 1, seed: 4 });
-  env = await createE2eEnvironment(db.url);
-  [api, worker] = await Promise.all([startService('api', env.env), startService('worker', env.env)]);
-  token = await (await createAdmin(api, db.prisma)).login();
+  stack = await startE2eStack({ scale: 1, seed: 4 });
+  ({ db, env, api } = stack);
+  token = await stack.login();
 }, 90_000);
 
-afterAll(async () => {
-  await Promise.all([api?.kill(), worker?.kill()]);
-  await db?.drop();
-  await env?.cleanup();
-});
+afterAll(() => stack?.stop());
 
 describe('verify', () => {
   it('reports a good backup as good and a damaged one with its problems', async () => {
