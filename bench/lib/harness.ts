@@ -51,9 +51,13 @@ function serviceEnv(h: Harness, dbUrl: string, prefix: string): NodeJS.ProcessEn
   };
 }
 
-/** `--cpu-prof` flags when profiling: the profile is written when the process exits (SIGTERM → graceful exit). */
+/**
+ * `--cpu-prof` flags when profiling: the profiles are written when the process exits (SIGTERM →
+ * graceful exit). One folder per process and Node's own file names: every thread (the tsx loader
+ * thread too) writes its own profile, and one shared name would let the last writer win.
+ */
 function profileArgs(h: Harness, name: string): string[] {
-  return h.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(h.outDir, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  return h.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(h.outDir, 'profiles', name)}`] : [];
 }
 
 let counter = 0;

@@ -1,5 +1,5 @@
 import type { Logger } from '@mp/logger';
-import type { PrismaClient } from '@mp/db';
+import type { BackupRecord, PgPool, PrismaClient } from '@mp/db';
 import { JOBS, type JobName, type Producer } from '@mp/jobs';
 import { AppError } from './errors.js';
 import { errorSummary } from './operations/requests.js';
@@ -43,17 +43,43 @@ export function normaliseProgress(raw: unknown, state: JobState): JobStatusProgr
 }
 
 /**
+ * What a job status needs of a backup record, as node-pg returns it: `fileSize` (bigint) as a string, and
+ * `type` as stored (`pre-restore`, where Prisma says `pre_restore`).
+ */
+type BackupJobRow = Pick<
+  BackupRecord,
+  'id' | 'jobId' | 'status' | 'progress' | 'filename' | 'checksum' | 'recordCounts' | 'location' | 'error' | 'attempts'
+> &
+  Pick<BackupRecord, 'createdAt' | 'startedAt' | 'completedAt'> & { type: string; fileSize: string | null };
+
+/**
+ * The backup record behind a job id (its own id, or the BullMQ id it was enqueued under). Status polls are
+ * the API's most frequent request, so this is one named prepared statement on node-pg: Prisma's `findFirst`
+ * costs about four times the CPU.
+ */
+async function findBackupJob(pool: PgPool, jobId: string): Promise<BackupJobRow | undefined> {
+  const { rows } = await pool.query<BackupJobRow>({
+    name: 'mp-backup-job-status',
+    text: `SELECT id, "jobId", type::text, status::text, progress, filename, "fileSize"::text, checksum, "recordCounts",
+                  location::text, error, attempts, "createdAt", "startedAt", "completedAt"
+             FROM backup_records WHERE id = $1 OR "jobId" = $1 LIMIT 1`,
+    values: [jobId],
+  });
+  return rows[0];
+}
+
+/**
  * The state of a job by id, from its PostgreSQL row (BackupRecord, else Operation), so it still answers
  * after BullMQ removed the job. While the job is still in Redis its live progress and attempt count
  * win over the stored ones; when Redis cannot be reached the stored values are used.
  * @throws AppError JOB_NOT_FOUND
  */
 export async function getJobStatus(
-  deps: { prisma: PrismaClient; producer: Producer; logger: Logger },
+  deps: { prisma: PrismaClient; pool: PgPool; producer: Producer; logger: Logger },
   input: { jobId: string },
 ): Promise<JobStatus> {
   const { jobId } = input;
-  const backup = await deps.prisma.backupRecord.findFirst({ where: { OR: [{ id: jobId }, { jobId }] } });
+  const backup = await findBackupJob(deps.pool, jobId);
   let status: JobStatus;
   if (backup) {
     const kind: JobName = backup.type === 'scheduled' ? 'backup.scheduled' : 'backup.create';

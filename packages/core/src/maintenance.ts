@@ -27,13 +27,16 @@ export async function getMaintenance(prisma: Db): Promise<MaintenanceView> {
  */
 export async function assertNotInMaintenance(prisma: Db): Promise<void> {
   const state = await getMaintenance(prisma);
-  if (state.active) {
-    throw new AppError('MAINTENANCE_ACTIVE', `Maintenance in progress (${state.reason ?? 'restore'}); try again later`, {
-      reason: state.reason,
-      since: state.since,
-      jobId: state.jobId,
-    });
-  }
+  if (state.active) throw maintenanceActive(state);
+}
+
+/** The 503 a mutating request gets while a restore or reset holds maintenance mode. */
+export function maintenanceActive(state: Pick<MaintenanceView, 'reason' | 'since' | 'jobId'>): AppError {
+  return new AppError('MAINTENANCE_ACTIVE', `Maintenance in progress (${state.reason ?? 'restore'}); try again later`, {
+    reason: state.reason,
+    since: state.since,
+    jobId: state.jobId,
+  });
 }
 
 /** Turns maintenance on for a restore or reset job (used by the worker). Overwrites any previous owner. */

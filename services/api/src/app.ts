@@ -8,6 +8,7 @@ import type { ApiDeps } from './deps.js';
 import { authenticate, registerJwt, requireRole } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { RequestLogController } from './plugins/request-log.js';
 import authRoutes from './routes/auth/index.js';
 import backupRoutes from './routes/backup/index.js';
 import dependencyRoutes from './routes/dependencies/index.js';
@@ -38,6 +39,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     trustProxy: deps.config.TRUST_PROXY,
     bodyLimit: 1024 * 1024,
+    // One info line per request instead of two (plugins/request-log.ts).
+    logController: new RequestLogController(),
   });
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { Prisma, type BackupLocation, type BackupRecord, type BackupStatus, type BackupType, type PrismaClient } from '@mp/db';
+import { Prisma, type BackupLocation, type BackupRecord, type BackupStatus, type BackupType, type PgPool, type PrismaClient } from '@mp/db';
 import type { Logger } from '@mp/logger';
 import type { Producer } from '@mp/jobs';
 import { isStorageError } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
 import { AppError } from '../errors.js';
-import { assertNotInMaintenance } from '../maintenance.js';
+import { maintenanceActive } from '../maintenance.js';
 import { readRecordStorage } from './record-storage.js';
 import { deleteCopies, withoutCopies } from './copies.js';
-import { assertNoExclusiveOperation, enqueueWithin, errorSummary, withOperationLock } from '../operations/requests.js';
+import { enqueueWithin, errorSummary, operationInProgress, withOperationLockOn } from '../operations/requests.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
 export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
@@ -57,7 +57,7 @@ export function toBackupDetail(r: BackupRecord) {
 }
 
 interface RequestBackupDeps {
-  prisma: PrismaClient;
+  pool: PgPool;
   producer: Producer;
   storage: StorageSet;
   logger: Logger;
@@ -72,10 +72,45 @@ export interface BackupRequestInput {
 }
 
 /**
+ * Checks and insert as one statement, run under the exclusive-operation lock: the `queued` record is
+ * written only when maintenance is off and no restore/reset is queued or running; otherwise nothing is
+ * written and the blocking row comes back for the error.
+ */
+const INSERT_QUEUED_BACKUP_SQL = `
+  WITH maintenance AS (
+         SELECT reason, since, "jobId" FROM maintenance_state WHERE id = 'global' AND active),
+       exclusive AS (
+         SELECT id, kind::text, status::text, "jobId" FROM operations
+          WHERE kind IN ('restore', 'reset') AND status IN ('queued', 'running') LIMIT 1),
+       inserted AS (
+         INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy", "createdAt", "updatedAt")
+         SELECT $1, $1, $2, $3::"BackupType", 'queued', $4::"BackupLocation", $5::jsonb, $6, $7, $7
+          WHERE NOT EXISTS (SELECT 1 FROM maintenance) AND NOT EXISTS (SELECT 1 FROM exclusive)
+         RETURNING id)
+  SELECT (SELECT id FROM inserted) AS "insertedId", EXISTS (SELECT 1 FROM maintenance) AS "inMaintenance",
+         m.reason AS "maintenanceReason", m.since AS "maintenanceSince", m."jobId" AS "maintenanceJobId",
+         x.id AS "operationId", x.kind AS "operationKind", x.status AS "operationStatus", x."jobId" AS "operationJobId"
+    FROM (SELECT 1) AS one LEFT JOIN maintenance m ON true LEFT JOIN exclusive x ON true`;
+
+interface InsertOutcome {
+  insertedId: string | null;
+  inMaintenance: boolean;
+  maintenanceReason: string | null;
+  maintenanceSince: Date | null;
+  maintenanceJobId: string | null;
+  operationId: string | null;
+  operationKind: string | null;
+  operationStatus: string | null;
+  operationJobId: string | null;
+}
+
+/**
  * Accepts a backup: writes a `queued` BackupRecord (jobId = record id) and enqueues `backup.create`
  * with only `{ backupId }`. Refused when cloud storage is asked for but not configured (nothing
  * written), during maintenance, or while a restore/reset is queued or running (checked under the
  * exclusive-operation lock). When enqueueing fails the record is marked failed with the reason.
+ * The record is written with node-pg (lock, checks and insert in three round trips) rather than a
+ * Prisma interactive transaction: this is the API's hot write path and must answer in milliseconds.
  * @throws AppError CLOUD_STORAGE_NOT_CONFIGURED, MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS, QUEUE_UNAVAILABLE
  */
 export async function requestBackup(deps: RequestBackupDeps, input: BackupRequestInput) {
@@ -83,35 +118,36 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
     throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', `Location "${input.location}" needs Cloudinary, which is not configured`);
   }
   const now = deps.now?.() ?? new Date();
-  const record = await withOperationLock(deps.prisma, async (tx) => {
-    await assertNotInMaintenance(tx);
-    await assertNoExclusiveOperation(tx);
-    const id = randomUUID();
-    return tx.backupRecord.create({
-      data: {
-        id,
-        jobId: id,
-        filename: backupFilename(now),
-        type: input.type,
-        status: 'queued',
-        location: input.location,
-        options: input.options,
-        createdBy: input.createdBy,
-        createdAt: now,
-      },
+  const id = randomUUID();
+  const filename = backupFilename(now);
+  const outcome = await withOperationLockOn(deps.pool, async (client) => {
+    const { rows } = await client.query<InsertOutcome>({
+      name: 'mp-insert-queued-backup',
+      text: INSERT_QUEUED_BACKUP_SQL,
+      values: [id, filename, input.type, input.location, JSON.stringify(input.options), input.createdBy, now],
     });
+    return rows[0] as InsertOutcome; // the outer SELECT always yields exactly one row
   });
+  if (!outcome.insertedId) throw refusal(outcome);
   try {
-    await enqueueWithin(deps.producer, 'backup.create', { backupId: record.id }, record.id);
+    await enqueueWithin(deps.producer, 'backup.create', { backupId: id }, id);
   } catch (err) {
-    deps.logger.error({ err: errorSummary(err), backupId: record.id }, 'enqueue backup.create failed');
-    await deps.prisma.backupRecord.update({
-      where: { id: record.id },
-      data: { status: 'failed', error: 'Job queue unavailable; the backup was not started', completedAt: new Date() },
-    });
+    deps.logger.error({ err: errorSummary(err), backupId: id }, 'enqueue backup.create failed');
+    await deps.pool.query(
+      `UPDATE backup_records SET status = 'failed', error = $2, "completedAt" = now(), "updatedAt" = now() WHERE id = $1`,
+      [id, 'Job queue unavailable; the backup was not started'],
+    );
     throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
   }
-  return { backupId: record.id, jobId: record.id, filename: record.filename, status: record.status };
+  return { backupId: id, jobId: id, filename, status: 'queued' as const };
+}
+
+/** Why nothing was inserted, in the order the checks had before: maintenance, then a running restore/reset. */
+function refusal(o: InsertOutcome): AppError {
+  if (!o.inMaintenance && o.operationId && o.operationKind && o.operationStatus) {
+    return operationInProgress({ id: o.operationId, kind: o.operationKind, status: o.operationStatus, jobId: o.operationJobId });
+  }
+  return maintenanceActive({ reason: o.maintenanceReason, since: o.maintenanceSince, jobId: o.maintenanceJobId });
 }
 
 export interface ListBackupsInput {

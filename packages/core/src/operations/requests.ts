@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from '@mp/logger';
-import type { Prisma, PrismaClient } from '@mp/db';
+import type { PgClient, PgPool, Prisma, PrismaClient } from '@mp/db';
 import type { JobName, JobPayload, Producer } from '@mp/jobs';
 import { AppError } from '../errors.js';
 import { assertNotInMaintenance } from '../maintenance.js';
@@ -24,6 +24,39 @@ export async function withOperationLock<T>(prisma: PrismaClient, fn: (tx: Tx) =>
 }
 
 /**
+ * {@link withOperationLock} on a node-pg client, for hot paths where Prisma's interactive transaction
+ * (about 1 ms of CPU for BEGIN, lock, checks, insert, COMMIT) shows in the API's latency: BEGIN and the lock
+ * go in one round trip, then `fn`, then COMMIT (ROLLBACK when `fn` throws). Same lock key, so it
+ * serialises with the Prisma variant.
+ * Trap: the lock is taken by its own statement, before `fn` runs, so `fn`'s statements see everything
+ * committed by whoever held the lock before (a check folded into the locking statement would not).
+ */
+export async function withOperationLockOn<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${EXCLUSIVE_OPERATION_LOCK})`);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    // A connection that cannot even roll back is dropped rather than returned to the pool mid-transaction.
+    await client.query('ROLLBACK').catch(() => (broken = true));
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+/** The error for a restore or reset that is queued or running. */
+export function operationInProgress(running: { id: string; kind: string; status: string; jobId: string | null }): AppError {
+  return new AppError('OPERATION_IN_PROGRESS', `A ${running.kind} is already ${running.status}; wait for it to finish`, {
+    operationId: running.id,
+    jobId: running.jobId,
+  });
+}
+
+/**
  * Throws when a restore or reset is queued or running. Call inside {@link withOperationLock}.
  * @throws AppError OPERATION_IN_PROGRESS
  */
@@ -32,12 +65,7 @@ export async function assertNoExclusiveOperation(tx: Tx): Promise<void> {
     where: { kind: { in: ['restore', 'reset'] }, status: { in: ['queued', 'running'] } },
     select: { id: true, kind: true, status: true, jobId: true },
   });
-  if (running) {
-    throw new AppError('OPERATION_IN_PROGRESS', `A ${running.kind} is already ${running.status}; wait for it to finish`, {
-      operationId: running.id,
-      jobId: running.jobId,
-    });
-  }
+  if (running) throw operationInProgress(running);
 }
 
 export type RestoreSource = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string; compressed: boolean };

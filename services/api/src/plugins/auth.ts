@@ -64,7 +64,7 @@ async function verifyToken(request: FastifyRequest): Promise<TokenPayload> {
  * onRequest hook: a valid signed token, then a live session (exists, not revoked or expired, user
  * active), checked in PostgreSQL on every request so a logout or a deleted session stops the token at once.
  */
-export function authenticate(deps: Pick<ApiDeps, 'prisma'>): onRequestAsyncHookHandler {
+export function authenticate(deps: Pick<ApiDeps, 'pool'>): onRequestAsyncHookHandler {
   return async (request) => {
     const payload = await verifyToken(request);
     const user = await checkSession(deps, { sessionId: payload.sid, userId: payload.sub });
