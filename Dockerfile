@@ -10,11 +10,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . .
-# Dev dependencies included: the services run TypeScript through tsx and migrate with the prisma CLI.
+# Dev dependencies included: the prisma CLI migrates, esbuild (through tsx) builds the services into dist/, and tsx
+# runs the admin bootstrap. The services themselves run as the built JavaScript (less memory than through tsx).
 RUN npm ci --include=dev --no-audit --no-fund \
  && DATABASE_URL=postgresql://generate-only@127.0.0.1:1/none node_modules/.bin/prisma generate \
+ && node scripts/build.mjs \
  && mkdir -p /var/lib/mp/backups && chown node:node /var/lib/mp/backups
 
 USER node
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "services/api/src/main.ts"]
+CMD ["node", "--enable-source-maps", "dist/api.mjs"]

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // `npm start`: install, generate, provision PostgreSQL + Redis (given → Docker Compose → local under .data/),
-// migrate, seed demo data when empty, create the first admin, then run the API and the worker until Ctrl-C.
+// migrate, seed demo data when empty, create the first admin, build the services (dist/), then run the API and
+// the worker until Ctrl-C.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { buildServices, serviceArgs } from './build.mjs';
 import { spawnPrefixed, stopChild } from './lib/children.mjs';
 import { composeStop, composeUp, hasDockerCompose, hasDockerEngine } from './lib/docker.mjs';
 import { ensureSecret } from './lib/secrets.mjs';
@@ -91,9 +93,11 @@ async function main() {
     if (!existsSync(path.join(repoRoot, entry))) throw new Error(`${entry} is missing: cannot start the service`);
   }
   if (!(await isPortFree(Number(appEnv.PORT)))) throw new Error(`port ${appEnv.PORT} is in use: set PORT to another port`);
+  log('building the services (dist/)');
+  await step(() => buildServices());
   if (stopping) return;
-  startChild('api', 'services/api/src/main.ts', appEnv);
-  startChild('worker', 'services/worker/src/main.ts', appEnv);
+  startChild('api', appEnv);
+  startChild('worker', appEnv);
   await announceWhenReady(appEnv.PORT, databaseUrl, redis.url);
 }
 
@@ -108,8 +112,8 @@ function runTsx(file, args, childEnv, what) {
   return runStep(bin('tsx'), [file, ...args], { env: childEnv });
 }
 
-function startChild(name, entry, childEnv) {
-  const child = spawnPrefixed(name, process.execPath, ['--import', 'tsx', entry], {
+function startChild(name, childEnv) {
+  const child = spawnPrefixed(name, process.execPath, serviceArgs(name), {
     cwd: repoRoot,
     env: childEnv,
     onExit: (code, signal) => {

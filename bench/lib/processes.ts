@@ -3,6 +3,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildServices, serviceArgs } from '../../scripts/build.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -124,19 +125,23 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+let built: Promise<unknown> | undefined;
+
 /**
- * Starts services/api or services/worker as `node --import tsx <main.ts>` (never through npx, so the pid is
- * the real process), its output appended to `logFile`. Ready means GET /healthz answers (API) or the worker
+ * Starts services/api or services/worker the way production runs them, `node --enable-source-maps [V8 flags]
+ * dist/<kind>.mjs` (never through npx, so the pid is the real process), its output appended to `logFile`. The
+ * services are built (scripts/build.mjs) once per bench run, before the first start, so the bench always measures
+ * the current sources. Ready means GET /healthz answers (API) or the worker
  * logged "worker ready". Throws with the log's tail when it exits or is not ready within 60 s.
  */
 export async function startService(
   kind: 'api' | 'worker',
   opts: { env: NodeJS.ProcessEnv; logFile: string; nodeArgs?: string[]; port?: number },
 ): Promise<Service> {
-  const main = path.join(repoRoot, 'services', kind, 'src', 'main.ts');
+  await (built ??= buildServices());
   const started = performance.now();
   const log = createWriteStream(opts.logFile, { flags: 'a' });
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', main], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...serviceArgs(kind)], {
     cwd: repoRoot,
     env: opts.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -21,3 +21,19 @@ export function parseConfig<S extends z.ZodType>(schema: S, env: Record<string, 
     result.error.issues.map((issue) => ({ key: issue.path.join('.') || '(root)', message: issue.message })),
   );
 }
+
+/**
+ * For composition roots: {@link parseConfig}, or on a bad configuration print every bad key to
+ * stderr and exit with status 1 before anything connects anywhere.
+ */
+export function loadConfigOrExit<S extends z.ZodType>(schema: S, env: Record<string, string | undefined>): z.output<S> {
+  try {
+    return parseConfig(schema, env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

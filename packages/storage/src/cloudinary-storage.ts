@@ -1,7 +1,8 @@
 import http from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { v2 as cloudinary } from 'cloudinary';
+import type { v2 as CloudinarySdk } from 'cloudinary';
 import { uploadInParts, type PartRange } from './chunked-upload.js';
 import { scrub, toCloudError } from './cloudinary-errors.js';
 import { parseCloudinaryUrl } from './cloudinary-url.js';
@@ -29,6 +30,17 @@ export interface CloudinaryStorageOptions {
 }
 
 const RESOURCE = { resource_type: 'raw', type: 'authenticated' } as const;
+
+let loadedSdk: typeof CloudinarySdk | undefined;
+
+/**
+ * The Cloudinary SDK, loaded on first use (synchronously, since `signedUrl` is synchronous), so a process
+ * without a Cloudinary driver never pays its memory (a few MB of heap) nor its start-up time.
+ */
+function sdk(): typeof CloudinarySdk {
+  loadedSdk ??= (createRequire(import.meta.url)('cloudinary') as typeof import('cloudinary')).v2;
+  return loadedSdk;
+}
 
 interface UploadAnswer {
   asset_id?: string;
@@ -84,7 +96,7 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
     const timestamp = Math.floor(now().getTime() / 1000);
     // The SDK's typings list only a few options; it reads credentials and base from the same object.
     const options: Record<string, unknown> = { ...account, timestamp, expires_at: timestamp + ttlSeconds, attachment: true };
-    return cloudinary.utils.private_download_url(publicIdOf(key), '', options);
+    return sdk().utils.private_download_url(publicIdOf(key), '', options);
   };
 
   const sendPart = (publicId: string, key: string) => (part: Buffer, range: PartRange | undefined): Promise<UploadAnswer> =>
@@ -96,7 +108,7 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
         filename: key,
         ...(range ? { content_range: range.contentRange, x_unique_upload_id: range.uploadId } : {}),
       };
-      const stream = cloudinary.uploader.upload_stream(options, (err, result) => {
+      const stream = sdk().uploader.upload_stream(options, (err, result) => {
         if (settled) return;
         settled = true;
         if (err || !result) reject(fail('upload', err ?? 'empty answer'));
@@ -149,7 +161,7 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
 
     async delete(key) {
       const publicId = publicIdOf(key);
-      const answer: unknown = await cloudinary.uploader.destroy(publicId, { ...account, invalidate: true }).catch((err: unknown) => {
+      const answer: unknown = await sdk().uploader.destroy(publicId, { ...account, invalidate: true }).catch((err: unknown) => {
         throw fail('destroy', err);
       });
       const result = (answer as { result?: unknown } | null)?.result;
@@ -164,7 +176,7 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
       let cursor: string | undefined;
       do {
         const page = (await withTimeout(
-          cloudinary.api.resources({ ...account, prefix: `${folder}/${prefix}`, max_results: 500, ...(cursor ? { next_cursor: cursor } : {}) }),
+          sdk().api.resources({ ...account, prefix: `${folder}/${prefix}`, max_results: 500, ...(cursor ? { next_cursor: cursor } : {}) }),
           timeoutMs,
         ).catch((err: unknown) => {
           throw fail('list', err);

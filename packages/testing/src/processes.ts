@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { buildServices, serviceArgs, serviceBundle } from '../../../scripts/build.mjs';
 
 /** The repository root (this file is packages/testing/src/processes.ts). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -52,12 +54,17 @@ export async function createE2eEnvironment(databaseUrl: string, extra: Record<st
   return { env, root, backupDir, uploadDir, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
+let building: Promise<unknown> | undefined;
+
 /**
- * Starts services/<kind>/src/main.ts as a real process (`node --import tsx`, so signals reach it,
- * not a wrapper) and waits until it is ready: the API's listen line, the worker's "worker ready".
+ * Starts a service as a real process the way production runs it, `node --enable-source-maps dist/<kind>.mjs`
+ * (so signals reach it, not a wrapper), and waits until it is ready: the API's listen line, the worker's
+ * "worker ready". The bundles are built once per test run by the global setup (tests/setup/global-setup.ts);
+ * a process that finds no bundle (vitest started without that setup) builds them itself.
  */
 export async function startService(kind: 'api' | 'worker', env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', `services/${kind}/src/main.ts`], {
+  if (!existsSync(serviceBundle(kind, REPO_ROOT))) await (building ??= buildServices({ root: REPO_ROOT }));
+  const child: ChildProcess = spawn(process.execPath, serviceArgs(kind, REPO_ROOT), {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,4 @@
-import { ConfigError, apiEnvSchema, parseConfig, type ApiConfig } from '@mp/config';
+import { loadConfigOrExit, apiEnvSchema } from '@mp/config';
 import { createStorageSet } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { createProducer } from '@mp/jobs';
@@ -6,23 +6,12 @@ import { createLogger } from '@mp/logger';
 import { buildApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 
-/** Composition root: the only place that reads process.env. Parses config, builds deps, listens, shuts down. */
-function loadConfig(): ApiConfig {
-  try {
-    return parseConfig(apiEnvSchema, process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-}
-
-const config = loadConfig();
+// The composition root: the only place that reads process.env.
+const config = loadConfigOrExit(apiEnvSchema, process.env);
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'api' });
 const prisma = createPrismaClient(config.DATABASE_URL);
-const pool = createPgPool(config.DATABASE_URL, { applicationName: 'mp-api' });
+// The hot paths (session check, enqueue, job status) run on this pool; Prisma serves the rest.
+const pool = createPgPool(config.DATABASE_URL, { applicationName: 'mp-api', max: 10 });
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,

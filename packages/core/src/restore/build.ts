@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
 import { publicTable, readConstraints, readIndexes, type ConstraintDef } from './keys.js';
 import { rawTable, type StagedFile } from './stage.js';
+import type { BackupMetadata } from '../backup-format/metadata.js';
 
 /** Tables every backup must hold: without them a restore would break references. */
 const REQUIRED: BackupTableKey[] = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments'];
@@ -61,12 +62,26 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
   if (problems.length > 0) throw invalidBackup(problems);
 }
 
-/** SQL that turns `doc`'s field into the column's type; a missing field takes the column default. */
-function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
+/**
+ * SQL that turns `doc`'s field into the column's type. A missing field takes the column default,
+ * unless `complete` (every row has every column), where the lookup for presence is skipped.
+ */
+function projection(c: ColumnInfo, defaultExpr: string | undefined, complete = false): string {
   const field = quoteLiteral(c.name);
   // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
   const value = /^jsonb?$/.test(c.type) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
-  return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
+  return complete ? value : `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
+}
+
+/**
+ * Whether a file's rows can be read the fast way: written by this product at the database's current
+ * schema version, so every row has exactly the live columns. Any other file (hand-written, the
+ * original app's seed format, an older schema, metadata after the data) gets the full checks:
+ * defaults for missing fields and unknown fields refused. Callers add the condition that the file
+ * is one whose checksum is verified (a stored backup), since metadata alone can be written by anyone.
+ */
+export function isCompleteExport(metadata: BackupMetadata | undefined, currentSchemaVersion: string | null): boolean {
+  return metadata?.app === 'millennium-potters' && !!currentSchemaVersion && metadata.schemaVersion === currentSchemaVersion;
 }
 
 async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
@@ -86,7 +101,13 @@ async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map
  * Every failure is explained from the raw rows (row index, field, what is wrong).
  * @throws AppError INVALID_BACKUP_FILE
  */
-export async function buildTable(client: pg.PoolClient, schema: string, key: BackupTableKey, rows: number): Promise<BuiltTable> {
+export async function buildTable(
+  client: pg.PoolClient,
+  schema: string,
+  key: BackupTableKey,
+  rows: number,
+  opts: { complete: boolean },
+): Promise<BuiltTable> {
   const table = tableByKey(key)!.table;
   const raw = rawTable(schema, key);
   const columns = await readColumns(client, table);
@@ -96,11 +117,13 @@ export async function buildTable(client: pg.PoolClient, schema: string, key: Bac
   let inserted: number;
   try {
     // Rows that are not objects or carry unknown fields are left out here and explained below,
-    // so the common case reads and parses every row once.
+    // so the common case reads and parses every row once. A complete export of this schema cannot
+    // carry unknown fields (its columns are the live ones), so only its rows' type is checked.
+    const shape = opts.complete ? '' : ` AND (doc - ${columnNames(columns)}) = '{}'::jsonb`;
     const result = await client.query(
       `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
-       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${parsed(raw)}
-        WHERE jsonb_typeof(doc) = 'object' AND (doc - ${columnNames(columns)}) = '{}'::jsonb`,
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name), opts.complete)).join(', ')} FROM ${parsed(raw)}
+        WHERE jsonb_typeof(doc) = 'object'${shape}`,
     );
     inserted = result.rowCount ?? 0;
   } catch (err) {

@@ -3,12 +3,12 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UnrecoverableError } from '@mp/jobs';
-import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
+import { quoteIdent, readAppliedMigrations, readSchemaVersion } from '../backup-format/catalog.js';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError, isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
-import { addForeignKeys, buildTable, checkStagedFile, type BuiltTable } from './build.js';
+import { addForeignKeys, buildTable, checkStagedFile, isCompleteExport, type BuiltTable } from './build.js';
 import { invalidBackup, type Problem } from './problems.js';
 import { stageFile } from './stage.js';
 import { swapIn } from './swap.js';
@@ -99,6 +99,7 @@ export async function runRestore(
       const opened = await openSource(deps, source);
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+      const currentSchema = await readSchemaVersion(client);
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
       const lanes = builders.map(() => ({ load: 0, tail: Promise.resolve() as Promise<unknown> }));
       const builds: Promise<BuiltTable>[] = [];
@@ -110,7 +111,7 @@ export async function runRestore(
           onBytes: (bytes) => {
             if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
           },
-          onTable: (key, rows) => {
+          onTable: (key, rows, metadata) => {
             deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table staged');
             // The least loaded connection converts the table while the next one is read.
             const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
@@ -120,7 +121,10 @@ export async function runRestore(
               .catch(() => {})
               .then(async () => {
                 const at = Date.now();
-                const built = await buildTable(client, schema, key, rows);
+                // The fast conversion only for a stored backup of ours: its checksum is checked before
+                // anything is swapped in, so a file altered by hand never gets this far on trust.
+                const complete = opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
+                const built = await buildTable(client, schema, key, rows, { complete });
                 deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
                 return built;
               });

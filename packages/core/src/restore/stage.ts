@@ -41,7 +41,7 @@ export function rawTable(schema: string, key: BackupTableKey): string {
 export async function stageFile(
   client: pg.PoolClient,
   source: Readable,
-  opts: { schema: string; onBytes?: (bytes: number) => void; onTable?: (key: BackupTableKey, rows: number) => void },
+  opts: { schema: string; onBytes?: (bytes: number) => void; onTable?: (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined) => void },
 ): Promise<StagedFile> {
   const { onBytes } = opts;
   const hash = createHash('sha256');
@@ -108,7 +108,7 @@ class StagingSink extends Writable {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly schema: string,
-    private readonly onTable?: (key: BackupTableKey, rows: number) => void,
+    private readonly onTable?: (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined) => void,
   ) {
     super({ highWaterMark: 1 << 16 });
   }
@@ -158,7 +158,7 @@ class StagingSink extends Writable {
           if (!this.skipping) {
             this.counts.set(this.currentTable!, e.count);
             await this.endCopy();
-            this.onTable?.(this.currentTable!, e.count);
+            this.onTable?.(this.currentTable!, e.count, this.metadata);
           }
           this.skipping = false;
           break;
