@@ -89,3 +89,11 @@ describe('emergency reset', () => {
     expect((await client(api, token).json('GET', '/api/backup/list')).status).toBe(401);
   });
 });
+
+describe('shutdown', () => {
+  it('both services stop cleanly on SIGTERM', async () => {
+    expect(await stack.worker.kill('SIGTERM')).toBe(0);
+    expect(await api.kill('SIGTERM')).toBe(0);
+    expect(stack.worker.output()).toContain('shutting down: finishing active jobs');
+  });
+});

@@ -23,3 +23,4 @@ export * from './schedule/index.js';
 export * from './retention/index.js';
 export * from './dependencies/index.js';
 export * from './backups/copies.js';
+export * from './shutdown.js';

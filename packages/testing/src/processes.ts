@@ -16,8 +16,8 @@ export interface ServiceProcess {
   readonly url: string;
   /** Everything the process printed so far. */
   output(): string;
-  /** Sends `signal` and waits for the process to exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code (null when a signal ended it). */
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Environment shared by the API and worker processes of one end-to-end test. */
@@ -72,7 +72,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let url = '';
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -97,7 +97,7 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
     output: () => out,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
+      return exited;
     },
   };
 }

@@ -1,5 +1,5 @@
 import { loadConfigOrExit, apiEnvSchema } from '@mp/config';
-import { createStorageSet } from '@mp/core';
+import { createStorageSet, exitGracefullyOnSignals } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { createProducer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
@@ -11,7 +11,11 @@ const config = loadConfigOrExit(apiEnvSchema, process.env);
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'api' });
 const prisma = createPrismaClient(config.DATABASE_URL);
 // The hot paths (session check, enqueue, job status) run on this pool; Prisma serves the rest.
-const pool = createPgPool(config.DATABASE_URL, { applicationName: 'mp-api', max: 10 });
+const pool = createPgPool(config.DATABASE_URL, {
+  applicationName: 'mp-api',
+  max: 10,
+  onError: (err) => logger.warn({ err: err.message }, 'idle database connection lost'),
+});
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,
@@ -37,30 +41,9 @@ const deps: ApiDeps = {
 
 const app = await buildApp(deps);
 
-let closing: Promise<void> | undefined;
-async function shutdown(signal: string): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  const timer = setTimeout(() => {
-    logger.error('shutdown took too long; exiting');
-    process.exit(1);
-  }, 15_000).unref();
-  try {
-    await app.close();
-    await producer.close();
-    await prisma.$disconnect();
-    await pool.end();
-    clearTimeout(timer);
-    process.exit(0);
-  } catch (err) {
-    logger.error({ err }, 'shutdown failed');
-    process.exit(1);
-  }
-}
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    closing ??= shutdown(signal);
-  });
-}
+exitGracefullyOnSignals(logger, [() => app.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
+  timeoutMs: 15_000,
+});
 
 try {
   await app.listen({ host: config.HOST, port: config.PORT });

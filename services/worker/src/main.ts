@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
 import { loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, resyncSchedulers } from '@mp/core';
+import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
@@ -22,7 +22,11 @@ setFlagsFromString('--wasm-tiering-budget=100000000');
 const config = loadConfigOrExit(workerEnvSchema, process.env);
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'worker' });
 const prisma = createPrismaClient(config.DATABASE_URL, { max: 4 });
-const pool = createPgPool(config.DATABASE_URL, { applicationName: 'mp-worker', max: 6 });
+const pool = createPgPool(config.DATABASE_URL, {
+  applicationName: 'mp-worker',
+  max: 6,
+  onError: (err) => logger.warn({ err: err.message }, 'idle database connection lost'),
+});
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,
@@ -47,26 +51,7 @@ const started = startWorkers(deps, handlers);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
 logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
 
-let closing = false;
-async function shutdown(signal: string): Promise<void> {
-  if (closing) return;
-  closing = true;
-  logger.info({ signal }, 'shutting down: finishing active jobs');
-  const timer = setTimeout(() => {
-    logger.error('shutdown took too long; exiting');
-    process.exit(1);
-  }, 60_000).unref();
-  try {
-    await started.close();
-    await producer.close();
-    await prisma.$disconnect();
-    await pool.end();
-    clearTimeout(timer);
-    process.exit(0);
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'shutdown failed');
-    process.exit(1);
-  }
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+exitGracefullyOnSignals(logger, [() => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
+  timeoutMs: 60_000,
+  message: 'shutting down: finishing active jobs',
+});
