@@ -1,11 +1,11 @@
 /**
- * Creates the first ADMIN user when none exists: `npx tsx scripts/bootstrap-admin.ts`.
+ * Creates the first ADMIN user when no admin can log in (demo-data admins cannot): `npx tsx scripts/bootstrap-admin.ts`.
  * Env: DATABASE_URL (required), ADMIN_USERNAME (default "admin"), ADMIN_PASSWORD (optional; must be
  * strong), ADMIN_EMAIL (optional). Without ADMIN_PASSWORD a strong password is generated and printed
  * once, and must be changed at first login. There is no default password.
  */
 import { z } from 'zod';
-import { ConfigError, databaseEnv, isStrongPassword, parseConfig } from '@mp/config';
+import { databaseEnv, isStrongPassword, loadConfigOrExit } from '@mp/config';
 import { bootstrapAdmin } from '@mp/core';
 import { createPrismaClient } from '@mp/db';
 
@@ -18,13 +18,7 @@ const envSchema = databaseEnv.extend({
   ADMIN_EMAIL: z.email().optional(),
 });
 
-let env: z.output<typeof envSchema>;
-try {
-  env = parseConfig(envSchema, process.env);
-} catch (err) {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
-  process.exit(1);
-}
+const env = loadConfigOrExit(envSchema, process.env);
 
 const prisma = createPrismaClient(env.DATABASE_URL, { max: 1 });
 try {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, verifyPassword } from '@mp/core';
+import { seedDemoData } from '@mp/db';
 import { createTestDatabase, createUser, resetDatabase, type TestDatabase } from '@mp/testing';
 
 const run = (env: Record<string, string>) =>
@@ -36,6 +37,18 @@ describe('scripts/bootstrap-admin.ts', () => {
     expect(second.stdout).toContain('already exists');
     expect(second.stdout).not.toContain(password!);
     expect(await db.prisma.user.count()).toBe(1);
+  });
+
+  it('creates a usable admin beside demo-data admins, whose passwords are disabled', async () => {
+    await seedDemoData(db, { scale: 1, seed: 1 });
+    const seededAdmins = await db.prisma.user.count({ where: { role: 'ADMIN' } });
+    expect(seededAdmins).toBeGreaterThan(0);
+    const res = run({ DATABASE_URL: db.url });
+    expect(res.status).toBe(0);
+    const password = /ONE-TIME PASSWORD:\s+(\S+)/.exec(res.stdout)?.[1];
+    const admin = await db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
+    expect(await verifyPassword(password!, admin.passwordHash)).toBe(true);
+    expect(await db.prisma.user.count({ where: { role: 'ADMIN' } })).toBe(seededAdmins + 1);
   });
 
   it('refuses a weak ADMIN_PASSWORD and a missing DATABASE_URL, listing both', () => {

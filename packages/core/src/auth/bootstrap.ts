@@ -1,5 +1,5 @@
 import type { PrismaClient } from '@mp/db';
-import { generateStrongPassword, hashPassword } from './password.js';
+import { generateStrongPassword, hashPassword, isUsablePasswordHash } from './password.js';
 
 /** Advisory lock key so two bootstraps started at once cannot both create an admin. */
 const BOOTSTRAP_LOCK = 0x6d70_6164n;
@@ -9,9 +9,10 @@ export type BootstrapResult =
   | { created: true; username: string; userId: string; generatedPassword: string | null };
 
 /**
- * Creates the first ADMIN when none exists. With `password` (already checked as strong by the caller)
- * it is used as given; without, a strong one is generated, returned ONCE in `generatedPassword`, and the
- * user must change it at first login. Nothing happens when any ADMIN already exists.
+ * Creates the first ADMIN when no admin can log in. With `password` (already checked as strong by the
+ * caller) it is used as given; without, a strong one is generated, returned ONCE in `generatedPassword`,
+ * and the user must change it at first login. Nothing happens when an active ADMIN with a usable
+ * password exists; demo-data admins (whose passwords are disabled placeholders) do not count.
  * Trap: the caller must show `generatedPassword` to the operator and never log it.
  * @throws Error when `username` is taken by a non-admin user
  */
@@ -23,7 +24,12 @@ export async function bootstrapAdmin(
   const passwordHash = await hashPassword(input.password ?? (generated as string));
   return deps.prisma.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`;
-    const admin = await tx.user.findFirst({ where: { role: 'ADMIN' }, select: { username: true }, orderBy: { createdAt: 'asc' } });
+    const admins = await tx.user.findMany({
+      where: { role: 'ADMIN', isActive: true },
+      select: { username: true, passwordHash: true },
+      orderBy: { createdAt: 'asc' },
+    });
+    const admin = admins.find((a) => isUsablePasswordHash(a.passwordHash));
     if (admin) return { created: false, existingAdmin: admin.username };
     if (await tx.user.findUnique({ where: { username: input.username }, select: { id: true } })) {
       throw new Error(`A non-admin user named "${input.username}" already exists; choose another ADMIN_USERNAME`);

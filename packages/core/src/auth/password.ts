@@ -44,6 +44,14 @@ function parseHash(stored: string): ParsedHash | null {
 }
 
 /**
+ * True when `stored` is a hash some password can match. Placeholders such as the demo data's
+ * `scrypt$disabled$…` (accounts nobody can log in to) are not.
+ */
+export function isUsablePasswordHash(stored: string): boolean {
+  return parseHash(stored) !== null;
+}
+
+/**
  * True when `password` matches `stored`. Constant-time comparison; a stored value that does not parse
  * (legacy format, empty, tampered parameters) never matches and never throws.
  */
