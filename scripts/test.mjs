@@ -2,7 +2,7 @@
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
 // template database `mp_test_<pid>`, then typecheck, check dependencies and run vitest. Tears everything down at the end.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -83,8 +83,22 @@ async function main() {
   log('dependency rules (scripts/check-deps.mjs)');
   await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
-  const res = await step(() => run(bin('vitest'), ['run', ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(killGroup));
+  // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
+  const report = path.join(local(), 'vitest-report.json');
+  const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+  const res = await step(() => run(bin('vitest'), ['run', ...reporters, ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(killGroup));
+  printSummary(report);
   return res.code;
+}
+
+/** `tests: N passed, N failed` from vitest's JSON report (nothing when the report is missing). */
+function printSummary(file) {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8'));
+    process.stdout.write(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed\n`);
+  } catch {
+    /* vitest did not get as far as writing its report; its own output says why */
+  }
 }
 
 /** SIGKILLs what is left of the current step's process group (a no-op when it is gone). */
