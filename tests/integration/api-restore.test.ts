@@ -35,7 +35,7 @@ describe('restore requests', () => {
   const uploads = async () => (await readdir(ctx.uploadDir).catch(() => [] as string[])).sort();
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({ env: { RESTORE_BODY_LIMIT_MB: '1' } });
+    ctx = await createApiTestContext({ env: { RESTORE_BODY_LIMIT_MB: '1', RESTORE_UPLOAD_LIMIT_MB: '1' } });
     app = await buildApp(ctx.deps);
   });
   afterAll(async () => {

@@ -21,7 +21,10 @@ export const apiEnvSchema = databaseEnv
     HOST: z.string().default('127.0.0.1'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
     JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    /** Largest JSON body (`{ backupData }`) POST /api/backup/restore accepts. */
     RESTORE_BODY_LIMIT_MB: z.coerce.number().int().min(1).max(10_240).default(50),
+    /** Largest uploaded backup file; streamed to disk, so it may be far larger than a JSON body. */
+    RESTORE_UPLOAD_LIMIT_MB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
     LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
     TRUST_PROXY: booleanEnv.default(false),
   });

@@ -14,7 +14,9 @@ import { readRestoreInput } from './restore-input.js';
  */
 const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const limit = deps.config.RESTORE_BODY_LIMIT_MB * 1024 * 1024;
-  await app.register(fastifyMultipart, { limits: { fileSize: limit, files: 1, fields: 5, parts: 6 } });
+  // An upload is streamed to disk, never held in memory, so its limit is its own (bodyLimit covers JSON).
+  const uploadLimit = deps.config.RESTORE_UPLOAD_LIMIT_MB * 1024 * 1024;
+  await app.register(fastifyMultipart, { limits: { fileSize: uploadLimit, files: 1, fields: 5, parts: 6 } });
   app.post(
     '/api/backup/restore',
     { bodyLimit: limit, preHandler: rejectDuringMaintenance(deps), schema: { tags: ['backup'], summary: 'Queue a restore (backupId, backupData or uploaded file)' } },
