@@ -54,53 +54,51 @@ export async function* exportSnapshot(
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  {
-    summary.timestamp = new Date().toISOString();
-    summary.schemaVersion = await readSchemaVersion(client);
-    const counts = await client.query<Record<string, string>>(
-      `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
+  summary.timestamp = new Date().toISOString();
+  summary.schemaVersion = await readSchemaVersion(client);
+  const counts = await client.query<Record<string, string>>(
+    `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
+  );
+  for (const t of tables) summary.recordCounts[t.key] = Number(counts.rows[0]![t.key]);
+  const totalRows = Object.values(summary.recordCounts).reduce((a, b) => a + (b ?? 0), 0);
+
+  const metadata = {
+    version: FORMAT_VERSION,
+    timestamp: summary.timestamp,
+    app: 'millennium-potters',
+    schemaVersion: summary.schemaVersion,
+    options: { includeAuditLogs: options.includeAuditLogs, includeSessions: options.includeSessions },
+    recordCounts: summary.recordCounts,
+  };
+  yield Buffer.from(`{"metadata":${JSON.stringify(metadata)},\n"data":{\n`);
+
+  let rowsDone = 0;
+  for (const [index, t] of tables.entries()) {
+    const columns = await readColumns(client, t.table);
+    const select = columns.map(selectExpression).join(', ');
+    yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
+    const copy = client.query(
+      copyStreams.to(
+        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM public.${quoteIdent(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
+      ),
     );
-    for (const t of tables) summary.recordCounts[t.key] = Number(counts.rows[0]![t.key]);
-    const totalRows = Object.values(summary.recordCounts).reduce((a, b) => a + (b ?? 0), 0);
-
-    const metadata = {
-      version: FORMAT_VERSION,
-      timestamp: summary.timestamp,
-      app: 'millennium-potters',
-      schemaVersion: summary.schemaVersion,
-      options: { includeAuditLogs: options.includeAuditLogs, includeSessions: options.includeSessions },
-      recordCounts: summary.recordCounts,
-    };
-    yield Buffer.from(`{"metadata":${JSON.stringify(metadata)},\n"data":{\n`);
-
-    let rowsDone = 0;
-    for (const [index, t] of tables.entries()) {
-      const columns = await readColumns(client, t.table);
-      const select = columns.map(selectExpression).join(', ');
-      yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
-      const copy = client.query(
-        copyStreams.to(
-          `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM public.${quoteIdent(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
-        ),
-      );
-      let first = true;
-      let lastReport = 0;
-      for await (const chunk of copy as AsyncIterable<Buffer>) {
-        // Every row starts with a separating comma; the table's first row must not.
-        const out = first ? chunk.subarray(1) : chunk;
-        first = false;
-        rowsDone += countNewlines(chunk);
-        yield out;
-        const now = Date.now();
-        if (onProgress && now - lastReport > 250) {
-          lastReport = now;
-          onProgress({ table: t.key, rows: rowsDone, totalRows });
-        }
+    let first = true;
+    let lastReport = 0;
+    for await (const chunk of copy as AsyncIterable<Buffer>) {
+      // Every row starts with a separating comma; the table's first row must not.
+      const out = first ? chunk.subarray(1) : chunk;
+      first = false;
+      rowsDone += countNewlines(chunk);
+      yield out;
+      const now = Date.now();
+      if (onProgress && now - lastReport > 250) {
+        lastReport = now;
+        onProgress({ table: t.key, rows: rowsDone, totalRows });
       }
-      onProgress?.({ table: t.key, rows: rowsDone, totalRows });
-      yield Buffer.from(index === tables.length - 1 ? ']\n' : '],\n');
     }
-    yield Buffer.from('}}\n');
-    await client.query('COMMIT');
+    onProgress?.({ table: t.key, rows: rowsDone, totalRows });
+    yield Buffer.from(index === tables.length - 1 ? ']\n' : '],\n');
   }
+  yield Buffer.from('}}\n');
+  await client.query('COMMIT');
 }
