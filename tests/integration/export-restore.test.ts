@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup, runRestore, type RestoreDeps } from '@mp/core';
+import { EXCLUSIVE_RUN_LOCK, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -241,6 +241,22 @@ describe('restore', () => {
     const before = await tableHashes(db.pool);
     await expect(restoreFrom({ backupId: made.id })).rejects.toThrow(/checksum/);
     expect(await tableHashes(db.pool)).toEqual(before);
+  });
+
+  it('runs one restore at a time across workers: refused while another holds the run lock', async () => {
+    // Another worker's restore, as the database sees it: a session holding the run lock.
+    const other = await db.pool.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await db.pool.query(`UPDATE loans SET notes = 'while locked'`);
+      await expect(restoreFrom({ backupId })).rejects.toThrow(/Another restore or reset is running/);
+      expect((await db.pool.query(`SELECT count(*)::int AS n FROM loans WHERE notes = 'while locked'`)).rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await other.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      other.release();
+    }
+    await restoreFrom({ backupId });
+    expect((await tableHashes(db.pool, CORE)).loans).toEqual(snapshot.loans);
   });
 
   it('takes a pre-restore safety backup unless told not to', async () => {

@@ -1,8 +1,5 @@
-import { exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
+import { EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
 import type { WorkerDeps } from './deps.js';
-
-/** Same key as the restore/reset run lock in @mp/core (restore/exclusive.ts). */
-const EXCLUSIVE_RUN_LOCK = 0x6d70_7275;
 
 /**
  * Cleans up after a worker that died during a restore or reset: when no live worker holds the

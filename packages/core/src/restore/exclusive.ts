@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { runBackup, type BackupRunDeps, type JobProgress } from '../export/run-backup.js';
 
 /** Session-level advisory lock held by the one worker running a restore or reset. */
-const EXCLUSIVE_RUN_LOCK = 0x6d70_7275;
+export const EXCLUSIVE_RUN_LOCK = 0x6d70_7275;
 
 /**
  * Runs `fn` on a dedicated connection that holds the exclusive-run advisory lock, with maintenance
