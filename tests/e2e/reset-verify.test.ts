@@ -55,28 +55,38 @@ describe('emergency reset', () => {
     expect(await db.prisma.operation.count({ where: { kind: 'reset' } })).toBe(0);
   });
 
-  it('takes a safety backup, wipes the data and creates SuperAdmin with a password shown once', async () => {
+  it('takes a safety backup, wipes the data and creates SuperAdmin whose password the requester claims once', async () => {
     const before = await tableHashes(db.pool, ['loans']);
     expect(before.loans!.rows).toBeGreaterThan(0);
-    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/reset', { confirmationToken: 'DELETE' });
+    const res = await client(api, token).json<{ jobId: string; claimToken: string }>('POST', '/api/backup/reset', { confirmationToken: 'DELETE' });
     expect(res.status).toBe(202);
-    // Every account but the new SuperAdmin is gone afterwards, so poll the row rather than the API.
+    const { jobId, claimToken } = res.body.data;
+    expect(claimToken).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    // Only the token's hash is stored.
+    expect(JSON.stringify((await db.prisma.operation.findUniqueOrThrow({ where: { id: jobId } })).input)).not.toContain(claimToken);
+    // Every account is gone afterwards, the requester's too, so poll the row rather than the API.
     await waitFor(async () => {
-      const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });
+      const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: jobId } });
       return row.status === 'completed' || row.status === 'failed';
     }, 60_000);
-    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.jobId } });
+    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: jobId } });
     expect(op.status).toBe('completed');
-    const result = op.result as { generatedPassword?: string; safetyBackupId: string; superAdmin: { username: string } };
+    const result = op.result as { safetyBackupId: string; superAdmin: { username: string } };
     expect(result.superAdmin.username).toBe('SuperAdmin');
-    expect(result.generatedPassword).toMatch(/.{16,}/);
 
-    const superToken = await login(api, { username: 'SuperAdmin', password: result.generatedPassword! });
-    const first = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${res.body.data.jobId}`);
-    expect(first.body.data.result.generatedPassword).toBe(result.generatedPassword);
-    const second = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${res.body.data.jobId}`);
-    expect(second.body.data.result.generatedPassword).toBeUndefined();
-    expect(second.body.data.result.generatedPasswordShown).toBe(true);
+    // The requester claims the password with the token, once; a wrong token gets nothing.
+    const wrong = await client(api).json('POST', '/api/auth/reset-claim', { jobId, claimToken: `${claimToken.slice(0, -2)}xx` });
+    expect([wrong.status, wrong.body.error?.code]).toEqual([401, 'INVALID_CREDENTIALS']);
+    const claimed = await client(api).json<{ username: string; password: string }>('POST', '/api/auth/reset-claim', { jobId, claimToken });
+    expect(claimed.status).toBe(200);
+    expect(claimed.body.data.username).toBe('SuperAdmin');
+    const again = await client(api).json('POST', '/api/auth/reset-claim', { jobId, claimToken });
+    expect(again.status).toBe(404);
+    expect(JSON.stringify((await db.prisma.operation.findUniqueOrThrow({ where: { id: jobId } })).result)).not.toContain(claimed.body.data.password);
+
+    const superToken = await login(api, { username: 'SuperAdmin', password: claimed.body.data.password });
+    const status = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${jobId}`);
+    expect(status.body.data.result.generatedPassword).toBeUndefined();
 
     const users = await db.prisma.user.findMany();
     expect(users).toHaveLength(1);

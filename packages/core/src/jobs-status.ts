@@ -114,7 +114,7 @@ export async function getJobStatus(
       kind: `backup.${op.kind}`,
       state: op.status,
       progress: normaliseProgress(op.progress, op.status),
-      result: await revealOnce(deps.prisma, op.id, op.result ?? null),
+      result: hideSecrets(op.result ?? null),
       error: op.error,
       attempts: op.attempts,
       createdAt: op.createdAt,
@@ -126,19 +126,13 @@ export async function getJobStatus(
 }
 
 /**
- * A reset's generated SuperAdmin password is shown to the first reader of the job status and then
- * removed from the stored result (one conditional UPDATE, so two readers cannot both get it).
+ * A reset's generated SuperAdmin password never shows in the job status (every admin who could
+ * read it was deleted by the reset); it is claimed once with the reset's claim token instead.
  */
-async function revealOnce(prisma: PrismaClient, operationId: string, result: unknown): Promise<unknown> {
+function hideSecrets(result: unknown): unknown {
   if (!result || typeof result !== 'object' || !('generatedPassword' in result)) return result;
-  const taken = await prisma.$executeRaw`
-    UPDATE operations SET result = (result - 'generatedPassword') || '{"generatedPasswordShown": true}'::jsonb
-     WHERE id = ${operationId} AND result ? 'generatedPassword'`;
-  if (taken !== 1) {
-    const { generatedPassword: _hidden, ...rest } = result as Record<string, unknown>;
-    return { ...rest, generatedPasswordShown: true };
-  }
-  return { ...result, notice: 'This password is shown once: store it now and change it at first login.' };
+  const { generatedPassword: _hidden, ...rest } = result as Record<string, unknown>;
+  return { ...rest, generatedPasswordPending: true, claimWith: 'POST /api/auth/reset-claim { jobId, claimToken }' };
 }
 
 async function mergeLive(deps: { producer: Producer; logger: Logger }, status: JobStatus): Promise<JobStatus> {

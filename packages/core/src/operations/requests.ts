@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Logger } from '@mp/logger';
 import type { PgClient, PgPool, Prisma, PrismaClient } from '@mp/db';
@@ -127,18 +127,53 @@ export async function requestRestore(
 export async function requestReset(
   deps: OperationDeps,
   input: { confirmationToken: string; createdBy: string },
-): Promise<OperationAccepted> {
+): Promise<OperationAccepted & { claimToken: string }> {
   if (input.confirmationToken !== 'DELETE') {
     throw new AppError('INVALID_CONFIRMATION_TOKEN', 'confirmationToken must be exactly "DELETE"');
   }
   const operationId = randomUUID();
+  // The reset deletes every account, the requester's too: this token is how they get the new
+  // SuperAdmin password afterwards (POST /api/auth/reset-claim). Only its hash is stored.
+  const claimToken = randomBytes(32).toString('base64url');
   await withOperationLock(deps.prisma, async (tx) => {
     await assertNotInMaintenance(tx);
     await assertNoExclusiveOperation(tx);
-    await tx.operation.create({ data: { id: operationId, kind: 'reset', jobId: operationId, input: {}, createdBy: input.createdBy } });
+    await tx.operation.create({
+      data: { id: operationId, kind: 'reset', jobId: operationId, input: { claimTokenSha256: sha256(claimToken) }, createdBy: input.createdBy },
+    });
   });
   await enqueueOperation(deps, 'backup.reset', operationId, null);
-  return { operationId, jobId: operationId };
+  return { operationId, jobId: operationId, claimToken };
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * Hands out, once, the SuperAdmin password a finished reset generated, to whoever holds the claim
+ * token the reset request answered with. The password is removed from the stored result in the same
+ * statement, so a second claim (or a stolen token used later) gets nothing.
+ * @throws AppError INVALID_CREDENTIALS for an unknown job or a wrong token (indistinguishable);
+ *   OPERATION_IN_PROGRESS while the reset still runs; NOT_FOUND when there is nothing (left) to claim
+ */
+export async function claimResetPassword(
+  deps: { prisma: PrismaClient },
+  input: { jobId: string; claimToken: string },
+): Promise<{ username: string; password: string; mustChangePassword: true }> {
+  const op = await deps.prisma.operation.findFirst({ where: { kind: 'reset', OR: [{ id: input.jobId }, { jobId: input.jobId }] } });
+  const expected = (op?.input as { claimTokenSha256?: string } | undefined)?.claimTokenSha256;
+  const given = Buffer.from(sha256(input.claimToken), 'hex');
+  if (!op || !expected || !timingSafeEqual(Buffer.from(expected, 'hex'), given)) {
+    throw new AppError('INVALID_CREDENTIALS', 'Unknown reset job or wrong claim token');
+  }
+  if (op.status !== 'completed') throw new AppError('OPERATION_IN_PROGRESS', `The reset is ${op.status}; claim the password once it completed`);
+  const rows = await deps.prisma.$queryRaw<{ password: string | null; username: string | null }[]>`
+    WITH old AS (SELECT result FROM operations WHERE id = ${op.id} FOR UPDATE)
+    UPDATE operations o SET result = (o.result - 'generatedPassword') || '{"generatedPasswordShown": true}'::jsonb
+      FROM old WHERE o.id = ${op.id} AND old.result ? 'generatedPassword'
+    RETURNING old.result->>'generatedPassword' AS password, old.result->'superAdmin'->>'username' AS username`;
+  const row = rows[0];
+  if (!row?.password) throw new AppError('NOT_FOUND', 'No generated password to claim: it was claimed already, or the password came from configuration');
+  return { username: row.username ?? 'SuperAdmin', password: row.password, mustChangePassword: true };
 }
 
 /**

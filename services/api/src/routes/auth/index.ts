@@ -1,16 +1,18 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { login, logout } from '@mp/core';
+import { claimResetPassword, login, logout } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { authenticate } from '../../plugins/auth.js';
 import { ok } from '../../reply.js';
 
 const loginBody = z.object({ username: z.string().trim().min(1).max(100), password: z.string().min(1).max(1024) }).strict();
 
+const claimBody = z.object({ jobId: z.uuid(), claimToken: z.string().min(20).max(200) }).strict();
+
 const loginKey = (ip: string, body: unknown) =>
   `${ip}|${String((body as { username?: unknown } | undefined)?.username ?? '').trim().toLowerCase()}`;
 
-/** POST /api/auth/login (rate-limited per IP + username), POST /api/auth/logout. */
+/** POST /api/auth/login (rate-limited per IP + username), /api/auth/reset-claim (rate-limited per IP), /api/auth/logout. */
 const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.post(
     '/api/auth/login',
@@ -25,6 +27,15 @@ const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const token = app.jwt.sign({ sub: session.user.id, sid: session.sessionId, role: session.user.role, username: session.user.username });
       return ok({ token, expiresAt: session.expiresAt, user: session.user });
     },
+  );
+
+  app.post(
+    '/api/auth/reset-claim',
+    {
+      schema: { tags: ['auth'], summary: 'Once, after an emergency reset: the new SuperAdmin password, for the claim token the reset answered with', body: claimBody },
+      config: { rateLimit: { max: deps.config.LOGIN_RATE_LIMIT, timeWindow: 60_000, keyGenerator: (r) => r.ip } },
+    },
+    async (request) => ok(await claimResetPassword(deps, request.body), 'Store this password now; it is not shown again and must be changed'),
   );
 
   app.post(

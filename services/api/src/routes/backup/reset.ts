@@ -14,7 +14,7 @@ const resetRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     { preHandler: rejectDuringMaintenance(deps), schema: { tags: ['backup'], summary: 'Queue a full data reset', body } },
     async (request, reply) => {
       const accepted = await requestReset(deps, { confirmationToken: request.body.confirmationToken, createdBy: request.user.username });
-      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Reset queued'));
+      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Reset queued. Keep claimToken: every account is deleted, and it is the only way to get the new SuperAdmin password (POST /api/auth/reset-claim)'));
     },
   );
 };
