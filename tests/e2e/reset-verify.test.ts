@@ -85,12 +85,22 @@ describe('emergency reset', () => {
     expect(JSON.stringify((await db.prisma.operation.findUniqueOrThrow({ where: { id: jobId } })).result)).not.toContain(claimed.body.data.password);
 
     const superToken = await login(api, { username: 'SuperAdmin', password: claimed.body.data.password });
+    // The generated password must be changed before anything else.
+    expect((await db.prisma.user.findUniqueOrThrow({ where: { username: 'SuperAdmin' } })).mustChangePassword).toBe(true);
+    expect((await client(api, superToken).json('GET', `/api/backup/jobs/${jobId}`)).status).toBe(403);
+    const changed = await client(api, superToken).json('POST', '/api/auth/change-password', {
+      currentPassword: claimed.body.data.password,
+      newPassword: 'Super-Admin-New-2026-pw',
+    });
+    expect(changed.status).toBe(200);
     const status = await client(api, superToken).json<{ result: Record<string, unknown> }>('GET', `/api/backup/jobs/${jobId}`);
+    expect(status.status).toBe(200);
     expect(status.body.data.result.generatedPassword).toBeUndefined();
 
     const users = await db.prisma.user.findMany();
     expect(users).toHaveLength(1);
-    expect(users[0]).toMatchObject({ username: 'SuperAdmin', role: 'ADMIN', mustChangePassword: true });
+    // Created flagged to change its password, which it has done above.
+    expect(users[0]).toMatchObject({ username: 'SuperAdmin', role: 'ADMIN', mustChangePassword: false });
     expect((await tableHashes(db.pool, ['loans'])).loans!.rows).toBe(0);
     const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: result.safetyBackupId } });
     expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed' });

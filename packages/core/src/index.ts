@@ -4,6 +4,7 @@ export * from './maintenance.js';
 export * from './jobs-status.js';
 export * from './auth/password.js';
 export * from './auth/sessions.js';
+export * from './auth/password-change.js';
 export * from './auth/bootstrap.js';
 export * from './backups/requests.js';
 export * from './operations/requests.js';

@@ -5,7 +5,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AppError } from '@mp/core';
 import type { ApiDeps } from './deps.js';
-import { authenticate, registerJwt, requireRole } from './plugins/auth.js';
+import { authenticate, registerJwt, requirePasswordChanged, requireRole } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { RequestLogController } from './plugins/request-log.js';
@@ -68,6 +68,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(async (admin) => {
     admin.addHook('onRequest', authenticate(deps));
     admin.addHook('onRequest', requireRole('ADMIN'));
+    admin.addHook('onRequest', requirePasswordChanged());
     await admin.register(backupRoutes, deps);
     await admin.register(scheduleRoutes, deps);
     await admin.register(dependencyRoutes, deps);

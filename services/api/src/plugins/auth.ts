@@ -19,6 +19,7 @@ export interface AuthUser {
   sessionId: string;
   username: string;
   role: Role;
+  mustChangePassword: boolean;
 }
 
 declare module '@fastify/jwt' {
@@ -68,7 +69,19 @@ export function authenticate(deps: Pick<ApiDeps, 'pool'>): onRequestAsyncHookHan
   return async (request) => {
     const payload = await verifyToken(request);
     const user = await checkSession(deps, { sessionId: payload.sid, userId: payload.sub });
-    request.user = { id: user.id, sessionId: payload.sid, username: user.username, role: user.role };
+    request.user = { id: user.id, sessionId: payload.sid, username: user.username, role: user.role, mustChangePassword: user.mustChangePassword };
+  };
+}
+
+/**
+ * onRequest hook, after {@link authenticate}: an account flagged to change its password (a generated
+ * first-admin or SuperAdmin password) may do nothing else until it has (POST /api/auth/change-password).
+ */
+export function requirePasswordChanged(): onRequestAsyncHookHandler {
+  return async (request) => {
+    if (request.user.mustChangePassword) {
+      throw new AppError('PASSWORD_CHANGE_REQUIRED', 'Change your password first: POST /api/auth/change-password');
+    }
   };
 }
 

@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { claimResetPassword, login, logout } from '@mp/core';
+import { changePassword, claimResetPassword, login, logout } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { authenticate } from '../../plugins/auth.js';
 import { ok } from '../../reply.js';
 
 const loginBody = z.object({ username: z.string().trim().min(1).max(100), password: z.string().min(1).max(1024) }).strict();
+
+const changeBody = z.object({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().min(1).max(1024) }).strict();
 
 const claimBody = z.object({ jobId: z.uuid(), claimToken: z.string().min(20).max(200) }).strict();
 
@@ -36,6 +38,18 @@ const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       config: { rateLimit: { max: deps.config.LOGIN_RATE_LIMIT, timeWindow: 60_000, keyGenerator: (r) => r.ip } },
     },
     async (request) => ok(await claimResetPassword(deps, request.body), 'Store this password now; it is not shown again and must be changed'),
+  );
+
+  app.post(
+    '/api/auth/change-password',
+    {
+      onRequest: authenticate(deps),
+      schema: { tags: ['auth'], summary: 'Change your password (required first for generated passwords)', body: changeBody, security: [{ bearerAuth: [] }] },
+    },
+    async (request) => {
+      await changePassword(deps, { userId: request.user.id, sessionId: request.user.sessionId, ...request.body });
+      return ok({ changed: true }, 'Password changed; your other sessions were ended');
+    },
   );
 
   app.post(
