@@ -10,12 +10,12 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 COPY . .
-# Dev dependencies included: the prisma CLI migrates, esbuild (through tsx) builds the services into dist/, and tsx
+# Dev dependencies included: the prisma CLI migrates, esbuild builds the services into dist/, and tsx
 # runs the admin bootstrap. The services themselves run as the built JavaScript (less memory than through tsx).
 RUN npm ci --include=dev --no-audit --no-fund \
  && DATABASE_URL=postgresql://generate-only@127.0.0.1:1/none node_modules/.bin/prisma generate \
  && node scripts/build.mjs \
- && mkdir -p /var/lib/mp/backups && chown node:node /var/lib/mp/backups
+ && mkdir -p /var/lib/mp/backups /var/lib/mp/uploads && chown -R node:node /var/lib/mp
 
 USER node
 EXPOSE 3000
