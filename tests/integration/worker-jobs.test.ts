@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { enterMaintenance, exitMaintenance } from '@mp/core';
+import { enterMaintenance, exitMaintenance, readRecordStorage, syncBackupScheduler } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
@@ -14,7 +14,7 @@ import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
 
-// A backup job that meets a restore in progress waits for it instead of reading half-replaced tables.
+// Jobs through the worker's own start-up code and real handlers, in this process.
 let db: TestDatabase;
 let dir: string;
 let producer: Producer;
@@ -77,5 +77,33 @@ describe('backup during maintenance', () => {
     }, 15_000);
     expect(done.attempts).toBe(1);
     expect(done.error).toBeNull();
+  });
+});
+
+describe('scheduled backup', () => {
+  it('a scheduler run becomes a completed `scheduled` backup with the schedule\'s options, then retention runs', async () => {
+    await db.prisma.backupSchedule.upsert({
+      where: { id: 'default' },
+      create: { id: 'default', frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
+      update: { frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
+    });
+    const queue = producer.queue(QUEUES.backup);
+    // Every second instead of 02:00, so the test need not wait for the night.
+    await syncBackupScheduler(queue, { frequency: 'daily' }, { timezone: 'UTC', pattern: '* * * * * *' });
+    let done;
+    try {
+      done = await waitFor(async () => {
+        const row = await db.prisma.backupRecord.findFirst({ where: { type: 'scheduled', status: 'completed' } });
+        return row ?? undefined;
+      }, 20_000);
+    } finally {
+      await syncBackupScheduler(queue, { frequency: 'disabled' }, { timezone: 'UTC' });
+    }
+    expect(done).toMatchObject({ createdBy: 'scheduler', location: 'local', options: { includeAuditLogs: true, includeSessions: false } });
+    expect((done.recordCounts as Record<string, number>).auditLogs).toBeGreaterThan(0);
+    const key = readRecordStorage(done.storage).local?.key;
+    expect((await readdir(dir)).includes(key!)).toBe(true);
+    // Every successful backup is followed by a retention prune.
+    await waitFor(async () => (await db.prisma.operation.count({ where: { kind: 'prune', status: 'completed', jobId: `prune-after-${done.id}` } })) === 1, 10_000);
   });
 });
