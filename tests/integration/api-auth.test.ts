@@ -1,8 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/src/app.js';
-import { createApiTestContext, createUser, createUserAndLogin, loginAs, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { createUser, createUserAndLogin, loginAs, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
 
 const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
 /** A hand-made HS256 JWT, so tests can forge expired or wrongly signed tokens. */
@@ -31,13 +31,9 @@ describe('auth', () => {
   const list = (headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: '/api/backup/list', headers });
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({ logLevel: 'trace' });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ logLevel: 'trace' }));
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
   beforeEach(async () => {
     await resetDatabase(ctx.db.pool);
   });
@@ -171,13 +167,9 @@ describe('login rate limit', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    ctx = await createApiTestContext({ env: { LOGIN_RATE_LIMIT: '3' } });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ env: { LOGIN_RATE_LIMIT: '3' } }));
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
 
   it('answers 429 after LOGIN_RATE_LIMIT attempts per IP and username, even with the right password', async () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createProducer } from '@mp/jobs';
 import { createCloudinaryStorage } from '@mp/storage';
-import { buildApp } from '../../services/api/src/app.js';
 import { createApiTestContext, createUserAndLogin, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
+import { buildApp } from '../../services/api/src/app.js';
 
 describe('backup create, reset, job status, maintenance', () => {
   let ctx: ApiTestContext;
@@ -15,13 +16,9 @@ describe('backup create, reset, job status, maintenance', () => {
     Object.values(await ctx.deps.producer.queue(queue).getJobCounts()).reduce((a, b) => a + b, 0);
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp());
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
   beforeEach(async () => {
     await resetDatabase(ctx.db.pool);
     for (const q of ['backup', 'maintenance'] as const) await ctx.deps.producer.queue(q).obliterate({ force: true });
@@ -169,13 +166,9 @@ describe('backup create with Cloudinary configured', () => {
   beforeAll(async () => {
     // No request reaches Cloudinary when a backup is only accepted; the port is never contacted.
     const cloud = createCloudinaryStorage({ url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9' });
-    ctx = await createApiTestContext({ cloud });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ cloud }));
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
 
   it('accepts location both', async () => {
     const { headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');

@@ -6,8 +6,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Prisma } from '@mp/db';
 import { createCloudinaryStorage } from '@mp/storage';
-import { buildApp } from '../../services/api/src/app.js';
 import { createApiTestContext, createUserAndLogin, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
+import { buildApp } from '../../services/api/src/app.js';
 
 describe('backup list, get, download, delete', () => {
   let ctx: ApiTestContext;
@@ -31,13 +32,9 @@ describe('backup list, get, download, delete', () => {
 
   beforeAll(async () => {
     const cloud = createCloudinaryStorage({ url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9' });
-    ctx = await createApiTestContext({ cloud });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ cloud }));
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
   beforeEach(async () => {
     await resetDatabase(ctx.db.pool);
     ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));

@@ -1,19 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/src/app.js';
 import { createApiTestContext, createUserAndLogin, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
+import { buildApp } from '../../services/api/src/app.js';
 
 describe('HTTP envelope, health, metrics, docs', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
   beforeAll(async () => {
-    ctx = await createApiTestContext();
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp());
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
 
   it('answers unknown routes with the NOT_FOUND envelope', async () => {
     const res = await app.inject({ method: 'GET', url: '/nope?x=1' });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/src/app.js';
-import { createApiTestContext, createUser, loginAs, type ApiTestContext } from '@mp/testing';
+import { createUser, loginAs, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
 
 // Accounts with a generated password (first admin, SuperAdmin after a reset) must change it first.
 describe('password change', () => {
@@ -10,13 +10,9 @@ describe('password change', () => {
   const NEW_PASSWORD = 'Another-Strong-77-password';
 
   beforeAll(async () => {
-    ctx = await createApiTestContext();
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp());
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
 
   it('blocks every admin route until the password is changed, then opens them', async () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });

@@ -3,8 +3,8 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../../services/api/src/app.js';
-import { createApiTestContext, createUserAndLogin, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { createUserAndLogin, resetDatabase, type ApiTestContext } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
 
 const doc = (version = '1.0') => ({
   metadata: { version, timestamp: '2026-11-24T12:00:00.000Z', app: 'millennium-potters', recordCounts: { users: 0 } },
@@ -35,13 +35,9 @@ describe('restore requests', () => {
   const uploads = async () => (await readdir(ctx.uploadDir).catch(() => [] as string[])).sort();
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({ env: { RESTORE_BODY_LIMIT_MB: '1', RESTORE_UPLOAD_LIMIT_MB: '1' } });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ env: { RESTORE_BODY_LIMIT_MB: '1', RESTORE_UPLOAD_LIMIT_MB: '1' } }));
   });
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
   beforeEach(async () => {
     await resetDatabase(ctx.db.pool);
     await rm(ctx.uploadDir, { recursive: true, force: true });

@@ -18,7 +18,8 @@ import type { PrismaClient } from '@mp/db';
 import { BACKUP_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import type { BackupStorage } from '@mp/storage';
-import { createApiTestContext, createTestDatabase, createUserAndLogin, type ApiTestContext, type TestDatabase } from '@mp/testing';
+import { createTestDatabase, createUserAndLogin, type ApiTestContext, type TestDatabase } from '@mp/testing';
+import { startApiApp, stopApiApp } from './api-harness.js';
 import { buildApp } from '../../services/api/src/app.js';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
@@ -285,15 +286,11 @@ describe('schedule routes', () => {
   let headers: Record<string, string>;
 
   beforeAll(async () => {
-    ctx = await createApiTestContext({ logLevel: 'silent' });
-    app = await buildApp(ctx.deps);
+    ({ ctx, app } = await startApiApp({ logLevel: 'silent' }));
     headers = (await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN')).headers;
   });
 
-  afterAll(async () => {
-    await app?.close();
-    await ctx?.close();
-  });
+  afterAll(() => stopApiApp(ctx, app));
 
   const put = (payload: unknown) => app.inject({ method: 'PUT', url: '/api/backup/schedule', headers, payload: payload as object });
   const get = (url: string) => app.inject({ method: 'GET', url, headers });
