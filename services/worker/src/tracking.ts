@@ -73,30 +73,38 @@ export async function trackOperation<T>(
     });
     return result;
   } catch (err) {
-    const classified = classify(err);
-    const final = classified instanceof UnrecoverableError || isLastAttempt(job);
-    const details = (classified as Error & { details?: unknown }).details;
-    await deps.prisma.operation.update({
-      where: { id: operationId },
-      data: final
-        ? { status: 'failed', error: classified.message, completedAt: new Date(), result: details ? (details as object) : undefined }
-        : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
-    });
-    deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
-    throw classified;
+    return settleFailure(deps, job, err, (failure) =>
+      deps.prisma.operation.update({ where: { id: operationId }, data: { ...failure, result: failure.details ?? undefined } }),
+    );
   }
 }
 
 /** Marks a backup record failed (last attempt) or back to queued (a retry follows), then rethrows. */
-export async function failBackup(deps: Pick<WorkerDeps, 'prisma' | 'logger'>, job: Job, backupId: string, err: unknown): Promise<never> {
+export function failBackup(deps: Pick<WorkerDeps, 'prisma' | 'logger'>, job: Job, backupId: string, err: unknown): Promise<never> {
+  return settleFailure(deps, job, err, ({ details: _details, ...failure }) =>
+    deps.prisma.backupRecord.update({ where: { id: backupId }, data: failure }),
+  );
+}
+
+/**
+ * The one place a failed attempt is judged: final (no attempt left, or not worth retrying) → the
+ * row becomes `failed` with the reason; otherwise it goes back to `queued` with a note, and BullMQ
+ * retries. Always rethrows, classified, so nothing is swallowed.
+ */
+async function settleFailure(
+  deps: Pick<WorkerDeps, 'logger'>,
+  job: Job,
+  err: unknown,
+  save: (failure: { status: 'failed' | 'queued'; error: string; completedAt?: Date; details?: object }) => Promise<unknown>,
+): Promise<never> {
   const classified = classify(err);
   const final = classified instanceof UnrecoverableError || isLastAttempt(job);
-  await deps.prisma.backupRecord.update({
-    where: { id: backupId },
-    data: final
-      ? { status: 'failed', error: classified.message, completedAt: new Date() }
+  const details = (classified as Error & { details?: unknown }).details;
+  await save(
+    final
+      ? { status: 'failed', error: classified.message, completedAt: new Date(), ...(details ? { details: details as object } : {}) }
       : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
-  });
-  deps.logger.warn({ jobId: job.id, backupId, final, err: classified.message }, 'backup attempt failed');
+  );
+  deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
   throw classified;
 }

@@ -3,7 +3,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { UnrecoverableError } from '@mp/jobs';
-import { quoteIdent, readAppliedMigrations, readSchemaVersion } from '../backup-format/catalog.js';
+import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError, isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
@@ -99,7 +99,9 @@ export async function runRestore(
       const opened = await openSource(deps, source);
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
       await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
-      const currentSchema = await readSchemaVersion(client);
+      // Migration names sort by their timestamp: the largest applied one is the current schema.
+      const applied = await readAppliedMigrations(client);
+      const currentSchema = [...applied].sort().at(-1) ?? null;
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
       const lanes = builders.map(() => ({ load: 0, tail: Promise.resolve() as Promise<unknown> }));
       const builds: Promise<BuiltTable>[] = [];
@@ -146,7 +148,7 @@ export async function runRestore(
         deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
         const outcomes = await Promise.allSettled(builds);
         deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');
-        checkStagedFile(staged, await readAppliedMigrations(client));
+        checkStagedFile(staged, applied);
         throwFirstProblems(outcomes);
         const built = outcomes.map((o) => (o as PromiseFulfilledResult<BuiltTable>).value);
         progress({ percent: 55, stage: 'validating', table: 'references' });
