@@ -26,6 +26,12 @@ async function backup(options: { includeAuditLogs?: boolean; includeSessions?: b
 }
 
 async function restoreFrom(source: { backupId: string } | { text: string | Buffer }, skipSafetyBackup = true) {
+  const id = await restoreOperation(source, skipSafetyBackup);
+  return runRestore(deps, id, { jobId: id });
+}
+
+/** Records a restore operation for `source` (an upload is written to the upload folder); returns its id. */
+async function restoreOperation(source: { backupId: string } | { text: string | Buffer }, skipSafetyBackup = true): Promise<string> {
   const id = randomUUID();
   let input: object;
   if ('backupId' in source) input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup };
@@ -35,7 +41,7 @@ async function restoreFrom(source: { backupId: string } | { text: string | Buffe
     input = { source: { kind: 'file', path: file }, skipSafetyBackup };
   }
   await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
-  return runRestore(deps, id, { jobId: id });
+  return id;
 }
 
 function docOf(buf: Buffer): { metadata: Record<string, unknown>; data: Record<string, Record<string, unknown>[]> } {
@@ -127,6 +133,47 @@ describe('restore', () => {
     expect(after.audit_logs).toEqual(auditBefore);
     expect(after.sessions!.rows).toBe(0);
     expect(result.restored.users).toBe(snapshot.users!.rows);
+  });
+
+  it('brings awkward text and JSON values back byte for byte, through the typed reading of a stored backup', async () => {
+    const awkward = 'tab\there, "quoted", back\\slash \\N \u0001\u001f é 😀 \r\n end';
+    const union = (await db.pool.query<{ id: string }>('SELECT id FROM unions ORDER BY id LIMIT 1')).rows[0]!.id;
+    await db.pool.query('UPDATE unions SET address = $1 WHERE id = $2', [awkward, union]);
+    await db.pool.query(
+      `INSERT INTO audit_logs (action, "entityType", "entityId", before, after) VALUES
+         ('TEST', 'Test', $1, $2::jsonb, '{"n": 10.250, "big": 12345678901234567890, "a": [true, null, {"k": "\\\\u0000 is text here"}]}'),
+         ('TEST', 'Test', NULL, '"just a string"', NULL)`,
+      [awkward, JSON.stringify({ s: awkward, nested: { t: ['\t', '\\', '"'] } })],
+    );
+    const made = await backup({ includeAuditLogs: true, includeSessions: true }, 1024);
+    const expected = await tableHashes(db.pool);
+    await db.pool.query(`UPDATE unions SET address = 'changed'`);
+    await db.pool.query(`DELETE FROM audit_logs WHERE action = 'TEST'`);
+
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+    await runRestore({ ...deps, logger }, await restoreOperation({ backupId: made.id }), { jobId: randomUUID() });
+    const after = await tableHashes(db.pool);
+    for (const t of [...CORE, 'audit_logs']) expect(after[t], t).toEqual(expected[t]);
+    const read = (await db.pool.query<{ address: string }>('SELECT address FROM unions WHERE id = $1', [union])).rows[0]!.address;
+    expect(read).toBe(awkward);
+    // Every table of a stored backup of ours went straight into typed tables.
+    const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+    expect(staged.length).toBeGreaterThanOrEqual(7);
+    expect(staged.every((l) => l.typed === true)).toBe(true);
+  });
+
+  it('reads an upload of the same file the checked way, with the same result', async () => {
+    const made = await backup({ includeAuditLogs: true }, 1024);
+    const expected = await tableHashes(db.pool, [...CORE, 'audit_logs']);
+    await db.pool.query(`UPDATE loans SET notes = 'changed'`);
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+    await runRestore({ ...deps, logger }, await restoreOperation({ text: await readFile(made.file) }), { jobId: randomUUID() });
+    expect(await tableHashes(db.pool, [...CORE, 'audit_logs'])).toEqual(expected);
+    const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+    expect(staged.length).toBe(7);
+    expect(staged.every((l) => l.typed === false)).toBe(true);
   });
 
   it('keeps the schema as it was: keys, indexes, defaults, sequences', async () => {
@@ -241,6 +288,17 @@ describe('restore', () => {
     const before = await tableHashes(db.pool);
     await expect(restoreFrom({ backupId: made.id })).rejects.toThrow(/checksum/);
     expect(await tableHashes(db.pool)).toEqual(before);
+  });
+
+  it('calls a stored file damaged when a value no longer parses, and changes nothing', async () => {
+    const made = await backup({}, 50 * 1024 * 1024);
+    const text = await readFile(made.file, 'utf8');
+    await writeFile(made.file, text.replace(/"principal":"/, '"principal":"x'));
+    const before = await tableHashes(db.pool);
+    await expect(restoreFrom({ backupId: made.id })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+    expect(await tableHashes(db.pool)).toEqual(before);
+    const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`);
+    expect(leftovers.rows).toEqual([]);
   });
 
   it('runs one restore at a time across workers: refused while another holds the run lock', async () => {

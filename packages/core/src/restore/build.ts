@@ -4,7 +4,7 @@ import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { AppError } from '../errors.js';
 import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
 import { publicTable, readConstraints, readIndexes, type ConstraintDef } from './keys.js';
-import { rawTable, type StagedFile } from './stage.js';
+import { rawTable, typedTable, type StagedFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 
 /** Tables every backup must hold: without them a restore would break references. */
@@ -17,6 +17,23 @@ export interface BuiltTable {
   table: string;
   columns: ColumnInfo[];
   rows: number;
+  /** Its rows were loaded typed by the stage (no raw rows to explain problems from). */
+  typed: boolean;
+}
+
+/**
+ * The staged rows of a table for diagnostics, as relation `r` with `r.__ord` (the row's index in
+ * the file) and each field as text: from the raw JSON rows, or from a typed table, whose physical
+ * order is the file's order (loaded by one COPY into a new table).
+ */
+function stagedRows(schema: string, key: BackupTableKey, typed: boolean): { from: string; field: (column: string) => string } {
+  if (typed) {
+    return {
+      from: `(SELECT row_number() OVER (ORDER BY ctid) - 1 AS __ord, t.* FROM ${typedTable(schema, key)} t) AS r`,
+      field: (column) => `r.${quoteIdent(column)}::text`,
+    };
+  }
+  return { from: parsed(rawTable(schema, key)), field: (column) => `r.doc->>${quoteLiteral(column)}` };
 }
 
 const staged = (schema: string, table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
@@ -97,8 +114,9 @@ async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map
 /**
  * Converts the raw rows of one table into `<schema>.<table>`, a table shaped like the live one
  * (columns, defaults, NOT NULL and CHECK constraints), then adds its primary key, unique keys and
- * indexes under their live names. Runs outside any transaction: nothing here touches live data.
- * Every failure is explained from the raw rows (row index, field, what is wrong).
+ * indexes under their live names. A `typed` table was loaded by the stage already: only its keys
+ * and indexes are built. Runs outside any transaction: nothing here touches live data. Every
+ * failure is explained from the staged rows (row index, field, what is wrong).
  * @throws AppError INVALID_BACKUP_FILE
  */
 export async function buildTable(
@@ -106,33 +124,12 @@ export async function buildTable(
   schema: string,
   key: BackupTableKey,
   rows: number,
-  opts: { complete: boolean },
+  opts: { complete: boolean; typed: boolean },
 ): Promise<BuiltTable> {
   const table = tableByKey(key)!.table;
-  const raw = rawTable(schema, key);
   const columns = await readColumns(client, table);
   const target = staged(schema, table);
-  const defaults = await columnDefaults(client, table);
-  await client.query(`CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
-  let inserted: number;
-  try {
-    // Rows that are not objects or carry unknown fields are left out here and explained below,
-    // so the common case reads and parses every row once. A complete export of this schema cannot
-    // carry unknown fields (its columns are the live ones), so only its rows' type is checked.
-    const shape = opts.complete ? '' : ` AND (doc - ${columnNames(columns)}) = '{}'::jsonb`;
-    const result = await client.query(
-      `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
-       SELECT ${columns.map((c) => projection(c, defaults.get(c.name), opts.complete)).join(', ')} FROM ${parsed(raw)}
-        WHERE jsonb_typeof(doc) = 'object'${shape}`,
-    );
-    inserted = result.rowCount ?? 0;
-  } catch (err) {
-    const found = await diagnoseJson(client, schema, raw, key);
-    if (found.length === 0) found.push(...(await diagnoseCasts(client, schema, raw, key, columns)));
-    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults)));
-    throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
-  }
-  if (inserted !== rows) throw invalidBackup(await checkShape(client, raw, key, columns));
+  if (!opts.typed) await convertRows(client, schema, key, rows, columns, opts.complete);
 
   const constraints = (await readConstraints(client, [table])).filter((c) => c.kind !== 'f' && c.table === table);
   const steps = [
@@ -148,12 +145,47 @@ export async function buildTable(
       await client.query(step.sql);
     } catch (err) {
       if ((err as { code?: string }).code !== '23505') throw err;
-      const found = await findDuplicates(client, raw, key, step.columns);
+      const found = await findDuplicates(client, stagedRows(schema, key, opts.typed), key, step.columns);
       throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: (err as Error).message }]);
     }
   }
   await client.query(`ANALYZE ${target}`);
-  return { key, table, columns, rows };
+  return { key, table, columns, rows, typed: opts.typed };
+}
+
+/** Fills `<schema>.<table>` from the table's raw JSON rows, one cast per column. */
+async function convertRows(
+  client: pg.PoolClient,
+  schema: string,
+  key: BackupTableKey,
+  rows: number,
+  columns: ColumnInfo[],
+  complete: boolean,
+): Promise<void> {
+  const table = tableByKey(key)!.table;
+  const raw = rawTable(schema, key);
+  const target = staged(schema, table);
+  const defaults = await columnDefaults(client, table);
+  await client.query(`CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+  let inserted: number;
+  try {
+    // Rows that are not objects or carry unknown fields are left out here and explained below,
+    // so the common case reads and parses every row once. A complete export of this schema cannot
+    // carry unknown fields (its columns are the live ones), so only its rows' type is checked.
+    const shape = complete ? '' : ` AND (doc - ${columnNames(columns)}) = '{}'::jsonb`;
+    const result = await client.query(
+      `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name), complete)).join(', ')} FROM ${parsed(raw)}
+        WHERE jsonb_typeof(doc) = 'object'${shape}`,
+    );
+    inserted = result.rowCount ?? 0;
+  } catch (err) {
+    const found = await diagnoseJson(client, schema, raw, key);
+    if (found.length === 0) found.push(...(await diagnoseCasts(client, schema, raw, key, columns)));
+    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults)));
+    throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
+  }
+  if (inserted !== rows) throw invalidBackup(await checkShape(client, raw, key, columns));
 }
 
 /**
@@ -257,12 +289,17 @@ async function diagnoseNulls(
   return rows.map((r) => ({ table: key, row: Number(r.ord), field: r.missing[0], problem: `required field(s) ${r.missing.join(', ')} missing or null` }));
 }
 
-async function findDuplicates(client: pg.PoolClient, raw: string, key: BackupTableKey, columns: string[]): Promise<Problem[]> {
+async function findDuplicates(
+  client: pg.PoolClient,
+  source: ReturnType<typeof stagedRows>,
+  key: BackupTableKey,
+  columns: string[],
+): Promise<Problem[]> {
   if (columns.length === 0) return [];
-  const fields = columns.map((c) => `doc->>${quoteLiteral(c)}`);
+  const fields = columns.map(source.field);
   const { rows } = await client.query<{ rows: string[]; value: string }>(
     `SELECT array_agg(__ord ORDER BY __ord)::text[] AS rows, concat_ws(', ', ${fields.join(', ')}) AS value
-       FROM ${parsed(raw)} WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
+       FROM ${source.from} WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
       GROUP BY ${fields.join(', ')} HAVING count(*) > 1 ORDER BY min(__ord) LIMIT ${PER_CHECK}`,
   );
   return rows.map((r) => ({
@@ -278,11 +315,11 @@ async function findOrphans(client: pg.PoolClient, schema: string, built: BuiltTa
   if (!child || !fk.refTable) return [];
   const parent = built.find((b) => b.table === fk.refTable);
   const parentRef = parent ? staged(schema, parent.table) : publicTable(fk.refTable);
-  const fields = fk.columns.map((c) => `r.doc->>${quoteLiteral(c)}`);
-  const rawChild = parsed(rawTable(schema, child.key));
+  const source = stagedRows(schema, child.key, child.typed);
+  const fields = fk.columns.map(source.field);
   const join = fk.columns.map((_, i) => `p.${quoteIdent(fk.refColumns[i]!)}::text = ${fields[i]}`).join(' AND ');
   const { rows } = await client.query<{ ord: string; value: string }>(
-    `SELECT r.__ord AS ord, concat_ws(', ', ${fields.join(', ')}) AS value FROM ${rawChild}
+    `SELECT r.__ord AS ord, concat_ws(', ', ${fields.join(', ')}) AS value FROM ${source.from}
       WHERE ${fields.map((f) => `${f} IS NOT NULL`).join(' AND ')}
         AND NOT EXISTS (SELECT 1 FROM ${parentRef} p WHERE ${join})
       ORDER BY r.__ord LIMIT ${PER_CHECK}`,

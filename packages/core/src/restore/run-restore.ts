@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
 import { addForeignKeys, buildTable, checkStagedFile, isCompleteExport, type BuiltTable } from './build.js';
 import { invalidBackup, type Problem } from './problems.js';
 import { stageFile } from './stage.js';
+import type { BackupMetadata } from '../backup-format/metadata.js';
 import { swapIn } from './swap.js';
 
 export interface RestoreDeps extends BackupRunDeps {
@@ -65,6 +67,21 @@ async function openSource(
   throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
 }
 
+/** SHA-256 of the stored bytes of `source`, read again from the start. */
+async function hashSource(deps: RestoreDeps, source: Source): Promise<string> {
+  const { stream } = await openSource(deps, source);
+  const hash = createHash('sha256');
+  for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+function checksumMismatch(expected: string, actual: string): AppError {
+  return new AppError('CHECKSUM_MISMATCH', 'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored', {
+    expected,
+    actual,
+  });
+}
+
 /** Staging schemas are named after their operation, so a crashed one can be found and dropped. */
 export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
 /** Connections that convert and index staged tables while the file is still being read. */
@@ -108,13 +125,17 @@ export async function runRestore(
       let failed: Error | undefined;
       try {
         progress({ percent: 1, stage: 'validating' });
+        // The fast reading only for a stored backup of ours at the current schema: its checksum is
+        // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
+        const ours = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
         const staged = await stageFile(client, opened.stream, {
           schema,
+          typed: ours,
           onBytes: (bytes) => {
             if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
           },
-          onTable: (key, rows, metadata) => {
-            deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table staged');
+          onTable: (key, rows, metadata, typed) => {
+            deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
             // The least loaded connection converts the table while the next one is read.
             const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
             const client = builders[lanes.indexOf(lane)]!;
@@ -123,10 +144,7 @@ export async function runRestore(
               .catch(() => {})
               .then(async () => {
                 const at = Date.now();
-                // The fast conversion only for a stored backup of ours: its checksum is checked before
-                // anything is swapped in, so a file altered by hand never gets this far on trust.
-                const complete = opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-                const built = await buildTable(client, schema, key, rows, { complete });
+                const built = await buildTable(client, schema, key, rows, { complete: ours(metadata), typed });
                 deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
                 return built;
               });
@@ -137,14 +155,15 @@ export async function runRestore(
           },
         }).catch(async (err: unknown) => {
           await Promise.allSettled(builds);
+          // A stored file that stops making sense part way is most likely damaged: say so when its
+          // checksum confirms it, rather than reporting the first value that no longer parses.
+          if (opened.expectedSha256 && isAppError(err) && err.code === 'INVALID_BACKUP_FILE') {
+            const actual = await hashSource(deps, source).catch(() => null);
+            if (actual && actual !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, actual);
+          }
           throw err;
         });
-        if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) {
-          throw new AppError('CHECKSUM_MISMATCH', 'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored', {
-            expected: opened.expectedSha256,
-            actual: staged.sha256,
-          });
-        }
+        if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, staged.sha256);
         deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
         const outcomes = await Promise.allSettled(builds);
         deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');

@@ -6,12 +6,15 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
-import { quoteIdent } from '../backup-format/catalog.js';
+import { quoteIdent, readColumns } from '../backup-format/catalog.js';
+import { CopyTextEncoder, RowShapeError } from '../backup-format/copy-text.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { invalidBackup, type Problem } from './problems.js';
 
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
+/** json and jsonb columns keep a value's JSON text; other columns take a string's content. */
+const JSON_TYPE = /^jsonb?$/;
 const NEWLINE = Buffer.from('\n');
 
 export interface StagedFile {
@@ -28,6 +31,14 @@ export function rawTable(schema: string, key: BackupTableKey): string {
   return `${quoteIdent(schema)}.${quoteIdent(`raw_${key}`)}`;
 }
 
+/** Name of the staged table that takes a table's typed rows (the live name, in the staging schema). */
+export function typedTable(schema: string, key: BackupTableKey): string {
+  return `${quoteIdent(schema)}.${quoteIdent(tableByKey(key)!.table)}`;
+}
+
+/** Called when a table's rows are all in: `typed` when they went straight into {@link typedTable}. */
+export type OnTableStaged = (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined, typed: boolean) => void;
+
 /**
  * Streams a backup file into unlogged tables of the staging `schema` on `client`, one JSON text row
  * per file row, numbered in file order (`__ord`, 0-based). `onTable` is called as soon as a table's rows
@@ -41,7 +52,16 @@ export function rawTable(schema: string, key: BackupTableKey): string {
 export async function stageFile(
   client: pg.PoolClient,
   source: Readable,
-  opts: { schema: string; onBytes?: (bytes: number) => void; onTable?: (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined) => void },
+  opts: {
+    schema: string;
+    onBytes?: (bytes: number) => void;
+    onTable?: OnTableStaged;
+    /**
+     * Whether the rows of a file with this metadata may go straight into typed tables (see
+     * `CopyTextEncoder`): only for files this product wrote at the current schema.
+     */
+    typed?: (metadata: BackupMetadata | undefined) => boolean;
+  },
 ): Promise<StagedFile> {
   const { onBytes } = opts;
   const hash = createHash('sha256');
@@ -63,11 +83,13 @@ export async function stageFile(
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
-  const sink = new StagingSink(client, opts.schema, opts.onTable);
+  const sink = new StagingSink(client, opts.schema, opts.onTable, opts.typed);
   try {
     if (gzipped) await pipeline(raw, createGunzip(), sink);
     else await pipeline(raw, sink);
   } catch (err) {
+    // A typed table is loaded in its own transaction; end it so the connection can clean up.
+    if (sink.inTransaction) await client.query('ROLLBACK').catch(() => {});
     throw toFileError(err, sink);
   }
   if (!sink.metadata) throw invalidBackup([{ problem: 'the file has no "metadata" object' }]);
@@ -77,15 +99,18 @@ export async function stageFile(
 function toFileError(err: unknown, sink: StagingSink): Error {
   if (isAppError(err)) return err;
   if (err instanceof ScanError) return invalidBackup([{ problem: err.message }]);
+  if (err instanceof RowShapeError) return invalidBackup([{ table: sink.currentTable, row: err.row, field: err.field, problem: err.message }]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && sink.currentTable) {
     // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
-    const line = /COPY [^,]+, line (\d+)/.exec(e.where ?? '')?.[1];
+    const where = /COPY [^,]+, line (\d+)(?:, column ([^:]+))?/.exec(e.where ?? '');
+    const reason = `${e.message}${e.detail ? `: ${e.detail}` : ''}`;
     return invalidBackup([
       {
         table: sink.currentTable,
-        row: line ? Number(line) - 1 : undefined,
-        problem: `not valid JSON (${e.message}${e.detail ? `: ${e.detail}` : ''})`,
+        row: where ? Number(where[1]) - 1 : undefined,
+        field: sink.typed ? where?.[2] : undefined,
+        problem: sink.typed ? `the value does not fit the column (${reason})` : `not valid JSON (${reason})`,
       },
     ]);
   }
@@ -100,6 +125,10 @@ class StagingSink extends Writable {
   readonly counts = new Map<BackupTableKey, number>();
   metadata: BackupMetadata | undefined;
   currentTable: BackupTableKey | undefined;
+  /** The current table's rows go straight into its typed table, converted by `encoder`. */
+  typed = false;
+  inTransaction = false;
+  private encoder: CopyTextEncoder | undefined;
   private readonly scanner = new BackupScanner();
   private copy: Writable | undefined;
   private skipping = false;
@@ -108,7 +137,8 @@ class StagingSink extends Writable {
   constructor(
     private readonly client: pg.PoolClient,
     private readonly schema: string,
-    private readonly onTable?: (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined) => void,
+    private readonly onTable?: OnTableStaged,
+    private readonly allowTyped?: (metadata: BackupMetadata | undefined) => boolean,
   ) {
     super({ highWaterMark: 1 << 16 });
   }
@@ -158,7 +188,11 @@ class StagingSink extends Writable {
           if (!this.skipping) {
             this.counts.set(this.currentTable!, e.count);
             await this.endCopy();
-            this.onTable?.(this.currentTable!, e.count, this.metadata);
+            if (this.inTransaction) {
+              await this.client.query('COMMIT');
+              this.inTransaction = false;
+            }
+            this.onTable?.(this.currentTable!, e.count, this.metadata, this.typed);
           }
           this.skipping = false;
           break;
@@ -174,6 +208,12 @@ class StagingSink extends Writable {
       return;
     }
     this.currentTable = table.key;
+    this.typed = this.allowTyped?.(this.metadata) ?? false;
+    if (this.typed) {
+      await this.startTypedTable(table.key, table.table);
+      return;
+    }
+    this.encoder = undefined;
     const name = rawTable(this.schema, table.key);
     // Unlogged: the raw rows are scratch; only the converted tables are swapped in. Text, not jsonb:
     // the JSON is parsed once, by the connection that converts the table, so the parsing of one
@@ -185,11 +225,35 @@ class StagingSink extends Writable {
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
   }
 
+  /**
+   * A table shaped like the live one, created in the transaction that loads it, so COPY can write
+   * its rows frozen: no hint bits to set and nothing for autovacuum to do once it is swapped in.
+   * No keys or indexes yet: they are built afterwards, on another connection.
+   */
+  private async startTypedTable(key: BackupTableKey, table: string): Promise<void> {
+    const columns = await readColumns(this.client, table);
+    this.encoder = new CopyTextEncoder(columns.map((c) => ({ name: c.name, json: JSON_TYPE.test(c.type) })));
+    const name = typedTable(this.schema, key);
+    await this.client.query('BEGIN');
+    this.inTransaction = true;
+    await this.client.query(
+      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
+    );
+    const list = columns.map((c) => quoteIdent(c.name)).join(', ');
+    this.copy = this.client.query(copyStreams.from(`COPY ${name} (${list}) FROM STDIN WITH (FORMAT text, FREEZE)`));
+    this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
+  }
+
   private async writeRows(rows: Buffer[]): Promise<void> {
-    const parts: Buffer[] = [];
-    for (const row of rows) parts.push(row, NEWLINE);
+    let data: Buffer;
+    if (this.encoder) data = this.encoder.encode(rows);
+    else {
+      const parts: Buffer[] = [];
+      for (const row of rows) parts.push(row, NEWLINE);
+      data = Buffer.concat(parts);
+    }
     const copy = this.copy!;
-    if (!copy.write(Buffer.concat(parts))) {
+    if (!copy.write(data)) {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error) => {
           copy.off('drain', onDrain);
