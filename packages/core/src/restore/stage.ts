@@ -5,9 +5,10 @@ import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
-import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
+import { BACKUP_TABLES, tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { quoteIdent, readColumns } from '../backup-format/catalog.js';
-import { CopyTextEncoder, RowShapeError } from '../backup-format/copy-text.js';
+import { RowShapeError, type CopyColumn } from '../backup-format/copy-text.js';
+import { LineReader, ourLayoutMetadata, type LineEvent } from '../backup-format/line-reader.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { invalidBackup, type Problem } from './problems.js';
@@ -16,6 +17,16 @@ const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
 /** json and jsonb columns keep a value's JSON text; other columns take a string's content. */
 const JSON_TYPE = /^jsonb?$/;
 const NEWLINE = Buffer.from('\n');
+const NEWLINE_BYTE = 0x0a;
+/** Past this many bytes without a newline, the file is not laid out as this product writes it. */
+const MAX_FIRST_LINE = 4 * 1024 * 1024;
+
+/** Raw rows from the scanner as COPY lines (one JSON row per line). */
+function rowLines(rows: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const row of rows) parts.push(row, NEWLINE);
+  return Buffer.concat(parts);
+}
 
 export interface StagedFile {
   metadata: BackupMetadata;
@@ -85,7 +96,7 @@ export async function stageFile(
   const raw = Readable.from(all(), { objectMode: false });
   const sink = new StagingSink(client, opts.schema, opts.onTable, opts.typed);
   try {
-    if (gzipped) await pipeline(raw, createGunzip(), sink);
+    if (gzipped) await pipeline(raw, createGunzip({ chunkSize: 1 << 17 }), sink);
     else await pipeline(raw, sink);
   } catch (err) {
     // A typed table is loaded in its own transaction; end it so the connection can clean up.
@@ -120,16 +131,22 @@ function toFileError(err: unknown, sink: StagingSink): Error {
   return err as Error;
 }
 
-/** Receives scanner events and feeds each table's rows to its own COPY. */
+/**
+ * Feeds each table's rows to its own COPY. The first line decides how the file is read: a file laid
+ * out as this product writes it, whose metadata `allowTyped` accepts, goes through the
+ * {@link LineReader} straight into typed tables; any other file through the structural scanner into
+ * raw tables, converted afterwards by `buildTable`.
+ */
 class StagingSink extends Writable {
   readonly counts = new Map<BackupTableKey, number>();
   metadata: BackupMetadata | undefined;
   currentTable: BackupTableKey | undefined;
-  /** The current table's rows go straight into its typed table, converted by `encoder`. */
+  /** The rows go straight into typed tables (see `typedTable`). */
   typed = false;
   inTransaction = false;
-  private encoder: CopyTextEncoder | undefined;
-  private readonly scanner = new BackupScanner();
+  private reader: BackupScanner | LineReader | undefined;
+  private head: Buffer[] = [];
+  private headBytes = 0;
   private copy: Writable | undefined;
   private skipping = false;
   private unknown: Problem[] = [];
@@ -144,27 +161,15 @@ class StagingSink extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    let events: ScanEvent[];
-    try {
-      events = this.scanner.push(chunk);
-    } catch (err) {
-      done(err as Error);
-      return;
-    }
-    this.handle(events).then(() => done(), done);
+    this.consume(chunk).then(() => done(), done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    let events: ScanEvent[];
-    try {
-      events = this.scanner.end();
-    } catch (err) {
-      done(err as Error);
-      return;
-    }
-    this.handle(events).then(() => {
+    (async () => {
+      if (!this.reader) await this.choose(true);
+      await this.handle(this.reader!.end());
       if (this.unknown.length > 0) throw invalidBackup(this.unknown);
-    }).then(() => done(), done);
+    })().then(() => done(), done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
@@ -172,7 +177,52 @@ class StagingSink extends Writable {
     done(err);
   }
 
-  private async handle(events: ScanEvent[]): Promise<void> {
+  private async consume(chunk: Buffer): Promise<void> {
+    if (!this.reader) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      // Decide once the first line is in (or the metadata is too long to be ours).
+      if (chunk.indexOf(NEWLINE_BYTE) < 0 && this.headBytes < MAX_FIRST_LINE) return;
+      await this.choose(false);
+      return;
+    }
+    await this.handle(this.reader.push(chunk));
+  }
+
+  /** Picks the reader from the first line, then gives it what has been read so far. */
+  private async choose(ended: boolean): Promise<void> {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    const nl = head.indexOf(NEWLINE_BYTE);
+    const raw = nl >= 0 ? ourLayoutMetadata(head.subarray(0, nl).toString('utf8')) : undefined;
+    let metadata: BackupMetadata | undefined;
+    if (raw !== undefined) {
+      metadata = readMetadata(raw);
+      if (!this.allowTyped?.(metadata)) metadata = undefined;
+    }
+    if (metadata) {
+      this.metadata = metadata;
+      this.typed = true;
+      const columns = await this.typedColumns();
+      this.reader = new LineReader((key) => columns.get(key), nl + 1);
+      if (!ended || nl + 1 < head.length) await this.handle(this.reader.push(head.subarray(nl + 1)));
+    } else {
+      this.reader = new BackupScanner();
+      await this.handle(this.reader.push(head));
+    }
+  }
+
+  /** The live columns of every table a backup can hold, for the line reader's encoders. */
+  private async typedColumns(): Promise<Map<string, CopyColumn[]>> {
+    const columns = new Map<string, CopyColumn[]>();
+    for (const t of BACKUP_TABLES) {
+      const live = await readColumns(this.client, t.table);
+      columns.set(t.key, live.map((c) => ({ name: c.name, json: JSON_TYPE.test(c.type) })));
+    }
+    return columns;
+  }
+
+  private async handle(events: Array<ScanEvent | LineEvent>): Promise<void> {
     for (const e of events) {
       switch (e.type) {
         case 'metadata':
@@ -182,7 +232,10 @@ class StagingSink extends Writable {
           await this.startTable(e.key);
           break;
         case 'rows':
-          if (!this.skipping) await this.writeRows(e.rows);
+          if (!this.skipping) await this.toCopy(rowLines(e.rows));
+          break;
+        case 'copyText':
+          await this.toCopy(e.data);
           break;
         case 'tableEnd':
           if (!this.skipping) {
@@ -203,17 +256,16 @@ class StagingSink extends Writable {
   private async startTable(key: string): Promise<void> {
     const table = tableByKey(key);
     if (!table) {
+      // The line reader only knows the tables of this product: unknown ones end in its error.
       this.unknown.push({ problem: `unknown table "data.${key}"` });
       this.skipping = true;
       return;
     }
     this.currentTable = table.key;
-    this.typed = this.allowTyped?.(this.metadata) ?? false;
     if (this.typed) {
       await this.startTypedTable(table.key, table.table);
       return;
     }
-    this.encoder = undefined;
     const name = rawTable(this.schema, table.key);
     // Unlogged: the raw rows are scratch; only the converted tables are swapped in. Text, not jsonb:
     // the JSON is parsed once, by the connection that converts the table, so the parsing of one
@@ -231,27 +283,19 @@ class StagingSink extends Writable {
    * No keys or indexes yet: they are built afterwards, on another connection.
    */
   private async startTypedTable(key: BackupTableKey, table: string): Promise<void> {
-    const columns = await readColumns(this.client, table);
-    this.encoder = new CopyTextEncoder(columns.map((c) => ({ name: c.name, json: JSON_TYPE.test(c.type) })));
     const name = typedTable(this.schema, key);
     await this.client.query('BEGIN');
     this.inTransaction = true;
     await this.client.query(
       `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
     );
-    const list = columns.map((c) => quoteIdent(c.name)).join(', ');
+    // The line reader checks every row against the live columns, in this order.
+    const list = (await readColumns(this.client, table)).map((c) => quoteIdent(c.name)).join(', ');
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (${list}) FROM STDIN WITH (FORMAT text, FREEZE)`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
   }
 
-  private async writeRows(rows: Buffer[]): Promise<void> {
-    let data: Buffer;
-    if (this.encoder) data = this.encoder.encode(rows);
-    else {
-      const parts: Buffer[] = [];
-      for (const row of rows) parts.push(row, NEWLINE);
-      data = Buffer.concat(parts);
-    }
+  private async toCopy(data: Buffer): Promise<void> {
     const copy = this.copy!;
     if (!copy.write(data)) {
       await new Promise<void>((resolve, reject) => {
