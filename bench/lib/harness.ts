@@ -47,7 +47,8 @@ function serviceEnv(h: Harness, dbUrl: string, prefix: string): NodeJS.ProcessEn
     QUEUE_PREFIX: prefix,
     BACKUP_DIR: h.backupDir,
     UPLOAD_DIR: h.uploadDir,
-    LOG_LEVEL: 'info',
+    // BENCH_LOG_LEVEL=debug adds per-table timings of the restore to the worker logs.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
   };
 }
 

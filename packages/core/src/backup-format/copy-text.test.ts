@@ -9,12 +9,10 @@ const COLUMNS: CopyColumn[] = [
   { name: 'data', json: true },
 ];
 
-/** Rows go in as latin1 strings of their UTF-8 bytes, as the line reader hands them over. */
-const bytes = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-
 function encode(rows: string[], columns = COLUMNS): string {
   const encoder = new CopyTextEncoder(columns);
-  return Buffer.from(rows.map((r) => encoder.encode(bytes(r))).join(''), 'latin1').toString('utf8');
+  for (const r of rows) encoder.encode(Buffer.from(r, 'utf8'));
+  return encoder.take().toString('utf8');
 }
 
 function failure(row: string, columns = COLUMNS): RowShapeError {
@@ -49,18 +47,29 @@ describe('CopyTextEncoder', () => {
     expect(encode(['{"id":"a","name":"n","amount":1,"active":true,"data":12.50}'])).toBe('a\tn\t1\ttrue\t12.50\n');
   });
 
-  it('takes only the compact form row_to_json writes', () => {
-    expect(() => encode(['{"id" : "a","name":"n","amount":1,"active":true,"data":null}'])).toThrow(RowShapeError);
-    expect(() => encode(['{"id":"a", "name":"n","amount":1,"active":true,"data":null}'])).toThrow(RowShapeError);
+  it('accepts whitespace between tokens', () => {
+    expect(encode([' { "id" : "a" , "name" : "n" , "amount" : 1 , "active" : true , "data" : null } '])).toBe('a\tn\t1\ttrue\t\\N\n');
+  });
+
+  it('hands over what was encoded since the last take, and keeps nothing of a refused row', () => {
+    const encoder = new CopyTextEncoder(COLUMNS);
+    encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
+    expect(() => encoder.encode(Buffer.from('{"id":"b","name":"n","amount":1,"active":true,"data":'))).toThrow(RowShapeError);
+    expect(encoder.take().toString()).toBe('a\tn\t1\ttrue\t\\N\n');
+    expect(encoder.take().length).toBe(0);
+    const big = 'x'.repeat(300 * 1024);
+    encoder.encode(Buffer.from(`{"id":"${big}","name":"n","amount":1,"active":true,"data":null}`));
+    encoder.encode(Buffer.from('{"id":"c","name":"n","amount":1,"active":true,"data":null}'));
+    expect(encoder.take().toString()).toBe(`${big}\tn\t1\ttrue\t\\N\nc\tn\t1\ttrue\t\\N\n`);
   });
 
   it('counts rows across calls, so errors name the row of the table', () => {
     const encoder = new CopyTextEncoder(COLUMNS);
-    encoder.encode('{"id":"a","name":"n","amount":1,"active":true,"data":null}');
-    encoder.encode('{"id":"a","name":"n","amount":1,"active":true,"data":null}');
+    encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
+    encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
     let caught: unknown;
     try {
-      encoder.encode('{"id":"b"}');
+      encoder.encode(Buffer.from('{"id":"b"}'));
     } catch (err) {
       caught = err;
     }
@@ -70,7 +79,7 @@ describe('CopyTextEncoder', () => {
 
   it.each([
     ['[1]', /must be a JSON object/, undefined],
-    ['{"id":"a","name":"n"}', /fields "amount", "active", "data" are missing/, 'amount'],
+    ['{"id":"a","name":"n"}', /fields "amount", "active", "data" are missing/, 'name'],
     ['{"id":"a","nam":"n","amount":1,"active":true,"data":null}', /field "nam" found where "name" was expected/, 'name'],
     ['{"name":"n","id":"a","amount":1,"active":true,"data":null}', /field "name" found where "id" was expected/, 'id'],
     ['{"id":"a","name":"n","amount":1,"active":true,"data":null,"extra":1}', /unknown field/, undefined],

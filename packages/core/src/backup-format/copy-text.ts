@@ -2,17 +2,16 @@
  * Turns the rows of a backup file (one JSON object per row, as `row_to_json` writes them) into
  * PostgreSQL COPY text lines for a known list of columns, without decoding them into JavaScript
  * values. JSON string escapes and COPY text escapes agree on `\\ \" \/ \b \f \n \r \t`, so string
- * contents are copied as they are; only `\uXXXX` is rewritten. Numbers and booleans are copied as
- * written (PostgreSQL's input functions check them); `null` becomes `\N`; objects and arrays are
+ * contents are copied byte for byte; only `\uXXXX` is rewritten. Numbers and booleans are copied
+ * as written (PostgreSQL's input functions check them); `null` becomes `\N`; objects and arrays are
  * accepted only for json/jsonb columns, and kept as JSON text.
  *
- * Rows are latin1 strings of the file's bytes (one char per byte), so UTF-8 passes through
- * untouched and the result is written back with `Buffer.from(text, 'latin1')`; the string form
- * lets V8 find quotes and field names without a byte-by-byte loop.
+ * Works on bytes, into reused output buffers, so a 2 M-row table makes next to no garbage. Most rows
+ * hold no backslash at all: their strings end at the next quote, found with `indexOf` (memchr);
+ * the others are read byte by byte.
  *
- * Every row must be the object `row_to_json` writes: exactly the given columns, in the given order,
- * no whitespace between them. This is the reader for files this product wrote at the database's
- * current schema; anything else is a {@link RowShapeError}.
+ * Every row must name exactly the given columns, in the given order: this is the reader for files
+ * this product wrote at the database's current schema. Anything else is a {@link RowShapeError}.
  */
 
 export interface CopyColumn {
@@ -36,24 +35,41 @@ export class RowShapeError extends Error {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COMMA = 0x2c;
+const COLON = 0x3a;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;
 const CLOSE_BRACKET = 0x5d;
+const TAB = 0x09;
+const NEWLINE = 0x0a;
+const CR = 0x0d;
 
-const LITERAL = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false)$/;
-/** A JSON string's content: no raw control character, only the escapes JSON allows. */
-const VALID_CONTENT = /^(?:[^\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*$/;
-const UNICODE_ESCAPE = /\\u([0-9a-fA-F]{4})(?:\\u([dD][c-fC-F][0-9a-fA-F]{2}))?/g;
+const isWs = (b: number) => b === 0x20 || b === TAB || b === NEWLINE || b === CR;
+const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
+const isWordByte = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
+const NULL = Buffer.from('null');
+const WORDS = [Buffer.from('true'), Buffer.from('false'), NULL];
+const HEX = Buffer.from('0123456789abcdef');
+
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (b >= 0x61 && b <= 0x66) return b - 0x57;
+  if (b >= 0x41 && b <= 0x46) return b - 0x37;
+  return -1;
+}
 
 export class CopyTextEncoder {
-  /** `{"name":` for the first column, `,"name":` for the others. */
-  private readonly prefixes: string[];
+  private readonly keys: Buffer[];
   private readonly json: boolean[];
+  private out = Buffer.allocUnsafe(OUT_SIZE);
+  private o = 0;
+  private filled: Buffer[] = [];
   private row = 0;
+  /** The current row holds no backslash: strings end at the next quote. */
+  private plain = false;
 
   constructor(private readonly columns: readonly CopyColumn[]) {
-    this.prefixes = columns.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`);
+    this.keys = columns.map((c) => Buffer.from(c.name));
     this.json = columns.map((c) => c.json);
   }
 
@@ -62,133 +78,325 @@ export class CopyTextEncoder {
     return this.row;
   }
 
-  /** The COPY text line (with its newline) of one row, given as a latin1 string of its JSON bytes. */
-  encode(line: string): string {
-    const n = this.prefixes.length;
-    // Most rows hold no backslash at all: their strings end at the next quote.
-    const plain = line.indexOf('\\') < 0;
-    let pos = 0;
-    let out = '';
-    for (let c = 0; c < n; c++) {
-      const prefix = this.prefixes[c]!;
-      if (!line.startsWith(prefix, pos)) this.wrongField(line, pos, c);
-      pos += prefix.length;
-      if (c > 0) out += '\t';
-      const ch = line.charCodeAt(pos);
-      let end: number;
-      if (ch === QUOTE) {
-        end = plain ? line.indexOf('"', pos + 1) : stringEnd(line, pos + 1);
-        if (end < 0) this.fail('not valid JSON: unterminated string', c);
-        if (this.json[c]) out += plain ? line.slice(pos, end + 1) : copyEscape(line.slice(pos, end + 1));
-        else out += plain ? line.slice(pos + 1, end) : this.unescape(line.slice(pos + 1, end), c);
-        // Raw control characters in a plain string are not looked for (that would be a loop over every
-        // byte): a tab or carriage return breaks the COPY line, which PostgreSQL refuses; a newline has
-        // already ended the row; others are stored as they are. PostgreSQL's JSON never holds them raw.
-        pos = end + 1;
-      } else if (ch === OPEN_BRACE || ch === OPEN_BRACKET) {
-        if (!this.json[c]) this.fail(`${ch === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
-        end = nestedEnd(line, pos);
-        if (end < 0) this.fail('not valid JSON: unterminated value', c);
-        out += plain ? line.slice(pos, end) : copyEscape(line.slice(pos, end));
-        pos = end;
-      } else {
-        end = line.indexOf(',', pos);
-        if (end < 0) end = line.length - 1;
-        const word = line.slice(pos, end);
-        if (word === 'null') out += '\\N';
-        else if (LITERAL.test(word)) out += word;
-        else this.fail('not valid JSON: a value expected', c);
-        pos = end;
-      }
+  /** Bytes of COPY text waiting in {@link take}. */
+  get pending(): number {
+    let bytes = this.o;
+    for (const b of this.filled) bytes += b.length;
+    return bytes;
+  }
+
+  /** Appends the COPY text line of one row (the bytes of one JSON object). */
+  encode(row: Buffer): void {
+    // Worst case: every byte of a json column doubled (backslashes, tabs), plus the newline.
+    const need = row.length * 2 + 1;
+    if (this.out.length - this.o < need) {
+      if (this.o > 0) this.filled.push(this.out.subarray(0, this.o));
+      this.out = Buffer.allocUnsafe(Math.max(OUT_SIZE, need));
+      this.o = 0;
     }
-    if (pos !== line.length - 1 || line.charCodeAt(pos) !== CLOSE_BRACE) {
-      if (line.charCodeAt(pos) === COMMA) this.fail(`unknown field(s) after "${this.columns[n - 1]?.name}"`);
-      if (line.charCodeAt(pos) === CLOSE_BRACE) this.fail('not valid JSON: text after the row object');
-      this.fail(n === 0 && line.charCodeAt(0) === OPEN_BRACE ? 'unknown field(s)' : 'not valid JSON: "}" expected after the last value', n - 1);
+    const start = this.o;
+    this.plain = row.indexOf(BACKSLASH) < 0;
+    try {
+      this.encodeRow(row);
+    } catch (err) {
+      this.o = start;
+      throw err;
     }
     this.row++;
-    return `${out}\n`;
+  }
+
+  /** The COPY text encoded since the last call (empty when nothing was). */
+  take(): Buffer {
+    const last = this.out.subarray(0, this.o);
+    const all = this.filled.length === 0 ? last : Buffer.concat([...this.filled, last]);
+    this.filled = [];
+    // The rest of the current buffer is reused: the taken part is never written again.
+    this.out = this.out.subarray(this.o);
+    this.o = 0;
+    if (this.out.length < 1024) this.out = Buffer.allocUnsafe(OUT_SIZE);
+    return all;
   }
 
   private fail(problem: string, column?: number): never {
-    throw new RowShapeError(problem, this.row, column === undefined || column < 0 ? undefined : this.columns[column]!.name);
+    throw new RowShapeError(problem, this.row, column === undefined ? undefined : this.columns[column]!.name);
   }
 
-  private wrongField(line: string, pos: number, c: number): never {
-    if (c === 0 && line.charCodeAt(0) !== OPEN_BRACE) this.fail('a row must be a JSON object');
-    if (c > 0 && line.charCodeAt(pos) === CLOSE_BRACE) {
-      this.fail(`fields ${this.columns.slice(c).map((x) => `"${x.name}"`).join(', ')} are missing`, c);
+  private encodeRow(r: Buffer): void {
+    const n = this.keys.length;
+    let i = skipWs(r, 0);
+    if (r[i] !== OPEN_BRACE) this.fail('a row must be a JSON object');
+    i++;
+    for (let c = 0; c < n; c++) {
+      i = skipWs(r, i);
+      if (r[i] === CLOSE_BRACE) this.fail(`fields ${this.columns.slice(c).map((x) => `"${x.name}"`).join(', ')} are missing`, c);
+      i = this.expectKey(r, i, c);
+      i = skipWs(r, i);
+      if (r[i] !== COLON) this.fail('not valid JSON: ":" expected after a field name', c);
+      i = skipWs(r, i + 1);
+      if (c > 0) this.out[this.o++] = TAB;
+      i = this.value(r, i, c);
+      i = skipWs(r, i);
+      const b = r[i];
+      if (c < n - 1) {
+        if (b !== COMMA) this.fail(b === CLOSE_BRACE ? `fields ${this.columns.slice(c + 1).map((x) => `"${x.name}"`).join(', ')} are missing` : 'not valid JSON: "," expected after a value', c);
+      } else if (b !== CLOSE_BRACE) {
+        if (b === COMMA) this.fail(`unknown field(s) after "${this.columns[c]!.name}"`);
+        this.fail('not valid JSON: "}" expected after the last value', c);
+      }
+      i++;
     }
-    const found = /^[{,]"((?:[^"\\]|\\.){0,200})":/.exec(line.slice(pos, pos + 210))?.[1];
-    if (found === undefined) this.fail(c === 0 ? 'not valid JSON: a field name expected' : 'not valid JSON: "," and a field name expected', c);
+    if (n === 0) {
+      i = skipWs(r, i);
+      if (r[i] !== CLOSE_BRACE) this.fail('unknown field(s)');
+      i++;
+    }
+    if (skipWs(r, i) !== r.length) this.fail('not valid JSON: text after the row object');
+    this.out[this.o++] = NEWLINE;
+  }
+
+  /** Checks that the key at `i` is column `c`'s name; returns the index after its closing quote. */
+  private expectKey(r: Buffer, i: number, c: number): number {
+    const key = this.keys[c]!;
+    if (r[i] === QUOTE) {
+      const end = i + 1 + key.length;
+      if (r[end] === QUOTE) {
+        let k = 0;
+        while (k < key.length && r[i + 1 + k] === key[k]) k++;
+        if (k === key.length) return end + 1;
+      }
+    }
+    const found = /^"((?:[^"\\]|\\.){0,200})"/.exec(r.subarray(i, i + 210).toString('utf8'))?.[1];
+    if (found === undefined) this.fail('not valid JSON: a field name expected', c);
     this.fail(`field "${found}" found where "${this.columns[c]!.name}" was expected (fields must be the table's columns, in order)`, c);
   }
 
-  /** A string's content with JSON escapes, as COPY text: only `\uXXXX` differs. */
-  private unescape(content: string, c: number): string {
-    if (!VALID_CONTENT.test(content)) {
-      this.fail(hasControl(content) ? 'not valid JSON: a control character in a string' : 'not valid JSON: a bad escape in a string', c);
+  /** Writes the value at `i` for column `c`; returns the index after it. */
+  private value(r: Buffer, i: number, c: number): number {
+    const b = r[i];
+    if (b === QUOTE) return this.json[c] ? this.rawJson(r, i, c) : this.stringContent(r, i + 1, c);
+    if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+      if (!this.json[c]) this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
+      return this.rawJson(r, i, c);
     }
-    if (!content.includes('\\u')) return content;
-    return content.replace(UNICODE_ESCAPE, (escape, high: string, low: string | undefined, offset: number) => {
-      // `\\u0041` is an escaped backslash followed by text, not an escape.
-      let backslashes = 0;
-      for (let i = offset - 1; i >= 0 && content.charCodeAt(i) === BACKSLASH; i--) backslashes++;
-      if (backslashes % 2 === 1) return escape;
-      let cp = parseInt(high, 16);
-      if (low !== undefined && cp >= 0xd800 && cp <= 0xdbff) cp = 0x10000 + ((cp - 0xd800) << 10) + (parseInt(low, 16) - 0xdc00);
-      else if (low !== undefined) return this.codePoint(cp, c) + this.codePoint(parseInt(low, 16), c);
-      return this.codePoint(cp, c);
-    });
+    if (b === 0x74 || b === 0x66 || b === 0x6e) {
+      // true, false, null
+      for (const word of WORDS) {
+        if (startsWith(r, i, word) && !isWordByte(r[i + word.length])) {
+          if (word === NULL) {
+            this.out[this.o++] = BACKSLASH;
+            this.out[this.o++] = 0x4e; // \N
+          } else this.o += word.copy(this.out, this.o);
+          return i + word.length;
+        }
+      }
+      this.fail('not valid JSON: a value expected', c);
+    }
+    const j = numberEnd(r, i);
+    if (j < 0 || isWordByte(r[j])) this.fail('not valid JSON: a value expected', c);
+    this.o += r.copy(this.out, this.o, i, j);
+    return j;
   }
 
-  /** One code point as COPY text: UTF-8 bytes (as latin1 chars), or `\xHH` for a control character or backslash. */
-  private codePoint(cp: number, c: number): string {
+  /** A JSON string's content (from after its opening quote) as COPY text; returns the index after the closing quote. */
+  private stringContent(r: Buffer, i: number, c: number): number {
+    if (this.plain) {
+      // Raw control characters are not looked for here (that would be a loop over every byte): a tab
+      // or carriage return breaks the COPY line, which PostgreSQL refuses; a newline has already
+      // ended the row; others are stored as they are. PostgreSQL's JSON never holds them raw.
+      const q = r.indexOf(QUOTE, i);
+      if (q < 0) this.fail('not valid JSON: unterminated string', c);
+      this.copySpan(r, i, q);
+      return q + 1;
+    }
+    const out = this.out;
+    let o = this.o;
+    for (;;) {
+      if (i >= r.length) this.fail('not valid JSON: unterminated string', c);
+      const b = r[i]!;
+      if (b === QUOTE) break;
+      if (b === BACKSLASH) {
+        const e = r[i + 1];
+        if (e === 0x75) {
+          this.o = o;
+          i = this.unicodeEscape(r, i, c);
+          o = this.o;
+          continue;
+        }
+        // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
+        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+          this.fail('not valid JSON: a bad escape in a string', c);
+        }
+        out[o++] = BACKSLASH;
+        out[o++] = e;
+        i += 2;
+        continue;
+      }
+      if (b < 0x20) this.fail('not valid JSON: a control character in a string', c);
+      out[o++] = b;
+      i++;
+    }
+    this.o = o;
+    return i + 1;
+  }
+
+  /** `\uXXXX` (or a surrogate pair) at `i`, written as UTF-8, or as `\xHH` for a control character. */
+  private unicodeEscape(r: Buffer, i: number, c: number): number {
+    let cp = this.hex4(r, i + 2, c);
+    let next = i + 6;
+    if (cp >= 0xd800 && cp <= 0xdbff && r[next] === BACKSLASH && r[next + 1] === 0x75) {
+      const low = this.hex4(r, next + 2, c);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        next += 6;
+      }
+    }
     if (cp === 0) this.fail('a string holds \\u0000, which PostgreSQL text cannot store', c);
     if (cp >= 0xd800 && cp <= 0xdfff) this.fail('a string holds an unpaired surrogate escape', c);
-    if (cp < 0x20 || cp === BACKSLASH) return `\\x${cp.toString(16).padStart(2, '0')}`;
-    return Buffer.from(String.fromCodePoint(cp), 'utf8').toString('latin1');
-  }
-}
-
-/** Index of the quote that closes the string whose content starts at `i`, or -1. */
-function stringEnd(s: string, i: number): number {
-  for (;;) {
-    const q = s.indexOf('"', i);
-    if (q < 0) return -1;
-    let backslashes = 0;
-    for (let k = q - 1; k >= i && s.charCodeAt(k) === BACKSLASH; k--) backslashes++;
-    if (backslashes % 2 === 0) return q;
-    i = q + 1;
-  }
-}
-
-/** Index just after the object or array that starts at `i`, or -1. Brackets inside strings do not count. */
-function nestedEnd(s: string, i: number): number {
-  let depth = 0;
-  const n = s.length;
-  for (; i < n; i++) {
-    const b = s.charCodeAt(i);
-    if (b === QUOTE) {
-      i = stringEnd(s, i + 1);
-      if (i < 0) return -1;
-    } else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
-    else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-      if (--depth === 0) return i + 1;
+    const out = this.out;
+    if (cp < 0x20 || cp === BACKSLASH) {
+      out[this.o++] = BACKSLASH;
+      out[this.o++] = 0x78; // \xHH
+      out[this.o++] = HEX[cp >> 4]!;
+      out[this.o++] = HEX[cp & 15]!;
+    } else {
+      this.o += out.write(String.fromCodePoint(cp), this.o, 'utf8');
     }
+    return next;
   }
-  return -1;
+
+  private hex4(r: Buffer, i: number, c: number): number {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const h = hexValue(r[i + k] ?? -1);
+      if (h < 0) this.fail('not valid JSON: a bad \\u escape in a string', c);
+      v = (v << 4) | h;
+    }
+    return v;
+  }
+
+  /**
+   * A JSON value (string, object or array) at `i` copied as JSON text, with COPY's special bytes
+   * (backslash, tab, newline, carriage return) escaped. PostgreSQL's json parser checks the rest.
+   */
+  private rawJson(r: Buffer, i: number, c: number): number {
+    if (this.plain) return this.plainJson(r, i, c);
+    const out = this.out;
+    let o = this.o;
+    let depth = 0;
+    let inString = false;
+    for (;;) {
+      if (i >= r.length) this.fail('not valid JSON: unterminated value', c);
+      const b = r[i]!;
+      if (inString) {
+        if (b === BACKSLASH) {
+          out[o++] = BACKSLASH;
+          out[o++] = BACKSLASH;
+          const e = r[i + 1];
+          if (e === undefined) this.fail('not valid JSON: unterminated string', c);
+          if (e === BACKSLASH) {
+            out[o++] = BACKSLASH;
+            out[o++] = BACKSLASH;
+          } else if (e < 0x20) this.fail('not valid JSON: a control character in a string', c);
+          else out[o++] = e;
+          i += 2;
+          continue;
+        }
+        if (b === QUOTE) inString = false;
+        else if (b < 0x20) this.fail('not valid JSON: a control character in a string', c);
+      } else if (b === QUOTE) inString = true;
+      else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
+      else if (b === TAB || b === NEWLINE || b === CR) {
+        out[o++] = BACKSLASH;
+        out[o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
+        i++;
+        continue;
+      }
+      out[o++] = b;
+      i++;
+      if (depth === 0 && !inString) break;
+    }
+    this.o = o;
+    return i;
+  }
+
+  /** {@link rawJson} for a row with no backslash: strings are skipped with `indexOf`, and only tab, newline and carriage return need escaping. */
+  private plainJson(r: Buffer, i: number, c: number): number {
+    const start = i;
+    let depth = 0;
+    let special = false;
+    for (;;) {
+      if (i >= r.length) this.fail('not valid JSON: unterminated value', c);
+      const b = r[i]!;
+      if (b === QUOTE) {
+        const q = r.indexOf(QUOTE, i + 1);
+        if (q < 0) this.fail('not valid JSON: unterminated string', c);
+        i = q + 1;
+      } else {
+        if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+        else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
+        else if (b === TAB || b === NEWLINE || b === CR) special = true;
+        i++;
+      }
+      if (depth === 0) break;
+    }
+    if (!special) {
+      this.copySpan(r, start, i);
+      return i;
+    }
+    const out = this.out;
+    for (let k = start; k < i; k++) {
+      const b = r[k]!;
+      if (b === TAB || b === NEWLINE || b === CR) {
+        out[this.o++] = BACKSLASH;
+        out[this.o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
+      } else out[this.o++] = b;
+    }
+    return i;
+  }
+
+  /** Copies `r[from, to)` to the output: a loop for short spans, memcpy for long ones. */
+  private copySpan(r: Buffer, from: number, to: number): void {
+    if (to - from > 48) {
+      this.o += r.copy(this.out, this.o, from, to);
+      return;
+    }
+    const out = this.out;
+    let o = this.o;
+    for (let k = from; k < to; k++) out[o++] = r[k]!;
+    this.o = o;
+  }
 }
 
-/** JSON text as COPY text: backslashes doubled; tab, newline and carriage return escaped. */
-function copyEscape(json: string): string {
-  let out = json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
-  if (/[\t\n\r]/.test(out)) out = out.replaceAll('\t', '\\t').replaceAll('\n', '\\n').replaceAll('\r', '\\r');
-  return out;
+/** Output buffers are allocated this size (or a row's worst case, when larger). */
+const OUT_SIZE = 256 * 1024;
+
+/** Whether `r` holds `word` at `i`. */
+function startsWith(r: Buffer, i: number, word: Buffer): boolean {
+  if (i + word.length > r.length) return false;
+  for (let k = 0; k < word.length; k++) if (r[i + k] !== word[k]) return false;
+  return true;
 }
 
-/** Whether `s` holds a control character, which JSON strings may not carry raw. */
-function hasControl(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) < 0x20) return true;
-  return false;
+function skipWs(r: Buffer, i: number): number {
+  while (i < r.length && isWs(r[i]!)) i++;
+  return i;
+}
+
+/** End of the JSON number at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), or -1. */
+function numberEnd(r: Buffer, i: number): number {
+  if (r[i] === 0x2d) i++;
+  if (r[i] === 0x30) i++;
+  else if (isDigit(r[i])) while (isDigit(r[i])) i++;
+  else return -1;
+  if (r[i] === 0x2e) {
+    if (!isDigit(r[++i])) return -1;
+    while (isDigit(r[i])) i++;
+  }
+  if (r[i] === 0x65 || r[i] === 0x45) {
+    if (r[i + 1] === 0x2b || r[i + 1] === 0x2d) i++;
+    if (!isDigit(r[++i])) return -1;
+    while (isDigit(r[i])) i++;
+  }
+  return i;
 }

@@ -10,8 +10,13 @@ export type LineEvent =
   | { type: 'copyText'; key: string; data: Buffer; rows: number }
   | { type: 'tableEnd'; key: string; count: number };
 
+/** COPY text is handed over in pieces of about this many bytes. */
+const FLUSH_AT = 128 * 1024;
 /** Longest line accepted: a row of this schema is a few KB; this bounds memory on a damaged file. */
 const MAX_LINE = 64 * 1024 * 1024;
+const NEWLINE = 0x0a;
+const COMMA = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 const FIRST_LINE = /^\{"metadata":(\{.*\}),$/;
 const TABLE_LINE = /^"([A-Za-z][A-Za-z0-9_]*)":\[$/;
 
@@ -49,7 +54,7 @@ export function ourLayoutMetadata(firstLine: string): unknown {
  */
 export class LineReader {
   private state: 'data' | 'table' | 'firstRow' | 'rows' | 'end' | 'done' = 'data';
-  private rest = '';
+  private rest = Buffer.alloc(0);
   private line = 1; // the metadata line has been read
   private offset: number;
   private key = '';
@@ -65,38 +70,37 @@ export class LineReader {
 
   push(chunk: Buffer): LineEvent[] {
     const events: LineEvent[] = [];
-    const text = this.rest.length > 0 ? this.rest + chunk.toString('latin1') : chunk.toString('latin1');
+    const data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     let start = 0;
-    let out = '';
     let rows = 0;
     const flush = () => {
       if (rows === 0) return;
-      events.push({ type: 'copyText', key: this.key, data: Buffer.from(out, 'latin1'), rows });
-      out = '';
+      events.push({ type: 'copyText', key: this.key, data: this.encoder!.take(), rows });
       rows = 0;
     };
-    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
-      const line = text.slice(start, nl);
+    for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
       this.line++;
       if (this.state === 'rows' || this.state === 'firstRow') {
-        const first = line.charCodeAt(0);
-        if (first === 0x5d /* ] */) {
+        const first = data[start];
+        if (first === CLOSE_BRACKET) {
           flush();
-          this.endTable(line, events);
+          this.endTable(data.toString('latin1', start, nl), events);
         } else {
-          if ((first === 0x2c /* , */) !== (this.state === 'rows')) {
+          if ((first === COMMA) !== (this.state === 'rows')) {
             this.fail(this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","');
           }
           this.state = 'rows';
-          out += this.encoder!.encode(first === 0x2c ? line.slice(1) : line);
+          this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, nl));
           rows++;
+          if (this.encoder!.pending >= FLUSH_AT) flush();
         }
-      } else this.structure(line, events);
+      } else this.structure(data.toString('utf8', start, nl), events);
       this.offset += nl + 1 - start;
       start = nl + 1;
     }
     flush();
-    this.rest = text.slice(start);
+    // Copied, so the chunk it came from is not kept alive.
+    this.rest = Buffer.from(data.subarray(start));
     if (this.rest.length > MAX_LINE) this.fail(`a line longer than ${MAX_LINE} bytes`);
     return events;
   }
