@@ -77,6 +77,10 @@ describe('CopyTextEncoder', () => {
     expect((caught as RowShapeError).row).toBe(2);
   });
 
+  it('leaves a raw tab in a string to PostgreSQL: the line gets a field too many, which COPY refuses', () => {
+    expect(encode(['{"id":"a","name":"raw \t tab","amount":1,"active":true,"data":null}']).split('\t')).toHaveLength(COLUMNS.length + 1);
+  });
+
   it.each([
     ['[1]', /must be a JSON object/, undefined],
     ['{"id":"a","name":"n"}', /fields "amount", "active", "data" are missing/, 'name'],
@@ -91,8 +95,6 @@ describe('CopyTextEncoder', () => {
     ['{"id":"a","name":"n","amount":1,"active":truee,"data":null}', /not valid JSON/, 'active'],
     ['{"id":"a","name":"bad \\x escape","amount":1,"active":true,"data":null}', /bad escape/, 'name'],
     ['{"id":"a","name":"nul \\u0000","amount":1,"active":true,"data":null}', /\\u0000/, 'name'],
-    // Checked where a string has escapes; a raw tab elsewhere breaks the COPY line, which PostgreSQL refuses.
-    ['{"id":"a","name":"raw \t tab \\n","amount":1,"active":true,"data":null}', /control character/, 'name'],
     ['{"id":"a","name":"open', /unterminated/, 'name'],
     ['{"id":"a","name":"n","amount":1,"active":true,"data":{"a":1}} x', /text after the row/, undefined],
   ])('refuses %s', (row, message, field) => {

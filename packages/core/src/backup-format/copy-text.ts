@@ -6,9 +6,9 @@
  * as written (PostgreSQL's input functions check them); `null` becomes `\N`; objects and arrays are
  * accepted only for json/jsonb columns, and kept as JSON text.
  *
- * Works on bytes, into reused output buffers, so a 2 M-row table makes next to no garbage. Most rows
- * hold no backslash at all: their strings end at the next quote, found with `indexOf` (memchr);
- * the others are read byte by byte.
+ * Works on bytes, into reused output buffers, so a 2 M-row table makes next to no garbage. Strings
+ * are copied span by span between the quotes and backslashes that `indexOf` (memchr) finds, rather
+ * than byte by byte.
  *
  * Every row must name exactly the given columns, in the given order: this is the reader for files
  * this product wrote at the database's current schema. Anything else is a {@link RowShapeError}.
@@ -65,8 +65,8 @@ export class CopyTextEncoder {
   private o = 0;
   private filled: Buffer[] = [];
   private row = 0;
-  /** The current row holds no backslash: strings end at the next quote. */
-  private plain = false;
+  /** The next backslash of the current row (see `backslashFrom`). */
+  private bs = -1;
 
   constructor(private readonly columns: readonly CopyColumn[]) {
     this.keys = columns.map((c) => Buffer.from(c.name));
@@ -95,7 +95,7 @@ export class CopyTextEncoder {
       this.o = 0;
     }
     const start = this.o;
-    this.plain = row.indexOf(BACKSLASH) < 0;
+    this.bs = -1;
     try {
       this.encodeRow(row);
     } catch (err) {
@@ -199,44 +199,41 @@ export class CopyTextEncoder {
 
   /** A JSON string's content (from after its opening quote) as COPY text; returns the index after the closing quote. */
   private stringContent(r: Buffer, i: number, c: number): number {
-    if (this.plain) {
-      // Raw control characters are not looked for here (that would be a loop over every byte): a tab
-      // or carriage return breaks the COPY line, which PostgreSQL refuses; a newline has already
-      // ended the row; others are stored as they are. PostgreSQL's JSON never holds them raw.
+    // Spans without a backslash are copied whole. Raw control characters are not looked for there
+    // (that would be a loop over every byte): a tab or carriage return breaks the COPY line, which
+    // PostgreSQL refuses; a newline has already ended the row; others are stored as they are.
+    // PostgreSQL's JSON never holds them raw.
+    for (;;) {
       const q = r.indexOf(QUOTE, i);
       if (q < 0) this.fail('not valid JSON: unterminated string', c);
-      this.copySpan(r, i, q);
-      return q + 1;
-    }
-    const out = this.out;
-    let o = this.o;
-    for (;;) {
-      if (i >= r.length) this.fail('not valid JSON: unterminated string', c);
-      const b = r[i]!;
-      if (b === QUOTE) break;
-      if (b === BACKSLASH) {
-        const e = r[i + 1];
-        if (e === 0x75) {
-          this.o = o;
-          i = this.unicodeEscape(r, i, c);
-          o = this.o;
-          continue;
-        }
-        // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
-        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
-          this.fail('not valid JSON: a bad escape in a string', c);
-        }
-        out[o++] = BACKSLASH;
-        out[o++] = e;
-        i += 2;
+      const bs = this.backslashFrom(r, i);
+      if (bs > q) {
+        this.copySpan(r, i, q);
+        return q + 1;
+      }
+      this.copySpan(r, i, bs);
+      const e = r[bs + 1];
+      if (e === 0x75) {
+        i = this.unicodeEscape(r, bs, c);
         continue;
       }
-      if (b < 0x20) this.fail('not valid JSON: a control character in a string', c);
-      out[o++] = b;
-      i++;
+      // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
+      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        this.fail('not valid JSON: a bad escape in a string', c);
+      }
+      this.out[this.o++] = BACKSLASH;
+      this.out[this.o++] = e;
+      i = bs + 2;
     }
-    this.o = o;
-    return i + 1;
+  }
+
+  /** Position of the first backslash of the row at or after `i` (Infinity when there is none). */
+  private backslashFrom(r: Buffer, i: number): number {
+    if (this.bs < i) {
+      const found = r.indexOf(BACKSLASH, i);
+      this.bs = found < 0 ? Infinity : found;
+    }
+    return this.bs;
   }
 
   /** `\uXXXX` (or a surrogate pair) at `i`, written as UTF-8, or as `\xHH` for a control character. */
@@ -279,80 +276,47 @@ export class CopyTextEncoder {
    * (backslash, tab, newline, carriage return) escaped. PostgreSQL's json parser checks the rest.
    */
   private rawJson(r: Buffer, i: number, c: number): number {
-    if (this.plain) return this.plainJson(r, i, c);
-    const out = this.out;
-    let o = this.o;
     let depth = 0;
-    let inString = false;
     for (;;) {
       if (i >= r.length) this.fail('not valid JSON: unterminated value', c);
       const b = r[i]!;
-      if (inString) {
-        if (b === BACKSLASH) {
-          out[o++] = BACKSLASH;
-          out[o++] = BACKSLASH;
-          const e = r[i + 1];
-          if (e === undefined) this.fail('not valid JSON: unterminated string', c);
-          if (e === BACKSLASH) {
-            out[o++] = BACKSLASH;
-            out[o++] = BACKSLASH;
-          } else if (e < 0x20) this.fail('not valid JSON: a control character in a string', c);
-          else out[o++] = e;
-          i += 2;
-          continue;
-        }
-        if (b === QUOTE) inString = false;
-        else if (b < 0x20) this.fail('not valid JSON: a control character in a string', c);
-      } else if (b === QUOTE) inString = true;
-      else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
-      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
-      else if (b === TAB || b === NEWLINE || b === CR) {
-        out[o++] = BACKSLASH;
-        out[o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
-        i++;
-        continue;
-      }
-      out[o++] = b;
-      i++;
-      if (depth === 0 && !inString) break;
-    }
-    this.o = o;
-    return i;
-  }
-
-  /** {@link rawJson} for a row with no backslash: strings are skipped with `indexOf`, and only tab, newline and carriage return need escaping. */
-  private plainJson(r: Buffer, i: number, c: number): number {
-    const start = i;
-    let depth = 0;
-    let special = false;
-    for (;;) {
-      if (i >= r.length) this.fail('not valid JSON: unterminated value', c);
-      const b = r[i]!;
-      if (b === QUOTE) {
-        const q = r.indexOf(QUOTE, i + 1);
-        if (q < 0) this.fail('not valid JSON: unterminated string', c);
-        i = q + 1;
-      } else {
+      if (b === QUOTE) i = this.jsonString(r, i, c);
+      else {
         if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
         else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
-        else if (b === TAB || b === NEWLINE || b === CR) special = true;
+        if (b === TAB || b === NEWLINE || b === CR) {
+          this.out[this.o++] = BACKSLASH;
+          this.out[this.o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
+        } else this.out[this.o++] = b;
         i++;
       }
-      if (depth === 0) break;
+      if (depth === 0) return i;
     }
-    if (!special) {
-      this.copySpan(r, start, i);
-      return i;
+  }
+
+  /** The JSON string token at `i` (its quotes included) with every backslash doubled; returns the index after it. */
+  private jsonString(r: Buffer, i: number, c: number): number {
+    this.out[this.o++] = QUOTE;
+    i++;
+    for (;;) {
+      const q = r.indexOf(QUOTE, i);
+      if (q < 0) this.fail('not valid JSON: unterminated string', c);
+      const bs = this.backslashFrom(r, i);
+      if (bs > q) {
+        this.copySpan(r, i, q + 1);
+        return q + 1;
+      }
+      this.copySpan(r, i, bs);
+      const e = r[bs + 1];
+      if (e === undefined || e < 0x20) this.fail('not valid JSON: a bad escape in a string', c);
+      this.out[this.o++] = BACKSLASH;
+      this.out[this.o++] = BACKSLASH;
+      if (e === BACKSLASH) {
+        this.out[this.o++] = BACKSLASH;
+        this.out[this.o++] = BACKSLASH;
+      } else this.out[this.o++] = e;
+      i = bs + 2;
     }
-    const out = this.out;
-    for (let k = start; k < i; k++) {
-      const b = r[k]!;
-      if (b === TAB || b === NEWLINE || b === CR) {
-        out[this.o++] = BACKSLASH;
-        out[this.o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
-      } else out[this.o++] = b;
-    }
-    return i;
   }
 
   /** Copies `r[from, to)` to the output: a loop for short spans, memcpy for long ones. */
