@@ -14,6 +14,7 @@ export type LineEvent =
 const FLUSH_AT = 128 * 1024;
 /** Longest line accepted: a row of this schema is a few KB; this bounds memory on a damaged file. */
 const MAX_LINE = 64 * 1024 * 1024;
+const EMPTY: Buffer = Buffer.alloc(0);
 const NEWLINE = 0x0a;
 const COMMA = 0x2c;
 const CLOSE_BRACKET = 0x5d;
@@ -54,7 +55,8 @@ export function ourLayoutMetadata(firstLine: string): unknown {
  */
 export class LineReader {
   private state: 'data' | 'table' | 'firstRow' | 'rows' | 'end' | 'done' = 'data';
-  private rest = Buffer.alloc(0);
+  private rest = EMPTY;
+  private pendingRows = 0;
   private line = 1; // the metadata line has been read
   private offset: number;
   private key = '';
@@ -70,39 +72,60 @@ export class LineReader {
 
   push(chunk: Buffer): LineEvent[] {
     const events: LineEvent[] = [];
-    const data = this.rest.length > 0 ? Buffer.concat([this.rest, chunk]) : chunk;
     let start = 0;
-    let rows = 0;
-    const flush = () => {
-      if (rows === 0) return;
-      events.push({ type: 'copyText', key: this.key, data: this.encoder!.take(), rows });
-      rows = 0;
-    };
-    for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, start)) {
-      this.line++;
-      if (this.state === 'rows' || this.state === 'firstRow') {
-        const first = data[start];
-        if (first === CLOSE_BRACKET) {
-          flush();
-          this.endTable(data.toString('latin1', start, nl), events);
-        } else {
-          if ((first === COMMA) !== (this.state === 'rows')) {
-            this.fail(this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","');
-          }
-          this.state = 'rows';
-          this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, nl));
-          rows++;
-          if (this.encoder!.pending >= FLUSH_AT) flush();
-        }
-      } else this.structure(data.toString('utf8', start, nl), events);
-      this.offset += nl + 1 - start;
+    if (this.rest.length > 0) {
+      // Only the line that spans the two pieces is copied.
+      const nl = chunk.indexOf(NEWLINE);
+      if (nl < 0) {
+        this.keep(Buffer.concat([this.rest, chunk]));
+        return events;
+      }
+      const line = Buffer.concat([this.rest, chunk.subarray(0, nl)]);
+      this.rest = EMPTY;
+      this.lineAt(line, 0, line.length, events);
       start = nl + 1;
     }
-    flush();
-    // Copied, so the chunk it came from is not kept alive.
-    this.rest = Buffer.from(data.subarray(start));
-    if (this.rest.length > MAX_LINE) this.fail(`a line longer than ${MAX_LINE} bytes`);
+    for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
+      this.lineAt(chunk, start, nl, events);
+      start = nl + 1;
+    }
+    this.flush(events);
+    // Copied, so the piece it came from is not kept alive.
+    this.keep(Buffer.from(chunk.subarray(start)));
     return events;
+  }
+
+  private keep(rest: Buffer): void {
+    if (rest.length > MAX_LINE) this.fail(`a line longer than ${MAX_LINE} bytes`);
+    this.rest = rest;
+  }
+
+  /** Handles the line `data[start, end)` (its newline excluded). */
+  private lineAt(data: Buffer, start: number, end: number, events: LineEvent[]): void {
+    this.line++;
+    if (this.state === 'rows' || this.state === 'firstRow') {
+      const first = data[start];
+      if (first === CLOSE_BRACKET) {
+        this.flush(events);
+        this.endTable(data.toString('latin1', start, end), events);
+      } else {
+        if ((first === COMMA) !== (this.state === 'rows')) {
+          this.fail(this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","');
+        }
+        this.state = 'rows';
+        this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, end));
+        this.pendingRows++;
+        if (this.encoder!.pending >= FLUSH_AT) this.flush(events);
+      }
+    } else this.structure(data.toString('utf8', start, end), events);
+    this.offset += end + 1 - start;
+  }
+
+  /** Hands over the rows encoded so far. */
+  private flush(events: LineEvent[]): void {
+    if (this.pendingRows === 0) return;
+    events.push({ type: 'copyText', key: this.key, data: this.encoder!.take(), rows: this.pendingRows });
+    this.pendingRows = 0;
   }
 
   end(): LineEvent[] {

@@ -90,9 +90,10 @@ const BUILDERS = 2;
 /**
  * Restores the file named by operation `operationId`, all or nothing (DESIGN §5), with
  * maintenance mode on throughout:
- * 1. The file is read once into a staging schema (raw jsonb rows); as each table arrives, two
- *    other connections convert it into a table shaped like the live one and build its keys and
- *    indexes. Then the foreign keys between staged tables are added. Every check (structure,
+ * 1. The file is read once into a staging schema (typed rows for a stored backup of ours at the
+ *    current schema, raw JSON rows otherwise: see `stageFile`); as each table arrives, two other
+ *    connections convert it into a table shaped like the live one if needed, and build its keys
+ *    and indexes. Then the foreign keys between staged tables are added. Every check (structure,
  *    metadata, counts, types, required fields, duplicates, references, checksum) happens here,
  *    and none of it touches live data.
  * 2. A safety backup of the live data, unless skipped.

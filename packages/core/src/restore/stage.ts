@@ -57,14 +57,20 @@ export function typedTable(schema: string, key: BackupTableKey): string {
 export type OnTableStaged = (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined, typed: boolean) => void;
 
 /**
- * Streams a backup file into unlogged tables of the staging `schema` on `client`, one JSON text row
- * per file row, numbered in file order (`__ord`, 0-based). `onTable` is called as soon as a table's rows
- * are all in, so its conversion can start on another connection while the file is still read.
+ * Streams a backup file into tables of the staging `schema` on `client`, one of two ways:
+ * - typed: a file laid out as this product writes it whose metadata `opts.typed` accepts (a stored
+ *   backup of ours at the current schema). Its lines are split and each row converted to COPY text
+ *   in the worker (`LineReader`, `CopyTextEncoder`), then copied straight into a table shaped like
+ *   the live one ({@link typedTable}).
+ * - raw: any other file (uploads, the original seed format, older schemas). The structural scanner
+ *   hands each row's JSON over untouched, into an unlogged table ({@link rawTable}: `__ord` in file
+ *   order from 0, `doc` as text) that `buildTable` converts on another connection.
  *
- * Reads the file once: the checksum is computed on the way, gzip is detected by its magic bytes,
- * rows are never decoded in JavaScript (PostgreSQL parses them, see `parsedRows`). Structural
- * problems, unknown tables and a metadata version this service cannot read end in
- * `INVALID_BACKUP_FILE` / `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
+ * `onTable` is called as soon as a table's rows are all in, so its conversion or indexing can start
+ * on another connection while the file is still read. The file is read once: the checksum is
+ * computed on the way and gzip is detected by its magic bytes. Structural problems, unknown tables
+ * and a metadata version this service cannot read end in `INVALID_BACKUP_FILE` /
+ * `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
  */
 export async function stageFile(
   client: pg.PoolClient,
