@@ -1,6 +1,7 @@
 import type { Logger } from '@mp/logger';
 import type { BackupRecord, PgPool, PrismaClient } from '@mp/db';
-import { JOBS, type JobName, type Producer } from '@mp/jobs';
+import type { Job } from 'bullmq';
+import { JOBS, QUEUES, type JobName, type Producer } from '@mp/jobs';
 import { AppError } from './errors.js';
 import { errorSummary } from './operations/requests.js';
 
@@ -79,6 +80,10 @@ export async function getJobStatus(
   input: { jobId: string },
 ): Promise<JobStatus> {
   const { jobId } = input;
+  // Most polls are for a running backup: ask Redis for its live state at the same time as PostgreSQL
+  // for its row, so the poll costs one round trip's wait instead of two.
+  const early = deps.producer.queue(QUEUES.backup).getJob(jobId);
+  early.catch(() => {}); // awaited (and its error logged) in mergeLive, or not needed
   const backup = await findBackupJob(deps.pool, jobId);
   let status: JobStatus;
   if (backup) {
@@ -122,7 +127,7 @@ export async function getJobStatus(
       completedAt: op.completedAt,
     };
   }
-  return mergeLive(deps, status);
+  return mergeLive(deps, status, { jobId, job: early });
 }
 
 /**
@@ -135,10 +140,15 @@ function hideSecrets(result: unknown): unknown {
   return { ...rest, generatedPasswordPending: true, claimWith: 'POST /api/auth/reset-claim { jobId, claimToken }' };
 }
 
-async function mergeLive(deps: { producer: Producer; logger: Logger }, status: JobStatus): Promise<JobStatus> {
+async function mergeLive(
+  deps: { producer: Producer; logger: Logger },
+  status: JobStatus,
+  early: { jobId: string; job: Promise<Job | undefined> },
+): Promise<JobStatus> {
   if (status.state !== 'queued' && status.state !== 'running') return status;
   try {
-    const job = await deps.producer.queue(JOBS[status.kind].queue).getJob(status.jobId);
+    const queue = JOBS[status.kind].queue;
+    const job = early.jobId === status.jobId && queue === QUEUES.backup ? await early.job : await deps.producer.queue(queue).getJob(status.jobId);
     if (!job) return status;
     // BullMQ's default progress is 0: only a reported value is newer than the stored one.
     const reported = typeof job.progress === 'object' || (typeof job.progress === 'number' && job.progress > 0);

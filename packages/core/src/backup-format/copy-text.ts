@@ -48,7 +48,7 @@ const isWs = (b: number) => b === 0x20 || b === TAB || b === NEWLINE || b === CR
 const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
 const isWordByte = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
 const NULL = Buffer.from('null');
-const WORDS = [Buffer.from('true'), Buffer.from('false'), NULL];
+const WORDS = [NULL, Buffer.from('true'), Buffer.from('false')];
 const HEX = Buffer.from('0123456789abcdef');
 
 function hexValue(b: number): number {
@@ -178,14 +178,14 @@ export class CopyTextEncoder {
       if (!this.json[c]) this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
       return this.rawJson(r, i, c);
     }
-    if (b === 0x74 || b === 0x66 || b === 0x6e) {
-      // true, false, null
+    if (b === 0x6e || b === 0x74 || b === 0x66) {
+      // null, true, false
       for (const word of WORDS) {
         if (startsWith(r, i, word) && !isWordByte(r[i + word.length])) {
           if (word === NULL) {
             this.out[this.o++] = BACKSLASH;
             this.out[this.o++] = 0x4e; // \N
-          } else this.o += word.copy(this.out, this.o);
+          } else this.copySpan(word, 0, word.length);
           return i + word.length;
         }
       }
@@ -193,7 +193,7 @@ export class CopyTextEncoder {
     }
     const j = numberEnd(r, i);
     if (j < 0 || isWordByte(r[j])) this.fail('not valid JSON: a value expected', c);
-    this.o += r.copy(this.out, this.o, i, j);
+    this.copySpan(r, i, j);
     return j;
   }
 

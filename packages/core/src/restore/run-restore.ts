@@ -129,11 +129,17 @@ export async function runRestore(
         // The fast reading only for a stored backup of ours at the current schema: its checksum is
         // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
         const ours = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
+        let readPercent = 1;
         const staged = await stageFile(client, opened.stream, {
           schema,
           typed: ours,
           onBytes: (bytes) => {
-            if (opened.size) progress({ percent: Math.min(50, Math.floor((bytes / opened.size) * 50)), stage: 'validating' });
+            // Called for every piece read: report only when the percentage moves (a Redis call each).
+            const percent = opened.size ? Math.min(50, Math.floor((bytes / opened.size) * 50)) : 0;
+            if (percent > readPercent) {
+              readPercent = percent;
+              progress({ percent, stage: 'validating' });
+            }
           },
           onTable: (key, rows, metadata, typed) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
