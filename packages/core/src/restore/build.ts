@@ -189,14 +189,27 @@ async function convertRows(
 }
 
 /**
- * Adds the foreign keys between staged tables (validating them), so the swap needs no check.
- * A parent not in the file is looked up in the live table.
+ * Adds the foreign keys of the staged tables in `built` (validating them), so the swap needs no
+ * check. Called as tables finish, it adds only the keys whose parents are built too, so the checks
+ * overlap with the rest of the restore; the `final` call adds the rest, where a parent not in the
+ * file is looked up in the live table. `claimed` (shared by every call of one restore) holds the
+ * keys already taken, so two connections never add the same one.
  * @throws AppError INVALID_BACKUP_FILE naming rows that refer to nothing
  */
-export async function addForeignKeys(client: pg.PoolClient, schema: string, built: BuiltTable[]): Promise<void> {
+export async function addForeignKeys(
+  client: pg.PoolClient,
+  schema: string,
+  built: BuiltTable[],
+  opts: { claimed: Set<string>; final: boolean },
+): Promise<void> {
   const names = built.map((b) => b.table);
-  const fks = (await readConstraints(client, names)).filter((c) => c.kind === 'f' && names.includes(c.table));
+  const fks = (await readConstraints(client, names)).filter(
+    (c) => c.kind === 'f' && names.includes(c.table) && (opts.final || (c.refTable !== null && names.includes(c.refTable))),
+  );
   for (const fk of fks) {
+    const id = `${fk.table}.${fk.name}`;
+    if (opts.claimed.has(id)) continue;
+    opts.claimed.add(id);
     await client.query('BEGIN');
     try {
       // Unqualified parent names in the definition resolve to the staged tables first.

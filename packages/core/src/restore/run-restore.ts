@@ -123,6 +123,8 @@ export async function runRestore(
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
       const lanes = builders.map(() => ({ load: 0, tail: Promise.resolve() as Promise<unknown> }));
       const builds: Promise<BuiltTable>[] = [];
+      const builtSoFar: BuiltTable[] = [];
+      const claimed = new Set<string>();
       let failed: Error | undefined;
       try {
         progress({ percent: 1, stage: 'validating' });
@@ -153,6 +155,9 @@ export async function runRestore(
                 const at = Date.now();
                 const built = await buildTable(client, schema, key, rows, { complete: ours(metadata), typed });
                 deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
+                // The references between tables built so far are checked now, while the file is still read.
+                builtSoFar.push(built);
+                await addForeignKeys(client, schema, builtSoFar, { claimed, final: false });
                 return built;
               });
             // Outcomes are collected with allSettled below; until then a rejection is not unhandled.
@@ -178,7 +183,7 @@ export async function runRestore(
         throwFirstProblems(outcomes);
         const built = outcomes.map((o) => (o as PromiseFulfilledResult<BuiltTable>).value);
         progress({ percent: 55, stage: 'validating', table: 'references' });
-        await addForeignKeys(builders[0]!, schema, built);
+        await addForeignKeys(builders[0]!, schema, built, { claimed, final: true });
         deps.logger.info({ ms: Date.now() - started }, 'restore: references checked');
 
         let safetyBackupId: string | null = null;
