@@ -79,21 +79,18 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
   if (problems.length > 0) throw invalidBackup(problems);
 }
 
-/**
- * SQL that turns `doc`'s field into the column's type. A missing field takes the column default,
- * unless `complete` (every row has every column), where the lookup for presence is skipped.
- */
-function projection(c: ColumnInfo, defaultExpr: string | undefined, complete = false): string {
+/** SQL that turns `doc`'s field into the column's type. A missing field takes the column default. */
+function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
   const field = quoteLiteral(c.name);
   // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
   const value = /^jsonb?$/.test(c.type) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
-  return complete ? value : `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
+  return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
 
 /**
- * Whether a file's rows can be read the fast way: written by this product at the database's current
- * schema version, so every row has exactly the live columns. Any other file (hand-written, the
- * original app's seed format, an older schema, metadata after the data) gets the full checks:
+ * Whether a file's rows can be read the fast way (typed, see `stageFile`): written by this product
+ * at the database's current schema version, so every row has exactly the live columns. Any other
+ * file (hand-written, the original app's seed format, an older schema) gets the full checks:
  * defaults for missing fields and unknown fields refused. Callers add the condition that the file
  * is one whose checksum is verified (a stored backup), since metadata alone can be written by anyone.
  */
@@ -124,12 +121,12 @@ export async function buildTable(
   schema: string,
   key: BackupTableKey,
   rows: number,
-  opts: { complete: boolean; typed: boolean },
+  opts: { typed: boolean },
 ): Promise<BuiltTable> {
   const table = tableByKey(key)!.table;
   const columns = await readColumns(client, table);
   const target = staged(schema, table);
-  if (!opts.typed) await convertRows(client, schema, key, rows, columns, opts.complete);
+  if (!opts.typed) await convertRows(client, schema, key, rows, columns);
 
   const constraints = (await readConstraints(client, [table])).filter((c) => c.kind !== 'f' && c.table === table);
   const steps = [
@@ -160,7 +157,6 @@ async function convertRows(
   key: BackupTableKey,
   rows: number,
   columns: ColumnInfo[],
-  complete: boolean,
 ): Promise<void> {
   const table = tableByKey(key)!.table;
   const raw = rawTable(schema, key);
@@ -170,13 +166,11 @@ async function convertRows(
   let inserted: number;
   try {
     // Rows that are not objects or carry unknown fields are left out here and explained below,
-    // so the common case reads and parses every row once. A complete export of this schema cannot
-    // carry unknown fields (its columns are the live ones), so only its rows' type is checked.
-    const shape = complete ? '' : ` AND (doc - ${columnNames(columns)}) = '{}'::jsonb`;
+    // so the common case reads and parses every row once.
     const result = await client.query(
       `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
-       SELECT ${columns.map((c) => projection(c, defaults.get(c.name), complete)).join(', ')} FROM ${parsed(raw)}
-        WHERE jsonb_typeof(doc) = 'object'${shape}`,
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${parsed(raw)}
+        WHERE jsonb_typeof(doc) = 'object' AND (doc - ${columnNames(columns)}) = '{}'::jsonb`,
     );
     inserted = result.rowCount ?? 0;
   } catch (err) {

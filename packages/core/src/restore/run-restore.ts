@@ -143,7 +143,7 @@ export async function runRestore(
               progress({ percent, stage: 'validating' });
             }
           },
-          onTable: (key, rows, metadata, typed) => {
+          onTable: (key, rows, typed) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
             // The least loaded connection converts the table while the next one is read.
             const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
@@ -153,7 +153,7 @@ export async function runRestore(
               .catch(() => {})
               .then(async () => {
                 const at = Date.now();
-                const built = await buildTable(client, schema, key, rows, { complete: ours(metadata), typed });
+                const built = await buildTable(client, schema, key, rows, { typed });
                 deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
                 // The references between tables built so far are checked now, while the file is still read.
                 builtSoFar.push(built);

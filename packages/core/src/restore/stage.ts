@@ -54,7 +54,7 @@ export function typedTable(schema: string, key: BackupTableKey): string {
 }
 
 /** Called when a table's rows are all in: `typed` when they went straight into {@link typedTable}. */
-export type OnTableStaged = (key: BackupTableKey, rows: number, metadata: BackupMetadata | undefined, typed: boolean) => void;
+export type OnTableStaged = (key: BackupTableKey, rows: number, typed: boolean) => void;
 
 /**
  * Streams a backup file into tables of the staging `schema` on `client`, one of two ways:
@@ -257,7 +257,7 @@ class StagingSink extends Writable {
               await this.client.query('COMMIT');
               this.inTransaction = false;
             }
-            this.onTable?.(this.currentTable!, e.count, this.metadata, this.typed);
+            this.onTable?.(this.currentTable!, e.count, this.typed);
           }
           this.skipping = false;
           break;
