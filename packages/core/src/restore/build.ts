@@ -3,7 +3,7 @@ import { quoteIdent, quoteLiteral, readColumns, type ColumnInfo } from '../backu
 import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { AppError } from '../errors.js';
 import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
-import { publicTable, readConstraints, readIndexes, type ConstraintDef } from './keys.js';
+import { publicTable, readConstraints, readIndexes, type ConstraintDef, type IndexDef } from './keys.js';
 import { rawTable, typedTable, type StagedFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 
@@ -108,46 +108,84 @@ async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map
   return new Map(rows.map((r) => [r.name, r.expr]));
 }
 
+/** One index of a staged table, built on whichever builder connection is free. */
+export interface IndexStep {
+  sql: string;
+  /** Columns of a unique index, to name the duplicates when it fails. */
+  unique: string[];
+}
+
+/** A staged table with its rows in place, and what is left to build on it. */
+export interface TablePlan {
+  built: BuiltTable;
+  /** Independent of each other: `CREATE INDEX` takes a SHARE lock, so several run on one table at once. */
+  indexes: IndexStep[];
+  /** After every index: primary and unique keys attached to their indexes, or added whole. */
+  finish: IndexStep[];
+}
+
+/** `PRIMARY KEY (…)` / `UNIQUE (…)` with nothing more, which `ADD CONSTRAINT … USING INDEX` reproduces exactly. */
+const PLAIN_KEY = /^(PRIMARY KEY|UNIQUE) \([^()]*\)$/;
+
 /**
- * Converts the raw rows of one table into `<schema>.<table>`, a table shaped like the live one
- * (columns, defaults, NOT NULL and CHECK constraints), then adds its primary key, unique keys and
- * indexes under their live names. A `typed` table was loaded by the stage already: only its keys
- * and indexes are built. Runs outside any transaction: nothing here touches live data. Every
- * failure is explained from the staged rows (row index, field, what is wrong).
- * @throws AppError INVALID_BACKUP_FILE
+ * Prepares one table: converts its raw rows into `<schema>.<table>`, a table shaped like the live one
+ * (columns, defaults, NOT NULL and CHECK constraints), unless the stage loaded it `typed` already;
+ * then lists its indexes under their live names. A plain primary or unique key is built as its
+ * unique index first and attached by `finish`, so every index of a table can be built at once.
+ * Runs outside any transaction: nothing here touches live data.
+ * @throws AppError INVALID_BACKUP_FILE explaining the rows that do not convert
  */
-export async function buildTable(
+export async function planTable(
   client: pg.PoolClient,
   schema: string,
   key: BackupTableKey,
   rows: number,
   opts: { typed: boolean },
-): Promise<BuiltTable> {
+): Promise<TablePlan> {
   const table = tableByKey(key)!.table;
   const columns = await readColumns(client, table);
   const target = staged(schema, table);
   if (!opts.typed) await convertRows(client, schema, key, rows, columns);
 
-  const constraints = (await readConstraints(client, [table])).filter((c) => c.kind !== 'f' && c.table === table);
-  const steps = [
-    ...constraints.map((c) => ({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, columns: c.columns })),
-    ...(await readIndexes(client, table)).map((ix) => ({
-      // Same definition and name, on the staged table (index names are per schema).
-      sql: ix.def.replace(` ON ${ix.on} `, ` ON ${target} `),
-      columns: ix.unique ? ix.columns : [],
-    })),
-  ];
-  for (const step of steps) {
-    try {
-      await client.query(step.sql);
-    } catch (err) {
-      if ((err as { code?: string }).code !== '23505') throw err;
-      const found = await findDuplicates(client, stagedRows(schema, key, opts.typed), key, step.columns);
-      throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: (err as Error).message }]);
+  // Same definitions and names, on the staged table (index names are per schema).
+  const onTarget = (ix: IndexDef) => ix.def.replace(` ON ${ix.on} `, ` ON ${target} `);
+  const indexes: IndexStep[] = [];
+  const finish: IndexStep[] = [];
+  const keyIndexes = new Map((await readIndexes(client, table, { keys: true })).map((ix) => [ix.name, ix]));
+  for (const c of (await readConstraints(client, [table])).filter((x) => x.kind !== 'f' && x.table === table)) {
+    const ix = keyIndexes.get(c.name);
+    const kind = PLAIN_KEY.exec(c.def)?.[1];
+    if (ix && kind) {
+      indexes.push({ sql: onTarget(ix), unique: c.columns });
+      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${kind} USING INDEX ${quoteIdent(c.name)}`, unique: [] });
+    } else {
+      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, unique: c.columns });
     }
   }
-  await client.query(`ANALYZE ${target}`);
-  return { key, table, columns, rows, typed: opts.typed };
+  for (const ix of await readIndexes(client, table)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [] });
+  return { built: { key, table, columns, rows, typed: opts.typed }, indexes, finish };
+}
+
+/**
+ * Runs one index step of `plan`.
+ * @throws AppError INVALID_BACKUP_FILE naming duplicated rows when a unique index fails
+ */
+export async function buildIndex(client: pg.PoolClient, schema: string, plan: TablePlan, step: IndexStep): Promise<void> {
+  try {
+    await client.query(step.sql);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '23505') throw err;
+    const { key, typed } = plan.built;
+    const found = await findDuplicates(client, stagedRows(schema, key, typed), key, step.unique);
+    throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: (err as Error).message }]);
+  }
+}
+
+/** Once every index of `plan` is built: attaches its keys, then gathers its statistics. */
+export async function finishTable(client: pg.PoolClient, schema: string, plan: TablePlan): Promise<BuiltTable> {
+  for (const step of plan.finish) await buildIndex(client, schema, plan, step);
+  await client.query(`ANALYZE ${staged(schema, plan.built.table)}`);
+  return plan.built;
 }
 
 /** Fills `<schema>.<table>` from the table's raw JSON rows, one cast per column. */

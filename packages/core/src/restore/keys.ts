@@ -15,7 +15,7 @@ export interface ConstraintDef {
   def: string;
 }
 
-/** An index no constraint owns (Prisma's @unique and @@index are plain indexes). */
+/** An index: a plain one (Prisma's @unique and @@index), or the one a key constraint owns. */
 export interface IndexDef {
   name: string;
   table: string;
@@ -46,8 +46,8 @@ export async function readConstraints(db: Queryable, tables: string[]): Promise<
   return rows;
 }
 
-/** Plain indexes of public `table`. */
-export async function readIndexes(db: Queryable, table: string): Promise<IndexDef[]> {
+/** Plain indexes of public `table`; with `keys`, the indexes of its primary and unique keys instead. */
+export async function readIndexes(db: Queryable, table: string, opts: { keys?: boolean } = {}): Promise<IndexDef[]> {
   const { rows } = await db.query<IndexDef>(
     `SELECT ic.relname AS name, t.relname AS "table", i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS def,
             format('public.%I', t.relname) AS on,
@@ -58,9 +58,9 @@ export async function readIndexes(db: Queryable, table: string): Promise<IndexDe
        JOIN pg_class t ON t.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
       WHERE t.relname = $1
-        AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
+        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x')) = $2
       ORDER BY ic.relname`,
-    [table],
+    [table, opts.keys === true],
   );
   return rows;
 }

@@ -9,10 +9,13 @@ import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError, isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
-import { addForeignKeys, buildTable, checkStagedFile, isCompleteExport, type BuiltTable } from './build.js';
+import type pg from 'pg';
+import { addForeignKeys, buildIndex, checkStagedFile, finishTable, isCompleteExport, planTable, type BuiltTable, type TablePlan } from './build.js';
+import { BuilderPool } from './builder-pool.js';
 import { invalidBackup, type Problem } from './problems.js';
 import { stageFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
+import type { BackupTableKey } from '../backup-format/tables.js';
 import { swapIn } from './swap.js';
 
 export interface RestoreDeps extends BackupRunDeps {
@@ -121,7 +124,7 @@ export async function runRestore(
       const applied = await readAppliedMigrations(client);
       const currentSchema = [...applied].sort().at(-1) ?? null;
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
-      const lanes = builders.map(() => ({ load: 0, tail: Promise.resolve() as Promise<unknown> }));
+      const pool = new BuilderPool(builders);
       const builds: Promise<BuiltTable>[] = [];
       const builtSoFar: BuiltTable[] = [];
       const claimed = new Set<string>();
@@ -145,27 +148,18 @@ export async function runRestore(
           },
           onTable: (key, rows, typed) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
-            // The least loaded connection converts the table while the next one is read.
-            const lane = lanes.reduce((a, b) => (b.load < a.load ? b : a));
-            const client = builders[lanes.indexOf(lane)]!;
-            lane.load += rows + 1;
-            const build = lane.tail
-              .catch(() => {})
-              .then(async () => {
-                const at = Date.now();
-                const built = await buildTable(client, schema, key, rows, { typed });
-                deps.logger.debug({ table: key, rows, buildMs: Date.now() - at, ms: Date.now() - started }, 'restore: table built');
-                // The references between tables built so far are checked now, while the file is still read.
-                builtSoFar.push(built);
-                await addForeignKeys(client, schema, builtSoFar, { claimed, final: false });
-                return built;
-              });
+            const build = scheduleTable(pool, schema, key, rows, typed, async (c, built) => {
+              deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table built');
+              // The references between tables built so far are checked now, while the file is still read.
+              builtSoFar.push(built);
+              await addForeignKeys(c, schema, builtSoFar, { claimed, final: false });
+            });
             // Outcomes are collected with allSettled below; until then a rejection is not unhandled.
             build.catch(() => {});
-            lane.tail = build;
             builds.push(build);
           },
         }).catch(async (err: unknown) => {
+          await pool.close();
           await Promise.allSettled(builds);
           // A stored file that stops making sense part way is most likely damaged: say so when its
           // checksum confirms it, rather than reporting the first value that no longer parses.
@@ -177,6 +171,7 @@ export async function runRestore(
         });
         if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, staged.sha256);
         deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
+        await pool.close();
         const outcomes = await Promise.allSettled(builds);
         deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');
         checkStagedFile(staged, applied);
@@ -208,6 +203,7 @@ export async function runRestore(
         opened.stream.destroy();
         throw err;
       } finally {
+        await pool.close();
         await Promise.allSettled(builds);
         for (const b of builders) b.release(failed);
         await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
@@ -216,6 +212,62 @@ export async function runRestore(
   } finally {
     if (source.kind === 'file') await rm(source.path, { force: true });
   }
+}
+
+/**
+ * Queues the building of one staged table on `pool`: its conversion and plan, then each index on
+ * whichever connection is free (a big table's indexes are built side by side), then its keys and
+ * statistics and `onBuilt`. Resolves with the built table; rejects with its first failure.
+ */
+function scheduleTable(
+  pool: BuilderPool,
+  schema: string,
+  key: BackupTableKey,
+  rows: number,
+  typed: boolean,
+  onBuilt: (client: pg.PoolClient, built: BuiltTable) => Promise<void>,
+): Promise<BuiltTable> {
+  return new Promise<BuiltTable>((resolve, reject) => {
+    let failed = false;
+    const fail = (err: unknown) => {
+      failed = true;
+      reject(err);
+    };
+    const finish = (plan: TablePlan) =>
+      pool.push(async (client) => {
+        if (failed) return;
+        try {
+          const built = await finishTable(client, schema, plan);
+          await onBuilt(client, built);
+          resolve(built);
+        } catch (err) {
+          fail(err);
+        }
+      });
+    pool.push(async (client) => {
+      let plan: TablePlan;
+      try {
+        plan = await planTable(client, schema, key, rows, { typed });
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      let left = plan.indexes.length;
+      if (left === 0) finish(plan);
+      for (const step of plan.indexes) {
+        pool.push(async (c) => {
+          if (failed) return;
+          try {
+            await buildIndex(c, schema, plan, step);
+          } catch (err) {
+            fail(err);
+            return;
+          }
+          if (--left === 0) finish(plan);
+        });
+      }
+    });
+  });
 }
 
 /** Several tables may be wrong at once: report the problems of all of them, in file order. */
