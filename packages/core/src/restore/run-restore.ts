@@ -124,6 +124,8 @@ export async function runRestore(
       const applied = await readAppliedMigrations(client);
       const currentSchema = [...applied].sort().at(-1) ?? null;
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
+      // The builders are the parallelism (one index each, side by side): no parallel workers per index on top.
+      for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
       const pool = new BuilderPool(builders);
       const builds: Promise<BuiltTable>[] = [];
       const builtSoFar: BuiltTable[] = [];
