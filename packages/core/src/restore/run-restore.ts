@@ -3,13 +3,13 @@ import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import type pg from 'pg';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError, isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
-import type pg from 'pg';
 import { addForeignKeys, buildIndex, checkStagedFile, finishTable, isCompleteExport, planTable, type BuiltTable, type TablePlan } from './build.js';
 import { BuilderPool } from './builder-pool.js';
 import { invalidBackup, type Problem } from './problems.js';
@@ -124,14 +124,14 @@ export async function runRestore(
       const applied = await readAppliedMigrations(client);
       const currentSchema = [...applied].sort().at(-1) ?? null;
       const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
-      // The builders are the parallelism (one index each, side by side): no parallel workers per index on top.
-      for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
-      const pool = new BuilderPool(builders);
+      const tasks = new BuilderPool(builders);
       const builds: Promise<BuiltTable>[] = [];
       const builtSoFar: BuiltTable[] = [];
       const claimed = new Set<string>();
       let failed: Error | undefined;
       try {
+        // The builders are the parallelism (one index each, side by side): no parallel workers per index on top.
+        for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
         progress({ percent: 1, stage: 'validating' });
         // The fast reading only for a stored backup of ours at the current schema: its checksum is
         // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
@@ -150,7 +150,7 @@ export async function runRestore(
           },
           onTable: (key, rows, typed) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
-            const build = scheduleTable(pool, schema, key, rows, typed, async (c, built) => {
+            const build = scheduleTable(tasks, schema, key, rows, typed, async (c, built) => {
               deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table built');
               // The references between tables built so far are checked now, while the file is still read.
               builtSoFar.push(built);
@@ -161,7 +161,7 @@ export async function runRestore(
             builds.push(build);
           },
         }).catch(async (err: unknown) => {
-          await pool.close();
+          await tasks.close();
           await Promise.allSettled(builds);
           // A stored file that stops making sense part way is most likely damaged: say so when its
           // checksum confirms it, rather than reporting the first value that no longer parses.
@@ -173,7 +173,7 @@ export async function runRestore(
         });
         if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, staged.sha256);
         deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
-        await pool.close();
+        await tasks.close();
         const outcomes = await Promise.allSettled(builds);
         deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');
         checkStagedFile(staged, applied);
@@ -205,8 +205,10 @@ export async function runRestore(
         opened.stream.destroy();
         throw err;
       } finally {
-        await pool.close();
+        await tasks.close();
         await Promise.allSettled(builds);
+        // Back to the pool as they came; a failed run may have left one mid-statement, so close those.
+        if (!failed) for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
         for (const b of builders) b.release(failed);
         await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
       }

@@ -64,7 +64,7 @@ export type OnTableStaged = (key: BackupTableKey, rows: number, typed: boolean) 
  *   the live one ({@link typedTable}).
  * - raw: any other file (uploads, the original seed format, older schemas). The structural scanner
  *   hands each row's JSON over untouched, into an unlogged table ({@link rawTable}: `__ord` in file
- *   order from 0, `doc` as text) that `buildTable` converts on another connection.
+ *   order from 0, `doc` as text) that `planTable` converts on another connection.
  *
  * `onTable` is called as soon as a table's rows are all in, so its conversion or indexing can start
  * on another connection while the file is still read. The file is read once: the checksum is
@@ -147,7 +147,7 @@ function toFileError(err: unknown, sink: StagingSink): Error {
  * Feeds each table's rows to its own COPY. The first line decides how the file is read: a file laid
  * out as this product writes it, whose metadata `allowTyped` accepts, goes through the
  * {@link LineReader} straight into typed tables; any other file through the structural scanner into
- * raw tables, converted afterwards by `buildTable`.
+ * raw tables, converted afterwards by `planTable`.
  */
 class StagingSink extends Writable {
   readonly counts = new Map<BackupTableKey, number>();
