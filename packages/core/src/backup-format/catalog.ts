@@ -10,6 +10,9 @@ export interface ColumnInfo {
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
+/** json and jsonb columns: a value is JSON text, where other columns take a string's content. */
+export const isJsonColumn = (column: Pick<ColumnInfo, 'type'>): boolean => column.type === 'json' || column.type === 'jsonb';
+
 /** Columns of `public.<table>` in their physical order, read from the catalog. */
 export async function readColumns(db: Queryable, table: string): Promise<ColumnInfo[]> {
   const { rows } = await db.query<ColumnInfo>(

@@ -170,7 +170,7 @@ export class CopyTextEncoder {
   /** Writes the value at `i` for column `c`; returns the index after it. */
   private value(r: Buffer, i: number, c: number): number {
     const b = r[i];
-    if (b === QUOTE) return this.json[c] ? this.rawJson(r, i, c) : this.stringContent(r, i + 1, c);
+    if (b === QUOTE) return this.string(r, i, c, this.json[c]!);
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       if (!this.json[c]) this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
       return this.rawJson(r, i, c);
@@ -194,38 +194,53 @@ export class CopyTextEncoder {
     return j;
   }
 
-  /** A JSON string's content (from after its opening quote) as COPY text; returns the index after the closing quote. */
-  private stringContent(r: Buffer, i: number, c: number): number {
-    // Raw control characters are not looked for (one more test per byte): a tab or carriage return
-    // breaks the COPY line, which PostgreSQL refuses; a newline has already ended the row; others
-    // are stored as they are. PostgreSQL's JSON never holds them raw.
+  /**
+   * The JSON string at `i` (its opening quote) as COPY text; returns the index after its closing
+   * quote. For a text column its content, where JSON escapes mean what COPY escapes mean (only
+   * `\uXXXX` is rewritten); for a json column the whole token, quotes included, with every
+   * backslash doubled so COPY hands PostgreSQL's json parser the escapes as written.
+   * Raw control characters are not looked for (one more test per byte): a tab or carriage return
+   * breaks the COPY line, which PostgreSQL refuses; a newline has already ended the row; others are
+   * stored as they are. PostgreSQL's JSON never holds them raw.
+   */
+  private string(r: Buffer, i: number, c: number, json: boolean): number {
     const out = this.out;
     const n = r.length;
     let o = this.o;
+    if (json) out[o++] = QUOTE;
+    i++;
     for (;;) {
       if (i >= n) this.fail('not valid JSON: unterminated string', c);
       const b = r[i]!;
       if (b === QUOTE) break;
-      if (b === BACKSLASH) {
-        const e = r[i + 1];
-        if (e === 0x75) {
-          this.o = o;
-          i = this.unicodeEscape(r, i, c);
-          o = this.o;
-          continue;
-        }
+      if (b !== BACKSLASH) {
+        out[o++] = b;
+        i++;
+        continue;
+      }
+      const e = r[i + 1];
+      if (json) {
+        if (e === undefined || e < 0x20) this.fail('not valid JSON: a bad escape in a string', c);
+        out[o++] = BACKSLASH;
+        out[o++] = BACKSLASH;
+        if (e === BACKSLASH) out[o++] = BACKSLASH;
+        out[o++] = e;
+      } else if (e === 0x75) {
+        this.o = o;
+        i = this.unicodeEscape(r, i, c);
+        o = this.o;
+        continue;
+      } else {
         // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
         if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
           this.fail('not valid JSON: a bad escape in a string', c);
         }
         out[o++] = BACKSLASH;
         out[o++] = e;
-        i += 2;
-        continue;
       }
-      out[o++] = b;
-      i++;
+      i += 2;
     }
+    if (json) out[o++] = QUOTE;
     this.o = o;
     return i + 1;
   }
@@ -274,7 +289,7 @@ export class CopyTextEncoder {
     for (;;) {
       if (i >= r.length) this.fail('not valid JSON: unterminated value', c);
       const b = r[i]!;
-      if (b === QUOTE) i = this.jsonString(r, i, c);
+      if (b === QUOTE) i = this.string(r, i, c, true);
       else {
         if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
         else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
@@ -286,37 +301,6 @@ export class CopyTextEncoder {
       }
       if (depth === 0) return i;
     }
-  }
-
-  /** The JSON string token at `i` (its quotes included) with every backslash doubled; returns the index after it. */
-  private jsonString(r: Buffer, i: number, c: number): number {
-    const out = this.out;
-    const n = r.length;
-    let o = this.o;
-    out[o++] = QUOTE;
-    i++;
-    for (;;) {
-      if (i >= n) this.fail('not valid JSON: unterminated string', c);
-      const b = r[i]!;
-      if (b === QUOTE) break;
-      if (b === BACKSLASH) {
-        const e = r[i + 1];
-        if (e === undefined || e < 0x20) this.fail('not valid JSON: a bad escape in a string', c);
-        out[o++] = BACKSLASH;
-        out[o++] = BACKSLASH;
-        if (e === BACKSLASH) {
-          out[o++] = BACKSLASH;
-          out[o++] = BACKSLASH;
-        } else out[o++] = e;
-        i += 2;
-        continue;
-      }
-      out[o++] = b;
-      i++;
-    }
-    out[o++] = QUOTE;
-    this.o = o;
-    return i + 1;
   }
 
   /** Copies `r[from, to)` to the output: a loop for short spans, memcpy for long ones. */

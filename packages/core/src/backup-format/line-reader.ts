@@ -60,6 +60,7 @@ export class LineReader {
   private line = 1; // the metadata line has been read
   private offset: number;
   private key = '';
+  private readonly seen = new Set<string>();
   private encoder: CopyTextEncoder | undefined;
 
   constructor(
@@ -143,11 +144,16 @@ export class LineReader {
       case 'table': {
         const key = TABLE_LINE.exec(line)?.[1];
         if (key === undefined) {
-          if (line === '}}' && this.key === '') return this.finish();
+          if (line === '}}' && this.seen.size === 0) {
+            this.state = 'done';
+            return;
+          }
           this.fail('a table ("<name>":[) expected');
         }
         const columns = this.columns(key);
         if (!columns) this.fail(`unknown table "data.${key}"`);
+        if (this.seen.has(key)) this.fail(`table "data.${key}" appears twice`);
+        this.seen.add(key);
         this.key = key;
         this.encoder = new CopyTextEncoder(columns);
         this.state = 'firstRow';
@@ -156,7 +162,8 @@ export class LineReader {
       }
       case 'end':
         if (line !== '}}') this.fail('}} expected after the last table');
-        return this.finish();
+        this.state = 'done';
+        return;
       default:
         this.fail('nothing expected after the end of the document');
     }
@@ -166,10 +173,6 @@ export class LineReader {
     if (line !== ']' && line !== '],') this.fail('"]" or "]," expected at the end of a table');
     events.push({ type: 'tableEnd', key: this.key, count: this.encoder!.rows });
     this.state = line === ']' ? 'end' : 'table';
-  }
-
-  private finish(): void {
-    this.state = 'done';
   }
 
   private fail(problem: string): never {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { quoteIdent, quoteLiteral, readColumns, type ColumnInfo } from '../backup-format/catalog.js';
+import { isJsonColumn, quoteIdent, quoteLiteral, readColumns, type ColumnInfo } from '../backup-format/catalog.js';
 import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { AppError } from '../errors.js';
 import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
@@ -83,7 +83,7 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
 function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
   const field = quoteLiteral(c.name);
   // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
-  const value = /^jsonb?$/.test(c.type) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
+  const value = isJsonColumn(c) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
   return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
 
@@ -151,7 +151,8 @@ export async function planTable(
   const onTarget = (ix: IndexDef) => ix.def.replace(` ON ${ix.on} `, ` ON ${target} `);
   const indexes: IndexStep[] = [];
   const finish: IndexStep[] = [];
-  const keyIndexes = new Map((await readIndexes(client, table, { keys: true })).map((ix) => [ix.name, ix]));
+  const all = await readIndexes(client, table);
+  const keyIndexes = new Map(all.filter((ix) => ix.key).map((ix) => [ix.name, ix]));
   for (const c of (await readConstraints(client, [table])).filter((x) => x.kind !== 'f' && x.table === table)) {
     const ix = keyIndexes.get(c.name);
     const kind = PLAIN_KEY.exec(c.def)?.[1];
@@ -162,7 +163,7 @@ export async function planTable(
       finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, unique: c.columns });
     }
   }
-  for (const ix of await readIndexes(client, table)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [] });
+  for (const ix of all.filter((x) => !x.key)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [] });
   return { built: { key, table, columns, rows, typed: opts.typed }, indexes, finish };
 }
 
@@ -298,7 +299,7 @@ async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: string,
   const castable = await castableFunction(client, schema);
   const problems: Problem[] = [];
   for (const c of columns) {
-    if (/^jsonb?$/.test(c.type)) continue;
+    if (isJsonColumn(c)) continue;
     const field = quoteLiteral(c.name);
     const { rows } = await client.query<{ ord: string; value: string | null }>(
       `SELECT __ord AS ord, doc->>${field} AS value FROM ${parsed(raw)}

@@ -15,9 +15,11 @@ export interface ConstraintDef {
   def: string;
 }
 
-/** An index: a plain one (Prisma's @unique and @@index), or the one a key constraint owns. */
+/** An index of a table: a plain one (Prisma's @unique and @@index), or the one a key constraint owns. */
 export interface IndexDef {
   name: string;
+  /** Owned by a primary key, unique or exclusion constraint. */
+  key: boolean;
   table: string;
   columns: string[];
   unique: boolean;
@@ -46,10 +48,11 @@ export async function readConstraints(db: Queryable, tables: string[]): Promise<
   return rows;
 }
 
-/** Plain indexes of public `table`; with `keys`, the indexes of its primary and unique keys instead. */
-export async function readIndexes(db: Queryable, table: string, opts: { keys?: boolean } = {}): Promise<IndexDef[]> {
+/** Every index of public `table`. */
+export async function readIndexes(db: Queryable, table: string): Promise<IndexDef[]> {
   const { rows } = await db.query<IndexDef>(
-    `SELECT ic.relname AS name, t.relname AS "table", i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS def,
+    `SELECT ic.relname AS name, t.relname AS "table",
+            EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x')) AS key, i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS def,
             format('public.%I', t.relname) AS on,
             ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns
@@ -58,9 +61,8 @@ export async function readIndexes(db: Queryable, table: string, opts: { keys?: b
        JOIN pg_class t ON t.oid = i.indrelid
        JOIN pg_namespace n ON n.oid = t.relnamespace AND n.nspname = 'public'
       WHERE t.relname = $1
-        AND EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x')) = $2
       ORDER BY ic.relname`,
-    [table, opts.keys === true],
+    [table],
   );
   return rows;
 }

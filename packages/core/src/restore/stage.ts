@@ -6,7 +6,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { BACKUP_TABLES, tableByKey, type BackupTableKey } from '../backup-format/tables.js';
-import { quoteIdent, readColumns } from '../backup-format/catalog.js';
+import { isJsonColumn, quoteIdent, readColumns } from '../backup-format/catalog.js';
 import { RowShapeError, type CopyColumn } from '../backup-format/copy-text.js';
 import { LineReader, ourLayoutMetadata, type LineEvent } from '../backup-format/line-reader.js';
 import { isAppError } from '../errors.js';
@@ -14,8 +14,6 @@ import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js'
 import { invalidBackup, type Problem } from './problems.js';
 
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
-/** json and jsonb columns keep a value's JSON text; other columns take a string's content. */
-const JSON_TYPE = /^jsonb?$/;
 const NEWLINE = Buffer.from('\n');
 const NEWLINE_BYTE = 0x0a;
 /** Past this many bytes without a newline, the file is not laid out as this product writes it. */
@@ -157,6 +155,8 @@ class StagingSink extends Writable {
   typed = false;
   inTransaction = false;
   private reader: BackupScanner | LineReader | undefined;
+  /** Live columns per table, for typed reading (see `typedColumns`). */
+  private readonly columns = new Map<string, CopyColumn[]>();
   private head: Buffer[] = [];
   private headBytes = 0;
   private copy: Writable | undefined;
@@ -178,7 +178,7 @@ class StagingSink extends Writable {
 
   override _final(done: (err?: Error | null) => void): void {
     (async () => {
-      if (!this.reader) await this.choose(true);
+      if (!this.reader) await this.choose();
       await this.handle(this.reader!.end());
       if (this.unknown.length > 0) throw invalidBackup(this.unknown);
     })().then(() => done(), done);
@@ -195,14 +195,14 @@ class StagingSink extends Writable {
       this.headBytes += chunk.length;
       // Decide once the first line is in (or the metadata is too long to be ours).
       if (chunk.indexOf(NEWLINE_BYTE) < 0 && this.headBytes < MAX_FIRST_LINE) return;
-      await this.choose(false);
+      await this.choose();
       return;
     }
     await this.handle(this.reader.push(chunk));
   }
 
   /** Picks the reader from the first line, then gives it what has been read so far. */
-  private async choose(ended: boolean): Promise<void> {
+  private async choose(): Promise<void> {
     const head = Buffer.concat(this.head);
     this.head = [];
     const nl = head.indexOf(NEWLINE_BYTE);
@@ -217,21 +217,23 @@ class StagingSink extends Writable {
       this.typed = true;
       const columns = await this.typedColumns();
       this.reader = new LineReader((key) => columns.get(key), nl + 1);
-      if (!ended || nl + 1 < head.length) await this.handle(this.reader.push(head.subarray(nl + 1)));
+      await this.handle(this.reader.push(head.subarray(nl + 1)));
     } else {
       this.reader = new BackupScanner();
       await this.handle(this.reader.push(head));
     }
   }
 
-  /** The live columns of every table a backup can hold, for the line reader's encoders. */
+  /**
+   * The live columns of every table a backup can hold, read once: the line reader checks each row
+   * against them, and each typed table's COPY lists them in the same order.
+   */
   private async typedColumns(): Promise<Map<string, CopyColumn[]>> {
-    const columns = new Map<string, CopyColumn[]>();
     for (const t of BACKUP_TABLES) {
       const live = await readColumns(this.client, t.table);
-      columns.set(t.key, live.map((c) => ({ name: c.name, json: JSON_TYPE.test(c.type) })));
+      this.columns.set(t.key, live.map((c) => ({ name: c.name, json: isJsonColumn(c) })));
     }
-    return columns;
+    return this.columns;
   }
 
   private async handle(events: Array<ScanEvent | LineEvent>): Promise<void> {
@@ -301,8 +303,7 @@ class StagingSink extends Writable {
     await this.client.query(
       `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
     );
-    // The line reader checks every row against the live columns, in this order.
-    const list = (await readColumns(this.client, table)).map((c) => quoteIdent(c.name)).join(', ');
+    const list = this.columns.get(key)!.map((c) => quoteIdent(c.name)).join(', ');
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (${list}) FROM STDIN WITH (FORMAT text, FREEZE)`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
   }
