@@ -301,6 +301,49 @@ describe('restore', () => {
     expect(leftovers.rows).toEqual([]);
   });
 
+  describe('refuses a stored backup of ours whose checksum matches but whose rows are wrong (read typed), and changes nothing', () => {
+    /** Rewrites the rows of `table` in a stored backup's file and records the new checksum, as if it had been written that way. */
+    async function storedWith(edit: (rows: Record<string, unknown>[]) => void, table: string) {
+      const made = await backup({}, 50 * 1024 * 1024);
+      const lines = (await readFile(made.file, 'utf8')).split('\n');
+      const at = lines.indexOf(`"${table}":[`) + 1;
+      const rows = [JSON.parse(lines[at]!), JSON.parse(lines[at + 1]!.slice(1))];
+      edit(rows);
+      lines[at] = JSON.stringify(rows[0]);
+      lines[at + 1] = `,${JSON.stringify(rows[1])}`;
+      const text = lines.join('\n');
+      const { createHash } = await import('node:crypto');
+      await writeFile(made.file, text);
+      await db.prisma.backupRecord.update({
+        where: { id: made.id },
+        data: { checksum: createHash('sha256').update(text).digest('hex'), fileSize: BigInt(Buffer.byteLength(text)) },
+      });
+      return made.id;
+    }
+
+    it.each([
+      ['a value that does not fit its column (COPY refuses it)', 'loans', (r: Record<string, unknown>[]) => (r[1]!.principal = 'ten'), /data\.loans\[1\]\.principal: the value does not fit the column \(invalid input syntax for type numeric/],
+      ['a field that is not the column in its place', 'loans', (r: Record<string, unknown>[]) => (r[0] = Object.fromEntries(Object.entries(r[0]!).map(([k, v]) => [k === 'principal' ? 'principle' : k, v]))), /data\.loans\[0\]\.principal: field "principle" found where "principal" was expected/],
+      ['a duplicate id', 'loans', (r: Record<string, unknown>[]) => (r[1]!.id = r[0]!.id), /data\.loans\[1\]\.id: duplicate id "[^"]+" \(also in row 0\)/],
+      ['a reference to nothing', 'repayments', (r: Record<string, unknown>[]) => (r[1]!.loanId = randomUUID()), /data\.repayments\[1\]\.loanId: refers to loans "[^"]+", which is not in the file/],
+    ])('%s', async (_name, table, edit, message) => {
+      const backupId = await storedWith(edit, table);
+      const before = await tableHashes(db.pool);
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+      const err = await runRestore({ ...deps, logger }, await restoreOperation({ backupId }), { jobId: randomUUID() }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(message);
+      expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
+      expect(await tableHashes(db.pool)).toEqual(before);
+      const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`);
+      expect(leftovers.rows).toEqual([]);
+      // It was the typed reading that found it.
+      const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+      expect(staged.length).toBeGreaterThan(0);
+      expect(staged.every((l) => l.typed === true)).toBe(true);
+    });
+  });
+
   it('runs one restore at a time across workers: refused while another holds the run lock', async () => {
     // Another worker's restore, as the database sees it: a session holding the run lock.
     const other = await db.pool.connect();

@@ -26,6 +26,8 @@ export class RowShapeError extends Error {
     /** 0-based index of the row in its table. */
     readonly row: number,
     readonly field?: string,
+    /** The table's key under `data`, when the reader that found it knows it. */
+    readonly table?: string,
   ) {
     super(message);
     this.name = 'RowShapeError';

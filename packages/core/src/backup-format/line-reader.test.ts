@@ -16,6 +16,16 @@ const COLUMNS: Record<string, CopyColumn[]> = {
 
 const META = '{"metadata":{"version":"1.0","app":"millennium-potters"},';
 
+/** What `fn` throws (failing the test when it throws nothing). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error');
+}
+
 /** Reads `text` (after its metadata line) in pieces of `size` bytes; returns the tables' COPY text and counts. */
 function read(text: string, size: number): { copy: Record<string, string>; counts: Record<string, number>; order: string[] } {
   const bytes = Buffer.from(text, 'utf8');
@@ -84,27 +94,19 @@ describe('LineReader', () => {
     ['an early end', `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n`, /the file ends early/],
     ['no final newline', `${META}\n"data":{\n"users":[\n]\n}}`, /does not end with a newline/],
     ['pretty-printed data', `${META}\n  "data": {\n`, /"data":\{ expected/],
+    ['a table twice', `${META}\n"data":{\n"users":[\n],\n"users":[\n]\n}}\n`, /table "data.users" appears twice \(line 5\)/],
   ])('refuses %s', (_name, text, message) => {
-    let caught: unknown;
-    try {
-      read(text, 4);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = thrown(() => read(text, 4));
     expect(caught).toBeInstanceOf(ScanError);
     expect((caught as Error).message).toMatch(message);
   });
 
   it('passes on a row that does not fit its columns, with its index in the table', () => {
     const text = `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n,{"id":"c","nom":"d"}\n]\n}}\n`;
-    let caught: unknown;
-    try {
-      read(text, 3);
-    } catch (err) {
-      caught = err;
-    }
+    const caught = thrown(() => read(text, 3));
     expect(caught).toBeInstanceOf(RowShapeError);
     expect((caught as RowShapeError).row).toBe(1);
     expect((caught as RowShapeError).field).toBe('name');
+    expect((caught as RowShapeError).table).toBe('users');
   });
 });

@@ -1,4 +1,4 @@
-import { CopyTextEncoder, type CopyColumn } from './copy-text.js';
+import { CopyTextEncoder, RowShapeError, type CopyColumn } from './copy-text.js';
 import { ScanError } from './json-scanner.js';
 
 /**
@@ -114,7 +114,13 @@ export class LineReader {
           this.fail(this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","');
         }
         this.state = 'rows';
-        this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, end));
+        try {
+          this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, end));
+        } catch (err) {
+          // The table's events are not handed over yet: name it here.
+          if (err instanceof RowShapeError) throw new RowShapeError(err.message, err.row, err.field, this.key);
+          throw err;
+        }
         this.pendingRows++;
         if (this.encoder!.pending >= FLUSH_AT) this.flush(events);
       }

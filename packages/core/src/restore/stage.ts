@@ -120,7 +120,7 @@ export async function stageFile(
 function toFileError(err: unknown, sink: StagingSink): Error {
   if (isAppError(err)) return err;
   if (err instanceof ScanError) return invalidBackup([{ problem: err.message }]);
-  if (err instanceof RowShapeError) return invalidBackup([{ table: sink.currentTable, row: err.row, field: err.field, problem: err.message }]);
+  if (err instanceof RowShapeError) return invalidBackup([{ table: err.table ?? sink.currentTable, row: err.row, field: err.field, problem: err.message }]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && sink.currentTable) {
     // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
