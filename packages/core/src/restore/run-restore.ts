@@ -161,8 +161,6 @@ export async function runRestore(
             builds.push(build);
           },
         }).catch(async (err: unknown) => {
-          await tasks.close();
-          await Promise.allSettled(builds);
           // A stored file that stops making sense part way is most likely damaged: say so when its
           // checksum confirms it, rather than reporting the first value that no longer parses.
           if (opened.expectedSha256 && isAppError(err) && err.code === 'INVALID_BACKUP_FILE') {
@@ -222,6 +220,8 @@ export async function runRestore(
  * Queues the building of one staged table on `pool`: its conversion and plan, then each index on
  * whichever connection is free (a big table's indexes are built side by side), then its keys and
  * statistics and `onBuilt`. Resolves with the built table; rejects with its first failure.
+ * Each step queues the next from inside its own task, so a closed pool never finds its queue
+ * empty between two steps of a table.
  */
 function scheduleTable(
   pool: BuilderPool,
