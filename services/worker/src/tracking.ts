@@ -73,8 +73,9 @@ export async function trackOperation<T>(
     });
     return result;
   } catch (err) {
-    return settleFailure(deps, job, err, (failure) =>
-      deps.prisma.operation.update({ where: { id: operationId }, data: { ...failure, result: failure.details ?? undefined } }),
+    return settleFailure(deps, job, err, ({ status, error, completedAt, details }) =>
+      // A failed operation keeps its structured problems in `result` (the Operation model has no `details`).
+      deps.prisma.operation.update({ where: { id: operationId }, data: { status, error, completedAt, result: details } }),
     );
   }
 }
@@ -100,11 +101,17 @@ async function settleFailure(
   const classified = classify(err);
   const final = classified instanceof UnrecoverableError || isLastAttempt(job);
   const details = (classified as Error & { details?: unknown }).details;
-  await save(
-    final
-      ? { status: 'failed', error: classified.message, completedAt: new Date(), ...(details ? { details: details as object } : {}) }
-      : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
-  );
+  try {
+    await save(
+      final
+        ? { status: 'failed', error: classified.message, completedAt: new Date(), ...(details ? { details: details as object } : {}) }
+        : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
+    );
+  } catch (saveErr) {
+    // The job's own failure is what the user must read: a failed bookkeeping write is logged, never put in its place
+    // (the `failed` listener marks the row from the rethrown error below).
+    deps.logger.error({ jobId: job.id, name: job.name, err: saveErr instanceof Error ? saveErr.message.split('\n')[0] : String(saveErr) }, 'could not record the job failure');
+  }
   deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
   throw classified;
 }
