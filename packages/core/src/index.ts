@@ -22,6 +22,7 @@ export * from './reset/run-reset.js';
 export * from './verify/verify-backup.js';
 export * from './schedule/index.js';
 export * from './retention/index.js';
+export * from './retention/gfs.js';
 export * from './crypto/index.js';
 export * from './dependencies/index.js';
 export * from './backups/copies.js';
