@@ -228,7 +228,6 @@ describe('encrypted backup stream: flat memory', () => {
         this.push(piece);
       },
     });
-    const rssBefore = process.memoryUsage().rss;
     await pipeline(
       producer,
       createEncryptStream(keyA),
@@ -242,8 +241,8 @@ describe('encrypted backup stream: flat memory', () => {
       }),
     );
     expect(consumed).toBe(total);
-    // The stream buffers hold a few segments each; a whole-file buffer would let the producer run 50 MB ahead.
+    // The stream buffers hold a few segments each (about 140 KB here); a whole-file buffer would let the
+    // producer run 50 MB ahead. RSS is not asserted: without a forced GC it grows with garbage, not with use.
     expect(widest).toBeLessThan(2 * 1024 * 1024);
-    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(40 * 1024 * 1024);
   });
 });
