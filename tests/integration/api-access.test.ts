@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUsablePasswordHash, needsRehash, verifyPassword } from '@mp/core';
 import { QUEUES } from '@mp/jobs';
-import { createUser, createUserAndLogin, loginAs, tableHashes, type ApiTestContext } from '@mp/testing';
+import { createUser, createUserAndLogin, loginAs, scanQueueData, tableHashes, type ApiTestContext } from '@mp/testing';
 import { buildApp } from '../../services/api/src/app.js';
 import { startApiApp, stopApiApp } from './api-harness.js';
 
@@ -252,5 +252,29 @@ describe('password hashes', () => {
     expect(await verifyPassword(password, upgraded)).toBe(true);
     await loginAs(app, { username: user.username, password });
     expect(await hashOf()).toBe(upgraded);
+  });
+});
+
+describe('job data scan', () => {
+  let ctx: ApiTestContext;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    ({ ctx, app } = await startApiApp());
+  });
+  afterAll(() => stopApiApp(ctx, app));
+
+  it('finds a token planted in a job payload, and passes the payloads the API writes', async () => {
+    const admin = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
+    const created = await app.inject({ method: 'POST', url: '/api/backup/create', headers: admin.headers, payload: {} });
+    expect(created.statusCode).toBe(202);
+    expect(await scanQueueData(ctx.deps.config.REDIS_URL, ctx.deps.config.QUEUE_PREFIX)).toBe('');
+
+    const queue = ctx.deps.producer.queue(QUEUES.backup);
+    await queue.add('planted', { note: `Bearer ${admin.token}` }, { jobId: 'planted' });
+    const found = await scanQueueData(ctx.deps.config.REDIS_URL, ctx.deps.config.QUEUE_PREFIX);
+    expect(found).toMatch(/:planted data=.*\[secret\]/);
+    expect(found).toContain('JWT');
+    expect(found).not.toContain(admin.token);
+    await queue.remove('planted');
   });
 });
