@@ -35,10 +35,11 @@ export function captureLog(name: string): WriteStream | null {
 
 /**
  * Reads every BullMQ key under `prefix` (job data, options, return values, failure reasons, stack traces,
- * events), writes it to the capture folder for the end-of-run scan, and returns the lines that hold a
- * recorded secret or a secret-shaped string ('' when clean), masked.
+ * events), writes it to the capture folder for the end-of-run scan (unless `capture: false`, for data a
+ * test planted on purpose), and returns the lines that hold a recorded secret or a secret-shaped string
+ * ('' when clean), masked.
  */
-export async function scanQueueData(redisUrl: string, prefix: string): Promise<string> {
+export async function scanQueueData(redisUrl: string, prefix: string, opts: { capture?: boolean } = {}): Promise<string> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
   redis.on('error', () => {}); // a refused connection is reported by connect() below
   const lines: string[] = [];
@@ -64,7 +65,7 @@ export async function scanQueueData(redisUrl: string, prefix: string): Promise<s
   }
   const text = lines.join('\n').replace(/\r/g, '');
   const dir = testLogDir();
-  if (dir) writeFileSync(path.join(dir, `redis-${prefix.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), text);
+  if (dir && opts.capture !== false) writeFileSync(path.join(dir, `redis-${prefix.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), text);
   const found = scanText(text, dir ? loadSecrets(dir) : []);
   return formatFindings(found.map((f) => ({ file: `redis ${prefix}`, ...f })));
 }
