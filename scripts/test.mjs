@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies and run vitest. Tears everything down at the end.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// template database `mp_test_<pid>`, then typecheck, check dependencies, run vitest and scan every log it captured for
+// secrets (scripts/check-secrets.mjs). Tears everything down at the end.
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
@@ -74,7 +75,11 @@ async function main() {
   await step(() => prismaMigrateDeploy({ databaseUrl }));
   log(`services ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-  const testEnv = { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, DATABASE_URL: databaseUrl, REDIS_URL: redis.url };
+  // Every service process's output, the API tests' logs, BullMQ job data and the secrets the helpers create
+  // (packages/testing/src/secrets.ts) land here; the secret scan after vitest reads them.
+  const logDir = path.join(local(), 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const testEnv = { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, MP_TEST_LOG_DIR: logDir };
   // Each step runs in its own process group so teardown can reach its helpers too (vitest's fork workers).
   const onSpawn = (child) => { current = child; };
   const opts = { env: testEnv, onSpawn, detached: true };
@@ -88,7 +93,9 @@ async function main() {
   const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
   const res = await step(() => run(bin('vitest'), ['run', ...reporters, ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(killGroup));
   printSummary(report);
-  return res.code;
+  log('secrets in captured logs (scripts/check-secrets.mjs)');
+  const scan = await step(() => run(process.execPath, [path.join(repoRoot, 'scripts', 'check-secrets.mjs'), logDir], { ...opts, inherit: true }).finally(killGroup));
+  return res.code || scan.code;
 }
 
 /** `tests: N passed, N failed` from vitest's JSON report (nothing when the report is missing). */

@@ -3,6 +3,7 @@ import {
   createE2eEnvironment,
   createTestDatabase,
   createUser,
+  recordResponseSecrets,
   startService,
   waitFor,
   type E2eEnvironment,
@@ -28,7 +29,11 @@ export function client(api: ServiceProcess, token?: string) {
         redirect: 'manual',
       });
       const text = await res.text();
-      return { status: res.status, body: text ? (JSON.parse(text) as Envelope<T>) : (undefined as never) };
+      const parsed = text ? (JSON.parse(text) as Envelope<T>) : (undefined as never);
+      // Tokens and generated passwords the API hands out, for the end-of-run secret scan of every log.
+      recordResponseSecrets(parsed);
+      recordResponseSecrets(body);
+      return { status: res.status, body: parsed };
     },
     raw(url: string, init: RequestInit = {}) {
       return fetch(`${api.url}${url}`, { ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) }, redirect: 'manual' });

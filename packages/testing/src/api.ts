@@ -10,6 +10,7 @@ import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger, type Logger } from '@mp/logger';
 import { createLocalStorage, type BackupStorage } from '@mp/storage';
 import { createTestDatabase, type TestDatabase } from './db.js';
+import { captureLog, recordSecret } from './secrets.js';
 
 /** The same shape as services/api's ApiDeps (packages never import services, so it is restated here). */
 export interface ApiTestDeps {
@@ -55,11 +56,15 @@ export async function createApiTestContext(
     LOG_LEVEL: opts.logLevel ?? 'info',
     ...opts.env,
   });
+  recordSecret('JWT_SECRET', config.JWT_SECRET);
   const logLines: string[] = [];
+  // Also to the run's capture folder, which the end-of-run secret scan reads (secrets.ts).
+  const capture = captureLog(`api-test-${config.QUEUE_PREFIX}`);
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
       if (logLines.length < 10_000) logLines.push(chunk.toString('utf8'));
-      done();
+      if (capture) capture.write(chunk, () => done());
+      else done();
     },
   });
   const logger = createLogger({ level: config.LOG_LEVEL, destination });
@@ -84,6 +89,7 @@ export async function createApiTestContext(
       await producer.close();
       await db.drop();
       await rm(root, { recursive: true, force: true });
+      capture?.end();
     },
   };
 }
@@ -91,18 +97,24 @@ export async function createApiTestContext(
 /** A password that satisfies the API's strength rule. */
 export const TEST_PASSWORD = 'Correct-Horse-42-battery';
 
-/** Inserts an active user of `role` with a real scrypt hash of `password` (default {@link TEST_PASSWORD}). */
+/**
+ * Inserts an active user of `role` with a real hash of `password` (default {@link TEST_PASSWORD}); both are
+ * recorded for the end-of-run secret scan.
+ */
 export async function createUser(
   prisma: PrismaClient,
   opts: { role: Role; username?: string; password?: string; isActive?: boolean },
 ): Promise<{ user: User; password: string }> {
   const password = opts.password ?? TEST_PASSWORD;
+  const passwordHash = await hashPassword(password);
+  recordSecret('password', password);
+  recordSecret('password hash', passwordHash);
   const username = opts.username ?? `${opts.role.toLowerCase()}_${randomBytes(4).toString('hex')}`;
   const user = await prisma.user.create({
     data: {
       username,
       email: `${username}@example.test`,
-      passwordHash: await hashPassword(password),
+      passwordHash,
       firstName: 'Test',
       lastName: opts.role,
       role: opts.role,
@@ -121,7 +133,9 @@ export interface Injectable {
 export async function loginAs(app: Injectable, creds: { username: string; password: string }): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: creds });
   if (res.statusCode !== 200) throw new Error(`login as ${creds.username} failed: ${res.statusCode} ${res.body}`);
-  return (JSON.parse(res.body) as { data: { token: string } }).data.token;
+  const { token } = (JSON.parse(res.body) as { data: { token: string } }).data;
+  recordSecret('token', token);
+  return token;
 }
 
 /** Creates a user of `role` and logs in: `{ user, token, headers }` ready for `app.inject`. */

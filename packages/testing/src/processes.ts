@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildServices, serviceArgs, serviceBundle } from '../../../scripts/build.mjs';
+import { captureLog, recordSecret, scanQueueData } from './secrets.js';
 
 /** The repository root (this file is packages/testing/src/processes.ts). */
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
@@ -51,7 +52,19 @@ export async function createE2eEnvironment(databaseUrl: string, extra: Record<st
     JOB_STALLED_INTERVAL_MS: '1000',
     ...extra,
   };
-  return { env, root, backupDir, uploadDir, cleanup: () => rm(root, { recursive: true, force: true }) };
+  recordSecret('JWT_SECRET', env.JWT_SECRET);
+  return {
+    env,
+    root,
+    backupDir,
+    uploadDir,
+    async cleanup() {
+      await rm(root, { recursive: true, force: true });
+      // Job payloads, results and failure reasons are stored in clear text: none may hold a secret.
+      const leaked = await scanQueueData(env.REDIS_URL, env.QUEUE_PREFIX);
+      if (leaked) throw new Error(`BullMQ job data under ${env.QUEUE_PREFIX} holds secrets:\n${leaked}`);
+    },
+  };
 }
 
 let building: Promise<unknown> | undefined;
@@ -70,9 +83,18 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  // Every line also goes to the run's capture folder, which the end-of-run secret scan reads.
+  const capture = captureLog(`${kind}-${env.QUEUE_PREFIX ?? 'default'}-${child.pid}`);
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    capture?.write(d);
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    out += d.toString();
+    capture?.write(d);
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.once('close', () => capture?.end());
   let url = '';
   const deadline = Date.now() + timeoutMs;
   for (;;) {

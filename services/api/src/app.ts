@@ -1,13 +1,12 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import fastifyRateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import { AppError } from '@mp/core';
 import type { ApiDeps } from './deps.js';
 import { authenticate, registerJwt, requirePasswordChanged, requireRole } from './plugins/auth.js';
-import { registerErrorHandler } from './plugins/error-handler.js';
+import { HTTP_STATUS, registerErrorHandler } from './plugins/error-handler.js';
 import { registerMetrics } from './plugins/metrics.js';
+import { registerRateLimit } from './plugins/rate-limit.js';
 import { RequestLogController } from './plugins/request-log.js';
 import authRoutes from './routes/auth/index.js';
 import backupRoutes from './routes/backup/index.js';
@@ -41,6 +40,12 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     bodyLimit: 1024 * 1024,
     // One info line per request instead of two (plugins/request-log.ts).
     logController: new RequestLogController(),
+    // A path the router cannot decode (`%zz`) or a path parameter over 100 characters. These answers bypass
+    // the error handler (no route context yet), so the envelope is written here; the status still comes from its table.
+    frameworkErrors: (err, _request, reply: FastifyReply) => {
+      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL path is not valid';
+      reply.code(HTTP_STATUS.VALIDATION_ERROR).send({ success: false, error: { code: 'VALIDATION_ERROR', message } });
+    },
   });
   const app = base.withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -56,10 +61,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     transform: jsonSchemaTransform,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
-  await app.register(fastifyRateLimit, {
-    global: false,
-    errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Too many attempts; retry in ${ctx.after}`),
-  });
+  // Counted in Redis, shared by every API replica; fails open when Redis is down (plugins/rate-limit.ts).
+  await registerRateLimit(base, deps);
   await registerJwt(base, deps);
   registerMetrics(base, deps);
 

@@ -1,6 +1,6 @@
 import type { PgPool, PrismaClient, Role } from '@mp/db';
 import { AppError } from '../errors.js';
-import { hashPassword, verifyPassword } from './password.js';
+import { hashPassword, needsRehash, verifyPassword } from './password.js';
 
 /** A user as the API may show it: never the password hash. */
 export interface PublicUser {
@@ -46,7 +46,9 @@ let dummyHash: Promise<string> | undefined;
  * Checks credentials and opens a session row (expiresAt = now + ttlSeconds); updates `lastLoginAt`.
  * The caller signs the token (core never handles JWTs).
  * Traps: an unknown username, a wrong password and an inactive user all give the same
- * INVALID_CREDENTIALS, and an unknown username still spends one scrypt so timing does not tell them apart.
+ * INVALID_CREDENTIALS, and an unknown username still spends one hash so timing does not tell them apart.
+ * A hash of an older format or lower cost (legacy scrypt) is replaced by a current Argon2id hash of the
+ * password just checked, in the same transaction as the session (see `needsRehash`).
  * @throws AppError INVALID_CREDENTIALS
  */
 export async function login(
@@ -63,12 +65,17 @@ export async function login(
 
   const now = deps.now?.() ?? new Date();
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
+  const rehash = needsRehash(user.passwordHash)
+    ? // Only over the hash just checked: a password changed meanwhile is never put back to this one.
+      [deps.prisma.user.updateMany({ where: { id: user.id, passwordHash: user.passwordHash }, data: { passwordHash: await hashPassword(input.password) } })]
+    : [];
   const [session, updated] = await deps.prisma.$transaction([
     deps.prisma.session.create({
       data: { userId: user.id, expiresAt, ipAddress: input.ip ?? null, userAgent: input.userAgent?.slice(0, 500) ?? null },
       select: { id: true },
     }),
     deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: now }, select: publicUserSelect }),
+    ...rehash,
   ]);
   return { sessionId: session.id, expiresAt, user: updated };
 }

@@ -11,6 +11,7 @@ import { EmulatorHttpError } from './http-error.js';
 import { ResourceStore, type EmulatedResource } from './store.js';
 import type { EmulatorAction, EmulatorAnswer, EmulatorCall, EmulatorContext } from './types.js';
 import { handleDestroy, handleDownload, handleUpload } from './upload-api.js';
+import { recordSecret } from '../secrets.js';
 
 export interface CloudinaryEmulatorOptions {
   cloudName?: string;
@@ -77,6 +78,7 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
   const cloudName = opts.cloudName ?? 'emulated-cloud';
   const apiKey = opts.apiKey ?? '123456789012345';
   const apiSecret = opts.apiSecret ?? randomBytes(18).toString('base64url');
+  recordSecret('cloudinary api secret', apiSecret);
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cloudinary-emulator-')));
   const limit = opts.requestLimitBytes ?? 100 * 1024 * 1024;

@@ -4,7 +4,9 @@ import { getJobStatus } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { ok } from '../../reply.js';
 
-const params = z.object({ jobId: z.string().min(1).max(200) }).strict();
+// Record ids (uuids) and BullMQ's scheduler ids (`repeat:<scheduler>:<ms>`); anything else (a NUL byte
+// made PostgreSQL fail with a 500) is a 400 before any lookup.
+const params = z.object({ jobId: z.string().regex(/^[A-Za-z0-9:._-]{1,200}$/, 'not a job id') }).strict();
 
 /** GET /api/backup/jobs/:jobId: state of any backup job, still answered after BullMQ dropped the job. */
 const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
