@@ -202,7 +202,10 @@ describe('restore', () => {
     const doc = docOf(await readFile(made.file));
     doc.data.unions![1]!.name = null;
     doc.data.repayments![4]!.amount = 'ten';
-    await expect(restoreFrom({ text: JSON.stringify(doc) })).rejects.toThrow(/data\.unions\[1\]\.name: required.*data\.repayments\[4\]\.amount: "ten"/);
+    const err = await restoreFrom({ text: JSON.stringify(doc) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE', message: expect.stringMatching(/^[^\n]+: 2 problems, first: data\.unions\[1\]\.name: required/) });
+    const messages = ((err as { details: { problems: { message: string }[] } }).details.problems).map((p) => p.message);
+    expect(messages).toEqual([expect.stringMatching(/^data\.unions\[1\]\.name: required/), expect.stringMatching(/^data\.repayments\[4\]\.amount: "ten"/)]);
   });
 
   it('restores a hand-written seed-format file, filling defaults', async () => {
