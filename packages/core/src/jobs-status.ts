@@ -4,6 +4,7 @@ import type { Job } from 'bullmq';
 import { JOBS, QUEUES, type JobName, type Producer } from '@mp/jobs';
 import { AppError } from './errors.js';
 import { errorSummary } from './operations/requests.js';
+import { problemListSchema, type ReportedProblem } from './restore/problems.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'partial' | 'failed';
 
@@ -19,8 +20,12 @@ export interface JobStatus {
   kind: JobName;
   state: JobState;
   progress: JobStatusProgress;
+  /** What a finished job produced; null until then, and for a failed job. */
   result: unknown;
+  /** One line saying why a failed job failed (or why the last attempt failed, while a retry waits). */
   error: string | null;
+  /** Why a failed restore refused its file, where and what (`data.loans[12].principal: …`); null otherwise. */
+  problems: ReportedProblem[] | null;
   attempts: number;
   createdAt: Date;
   startedAt: Date | null;
@@ -106,6 +111,7 @@ export async function getJobStatus(
           }
         : null,
       error: backup.error,
+      problems: null,
       attempts: backup.attempts,
       createdAt: backup.createdAt,
       startedAt: backup.startedAt,
@@ -119,8 +125,10 @@ export async function getJobStatus(
       kind: `backup.${op.kind}`,
       state: op.status,
       progress: normaliseProgress(op.progress, op.status),
-      result: hideSecrets(op.result ?? null),
+      // A failed operation's `result` holds its error details (see the worker's `trackOperation`), not a result.
+      result: op.status === 'failed' ? null : hideSecrets(op.result ?? null),
       error: op.error,
+      problems: op.status === 'failed' ? readProblems(op.result) : null,
       attempts: op.attempts,
       createdAt: op.createdAt,
       startedAt: op.startedAt,
@@ -128,6 +136,12 @@ export async function getJobStatus(
     };
   }
   return mergeLive(deps, status, { jobId, job: early });
+}
+
+/** The problems a failed operation stored, when its details are a problem list (other failures have none). */
+function readProblems(stored: unknown): ReportedProblem[] | null {
+  const parsed = problemListSchema.safeParse(stored);
+  return parsed.success ? parsed.data.problems : null;
 }
 
 /**

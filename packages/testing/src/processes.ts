@@ -39,6 +39,8 @@ export async function createE2eEnvironment(databaseUrl: string, extra: Record<st
   const backupDir = path.join(root, 'backups');
   const uploadDir = path.join(root, 'uploads');
   const env = {
+    // As the Docker image runs them: Prisma, for one, then leaves the call out of its error messages.
+    NODE_ENV: 'production',
     DATABASE_URL: databaseUrl,
     REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     QUEUE_PREFIX: `e2e${randomBytes(5).toString('hex')}`,

@@ -84,14 +84,14 @@ export interface OperationAccepted {
 /**
  * Accepts a restore: checks (maintenance off, no restore/reset queued or running, the backup exists and is
  * usable) and inserts the `queued` Operation under one advisory lock, then enqueues `backup.restore`
- * with jobId = operation id. The worker does the rest.
+ * with jobId = operation id. The worker does the rest (`allowNoAdmin` travels in the operation's input).
  * Traps: `operationId` may be chosen by the caller (the upload is already named after it). A `file`
  * source is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the worker.
  * @throws AppError MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS, BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
  */
 export async function requestRestore(
   deps: OperationDeps,
-  input: { source: RestoreSource; skipSafetyBackup: boolean; createdBy: string; operationId?: string },
+  input: { source: RestoreSource; skipSafetyBackup: boolean; allowNoAdmin?: boolean; createdBy: string; operationId?: string },
 ): Promise<OperationAccepted> {
   const operationId = input.operationId ?? randomUUID();
   const { source } = input;
@@ -106,7 +106,7 @@ export async function requestRestore(
           kind: 'restore',
           jobId: operationId,
           backupId: source.kind === 'backup' ? source.backupId : null,
-          input: { source, skipSafetyBackup: input.skipSafetyBackup },
+          input: { source, skipSafetyBackup: input.skipSafetyBackup, allowNoAdmin: input.allowNoAdmin === true },
           createdBy: input.createdBy,
         },
       });

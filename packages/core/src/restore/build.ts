@@ -285,13 +285,43 @@ async function castableFunction(client: pg.PoolClient, schema: string): Promise<
   return castable;
 }
 
-/** Rows that are not JSON at all (only run after a conversion failed). */
+/** The JSON escape `\u0000` (not preceded by an escaped backslash), as a PostgreSQL regular expression. */
+const NUL_ESCAPE = String.raw`(^|[^\\])(\\\\)*\\u0000`;
+/** A row holding a NUL is read whole, to name its field, up to this many characters. */
+const NUL_ROW_CHARS = 1 << 20;
+
+const holdsNul = (v: unknown): boolean =>
+  typeof v === 'string' ? v.includes('\0') : !!v && typeof v === 'object' && Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
+
+/**
+ * Rows PostgreSQL cannot read as jsonb (only run after a conversion failed): not JSON at all, or JSON
+ * holding the NUL character `\u0000`, which PostgreSQL text (and so jsonb) cannot hold. Its own JSON
+ * functions refuse such a row too, so the field at fault is found here, in rows of reasonable size.
+ */
 async function diagnoseJson(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey): Promise<Problem[]> {
   const castable = await castableFunction(client, schema);
-  const { rows } = await client.query<{ ord: string; head: string }>(
-    `SELECT __ord AS ord, left(doc, 60) AS head FROM ${raw} WHERE NOT ${castable}(doc, 'jsonb') ORDER BY __ord LIMIT ${PER_CHECK}`,
+  const { rows } = await client.query<{ ord: string; head: string; nul: boolean; doc: string | null }>(
+    `SELECT __ord AS ord, left(doc, 60) AS head, nul, CASE WHEN nul AND length(doc) <= ${NUL_ROW_CHARS} THEN doc END AS doc
+       FROM (SELECT __ord, doc, ${castable}(doc, 'json') AND doc ~ $1 AS nul FROM ${raw} WHERE NOT ${castable}(doc, 'jsonb')
+              ORDER BY __ord LIMIT ${PER_CHECK}) r
+      ORDER BY __ord`,
+    [NUL_ESCAPE],
   );
-  return rows.map((r) => ({ table: key, row: Number(r.ord), problem: `not valid JSON: ${JSON.stringify(r.head)}` }));
+  return rows.map((r) => {
+    if (!r.nul) return { table: key, row: Number(r.ord), problem: `not valid JSON: ${JSON.stringify(r.head)}` };
+    return { table: key, row: Number(r.ord), field: r.doc ? nulField(r.doc) : undefined, problem: 'holds a NUL character (\\u0000), which PostgreSQL cannot store' };
+  });
+}
+
+/** The top-level field of a JSON object row that holds a NUL; undefined when it cannot be told (too deep, not an object). */
+function nulField(doc: string): string | undefined {
+  try {
+    const row = JSON.parse(doc) as unknown;
+    if (!row || typeof row !== 'object' || Array.isArray(row)) return undefined;
+    return Object.entries(row).find(([, v]) => holdsNul(v))?.[0];
+  } catch {
+    return undefined; // deeper than the stack: the problem is still named, without its field
+  }
 }
 
 /** The first values that do not convert to their column's type (only run after a conversion failed). */

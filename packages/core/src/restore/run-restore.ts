@@ -4,6 +4,7 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { readRecordStorage } from '../backups/record-storage.js';
@@ -12,6 +13,7 @@ import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
 import { addForeignKeys, buildIndex, checkStagedFile, finishTable, isCompleteExport, planTable, type BuiltTable, type TablePlan } from './build.js';
 import { BuilderPool } from './builder-pool.js';
+import { findAdminLockout } from './admin-check.js';
 import { invalidBackup, type Problem } from './problems.js';
 import { stageFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
@@ -30,16 +32,23 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-type Source = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string };
+const restoreInputSchema = z.object({
+  source: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('backup'), backupId: z.string() }),
+    z.object({ kind: z.literal('file'), path: z.string() }),
+  ]),
+  skipSafetyBackup: z.boolean().default(false),
+  /** Restore even when no active ADMIN with a usable password would be left (see `findAdminLockout`). */
+  allowNoAdmin: z.boolean().default(false),
+});
+type RestoreInput = z.output<typeof restoreInputSchema>;
+type Source = RestoreInput['source'];
 
-function readInput(input: unknown): { source: Source; skipSafetyBackup: boolean } {
-  const v = (input ?? {}) as { source?: Record<string, unknown>; skipSafetyBackup?: unknown };
-  const s = v.source ?? {};
-  let source: Source;
-  if (s.kind === 'backup' && typeof s.backupId === 'string') source = { kind: 'backup', backupId: s.backupId };
-  else if (s.kind === 'file' && typeof s.path === 'string') source = { kind: 'file', path: s.path };
-  else throw new UnrecoverableError('The restore operation names no usable source');
-  return { source, skipSafetyBackup: v.skipSafetyBackup === true };
+/** The Operation row's stored `input` (written by `requestRestore`; rows older than a flag lack it: false). */
+function readInput(input: unknown): RestoreInput {
+  const parsed = restoreInputSchema.safeParse(input);
+  if (!parsed.success) throw new UnrecoverableError('The restore operation names no usable source');
+  return parsed.data;
 }
 
 /** Opens the file to restore, with its size and the checksum it must have when one is known. */
@@ -97,7 +106,8 @@ const BUILDERS = 2;
  *    current schema, raw JSON rows otherwise: see `stageFile`); as each table arrives, two other
  *    connections convert it into a table shaped like the live one if needed, and build its keys
  *    and indexes. Then the foreign keys between staged tables are added. Every check (structure,
- *    metadata, counts, types, required fields, duplicates, references, checksum) happens here,
+ *    metadata, counts, types, required fields, duplicates, references, checksum, and that some
+ *    active ADMIN could still log in unless the operation says `allowNoAdmin`) happens here,
  *    and none of it touches live data.
  * 2. A safety backup of the live data, unless skipped.
  * 3. One short transaction swaps the staged tables in and deletes every session.
@@ -112,7 +122,7 @@ export async function runRestore(
   const started = Date.now();
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
-  const { source, skipSafetyBackup } = readInput(op.input);
+  const { source, skipSafetyBackup, allowNoAdmin } = readInput(op.input);
   const progress = ctx.onProgress ?? (() => {});
   const schema = `${STAGING_SCHEMA_PREFIX}${operationId.replaceAll('-', '').slice(0, 16)}`;
   try {
@@ -180,6 +190,9 @@ export async function runRestore(
         progress({ percent: 55, stage: 'validating', table: 'references' });
         await addForeignKeys(builders[0]!, schema, built, { claimed, final: true });
         deps.logger.info({ ms: Date.now() - started }, 'restore: references checked');
+        // A valid file can still lock every administrator out: refused here, before anything is written.
+        const lockout = allowNoAdmin ? null : await findAdminLockout(builders[0]!, schema);
+        if (lockout) throw invalidBackup([lockout]);
 
         let safetyBackupId: string | null = null;
         if (!skipSafetyBackup) {

@@ -10,8 +10,19 @@ const params = z.object({ jobId: z.string().regex(/^[A-Za-z0-9:._-]{1,200}$/, 'n
 
 /** GET /api/backup/jobs/:jobId: state of any backup job, still answered after BullMQ dropped the job. */
 const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  app.get('/api/backup/jobs/:jobId', { schema: { tags: ['backup'], summary: 'Job status and progress', params } }, async (request) =>
-    ok(await getJobStatus(deps, { jobId: request.params.jobId })),
+  app.get(
+    '/api/backup/jobs/:jobId',
+    {
+      schema: {
+        tags: ['backup'],
+        summary: 'Job status and progress',
+        description:
+          'kind, state (queued, running, completed, partial, failed), progress, result (of a finished job), error (one line), ' +
+          'problems (a refused restore: `[{ table, row, field, problem, message }]`, else null), attempts, times.',
+        params,
+      },
+    },
+    async (request) => ok(await getJobStatus(deps, { jobId: request.params.jobId })),
   );
 };
 

@@ -12,6 +12,7 @@ const jsonBody = z
     backupId: z.uuid().optional(),
     backupData: z.unknown().optional(),
     skipSafetyBackup: z.boolean().default(false),
+    allowNoAdmin: z.boolean().default(false),
   })
   .strict()
   .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), {
@@ -22,6 +23,8 @@ const jsonBody = z
 export interface RestoreInput {
   source: RestoreSource;
   skipSafetyBackup: boolean;
+  /** Restore even a file after which no active ADMIN could log in. */
+  allowNoAdmin: boolean;
 }
 
 type Sniffed = 'gzip' | 'json' | 'invalid' | 'undecided';
@@ -85,8 +88,8 @@ export async function saveUpload(
 }
 
 /**
- * Reads the three accepted shapes of a restore request: multipart field `file` (send
- * `skipSafetyBackup` before it), JSON `{ backupData }` (quick-checked, then written like an upload),
+ * Reads the three accepted shapes of a restore request: multipart field `file` (send the fields
+ * `skipSafetyBackup` and `allowNoAdmin`, as `true`, before it), JSON `{ backupData }` (quick-checked, then written like an upload),
  * or JSON `{ backupId }`. Files land in `dir` named after `operationId`.
  * @throws AppError VALIDATION_ERROR, INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION
  */
@@ -96,18 +99,20 @@ export async function readRestoreInput(request: FastifyRequest, dir: string, ope
     if (!part || part.fieldname !== 'file') {
       throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file"' }]);
     }
-    const skip = part.fields.skipSafetyBackup;
-    const skipSafetyBackup = !!skip && !Array.isArray(skip) && skip.type === 'field' && String(skip.value) === 'true';
+    const flag = (name: string) => {
+      const field = part.fields[name];
+      return !!field && !Array.isArray(field) && field.type === 'field' && String(field.value) === 'true';
+    };
     const saved = await saveUpload(part.file, dir, operationId, () => part.file.truncated);
-    return { source: { kind: 'file', ...saved }, skipSafetyBackup };
+    return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin') };
   }
   const parsed = jsonBody.safeParse(request.body ?? {});
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message }));
     throw new AppError('VALIDATION_ERROR', 'Request validation failed', details);
   }
-  const { backupId, backupData, skipSafetyBackup } = parsed.data;
-  if (backupId) return { source: { kind: 'backup', backupId }, skipSafetyBackup };
+  const { backupId, backupData, skipSafetyBackup, allowNoAdmin } = parsed.data;
+  if (backupId) return { source: { kind: 'backup', backupId }, skipSafetyBackup, allowNoAdmin };
   checkBackupDocument(backupData);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${operationId}.upload.tmp`);
@@ -117,5 +122,5 @@ export async function readRestoreInput(request: FastifyRequest, dir: string, ope
     await rm(tmp, { force: true });
     throw err;
   });
-  return { source: { kind: 'file', path, compressed: false }, skipSafetyBackup };
+  return { source: { kind: 'file', path, compressed: false }, skipSafetyBackup, allowNoAdmin };
 }

@@ -19,7 +19,18 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   await app.register(fastifyMultipart, { limits: { fileSize: uploadLimit, files: 1, fields: 5, parts: 6 } });
   app.post(
     '/api/backup/restore',
-    { bodyLimit: limit, preHandler: rejectDuringMaintenance(deps), schema: { tags: ['backup'], summary: 'Queue a restore (backupId, backupData or uploaded file)' } },
+    {
+      bodyLimit: limit,
+      preHandler: rejectDuringMaintenance(deps),
+      schema: {
+        tags: ['backup'],
+        summary: 'Queue a restore (backupId, backupData or uploaded file)',
+        description:
+          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup`; ' +
+          '`allowNoAdmin: true` restores even a file that leaves no active ADMIN with a usable password (refused by default). ' +
+          'A file that fails validation makes the job fail with a one-line `error` and the list in `problems` (GET /api/backup/jobs/:jobId).',
+      },
+    },
     async (request, reply) => {
       const operationId = randomUUID();
       const input = await readRestoreInput(request, deps.config.UPLOAD_DIR, operationId);
