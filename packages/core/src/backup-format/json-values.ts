@@ -43,8 +43,10 @@ export function exportJsonExpression(column: { name: string; type: string }): st
  */
 export function importJsonExpression(field: string, type: string, tagged: boolean): string {
   if (!tagged) return `NULLIF(${field}, 'null'::jsonb)::${type}`;
+  // `-` binds tighter than `->`: `doc->'f' - 'k'` would read as `doc->('f' - 'k')`.
+  const v = `(${field})`;
   const tag = quoteLiteral(JSON_TAG);
-  return `(CASE WHEN jsonb_typeof(${field}) <> 'object' THEN NULLIF(${field}, 'null'::jsonb)
-      WHEN ${field} ? ${tag} AND (${field} - ${tag}) = '{}'::jsonb THEN ${field}->${tag}
-      ELSE ${field} END)::${type}`;
+  return `(CASE WHEN jsonb_typeof(${v}) <> 'object' THEN NULLIF(${v}, 'null'::jsonb)
+      WHEN ${v} ? ${tag} AND (${v} - ${tag}) = '{}'::jsonb THEN ${v}->${tag}
+      ELSE ${v} END)::${type}`;
 }
