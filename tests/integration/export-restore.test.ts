@@ -76,7 +76,7 @@ describe('export', () => {
   it('writes the seed format with counts that match the database', async () => {
     const { record, file } = await backup({ includeAuditLogs: true });
     const doc = docOf(await readFile(file));
-    expect(doc.metadata).toMatchObject({ version: '1.0', app: 'millennium-potters', options: { includeAuditLogs: true, includeSessions: false } });
+    expect(doc.metadata).toMatchObject({ version: '1.1', app: 'millennium-potters', options: { includeAuditLogs: true, includeSessions: false } });
     expect(doc.metadata.schemaVersion).toMatch(/^\d{14}_/);
     const hashes = await tableHashes(db.pool);
     expect(doc.data.users).toHaveLength(hashes.users!.rows);

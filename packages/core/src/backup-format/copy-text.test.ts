@@ -9,15 +9,17 @@ const COLUMNS: CopyColumn[] = [
   { name: 'data', json: true },
 ];
 
-function encode(rows: string[], columns = COLUMNS): string {
-  const encoder = new CopyTextEncoder(columns);
+const UNTAGGED = { taggedJson: false };
+
+function encode(rows: string[], columns = COLUMNS, options = UNTAGGED): string {
+  const encoder = new CopyTextEncoder(columns, options);
   for (const r of rows) encoder.encode(Buffer.from(r, 'utf8'));
   return encoder.take().toString('utf8');
 }
 
-function failure(row: string, columns = COLUMNS): RowShapeError {
+function failure(row: string, columns = COLUMNS, options = UNTAGGED): RowShapeError {
   try {
-    encode([row], columns);
+    encode([row], columns, options);
   } catch (err) {
     if (err instanceof RowShapeError) return err;
     throw err;
@@ -52,7 +54,7 @@ describe('CopyTextEncoder', () => {
   });
 
   it('hands over what was encoded since the last take, and keeps nothing of a refused row', () => {
-    const encoder = new CopyTextEncoder(COLUMNS);
+    const encoder = new CopyTextEncoder(COLUMNS, UNTAGGED);
     encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
     expect(() => encoder.encode(Buffer.from('{"id":"b","name":"n","amount":1,"active":true,"data":'))).toThrow(RowShapeError);
     expect(encoder.take().toString()).toBe('a\tn\t1\ttrue\t\\N\n');
@@ -64,7 +66,7 @@ describe('CopyTextEncoder', () => {
   });
 
   it('counts rows across calls, so errors name the row of the table', () => {
-    const encoder = new CopyTextEncoder(COLUMNS);
+    const encoder = new CopyTextEncoder(COLUMNS, UNTAGGED);
     encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
     encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
     let caught: unknown;
@@ -77,8 +79,73 @@ describe('CopyTextEncoder', () => {
     expect((caught as RowShapeError).row).toBe(2);
   });
 
-  it('leaves a raw tab in a string to PostgreSQL: the line gets a field too many, which COPY refuses', () => {
-    expect(encode(['{"id":"a","name":"raw \t tab","amount":1,"active":true,"data":null}']).split('\t')).toHaveLength(COLUMNS.length + 1);
+  it('brings every character PostgreSQL text can hold through a text column exactly, escaped or raw', () => {
+    const all = [...Array.from({ length: 0x7f }, (_, k) => String.fromCharCode(k + 1)), 'é', '\u2028', '\uffff', '😀', '\u{10ffff}', '\\N'].join('');
+    // JSON.stringify escapes the controls (\t short, \u0001 long) and leaves DEL and the rest raw.
+    for (const text of [all, ...all]) {
+      const line = encode([JSON.stringify({ id: 'a', name: text, amount: 1, active: true, data: null })]);
+      expect(line.endsWith('\n') && !line.slice(0, -1).includes('\n')).toBe(true);
+      const fields = line.slice(0, -1).split('\t');
+      expect(fields).toHaveLength(COLUMNS.length);
+      expect(decodeCopyField(fields[1]!)).toBe(text);
+    }
+    // Every escape JSON has, written the long way too.
+    const escapes = '"\\b\\f\\n\\r\\t\\/\\\\\\"\\u0009\\u000A\\u001f\\u007F\\u00e9\\uD83D\\uDE00"';
+    const line = encode([`{"id":${escapes},"name":"","amount":1,"active":true,"data":null}`]);
+    expect(decodeCopyField(line.split('\t')[0]!)).toBe(JSON.parse(escapes));
+  });
+
+  it.each(Array.from({ length: 0x20 }, (_, b) => b))('refuses raw control character %i inside a string, naming the field', (b) => {
+    const raw = String.fromCharCode(b);
+    for (const [row, field] of [
+      [`{"id":"a","name":"x${raw}y","amount":1,"active":true,"data":null}`, 'name'],
+      [`{"id":"a","name":"n","amount":1,"active":true,"data":{"k":"x${raw}y"}}`, 'data'],
+      [`{"id":"a","name":"n","amount":1,"active":true,"data":"x${raw}"}`, 'data'],
+    ] as const) {
+      const err = failure(row);
+      expect(err.message).toMatch(/raw control character U\+00[01][0-9A-F]/);
+      expect(err.field).toBe(field);
+    }
+  });
+
+  it('keeps DEL (U+007F) raw: JSON allows it and PostgreSQL text holds it', () => {
+    expect(encode(['{"id":"a\u007f","name":"n","amount":1,"active":true,"data":{"k":"\u007f"}}'])).toBe('a\u007f\tn\t1\ttrue\t{"k":"\u007f"}\n');
+  });
+
+  it('names a string cut by a raw line break as one that does not close on its line', () => {
+    expect(failure('{"id":"a","name":"first half').message).toMatch(/unterminated string .*raw line break/);
+  });
+
+  describe('json values of format 1.1 (tagged)', () => {
+    const TAGGED = { taggedJson: true };
+    const row = (data: string) => `{"id":"a","name":"n","amount":1,"active":true,"data":${data}}`;
+    const dataOf = (data: string, options = TAGGED) => encode([row(data)], COLUMNS, options).split('\t')[4]!.slice(0, -1);
+
+    it('reads null as SQL NULL and {"$json": v} as v, JSON null included', () => {
+      expect(dataOf('null')).toBe('\\N');
+      expect(dataOf('{"$json": null}')).toBe('null');
+      expect(dataOf(' { "$json" : null } ')).toBe('null');
+      expect(dataOf('{"$json": {"$json": 1}}')).toBe('{"$json": 1}');
+      expect(dataOf('{"$json": [1, {"a": null}]}')).toBe('[1, {"a": null}]');
+      expect(dataOf('{"$json": "s\\t"}')).toBe('"s\\\\t"');
+      expect(dataOf('{"$json": 10.250}')).toBe('10.250');
+    });
+
+    it('keeps every other object as it is', () => {
+      expect(dataOf('{"$json": 1, "b": 2}')).toBe('{"$json": 1, "b": 2}');
+      expect(dataOf('{"a": 1, "$json": null}')).toBe('{"a": 1, "$json": null}');
+      expect(dataOf('{"$jsonx": null}')).toBe('{"$jsonx": null}');
+      expect(dataOf('{}')).toBe('{}');
+    });
+
+    it('reads a 1.0 file as written: nothing is untagged', () => {
+      expect(dataOf('{"$json": null}', UNTAGGED)).toBe('{"$json": null}');
+      expect(dataOf('null', UNTAGGED)).toBe('\\N');
+    });
+
+    it('only untags json columns', () => {
+      expect(failure('{"id":"a","name":{"$json": "x"},"amount":1,"active":true,"data":null}', COLUMNS, TAGGED).message).toMatch(/an object is not a valid value/);
+    });
   });
 
   it.each([
@@ -104,3 +171,26 @@ describe('CopyTextEncoder', () => {
     expect(err.row).toBe(0);
   });
 });
+
+/** What COPY's text format makes of one field (PostgreSQL's CopyReadAttributesText, for the escapes it has). */
+function decodeCopyField(field: string): string | null {
+  if (field === '\\N') return null;
+  const raw = Buffer.from(field, 'utf8');
+  const simple: Record<number, number> = { 0x62: 8, 0x66: 12, 0x6e: 10, 0x72: 13, 0x74: 9, 0x76: 11 };
+  const isHex = (b: number | undefined) => b !== undefined && /[0-9a-fA-F]/.test(String.fromCharCode(b));
+  const bytes: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x5c) {
+      bytes.push(raw[i]!);
+      continue;
+    }
+    const e = raw[++i]!;
+    if (simple[e] !== undefined) bytes.push(simple[e]);
+    else if (e === 0x78 && isHex(raw[i + 1])) {
+      const len = isHex(raw[i + 2]) ? 2 : 1;
+      bytes.push(parseInt(raw.toString('latin1', i + 1, i + 1 + len), 16));
+      i += len;
+    } else bytes.push(e);
+  }
+  return Buffer.from(bytes).toString('utf8');
+}

@@ -1,10 +1,18 @@
+import { JSON_TAG } from './json-values.js';
+
 /**
  * Turns the rows of a backup file (one JSON object per row, as `row_to_json` writes them) into
  * PostgreSQL COPY text lines for a known list of columns, without decoding them into JavaScript
  * values. JSON string escapes and COPY text escapes agree on `\\ \" \/ \b \f \n \r \t`, so string
  * contents are copied byte for byte; only `\uXXXX` is rewritten. Numbers and booleans are copied
  * as written (PostgreSQL's input functions check them); `null` becomes `\N`; objects and arrays are
- * accepted only for json/jsonb columns, and kept as JSON text.
+ * accepted only for json/jsonb columns, and kept as JSON text. In a file of format 1.1
+ * (`taggedJson`), a json column's `{"$json": v}` is the value `v` (docs/backup-format.md).
+ *
+ * Every character PostgreSQL text can hold comes through: escapes are kept or rewritten (`\u0001`
+ * becomes `\x01`), raw UTF-8 and DEL are copied. What it cannot hold, or what would break a COPY
+ * line, is refused as a {@link RowShapeError} naming the row and field: a raw control character
+ * inside a string (not valid JSON; a raw tab or CR would shift or split the COPY line) and `\u0000`.
  *
  * Works on bytes, into reused output buffers, so a 2 M-row table makes next to no garbage. Strings
  * are copied in a plain loop: most are short (ids, dates), and a native `indexOf` per string cost
@@ -52,6 +60,14 @@ const isWordByte = (b: number | undefined) => b !== undefined && ((b >= 0x30 && 
 const NULL = Buffer.from('null');
 const WORDS = [NULL, Buffer.from('true'), Buffer.from('false')];
 const HEX = Buffer.from('0123456789abcdef');
+const TAG_KEY = Buffer.from(JSON.stringify(JSON_TAG));
+const CONTROL_NAMES: Record<number, string> = { 0x00: 'NUL', 0x09: 'tab', 0x0a: 'line feed', 0x0d: 'carriage return' };
+
+/** `U+0009 (tab)` */
+function controlName(b: number): string {
+  const code = `U+${b.toString(16).toUpperCase().padStart(4, '0')}`;
+  return CONTROL_NAMES[b] ? `${code} (${CONTROL_NAMES[b]})` : code;
+}
 
 function hexValue(b: number): number {
   if (b >= 0x30 && b <= 0x39) return b - 0x30;
@@ -60,17 +76,27 @@ function hexValue(b: number): number {
   return -1;
 }
 
+export interface CopyTextOptions {
+  /** The file's format tags json values (1.1 and later, `tagsJsonValues`): `{"$json": v}` means `v`. */
+  taggedJson: boolean;
+}
+
 export class CopyTextEncoder {
   private readonly keys: Buffer[];
   private readonly json: boolean[];
+  private readonly tagged: boolean;
   private out = Buffer.allocUnsafe(OUT_SIZE);
   private o = 0;
   private filled: Buffer[] = [];
   private row = 0;
 
-  constructor(private readonly columns: readonly CopyColumn[]) {
+  constructor(
+    private readonly columns: readonly CopyColumn[],
+    options: CopyTextOptions,
+  ) {
     this.keys = columns.map((c) => Buffer.from(c.name));
     this.json = columns.map((c) => c.json);
+    this.tagged = options.taggedJson;
   }
 
   /** Rows encoded so far. */
@@ -114,6 +140,11 @@ export class CopyTextEncoder {
     this.o = 0;
     if (this.out.length < 1024) this.out = Buffer.allocUnsafe(OUT_SIZE);
     return all;
+  }
+
+  /** Kept out of the string loop, which stays small enough to optimise well. */
+  private rawControl(b: number, c: number): never {
+    this.fail(`not valid JSON: a string holds a raw control character ${controlName(b)}; it must be written as an escape`, c);
   }
 
   private fail(problem: string, column?: number): never {
@@ -175,6 +206,10 @@ export class CopyTextEncoder {
     if (b === QUOTE) return this.string(r, i, c, this.json[c]!);
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       if (!this.json[c]) this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
+      if (b === OPEN_BRACE && this.tagged) {
+        const end = this.untag(r, i, c);
+        if (end >= 0) return end;
+      }
       return this.rawJson(r, i, c);
     }
     if (b === 0x6e || b === 0x74 || b === 0x66) {
@@ -197,13 +232,39 @@ export class CopyTextEncoder {
   }
 
   /**
+   * When the object at `i` is `{"$json": v}` (one key, nothing else), writes `v` as JSON text (a
+   * JSON `null` as `null`, not SQL NULL) and returns the index after the object; otherwise writes
+   * nothing and returns -1. Only the exact key bytes `"$json"` are recognised: this reader is used
+   * for files this product wrote, whose jsonb text never escapes `$`.
+   */
+  private untag(r: Buffer, i: number, c: number): number {
+    let k = skipWs(r, i + 1);
+    if (!startsWith(r, k, TAG_KEY)) return -1;
+    k = skipWs(r, k + TAG_KEY.length);
+    if (r[k] !== COLON) return -1;
+    k = skipWs(r, k + 1);
+    const start = this.o;
+    const b = r[k];
+    if (b === OPEN_BRACE || b === OPEN_BRACKET) k = this.rawJson(r, k, c);
+    else if (startsWith(r, k, NULL) && !isWordByte(r[k + NULL.length])) {
+      this.copySpan(NULL, 0, NULL.length);
+      k += NULL.length;
+    } else k = this.value(r, k, c);
+    k = skipWs(r, k);
+    if (r[k] === CLOSE_BRACE) return k + 1;
+    // Another key follows: an ordinary object, read again as one.
+    this.o = start;
+    return -1;
+  }
+
+  /**
    * The JSON string at `i` (its opening quote) as COPY text; returns the index after its closing
    * quote. For a text column its content, where JSON escapes mean what COPY escapes mean (only
    * `\uXXXX` is rewritten); for a json column the whole token, quotes included, with every
    * backslash doubled so COPY hands PostgreSQL's json parser the escapes as written.
-   * Raw control characters are not looked for (one more test per byte): a tab or carriage return
-   * breaks the COPY line, which PostgreSQL refuses; a newline has already ended the row; others are
-   * stored as they are. PostgreSQL's JSON never holds them raw.
+   * A raw control character (below U+0020) is refused: JSON does not allow it, and a tab or CR would
+   * shift or split the COPY line. One comparison more per byte, with its failure in another method:
+   * the loop kept small costs about the same CPU as before (docs/backup-format.md, "Cost").
    */
   private string(r: Buffer, i: number, c: number, json: boolean): number {
     const out = this.out;
@@ -212,10 +273,11 @@ export class CopyTextEncoder {
     if (json) out[o++] = QUOTE;
     i++;
     for (;;) {
-      if (i >= n) this.fail('not valid JSON: unterminated string', c);
+      if (i >= n) this.fail('not valid JSON: unterminated string (a string must close on its own line; a raw line break inside it is not valid JSON)', c);
       const b = r[i]!;
       if (b === QUOTE) break;
       if (b !== BACKSLASH) {
+        if (b < 0x20) this.rawControl(b, c);
         out[o++] = b;
         i++;
         continue;

@@ -27,10 +27,10 @@ function thrown(fn: () => unknown): unknown {
 }
 
 /** Reads `text` (after its metadata line) in pieces of `size` bytes; returns the tables' COPY text and counts. */
-function read(text: string, size: number): { copy: Record<string, string>; counts: Record<string, number>; order: string[] } {
+function read(text: string, size: number, taggedJson = false): { copy: Record<string, string>; counts: Record<string, number>; order: string[] } {
   const bytes = Buffer.from(text, 'utf8');
   const first = bytes.indexOf(0x0a) + 1;
-  const reader = new LineReader((key) => COLUMNS[key], first);
+  const reader = new LineReader((key) => COLUMNS[key], first, { taggedJson });
   const events: LineEvent[] = [];
   for (let i = first; i < bytes.length; i += size) events.push(...reader.push(bytes.subarray(i, Math.min(i + size, bytes.length))));
   events.push(...reader.end());
@@ -108,5 +108,26 @@ describe('LineReader', () => {
     expect((caught as RowShapeError).row).toBe(1);
     expect((caught as RowShapeError).field).toBe('name');
     expect((caught as RowShapeError).table).toBe('users');
+  });
+
+  it.each([
+    ['a raw tab', '\t'],
+    ['a raw carriage return', '\r'],
+    ['a raw NUL', '\u0000'],
+    ['a raw line break', '\n'],
+  ])('refuses %s inside a string, naming the table, row and field', (_name, raw) => {
+    const text = `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n,{"id":"c","name":"x${raw}y"}\n]\n}}\n`;
+    const caught = thrown(() => read(text, 5));
+    expect(caught).toBeInstanceOf(RowShapeError);
+    expect((caught as RowShapeError).message).toMatch(raw === '\n' ? /unterminated string/ : /raw control character/);
+    expect((caught as RowShapeError).table).toBe('users');
+    expect((caught as RowShapeError).row).toBe(1);
+    expect((caught as RowShapeError).field).toBe('name');
+  });
+
+  it('untags the json values of a 1.1 file, and only of one', () => {
+    const text = `${META}\n"data":{\n"loans":[\n{"id":"l1","meta":{"$json": null}}\n,{"id":"l2","meta":null}\n,{"id":"l3","meta":{"$json": {"$json": 2}}}\n]\n}}\n`;
+    expect(read(text, 7, true).copy.loans).toBe('l1\tnull\nl2\t\\N\nl3\t{"$json": 2}\n');
+    expect(read(text, 7, false).copy.loans).toBe('l1\t{"$json": null}\nl2\t\\N\nl3\t{"$json": {"$json": 2}}\n');
   });
 });

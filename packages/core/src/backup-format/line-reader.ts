@@ -1,4 +1,4 @@
-import { CopyTextEncoder, RowShapeError, type CopyColumn } from './copy-text.js';
+import { CopyTextEncoder, RowShapeError, type CopyColumn, type CopyTextOptions } from './copy-text.js';
 import { ScanError } from './json-scanner.js';
 
 /**
@@ -67,6 +67,8 @@ export class LineReader {
     private readonly columns: (key: string) => CopyColumn[] | undefined,
     /** Bytes already read (the metadata line), so error positions are file offsets. */
     offset: number,
+    /** From the file's format version (`tagsJsonValues`). */
+    private readonly options: CopyTextOptions,
   ) {
     this.offset = offset;
   }
@@ -161,7 +163,7 @@ export class LineReader {
         if (this.seen.has(key)) this.fail(`table "data.${key}" appears twice`);
         this.seen.add(key);
         this.key = key;
-        this.encoder = new CopyTextEncoder(columns);
+        this.encoder = new CopyTextEncoder(columns, this.options);
         this.state = 'firstRow';
         events.push({ type: 'tableStart', key });
         return;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { BACKUP_TABLES, FORMAT_VERSION } from './tables.js';
+import { BACKUP_TABLES, FORMAT_VERSION, READABLE_FORMATS } from './tables.js';
 
 const countKeys = Object.fromEntries(BACKUP_TABLES.map((t) => [t.key, z.number().int().min(0).optional()]));
 
@@ -17,12 +17,6 @@ export const metadataSchema = z.object({
 });
 export type BackupMetadata = z.output<typeof metadataSchema>;
 
-/**
- * Upgrades metadata (and, later, rows) written by older versions of this product. Empty while 1.0
- * is the only format ever written; a new format adds its predecessor here.
- */
-const FORMAT_MIGRATIONS: Record<string, (m: BackupMetadata) => BackupMetadata> = {};
-
 function compareVersions(a: string, b: string): number {
   const pa = a.split('.').map(Number);
   const pb = b.split('.').map(Number);
@@ -34,7 +28,8 @@ function compareVersions(a: string, b: string): number {
 }
 
 /**
- * Checks a file's metadata and brings it to the current format.
+ * Checks a file's metadata. `version` is kept as the file says: the metadata of every readable
+ * format has the same shape, and the rows' meaning depends on it (see `tagsJsonValues`).
  * @throws AppError INVALID_BACKUP_FILE when it is not metadata at all,
  *   UNSUPPORTED_BACKUP_VERSION when it comes from a newer (or unknown) format.
  */
@@ -45,7 +40,7 @@ export function readMetadata(raw: unknown): BackupMetadata {
       problems: parsed.error.issues.map((i) => `metadata.${i.path.join('.')}: ${i.message}`),
     });
   }
-  let meta = parsed.data;
+  const meta = parsed.data;
   if (!/^\d+(\.\d+)*$/.test(meta.version)) {
     throw new AppError('UNSUPPORTED_BACKUP_VERSION', `Unknown backup format version "${meta.version}"`);
   }
@@ -55,12 +50,8 @@ export function readMetadata(raw: unknown): BackupMetadata {
       `This backup was written in format ${meta.version}, newer than this service understands (${FORMAT_VERSION}); upgrade the service to restore it`,
     );
   }
-  while (meta.version !== FORMAT_VERSION) {
-    const migrate = FORMAT_MIGRATIONS[meta.version];
-    if (!migrate) {
-      throw new AppError('UNSUPPORTED_BACKUP_VERSION', `Backup format ${meta.version} is not supported`);
-    }
-    meta = migrate(meta);
-  }
-  return meta;
+  // "1.00" is 1.0: compare by number, then keep the canonical spelling.
+  const known = READABLE_FORMATS.find((v) => compareVersions(v, meta.version) === 0);
+  if (!known) throw new AppError('UNSUPPORTED_BACKUP_VERSION', `Backup format ${meta.version} is not supported`);
+  return { ...meta, version: known };
 }

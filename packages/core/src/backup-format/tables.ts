@@ -1,5 +1,11 @@
-/** The backup file format this code writes. Readers accept this and every older version listed in `FORMAT_MIGRATIONS`. */
-export const FORMAT_VERSION = '1.0';
+/**
+ * The backup file format this code writes (docs/backup-format.md). Readers accept every version in
+ * {@link READABLE_FORMATS}; 1.1 differs from 1.0 only in how json/jsonb values are written.
+ */
+export const FORMAT_VERSION = '1.1';
+
+/** Every format this product ever wrote, oldest first: all of them stay restorable. */
+export const READABLE_FORMATS: readonly string[] = ['1.0', '1.1'];
 
 export type BackupTableKey =
   | 'users'

@@ -1,7 +1,8 @@
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { FORMAT_VERSION, tablesFor, type BackupOptions, type BackupTableKey } from '../backup-format/tables.js';
-import { quoteIdent, readColumns, readSchemaVersion } from '../backup-format/catalog.js';
+import { isJsonColumn, quoteIdent, readColumns, readSchemaVersion } from '../backup-format/catalog.js';
+import { exportJsonExpression } from '../backup-format/json-values.js';
 
 export interface ExportProgress {
   table: BackupTableKey;
@@ -21,9 +22,13 @@ export interface ExportSummary {
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
 const NEWLINE = 0x0a;
 
-/** Numbers that JSON (and JavaScript) cannot carry exactly are exported as strings. */
+/**
+ * Numbers that JSON (and JavaScript) cannot carry exactly are exported as strings; json/jsonb values
+ * are tagged where a JSON `null` would otherwise read as SQL NULL (format 1.1, `exportJsonExpression`).
+ */
 function selectExpression(column: { name: string; type: string }): string {
   const ident = quoteIdent(column.name);
+  if (isJsonColumn(column)) return exportJsonExpression(column);
   return /^(numeric|bigint|money)/.test(column.type) ? `${ident}::text AS ${ident}` : ident;
 }
 
@@ -38,7 +43,8 @@ function countNewlines(chunk: Buffer): number {
  *
  * Every table is read in one REPEATABLE READ, READ ONLY transaction, so the file is one consistent
  * snapshot: a loan is never present without its member. PostgreSQL builds each row's JSON
- * (`row_to_json`), so values round-trip byte for byte and nothing is decoded in JavaScript. One row
+ * (`row_to_json`), so values round-trip byte for byte and nothing is decoded in JavaScript; a json
+ * value that is JSON `null` is written tagged, apart from SQL NULL (docs/backup-format.md). One row
  * per line; memory stays flat whatever the table sizes.
  *
  * The client must be dedicated to this export until the generator finishes. If the generator does

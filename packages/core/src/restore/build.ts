@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { isJsonColumn, quoteIdent, quoteLiteral, readColumns, type ColumnInfo } from '../backup-format/catalog.js';
+import { importJsonExpression } from '../backup-format/json-values.js';
 import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { AppError } from '../errors.js';
 import { invalidBackup, MAX_PROBLEMS, type Problem } from './problems.js';
@@ -79,11 +80,13 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
   if (problems.length > 0) throw invalidBackup(problems);
 }
 
-/** SQL that turns `doc`'s field into the column's type. A missing field takes the column default. */
-function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
+/**
+ * SQL that turns `doc`'s field into the column's type. A missing field takes the column default.
+ * JSON `null` is SQL NULL; a json column's tagged value (`taggedJson`, format 1.1) is untagged.
+ */
+function projection(c: ColumnInfo, defaultExpr: string | undefined, taggedJson: boolean): string {
   const field = quoteLiteral(c.name);
-  // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
-  const value = isJsonColumn(c) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
+  const value = isJsonColumn(c) ? importJsonExpression(`doc->${field}`, c.type, taggedJson) : `(doc->>${field})::${c.type}`;
   return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
 
@@ -140,12 +143,12 @@ export async function planTable(
   schema: string,
   key: BackupTableKey,
   rows: number,
-  opts: { typed: boolean },
+  opts: { typed: boolean; taggedJson: boolean },
 ): Promise<TablePlan> {
   const table = tableByKey(key)!.table;
   const columns = await readColumns(client, table);
   const target = staged(schema, table);
-  if (!opts.typed) await convertRows(client, schema, key, rows, columns);
+  if (!opts.typed) await convertRows(client, schema, key, rows, columns, opts.taggedJson);
 
   // Same definitions and names, on the staged table (index names are per schema).
   const onTarget = (ix: IndexDef) => ix.def.replace(` ON ${ix.on} `, ` ON ${target} `);
@@ -196,6 +199,7 @@ async function convertRows(
   key: BackupTableKey,
   rows: number,
   columns: ColumnInfo[],
+  taggedJson: boolean,
 ): Promise<void> {
   const table = tableByKey(key)!.table;
   const raw = rawTable(schema, key);
@@ -208,14 +212,14 @@ async function convertRows(
     // so the common case reads and parses every row once.
     const result = await client.query(
       `INSERT INTO ${target} (${columns.map((c) => quoteIdent(c.name)).join(', ')})
-       SELECT ${columns.map((c) => projection(c, defaults.get(c.name))).join(', ')} FROM ${parsed(raw)}
+       SELECT ${columns.map((c) => projection(c, defaults.get(c.name), taggedJson)).join(', ')} FROM ${parsed(raw)}
         WHERE jsonb_typeof(doc) = 'object' AND (doc - ${columnNames(columns)}) = '{}'::jsonb`,
     );
     inserted = result.rowCount ?? 0;
   } catch (err) {
     const found = await diagnoseJson(client, schema, raw, key);
     if (found.length === 0) found.push(...(await diagnoseCasts(client, schema, raw, key, columns)));
-    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults)));
+    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, defaults, taggedJson)));
     throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
   }
   if (inserted !== rows) throw invalidBackup(await checkShape(client, raw, key, columns));
@@ -353,10 +357,11 @@ async function diagnoseNulls(
   key: BackupTableKey,
   columns: ColumnInfo[],
   defaults: Map<string, string>,
+  taggedJson: boolean,
 ): Promise<Problem[]> {
   const required = columns.filter((c) => c.notNull);
   if (required.length === 0) return [];
-  const isNull = (c: ColumnInfo) => `(${projection(c, defaults.get(c.name))}) IS NULL`;
+  const isNull = (c: ColumnInfo) => `(${projection(c, defaults.get(c.name), taggedJson)}) IS NULL`;
   const { rows } = await client.query<{ ord: string; missing: string[] }>(
     `SELECT __ord AS ord, array_remove(ARRAY[${required.map((c) => `CASE WHEN ${isNull(c)} THEN ${quoteLiteral(c.name)} END`).join(', ')}], NULL) AS missing
        FROM ${parsed(raw)} WHERE ${required.map(isNull).join(' OR ')}

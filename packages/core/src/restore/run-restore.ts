@@ -158,9 +158,9 @@ export async function runRestore(
               progress({ percent, stage: 'validating' });
             }
           },
-          onTable: (key, rows, typed) => {
+          onTable: (key, rows, typed, taggedJson) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
-            const build = scheduleTable(tasks, schema, key, rows, typed, async (c, built) => {
+            const build = scheduleTable(tasks, schema, key, rows, { typed, taggedJson }, async (c, built) => {
               deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table built');
               // The references between tables built so far are checked now, while the file is still read.
               builtSoFar.push(built);
@@ -241,7 +241,7 @@ function scheduleTable(
   schema: string,
   key: BackupTableKey,
   rows: number,
-  typed: boolean,
+  opts: { typed: boolean; taggedJson: boolean },
   onBuilt: (client: pg.PoolClient, built: BuiltTable) => Promise<void>,
 ): Promise<BuiltTable> {
   return new Promise<BuiltTable>((resolve, reject) => {
@@ -264,7 +264,7 @@ function scheduleTable(
     pool.push(async (client) => {
       let plan: TablePlan;
       try {
-        plan = await planTable(client, schema, key, rows, { typed });
+        plan = await planTable(client, schema, key, rows, opts);
       } catch (err) {
         fail(err);
         return;

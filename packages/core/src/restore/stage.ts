@@ -11,6 +11,7 @@ import { RowShapeError, type CopyColumn } from '../backup-format/copy-text.js';
 import { LineReader, ourLayoutMetadata, type LineEvent } from '../backup-format/line-reader.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
+import { tagsJsonValues } from '../backup-format/json-values.js';
 import { invalidBackup, type Problem } from './problems.js';
 
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
@@ -51,8 +52,12 @@ export function typedTable(schema: string, key: BackupTableKey): string {
   return `${quoteIdent(schema)}.${quoteIdent(tableByKey(key)!.table)}`;
 }
 
-/** Called when a table's rows are all in: `typed` when they went straight into {@link typedTable}. */
-export type OnTableStaged = (key: BackupTableKey, rows: number, typed: boolean) => void;
+/**
+ * Called when a table's rows are all in: `typed` when they went straight into {@link typedTable};
+ * `taggedJson` when the file's json values are tagged (format 1.1, `tagsJsonValues`), which the
+ * conversion of raw rows must undo.
+ */
+export type OnTableStaged = (key: BackupTableKey, rows: number, typed: boolean, taggedJson: boolean) => void;
 
 /**
  * Streams a backup file into tables of the staging `schema` on `client`, one of two ways:
@@ -153,6 +158,8 @@ class StagingSink extends Writable {
   currentTable: BackupTableKey | undefined;
   /** The rows go straight into typed tables (see `typedTable`). */
   typed = false;
+  /** The file's json values are tagged; until its metadata says otherwise, a file is read as 1.0. */
+  private taggedJson = false;
   inTransaction = false;
   private reader: BackupScanner | LineReader | undefined;
   /** Live columns per table, for typed reading (see `typedColumns`). */
@@ -215,8 +222,9 @@ class StagingSink extends Writable {
     if (metadata) {
       this.metadata = metadata;
       this.typed = true;
+      this.taggedJson = tagsJsonValues(metadata.version);
       const columns = await this.typedColumns();
-      this.reader = new LineReader((key) => columns.get(key), nl + 1);
+      this.reader = new LineReader((key) => columns.get(key), nl + 1, { taggedJson: this.taggedJson });
       await this.handle(this.reader.push(head.subarray(nl + 1)));
     } else {
       this.reader = new BackupScanner();
@@ -241,6 +249,11 @@ class StagingSink extends Writable {
       switch (e.type) {
         case 'metadata':
           this.metadata = readMetadata(e.value);
+          this.taggedJson = tagsJsonValues(this.metadata.version);
+          if (this.taggedJson && this.counts.size > 0) {
+            // Tables already staged were read as untagged (1.0): their json values would be wrong.
+            throw invalidBackup([{ problem: `in a file of format ${this.metadata.version}, "metadata" must come before "data"` }]);
+          }
           break;
         case 'tableStart':
           await this.startTable(e.key);
@@ -259,7 +272,7 @@ class StagingSink extends Writable {
               await this.client.query('COMMIT');
               this.inTransaction = false;
             }
-            this.onTable?.(this.currentTable!, e.count, this.typed);
+            this.onTable?.(this.currentTable!, e.count, this.typed, this.taggedJson);
           }
           this.skipping = false;
           break;

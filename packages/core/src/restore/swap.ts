@@ -27,8 +27,12 @@ export async function swapIn(client: pg.PoolClient, schema: string, built: Built
     for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
     for (const s of sequences) {
       await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY ${publicTable(s.table)}.${quoteIdent(s.column)}`);
+      // Next value after the largest id; `max + 1` would overflow at the type's end, and an empty
+      // table (or only ids below the sequence's range) starts again at the sequence's minimum.
       await client.query(
-        `SELECT setval($1, coalesce((SELECT max(${quoteIdent(s.column)}) FROM ${publicTable(s.table)}), 0) + 1, false)`,
+        `SELECT setval($1, CASE WHEN m.v >= q.seqmin THEN m.v ELSE q.seqmin END, coalesce(m.v >= q.seqmin, false))
+           FROM (SELECT max(${quoteIdent(s.column)}) AS v FROM ${publicTable(s.table)}) m, pg_sequence q
+          WHERE q.seqrelid = $1::regclass`,
         [s.sequence],
       );
     }
