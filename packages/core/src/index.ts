@@ -25,3 +25,4 @@ export * from './retention/index.js';
 export * from './dependencies/index.js';
 export * from './backups/copies.js';
 export * from './shutdown.js';
+export * from './failpoints.js';
