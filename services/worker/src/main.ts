@@ -49,8 +49,12 @@ const deps: WorkerDeps = {
 lowerPriority(logger);
 await recoverInterrupted(deps);
 const started = startWorkers(deps, handlers);
-// After a crash between the API's two writes (row, then job); again every grace period for rows still too young now.
-const reconcile = () => reconcileJobs(deps).catch((err: Error) => logger.error({ err: err.message }, 'queue reconciliation failed'));
+// After a crash between the API's two writes (row, then job); again every grace period for rows still too young now,
+// and for a restore whose killed worker's connection (and so its run lock) outlived this start-up.
+const reconcile = () =>
+  reconcileJobs(deps)
+    .then(() => recoverInterrupted(deps))
+    .catch((err: Error) => logger.error({ err: err.message }, 'queue reconciliation failed'));
 await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });

@@ -7,6 +7,7 @@ import type { WorkerDeps } from './deps.js';
 /**
  * Cleans up after a worker that died during a restore or reset: when no live worker holds the
  * run lock, maintenance mode is turned off and operations still marked running are failed.
+ * Runs at start-up and periodically (the killed worker's connection may hold the lock a little longer).
  * (Their transaction died with the connection, so the database is as it was before them.)
  */
 export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma' | 'logger'>): Promise<void> {
@@ -16,7 +17,8 @@ export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma
     if (!rows[0]?.ok) return; // another worker is running one right now
     try {
       const { count } = await deps.prisma.operation.updateMany({
-        where: { kind: { in: ['restore', 'reset'] }, status: 'running' },
+        // A restore marked running a moment ago may be just about to take the lock on another worker.
+        where: { kind: { in: ['restore', 'reset'] }, status: 'running', startedAt: { lt: new Date(Date.now() - 1000) } },
         data: { status: 'failed', error: 'Interrupted: the worker stopped during the operation; nothing was changed', completedAt: new Date() },
       });
       const cleared = await exitMaintenance(deps.prisma);

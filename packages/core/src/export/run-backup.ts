@@ -187,17 +187,17 @@ async function uploadCopy(deps: BackupRunDeps, storage: RecordStorage, size: num
   const cloud = deps.storage.cloud!;
   const key = storage.local!.key;
   const opened = await deps.storage.local.open(key);
-  const body = isFailpointArmed(deps, 'upload.mid-chunk') ? stopHalfWay(deps, opened, size) : opened;
+  const body = isFailpointArmed(deps, 'upload.mid-chunk') ? stopBeforeLastPiece(deps, opened, size) : opened;
   const stored = await cloud.put(key, body, { size });
   return { ...storage, cloud: cloudEntry(key, stored.location) };
 }
 
-/** Crash drills: hands the uploader half the file, then stops at `upload.mid-chunk` (parts of it already sent). */
-function stopHalfWay(deps: BackupRunDeps, body: Readable, size: number): Readable {
+/** Crash drills: hands the uploader all but the file's last piece, then stops at `upload.mid-chunk` (every part but the last sent). */
+function stopBeforeLastPiece(deps: BackupRunDeps, body: Readable, size: number): Readable {
   async function* pass(): AsyncGenerator<Buffer> {
     let sent = 0;
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (sent >= size / 2) await reachFailpoint(deps, 'upload.mid-chunk');
+      if (sent + chunk.length >= size) await reachFailpoint(deps, 'upload.mid-chunk');
       sent += chunk.length;
       yield chunk;
     }
