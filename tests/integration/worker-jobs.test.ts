@@ -67,7 +67,14 @@ describe('backup during maintenance', () => {
       return row.error?.startsWith('Waiting: maintenance') ? row : undefined;
     }, 10_000);
     expect(waiting.status).toBe('queued');
-    await new Promise((r) => setTimeout(r, 800)); // several rechecks
+    // Each recheck writes the waiting note again: wait for two more of them, not for a guessed time.
+    const rechecks = new Set([waiting.updatedAt.getTime()]);
+    await waitFor(async () => {
+      const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } });
+      expect(row.status).toBe('queued');
+      rechecks.add(row.updatedAt.getTime());
+      return rechecks.size >= 3;
+    }, 10_000, 50);
     expect((await readdir(dir)).filter((f) => f.startsWith('backup_waiting'))).toEqual([]);
 
     await exitMaintenance(db.prisma);

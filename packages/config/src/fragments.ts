@@ -50,3 +50,28 @@ export const scheduleEnv = z.object({
 });
 
 export { bool as booleanEnv };
+
+/** Points where a process can be told to stop and wait, so a crash drill can kill it there (see @mp/core `reachFailpoint`). */
+export const FAILPOINT_NAMES = [
+  'export.mid-table',
+  'upload.mid-chunk',
+  'restore.staging',
+  'restore.building',
+  'restore.swap',
+  'reset.wipe',
+  'prune.mid-delete',
+  'api.create.after-record',
+] as const;
+export type FailpointName = (typeof FAILPOINT_NAMES)[number];
+
+/**
+ * `FAILPOINTS=restore.swap,reset.wipe`: for crash drills only. A process that reaches a named point
+ * logs `{"msg":"failpoint","point":…}` and stops there for good. Unset (the default) in production.
+ */
+export const failpointEnv = z.object({
+  FAILPOINTS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(FAILPOINT_NAMES))),
+});

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, logEnv, redisEnv, scheduleEnv, storageEnv } from './fragments.js';
+import { booleanEnv, databaseEnv, failpointEnv, logEnv, redisEnv, scheduleEnv, storageEnv } from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -16,6 +16,7 @@ export const apiEnvSchema = databaseEnv
   .extend(logEnv.shape)
   .extend(storageEnv.shape)
   .extend(scheduleEnv.shape)
+  .extend(failpointEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     HOST: z.string().default('127.0.0.1'),
@@ -35,6 +36,7 @@ export const workerEnvSchema = databaseEnv
   .extend(logEnv.shape)
   .extend(storageEnv.shape)
   .extend(scheduleEnv.shape)
+  .extend(failpointEnv.shape)
   .extend({
     RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
@@ -45,5 +47,10 @@ export const workerEnvSchema = databaseEnv
     JOB_STALLED_INTERVAL_MS: z.coerce.number().int().min(500).default(15_000),
     /** How long a backup that meets maintenance mode (a restore or reset) waits before looking again. */
     MAINTENANCE_RECHECK_MS: z.coerce.number().int().min(100).default(30_000),
+    /**
+     * How old a `queued` record or operation must be before start-up reconciliation judges it (the API
+     * writes the row, then enqueues within ENQUEUE_TIMEOUT_MS); also how often reconciliation runs.
+     */
+    RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
   });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

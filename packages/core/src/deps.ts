@@ -2,6 +2,7 @@ import type { Logger } from '@mp/logger';
 import type { PgPool, PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import type { BackupStorage } from '@mp/storage';
+import type { FailpointName } from './failpoints.js';
 
 /** The copies a backup can have: local always exists; cloud only when Cloudinary is configured. */
 export interface StorageSet {
@@ -23,4 +24,6 @@ export interface CoreDeps {
   now?: () => Date;
   /** Folder where uploaded restore files wait for the worker. */
   uploadDir: string;
+  /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
+  failpoints?: readonly FailpointName[];
 }

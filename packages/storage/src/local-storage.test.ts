@@ -72,11 +72,15 @@ describe('createLocalStorage', () => {
   });
 
   it('removes the temporary file when the body is destroyed mid-way', async () => {
-    const body = new Readable({ read() {} });
-    body.push(Buffer.alloc(1024, 1));
-    const put = storage.put('aborted.json', body);
-    setTimeout(() => body.destroy(), 20);
-    await expect(put).rejects.toThrow();
+    // Destroyed when asked for more after its first bytes, i.e. while the temporary file is open and written.
+    let reads = 0;
+    const body = new Readable({
+      read() {
+        if (reads++ === 0) this.push(Buffer.alloc(1024, 1));
+        else this.destroy(new Error('client went away'));
+      },
+    });
+    await expect(storage.put('aborted.json', body)).rejects.toThrow('client went away');
     expect(await readdir(dir)).toEqual([]);
   });
 

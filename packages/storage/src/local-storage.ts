@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, resolve, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
@@ -46,8 +45,8 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
           done(null, chunk);
         },
       });
+      await writeTemporary(tmp, body, counter);
       try {
-        await pipeline(body, counter, createWriteStream(tmp, { flags: 'wx' }));
         await rename(tmp, path);
       } catch (err) {
         await rm(tmp, { force: true });
@@ -106,6 +105,32 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
       return infos;
     },
   };
+}
+
+/**
+ * Writes `body` through `transform` into a new file `tmp` (created exclusively), or removes it.
+ * The file is opened before any byte flows and removed only once its stream has closed: a write
+ * stream that opens its own file does so later on the thread pool, so a removal right after a failed
+ * pipeline could run before the file exists and the delayed open would then leave it behind.
+ * On failure `body` is destroyed and nothing is left at `tmp`.
+ */
+export async function writeTemporary(tmp: string, body: Readable, transform: Transform): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(tmp, 'wx');
+  } catch (err) {
+    body.destroy();
+    throw err;
+  }
+  const out = handle.createWriteStream();
+  try {
+    await pipeline(body, transform, out);
+  } catch (err) {
+    // pipeline() settles as soon as one stream fails, before `out` has closed its file.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 function isMissing(err: unknown): boolean {

@@ -1,5 +1,5 @@
 import type { ApiConfig } from '@mp/config';
-import type { StorageSet } from '@mp/core';
+import type { FailpointName, StorageSet } from '@mp/core';
 import type { PgPool, PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
@@ -12,6 +12,8 @@ export interface ApiDeps {
   pool: PgPool;
   producer: Producer;
   storage: StorageSet;
+  /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
+  failpoints?: readonly FailpointName[];
   /** Resolves false (never rejects) when Redis does not answer a ping in time. */
   checkRedis(): Promise<boolean>;
 }

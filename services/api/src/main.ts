@@ -30,6 +30,7 @@ const deps: ApiDeps = {
   producer,
   // Local from BACKUP_DIR; cloud only when CLOUDINARY_URL is set, else null.
   storage: createStorageSet(config),
+  failpoints: config.FAILPOINTS,
   async checkRedis() {
     // Any Redis round trip will do; with the offline queue disabled it fails fast when Redis is down.
     return producer

@@ -7,7 +7,7 @@ import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { handlers } from './handlers/index.js';
-import { recoverInterrupted } from './recovery.js';
+import { reconcileJobs, recoverInterrupted } from './recovery.js';
 import { lowerPriority } from './priority.js';
 import { startWorkers } from './start-workers.js';
 
@@ -42,16 +42,25 @@ const deps: WorkerDeps = {
   producer,
   storage: createStorageSet(config),
   uploadDir: config.UPLOAD_DIR,
+  failpoints: config.FAILPOINTS,
   settings: { gzipLevel: config.GZIP_LEVEL, compressThresholdBytes: config.COMPRESS_THRESHOLD_BYTES },
 };
 
 lowerPriority(logger);
 await recoverInterrupted(deps);
 const started = startWorkers(deps, handlers);
+// After a crash between the API's two writes (row, then job); again every grace period for rows still too young now,
+// and for a restore whose killed worker's connection (and so its run lock) outlived this start-up.
+const reconcile = () =>
+  reconcileJobs(deps)
+    .then(() => recoverInterrupted(deps))
+    .catch((err: Error) => logger.error({ err: err.message }, 'queue reconciliation failed'));
+await reconcile();
+const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
 logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
 
-exitGracefullyOnSignals(logger, [() => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
+exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
   timeoutMs: 60_000,
   message: 'shutting down: finishing active jobs',
 });

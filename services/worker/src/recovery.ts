@@ -1,9 +1,13 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
+import { QUEUES, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
 
 /**
  * Cleans up after a worker that died during a restore or reset: when no live worker holds the
  * run lock, maintenance mode is turned off and operations still marked running are failed.
+ * Runs at start-up and periodically (the killed worker's connection may hold the lock a little longer).
  * (Their transaction died with the connection, so the database is as it was before them.)
  */
 export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma' | 'logger'>): Promise<void> {
@@ -13,7 +17,8 @@ export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma
     if (!rows[0]?.ok) return; // another worker is running one right now
     try {
       const { count } = await deps.prisma.operation.updateMany({
-        where: { kind: { in: ['restore', 'reset'] }, status: 'running' },
+        // A restore marked running a moment ago may be just about to take the lock on another worker.
+        where: { kind: { in: ['restore', 'reset'] }, status: 'running', startedAt: { lt: new Date(Date.now() - 1000) } },
         data: { status: 'failed', error: 'Interrupted: the worker stopped during the operation; nothing was changed', completedAt: new Date() },
       });
       const cleared = await exitMaintenance(deps.prisma);
@@ -32,4 +37,90 @@ export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma
   } finally {
     client.release();
   }
+}
+
+/** What a restore, reset or verify that never reached the queue is told. */
+export const NEVER_QUEUED = 'Interrupted: the request was interrupted before it was queued; nothing was changed';
+
+export interface ReconcileReport {
+  /** Manual backups whose job was missing, queued again (jobId = record id, so idempotent). */
+  requeued: string[];
+  /** Records and operations whose job was missing and that cannot be queued again safely. */
+  failed: string[];
+  /** Waiting jobs whose record or operation does not exist. */
+  removed: string[];
+}
+
+type ReconcileDeps = Pick<WorkerDeps, 'prisma' | 'producer' | 'logger' | 'config'>;
+
+/**
+ * Makes the queue and PostgreSQL agree after a crash between the two writes of a request (the API
+ * writes the row, then enqueues): a `queued` row older than `RECONCILE_GRACE_MS` whose job does not
+ * exist is queued again when that is safe (a manual backup: same jobId, nothing ran yet) or failed
+ * with {@link NEVER_QUEUED} (restore, reset, verify, prune: the admin asks again, knowing nothing
+ * changed); a `running` backup whose job is gone is failed; a waiting job whose row is missing is
+ * removed. Safe to run on several workers at once: enqueues are idempotent and every update checks
+ * the status it expects.
+ * Trap: rows younger than the grace period are left alone, because their API may still be enqueueing.
+ */
+export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date()): Promise<ReconcileReport> {
+  const report: ReconcileReport = { requeued: [], failed: [], removed: [] };
+  const before = new Date(now.getTime() - deps.config.RECONCILE_GRACE_MS);
+  const jobExists = async (queue: QueueName, jobId: string | null) => !!jobId && !!(await deps.producer.queue(queue).getJob(jobId));
+
+  const records = await deps.prisma.backupRecord.findMany({
+    where: { status: { in: ['queued', 'running'] }, updatedAt: { lt: before } },
+    select: { id: true, jobId: true, type: true, status: true },
+  });
+  for (const r of records) {
+    if (await jobExists(QUEUES.backup, r.jobId)) continue;
+    if (r.status === 'queued' && r.type === 'manual' && r.jobId === r.id) {
+      await deps.producer.enqueue('backup.create', { backupId: r.id }, { jobId: r.id });
+      report.requeued.push(r.id);
+      continue;
+    }
+    const error = r.status === 'queued' ? NEVER_QUEUED : 'Interrupted: the worker stopped and the job is gone; run the backup again';
+    const { count } = await deps.prisma.backupRecord.updateMany({ where: { id: r.id, status: r.status }, data: { status: 'failed', error, completedAt: now } });
+    if (count > 0) report.failed.push(r.id);
+  }
+
+  const operations = await deps.prisma.operation.findMany({
+    where: { status: 'queued', updatedAt: { lt: before } },
+    select: { id: true, jobId: true, kind: true, input: true },
+  });
+  for (const op of operations) {
+    const queue = op.kind === 'restore' || op.kind === 'reset' ? QUEUES.maintenance : QUEUES.backup;
+    if (await jobExists(queue, op.jobId)) continue;
+    const { count } = await deps.prisma.operation.updateMany({
+      where: { id: op.id, status: 'queued' },
+      data: { status: 'failed', error: NEVER_QUEUED, completedAt: now },
+    });
+    if (count === 0) continue;
+    report.failed.push(op.id);
+    const upload = (op.input as { source?: { kind?: string; path?: unknown } } | null)?.source;
+    if (upload?.kind === 'file' && typeof upload.path === 'string' && path.dirname(path.resolve(upload.path)) === path.resolve(deps.config.UPLOAD_DIR)) {
+      await rm(upload.path, { force: true });
+    }
+  }
+
+  for (const queue of Object.values(QUEUES)) {
+    for (const job of await deps.producer.queue(queue).getJobs(['waiting', 'delayed', 'prioritized'])) {
+      if (!job?.id || (await rowExists(deps, job.name, job.data as Record<string, unknown>))) continue;
+      await job.remove().catch((err: Error) => deps.logger.warn({ jobId: job.id, err: err.message }, 'could not remove an orphaned job'));
+      report.removed.push(job.id);
+    }
+  }
+  if (report.requeued.length + report.failed.length + report.removed.length > 0) {
+    deps.logger.warn(report, 'reconciled the queue with PostgreSQL');
+  }
+  return report;
+}
+
+/** Whether the row a job works on exists; jobs that create their own row (scheduled, daily prune) always pass. */
+async function rowExists(deps: ReconcileDeps, name: string, data: Record<string, unknown>): Promise<boolean> {
+  if (name === 'backup.create' && typeof data.backupId === 'string') {
+    return (await deps.prisma.backupRecord.count({ where: { id: data.backupId } })) > 0;
+  }
+  if (typeof data.operationId === 'string') return (await deps.prisma.operation.count({ where: { id: data.operationId } })) > 0;
+  return true;
 }

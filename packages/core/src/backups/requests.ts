@@ -10,6 +10,7 @@ import { maintenanceActive } from '../maintenance.js';
 import { readRecordStorage } from './record-storage.js';
 import { deleteCopies, withoutCopies } from './copies.js';
 import { enqueueWithin, errorSummary, operationInProgress, withOperationLockOn } from '../operations/requests.js';
+import { reachFailpoint, type FailpointName } from '../failpoints.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
 export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
@@ -62,6 +63,8 @@ interface RequestBackupDeps {
   storage: StorageSet;
   logger: Logger;
   now?: () => Date;
+  /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
+  failpoints?: readonly FailpointName[];
 }
 
 export interface BackupRequestInput {
@@ -129,6 +132,8 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
     return rows[0] as InsertOutcome; // the outer SELECT always yields exactly one row
   });
   if (!outcome.insertedId) throw refusal(outcome);
+  // Crash drills: the record is committed, the job not yet queued (start-up reconciliation repairs this).
+  await reachFailpoint(deps, 'api.create.after-record');
   try {
     await enqueueWithin(deps.producer, 'backup.create', { backupId: id }, id);
   } catch (err) {

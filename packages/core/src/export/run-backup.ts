@@ -1,12 +1,14 @@
 import { UnrecoverableError } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
 import type { PgPool, PrismaClient } from '@mp/db';
+import { Readable } from 'node:stream';
 import { isStorageError } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
 import { FORMAT_VERSION, type BackupOptions } from '../backup-format/tables.js';
 import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/record-storage.js';
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { compressIfLarge, digesting } from './compress.js';
+import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -14,6 +16,8 @@ export interface BackupRunDeps {
   storage: StorageSet;
   logger: Logger;
   settings: { gzipLevel: number; compressThresholdBytes: number };
+  /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
+  failpoints?: readonly FailpointName[];
 }
 
 export interface JobProgress {
@@ -161,6 +165,7 @@ async function exportToLocal(
         table: p.table,
         rows: p.rows,
       }),
+      deps,
     );
     const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
     const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}`;
@@ -181,9 +186,23 @@ async function exportToLocal(
 async function uploadCopy(deps: BackupRunDeps, storage: RecordStorage, size: number): Promise<RecordStorage> {
   const cloud = deps.storage.cloud!;
   const key = storage.local!.key;
-  const body = await deps.storage.local.open(key);
+  const opened = await deps.storage.local.open(key);
+  const body = isFailpointArmed(deps, 'upload.mid-chunk') ? stopBeforeLastPiece(deps, opened, size) : opened;
   const stored = await cloud.put(key, body, { size });
   return { ...storage, cloud: cloudEntry(key, stored.location) };
+}
+
+/** Crash drills: hands the uploader all but the file's last piece, then stops at `upload.mid-chunk` (every part but the last sent). */
+function stopBeforeLastPiece(deps: BackupRunDeps, body: Readable, size: number): Readable {
+  async function* pass(): AsyncGenerator<Buffer> {
+    let sent = 0;
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      if (sent + chunk.length >= size) await reachFailpoint(deps, 'upload.mid-chunk');
+      sent += chunk.length;
+      yield chunk;
+    }
+  }
+  return Readable.from(pass());
 }
 
 async function removeLocal(deps: BackupRunDeps, storage: RecordStorage): Promise<void> {

@@ -3,6 +3,7 @@ import copyStreams from 'pg-copy-streams';
 import { FORMAT_VERSION, tablesFor, type BackupOptions, type BackupTableKey } from '../backup-format/tables.js';
 import { isJsonColumn, quoteIdent, readColumns, readSchemaVersion } from '../backup-format/catalog.js';
 import { exportJsonExpression } from '../backup-format/json-values.js';
+import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
 
 export interface ExportProgress {
   table: BackupTableKey;
@@ -57,6 +58,7 @@ export async function* exportSnapshot(
   options: BackupOptions,
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
+  failpoints?: FailpointDeps,
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -90,12 +92,16 @@ export async function* exportSnapshot(
     );
     let first = true;
     let lastReport = 0;
+    let tableRows = 0;
     for await (const chunk of copy as AsyncIterable<Buffer>) {
       // Every row starts with a separating comma; the table's first row must not.
       const out = first ? chunk.subarray(1) : chunk;
       first = false;
-      rowsDone += countNewlines(chunk);
+      const lines = countNewlines(chunk);
+      rowsDone += lines;
+      tableRows += lines;
       yield out;
+      if (tableRows < (summary.recordCounts[t.key] ?? 0)) await reachFailpoint(failpoints, 'export.mid-table');
       const now = Date.now();
       if (onProgress && now - lastReport > 250) {
         lastReport = now;

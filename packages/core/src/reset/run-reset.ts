@@ -5,6 +5,7 @@ import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from '../restore/exclusive.js';
+import { reachFailpoint } from '../failpoints.js';
 
 export const SUPERADMIN_USERNAME = 'SuperAdmin';
 
@@ -53,6 +54,7 @@ export async function runReset(
          VALUES ($1, 'SYSTEM_RESET', 'System', $2, $3)`,
         [op.createdBy, operationId, JSON.stringify({ safetyBackupId, superAdminId: id })],
       );
+      await reachFailpoint(deps, 'reset.wipe');
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type pg from 'pg';
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
@@ -19,6 +19,7 @@ import { stageFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 import type { BackupTableKey } from '../backup-format/tables.js';
 import { swapIn } from './swap.js';
+import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
 
 export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
@@ -147,7 +148,7 @@ export async function runRestore(
         // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
         const ours = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
         let readPercent = 1;
-        const staged = await stageFile(client, opened.stream, {
+        const staged = await stageFile(client, stopAfterFirstPiece(deps, opened.stream), {
           schema,
           typed: ours,
           onBytes: (bytes) => {
@@ -160,7 +161,7 @@ export async function runRestore(
           },
           onTable: (key, rows, typed, taggedJson) => {
             deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
-            const build = scheduleTable(tasks, schema, key, rows, { typed, taggedJson }, async (c, built) => {
+            const build = scheduleTable(deps, tasks, schema, key, rows, { typed, taggedJson }, async (c, built) => {
               deps.logger.debug({ table: key, rows, ms: Date.now() - started }, 'restore: table built');
               // The references between tables built so far are checked now, while the file is still read.
               builtSoFar.push(built);
@@ -201,7 +202,7 @@ export async function runRestore(
         }
         progress({ percent: 90, stage: 'replacing' });
         const swapStarted = Date.now();
-        await swapIn(client, schema, built);
+        await swapIn(client, schema, built, deps);
         deps.logger.info({ swapMs: Date.now() - swapStarted, ms: Date.now() - started }, 'restore: swapped in');
         progress({ percent: 100, stage: 'done' });
         return {
@@ -237,6 +238,7 @@ export async function runRestore(
  * empty between two steps of a table.
  */
 function scheduleTable(
+  failpoints: FailpointDeps,
   pool: BuilderPool,
   schema: string,
   key: BackupTableKey,
@@ -275,6 +277,7 @@ function scheduleTable(
         pool.push(async (c) => {
           if (failed) return;
           try {
+            await reachFailpoint(failpoints, 'restore.building');
             await buildIndex(c, schema, plan, step);
           } catch (err) {
             fail(err);
@@ -285,6 +288,19 @@ function scheduleTable(
       }
     });
   });
+}
+
+/** Crash drills: the file's first piece reaches the staging tables, then the read stops at `restore.staging`. */
+function stopAfterFirstPiece(deps: FailpointDeps, stream: Readable): Readable {
+  if (!isFailpointArmed(deps, 'restore.staging')) return stream;
+  async function* pass(): AsyncGenerator<Buffer> {
+    let pieces = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (pieces++ === 1) await reachFailpoint(deps, 'restore.staging');
+      yield chunk;
+    }
+  }
+  return Readable.from(pass());
 }
 
 /** Several tables may be wrong at once: report the problems of all of them, in file order. */

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteIdent } from '../backup-format/catalog.js';
 import type { BuiltTable } from './build.js';
 import { publicTable, readConstraints, readOwnedSequences } from './keys.js';
+import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
 
 /**
  * Swaps the staged tables in for the live ones in one short transaction, and deletes every
@@ -13,7 +14,7 @@ import { publicTable, readConstraints, readOwnedSequences } from './keys.js';
  * serial sequences are kept (detached, then re-attached and moved past the restored ids).
  * Trap: the new tables belong to the role running the worker, which must own the live tables too.
  */
-export async function swapIn(client: pg.PoolClient, schema: string, built: BuiltTable[]): Promise<void> {
+export async function swapIn(client: pg.PoolClient, schema: string, built: BuiltTable[], failpoints?: FailpointDeps): Promise<void> {
   const names = built.map((b) => b.table);
   await client.query('BEGIN');
   try {
@@ -36,6 +37,8 @@ export async function swapIn(client: pg.PoolClient, schema: string, built: Built
         [s.sequence],
       );
     }
+    // Crash drills: every table moved, nothing committed; a kill here must leave the old tables live.
+    await reachFailpoint(failpoints, 'restore.swap');
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});

@@ -2,6 +2,7 @@ import type { CoreDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { deleteCopies, withoutCopies } from '../backups/copies.js';
 import { planPrune, type PruneDeps } from './plan.js';
+import { reachFailpoint } from '../failpoints.js';
 
 export interface PruneReport {
   retentionDays: number;
@@ -22,7 +23,7 @@ export interface PruneReport {
  * @returns which records were deleted, which failed, and the id of the newest completed backup kept.
  */
 export async function pruneBackups(
-  deps: PruneDeps & Pick<CoreDeps, 'storage' | 'logger'>,
+  deps: PruneDeps & Pick<CoreDeps, 'storage' | 'logger' | 'failpoints'>,
   input: { retentionDays?: number } = {},
 ): Promise<PruneReport> {
   const plan = await planPrune(deps, input);
@@ -37,6 +38,7 @@ export async function pruneBackups(
   for (const record of plan.candidates) {
     const outcome = await deleteCopies(deps, record);
     if (outcome.error === null) {
+      await reachFailpoint(deps, 'prune.mid-delete');
       // Re-check the status in the delete itself: a record picked up by another job meanwhile stays.
       await deps.prisma.backupRecord.deleteMany({ where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] } } });
       report.deleted.push({ id: record.id, filename: record.filename });

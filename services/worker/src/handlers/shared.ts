@@ -8,6 +8,7 @@ export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
     storage: deps.storage,
     logger: deps.logger,
     settings: { gzipLevel: deps.config.GZIP_LEVEL, compressThresholdBytes: deps.config.COMPRESS_THRESHOLD_BYTES },
+    failpoints: deps.config.FAILPOINTS,
   };
 }
 

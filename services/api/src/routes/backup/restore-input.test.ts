@@ -1,5 +1,9 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { sniffFormat } from './restore-input.js';
+import { saveUpload, sniffFormat } from './restore-input.js';
 
 describe('sniffFormat', () => {
   it.each([
@@ -15,5 +19,20 @@ describe('sniffFormat', () => {
     [[], 'undecided'],
   ])('%j → %s', (bytes, expected) => {
     expect(sniffFormat(Buffer.from(bytes))).toBe(expected);
+  });
+});
+
+describe('saveUpload', () => {
+  it.each([
+    ['fails before its first byte', () => new Readable({ read() { this.destroy(new Error('connection reset')); } }), 'connection reset'],
+    ['is not a backup', () => Readable.from([Buffer.from('PK\u0003\u0004zip')]), 'neither JSON nor gzip'],
+  ])('leaves no file behind when the upload %s', async (_name, body, message) => {
+    const dir = await mkdtemp(join(tmpdir(), 'save-upload-'));
+    try {
+      await expect(saveUpload(body(), dir, 'op-1')).rejects.toThrow(message);
+      expect(await readdir(dir)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

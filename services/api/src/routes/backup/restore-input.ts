@@ -1,11 +1,10 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, checkBackupDocument, type RestoreSource } from '@mp/core';
+import { writeTemporary } from '@mp/storage';
 
 const jsonBody = z
   .object({
@@ -73,8 +72,9 @@ export async function saveUpload(
       done(null, chunk);
     },
   });
+  // Opened before the first byte and removed only once closed: no file outlives a failed upload.
+  await writeTemporary(tmp, body, sniff);
   try {
-    await pipeline(body, sniff, createWriteStream(tmp, { flags: 'wx' }));
     if (truncated()) throw new AppError('PAYLOAD_TOO_LARGE', 'The uploaded file is larger than allowed');
     const { format } = state;
     if (format !== 'gzip' && format !== 'json') throw notABackup();
