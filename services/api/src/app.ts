@@ -7,6 +7,7 @@ import { AppError } from '@mp/core';
 import type { ApiDeps } from './deps.js';
 import { authenticate, registerJwt, requirePasswordChanged, requireRole } from './plugins/auth.js';
 import { registerErrorHandler } from './plugins/error-handler.js';
+import { registerJsonBodyParser } from './plugins/json-body.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { RequestLogController } from './plugins/request-log.js';
 import authRoutes from './routes/auth/index.js';
@@ -46,6 +47,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(base);
+  // Bounded nesting before anything recursive reads a body (plugins/json-body.ts).
+  registerJsonBodyParser(base);
 
   await app.register(fastifySwagger, {
     openapi: {
