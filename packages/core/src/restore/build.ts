@@ -83,7 +83,10 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
 function projection(c: ColumnInfo, defaultExpr: string | undefined): string {
   const field = quoteLiteral(c.name);
   // A SQL NULL is exported as JSON null, so JSON null comes back as SQL NULL.
-  const value = isJsonColumn(c) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(doc->>${field})::${c.type}`;
+  // `->>` turns an object or array into its JSON text, which any text column would take: casting the
+  // jsonb itself to numeric fails for exactly those, and diagnoseCasts then names the value.
+  const scalar = `CASE WHEN jsonb_typeof(doc->${field}) IN ('object', 'array') THEN (doc->${field})::numeric::text ELSE doc->>${field} END`;
+  const value = isJsonColumn(c) ? `NULLIF(doc->${field}, 'null'::jsonb)::${c.type}` : `(${scalar})::${c.type}`;
   return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
 
