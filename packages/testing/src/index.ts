@@ -4,3 +4,4 @@ export * from './api.js';
 export * from './snapshots.js';
 export * from './processes.js';
 export * from './secrets.js';
+export * from './hostile-corpus.js';

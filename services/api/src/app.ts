@@ -5,6 +5,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTyp
 import type { ApiDeps } from './deps.js';
 import { authenticate, registerJwt, requirePasswordChanged, requireRole } from './plugins/auth.js';
 import { HTTP_STATUS, registerErrorHandler } from './plugins/error-handler.js';
+import { registerJsonBodyParser } from './plugins/json-body.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { RequestLogController } from './plugins/request-log.js';
@@ -51,6 +52,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(base);
+  // Bounded nesting before anything recursive reads a body (plugins/json-body.ts).
+  registerJsonBodyParser(base);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -55,7 +55,13 @@ function isWs(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/** Largest single row the scanner holds by default: rows of this schema are a few KB. */
+export const MAX_ROW_BYTES = 64 * 1024 * 1024;
+
 export class BackupScanner {
+  /** @param maxRowBytes a row past this size ends the scan (memory stays bounded on a damaged file). */
+  constructor(private readonly maxRowBytes = MAX_ROW_BYTES) {}
+
   private state = S.Start;
   private offset = 0;
   private topKeys = new Set<string>();
@@ -313,6 +319,9 @@ export class BackupScanner {
       throw new ScanError('The metadata object is implausibly large', this.offset);
     }
     if (this.captureFor === 'skip') this.parts = [];
+    if (this.captureFor === 'row' && this.partBytes > this.maxRowBytes) {
+      throw new ScanError(`Row ${this.rowCount} of data.${this.table} is larger than ${this.maxRowBytes} bytes`, this.offset);
+    }
   }
 
   private finishValue(): void {

@@ -86,7 +86,10 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
  */
 function projection(c: ColumnInfo, defaultExpr: string | undefined, taggedJson: boolean): string {
   const field = quoteLiteral(c.name);
-  const value = isJsonColumn(c) ? importJsonExpression(`doc->${field}`, c.type, taggedJson) : `(doc->>${field})::${c.type}`;
+  // `->>` turns an object or array into its JSON text, which any text column would take: casting the
+  // jsonb itself to numeric fails for exactly those, and diagnoseCasts then names the value.
+  const scalar = `CASE WHEN jsonb_typeof(doc->${field}) IN ('object', 'array') THEN (doc->${field})::numeric::text ELSE doc->>${field} END`;
+  const value = isJsonColumn(c) ? importJsonExpression(`doc->${field}`, c.type, taggedJson) : `(${scalar})::${c.type}`;
   return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
 

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
+import { BackupScanner, MAX_ROW_BYTES, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { BACKUP_TABLES, tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { isJsonColumn, quoteIdent, readColumns } from '../backup-format/catalog.js';
 import { RowShapeError, type CopyColumn } from '../backup-format/copy-text.js';
@@ -25,6 +25,24 @@ const MAX_FIRST_LINE = 4 * 1024 * 1024;
  * (10.2 s against 3.5 s for a 1.2 GB file here): most of it is per-piece overhead.
  */
 const GUNZIP_CHUNK = 256 * 1024;
+
+/**
+ * Bounds on what a file may inflate to. A gzip bomb (a few MB expanding to GBs of whitespace or of
+ * one endless string) is refused early instead of costing minutes of CPU or the worker's memory.
+ * JSON backups compress about 5 to 20 times; 100 leaves room for hand-written, indented files.
+ */
+export interface StageLimits {
+  /** Inflated bytes may exceed `maxInflateRatio` × the stored bytes read so far once past `inflateSlackBytes`. */
+  maxInflateRatio: number;
+  inflateSlackBytes: number;
+  /** Largest single row (raw reading); the typed reading has its own line cap. */
+  maxRowBytes: number;
+}
+
+export const DEFAULT_STAGE_LIMITS: StageLimits = { maxInflateRatio: 100, inflateSlackBytes: 64 * 1024 * 1024, maxRowBytes: MAX_ROW_BYTES };
+
+/** Thrown by the inflate guard; becomes an INVALID_BACKUP_FILE problem. */
+class InflateLimitError extends Error {}
 
 /** Raw rows from the scanner as COPY lines (one JSON row per line). */
 function rowLines(rows: Buffer[]): Buffer {
@@ -87,8 +105,10 @@ export async function stageFile(
      * `CopyTextEncoder`): only for files this product wrote at the current schema.
      */
     typed?: (metadata: BackupMetadata | undefined) => boolean;
+    limits?: StageLimits;
   },
 ): Promise<StagedFile> {
+  const limits = opts.limits ?? DEFAULT_STAGE_LIMITS;
   const { onBytes } = opts;
   const hash = createHash('sha256');
   let bytes = 0;
@@ -109,9 +129,19 @@ export async function stageFile(
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
-  const sink = new StagingSink(client, opts.schema, opts.onTable, opts.typed);
+  const sink = new StagingSink(client, opts.schema, opts.onTable, opts.typed, limits.maxRowBytes);
+  let inflated = 0;
+  const guard = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      inflated += chunk.length;
+      if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * bytes) {
+        return done(new InflateLimitError(`the gzip data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${bytes}); refused as a likely gzip bomb`));
+      }
+      done(null, chunk);
+    },
+  });
   try {
-    if (gzipped) await pipeline(raw, createGunzip({ chunkSize: GUNZIP_CHUNK }), sink);
+    if (gzipped) await pipeline(raw, createGunzip({ chunkSize: GUNZIP_CHUNK }), guard, sink);
     else await pipeline(raw, sink);
   } catch (err) {
     // A typed table is loaded in its own transaction; end it so the connection can clean up.
@@ -124,7 +154,7 @@ export async function stageFile(
 
 function toFileError(err: unknown, sink: StagingSink): Error {
   if (isAppError(err)) return err;
-  if (err instanceof ScanError) return invalidBackup([{ problem: err.message }]);
+  if (err instanceof ScanError || err instanceof InflateLimitError) return invalidBackup([{ problem: err.message }]);
   if (err instanceof RowShapeError) return invalidBackup([{ table: err.table ?? sink.currentTable, row: err.row, field: err.field, problem: err.message }]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && sink.currentTable) {
@@ -175,6 +205,7 @@ class StagingSink extends Writable {
     private readonly schema: string,
     private readonly onTable?: OnTableStaged,
     private readonly allowTyped?: (metadata: BackupMetadata | undefined) => boolean,
+    private readonly maxRowBytes = MAX_ROW_BYTES,
   ) {
     super({ highWaterMark: 1 << 16 });
   }
@@ -227,7 +258,7 @@ class StagingSink extends Writable {
       this.reader = new LineReader((key) => columns.get(key), nl + 1, { taggedJson: this.taggedJson });
       await this.handle(this.reader.push(head.subarray(nl + 1)));
     } else {
-      this.reader = new BackupScanner();
+      this.reader = new BackupScanner(this.maxRowBytes);
       await this.handle(this.reader.push(head));
     }
   }

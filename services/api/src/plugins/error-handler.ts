@@ -25,6 +25,7 @@ export const HTTP_STATUS: Record<ErrorCode, number> = {
   BACKUP_DECRYPTION_FAILED: 422,
   BACKUP_TRUNCATED: 422,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   RATE_LIMITED: 429,
   MAINTENANCE_ACTIVE: 503,
   QUEUE_UNAVAILABLE: 503,
@@ -62,6 +63,13 @@ function fromFrameworkError(err: FastifyError): AppError | null {
   }
   const status = err.statusCode ?? 500;
   if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed');
+  if (status === 415) {
+    const type = String(err.message).replace(/^Unsupported Media Type:?\s*/i, '').slice(0, 100) || 'none';
+    return new AppError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `Content type "${type}" is not accepted: send application/json (POST /api/backup/restore also takes a multipart/form-data upload)`,
+    );
+  }
   if (status === 429) return new AppError('RATE_LIMITED', 'Too many requests; try again later');
   if (status === 404) return new AppError('NOT_FOUND', 'Not found');
   if (err instanceof SyntaxError || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {

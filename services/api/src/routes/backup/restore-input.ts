@@ -87,6 +87,32 @@ export async function saveUpload(
   }
 }
 
+async function readUpload(request: FastifyRequest, dir: string, operationId: string): Promise<RestoreInput> {
+  const part = await request.file();
+  if (!part || part.fieldname !== 'file') {
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file"' }]);
+  }
+  const flag = (name: string) => {
+    const field = part.fields[name];
+    return !!field && !Array.isArray(field) && field.type === 'field' && String(field.value) === 'true';
+  };
+  const saved = await saveUpload(part.file, dir, operationId, () => part.file.truncated);
+  return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin') };
+}
+
+/**
+ * The multipart parser (busboy) rejects a broken body with a bare Error (no status, no code): that is
+ * the client's mistake, a 400. Errors with a status (fastify's, the multipart plugin's limits), domain
+ * errors and system errors (a full disk has a `syscall`) keep their own meaning.
+ */
+function malformedMultipart(err: unknown): never {
+  const e = err as { statusCode?: unknown; code?: unknown; syscall?: unknown } | null;
+  if (err instanceof Error && !(err instanceof AppError) && e?.statusCode === undefined && e?.code === undefined && e?.syscall === undefined) {
+    throw new AppError('VALIDATION_ERROR', `The multipart body is malformed (${err.message.slice(0, 200)}); upload the backup as field "file"`);
+  }
+  throw err;
+}
+
 /**
  * Reads the three accepted shapes of a restore request: multipart field `file` (send the fields
  * `skipSafetyBackup` and `allowNoAdmin`, as `true`, before it), JSON `{ backupData }` (quick-checked, then written like an upload),
@@ -94,18 +120,7 @@ export async function saveUpload(
  * @throws AppError VALIDATION_ERROR, INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION
  */
 export async function readRestoreInput(request: FastifyRequest, dir: string, operationId: string): Promise<RestoreInput> {
-  if (request.isMultipart()) {
-    const part = await request.file();
-    if (!part || part.fieldname !== 'file') {
-      throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file"' }]);
-    }
-    const flag = (name: string) => {
-      const field = part.fields[name];
-      return !!field && !Array.isArray(field) && field.type === 'field' && String(field.value) === 'true';
-    };
-    const saved = await saveUpload(part.file, dir, operationId, () => part.file.truncated);
-    return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin') };
-  }
+  if (request.isMultipart()) return readUpload(request, dir, operationId).catch(malformedMultipart);
   const parsed = jsonBody.safeParse(request.body ?? {});
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message }));
