@@ -3,3 +3,4 @@ export * from './db.js';
 export * from './api.js';
 export * from './snapshots.js';
 export * from './processes.js';
+export * from './private-services.js';
