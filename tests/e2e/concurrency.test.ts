@@ -111,9 +111,12 @@ describe('two API and two worker processes on one queue', () => {
     db = await createTestDatabase();
     await seedDemoData(db, { scale: 0.2, seed: 12 });
     env = await createE2eEnvironment(db.url);
-    procs = await Promise.all([startService('api', env.env), startService('api', env.env), startService('worker', env.env), startService('worker', env.env)]);
+    // Started together on purpose (both workers re-assert the schedulers at start-up); four processes booting at
+    // once on a busy two-core machine need more than startService's default 30 s.
+    const start = (kind: 'api' | 'worker') => startService(kind, env.env, 90_000);
+    procs = await Promise.all([start('api'), start('api'), start('worker'), start('worker')]);
     queue = new Queue(QUEUES.backup, { connection: { url: env.env.REDIS_URL }, prefix: env.env.QUEUE_PREFIX });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     await queue?.obliterate({ force: true }).catch(() => {});
     await queue?.close();
