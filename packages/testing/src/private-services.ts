@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -69,6 +69,7 @@ export interface PrivatePostgres {
 export async function startPrivatePostgres(templateUrl = process.env.DATABASE_URL): Promise<PrivatePostgres> {
   if (!templateUrl) throw new Error('DATABASE_URL is not set: run the tests through `npm test`');
   const root = await mkdtemp(path.join(tmpdir(), 'mp-pg-'));
+  await chmod(root, 0o755); // mkdtemp makes it 0700; the postgres user must traverse it
   const dir = path.join(root, 'data');
   const binDir = findPostgresBinDir();
   const port = await findFreePort();
