@@ -45,7 +45,7 @@ describe('backup, poll, list, download', () => {
   it('answers 202 at once and the worker completes the job', async () => {
     backup = await createBackup({ includeAuditLogs: true });
     expect(backup.jobId).toBe(backup.backupId);
-    expect(backup.filename).toMatch(/^backup_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/);
+    expect(backup.filename).toMatch(/^backup_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z_[0-9a-f]{8}\.json$/);
     const status = await waitForJob(api, token, backup.jobId);
     expect(status).toMatchObject({ state: 'completed' });
   });

@@ -32,7 +32,7 @@ describe('backup create, reset, job status, maintenance', () => {
     expect(data).toEqual({
       backupId: expect.any(String),
       jobId: data.backupId,
-      filename: expect.stringMatching(/^backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z\.json$/),
+      filename: expect.stringMatching(/^backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z_[0-9a-f]{8}\.json$/),
       status: 'queued',
       statusUrl: `/api/backup/jobs/${data.backupId}`,
     });

@@ -262,7 +262,7 @@ describe('job scheduler', () => {
       createdBy: 'scheduler',
       options: { includeAuditLogs: false, includeSessions: true },
     });
-    expect(record.filename).toMatch(/^backup_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z\.json$/);
+    expect(record.filename).toMatch(/^backup_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z_[0-9a-f]{8}\.json$/);
 
     // A retry of the same job reuses its record, also when attempts race.
     const again = await Promise.all([

@@ -12,8 +12,8 @@ export interface ProducerOptions {
 export interface Producer {
   /**
    * Validates `payload` against the catalog and adds the job. `jobId` makes it idempotent: adding
-   * the same id again while the job exists is a no-op. Rejects quickly when Redis is down
-   * (offline queue disabled), so callers can answer 503 instead of hanging.
+   * the same id again while the job exists is a no-op. Rejects at once while the Redis connection is
+   * not ready (down, or reconnecting after an outage), so callers can answer 503 instead of hanging.
    */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
   queue(name: QueueName): Queue;
@@ -42,6 +42,10 @@ export function createProducer(options: ProducerOptions): Producer {
     async enqueue(name, payload, opts) {
       const def = JOBS[name];
       const data = def.payload.parse(payload);
+      // The offline queue being off makes commands fail fast, but a Queue first used while Redis is down
+      // waits for its connection to be ready before any command, which made a restore or reset (the
+      // maintenance queue, first used then) hang until the caller's timeout.
+      if (connection.status !== 'ready') throw new Error(`Redis is not connected (${connection.status}); job ${name} not queued`);
       const job = await queue(def.queue).add(name, data, { ...def.options, ...RETENTION, ...opts });
       return job.id ?? opts.jobId;
     },

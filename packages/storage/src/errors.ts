@@ -5,11 +5,13 @@ export type StorageErrorCode =
   /** The object does not exist in this storage. */
   | 'STORAGE_NOT_FOUND'
   /** The cloud answered with an error, timed out, or could not be reached. */
-  | 'STORAGE_CLOUD_ERROR';
+  | 'STORAGE_CLOUD_ERROR'
+  /** The local backup folder cannot take the file: disk full, read-only, no permission, not a folder. */
+  | 'STORAGE_UNWRITABLE';
 
 /**
  * The only error type the storage drivers throw on their own account (local file-system errors other
- * than "not found" pass through unchanged). Its message and fields never carry credentials: cloud
+ * than "not found" and the unwritable folder pass through unchanged). Its message and fields never carry credentials: cloud
  * failures keep only the HTTP status and the provider's message, never the SDK's error object.
  */
 export class StorageError extends Error {

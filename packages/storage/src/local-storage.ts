@@ -4,6 +4,7 @@ import { basename, resolve, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StorageError } from './errors.js';
+import { describeWriteError } from './local-write-errors.js';
 import { TEMP_INFIX, assertValidKey, assertValidPrefix } from './keys.js';
 import type { BackupStorage, StoredObject, StoredObjectInfo } from './storage.js';
 
@@ -32,7 +33,7 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
       let path: string;
       try {
         path = pathOf(key);
-        await mkdir(dir, { recursive: true });
+        await mkdir(dir, { recursive: true }).catch((err: unknown) => Promise.reject(describeWriteError(err, dir, 'folder')));
       } catch (err) {
         body.destroy();
         throw err;
@@ -50,7 +51,7 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
         await rename(tmp, path);
       } catch (err) {
         await rm(tmp, { force: true });
-        throw err;
+        throw describeWriteError(err, dir, 'file');
       }
       return { key, size, location: { kind: 'local', path } };
     },

@@ -5,3 +5,4 @@ export * from './snapshots.js';
 export * from './processes.js';
 export * from './secrets.js';
 export * from './hostile-corpus.js';
+export * from './private-services.js';

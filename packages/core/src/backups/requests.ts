@@ -17,9 +17,13 @@ export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
 export const toTypeName = (t: BackupType): BackupTypeName => (t === 'pre_restore' ? 'pre-restore' : t);
 export const fromTypeName = (t: BackupTypeName): BackupType => (t === 'pre-restore' ? 'pre_restore' : t);
 
-/** `backup_<ISO time with - for : and .>.json`, e.g. `backup_2026-11-24T12-00-00-000Z.json`. */
-export function backupFilename(at: Date): string {
-  return `backup_${at.toISOString().replace(/[:.]/g, '-')}.json`;
+/**
+ * `backup_<ISO time with - for : and .>_<first 8 characters of the record id>.json`, e.g.
+ * `backup_2026-11-24T12-00-00-000Z_1f0c9a2b.json`. The id part is what keeps names distinct: concurrent
+ * requests often share a millisecond, and two records with one name would write (and prune) one file.
+ */
+export function backupFilename(at: Date, recordId: string): string {
+  return `backup_${at.toISOString().replace(/[:.]/g, '-')}_${recordId.slice(0, 8)}.json`;
 }
 
 /** A backup record as the API shows it. */
@@ -122,7 +126,7 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
   }
   const now = deps.now?.() ?? new Date();
   const id = randomUUID();
-  const filename = backupFilename(now);
+  const filename = backupFilename(now, id);
   const outcome = await withOperationLockOn(deps.pool, async (client) => {
     const { rows } = await client.query<InsertOutcome>({
       name: 'mp-insert-queued-backup',

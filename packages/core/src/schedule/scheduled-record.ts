@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Prisma, type BackupRecord } from '@mp/db';
 import { backupFilename } from '../backups/requests.js';
 import type { CoreDeps } from '../deps.js';
@@ -30,10 +31,12 @@ export async function createScheduledBackupRecord(
     location = 'local';
   }
   const now = deps.now?.() ?? new Date();
+  const id = randomUUID();
   try {
     return await deps.prisma.backupRecord.create({
       data: {
-        filename: backupFilename(now),
+        id,
+        filename: backupFilename(now, id),
         type: 'scheduled',
         status: 'queued',
         location,

@@ -48,16 +48,15 @@ export function settingsOf(row: BackupSchedule): ScheduleSettings {
 
 /**
  * Reads the schedule row, creating it with {@link DEFAULT_SCHEDULE} when it does not exist yet.
- * Safe under concurrency: the create is an upsert on the fixed id, so two first readers never collide.
+ * Safe under concurrency: the create is `INSERT … ON CONFLICT DO NOTHING` (`skipDuplicates`), then a read.
+ * Trap: Prisma's `upsert` is not that here (a read, then an INSERT): two workers starting together on a
+ * fresh database both inserted, and the loser died at start-up on the unique key.
  */
 export async function loadSchedule(deps: { prisma: PrismaLike }): Promise<BackupSchedule> {
   const row = await deps.prisma.backupSchedule.findUnique({ where: { id: SCHEDULE_ID } });
   if (row) return row;
-  return deps.prisma.backupSchedule.upsert({
-    where: { id: SCHEDULE_ID },
-    create: { id: SCHEDULE_ID, ...DEFAULT_SCHEDULE },
-    update: {},
-  });
+  await deps.prisma.backupSchedule.createMany({ data: [{ id: SCHEDULE_ID, ...DEFAULT_SCHEDULE }], skipDuplicates: true });
+  return deps.prisma.backupSchedule.findUniqueOrThrow({ where: { id: SCHEDULE_ID } });
 }
 
 /**

@@ -1,0 +1,102 @@
+import { execFile } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import {
+  findFreePort,
+  findPostgresBinDir,
+  startLocalPostgres,
+  startLocalRedis,
+  stopLocalPostgres,
+  stopLocalRedis,
+} from '../../../scripts/lib/services.mjs';
+
+const run = promisify(execFile);
+
+/** A redis-server of a test's own, on a free loopback port, that the test may stop and start again. */
+export interface PrivateRedis {
+  readonly url: string;
+  readonly port: number;
+  /** Stops the server (found by its pid file) and waits until it exited; its data survives only when `persistent` (AOF, as in production). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, so clients configured with {@link url} reconnect by themselves. */
+  start(): Promise<void>;
+  /** Stops it and removes its folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a private Redis (installing Debian's redis-server first when missing, as the test command does);
+ * `persistent` turns AOF on, as production runs it, so queued jobs and schedulers survive a restart.
+ * Never the suite's shared Redis: stopping this one disturbs no other test.
+ * Trap: the port is free when chosen, not reserved; a restart reuses it, which is what reconnecting clients need.
+ */
+export async function startPrivateRedis(opts: { persistent?: boolean } = {}): Promise<PrivateRedis> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mp-redis-'));
+  const port = await findFreePort();
+  const persistent = opts.persistent ?? false;
+  await startLocalRedis({ dir, port, persistent });
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => stopLocalRedis({ dir }),
+    async start() {
+      await startLocalRedis({ dir, port, persistent });
+    },
+    async dispose() {
+      await stopLocalRedis({ dir }).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A PostgreSQL cluster of a test's own, holding one migrated database, that the test may restart. */
+export interface PrivatePostgres {
+  /** URL of the migrated database `mp` (superuser, trust authentication on loopback). */
+  readonly url: string;
+  /** `pg_ctl restart -m fast`: every session is ended, the server is back when this resolves. */
+  restart(): Promise<void>;
+  /** Stops the cluster and removes its folder. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway PostgreSQL cluster (about 2 s) and copies the suite's migrated, empty template
+ * (`DATABASE_URL` under `npm test`) into its database `mp` with pg_dump, which is faster than migrating.
+ * Trap: initdb and pg_ctl run as the `postgres` user when we are root; its folder must be reachable by it.
+ */
+export async function startPrivatePostgres(templateUrl = process.env.DATABASE_URL): Promise<PrivatePostgres> {
+  if (!templateUrl) throw new Error('DATABASE_URL is not set: run the tests through `npm test`');
+  const root = await mkdtemp(path.join(tmpdir(), 'mp-pg-'));
+  await chmod(root, 0o755); // mkdtemp makes it 0700; the postgres user must traverse it
+  const dir = path.join(root, 'data');
+  const binDir = findPostgresBinDir();
+  const port = await findFreePort();
+  const server = await startLocalPostgres({ dir, port, binDir });
+  const dispose = async () => {
+    await stopLocalPostgres({ dir, binDir }).catch(() => {});
+    await rm(root, { recursive: true, force: true });
+  };
+  try {
+    const url = server.url.replace(/\/postgres$/, '/mp');
+    await run(path.join(binDir, 'psql'), [server.url, '-qAt', '-c', 'CREATE DATABASE mp']);
+    const dump = path.join(root, 'template.sql');
+    await run(path.join(binDir, 'pg_dump'), ['--no-owner', '--no-privileges', '-f', dump, templateUrl]);
+    await run(path.join(binDir, 'psql'), [url, '-q', '-v', 'ON_ERROR_STOP=1', '-f', dump]);
+    return {
+      url,
+      async restart() {
+        // -l: without a log file the new postmaster inherits our pipes and execFile never returns.
+        const args = ['-D', dir, '-l', path.join(dir, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart'];
+        // As in scripts/lib/postgres.mjs: initdb and pg_ctl refuse root.
+        if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', path.join(binDir, 'pg_ctl'), ...args]);
+        else await run(path.join(binDir, 'pg_ctl'), args);
+      },
+      dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
