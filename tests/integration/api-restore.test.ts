@@ -91,7 +91,7 @@ describe('restore requests', () => {
     expect(ok.statusCode).toBe(202);
     const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
     expect(op.backupId).toBe(done.id);
-    expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false });
+    expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false, allowNoAdmin: false });
   });
 
   it('accepts uploaded .json.gz and .json files, detected by their first bytes', async () => {

@@ -46,7 +46,11 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
           done(null, chunk);
         },
       });
-      await writeTemporary(tmp, body, counter);
+      try {
+        await writeTemporary(tmp, body, counter);
+      } catch (err) {
+        throw describeWriteError(err, dir, 'file');
+      }
       try {
         await rename(tmp, path);
       } catch (err) {
