@@ -27,3 +27,4 @@ export * from './crypto/index.js';
 export * from './dependencies/index.js';
 export * from './backups/copies.js';
 export * from './shutdown.js';
+export * from './verify/business-invariants.js';
