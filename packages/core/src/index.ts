@@ -28,3 +28,5 @@ export * from './dependencies/index.js';
 export * from './backups/copies.js';
 export * from './shutdown.js';
 export * from './verify/business-invariants.js';
+export * from './health/previous-run.js';
+export * from './health/evaluate-health.js';
