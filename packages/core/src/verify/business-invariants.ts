@@ -40,9 +40,12 @@ const RULES: readonly Rule[] = [
   {
     code: 'LOAN_AMOUNT_PAID_MISMATCH',
     table: 'loans',
-    sql: (s) => `SELECT l.id FROM ${s}.loans l
-                 LEFT JOIN (SELECT "loanId", sum(amount) AS paid FROM ${s}.repayments GROUP BY "loanId") r ON r."loanId" = l.id
-                 WHERE l."amountPaid" <> coalesce(r.paid, 0)`,
+    // One aggregate over loans and repayments together: joining loans to a per-loan sum made the planner
+    // walk all repayments through the loanId index (random heap reads), several times slower at 1.5 M repayments.
+    // `bool_or(loan)` keeps repayments whose loan does not exist out of this rule.
+    sql: (s) => `SELECT id FROM (SELECT id, "amountPaid" AS v, true AS loan FROM ${s}.loans
+                                 UNION ALL SELECT "loanId", -amount, false FROM ${s}.repayments) x
+                 GROUP BY id HAVING bool_or(loan) AND sum(v) <> 0`,
     message: (n) => `${n} loan(s) have an amountPaid that differs from the sum of their repayments`,
   },
   {
