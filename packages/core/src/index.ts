@@ -30,3 +30,4 @@ export * from './shutdown.js';
 export * from './verify/business-invariants.js';
 export * from './health/previous-run.js';
 export * from './health/evaluate-health.js';
+export * from './health/load-health-facts.js';
