@@ -31,3 +31,4 @@ export * from './verify/business-invariants.js';
 export * from './health/previous-run.js';
 export * from './health/evaluate-health.js';
 export * from './health/load-health-facts.js';
+export * from './alerts/webhook.js';
