@@ -32,3 +32,4 @@ export * from './health/previous-run.js';
 export * from './health/evaluate-health.js';
 export * from './health/load-health-facts.js';
 export * from './alerts/webhook.js';
+export * from './metrics/backup-metrics.js';
