@@ -33,3 +33,4 @@ export * from './health/evaluate-health.js';
 export * from './health/load-health-facts.js';
 export * from './alerts/webhook.js';
 export * from './metrics/backup-metrics.js';
+export * from './metrics/load-metrics-facts.js';
