@@ -1,9 +1,10 @@
 import type { PrismaClient } from '@mp/db';
+import type { JobState } from 'bullmq';
 import { QUEUES, type Producer } from '@mp/jobs';
 import type { BackupMetricsFacts } from './backup-metrics.js';
 
-/** The BullMQ states exported per queue. */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'failed', 'completed'] as const;
+/** The BullMQ states exported per queue (BullMQ 6's `JobState` has no `paused`). */
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const satisfies readonly JobState[];
 
 /** The file's spelling of a backup type (Prisma names the enum value `pre_restore`). */
 const kindOf = (type: string): string => (type === 'pre_restore' ? 'pre-restore' : type);
