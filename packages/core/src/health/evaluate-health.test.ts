@@ -36,6 +36,7 @@ describe('evaluateHealth', () => {
       ['backup_age', true], ['scheduled_run', true], ['drill', true], ['backup_size', true], ['storage_total', true], ['read_back', true],
     ]);
     expect(report.healthy).toBe(true);
+    for (const c of report.checks) expect(Object.keys(c)).toEqual(['name', 'ok', 'message', 'value', 'limit']);
   });
 
   describe('backup_age', () => {

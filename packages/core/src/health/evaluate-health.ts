@@ -91,7 +91,8 @@ export function evaluateHealth(facts: HealthFacts, limits: HealthLimits, now: Da
     checkSize(facts, limits),
     checkStorage(facts, limits),
     checkReadBack(facts),
-  ];
+    // One key order, the API's, whichever branch built the check.
+  ].map(({ name, ok, message, value, limit }) => ({ name, ok, message, value, limit }));
   return { healthy: checks.every((c) => c.ok), checks };
 }
 
