@@ -84,6 +84,7 @@ export interface HealthReport {
  * config validates it at start-up).
  */
 export function evaluateHealth(facts: HealthFacts, limits: HealthLimits, now: Date): HealthReport {
+  // Rebuilt at the end so every check has one key order, the API's, whichever branch made it.
   const checks = [
     checkAge(facts, limits, now),
     checkScheduledRun(facts, limits, now),
@@ -91,7 +92,6 @@ export function evaluateHealth(facts: HealthFacts, limits: HealthLimits, now: Da
     checkSize(facts, limits),
     checkStorage(facts, limits),
     checkReadBack(facts),
-    // One key order, the API's, whichever branch built the check.
   ].map(({ name, ok, message, value, limit }) => ({ name, ok, message, value, limit }));
   return { healthy: checks.every((c) => c.ok), checks };
 }
