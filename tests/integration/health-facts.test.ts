@@ -1,0 +1,89 @@
+// loadHealthFacts against a real PostgreSQL (the current schema: verification as JSON on the record, no drills yet),
+// then evaluateHealth on what it read, as the health endpoint will.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_HEALTH_LIMITS, evaluateHealth, loadHealthFacts } from '@mp/core';
+import type { Prisma, PrismaClient } from '@mp/db';
+import { createTestDatabase, type TestDatabase } from '@mp/testing';
+
+const TZ = 'Africa/Lagos';
+let db: TestDatabase;
+let prisma: PrismaClient;
+
+const local = (id: string) => ({ local: { key: `${id}.json.gz`, path: `/backups/${id}.json.gz` } });
+const both = (id: string) => ({ ...local(id), cloud: { key: `${id}.json.gz`, publicId: `mp/${id}`, assetId: 'a', url: 'https://x' } });
+
+async function record(data: Partial<Prisma.BackupRecordCreateInput> & { id: string; createdAt: Date }): Promise<void> {
+  await prisma.backupRecord.create({ data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data } });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ poolMax: 2 });
+  prisma = db.prisma;
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
+describe('loadHealthFacts', () => {
+  it('reads an empty installation: default schedule, nothing stored, drills not recorded', async () => {
+    const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+    expect(facts).toMatchObject({
+      schedule: { frequency: 'daily', timezone: TZ },
+      newestCompleted: null,
+      previousCompleted: null,
+      lastScheduled: null,
+      latestReadBack: null,
+      totalStoredBytes: 0,
+    });
+    expect('drills' in facts).toBe(false);
+    const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, new Date());
+    expect(report.healthy).toBe(false);
+    expect(report.checks.find((c) => c.name === 'backup_age')?.message).toBe('No completed backup exists');
+  });
+
+  it('finds the newest completed backups, the last scheduled run, the latest read-back and the stored bytes', async () => {
+    const day = (d: number, h = 1) => new Date(Date.UTC(2026, 5, d, h, 0, 0));
+    await prisma.backupSchedule.update({ where: { id: 'default' }, data: { updatedAt: day(1) } });
+    await record({ id: 'old', status: 'completed', createdAt: day(7), completedAt: day(7), fileSize: 1000n, storage: both('old') });
+    await record({
+      id: 'prev', type: 'scheduled', status: 'completed', createdAt: day(8), completedAt: day(8), fileSize: 900n, storage: local('prev'),
+      verification: { ok: true, checkedAt: day(8, 2).toISOString(), copy: 'local', checksumOk: true, counts: {}, problems: [] },
+    });
+    await record({
+      id: 'new', type: 'scheduled', status: 'completed', createdAt: day(9), completedAt: day(9, 2), fileSize: 400n, storage: local('new'),
+      verification: { ok: false, checkedAt: day(9, 3).toISOString(), copy: 'local', checksumOk: false, counts: {}, problems: ['a', 'b'] },
+    });
+    await record({ id: 'part', status: 'partial', createdAt: day(9, 4), fileSize: 50n, storage: local('part') });
+    await record({ id: 'fail', type: 'scheduled', status: 'failed', createdAt: day(10), error: 'disk full' });
+    await record({ id: 'queued', status: 'queued', createdAt: day(10, 5) });
+
+    const drills = { last: null, lastSucceededAt: null };
+    const facts = await loadHealthFacts({ prisma }, { timezone: TZ, drills });
+    expect(facts).toEqual({
+      schedule: { frequency: 'daily', timezone: TZ, changedAt: day(1) },
+      newestCompleted: { id: 'new', completedAt: day(9, 2), fileSize: 400 },
+      previousCompleted: { id: 'prev', fileSize: 900 },
+      lastScheduled: { id: 'fail', status: 'failed', createdAt: day(10) },
+      latestReadBack: { backupId: 'new', ok: false, checkedAt: day(9, 3), problems: 2 },
+      // old twice (local and cloud), prev, new and the partial one once each.
+      totalStoredBytes: 2 * 1000 + 900 + 400 + 50,
+      drills,
+    });
+
+    const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, day(10, 12));
+    expect(report.healthy).toBe(false);
+    expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
+      backup_age: false, scheduled_run: false, drill: false, backup_size: false, storage_total: true, read_back: false,
+    });
+    expect(report.checks.find((c) => c.name === 'scheduled_run')?.message).toBe(
+      'The last scheduled backup (fail, 2026-06-10T01:00:00.000Z) failed',
+    );
+  });
+
+  it('counts an unreadable verification report as a failed read-back', async () => {
+    await record({ id: 'odd', status: 'failed', createdAt: new Date(Date.UTC(2026, 5, 11)), verification: { verdict: 'fine' } });
+    const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+    expect(facts.latestReadBack).toEqual({ backupId: 'odd', ok: false, checkedAt: null, problems: 1 });
+  });
+});

@@ -1,0 +1,55 @@
+// loadMetricsFacts against a real PostgreSQL and Redis, then the text a scrape of /metrics would get.
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMetricsFacts, renderBackupMetrics } from '@mp/core';
+import type { Prisma } from '@mp/db';
+import { createProducer, QUEUES, type Producer } from '@mp/jobs';
+import { createTestDatabase, type TestDatabase } from '@mp/testing';
+
+let db: TestDatabase;
+let producer: Producer;
+
+async function record(data: Partial<Prisma.BackupRecordCreateInput> & { id: string; createdAt: Date }): Promise<void> {
+  await db.prisma.backupRecord.create({ data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data } });
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase({ poolMax: 2 });
+  producer = createProducer({ redisUrl: process.env.REDIS_URL!, prefix: `t${randomBytes(5).toString('hex')}` });
+});
+
+afterAll(async () => {
+  for (const name of Object.values(QUEUES)) await producer?.queue(name).obliterate({ force: true }).catch(() => {});
+  await producer?.close();
+  await db?.drop();
+});
+
+describe('loadMetricsFacts', () => {
+  it('reads the newest success, durations and failures by kind, and queue depths', async () => {
+    const at = (d: number) => new Date(Date.UTC(2026, 5, d, 1));
+    await record({ id: 'a', type: 'scheduled', status: 'completed', createdAt: at(1), completedAt: at(1), durationMs: 4000, fileSize: 10n });
+    await record({ id: 'b', type: 'pre_restore', status: 'completed', createdAt: at(2), completedAt: at(2), durationMs: 90_000, fileSize: 20n });
+    await record({ id: 'c', type: 'scheduled', status: 'failed', createdAt: at(3) });
+    await record({ id: 'd', type: 'scheduled', status: 'failed', createdAt: at(4) });
+    await record({ id: 'e', status: 'running', createdAt: at(5) });
+    await producer.queue(QUEUES.backup).add('backup.create', {}, { delay: 3_600_000, jobId: 'later' });
+
+    const facts = await loadMetricsFacts({ prisma: db.prisma, producer }, { healthy: false });
+    expect(facts).toMatchObject({
+      lastSuccessAt: at(2),
+      newestSizeBytes: 20,
+      failuresByKind: { scheduled: 2 },
+      drillLastRtoSeconds: null,
+      healthy: false,
+    });
+    expect(facts.durations).toEqual(expect.arrayContaining([{ kind: 'scheduled', seconds: 4 }, { kind: 'pre-restore', seconds: 90 }]));
+    expect(facts.queueJobs).toContainEqual({ queue: 'backup', state: 'delayed', count: 1 });
+    expect(facts.queueJobs).toContainEqual({ queue: 'maintenance', state: 'waiting', count: 0 });
+
+    const { body } = await renderBackupMetrics(facts);
+    expect(body).toContain('mp_queue_jobs{queue="backup",state="delayed"} 1');
+    expect(body).toContain('mp_backup_failures_total{kind="scheduled"} 2');
+    expect(body).toContain('mp_backup_duration_seconds_count{kind="pre-restore"} 1');
+    expect(body).toContain('mp_backup_healthy 0');
+  });
+});
