@@ -200,7 +200,8 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
   }
   for (const table of TABLES) add('missing-key', `no data.${table}`, { doc: withDoc((d) => delete d.data[table]) });
   add('missing-key', 'metadata says audit logs are included, data.auditLogs is missing', { doc: withDoc((d) => delete d.data.auditLogs) });
-  for (const key of ['version', 'app']) add('missing-key', `metadata without ${key}`, { doc: withDoc((d) => delete d.metadata[key]) });
+  // `app` may be missing (hand-written files in the seed's shape have none): only `version` is required.
+  add('missing-key', 'metadata without version', { doc: withDoc((d) => delete d.metadata.version) });
   add('missing-key', 'no metadata', { doc: { data: clone(base.data) } });
   add('missing-key', 'no data', { doc: { metadata: clone(base.metadata) } });
   add('missing-key', 'an empty object', { doc: {} });
@@ -238,7 +239,8 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
     for (const row of someRows(table)) {
       for (const [what, value] of [
         ['an id not in the file', fakeId(rand)],
-        ['an id of another table', table === 'repayments' ? base.data.users![0]!.id : base.data.repayments![0]!.id],
+        // No column refers to repayments, and repayments refer to loans and users: a union's id is dangling there.
+        ['an id of another table', table === 'repayments' ? base.data.unions![0]!.id : base.data.repayments![0]!.id],
         ['an empty id', ''],
       ] as const) {
         add('dangling-reference', `data.${table}[${row}].${column} refers to ${what}`, { doc: withRow(table, row, (r) => (r[column] = value)) });
@@ -388,7 +390,8 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
   add('gzip-bomb', `gzip inflating to ${bombBytes} bytes of whitespace before the document`, { file: bomb('', 0x20, bombBytes) });
 
   // Newer or unknown format and schema versions.
-  for (const version of ['2.0', '1.1', '99', 2, '1.0.1', '', null, 'latest', '0.9']) {
+  // Formats this service does not write or read: newer than 1.1 (the current one), unknown or not a version.
+  for (const version of ['2.0', '1.2', '99', 2, '1.1.1', '', null, 'latest', '0.9']) {
     add('newer-version', `metadata.version = ${JSON.stringify(version)}`, { doc: withDoc((d) => (d.metadata.version = version)) });
   }
   for (const schemaVersion of ['99991231235959_from_the_future', '30000101000000_next']) {
