@@ -3,7 +3,7 @@ import { isJsonColumn, quoteIdent, quoteLiteral, type ColumnInfo } from '../back
 import type { BackupTableKey } from '../backup-format/tables.js';
 import { MAX_PROBLEMS, type Problem } from './problems.js';
 import { publicTable, type ConstraintDef } from './keys.js';
-import { rawTable, typedTable } from './stage.js';
+import { rawTable, typedTable } from './staging-tables.js';
 import { columnNames, parsed, staged } from './staged-sql.js';
 
 // Run only after a statement of the build failed: they find the rows at fault and say what is wrong
