@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { isUsablePasswordHash } from '../auth/password.js';
 import type { Problem } from './problems.js';
-import { typedTable } from './stage.js';
+import { typedTable } from './staging-tables.js';
 
 /** The problem of a file after which nobody could log in as an administrator. */
 export const NO_ADMIN_PROBLEM: Problem = {

@@ -64,4 +64,30 @@ describe('BuilderPool', () => {
     await open.close();
     expect(late).toBe(true);
   });
+
+  it('hands the outcome of a step to its caller through run', async () => {
+    const pool = new BuilderPool(connections(1));
+    await expect(pool.run(async (c) => idOf(c) + 41)).resolves.toBe(41);
+    await expect(pool.run(async () => Promise.reject(new Error('the step failed')))).rejects.toThrow('the step failed');
+    await pool.close();
+  });
+
+  it('does not end, once closed, while held work is between two steps with nothing queued', async () => {
+    const pool = new BuilderPool(connections(2));
+    const done: string[] = [];
+    const work = pool.hold(async () => {
+      await pool.run(async () => {
+        done.push('first');
+      });
+      // Nothing queued, nothing running: only the hold keeps the closed pool alive here.
+      await tick();
+      await pool.run(async () => {
+        done.push('second');
+      });
+      return 'held';
+    });
+    await pool.close();
+    expect(done).toEqual(['first', 'second']);
+    await expect(work).resolves.toBe('held');
+  });
 });

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { UnrecoverableError } from '@mp/jobs';
+import { readRecordStorage } from '../backups/record-storage.js';
+import { AppError } from '../errors.js';
+import type { BackupRunDeps } from '../export/run-backup.js';
+
+/** What a restore reads: a stored backup, or a file the API put in the upload folder. */
+export const restoreSourceSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('backup'), backupId: z.string() }),
+  z.object({ kind: z.literal('file'), path: z.string() }),
+]);
+export type RestoreSource = z.output<typeof restoreSourceSchema>;
+
+export type SourceDeps = Pick<BackupRunDeps, 'prisma' | 'storage'> & { uploadDir: string };
+
+/** A source opened for reading, with its size and the checksum it must have when one is known. */
+export interface OpenedSource {
+  stream: Readable;
+  size: number | null;
+  /** The recorded checksum of a stored backup; null for an upload, which has none to check. */
+  expectedSha256: string | null;
+}
+
+/**
+ * Opens the file to restore: an upload only from the upload folder, a stored backup from its local
+ * copy, else its cloud copy when this worker has cloud storage.
+ * @throws AppError BACKUP_FILE_MISSING, BACKUP_NOT_FOUND; UnrecoverableError for a path outside the upload folder
+ */
+export async function openSource(deps: SourceDeps, source: RestoreSource): Promise<OpenedSource> {
+  if (source.kind === 'file') {
+    // Only files the API put in the upload folder are ever read.
+    const resolved = path.resolve(source.path);
+    if (path.dirname(resolved) !== path.resolve(deps.uploadDir)) {
+      throw new UnrecoverableError('The uploaded file is outside the upload folder');
+    }
+    const info = await stat(resolved).catch(() => null);
+    if (!info) throw new AppError('BACKUP_FILE_MISSING', 'The uploaded file is gone; upload it again');
+    return { stream: createReadStream(resolved, { highWaterMark: 1 << 20 }), size: info.size, expectedSha256: null };
+  }
+  const record = await deps.prisma.backupRecord.findUnique({ where: { id: source.backupId } });
+  if (!record) throw new AppError('BACKUP_NOT_FOUND', `Backup ${source.backupId} does not exist`);
+  const copies = readRecordStorage(record.storage);
+  const size = record.fileSize === null ? null : Number(record.fileSize);
+  if (copies.local) {
+    return { stream: await deps.storage.local.open(copies.local.key), size, expectedSha256: record.checksum };
+  }
+  if (copies.cloud && deps.storage.cloud) {
+    return { stream: await deps.storage.cloud.open(copies.cloud.key), size, expectedSha256: record.checksum };
+  }
+  throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
+}
+
+/** SHA-256 of the stored bytes of `source`, read again from the start. */
+export async function hashSource(deps: SourceDeps, source: RestoreSource): Promise<string> {
+  const { stream } = await openSource(deps, source);
+  const hash = createHash('sha256');
+  for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** The error for a stored file whose bytes are not those its record's checksum promises. */
+export function checksumMismatch(expected: string, actual: string): AppError {
+  return new AppError('CHECKSUM_MISMATCH', 'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored', {
+    expected,
+    actual,
+  });
+}
