@@ -7,7 +7,7 @@ import { invalidBackup, type Problem } from './problems.js';
 import { publicTable, readConstraints, readIndexes, type IndexDef } from './keys.js';
 import type { StagedFile } from './stage.js';
 import { rawTable } from './staging-tables.js';
-import { checkShape, diagnoseCasts, diagnoseJson, diagnoseNulls, findDuplicates, findOrphans } from './diagnostics.js';
+import { checkShape, diagnoseCasts, diagnoseJson, diagnoseNulls, findDuplicates, findOversized, findOrphans } from './diagnostics.js';
 import { columnNames, parsed, staged } from './staged-sql.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 
@@ -95,6 +95,8 @@ export interface IndexStep {
   sql: string;
   /** Columns of a unique index, to name the duplicates when it fails. */
   unique: string[];
+  /** Every column the index holds, to name a value too large for it. */
+  columns: string[];
 }
 
 /** A staged table with its rows in place, and what is left to build on it. */
@@ -139,13 +141,13 @@ export async function planTable(
     const ix = keyIndexes.get(c.name);
     const kind = PLAIN_KEY.exec(c.def)?.[1];
     if (ix && kind) {
-      indexes.push({ sql: onTarget(ix), unique: c.columns });
-      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${kind} USING INDEX ${quoteIdent(c.name)}`, unique: [] });
+      indexes.push({ sql: onTarget(ix), unique: c.columns, columns: c.columns });
+      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${kind} USING INDEX ${quoteIdent(c.name)}`, unique: [], columns: [] });
     } else {
-      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, unique: c.columns });
+      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, unique: c.columns, columns: c.columns });
     }
   }
-  for (const ix of all.filter((x) => !x.key)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [] });
+  for (const ix of all.filter((x) => !x.key)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [], columns: ix.columns });
   return { built: { key, table, columns, rows, typed: opts.typed }, indexes, finish };
 }
 
@@ -157,8 +159,10 @@ export async function buildIndex(client: pg.PoolClient, schema: string, plan: Ta
   try {
     await client.query(step.sql);
   } catch (err) {
-    if ((err as { code?: string }).code !== '23505') throw err;
-    const found = await findDuplicates(client, schema, plan.built, step.unique);
+    const code = (err as { code?: string }).code;
+    // 23505: a duplicate in a unique index; 54000: a value too large for an index entry (a 1 MB "id").
+    if (code !== '23505' && code !== '54000') throw err;
+    const found = code === '23505' ? await findDuplicates(client, schema, plan.built, step.unique) : await findOversized(client, schema, plan.built, step.columns);
     throw invalidBackup(found.length > 0 ? found : [{ table: plan.built.key, problem: (err as Error).message }]);
   }
 }

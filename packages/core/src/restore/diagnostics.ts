@@ -164,6 +164,27 @@ export async function findDuplicates(client: pg.PoolClient, schema: string, tabl
   }));
 }
 
+/** An index entry must fit in a third of a page; values this long cannot be keys or indexed fields. */
+const MAX_INDEXED_BYTES = 2000;
+
+/** Rows whose value in one of `columns` is too large to be indexed (only run after an index failed with 54000). */
+export async function findOversized(client: pg.PoolClient, schema: string, table: StagedTable, columns: string[]): Promise<Problem[]> {
+  const { key } = table;
+  const source = stagedRows(schema, key, table.typed);
+  const problems: Problem[] = [];
+  for (const column of columns) {
+    const field = source.field(column);
+    const { rows } = await client.query<{ ord: string; bytes: number }>(
+      `SELECT __ord AS ord, octet_length(${field}) AS bytes FROM ${source.from}
+        WHERE octet_length(${field}) > ${MAX_INDEXED_BYTES} ORDER BY __ord LIMIT ${PER_CHECK}`,
+    );
+    for (const r of rows) {
+      problems.push({ table: key, row: Number(r.ord), field: column, problem: `is ${r.bytes} bytes long, too long to be indexed (at most ${MAX_INDEXED_BYTES})` });
+    }
+  }
+  return problems.slice(0, MAX_PROBLEMS);
+}
+
 /**
  * Rows of the child of `fk` whose reference is in neither its staged parent (when among `built`) nor,
  * for a parent not in the file, the live table (only run after adding the key failed).
