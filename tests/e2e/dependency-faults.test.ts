@@ -63,7 +63,9 @@ afterAll(async () => {
   if (mounted) await run('umount', ['-l', env.backupDir]).catch(() => {});
   await prisma?.$disconnect().catch(() => {});
   await pool?.end().catch(() => {});
-  await Promise.all([redis?.dispose(), postgres?.dispose(), env?.cleanup()]);
+  // The environment's clean-up reads the queue data from this Redis: before it is stopped, not while.
+  await env?.cleanup();
+  await Promise.all([redis?.dispose(), postgres?.dispose()]);
 }, 60_000);
 
 const http = () => client(api, token);

@@ -87,6 +87,7 @@ describe('restore request bodies the API cannot use', () => {
       const [status, code] = refused(res);
       expect([type, status, code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
       expect(res.json().error.message).toMatch(/application\/json.*multipart\/form-data/);
+      expect(res.json().error.message).toContain(`Content type "${type}" is not accepted`);
     }
     await nothingWritten();
   });

@@ -35,3 +35,22 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
+
+/**
+ * Keeps a repeated failure to a few log lines: the first occurrence of each `key` is logged at once, later ones
+ * at most once per `intervalMs`, with how many were left out since (`suppressed`). Redis clients retry many times
+ * a second during an outage, and every retry must not become a line. Returns the function to log through.
+ */
+export function createRepeatLimiter(intervalMs = 30_000, now: () => number = Date.now) {
+  const seen = new Map<string, { at: number; suppressed: number }>();
+  return (key: string, log: (extra: { suppressed?: number }) => void): void => {
+    const t = now();
+    const last = seen.get(key);
+    if (last && t - last.at < intervalMs) {
+      last.suppressed++;
+      return;
+    }
+    log(last?.suppressed ? { suppressed: last.suppressed } : {});
+    seen.set(key, { at: t, suppressed: 0 });
+  };
+}

@@ -2,13 +2,15 @@ import { loadConfigOrExit, apiEnvSchema } from '@mp/config';
 import { createStorageSet, exitGracefullyOnSignals } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { createProducer } from '@mp/jobs';
-import { createLogger } from '@mp/logger';
+import { createLogger, createRepeatLimiter } from '@mp/logger';
 import { buildApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 
 // The composition root: the only place that reads process.env.
 const config = loadConfigOrExit(apiEnvSchema, process.env);
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'api' });
+// Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
+const repeatLimited = createRepeatLimiter();
 const prisma = createPrismaClient(config.DATABASE_URL);
 // The hot paths (session check, enqueue, job status) run on this pool; Prisma serves the rest.
 const pool = createPgPool(config.DATABASE_URL, {
@@ -19,7 +21,8 @@ const pool = createPgPool(config.DATABASE_URL, {
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,
-  onError: (err, queue) => logger.warn({ queue, err: { name: err.name, message: err.message } }, 'queue connection error'),
+  onError: (err, queue) =>
+    repeatLimited(`${queue} ${err.message}`, (extra) => logger.warn({ queue, err: { name: err.name, message: err.message }, ...extra }, 'queue connection error')),
 });
 
 const deps: ApiDeps = {

@@ -4,7 +4,7 @@ import { loadConfigOrExit, workerEnvSchema } from '@mp/config';
 import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
-import { createLogger } from '@mp/logger';
+import { createLogger, createRepeatLimiter } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { handlers } from './handlers/index.js';
 import { reconcileJobs, recoverInterrupted } from './recovery.js';
@@ -21,6 +21,8 @@ setFlagsFromString('--wasm-tiering-budget=100000000');
 // The composition root: the only place that reads process.env.
 const config = loadConfigOrExit(workerEnvSchema, process.env);
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'worker' });
+// Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
+const repeatLimited = createRepeatLimiter();
 const prisma = createPrismaClient(config.DATABASE_URL, { max: 4 });
 const pool = createPgPool(config.DATABASE_URL, {
   applicationName: 'mp-worker',
@@ -30,7 +32,7 @@ const pool = createPgPool(config.DATABASE_URL, {
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
   prefix: config.QUEUE_PREFIX,
-  onError: (err, queue) => logger.warn({ queue, err: err.message }, 'producer connection error'),
+  onError: (err, queue) => repeatLimited(`producer ${queue} ${err.message}`, (extra) => logger.warn({ queue, err: err.message, ...extra }, 'producer connection error')),
 });
 await mkdir(config.UPLOAD_DIR, { recursive: true });
 

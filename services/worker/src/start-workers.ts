@@ -1,6 +1,7 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { JOBS, QUEUES, UnrecoverableError, jobsOfQueue, type JobName, type QueueName } from '@mp/jobs';
+import { createRepeatLimiter } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { assertCompleteHandlerMap, type HandlerMap } from './handlers/index.js';
 
@@ -24,7 +25,9 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
   assertCompleteHandlerMap(handlers);
   const { config, logger } = deps;
   const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  connection.on('error', (err) => logger.warn({ err: err.message }, 'worker redis connection error'));
+  // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
+  const repeatLimited = createRepeatLimiter();
+  connection.on('error', (err) => repeatLimited(`connection ${err.message}`, (extra) => logger.warn({ err: err.message, ...extra }, 'worker redis connection error')));
 
   const processor = async (job: Job, token?: string) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`Unknown job "${job.name}"`);
@@ -44,7 +47,7 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
       stalledInterval: config.JOB_STALLED_INTERVAL_MS,
       maxStalledCount,
     });
-    worker.on('error', (err) => logger.error({ queue, err: err.message }, 'worker error'));
+    worker.on('error', (err) => repeatLimited(`${queue} ${err.message}`, (extra) => logger.error({ queue, err: err.message, ...extra }, 'worker error')));
     worker.on('failed', (job, err) => {
       if (!job) return;
       logger.warn({ queue, jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err: err.message }, 'job failed');

@@ -57,14 +57,16 @@ function validationDetails(context: string | undefined, issues: ValidationIssue[
 }
 
 /** Turns fastify's and its plugins' own errors (bad JSON, body too large, …) into domain errors. */
-function fromFrameworkError(err: FastifyError): AppError | null {
+function fromFrameworkError(err: FastifyError, request: FastifyRequest): AppError | null {
   if (hasZodFastifySchemaValidationErrors(err) || err.validation) {
     return new AppError('VALIDATION_ERROR', 'Request validation failed', validationDetails(err.validationContext, err.validation ?? []));
   }
   const status = err.statusCode ?? 500;
   if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed');
   if (status === 415) {
-    const type = String(err.message).replace(/^Unsupported Media Type:?\s*/i, '').slice(0, 100) || 'none';
+    // Fastify's message does not always name the type; the request's own header does.
+    const header = request.headers['content-type'];
+    const type = (typeof header === 'string' && header.split(';')[0]!.trim().slice(0, 100)) || 'none';
     return new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Content type "${type}" is not accepted: send application/json (POST /api/backup/restore also takes a multipart/form-data upload)`,
@@ -85,7 +87,7 @@ function fromFrameworkError(err: FastifyError): AppError | null {
  */
 export function registerErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
-    const appError = isAppError(error) ? error : fromFrameworkError(error);
+    const appError = isAppError(error) ? error : fromFrameworkError(error, request);
     const ctx = { reqId: request.id, method: request.method, url: request.url, userId: request.user?.id };
     if (!appError) {
       request.log.error({ ...ctx, err: error }, 'unhandled error');
