@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { readRecordStorage, runBackup, type BackupRunDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
@@ -86,5 +86,38 @@ describe('cloud down during upload', () => {
     const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
     expect(row.error).toBeTruthy();
     expect(row.error).not.toContain(cloud.apiSecret);
+  });
+});
+
+// A cloud that answers, but too slowly: the upload gives up at its timeout instead of hanging the job, the attempt
+// is retried while attempts remain, and the last one leaves a readable reason (issue 11, item 7).
+describe('a slow cloud', () => {
+  const slow = () => ({ ...deps, storage: { ...deps.storage, cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl, requestTimeoutMs: 300 }) } });
+  beforeEach(() => cloud.setDelay(2_000));
+  afterEach(() => cloud.setDelay(0));
+
+  it('times the upload out and asks for a retry while attempts remain', async () => {
+    const id = await record('both');
+    await expect(runBackup(slow(), id, { attempt: 1, isLastAttempt: false })).rejects.toThrow(/will retry/);
+    const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(row.status).not.toBe('completed');
+    expect(readRecordStorage(row.storage).cloud).toBeUndefined();
+  });
+
+  it('leaves a "both" backup partial on the last attempt, with its local copy and the reason', async () => {
+    const id = await record('both');
+    const result = await runBackup(slow(), id, { attempt: 3, isLastAttempt: true });
+    expect(result.status).toBe('partial');
+    const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(row.error).toMatch(/local copy is complete.*Cloudinary upload failed/);
+    expect(readRecordStorage(row.storage).local).toBeTruthy();
+    expect(readRecordStorage(row.storage).cloud).toBeUndefined();
+  });
+
+  it('fails a "cloud" backup on the last attempt and keeps no local file or cloud copy for it', async () => {
+    const id = await record('cloud');
+    await expect(runBackup(slow(), id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(/Upload to Cloudinary failed/);
+    expect((await readdir(dir)).filter((f) => f.includes(id))).toEqual([]);
+    expect(readRecordStorage((await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).storage).cloud).toBeUndefined();
   });
 });

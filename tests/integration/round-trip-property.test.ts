@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, hashPassword, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createTestDatabase, seededRandom, tableHashes, type TestDatabase } from '@mp/testing';
 
 /**
  * The whole round trip, exact: random rows for every column type of the schema, backed up by the
@@ -25,22 +25,10 @@ let dir: string;
 let deps: RestoreDeps;
 let adminHash: string;
 
-/** mulberry32: small, seeded, good enough to pick values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 class Gen {
   private readonly next: () => number;
   constructor(seed: number) {
-    this.next = prng(seed);
+    this.next = seededRandom(seed);
   }
   int(n: number): number {
     return Math.floor(this.next() * n);

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import { seededRandom as random } from './random.js';
 
 /**
  * A generated corpus of damaged backups for the restore path, built from one small VALID backup
@@ -117,17 +118,6 @@ const HOSTILE_KEYS = [
   'id\u0000',
 ];
 
-/** mulberry32: a small seeded PRNG, so a case list is reproducible from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const clone = <T>(v: T): T => structuredClone(v);
 

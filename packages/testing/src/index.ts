@@ -6,3 +6,4 @@ export * from './processes.js';
 export * from './secrets.js';
 export * from './hostile-corpus.js';
 export * from './private-services.js';
+export * from './random.js';
