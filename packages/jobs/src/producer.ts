@@ -17,6 +17,11 @@ export interface Producer {
    */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
   queue(name: QueueName): Queue;
+  /**
+   * True when the Redis connection was up and is lost now (down, or reconnecting after an outage); false
+   * while it is up, and while the first connection is still being made (callers wait for that one).
+   */
+  isDisconnected(): boolean;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,8 @@ export function createProducer(options: ProducerOptions): Producer {
     connectTimeout: 2_000,
   });
   connection.on('error', (err) => options.onError?.(err, QUEUES.backup));
+  let everReady = false;
+  connection.once('ready', () => (everReady = true));
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
@@ -50,6 +57,7 @@ export function createProducer(options: ProducerOptions): Producer {
       return job.id ?? opts.jobId;
     },
     queue,
+    isDisconnected: () => everReady && connection.status !== 'ready',
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
       connection.disconnect();

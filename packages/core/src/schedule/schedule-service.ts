@@ -37,6 +37,9 @@ const QUEUE_READY_TIMEOUT_MS = 3_000;
  * indefinitely (and a late command could then apply a stale schedule), so a request gives up first.
  */
 async function readyBackupQueue(producer: CoreDeps['producer']): Promise<SchedulerQueue> {
+  // A queue whose connection was up once is "ready" for BullMQ while it reconnects; the connection's own
+  // status tells the truth, so a request during an outage is refused at once, not after a failed command's retry.
+  if (producer.isDisconnected()) throw new AppError('QUEUE_UNAVAILABLE', 'The job queue (Redis) is unavailable; try again shortly');
   const queue = producer.queue(QUEUES.backup);
   let timer: NodeJS.Timeout | undefined;
   const ready = await Promise.race([
