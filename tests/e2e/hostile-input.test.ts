@@ -32,16 +32,15 @@ let token: string;
 let base: BackupDocument;
 let backupId: string;
 
-type Job = { state: string; error?: string | null; result?: { problems?: Array<{ message?: string }> } | null; problems?: unknown[] };
+type Job = { state: string; error?: string | null; result?: unknown; problems?: unknown[] | null };
 type Outcome = { kind: 'http'; status: number; body: { success?: boolean; error?: { code?: string; message?: string } } } | { kind: 'job'; job: Job };
 
 const UNREADABLE = /Interrupted|Internal|invocation|prisma|unexpected error|\n|at .+\.(ts|js|mjs):\d+/i;
 
 /**
- * What "refused plainly" means, in one place (the lead adapts it when the job's error becomes a
- * one-line summary with a separate `problems` field): a 4xx with the error envelope, or a job that
- * ended `failed` with a readable one-line error (no ORM text, no "Internal", no "Interrupted") and,
- * for an invalid file, its problems as structured data.
+ * What "refused plainly" means, in one place: a 4xx with the error envelope, or a job that ended
+ * `failed` with a readable one-line error (no ORM text, no "Internal", no "Interrupted") and, for an
+ * invalid file, its problems in the job answer's `problems` (never left inside `result`).
  * Returns a complaint, or null when the refusal is readable.
  */
 function expectReadableRefusal(outcome: Outcome): string | null {
@@ -56,7 +55,8 @@ function expectReadableRefusal(outcome: Outcome): string | null {
   if (job.state !== 'failed') return `job ${job.state}`;
   const error = job.error ?? '';
   if (error.length < 10 || UNREADABLE.test(error)) return `job error unreadable: ${error.slice(0, 300)}`;
-  const problems = job.problems ?? job.result?.problems;
+  const problems = job.problems;
+  if (job.result !== null && job.result !== undefined) return `a failed job with a result: ${JSON.stringify(job.result).slice(0, 200)}`;
   if (/not valid/.test(error) && !(Array.isArray(problems) && problems.length > 0)) return `job error without structured problems: ${error.slice(0, 200)}`;
   return null;
 }
