@@ -44,6 +44,60 @@ export const JOBS = {
     payload: z.object({ operationId: id }).strict(),
     options: { attempts: 1 },
   },
+  /** A restore of a stored backup into a scratch database (never the live one), measured. */
+  'backup.drill': {
+    queue: QUEUES.backup,
+    payload: z.object({ operationId: id }).strict(),
+    options: { attempts: 1 },
+  },
+  /** Produced by the drill scheduler; the handler creates its own `drill` operation on the newest backup. */
+  'backup.scheduled-drill': {
+    queue: QUEUES.backup,
+    payload: z.object({}).strict(),
+    options: { attempts: 2, backoff: { type: 'exponential', delay: 60_000 } },
+  },
+  /** Swaps a restore point back in: takes back a restore. */
+  'backup.undo': {
+    queue: QUEUES.maintenance,
+    payload: z.object({ operationId: id }).strict(),
+    options: { attempts: 1 },
+  },
+  /** What a restore would change; touches no live data. */
+  'backup.preview': {
+    queue: QUEUES.backup,
+    payload: z.object({ operationId: id }).strict(),
+    options: { attempts: 1 },
+  },
+  /** Re-inserts one deleted entity and what hangs off it. */
+  'backup.entity_restore': {
+    queue: QUEUES.maintenance,
+    payload: z.object({ operationId: id }).strict(),
+    options: { attempts: 1 },
+  },
+  /** Re-encrypts stored backups to the current key, one at a time. */
+  'backup.rekey': {
+    queue: QUEUES.backup,
+    payload: z.object({ operationId: id }).strict(),
+    options: { attempts: 1 },
+  },
+  /** Housekeeping of restore points (drops those whose undo window closed) and of the pre-restore export. */
+  'backup.restore-points': {
+    queue: QUEUES.backup,
+    payload: z.object({ operationId: id.optional() }).strict(),
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 10_000 } },
+  },
+  /** Evaluates health and raises or clears alerts (a job scheduler runs it every few minutes). */
+  'backup.health-check': {
+    queue: QUEUES.backup,
+    payload: z.object({}).strict(),
+    options: { attempts: 1 },
+  },
+  /** Delivers one alert event to the webhook; retried with backoff, never blocking the job that raised it. */
+  'backup.alert': {
+    queue: QUEUES.backup,
+    payload: z.object({ key: z.string().max(200), event: z.string().max(64), alertId: id }).strict(),
+    options: { attempts: 8, backoff: { type: 'exponential', delay: 5_000 } },
+  },
 } as const satisfies Record<string, { queue: QueueName; payload: z.ZodType; options: JobsOptions }>;
 
 export type JobName = keyof typeof JOBS;
@@ -65,3 +119,7 @@ export const RETENTION: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> =
 export const BACKUP_SCHEDULER_ID = 'backup-schedule';
 /** Fixed id of the daily retention prune scheduler. */
 export const PRUNE_SCHEDULER_ID = 'backup-prune-daily';
+/** Fixed id of the restore drill scheduler. */
+export const DRILL_SCHEDULER_ID = 'backup-drill';
+/** Fixed id of the health-check scheduler (alerts on health changes). */
+export const HEALTH_SCHEDULER_ID = 'backup-health-check';

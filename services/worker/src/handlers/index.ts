@@ -7,6 +7,14 @@ import { handleBackupReset } from './backup-reset.handler.js';
 import { handleBackupRestore } from './backup-restore.handler.js';
 import { handleBackupScheduled } from './backup-scheduled.handler.js';
 import { handleBackupVerify } from './backup-verify.handler.js';
+import { handleBackupDrill, handleBackupScheduledDrill } from './backup-drill.handler.js';
+import { handleBackupUndo } from './backup-undo.handler.js';
+import { handleBackupRestorePoints } from './backup-restore-points.handler.js';
+import { handleBackupPreview } from './backup-preview.handler.js';
+import { handleBackupEntityRestore } from './backup-entity-restore.handler.js';
+import { handleBackupRekey } from './backup-rekey.handler.js';
+import { handleBackupHealthCheck } from './backup-health-check.handler.js';
+import { handleBackupAlert } from './backup-alert.handler.js';
 
 /** `token` is the job's lock token, needed to move it (e.g. to delayed) from inside the handler. */
 export type Handler<N extends JobName> = (job: Job<JobPayload<N>>, deps: WorkerDeps, token?: string) => Promise<unknown>;
@@ -20,6 +28,15 @@ export const handlers: HandlerMap = {
   'backup.verify': handleBackupVerify,
   'backup.restore': handleBackupRestore,
   'backup.reset': handleBackupReset,
+  'backup.drill': handleBackupDrill,
+  'backup.scheduled-drill': handleBackupScheduledDrill,
+  'backup.undo': handleBackupUndo,
+  'backup.restore-points': handleBackupRestorePoints,
+  'backup.preview': handleBackupPreview,
+  'backup.entity_restore': handleBackupEntityRestore,
+  'backup.rekey': handleBackupRekey,
+  'backup.health-check': handleBackupHealthCheck,
+  'backup.alert': handleBackupAlert,
 };
 
 /** Start-up refuses a map that misses a job (for maps built at run time, e.g. in tests). */
