@@ -4,21 +4,11 @@
  * strong), ADMIN_EMAIL (optional). Without ADMIN_PASSWORD a strong password is generated and printed
  * once, and must be changed at first login. There is no default password.
  */
-import { z } from 'zod';
-import { databaseEnv, isStrongPassword, loadConfigOrExit } from '@mp/config';
+import { bootstrapEnvSchema, loadConfigOrExit } from '@mp/config';
 import { bootstrapAdmin } from '@mp/core';
 import { createPrismaClient } from '@mp/db';
 
-const envSchema = databaseEnv.extend({
-  ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, '3-50 letters, digits, . _ -').default('admin'),
-  ADMIN_PASSWORD: z
-    .string()
-    .refine(isStrongPassword, 'too weak: use 12+ characters with three of lower case, upper case, digits, symbols')
-    .optional(),
-  ADMIN_EMAIL: z.email().optional(),
-});
-
-const env = loadConfigOrExit(envSchema, process.env);
+const env = loadConfigOrExit(bootstrapEnvSchema, process.env);
 
 const prisma = createPrismaClient(env.DATABASE_URL, { max: 1 });
 try {

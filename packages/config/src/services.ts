@@ -54,3 +54,11 @@ export const workerEnvSchema = databaseEnv
     RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
   });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
+
+/** `npm run admin:bootstrap` (scripts/bootstrap-admin.ts): the first ADMIN when no admin can log in. */
+export const bootstrapEnvSchema = databaseEnv.extend({
+  ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, '3-50 letters, digits, . _ -').default('admin'),
+  ADMIN_PASSWORD: strongPassword.optional(),
+  ADMIN_EMAIL: z.email().optional(),
+});
+export type BootstrapConfig = z.output<typeof bootstrapEnvSchema>;
