@@ -10,7 +10,7 @@ import { composeStop, composeUp, hasDockerCompose, hasDockerEngine } from './lib
 import { ensureSecret } from './lib/secrets.mjs';
 import { ensurePostgres, ensureRedis, isPortFree, redact, stopAll } from './lib/services.mjs';
 import {
-  assertMigrationsPresent, assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep,
+  assertMigrationsPresent, assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, repoRoot, runStep,
 } from './lib/setup.mjs';
 
 const log = makeLog('start');
@@ -66,10 +66,6 @@ async function main() {
     log,
   }).then(track));
 
-  assertMigrationsPresent();
-  log('applying migrations (prisma migrate deploy)');
-  await step(() => prismaMigrateDeploy({ databaseUrl }));
-
   const appEnv = {
     ...env,
     DATABASE_URL: databaseUrl,
@@ -81,6 +77,11 @@ async function main() {
   };
   mkdirSync(appEnv.BACKUP_DIR, { recursive: true });
   mkdirSync(appEnv.UPLOAD_DIR, { recursive: true });
+
+  assertMigrationsPresent();
+  // A database with data is backed up first when migrations are pending (`npm start -- --no-backup` skips it).
+  log('applying migrations (scripts/migrate.ts: prisma migrate deploy, after a pre-migration backup when needed)');
+  await step(() => runTsx('scripts/migrate.ts', process.argv.includes('--no-backup') ? ['--no-backup'] : [], appEnv, 'the migration'));
 
   if (await isDomainDataEmpty(databaseUrl)) {
     log('database has no demo data: seeding (scale 1)');

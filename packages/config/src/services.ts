@@ -62,3 +62,13 @@ export const bootstrapEnvSchema = databaseEnv.extend({
   ADMIN_EMAIL: z.email().optional(),
 });
 export type BootstrapConfig = z.output<typeof bootstrapEnvSchema>;
+
+/** `npm run db:migrate` (scripts/migrate.ts): applies pending migrations, after a backup when the database holds data. */
+export const migrateEnvSchema = databaseEnv
+  .extend(logEnv.shape)
+  .extend(storageEnv.shape)
+  .extend({
+    GZIP_LEVEL: workerEnvSchema.shape.GZIP_LEVEL,
+    COMPRESS_THRESHOLD_BYTES: workerEnvSchema.shape.COMPRESS_THRESHOLD_BYTES,
+  });
+export type MigrateConfig = z.output<typeof migrateEnvSchema>;

@@ -15,6 +15,7 @@ export * from './backup-format/json-scanner.js';
 export * from './backups/record-storage.js';
 export * from './export/snapshot-export.js';
 export * from './export/run-backup.js';
+export * from './export/pre-migration.js';
 export * from './restore/problems.js';
 export * from './restore/run-restore.js';
 export * from './restore/exclusive.js';

@@ -146,7 +146,8 @@ async function exists(deps: BackupRunDeps, key: string): Promise<boolean> {
   }
 }
 
-async function exportToLocal(
+/** Exports one consistent snapshot into local storage as `filename` (`.json.gz` when compressed); used by runBackup and the pre-migration backup. */
+export async function exportToLocal(
   deps: BackupRunDeps,
   filename: string,
   options: BackupOptions,
