@@ -21,6 +21,7 @@ export * from './restore/run-restore.js';
 export * from './restore/exclusive.js';
 export * from './reset/run-reset.js';
 export * from './verify/verify-backup.js';
+export * from './verify/inspect-file.js';
 export * from './schedule/index.js';
 export * from './retention/index.js';
 export * from './retention/gfs.js';

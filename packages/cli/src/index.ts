@@ -1,0 +1,2 @@
+export { main, buildProgram } from './main.js';
+export { EXIT, CliError } from './exit-codes.js';
