@@ -11,9 +11,25 @@ export const databaseEnv = z.object({ DATABASE_URL: postgresUrl });
 
 export const redisEnv = z.object({
   REDIS_URL: redisUrl,
-  /** Key prefix of every BullMQ queue; tests use a unique one each. */
-  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]+$/, 'letters, digits, : _ - only').default('mp'),
+  /** Key prefix of every BullMQ queue; tests use a unique one each. On a cluster it must be hash-tagged: `{mp}`. */
+  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_{}-]+$/, 'letters, digits, : _ - { } only').default('mp'),
+  /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
+  REDIS_CLUSTER: bool.default(false),
 });
+
+/**
+ * On a Redis Cluster every key of a queue must live in one slot, which BullMQ gets from a hash-tagged
+ * prefix (`{mp}`): refuse any other prefix at start-up rather than fail on the first multi-key command.
+ */
+export function requireHashTaggedPrefixOnCluster(env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string }, ctx: z.RefinementCtx): void {
+  if (env.REDIS_CLUSTER && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['QUEUE_PREFIX'],
+      message: `with REDIS_CLUSTER=true the prefix must be hash-tagged so each queue's keys share one cluster slot: use {${env.QUEUE_PREFIX.replace(/[{}]/g, '')}}`,
+    });
+  }
+}
 
 export const logEnv = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, failpointEnv, logEnv, redisEnv, scheduleEnv, storageEnv } from './fragments.js';
+import { booleanEnv, databaseEnv, failpointEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -28,7 +28,8 @@ export const apiEnvSchema = databaseEnv
     RESTORE_UPLOAD_LIMIT_MB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
     LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
     TRUST_PROXY: booleanEnv.default(false),
-  });
+  })
+  .superRefine(requireHashTaggedPrefixOnCluster);
 export type ApiConfig = z.output<typeof apiEnvSchema>;
 
 export const workerEnvSchema = databaseEnv
@@ -52,7 +53,8 @@ export const workerEnvSchema = databaseEnv
      * writes the row, then enqueues within ENQUEUE_TIMEOUT_MS); also how often reconciliation runs.
      */
     RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
-  });
+  })
+  .superRefine(requireHashTaggedPrefixOnCluster);
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
 /** `npm run admin:bootstrap` (scripts/bootstrap-admin.ts): the first ADMIN when no admin can log in. */

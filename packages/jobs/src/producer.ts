@@ -1,9 +1,11 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { Redis } from 'ioredis';
 import { JOBS, QUEUES, RETENTION, type JobName, type JobPayload, type QueueName } from './catalog.js';
+import { createRedisConnection } from './redis.js';
 
 export interface ProducerOptions {
   redisUrl: string;
+  /** `redisUrl` names a node of a Redis Cluster (REDIS_CLUSTER); `prefix` is then hash-tagged. */
+  cluster?: boolean;
   prefix: string;
   onError?: (err: Error, queue: QueueName) => void;
 }
@@ -27,7 +29,8 @@ export interface Producer {
 
 /** Creates the producer with one Redis connection shared by its queues. */
 export function createProducer(options: ProducerOptions): Producer {
-  const connection = new Redis(options.redisUrl, {
+  const connection = createRedisConnection(options.redisUrl, {
+    cluster: options.cluster,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,

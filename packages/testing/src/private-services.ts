@@ -100,3 +100,95 @@ export async function startPrivatePostgres(templateUrl = process.env.DATABASE_UR
     throw err;
   }
 }
+
+/** A Redis Cluster of a test's own: three masters (no replicas) on free loopback ports, with AOF. */
+export interface PrivateRedisCluster {
+  /** A node's URL; clients discover the others from it. */
+  readonly url: string;
+  readonly ports: number[];
+  /** The port of the master that holds `key`'s slot (a hash-tagged prefix puts a whole queue there). */
+  ownerOf(key: string): Promise<number>;
+  /** Kills one master (SIGKILL) and starts it again with its cluster config and AOF; resolves once the cluster is whole. */
+  restart(port: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Forms a real three-master Redis Cluster from Debian's redis-server and `redis-cli --cluster create`, as
+ * production would run one (minus replicas). Every node keeps its data in an append-only file, so a
+ * restarted master comes back with its keys and its slots.
+ */
+export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
+  const root = await mkdtemp(path.join(tmpdir(), 'mp-redis-cluster-'));
+  const ports = [await findFreePort(), await findFreePort(), await findFreePort()];
+  const dirOf = (port: number) => path.join(root, String(port));
+  const startNode = async (port: number) => {
+    const dir = dirOf(port);
+    await run('mkdir', ['-p', dir]);
+    await run('redis-server', [
+      '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
+      '--pidfile', path.join(dir, 'redis.pid'), '--logfile', path.join(dir, 'redis.log'),
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+      '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
+    ]);
+    for (let i = 0; ; i++) {
+      const ping = await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }));
+      if (ping.stdout.trim() === 'PONG') return;
+      if (i > 100) throw new Error(`redis-server on ${port} did not answer`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const whole = async () => {
+    for (let i = 0; ; i++) {
+      const states = await Promise.all(ports.map((p) => run('redis-cli', ['-p', String(p), 'cluster', 'info']).then((r) => r.stdout, () => '')));
+      if (states.every((s) => s.includes('cluster_state:ok'))) return;
+      if (i > 200) throw new Error(`the Redis Cluster did not become whole:\n${states.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const stopNode = async (port: number, signal: NodeJS.Signals) => {
+    const pid = Number((await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim());
+    if (!pid) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 200; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await Promise.all(ports.map(startNode));
+  await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+  await whole();
+  return {
+    url: `redis://127.0.0.1:${ports[0]}`,
+    ports,
+    async ownerOf(key) {
+      const slot = Number((await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'keyslot', key])).stdout.trim());
+      const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'slots']);
+      // Lines come in groups: start, end, ip, port, id (…): find the range holding the slot.
+      const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      for (let i = 0; i + 3 < lines.length; i++) {
+        const start = Number(lines[i]);
+        const end = Number(lines[i + 1]);
+        if (Number.isInteger(start) && Number.isInteger(end) && slot >= start && slot <= end && lines[i + 2] === '127.0.0.1') return Number(lines[i + 3]);
+      }
+      throw new Error(`no master holds slot ${slot}:\n${stdout}`);
+    },
+    async restart(port) {
+      await stopNode(port, 'SIGKILL');
+      await startNode(port);
+      await whole();
+    },
+    async dispose() {
+      await Promise.all(ports.map((p) => stopNode(p, 'SIGTERM')));
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}

@@ -63,7 +63,7 @@ export async function createE2eEnvironment(databaseUrl: string, extra: Record<st
     async cleanup() {
       await rm(root, { recursive: true, force: true });
       // Job payloads, results and failure reasons are stored in clear text: none may hold a secret.
-      const leaked = await scanQueueData(env.REDIS_URL, env.QUEUE_PREFIX);
+      const leaked = await scanQueueData(env.REDIS_URL, env.QUEUE_PREFIX, { cluster: (env as Record<string, string | undefined>).REDIS_CLUSTER === 'true' });
       if (leaked) throw new Error(`BullMQ job data under ${env.QUEUE_PREFIX} holds secrets:\n${leaked}`);
     },
   };

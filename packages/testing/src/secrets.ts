@@ -39,35 +39,56 @@ export function captureLog(name: string): WriteStream | null {
  * test planted on purpose), and returns the lines that hold a recorded secret or a secret-shaped string
  * ('' when clean), masked.
  */
-export async function scanQueueData(redisUrl: string, prefix: string, opts: { capture?: boolean } = {}): Promise<string> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
-  redis.on('error', () => {}); // a refused connection is reported by connect() below
+export async function scanQueueData(redisUrl: string, prefix: string, opts: { capture?: boolean; cluster?: boolean } = {}): Promise<string> {
   const lines: string[] = [];
-  try {
+  // On a cluster the keys of a (hash-tagged) prefix sit on one master; every master is read.
+  const nodes = opts.cluster ? await clusterMasterUrls(redisUrl) : [redisUrl];
+  for (const url of nodes) {
+    const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: true, enableOfflineQueue: false });
+    redis.on('error', () => {}); // a refused connection is reported by connect() below
     try {
-      await redis.connect();
-    } catch (err) {
-      // A test that stopped Redis on purpose: nothing to read, and not a reason to fail its clean-up.
-      process.stderr.write(`[secrets] queue data under ${prefix} not scanned: ${(err as Error).message}\n`);
-      return '';
-    }
-    for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<string[]>) {
-      for (const key of keys) {
-        const type = await redis.type(key);
-        if (type === 'hash') for (const [f, v] of Object.entries(await redis.hgetall(key))) lines.push(`${key} ${f}=${v}`);
-        else if (type === 'string') lines.push(`${key}=${await redis.get(key)}`);
-        else if (type === 'stream') for (const [id, fields] of await redis.xrange(key, '-', '+')) lines.push(`${key} ${id} ${fields.join(' ')}`);
-        else if (type === 'list') for (const v of await redis.lrange(key, 0, -1)) lines.push(`${key} ${v}`);
+      try {
+        await redis.connect();
+      } catch (err) {
+        // A test that stopped Redis on purpose: nothing to read, and not a reason to fail its clean-up.
+        process.stderr.write(`[secrets] queue data under ${prefix} not scanned: ${(err as Error).message}\n`);
+        return '';
       }
+      for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<string[]>) {
+        for (const key of keys) {
+          const type = await redis.type(key);
+          if (type === 'hash') for (const [f, v] of Object.entries(await redis.hgetall(key))) lines.push(`${key} ${f}=${v}`);
+          else if (type === 'string') lines.push(`${key}=${await redis.get(key)}`);
+          else if (type === 'stream') for (const [id, fields] of await redis.xrange(key, '-', '+')) lines.push(`${key} ${id} ${fields.join(' ')}`);
+          else if (type === 'list') for (const v of await redis.lrange(key, 0, -1)) lines.push(`${key} ${v}`);
+        }
+      }
+    } finally {
+      redis.disconnect();
     }
-  } finally {
-    redis.disconnect();
   }
   const text = lines.join('\n').replace(/\r/g, '');
   const dir = testLogDir();
   if (dir && opts.capture !== false) writeFileSync(path.join(dir, `redis-${prefix.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), text);
   const found = scanText(text, dir ? loadSecrets(dir) : []);
   return formatFindings(found.map((f) => ({ file: `redis ${prefix}`, ...f })));
+}
+
+/** The URLs of a cluster's masters, asked of the node at `url`. */
+async function clusterMasterUrls(url: string): Promise<string[]> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  try {
+    const text = (await redis.call('CLUSTER', 'NODES')) as string;
+    return text
+      .split('\n')
+      .filter((l) => l.includes('master') && !l.includes('fail'))
+      .map((l) => `redis://${l.split(' ')[1]!.split('@')[0]}`);
+  } catch {
+    return [url];
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Response fields that carry a secret the API hands out (tokens, generated passwords, claim tokens). */

@@ -20,6 +20,7 @@ const pool = createPgPool(config.DATABASE_URL, {
 });
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
+  cluster: config.REDIS_CLUSTER,
   prefix: config.QUEUE_PREFIX,
   onError: (err, queue) =>
     repeatLimited(`${queue} ${err.message}`, (extra) => logger.warn({ queue, err: { name: err.name, message: err.message }, ...extra }, 'queue connection error')),

@@ -31,6 +31,7 @@ const pool = createPgPool(config.DATABASE_URL, {
 });
 const producer = createProducer({
   redisUrl: config.REDIS_URL,
+  cluster: config.REDIS_CLUSTER,
   prefix: config.QUEUE_PREFIX,
   onError: (err, queue) => repeatLimited(`producer ${queue} ${err.message}`, (extra) => logger.warn({ queue, err: err.message, ...extra }, 'producer connection error')),
 });

@@ -1,6 +1,5 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { JOBS, QUEUES, UnrecoverableError, jobsOfQueue, type JobName, type QueueName } from '@mp/jobs';
+import { JOBS, QUEUES, UnrecoverableError, createRedisConnection, jobsOfQueue, type JobName, type QueueName } from '@mp/jobs';
 import { createRepeatLimiter } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { assertCompleteHandlerMap, type HandlerMap } from './handlers/index.js';
@@ -24,7 +23,7 @@ function isJobName(name: string): name is JobName {
 export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWorkers {
   assertCompleteHandlerMap(handlers);
   const { config, logger } = deps;
-  const connection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const connection = createRedisConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER, maxRetriesPerRequest: null });
   // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
   const repeatLimited = createRepeatLimiter();
   connection.on('error', (err) => repeatLimited(`connection ${err.message}`, (extra) => logger.warn({ err: err.message, ...extra }, 'worker redis connection error')));

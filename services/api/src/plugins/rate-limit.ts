@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import { createRedisConnection } from '@mp/jobs';
 import { AppError } from '@mp/core';
 import type { ApiDeps } from '../deps.js';
 
@@ -22,7 +22,8 @@ const CONNECT_WAIT_MS = 2_000;
  * The connection is closed with the app.
  */
 export async function registerRateLimit(app: FastifyInstance, deps: Pick<ApiDeps, 'config' | 'logger'>): Promise<void> {
-  const redis = new Redis(deps.config.REDIS_URL, {
+  const redis = createRedisConnection(deps.config.REDIS_URL, {
+    cluster: deps.config.REDIS_CLUSTER,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: CONNECT_WAIT_MS,
