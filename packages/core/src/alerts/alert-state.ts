@@ -25,7 +25,7 @@ export interface AlertSending {
 }
 
 const HEALTH_CHECK_WORDING: Record<HealthCheckName, { failing: string; passing: string }> = {
-  backup_age: { failing: 'the newest completed backup is too old', passing: 'a recent completed backup exists' },
+  backup_age: { failing: 'no completed backup is recent enough', passing: 'a recent completed backup exists' },
   scheduled_run: { failing: 'the last scheduled backup failed or did not run when due', passing: 'scheduled backups run' },
   drill: { failing: 'the last restore drill failed, or none succeeded within its period', passing: 'restore drills succeed' },
   backup_size: { failing: 'the newest backup is empty or under half the size of the previous one', passing: 'the newest backup size is plausible' },
