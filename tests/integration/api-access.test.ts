@@ -19,7 +19,7 @@ function forge(payload: object, secret: string | null): string {
 }
 
 /** Routes anyone may call. Every other route the app registers must refuse each bad credential below. */
-const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'POST /api/auth/login', 'POST /api/auth/reset-claim']);
+const PUBLIC = new Set(['GET /healthz', 'GET /healthz/backups', 'GET /readyz', 'GET /metrics', 'POST /api/auth/login', 'POST /api/auth/reset-claim']);
 /** Routes for any signed-in user (their own session and password), so a non-admin role is not refused there. */
 const ANY_ROLE = new Set(['POST /api/auth/logout', 'POST /api/auth/change-password']);
 

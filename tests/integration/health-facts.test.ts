@@ -1,5 +1,6 @@
-// loadHealthFacts against a real PostgreSQL (the current schema: verification as JSON on the record, no drills yet),
+// loadHealthFacts against a real PostgreSQL (verification as JSON on the record, drills as `drill` operations),
 // then evaluateHealth on what it read, as the health endpoint will.
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEALTH_LIMITS, evaluateHealth, loadHealthFacts } from '@mp/core';
 import type { Prisma, PrismaClient } from '@mp/db';
@@ -26,17 +27,17 @@ afterAll(async () => {
 });
 
 describe('loadHealthFacts', () => {
-  it('reads an empty installation: default schedule, nothing stored, drills not recorded', async () => {
+  it('reads an empty installation: default schedule, nothing stored, no drill yet', async () => {
     const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
     expect(facts).toMatchObject({
-      schedule: { frequency: 'daily', timezone: TZ },
+      schedule: { frequency: 'daily', timezone: TZ, drillFrequency: 'weekly' },
       newestCompleted: null,
       previousCompleted: null,
       lastScheduled: null,
       latestReadBack: null,
       totalStoredBytes: 0,
+      drills: { last: null, lastSucceededAt: null },
     });
-    expect('drills' in facts).toBe(false);
     const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, new Date());
     expect(report.healthy).toBe(false);
     expect(report.checks.find((c) => c.name === 'backup_age')?.message).toBe('No completed backup exists');
@@ -61,7 +62,7 @@ describe('loadHealthFacts', () => {
     const drills = { last: null, lastSucceededAt: null };
     const facts = await loadHealthFacts({ prisma }, { timezone: TZ, drills });
     expect(facts).toEqual({
-      schedule: { frequency: 'daily', timezone: TZ, changedAt: day(1) },
+      schedule: { frequency: 'daily', timezone: TZ, changedAt: day(1), drillFrequency: 'weekly' },
       newestCompleted: { id: 'new', completedAt: day(9, 2), fileSize: 400 },
       previousCompleted: { id: 'prev', fileSize: 900 },
       lastScheduled: { id: 'fail', status: 'failed', createdAt: day(10) },
@@ -82,8 +83,38 @@ describe('loadHealthFacts', () => {
   });
 
   it('counts an unreadable verification report as a failed read-back', async () => {
-    await record({ id: 'odd', status: 'failed', createdAt: new Date(Date.UTC(2026, 5, 11)), verification: { verdict: 'fine' } });
+    const at = new Date(Date.UTC(2026, 5, 11));
+    await record({ id: 'odd', status: 'completed', createdAt: at, completedAt: at, fileSize: 10n, verification: { verdict: 'fine' } });
     const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
     expect(facts.latestReadBack).toEqual({ backupId: 'odd', ok: false, checkedAt: null, problems: 1 });
+  });
+
+  it('reads the read-back of the newest completed-or-partial backup only, counting its failed copies', async () => {
+    const at = new Date(Date.UTC(2026, 5, 12));
+    await record({
+      id: 'part2', status: 'partial', createdAt: at, completedAt: at, fileSize: 10n,
+      verification: { ok: false, checkedAt: at.toISOString(), trigger: 'read-back', copies: [{ copy: 'local', ok: true }, { copy: 'cloud', ok: false }], warnings: [] },
+    });
+    // A newer failed backup's report is not the newest stored backup's read-back.
+    await record({ id: 'failed2', status: 'failed', createdAt: new Date(at.getTime() + 60_000), verification: { ok: false, copies: [] } });
+    const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+    expect(facts.latestReadBack).toEqual({ backupId: 'part2', ok: false, checkedAt: at, problems: 1 });
+  });
+
+  it('reads drills: the newest finished one (failed, or completed with ok false, counts as failed) and the last success', async () => {
+    const at = (h: number) => new Date(Date.UTC(2026, 5, 13, h));
+    const drill = (id: string, status: 'completed' | 'failed' | 'running', h: number, result: object | null) =>
+      prisma.operation.create({ data: { id, kind: 'drill', status, createdAt: at(h), completedAt: status === 'running' ? null : at(h), ...(result ? { result } : {}) } });
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    await drill(ids[0]!, 'completed', 1, { ok: true, rtoSeconds: 12 });
+    await drill(ids[1]!, 'completed', 2, { ok: false, rtoSeconds: 15 });
+    let facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+    expect(facts.drills).toEqual({ last: { id: ids[1], status: 'failed', at: at(2) }, lastSucceededAt: at(1) });
+
+    await drill(ids[2]!, 'failed', 3, null);
+    await drill(ids[3]!, 'running', 4, null);
+    facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+    // A running drill is no verdict yet: the newest finished one is.
+    expect(facts.drills).toEqual({ last: { id: ids[2], status: 'failed', at: at(3) }, lastSucceededAt: at(1) });
   });
 });

@@ -1,6 +1,7 @@
 // loadMetricsFacts against a real PostgreSQL and Redis, then the text a scrape of /metrics would get.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { loadMetricsFacts, renderBackupMetrics } from '@mp/core';
 import type { Prisma } from '@mp/db';
 import { createProducer, QUEUES, type Producer } from '@mp/jobs';
@@ -40,6 +41,7 @@ describe('loadMetricsFacts', () => {
       newestSizeBytes: 20,
       failuresByKind: { scheduled: 2 },
       drillLastRtoSeconds: null,
+      queueUp: true,
       healthy: false,
     });
     expect(facts.durations).toEqual(expect.arrayContaining([{ kind: 'scheduled', seconds: 4 }, { kind: 'pre-restore', seconds: 90 }]));
@@ -51,5 +53,35 @@ describe('loadMetricsFacts', () => {
     expect(body).toContain('mp_backup_failures_total{kind="scheduled"} 2');
     expect(body).toContain('mp_backup_duration_seconds_count{kind="pre-restore"} 1');
     expect(body).toContain('mp_backup_healthy 0');
+  });
+
+  it('reads the recovery time of the newest successful drill', async () => {
+    const at = (h: number) => new Date(Date.UTC(2026, 5, 6, h));
+    const drill = (status: 'completed' | 'failed', h: number, result: object) =>
+      db.prisma.operation.create({ data: { kind: 'drill', status, createdAt: at(h), completedAt: at(h), result } });
+    await drill('completed', 1, { ok: true, rtoSeconds: 42.5, rowsPerSecond: 1000 });
+    await drill('completed', 2, { ok: false, rtoSeconds: 7 });
+    await drill('failed', 3, { ok: false, rtoSeconds: 3 });
+    const facts = await loadMetricsFacts({ prisma: db.prisma, producer }, { healthy: true });
+    expect(facts.drillLastRtoSeconds).toBe(42.5);
+    const { body } = await renderBackupMetrics(facts);
+    const rto = parsePrometheusTextFormat(body).find((f) => f.name === 'mp_restore_drill_last_rto_seconds');
+    expect(rto?.metrics[0]?.value).toBe('42.5');
+  });
+
+  it('answers without the queue series when Redis does not answer, marking mp_queue_up 0', async () => {
+    // Nothing listens on port 1: every queue command fails or never gets a connection.
+    const dead = createProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: 'dead' });
+    try {
+      const facts = await loadMetricsFacts({ prisma: db.prisma, producer: dead }, { healthy: false });
+      expect(facts.queueUp).toBe(false);
+      expect(facts.queueJobs).toEqual([]);
+      const families = parsePrometheusTextFormat((await renderBackupMetrics(facts)).body);
+      expect(families.find((f) => f.name === 'mp_queue_up')?.metrics[0]?.value).toBe('0');
+      expect(families.find((f) => f.name === 'mp_queue_jobs')?.metrics ?? []).toEqual([]);
+      expect(families.find((f) => f.name === 'mp_backup_last_success_timestamp_seconds')?.metrics[0]?.value).not.toBe('0');
+    } finally {
+      await dead.close();
+    }
   });
 });

@@ -91,3 +91,18 @@ export const failpointEnv = z.object({
     .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.enum(FAILPOINT_NAMES))),
 });
+
+/**
+ * Health thresholds (GET /api/backup/health, /healthz/backups, the health-check job): both services judge
+ * health, so both read the same limits.
+ */
+export const healthEnv = z.object({
+  /** Maximum age of the newest completed backup for a daily, weekly and monthly schedule (26 h, 8 days, 32 days). */
+  BACKUP_HEALTH_MAX_AGE_DAILY_HOURS: z.coerce.number().int().min(1).default(26),
+  BACKUP_HEALTH_MAX_AGE_WEEKLY_HOURS: z.coerce.number().int().min(1).default(8 * 24),
+  BACKUP_HEALTH_MAX_AGE_MONTHLY_HOURS: z.coerce.number().int().min(1).default(32 * 24),
+  /** How long after its due time a scheduled run may take to appear before it counts as missed. */
+  BACKUP_HEALTH_SCHEDULE_GRACE_MINUTES: z.coerce.number().int().min(1).default(60),
+  /** Total size every stored copy may take; unset: no limit. */
+  BACKUP_HEALTH_MAX_TOTAL_MB: z.coerce.number().int().min(1).optional(),
+});

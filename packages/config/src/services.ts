@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, failpointEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
+import { booleanEnv, databaseEnv, failpointEnv, healthEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -17,6 +17,7 @@ export const apiEnvSchema = databaseEnv
   .extend(storageEnv.shape)
   .extend(scheduleEnv.shape)
   .extend(failpointEnv.shape)
+  .extend(healthEnv.shape)
   .extend({
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     HOST: z.string().default('127.0.0.1'),
@@ -28,6 +29,8 @@ export const apiEnvSchema = databaseEnv
     RESTORE_UPLOAD_LIMIT_MB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
     LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
     TRUST_PROXY: booleanEnv.default(false),
+    /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (it carries no personal data). */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type ApiConfig = z.output<typeof apiEnvSchema>;
@@ -38,6 +41,7 @@ export const workerEnvSchema = databaseEnv
   .extend(storageEnv.shape)
   .extend(scheduleEnv.shape)
   .extend(failpointEnv.shape)
+  .extend(healthEnv.shape)
   .extend({
     RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
@@ -53,6 +57,16 @@ export const workerEnvSchema = databaseEnv
      * writes the row, then enqueues within ENQUEUE_TIMEOUT_MS); also how often reconciliation runs.
      */
     RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
+    /** How often the health-check job scheduler evaluates health (and raises or clears its alerts). */
+    BACKUP_HEALTH_CHECK_EVERY_MINUTES: z.coerce.number().int().min(1).max(1440).default(5),
+    /** Where alert events are POSTed (JSON, signed); unset: no alerts are sent (conditions are still tracked). */
+    BACKUP_ALERT_WEBHOOK_URL: z
+      .string()
+      .refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http:// or https:// URL')
+      .optional(),
+    /** HMAC-SHA256 key of the `x-mp-signature` header; needed when BACKUP_ALERT_WEBHOOK_URL is set. */
+    BACKUP_ALERT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    BACKUP_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
@@ -74,3 +88,10 @@ export const migrateEnvSchema = databaseEnv
     COMPRESS_THRESHOLD_BYTES: workerEnvSchema.shape.COMPRESS_THRESHOLD_BYTES,
   });
 export type MigrateConfig = z.output<typeof migrateEnvSchema>;
+
+/** A webhook URL without its secret cannot sign; the worker refuses to start with it (one message, no values). */
+export function alertWebhookConfigProblem(config: Pick<WorkerConfig, 'BACKUP_ALERT_WEBHOOK_URL' | 'BACKUP_ALERT_WEBHOOK_SECRET'>): string | null {
+  return config.BACKUP_ALERT_WEBHOOK_URL && !config.BACKUP_ALERT_WEBHOOK_SECRET
+    ? 'BACKUP_ALERT_WEBHOOK_SECRET: required when BACKUP_ALERT_WEBHOOK_URL is set'
+    : null;
+}

@@ -37,3 +37,7 @@ export * from './health/load-health-facts.js';
 export * from './alerts/webhook.js';
 export * from './metrics/backup-metrics.js';
 export * from './metrics/load-metrics-facts.js';
+export * from './health/backup-health.js';
+export * from './health/health-alerts.js';
+export * from './alerts/alert-state.js';
+export * from './health/health-scheduler.js';

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
-import { loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers } from '@mp/core';
+import { alertWebhookConfigProblem, loadConfigOrExit, workerEnvSchema } from '@mp/config';
+import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers, syncHealthScheduler } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger, createRepeatLimiter } from '@mp/logger';
@@ -20,6 +20,11 @@ setFlagsFromString('--wasm-tiering-budget=100000000');
 
 // The composition root: the only place that reads process.env.
 const config = loadConfigOrExit(workerEnvSchema, process.env);
+const webhookProblem = alertWebhookConfigProblem(config);
+if (webhookProblem) {
+  process.stderr.write(`Invalid configuration:\n  - ${webhookProblem}\n`);
+  process.exit(1);
+}
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'worker' });
 // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
 const repeatLimited = createRepeatLimiter();
@@ -61,7 +66,17 @@ const reconcile = () =>
 await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
-logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
+const nextHealthCheckAt = await syncHealthScheduler(producer.queue(QUEUES.backup), { everyMinutes: config.BACKUP_HEALTH_CHECK_EVERY_MINUTES });
+logger.info(
+  {
+    frequency: schedule.settings.frequency,
+    nextBackupAt: schedule.nextBackupAt,
+    nextHealthCheckAt,
+    alerts: config.BACKUP_ALERT_WEBHOOK_URL ? 'webhook' : 'off',
+    timezone: config.BACKUP_TIMEZONE,
+  },
+  'worker ready',
+);
 
 exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
   timeoutMs: 60_000,

@@ -3,6 +3,8 @@ import { JOBS, QUEUES, UnrecoverableError, createRedisConnection, jobsOfQueue, t
 import { createRepeatLimiter } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { assertCompleteHandlerMap, type HandlerMap } from './handlers/index.js';
+import { afterCompleted, afterFinalFailure } from './alerts.js';
+import { isFinalFailure } from './tracking.js';
 
 export interface StartedWorkers {
   workers: Worker[];
@@ -50,9 +52,18 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
     worker.on('failed', (job, err) => {
       if (!job) return;
       logger.warn({ queue, jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err: err.message }, 'job failed');
-      void markStalledFailure(deps, job, err).catch((e: Error) => logger.error({ err: e.message }, 'could not record failure'));
+      // Alerts only after the row is final, and only for a failure no retry follows.
+      void markStalledFailure(deps, job, err)
+        .catch((e: Error) => logger.error({ err: e.message }, 'could not record failure'))
+        .then(() => (isFinalFailure(job, err) ? afterFinalFailure(deps, job) : undefined))
+        .catch((e: Error) => logger.error({ jobId: job.id, name: job.name, err: e.message.split('\n')[0] }, 'could not raise the failure alert'));
     });
-    worker.on('completed', (job) => logger.info({ queue, jobId: job.id, name: job.name }, 'job completed'));
+    worker.on('completed', (job) => {
+      logger.info({ queue, jobId: job.id, name: job.name }, 'job completed');
+      void afterCompleted(deps, job).catch((e: Error) =>
+        logger.error({ jobId: job.id, name: job.name, err: e.message.split('\n')[0] }, 'could not check the job for alerts'),
+      );
+    });
     return worker;
   };
 
@@ -75,8 +86,7 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
  * left its record `running`; this moves it to `failed`. Records already final are left alone.
  */
 async function markStalledFailure(deps: WorkerDeps, job: Job, err: Error): Promise<void> {
-  const final = err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
-  if (!final) return;
+  if (!isFinalFailure(job, err)) return;
   const error = `Interrupted: ${err.message}`;
   const open = { in: ['queued' as const, 'running' as const] };
   const data = job.data as { backupId?: string; operationId?: string };

@@ -14,6 +14,14 @@ export function isLastAttempt(job: Job): boolean {
 }
 
 /**
+ * For the worker's `failed` event (after BullMQ counted the attempt): true when no retry follows, because the
+ * error is unrecoverable, the attempts are used up, or the job stalled past its limit.
+ */
+export function isFinalFailure(job: Job, err: Error): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
+}
+
+/**
  * Errors no retry can fix become `UnrecoverableError` (BullMQ then stops at once); everything else
  * is rethrown unchanged so BullMQ retries with backoff. Nothing is swallowed.
  */

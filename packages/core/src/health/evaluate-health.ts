@@ -14,6 +14,8 @@ export interface HealthFacts {
     timezone: string;
     /** Last change of the schedule: runs due before it are not expected. */
     changedAt: Date;
+    /** How often restore drills are scheduled (sets the drill period in {@link healthLimitsOf}). */
+    drillFrequency?: 'disabled' | 'daily' | 'weekly' | 'monthly';
   };
   /** The newest backup with status `completed`, and the one before it (for the size comparison). */
   newestCompleted: { id: string; completedAt: Date; fileSize: number | null } | null;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Prisma, type PrismaClient } from '@mp/db';
+import type { PrismaClient } from '@mp/db';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { loadSchedule } from '../schedule/settings.js';
 import type { HealthFacts } from './evaluate-health.js';
@@ -14,19 +14,22 @@ const verificationSchema = z
     checkedAt: z.string().optional(),
     problems: z.array(z.unknown()).optional(),
     checks: z.array(z.object({ ok: z.boolean() }).loose()).optional(),
+    /** The read-back report: one entry per stored copy (local, cloud), each with its own `ok`. */
+    copies: z.array(z.object({ ok: z.boolean() }).loose()).optional(),
   })
   .loose();
 
 /**
  * Reads the facts {@link evaluateHealth} judges from PostgreSQL, in a handful of small indexed
  * queries: the schedule (created with its defaults when missing, like every schedule read), the two
- * newest completed backups, the newest scheduled one, the newest backup carrying a verification
- * report, and the bytes of every stored copy (completed and partial backups; local and cloud copies
- * count separately).
+ * newest completed backups, the newest scheduled one, the verification report of the newest
+ * completed-or-partial backup (its read-back), the bytes of every stored copy (completed and partial
+ * backups; local and cloud copies count separately), and the restore drills (operations of kind
+ * `drill`: the newest finished one, and when one last succeeded).
  *
- * Drills are not stored yet: pass them in `input.drills` once they are; left out, the drill check
- * passes saying it is not recorded. A verification report of a shape it cannot read counts as a
- * failed read-back with one problem, so a broken writer shows up rather than passing silently.
+ * A drill counts as failed when its operation failed or its result says `ok: false`. `input.drills`
+ * overrides what the operations say (tests). A verification report of a shape it cannot read counts as
+ * a failed read-back with one problem, so a broken writer shows up rather than passing silently.
  */
 export async function loadHealthFacts(
   deps: { prisma: PrismaClient },
@@ -45,11 +48,13 @@ export async function loadHealthFacts(
     orderBy: { createdAt: 'desc' },
     select: { id: true, status: true, createdAt: true },
   });
-  const verified = await prisma.backupRecord.findFirst({
-    where: { verification: { not: Prisma.DbNull } },
-    orderBy: { createdAt: 'desc' },
+  // The read-back of the newest backup that has a stored copy: no report yet (still being read back) means no verdict.
+  const newestStored = await prisma.backupRecord.findFirst({
+    where: { status: { in: ['completed', 'partial'] } },
+    orderBy: [{ completedAt: { sort: 'desc', nulls: 'last' } }, { createdAt: 'desc' }],
     select: { id: true, verification: true },
   });
+  const verified = newestStored && newestStored.verification !== null ? newestStored : null;
   const stored = await prisma.backupRecord.findMany({
     where: { status: { in: ['completed', 'partial'] }, fileSize: { not: null } },
     select: { fileSize: true, storage: true },
@@ -62,7 +67,7 @@ export async function loadHealthFacts(
     totalStoredBytes += Number(r.fileSize) * ((copies.local ? 1 : 0) + (copies.cloud ? 1 : 0));
   }
   return {
-    schedule: { frequency: schedule.frequency, timezone: input.timezone, changedAt: schedule.updatedAt },
+    schedule: { frequency: schedule.frequency, timezone: input.timezone, changedAt: schedule.updatedAt, drillFrequency: schedule.drillFrequency },
     newestCompleted: newest
       ? { id: newest.id, completedAt: newest.completedAt ?? newest.createdAt, fileSize: sizeOf(newest.fileSize) }
       : null,
@@ -70,7 +75,27 @@ export async function loadHealthFacts(
     lastScheduled,
     latestReadBack: verified ? readBackOf(verified.id, verified.verification) : null,
     totalStoredBytes,
-    ...(input.drills ? { drills: input.drills } : {}),
+    drills: input.drills ?? (await loadDrillFacts(prisma)),
+  };
+}
+
+const drillResultSchema = z.object({ ok: z.boolean().optional() }).loose();
+
+/** The newest finished drill (a completed one whose result says `ok: false` counts as failed) and the last success. */
+async function loadDrillFacts(prisma: PrismaClient): Promise<NonNullable<HealthFacts['drills']>> {
+  const finished = await prisma.operation.findMany({
+    where: { kind: 'drill', status: { in: ['completed', 'failed'] } },
+    orderBy: [{ completedAt: { sort: 'desc', nulls: 'last' } }, { createdAt: 'desc' }],
+    take: 20,
+    select: { id: true, status: true, result: true, createdAt: true, completedAt: true },
+  });
+  const succeeded = (op: (typeof finished)[number]) => op.status === 'completed' && drillResultSchema.safeParse(op.result).data?.ok !== false;
+  const newest = finished[0];
+  // Past 20 finished drills without a success the check fails on the newest one anyway; only `value` (its age) is lost.
+  const success = finished.find(succeeded);
+  return {
+    last: newest ? { id: newest.id, status: succeeded(newest) ? 'completed' : 'failed', at: newest.completedAt ?? newest.createdAt } : null,
+    lastSucceededAt: success ? (success.completedAt ?? success.createdAt) : null,
   };
 }
 
@@ -81,8 +106,8 @@ function sizeOf(value: bigint | null): number | null {
 function readBackOf(backupId: string, value: unknown): NonNullable<HealthFacts['latestReadBack']> {
   const parsed = verificationSchema.safeParse(value);
   if (!parsed.success) return { backupId, ok: false, checkedAt: null, problems: 1 };
-  const { ok, checkedAt, problems, checks } = parsed.data;
-  const count = problems?.length ?? checks?.filter((c) => !c.ok).length ?? (ok ? 0 : 1);
+  const { ok, checkedAt, problems, checks, copies } = parsed.data;
+  const count = problems?.length ?? checks?.filter((c) => !c.ok).length ?? copies?.filter((c) => !c.ok).length ?? (ok ? 0 : 1);
   const at = checkedAt ? new Date(checkedAt) : null;
   return { backupId, ok, checkedAt: at && !Number.isNaN(at.getTime()) ? at : null, problems: ok ? 0 : Math.max(count, 1) };
 }

@@ -20,6 +20,8 @@ export interface BackupMetricsFacts {
   drillLastRtoSeconds: number | null;
   /** Jobs per queue and BullMQ state (`waiting`, `active`, `delayed`, `failed`, …). */
   queueJobs: ReadonlyArray<{ queue: string; state: string; count: number }>;
+  /** `false` when the queue counts could not be read (Redis down): `mp_queue_up 0`, and no `mp_queue_jobs` series. */
+  queueUp?: boolean;
   healthy: boolean;
 }
 
@@ -28,7 +30,7 @@ export interface BackupMetricsFacts {
  * collide) holding the backup metric families, built from `facts`:
  * `mp_backup_last_success_timestamp_seconds`, `mp_backup_duration_seconds` (histogram by kind),
  * `mp_backup_size_bytes`, `mp_backup_failures_total{kind}`, `mp_restore_drill_last_rto_seconds`,
- * `mp_queue_jobs{queue,state}` and `mp_backup_healthy` (1 or 0).
+ * `mp_queue_jobs{queue,state}`, `mp_queue_up` (when `queueUp` is given) and `mp_backup_healthy` (1 or 0).
  *
  * Trap: built per scrape from the records on file, so the histogram and the failure counter count what
  * is kept; retention pruning old records lowers them, which Prometheus reads as a counter reset.
@@ -81,6 +83,12 @@ export function buildBackupMetrics(facts: BackupMetricsFacts): Registry {
     registers,
   });
   for (const q of facts.queueJobs) jobs.set({ queue: q.queue, state: q.state }, q.count);
+
+  if (facts.queueUp !== undefined) {
+    new Gauge({ name: 'mp_queue_up', help: '1 when the job queue (Redis) answered this scrape, else 0 (mp_queue_jobs is then left out)', registers }).set(
+      facts.queueUp ? 1 : 0,
+    );
+  }
 
   new Gauge({ name: 'mp_backup_healthy', help: '1 when every backup health check passes, else 0', registers }).set(facts.healthy ? 1 : 0);
   return registry;

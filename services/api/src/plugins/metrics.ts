@@ -1,45 +1,48 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { AppError, buildBackupMetrics, checkBackupHealth, healthSettingsOf, loadMetricsFacts } from '@mp/core';
 import type { ApiDeps } from '../deps.js';
 
-const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const digest = (v: string) => createHash('sha256').update(v).digest();
 
 /**
- * Prometheus text exposition at GET /metrics (no auth, no new dependency): process metrics,
- * `http_requests_total{method,route,status}` counted on the root instance, and backup records by status.
- * Routes are labelled by their pattern (`/api/backup/:id`), never the raw URL, to keep cardinality bounded.
+ * Prometheus text exposition at GET /metrics, with prom-client:
+ * - this process: prom-client's default process and Node.js metrics, and `http_requests_total{method,route,status}`
+ *   counted on the root instance (routes labelled by their pattern, `/api/backup/:id`, never the raw URL, so
+ *   cardinality stays bounded);
+ * - backups, read at scrape time from PostgreSQL and the queues (core `buildBackupMetrics`, its own registry per
+ *   scrape): `mp_backup_last_success_timestamp_seconds`, `mp_backup_duration_seconds`, `mp_backup_size_bytes`,
+ *   `mp_backup_failures_total{kind}`, `mp_restore_drill_last_rto_seconds`, `mp_queue_jobs{queue,state}`,
+ *   `mp_queue_up`, `mp_backup_healthy`. A Redis outage leaves the queue series out (`mp_queue_up 0`), never fails it.
+ *
+ * Nothing here names a person or a file's content (ids and counts only), so it is open by default like most
+ * scrape targets; with `METRICS_TOKEN` set it wants `Authorization: Bearer <token>` (else 401 UNAUTHORIZED).
  */
-export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prisma'>): void {
-  const requests = new Map<string, number>();
+export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prisma' | 'producer' | 'config'>): void {
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [processRegistry],
+  });
   app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `method="${esc(request.method)}",route="${esc(route)}",status="${reply.statusCode}"`;
-    requests.set(key, (requests.get(key) ?? 0) + 1);
+    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
 
-  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-    const cpu = process.cpuUsage();
-    const mem = process.memoryUsage();
-    const byStatus = await deps.prisma.backupRecord.groupBy({ by: ['status'], _count: { _all: true } });
-    const lines = [
-      '# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.',
-      '# TYPE process_cpu_seconds_total counter',
-      `process_cpu_seconds_total ${(cpu.user + cpu.system) / 1e6}`,
-      '# HELP process_resident_memory_bytes Resident memory size in bytes.',
-      '# TYPE process_resident_memory_bytes gauge',
-      `process_resident_memory_bytes ${mem.rss}`,
-      '# HELP nodejs_heap_used_bytes V8 heap used in bytes.',
-      '# TYPE nodejs_heap_used_bytes gauge',
-      `nodejs_heap_used_bytes ${mem.heapUsed}`,
-      '# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.',
-      '# TYPE process_start_time_seconds gauge',
-      `process_start_time_seconds ${Math.round(Date.now() / 1000 - process.uptime())}`,
-      '# HELP http_requests_total HTTP requests answered, by method, route pattern and status.',
-      '# TYPE http_requests_total counter',
-      ...[...requests].map(([labels, n]) => `http_requests_total{${labels}} ${n}`),
-      '# HELP backup_records Backup records by status.',
-      '# TYPE backup_records gauge',
-      ...byStatus.map((r) => `backup_records{status="${r.status}"} ${r._count._all}`),
-    ];
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(`${lines.join('\n')}\n`);
+  const token = deps.config.METRICS_TOKEN;
+  const expected = token ? digest(`Bearer ${token}`) : null;
+  const settings = healthSettingsOf(deps.config);
+
+  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
+      throw new AppError('UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>');
+    }
+    const health = await checkBackupHealth(deps, { timezone: deps.config.BACKUP_TIMEZONE, settings });
+    const facts = await loadMetricsFacts(deps, { healthy: health.healthy });
+    const merged = Registry.merge([processRegistry, buildBackupMetrics(facts)]);
+    return reply.type(merged.contentType).send(await merged.metrics());
   });
 }
