@@ -77,10 +77,11 @@ function describe(fk: ConstraintDef, direction: 'restored' | 'live', found: { co
   const table = keyOf(fk.table);
   const refTable = keyOf(fk.refTable!);
   const rows = `${found.count} ${found.count === 1 ? 'row' : 'rows'}`;
+  const point = found.count === 1 ? 'points' : 'point';
   const what =
     direction === 'restored'
-      ? `${rows} of ${table} in the file point at ${refTable} missing live (${refTable} is not restored)`
-      : `${rows} of live ${table} point at ${refTable} missing from the file (they would vanish)`;
+      ? `${rows} of ${table} in the file ${point} at ${refTable} missing live (${refTable} is not restored)`
+      : `${rows} of live ${table} ${point} at ${refTable} missing from the file (they would vanish)`;
   const message = `${table}.${fk.columns.join(',')} → ${refTable}: ${what}, e.g. ${found.examples.join('; ')}`;
   return { direction, table, columns: fk.columns, refTable, count: found.count, examples: found.examples, message };
 }
