@@ -49,6 +49,8 @@ export async function runRestorePreview(
   let failed: Error | undefined;
   try {
     const opened = await openSource(deps, input.source);
+    // A retried preview (its worker was killed) finds its previous schema: start from nothing.
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
     await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
     const applied = await readAppliedMigrations(client);
     const currentSchema = [...applied].sort().at(-1) ?? null;

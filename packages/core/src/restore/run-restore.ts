@@ -88,6 +88,10 @@ export interface StageJob {
  * 3. One short transaction swaps the staged tables in and deletes every session.
  * Any failure leaves the live tables exactly as they were; the staging schema is always dropped.
  * Validation failures throw `INVALID_BACKUP_FILE` (details.problems lists where and what).
+ * Selective restore (input `tables`, optionally `withDependencies`: see selection.ts): only those
+ * tables are built, checked and swapped; before the swap the references crossing between them and the
+ * kept tables are checked both ways (reference-check.ts, `RESTORE_WOULD_BREAK_REFERENCES`), and
+ * sessions are kept unless `users` is restored.
  */
 export async function runRestore(
   deps: RestoreDeps,
