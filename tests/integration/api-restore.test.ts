@@ -94,6 +94,54 @@ describe('restore requests', () => {
     expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false, allowNoAdmin: false });
   });
 
+  it('selective: stores the tables asked for (file order) and withDependencies; refuses unknown keys with the valid ones, writing nothing', async () => {
+    const done = await ctx.deps.prisma.backupRecord.create({ data: { filename: 's.json', type: 'manual', location: 'local', status: 'completed' } });
+    const ok = await restore({ backupId: done.id, tables: ['loanTypes', 'unions'], withDependencies: true });
+    expect(ok.statusCode).toBe(202);
+    const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
+    expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false, allowNoAdmin: false, tables: ['unions', 'loanTypes'], withDependencies: true });
+    await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
+
+    const unknown = await restore({ backupId: done.id, tables: ['loanTypes', 'payments'] });
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect(unknown.json().error.message).toBe('Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions');
+    const noTables = await restore({ backupId: done.id, withDependencies: true });
+    expect([noTables.statusCode, noTables.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    const uploadUnknown = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes,payments' });
+    expect([uploadUnknown.statusCode, uploadUnknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect(await uploads()).toEqual([]);
+
+    const form = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes, unions', withDependencies: 'true' });
+    expect(form.statusCode).toBe(202);
+    const formOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: form.json().data.operationId } });
+    expect(formOp.input).toMatchObject({ tables: ['unions', 'loanTypes'], withDependencies: true });
+    expect(await ctx.deps.prisma.operation.count({ where: { status: 'queued' } })).toBe(1);
+  });
+
+  it('preview: queued as a backup.preview job on the backup queue; an entity preview is refused as unavailable', async () => {
+    const preview = (payload: object) => app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
+    const done = await ctx.deps.prisma.backupRecord.create({ data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' } });
+    const res = await preview({ backupId: done.id, tables: ['loans'] });
+    expect(res.statusCode).toBe(202);
+    const { operationId, statusUrl } = res.json().data;
+    expect(statusUrl).toBe(`/api/backup/jobs/${operationId}`);
+    const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
+    expect(op).toMatchObject({ kind: 'preview', status: 'queued', backupId: done.id, input: { source: { kind: 'backup', backupId: done.id }, tables: ['loans'], withDependencies: false } });
+    const job = await ctx.deps.producer.queue('backup').getJob(operationId);
+    expect([job?.name, job?.data]).toEqual(['backup.preview', { operationId }]);
+    // A preview does not count as a running restore.
+    expect((await restore({ backupId: done.id })).statusCode).toBe(202);
+
+    const entity = await preview({ backupData: doc(), entityType: 'union', entityId: randomUUID() });
+    expect([entity.statusCode, entity.json().error.code]).toEqual([400, 'ENTITY_PREVIEW_UNAVAILABLE']);
+    const unknown = await preview({ backupId: done.id, tables: ['nope'] });
+    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    const entityOnRestore = await restore({ backupId: done.id, entityType: 'union', entityId: randomUUID() });
+    expect([entityOnRestore.statusCode, entityOnRestore.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    expect(await uploads()).toEqual([]);
+    expect(await ctx.deps.prisma.operation.count({ where: { kind: 'preview' } })).toBe(1);
+  });
+
   it('accepts uploaded .json.gz and .json files, detected by their first bytes', async () => {
     const gz = gzipSync(Buffer.from(JSON.stringify(doc())));
     const res = await upload(gz, { skipSafetyBackup: 'true' });

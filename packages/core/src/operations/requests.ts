@@ -91,7 +91,7 @@ export interface OperationAccepted {
  */
 export async function requestRestore(
   deps: OperationDeps,
-  input: { source: RestoreSource; skipSafetyBackup: boolean; allowNoAdmin?: boolean; createdBy: string; operationId?: string },
+  input: { source: RestoreSource; skipSafetyBackup: boolean; allowNoAdmin?: boolean; createdBy: string; operationId?: string } & TablesInput,
 ): Promise<OperationAccepted> {
   const operationId = input.operationId ?? randomUUID();
   const { source } = input;
@@ -106,7 +106,7 @@ export async function requestRestore(
           kind: 'restore',
           jobId: operationId,
           backupId: source.kind === 'backup' ? source.backupId : null,
-          input: { source, skipSafetyBackup: input.skipSafetyBackup, allowNoAdmin: input.allowNoAdmin === true },
+          input: { source, skipSafetyBackup: input.skipSafetyBackup, allowNoAdmin: input.allowNoAdmin === true, ...tablesOf(input) },
           createdBy: input.createdBy,
         },
       });
@@ -116,6 +116,49 @@ export async function requestRestore(
     throw err;
   }
   await enqueueOperation(deps, 'backup.restore', operationId, source.kind === 'file' ? source.path : null);
+  return { operationId, jobId: operationId };
+}
+
+/** A selective restore or preview: table keys (checked by the API against the format's tables). */
+export interface TablesInput {
+  tables?: string[];
+  withDependencies?: boolean;
+}
+
+const tablesOf = (input: TablesInput) => (input.tables ? { tables: input.tables, withDependencies: input.withDependencies === true } : {});
+
+/**
+ * Accepts a preview of a restore (same sources and table selection as {@link requestRestore}): a
+ * read-only `backup.preview` job on the backup queue. No maintenance mode and no exclusivity: it
+ * stages into its own schema and only reads the live tables.
+ * Trap: a `file` source is deleted whenever the request fails before the job is enqueued.
+ * @throws AppError BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
+ */
+export async function requestPreview(
+  deps: OperationDeps,
+  input: { source: RestoreSource; createdBy: string; operationId?: string } & TablesInput,
+): Promise<OperationAccepted> {
+  const operationId = input.operationId ?? randomUUID();
+  const { source } = input;
+  try {
+    await deps.prisma.$transaction(async (tx) => {
+      if (source.kind === 'backup') await assertRestorableBackup(tx, source.backupId);
+      await tx.operation.create({
+        data: {
+          id: operationId,
+          kind: 'preview',
+          jobId: operationId,
+          backupId: source.kind === 'backup' ? source.backupId : null,
+          input: { source, ...tablesOf(input) },
+          createdBy: input.createdBy,
+        },
+      });
+    });
+  } catch (err) {
+    if (source.kind === 'file') await rm(source.path, { force: true });
+    throw err;
+  }
+  await enqueueOperation(deps, 'backup.preview', operationId, source.kind === 'file' ? source.path : null);
   return { operationId, jobId: operationId };
 }
 
@@ -204,7 +247,7 @@ async function assertRestorableBackup(tx: Tx, backupId: string): Promise<void> {
   }
 }
 
-async function enqueueOperation<N extends 'backup.restore' | 'backup.reset' | 'backup.verify'>(
+async function enqueueOperation<N extends 'backup.restore' | 'backup.reset' | 'backup.verify' | 'backup.preview'>(
   deps: OperationDeps,
   name: N,
   operationId: string,

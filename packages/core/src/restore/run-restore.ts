@@ -16,6 +16,8 @@ import { checksumMismatch, hashSource, openSource, restoreSourceSchema, type Ope
 import { TableBuilds } from './table-builds.js';
 import { swapIn } from './swap.js';
 import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
+import { changesUsers, keepSelectedOnly, resolveSelection, tableSelectionInputSchema, type TableSelection } from './selection.js';
+import { findBrokenReferences, wouldBreakReferences } from './reference-check.js';
 
 export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
@@ -24,12 +26,16 @@ export interface RestoreDeps extends BackupRunDeps {
 export interface RestoreResult {
   restored: Record<string, number>;
   safetyBackupId: string | null;
-  sessionsCleared: true;
+  /** False for a selective restore that leaves the users as they are (sessions kept). */
+  sessionsCleared: boolean;
   sha256: string;
+  /** Selective restore: the tables replaced, and those `withDependencies` added to the ones asked for. */
+  tables?: string[];
+  addedByDependencies?: string[];
   durationMs: number;
 }
 
-const restoreInputSchema = z.object({
+const restoreInputSchema = tableSelectionInputSchema.extend({
   source: restoreSourceSchema,
   skipSafetyBackup: z.boolean().default(false),
   /** Restore even when no active ADMIN with a usable password would be left (see `findAdminLockout`). */
@@ -50,20 +56,22 @@ export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
 const BUILDERS = 2;
 
 /** One restore run: what every step reports to. */
-interface Run {
+export interface Run {
   deps: RestoreDeps;
   started: number;
   progress: (p: JobProgress) => void;
 }
 
 /** What the stage reads, where it puts it, and who builds the tables it stages. */
-interface StageJob {
+export interface StageJob {
   schema: string;
   source: RestoreSource;
   opened: OpenedSource;
   /** Whether a file with this metadata may be read the fast way (see `stageFile`). */
   typed: (metadata: BackupMetadata | undefined) => boolean;
   builds: TableBuilds;
+  /** Selective restore: only these tables are built (null: every table of the file). */
+  selection?: TableSelection | null;
 }
 
 /**
@@ -80,6 +88,10 @@ interface StageJob {
  * 3. One short transaction swaps the staged tables in and deletes every session.
  * Any failure leaves the live tables exactly as they were; the staging schema is always dropped.
  * Validation failures throw `INVALID_BACKUP_FILE` (details.problems lists where and what).
+ * Selective restore (input `tables`, optionally `withDependencies`: see selection.ts): only those
+ * tables are built, checked and swapped; before the swap the references crossing between them and the
+ * kept tables are checked both ways (reference-check.ts, `RESTORE_WOULD_BREAK_REFERENCES`), and
+ * sessions are kept unless `users` is restored.
  */
 export async function runRestore(
   deps: RestoreDeps,
@@ -119,6 +131,8 @@ async function restoreExclusively(
   const builds = new TableBuilds(deps, builders, schema, started);
   let failed: Error | undefined;
   try {
+    // Selective restore (`tables`): only those (and their dependencies) are built, checked and swapped.
+    const selection = await resolveSelection(client, input);
     // The builders are the parallelism (one index each, side by side): no parallel workers per index on top.
     for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
 
@@ -127,19 +141,25 @@ async function restoreExclusively(
     // The fast reading only for a stored backup of ours at the current schema: its checksum is
     // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
     const typed = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-    const staged = await stage(run, client, { schema, source: input.source, opened, typed, builds });
+    const staged = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection });
     deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
 
     // Validate: the file as a whole, every table built, the references between them, an admin left.
     // The file's own problems (its version, a missing table, wrong counts) come before its rows'.
     checkStagedFile(staged, applied);
+    if (selection) await keepSelectedOnly(client, schema, staged.counts, selection);
     const built = await builds.settle();
+    // Selective: the references crossing between restored and kept tables, both ways, before any write.
+    if (selection) {
+      const broken = await findBrokenReferences(client, schema, built, { sessionsCleared: changesUsers(selection) });
+      if (broken.length > 0) throw wouldBreakReferences(broken);
+    }
     deps.logger.info({ ms: Date.now() - started }, 'restore: tables converted and indexed');
     progress({ percent: 55, stage: 'validating', table: 'references' });
     await builds.addRemainingForeignKeys(built);
     deps.logger.info({ ms: Date.now() - started }, 'restore: references checked');
     // A valid file can still lock every administrator out: refused here, before anything is written.
-    const lockout = input.allowNoAdmin ? null : await findAdminLockout(builders[0]!, schema);
+    const lockout = input.allowNoAdmin || !changesUsers(selection) ? null : await findAdminLockout(builders[0]!, schema);
     if (lockout) throw invalidBackup([lockout]);
 
     // Safety point: the live data as it is now, unless skipped.
@@ -152,15 +172,16 @@ async function restoreExclusively(
     // Swap.
     progress({ percent: 90, stage: 'replacing' });
     const swapStarted = Date.now();
-    await swapIn(client, schema, built, deps);
+    await swapIn(client, schema, built, deps, { clearSessions: changesUsers(selection) });
     deps.logger.info({ swapMs: Date.now() - swapStarted, ms: Date.now() - started }, 'restore: swapped in');
     progress({ percent: 100, stage: 'done' });
     return {
       restored: Object.fromEntries(built.map((t) => [t.key, t.rows])),
       safetyBackupId,
-      sessionsCleared: true,
+      sessionsCleared: changesUsers(selection),
       sha256: staged.sha256,
       durationMs: Date.now() - started,
+      ...(selection ? { tables: selection.tables, addedByDependencies: selection.addedByDependencies } : {}),
     };
   } catch (err) {
     failed = err as Error;
@@ -180,7 +201,7 @@ async function restoreExclusively(
  * checks the stored checksum.
  * @throws AppError CHECKSUM_MISMATCH for a stored file that is not what was recorded; the stage's errors otherwise
  */
-async function stage(run: Run, client: pg.PoolClient, job: StageJob): Promise<StagedFile> {
+export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Promise<StagedFile> {
   const { deps, started } = run;
   const { opened } = job;
   const staged = await stageFile(client, stopAfterFirstPiece(deps, opened.stream), {
@@ -189,7 +210,7 @@ async function stage(run: Run, client: pg.PoolClient, job: StageJob): Promise<St
     onBytes: readProgress(run.progress, opened.size),
     onTable: (key, rows, typed, taggedJson) => {
       deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
-      job.builds.add(key, rows, { typed, taggedJson });
+      if (!job.selection || job.selection.tables.includes(key)) job.builds.add(key, rows, { typed, taggedJson });
     },
   }).catch(async (err: unknown) => {
     // A stored file that stops making sense part way is most likely damaged: say so when its

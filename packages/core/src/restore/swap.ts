@@ -14,7 +14,14 @@ import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
  * serial sequences are kept (detached, then re-attached and moved past the restored ids).
  * Trap: the new tables belong to the role running the worker, which must own the live tables too.
  */
-export async function swapIn(client: pg.PoolClient, schema: string, built: BuiltTable[], failpoints?: FailpointDeps): Promise<void> {
+export async function swapIn(
+  client: pg.PoolClient,
+  schema: string,
+  built: BuiltTable[],
+  failpoints?: FailpointDeps,
+  /** A selective restore that leaves the users as they are keeps everyone's sessions. */
+  opts: { clearSessions: boolean } = { clearSessions: true },
+): Promise<void> {
   const names = built.map((b) => b.table);
   await client.query('BEGIN');
   try {
@@ -24,7 +31,7 @@ export async function swapIn(client: pg.PoolClient, schema: string, built: Built
     for (const s of sequences) await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY NONE`);
     await client.query(`DROP TABLE ${names.map(publicTable).join(', ')}`);
     for (const table of names) await client.query(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} SET SCHEMA public`);
-    await client.query('DELETE FROM public.sessions');
+    if (opts.clearSessions) await client.query('DELETE FROM public.sessions');
     for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
     for (const s of sequences) {
       await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY ${publicTable(s.table)}.${quoteIdent(s.column)}`);

@@ -1,8 +1,14 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError, type JobPayload } from '@mp/jobs';
+import { runRestorePreview } from '@mp/core';
+import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
+import { trackOperation } from '../tracking.js';
+import { backupRunDeps } from './shared.js';
 
-// PLACEHOLDER-UNTIL-IMPLEMENTED: replaced by the helper that owns `backup.preview`.
-export async function handleBackupPreview(_job: Job<JobPayload<'backup.preview'>>, _deps: WorkerDeps): Promise<never> {
-  throw new UnrecoverableError('backup.preview is not available yet');
+/** `backup.preview`: what a restore (whole or selective) would change, computed without touching live data. */
+export async function handleBackupPreview(job: Job<JobPayload<'backup.preview'>>, deps: WorkerDeps) {
+  const { operationId } = job.data;
+  return trackOperation(deps, job, operationId, (onProgress) =>
+    runRestorePreview({ ...backupRunDeps(deps), uploadDir: deps.uploadDir }, operationId, { onProgress }),
+  );
 }

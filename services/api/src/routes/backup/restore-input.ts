@@ -3,27 +3,57 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, checkBackupDocument, type RestoreSource } from '@mp/core';
+import { AppError, checkBackupDocument, checkTableKeys, type RestoreSource } from '@mp/core';
 import { writeTemporary } from '@mp/storage';
 
+const bodyFields = {
+  backupId: z.uuid().optional(),
+  backupData: z.unknown().optional(),
+  skipSafetyBackup: z.boolean().default(false),
+  allowNoAdmin: z.boolean().default(false),
+  /** Selective restore: backup table keys (`loanTypes`, `unions`, …); absent = the whole file. */
+  tables: z.array(z.string()).min(1).optional(),
+  withDependencies: z.boolean().default(false),
+};
+const oneSource = {
+  message: 'give exactly one of backupId, backupData (or upload a file as multipart field "file")',
+  path: ['backupId'],
+};
 const jsonBody = z
-  .object({
-    backupId: z.uuid().optional(),
-    backupData: z.unknown().optional(),
-    skipSafetyBackup: z.boolean().default(false),
-    allowNoAdmin: z.boolean().default(false),
-  })
+  .object(bodyFields)
   .strict()
-  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), {
-    message: 'give exactly one of backupId, backupData (or upload a file as multipart field "file")',
-    path: ['backupId'],
-  });
+  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource);
+/** A preview also takes an entity (`{ backupId, entityType, entityId }`). */
+const previewBody = z
+  .object({ ...bodyFields, entityType: z.string().min(1).optional(), entityId: z.string().min(1).optional() })
+  .strict()
+  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource);
 
 export interface RestoreInput {
   source: RestoreSource;
   skipSafetyBackup: boolean;
   /** Restore even a file after which no active ADMIN could log in. */
   allowNoAdmin: boolean;
+  /** Selective: the table keys asked for (checked against the format's tables). */
+  tables?: string[];
+  withDependencies: boolean;
+  /** Preview only: one entity of the backup. */
+  entity?: { entityType: string; entityId: string };
+}
+
+/**
+ * Checks the table selection and entity fields of a request (before any file is written).
+ * @throws AppError VALIDATION_ERROR for an unknown table key (listing the valid ones), `withDependencies`
+ *   without `tables`, an entity half given, or an entity combined with `tables`
+ */
+function readSelection(fields: { tables?: string[]; withDependencies: boolean; entityType?: string; entityId?: string }) {
+  const invalid = (path: string, message: string) => new AppError('VALIDATION_ERROR', `Request validation failed: ${message}`, [{ path, message }]);
+  const tables = fields.tables ? checkTableKeys(fields.tables) : undefined;
+  if (fields.withDependencies && !tables) throw invalid('body.withDependencies', 'withDependencies needs "tables"');
+  if ((fields.entityType === undefined) !== (fields.entityId === undefined)) throw invalid('body.entityId', 'give both entityType and entityId');
+  if (fields.entityType !== undefined && tables) throw invalid('body.tables', 'give either tables or an entity, not both');
+  const entity = fields.entityType !== undefined ? { entityType: fields.entityType, entityId: fields.entityId! } : undefined;
+  return { ...(tables ? { tables } : {}), withDependencies: fields.withDependencies, ...(entity ? { entity } : {}) };
 }
 
 type Sniffed = 'gzip' | 'json' | 'invalid' | 'undecided';
@@ -87,17 +117,30 @@ export async function saveUpload(
   }
 }
 
-async function readUpload(request: FastifyRequest, dir: string, operationId: string): Promise<RestoreInput> {
+async function readUpload(request: FastifyRequest, dir: string, operationId: string, preview: boolean): Promise<RestoreInput> {
   const part = await request.file();
   if (!part || part.fieldname !== 'file') {
     throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file"' }]);
   }
-  const flag = (name: string) => {
+  const values = (name: string): string[] => {
     const field = part.fields[name];
-    return !!field && !Array.isArray(field) && field.type === 'field' && String(field.value) === 'true';
+    return (Array.isArray(field) ? field : field ? [field] : []).flatMap((f) => (f.type === 'field' ? [String(f.value)] : []));
   };
+  const flag = (name: string) => values(name)[0] === 'true';
+  const text = (name: string) => values(name)[0];
+  if (!preview && (text('entityType') !== undefined || text('entityId') !== undefined)) {
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.entityType', message: 'unknown field' }]);
+  }
+  // `tables` as one comma-separated field ("loanTypes,unions") or the field repeated; checked before the file is written.
+  const tables = values('tables').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const selection = readSelection({
+    tables: tables.length > 0 ? tables : undefined,
+    withDependencies: flag('withDependencies'),
+    entityType: text('entityType'),
+    entityId: text('entityId'),
+  });
   const saved = await saveUpload(part.file, dir, operationId, () => part.file.truncated);
-  return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin') };
+  return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin'), ...selection };
 }
 
 /**
@@ -119,15 +162,22 @@ function malformedMultipart(err: unknown): never {
  * or JSON `{ backupId }`. Files land in `dir` named after `operationId`.
  * @throws AppError VALIDATION_ERROR, INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION
  */
-export async function readRestoreInput(request: FastifyRequest, dir: string, operationId: string): Promise<RestoreInput> {
-  if (request.isMultipart()) return readUpload(request, dir, operationId).catch(malformedMultipart);
-  const parsed = jsonBody.safeParse(request.body ?? {});
+export async function readRestoreInput(
+  request: FastifyRequest,
+  dir: string,
+  operationId: string,
+  opts: { preview?: boolean } = {},
+): Promise<RestoreInput> {
+  const preview = opts.preview === true;
+  if (request.isMultipart()) return readUpload(request, dir, operationId, preview).catch(malformedMultipart);
+  const parsed = (preview ? previewBody : jsonBody).safeParse(request.body ?? {});
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message }));
     throw new AppError('VALIDATION_ERROR', 'Request validation failed', details);
   }
   const { backupId, backupData, skipSafetyBackup, allowNoAdmin } = parsed.data;
-  if (backupId) return { source: { kind: 'backup', backupId }, skipSafetyBackup, allowNoAdmin };
+  const selection = readSelection(parsed.data);
+  if (backupId) return { source: { kind: 'backup', backupId }, skipSafetyBackup, allowNoAdmin, ...selection };
   checkBackupDocument(backupData);
   await mkdir(dir, { recursive: true });
   const tmp = join(dir, `${operationId}.upload.tmp`);
@@ -137,5 +187,5 @@ export async function readRestoreInput(request: FastifyRequest, dir: string, ope
     await rm(tmp, { force: true });
     throw err;
   });
-  return { source: { kind: 'file', path, compressed: false }, skipSafetyBackup, allowNoAdmin };
+  return { source: { kind: 'file', path, compressed: false }, skipSafetyBackup, allowNoAdmin, ...selection };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import fastifyMultipart from '@fastify/multipart';
-import { requestRestore } from '@mp/core';
+import { AppError, requestPreview, requestRestore } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { ok } from '../../reply.js';
@@ -9,14 +10,16 @@ import { readRestoreInput } from './restore-input.js';
 
 /**
  * POST /api/backup/restore → 202. JSON `{ backupId }` or `{ backupData }`, or multipart field `file`
- * (.json / .json.gz). The body is parsed by hand (not a route schema) because multipart has no JSON body.
+ * (.json / .json.gz); optional `tables` (selective) and `withDependencies`.
+ * POST /api/backup/restore/preview → 202: the same inputs (plus an entity), a read-only `backup.preview` job.
+ * The body is parsed by hand (not a route schema) because multipart has no JSON body.
  * Multipart is registered only in this plugin's scope, so no other route accepts uploads.
  */
 const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   const limit = deps.config.RESTORE_BODY_LIMIT_MB * 1024 * 1024;
   // An upload is streamed to disk, never held in memory, so its limit is its own (bodyLimit covers JSON).
   const uploadLimit = deps.config.RESTORE_UPLOAD_LIMIT_MB * 1024 * 1024;
-  await app.register(fastifyMultipart, { limits: { fileSize: uploadLimit, files: 1, fields: 5, parts: 6 } });
+  await app.register(fastifyMultipart, { limits: { fileSize: uploadLimit, files: 1, fields: 8, parts: 9 } });
   app.post(
     '/api/backup/restore',
     {
@@ -27,6 +30,9 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'Queue a restore (backupId, backupData or uploaded file)',
         description:
           'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup`; ' +
+          '`tables: ["loanTypes", "unions"]` replaces only those tables (multipart: one comma-separated `tables` field), refused with ' +
+          '`RESTORE_WOULD_BREAK_REFERENCES` and its `problems` when references between restored and kept tables would break; ' +
+          '`withDependencies: true` adds the tables they depend on (the result lists them in `addedByDependencies`); ' +
           '`allowNoAdmin: true` restores even a file that leaves no active ADMIN with a usable password (refused by default). ' +
           'A file that fails validation makes the job fail with a one-line `error` and the list in `problems` (GET /api/backup/jobs/:jobId).',
       },
@@ -36,6 +42,36 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       const input = await readRestoreInput(request, deps.config.UPLOAD_DIR, operationId);
       const accepted = await requestRestore(deps, { ...input, operationId, createdBy: request.user.username });
       return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Restore queued'));
+    },
+  );
+  app.post(
+    '/api/backup/restore/preview',
+    {
+      bodyLimit: limit,
+      schema: {
+        tags: ['backup'],
+        summary: 'Queue a restore preview (what a restore would add, remove and change)',
+        description:
+          'The same inputs as POST /api/backup/restore (`backupId`, `backupData` or an uploaded `file`; `tables`, `withDependencies`), ' +
+          'or `{ backupId, entityType, entityId }`. A read-only job: the file is staged into its own schema and compared with the live ' +
+          'tables; nothing live changes and maintenance mode stays off. The job result (GET /api/backup/jobs/:jobId) is a RestorePreview: ' +
+          'per table rows in the file, rows live, added/removed/changed (by primary key and row hash), the first changed keys; ' +
+          'the references that would break; an estimated duration.',
+      },
+    },
+    async (request, reply) => {
+      const operationId = randomUUID();
+      const input = await readRestoreInput(request, deps.config.UPLOAD_DIR, operationId, { preview: true });
+      if (input.entity) {
+        if (input.source.kind === 'file') await rm(input.source.path, { force: true });
+        // Wired when the entity restore lands (its `previewEntityRestore`).
+        throw new AppError(
+          'ENTITY_PREVIEW_UNAVAILABLE',
+          'Previewing an entity restore is not available on this server yet; preview the whole backup or its tables instead',
+        );
+      }
+      const accepted = await requestPreview(deps, { source: input.source, tables: input.tables, withDependencies: input.withDependencies, operationId, createdBy: request.user.username });
+      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Restore preview queued'));
     },
   );
 };
