@@ -18,6 +18,7 @@ export * from './export/run-backup.js';
 export * from './restore/problems.js';
 export * from './restore/run-restore.js';
 export * from './restore/exclusive.js';
+export * from './restore/entity/index.js';
 export * from './reset/run-reset.js';
 export * from './verify/verify-backup.js';
 export * from './schedule/index.js';
