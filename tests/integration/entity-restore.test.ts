@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
@@ -10,6 +12,8 @@ import { createUserAndLogin, tableHashes, waitFor, type ApiTestContext } from '@
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
+import { reconcileJobs } from '../../services/worker/src/recovery.js';
+import { createProducer } from '@mp/jobs';
 import { startApiApp, stopApiApp } from './api-harness.js';
 
 // Entity restore through the API and the real worker handler, on a seeded database.
@@ -41,9 +45,21 @@ async function backup(): Promise<string> {
 let deps: WorkerDeps;
 const workerDeps = () => deps;
 
-/** POST /api/backup/restore/entity, then the job's answer once it finished. */
-async function entityRestore(body: Record<string, unknown>): Promise<JobAnswer> {
-  const res = await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: body });
+/** A multipart/form-data body: text fields, then the file as field `file`. */
+function multipart(file: Buffer, fields: Record<string, string>) {
+  const boundary = `----mp${randomUUID()}`;
+  const parts: Buffer[] = Object.entries(fields).map(([name, value]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
+  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+  parts.push(file, Buffer.from(`\r\n--${boundary}--\r\n`));
+  return { payload: Buffer.concat(parts), headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` } };
+}
+
+/** POST /api/backup/restore/entity (JSON, or a multipart upload), then the job's answer once it finished. */
+async function entityRestore(body: Record<string, unknown> | { upload: Buffer; fields: Record<string, string> }): Promise<JobAnswer> {
+  const res =
+    'upload' in body
+      ? await app.inject({ method: 'POST', url: '/api/backup/restore/entity', ...multipart(body.upload as Buffer, body.fields as Record<string, string>) })
+      : await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: body });
   expect(res.statusCode, res.body).toBe(202);
   const { statusUrl } = res.json().data as { statusUrl: string };
   return waitFor(async () => {
@@ -206,6 +222,7 @@ describe('POST /api/backup/restore/entity', () => {
       `SELECT r.id FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1 ORDER BY r.id LIMIT 1`,
       [union.id],
     );
+    const [{ phone }] = (await q<{ phone: string | null }>(`SELECT phone FROM union_members WHERE id = $1`, [member!.id])) as [{ phone: string | null }];
     await q(`UPDATE union_members SET phone = '+234 800 000 0000' WHERE id = $1`, [member!.id]);
     await q(`DELETE FROM repayments WHERE id = $1`, [repayment!.id]);
     const edited = await tableHashes(ctx.db.pool, ['union_members']);
@@ -222,6 +239,9 @@ describe('POST /api/backup/restore/entity', () => {
     expect((await tableHashes(ctx.db.pool, ['repayments'])).repayments).toEqual(before.repayments);
     expect(previewCounts(preview)).toEqual({ inserted: result.inserted, skippedIdentical: result.skippedIdentical, conflicts: [member!.id] });
     expect(preview.tables.find((t) => t.table === 'unionMembers')).toMatchObject({ changed: 1, removed: 0 });
+    // Undo the edit by hand: then everything is as in the backup again.
+    await q(`UPDATE union_members SET phone = $2 WHERE id = $1`, [member!.id, phone]);
+    expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
   });
 
   it('refuses, with readable problems, a row whose unique value another live row now holds; nothing changes', async () => {
@@ -257,5 +277,38 @@ describe('POST /api/backup/restore/entity', () => {
     expect([noBackup.statusCode, noBackup.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
     expect(await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } })).toBe(ops);
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
+  });
+
+  it('reads an uploaded file the same way, and deletes the upload afterwards', async () => {
+    const [record] = await q<{ filename: string }>(`SELECT filename FROM backup_records WHERE id = $1`, [backupId]);
+    const file = await readFile(join(ctx.backupDir, record!.filename));
+    // Left by the refusal above: the loan and its repayment gone, the loan type's name taken by another live row.
+    await q(`DELETE FROM loan_types WHERE name = 'Entity test type' AND id <> $1`, [loan.loanTypeId]);
+    const ok = await entityRestore({ upload: file, fields: { entityType: 'unionMember', entityId: loan.memberId } });
+    expect([ok.state, ok.error]).toEqual(['completed', null]);
+    expect(ok.result).toMatchObject({ inserted: { loanTypes: 1, loans: 1, repayments: 1 }, skippedIdentical: { unionMembers: 1 }, parentsRestored: [{ table: 'loanTypes', id: loan.loanTypeId }], backupId: null });
+    expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
+    expect((await readdir(ctx.uploadDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('queue reconciliation', () => {
+  it('leaves an entity restore that waits on the maintenance queue alone', async () => {
+    // A separate prefix with no worker: the job stays waiting, as behind a long restore.
+    const prefix = `er${randomUUID().slice(0, 8)}`;
+    const producer = createProducer({ redisUrl: ctx.deps.config.REDIS_URL, prefix });
+    try {
+      await producer.queue('maintenance').waitUntilReady();
+      const id = randomUUID();
+      await ctx.db.prisma.operation.create({ data: { id, kind: 'entity_restore', jobId: id, input: {} } });
+      await producer.enqueue('backup.entity_restore', { operationId: id }, { jobId: id });
+      const report = await reconcileJobs({ ...deps, producer, config: { ...deps.config, RECONCILE_GRACE_MS: 0 } }, new Date(Date.now() + 60_000));
+      expect(report.failed).not.toContain(id);
+      expect((await ctx.db.prisma.operation.findUniqueOrThrow({ where: { id } })).status).toBe('queued');
+      await ctx.db.prisma.operation.update({ where: { id }, data: { status: 'failed', error: 'test cleanup' } });
+    } finally {
+      for (const queue of ['backup', 'maintenance'] as const) await producer.queue(queue).obliterate({ force: true }).catch(() => {});
+      await producer.close();
+    }
   });
 });
