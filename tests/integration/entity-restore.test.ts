@@ -265,9 +265,12 @@ describe('POST /api/backup/restore/entity', () => {
     expect(answer.state).toBe('failed');
     expect(answer.error).toBe(`ENTITY_NOT_IN_BACKUP: the backup holds no unionMember with id ${missing}; nothing was changed`);
     expect(answer.problems).toHaveLength(1);
+    // As a killed worker leaves it: a private schema nobody holds. The next run drops it, and its own.
+    await q(`CREATE SCHEMA mp_entity_abandoned`);
     await expect(previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'user', entityId: missing })).rejects.toMatchObject({
       code: 'ENTITY_NOT_IN_BACKUP',
     });
+    expect(await q(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'mp_entity_')`)).toEqual([]);
 
     const ops = await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } });
     const bad = await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: { backupId, entityType: 'repayment', entityId: missing } });
