@@ -113,6 +113,7 @@ describe('access: every route refuses every bad credential, and nothing changes'
       'POST /api/backup/create': {},
       'POST /api/backup/restore': { backupId: record.id },
       'POST /api/backup/restore/preview': { backupId: record.id, tables: ['loanTypes'] },
+      'POST /api/backup/restore/entity': { backupId: record.id, entityType: 'user', entityId: admin.user.id },
       'POST /api/backup/reset': { confirmationToken: 'DELETE' },
       'PUT /api/backup/schedule': { frequency: 'daily', location: 'local', retentionDays: 7, includeAuditLogs: false, includeSessions: false },
       'POST /api/auth/change-password': { currentPassword: 'Correct-Horse-42-battery', newPassword: 'Another-Strong-Pass-99' },

@@ -23,6 +23,7 @@ export * from './restore/selection.js';
 export * from './restore/reference-check.js';
 export * from './restore/preview.js';
 export * from './restore/preview-types.js';
+export * from './restore/entity/index.js';
 export * from './reset/run-reset.js';
 export * from './verify/verify-backup.js';
 export * from './verify/inspect-file.js';

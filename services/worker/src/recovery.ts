@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
-import { QUEUES, type QueueName } from '@mp/jobs';
+import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
 
 /**
@@ -89,7 +89,8 @@ export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date())
     select: { id: true, jobId: true, kind: true, input: true },
   });
   for (const op of operations) {
-    const queue = op.kind === 'restore' || op.kind === 'reset' ? QUEUES.maintenance : QUEUES.backup;
+    // Each kind's job is on its catalog queue (entity restores and undos wait on the maintenance queue too).
+    const queue = JOBS[`backup.${op.kind}` as JobName]?.queue ?? QUEUES.backup;
     if (await jobExists(queue, op.jobId)) continue;
     const { count } = await deps.prisma.operation.updateMany({
       where: { id: op.id, status: 'queued' },

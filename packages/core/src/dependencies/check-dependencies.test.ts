@@ -47,3 +47,21 @@ describe('joinPhrases', () => {
     expect(joinPhrases(['a', 'b', 'c'])).toBe('a, b and c');
   });
 });
+
+describe('the dependency graph and the dependency check', () => {
+  it('blocks a delete exactly on the restrict relations of each entity type', async () => {
+    const { ENTITY_DEFINITIONS } = await import('./entities.js');
+    const { RELATIONS, ENTITY_TABLES } = await import('./graph.js');
+    for (const [type, def] of Object.entries(ENTITY_DEFINITIONS)) {
+      const table = ENTITY_TABLES[type as keyof typeof ENTITY_TABLES];
+      const direct = RELATIONS.filter((r) => r.parent === table && r.dependent);
+      expect(direct.length).toBeGreaterThan(0);
+      for (const r of direct) {
+        // Only this relation has a row: the check blocks the delete iff the relation is restrictive.
+        const counts = Object.fromEntries(direct.map((o) => [o.dependent!, o === r ? 1 : 0]));
+        const blocked = (def.blockers as (c: Record<string, number>) => { count: number }[])(counts).some((p) => p.count > 0);
+        expect([type, r.column, blocked]).toEqual([type, r.column, r.onDelete === 'restrict']);
+      }
+    }
+  });
+});

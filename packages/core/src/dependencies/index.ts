@@ -1,2 +1,3 @@
 export * from './entities.js';
 export * from './check-dependencies.js';
+export * from './graph.js';

@@ -1,8 +1,14 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError, type JobPayload } from '@mp/jobs';
+import { runEntityRestore } from '@mp/core';
+import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
+import { trackOperation } from '../tracking.js';
+import { backupRunDeps } from './shared.js';
 
-// PLACEHOLDER-UNTIL-IMPLEMENTED: replaced by the helper that owns `backup.entity_restore`.
-export async function handleBackupEntityRestore(_job: Job<JobPayload<'backup.entity_restore'>>, _deps: WorkerDeps): Promise<never> {
-  throw new UnrecoverableError('backup.entity_restore is not available yet');
+/** `backup.entity_restore`: re-inserts one entity and what hangs off it, where missing live; maintenance only for the write. */
+export async function handleBackupEntityRestore(job: Job<JobPayload<'backup.entity_restore'>>, deps: WorkerDeps) {
+  const { operationId } = job.data;
+  return trackOperation(deps, job, operationId, (onProgress) =>
+    runEntityRestore({ ...backupRunDeps(deps), uploadDir: deps.uploadDir }, operationId, { jobId: job.id!, onProgress }),
+  );
 }
