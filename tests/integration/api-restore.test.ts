@@ -118,7 +118,7 @@ describe('restore requests', () => {
     expect(await ctx.deps.prisma.operation.count({ where: { status: 'queued' } })).toBe(1);
   });
 
-  it('preview: queued as a backup.preview job on the backup queue; an entity preview is refused as unavailable', async () => {
+  it('preview: queued as a backup.preview job on the backup queue; an entity preview is queued with its entity; an unknown entity type is refused', async () => {
     const preview = (payload: object) => app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
     const done = await ctx.deps.prisma.backupRecord.create({ data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' } });
     const res = await preview({ backupId: done.id, tables: ['loans'] });
@@ -132,14 +132,19 @@ describe('restore requests', () => {
     // A preview does not count as a running restore.
     expect((await restore({ backupId: done.id })).statusCode).toBe(202);
 
-    const entity = await preview({ backupData: doc(), entityType: 'union', entityId: randomUUID() });
-    expect([entity.statusCode, entity.json().error.code]).toEqual([400, 'ENTITY_PREVIEW_UNAVAILABLE']);
+    const unionId = randomUUID();
+    const entity = await preview({ backupId: done.id, entityType: 'union', entityId: unionId });
+    expect(entity.statusCode).toBe(202);
+    const entityOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: entity.json().data.operationId } });
+    expect(entityOp).toMatchObject({ kind: 'preview', input: { source: { kind: 'backup', backupId: done.id }, entity: { entityType: 'union', entityId: unionId } } });
+    const badType = await preview({ backupData: doc(), entityType: 'repayment', entityId: randomUUID() });
+    expect([badType.statusCode, badType.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
     const unknown = await preview({ backupId: done.id, tables: ['nope'] });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     const entityOnRestore = await restore({ backupId: done.id, entityType: 'union', entityId: randomUUID() });
     expect([entityOnRestore.statusCode, entityOnRestore.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     expect(await uploads()).toEqual([]);
-    expect(await ctx.deps.prisma.operation.count({ where: { kind: 'preview' } })).toBe(1);
+    expect(await ctx.deps.prisma.operation.count({ where: { kind: 'preview' } })).toBe(2);
   });
 
   it('accepts uploaded .json.gz and .json files, detected by their first bytes', async () => {

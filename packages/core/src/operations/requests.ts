@@ -6,6 +6,7 @@ import type { JobName, JobPayload, Producer } from '@mp/jobs';
 import { AppError } from '../errors.js';
 import { assertNotInMaintenance } from '../maintenance.js';
 import { readMetadata } from '../backup-format/metadata.js';
+import { assertEntityTarget } from '../restore/entity/input.js';
 
 /** Advisory lock key serialising "check for a running restore/reset, then insert" across API replicas. */
 const EXCLUSIVE_OPERATION_LOCK = 0x6d70_7273n;
@@ -136,11 +137,12 @@ const tablesOf = (input: TablesInput) => (input.tables ? { tables: input.tables,
  */
 export async function requestPreview(
   deps: OperationDeps,
-  input: { source: RestoreSource; createdBy: string; operationId?: string } & TablesInput,
+  input: { source: RestoreSource; createdBy: string; operationId?: string; entity?: { entityType: string; entityId: string } } & TablesInput,
 ): Promise<OperationAccepted> {
   const operationId = input.operationId ?? randomUUID();
-  const { source } = input;
+  const { source, entity } = input;
   try {
+    if (entity) assertEntityTarget(entity.entityType, entity.entityId);
     await deps.prisma.$transaction(async (tx) => {
       if (source.kind === 'backup') await assertRestorableBackup(tx, source.backupId);
       await tx.operation.create({
@@ -149,7 +151,7 @@ export async function requestPreview(
           kind: 'preview',
           jobId: operationId,
           backupId: source.kind === 'backup' ? source.backupId : null,
-          input: { source, ...tablesOf(input) },
+          input: { source, ...tablesOf(input), ...(entity ? { entity } : {}) },
           createdBy: input.createdBy,
         },
       });

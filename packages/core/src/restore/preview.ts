@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type pg from 'pg';
+import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
@@ -13,6 +14,7 @@ import { changesUsers, keepSelectedOnly, resolveSelection, tableSelectionInputSc
 import { openSource, restoreSourceSchema } from './source.js';
 import { staged } from './staged-sql.js';
 import { TableBuilds } from './table-builds.js';
+import { previewEntityRestore } from './entity/preview-entity-restore.js';
 
 /** Preview staging schemas: never `mp_restore_…`, which a worker's start-up recovery drops. */
 export const PREVIEW_SCHEMA_PREFIX = 'mp_preview_';
@@ -20,7 +22,11 @@ export const PREVIEW_SCHEMA_PREFIX = 'mp_preview_';
 const SAMPLE_KEYS = 5;
 const BUILDERS = 2;
 
-const previewInputSchema = tableSelectionInputSchema.extend({ source: restoreSourceSchema });
+const previewInputSchema = tableSelectionInputSchema.extend({
+  source: restoreSourceSchema,
+  /** An entity restore's preview: what `POST /api/backup/restore/entity` would insert, skip and report. */
+  entity: z.object({ entityType: z.string(), entityId: z.string() }).optional(),
+});
 
 /**
  * What restoring the file named by preview operation `operationId` (whole, or its `tables` with or
@@ -42,6 +48,13 @@ export async function runRestorePreview(
   const parsed = previewInputSchema.safeParse(op.input);
   if (!parsed.success) throw new UnrecoverableError('The preview operation names no usable source');
   const input = parsed.data;
+  if (input.entity) {
+    try {
+      return await previewEntityRestore(deps, { source: input.source, ...input.entity, onProgress: progress });
+    } finally {
+      if (input.source.kind === 'file') await rm(input.source.path, { force: true });
+    }
+  }
   const schema = `${PREVIEW_SCHEMA_PREFIX}${operationId.replaceAll('-', '').slice(0, 16)}`;
   const client = await deps.pool.connect();
   const builders: pg.PoolClient[] = [];

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import fastifyMultipart from '@fastify/multipart';
-import { AppError, requestPreview, requestRestore } from '@mp/core';
+import { requestPreview, requestRestore } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { ok } from '../../reply.js';
@@ -62,15 +61,7 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const operationId = randomUUID();
       const input = await readRestoreInput(request, deps.config.UPLOAD_DIR, operationId, { preview: true });
-      if (input.entity) {
-        if (input.source.kind === 'file') await rm(input.source.path, { force: true });
-        // Wired when the entity restore lands (its `previewEntityRestore`).
-        throw new AppError(
-          'ENTITY_PREVIEW_UNAVAILABLE',
-          'Previewing an entity restore is not available on this server yet; preview the whole backup or its tables instead',
-        );
-      }
-      const accepted = await requestPreview(deps, { source: input.source, tables: input.tables, withDependencies: input.withDependencies, operationId, createdBy: request.user.username });
+      const accepted = await requestPreview(deps, { source: input.source, tables: input.tables, withDependencies: input.withDependencies, entity: input.entity, operationId, createdBy: request.user.username });
       return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Restore preview queued'));
     },
   );
