@@ -52,5 +52,7 @@ export const workerEnvSchema = databaseEnv
      * writes the row, then enqueues within ENQUEUE_TIMEOUT_MS); also how often reconciliation runs.
      */
     RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
+    /** The migration folders (`<name>/migration.sql`) that give a restore drill's scratch database its schema; relative to the working directory. */
+    DRILL_MIGRATIONS_DIR: z.string().min(1).default('prisma/migrations'),
   });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

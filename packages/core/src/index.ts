@@ -35,3 +35,8 @@ export * from './health/load-health-facts.js';
 export * from './alerts/webhook.js';
 export * from './metrics/backup-metrics.js';
 export * from './metrics/load-metrics-facts.js';
+export * from './drill/scratch-database.js';
+export * from './drill/row-digests.js';
+export * from './drill/run-drill.js';
+export * from './drill/requests.js';
+export * from './drill/recover-drills.js';

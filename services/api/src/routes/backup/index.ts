@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.js';
 import createRoute from './create.js';
 import deleteRoute from './delete.js';
+import drillRoutes from './drill.js';
 import jobsRoute from './jobs.js';
 import listRoute from './list.js';
 import readRoutes from './read.js';
@@ -11,7 +12,7 @@ import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute, drillRoutes]) {
     await app.register(plugin, deps);
   }
 };
