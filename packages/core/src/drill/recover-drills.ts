@@ -1,6 +1,6 @@
 import type { PgPool, PrismaClient } from '@mp/db';
 import type { Logger } from '@mp/logger';
-import { DRILL_DATABASE_PREFIX, drillDatabaseName, dropScratchDatabase, releaseDrillLock, tryDrillLock } from './scratch-database.js';
+import { DRILL_DATABASE_PREFIX, drillDatabaseName, dropScratchDatabase, releaseDrillLock, scratchComment, tryDrillLock } from './scratch-database.js';
 
 /** What a drill interrupted by a dying worker is told. */
 export const DRILL_INTERRUPTED = 'Interrupted: the worker stopped during the drill; its scratch database was dropped (live data was never touched)';
@@ -19,7 +19,12 @@ export async function dropAbandonedDrills(deps: { pool: PgPool; prisma: PrismaCl
   const dropped: string[] = [];
   const failed: string[] = [];
   try {
-    const { rows } = await client.query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE starts_with(datname, $1)`, [DRILL_DATABASE_PREFIX]);
+    // Only this live database's drills: advisory locks are per database, so another one's cannot be judged here.
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT datname AS name FROM pg_database
+        WHERE starts_with(datname, $1) AND shobj_description(oid, 'pg_database') = $2 || current_database()`,
+      [DRILL_DATABASE_PREFIX, scratchComment('')],
+    );
     for (const { name } of rows) {
       if (!(await tryDrillLock(client, name))) continue;
       try {

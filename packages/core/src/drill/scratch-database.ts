@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type pg from 'pg';
-import { quoteIdent } from '../backup-format/catalog.js';
+import { quoteIdent, quoteLiteral } from '../backup-format/catalog.js';
 import { AppError } from '../errors.js';
 
 /** Scratch databases of drills are named `mp_drill_<operation id, 16 hex>`, so a crashed one can be found. */
@@ -57,6 +57,15 @@ export async function createScratchDatabase(client: pg.ClientBase, name: string)
     if ((err as { code?: string }).code === '42501') throw notPermitted(rows[0].role);
     throw err;
   }
+  // Advisory locks are per database: the comment ties the scratch database to the live one whose
+  // workers judge its lock, so a worker of another database on the same server leaves it alone.
+  const owner = await client.query<{ db: string }>('SELECT current_database() AS db');
+  await client.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS ${quoteLiteral(scratchComment(owner.rows[0]!.db))}`);
+}
+
+/** The comment a drill's scratch database carries: which live database's drill it is. */
+export function scratchComment(liveDatabase: string): string {
+  return `restore drill of ${liveDatabase}`;
 }
 
 function notPermitted(role: string): AppError {
