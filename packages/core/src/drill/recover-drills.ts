@@ -6,8 +6,8 @@ import { DRILL_DATABASE_PREFIX, drillDatabaseName, dropScratchDatabase, releaseD
 export const DRILL_INTERRUPTED = 'Interrupted: the worker stopped during the drill; its scratch database was dropped (live data was never touched)';
 
 /**
- * Cleans up after workers that died mid-drill: every scratch database (`mp_drill_*`) whose drill lock
- * no live session holds is dropped, and drill operations still marked running whose lock is free are
+ * Cleans up after workers that died mid-drill: every scratch database (`mp_drill_*`) of this live
+ * database (its comment says so, see `createScratchDatabase`) whose drill lock no live session holds is dropped, and drill operations still marked running whose lock is free are
  * failed with {@link DRILL_INTERRUPTED}. A running drill holds its lock for as long as its database
  * exists, so this never touches one in progress, on this worker or another. Safe to run on several
  * workers at once (each database is dropped under its own lock).
