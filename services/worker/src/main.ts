@@ -60,7 +60,7 @@ const reconcile = () =>
 await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
-logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
+logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, nextDrillAt: schedule.nextDrillAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
 
 exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
   timeoutMs: 60_000,
