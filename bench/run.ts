@@ -16,6 +16,7 @@ import { exportCase } from './cases/export.js';
 import { restoreCase } from './cases/restore.js';
 import { memoryCase } from './cases/memory.js';
 import { apiCase } from './cases/api.js';
+import { drillCase } from './cases/drill.js';
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
@@ -52,7 +53,7 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
   for (let run = 1; run <= opts.runs; run++) {
     const ctx: CaseContext = { h, opts, db, work, api, quarter: quarterDb ? { db: quarterDb } : null, run, state: {} };
     const rows: Row[] = [];
-    const cases = { export: exportCase, restore: restoreCase, memory: memoryCase, api: apiCase };
+    const cases = { export: exportCase, restore: restoreCase, memory: memoryCase, api: apiCase, drill: drillCase };
     for (const name of opts.cases) {
       log(`run ${run}/${opts.runs}: ${name}`);
       const t = performance.now();

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 
-export const ALL_CASES = ['export', 'restore', 'memory', 'api'] as const;
+export const ALL_CASES = ['export', 'restore', 'memory', 'api', 'drill'] as const;
 export type CaseName = (typeof ALL_CASES)[number];
+/** What runs without `--cases` (and in `--smoke`): the drill has no target, so it runs only when asked for. */
+export const DEFAULT_CASES: readonly CaseName[] = ALL_CASES.filter((c) => c !== 'drill');
 
 export interface BenchOptions {
   scale: number;
@@ -45,7 +47,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   if (!Number.isFinite(scale) || scale <= 0) throw new Error(`--scale must be a number above 0\n${USAGE}`);
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`--runs must be a whole number from 1 to 20\n${USAGE}`);
-  let cases: CaseName[] = [...ALL_CASES];
+  let cases: CaseName[] = [...DEFAULT_CASES];
   if (values.cases && !smoke) {
     const asked = values.cases.split(',').map((c) => c.trim()).filter(Boolean);
     const unknown = asked.filter((c) => !(ALL_CASES as readonly string[]).includes(c));

@@ -15,7 +15,7 @@ import {
 } from '@mp/core';
 import { parseConfig, workerEnvSchema } from '@mp/config';
 import type { PrismaClient } from '@mp/db';
-import { BACKUP_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, QUEUES, createProducer, type Producer } from '@mp/jobs';
+import { BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import type { BackupStorage } from '@mp/storage';
 import { createTestDatabase, createUserAndLogin, type ApiTestContext, type TestDatabase } from '@mp/testing';
@@ -77,6 +77,7 @@ const settings = (over: Partial<ScheduleSettings> = {}): ScheduleSettings => ({
   retentionDays: 30,
   includeAuditLogs: false,
   includeSessions: false,
+  drillFrequency: 'weekly',
   ...over,
 });
 const secondReplicaQueue = () => {
@@ -131,8 +132,8 @@ describe('schedule settings', () => {
     expect(disabled.frequency).toBe('disabled');
     expect(disabled.nextBackupAt).toBeNull();
     expect(await backupQueue().getJobScheduler(BACKUP_SCHEDULER_ID)).toBeUndefined();
-    // Only the prune's pending run is left.
-    expect(await delayedCount()).toBe(1);
+    // Only the prune's and the drill's pending runs are left.
+    expect(await delayedCount()).toBe(2);
   });
 
   it('refuses a cloud location when cloud storage is not configured, changing nothing', async () => {
@@ -192,13 +193,13 @@ describe('job scheduler', () => {
       syncBackupScheduler(other, { frequency: 'daily' }, { timezone: 'UTC' }),
       resyncSchedulers({ prisma }, other, { timezone: 'UTC' }),
     ]);
-    expect(await backupQueue().getJobSchedulersCount()).toBe(2); // backup + prune
-    expect(await delayedCount()).toBe(2);
+    expect(await backupQueue().getJobSchedulersCount()).toBe(3); // backup + prune + drill
+    expect(await delayedCount()).toBe(3);
 
     await syncBackupScheduler(other, { frequency: 'weekly' }, { timezone: 'Africa/Lagos' });
     const schedulers = await backupQueue().getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual([BACKUP_SCHEDULER_ID, PRUNE_SCHEDULER_ID].sort());
-    expect(await delayedCount()).toBe(2);
+    expect(schedulers.map((s) => s.key).sort()).toEqual([BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, PRUNE_SCHEDULER_ID].sort());
+    expect(await delayedCount()).toBe(3);
     expect((await backupQueue().getJobScheduler(BACKUP_SCHEDULER_ID))?.pattern).toBe('0 2 * * 0');
   });
 

@@ -67,6 +67,8 @@ export const workerEnvSchema = databaseEnv
     /** HMAC-SHA256 key of the `x-mp-signature` header; needed when BACKUP_ALERT_WEBHOOK_URL is set. */
     BACKUP_ALERT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     BACKUP_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    /** The migration folders (`<name>/migration.sql`) that give a restore drill's scratch database its schema; relative to the working directory. */
+    DRILL_MIGRATIONS_DIR: z.string().min(1).default('prisma/migrations'),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

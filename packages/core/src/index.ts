@@ -46,3 +46,8 @@ export * from './health/backup-health.js';
 export * from './health/health-alerts.js';
 export * from './alerts/alert-state.js';
 export * from './health/health-scheduler.js';
+export * from './drill/scratch-database.js';
+export * from './drill/row-digests.js';
+export * from './drill/run-drill.js';
+export * from './drill/requests.js';
+export * from './drill/recover-drills.js';

@@ -71,6 +71,7 @@ logger.info(
   {
     frequency: schedule.settings.frequency,
     nextBackupAt: schedule.nextBackupAt,
+    nextDrillAt: schedule.nextDrillAt,
     nextHealthCheckAt,
     alerts: config.BACKUP_ALERT_WEBHOOK_URL ? 'webhook' : 'off',
     timezone: config.BACKUP_TIMEZONE,

@@ -1,16 +1,19 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
+import { dropAbandonedDrills, EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
 
 /**
- * Cleans up after a worker that died during a restore or reset: when no live worker holds the
+ * Cleans up after a worker that died during a restore, reset or drill: a drill's abandoned scratch
+ * database is dropped and its operation failed (`dropAbandonedDrills`); when no live worker holds the
  * run lock, maintenance mode is turned off and operations still marked running are failed.
  * Runs at start-up and periodically (the killed worker's connection may hold the lock a little longer).
  * (Their transaction died with the connection, so the database is as it was before them.)
  */
 export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma' | 'logger'>): Promise<void> {
+  // Drills take no run lock (they never touch live data): their scratch databases are judged by their own locks.
+  await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
   try {
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);

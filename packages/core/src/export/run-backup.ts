@@ -22,7 +22,7 @@ export interface BackupRunDeps {
 
 export interface JobProgress {
   percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'done';
+  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'done';
   table?: string;
   rows?: number;
 }

@@ -55,9 +55,20 @@ export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
 /** Connections that convert and index staged tables while the file is still being read. */
 const BUILDERS = 2;
 
+/**
+ * The database a restore writes into, apart from `deps` (whose prisma client keeps the bookkeeping:
+ * operations, records, maintenance). The live database, or a drill's scratch database: a scratch
+ * target gets no safety point, and nothing in it needs one.
+ */
+export interface RestoreTarget {
+  pool: pg.Pool;
+  scratch: boolean;
+}
+
 /** One restore run: what every step reports to. */
 export interface Run {
   deps: RestoreDeps;
+  target: RestoreTarget;
   started: number;
   progress: (p: JobProgress) => void;
 }
@@ -98,7 +109,7 @@ export async function runRestore(
   operationId: string,
   ctx: { jobId: string; onProgress?: (p: JobProgress) => void },
 ): Promise<RestoreResult> {
-  const run: Run = { deps, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const run: Run = { deps, target: { pool: deps.pool, scratch: false }, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
   const input = readInput(op.input);
@@ -112,7 +123,34 @@ export async function runRestore(
   }
 }
 
-/** The restore itself, on the connection that holds the exclusive lock, with maintenance mode on. */
+/**
+ * Restores stored backup `backupId` into the scratch database `target.pool` connects to (a restore
+ * drill): the same staging, checks and swap as {@link runRestore}, without its exclusive lock,
+ * maintenance mode or safety point, none of which concern a database nobody uses. The scratch
+ * database must carry the schema (migrations and their `_prisma_migrations` rows) already.
+ */
+export async function restoreIntoScratch(
+  deps: RestoreDeps,
+  target: { pool: pg.Pool },
+  input: { backupId: string; operationId: string },
+  ctx: { onProgress?: (p: JobProgress) => void } = {},
+): Promise<RestoreResult> {
+  const run: Run = { deps, target: { pool: target.pool, scratch: true }, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const schema = `${STAGING_SCHEMA_PREFIX}${input.operationId.replaceAll('-', '').slice(0, 16)}`;
+  const restoreInput: RestoreInput = { source: { kind: 'backup', backupId: input.backupId }, skipSafetyBackup: true, allowNoAdmin: true, withDependencies: false };
+  const client = await target.pool.connect();
+  let failed: Error | undefined;
+  try {
+    return await restoreExclusively(run, client, schema, restoreInput, null);
+  } catch (err) {
+    failed = err as Error;
+    throw err;
+  } finally {
+    client.release(failed);
+  }
+}
+
+/** The restore itself, on the connection that holds the exclusive lock, with maintenance mode on (live target). */
 async function restoreExclusively(
   run: Run,
   client: pg.PoolClient,
@@ -120,14 +158,14 @@ async function restoreExclusively(
   input: RestoreInput,
   createdBy: string | null,
 ): Promise<RestoreResult> {
-  const { deps, started, progress } = run;
+  const { deps, target, started, progress } = run;
   const opened = await openSource(deps, input.source);
   await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
   await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
   // Migration names sort by their timestamp: the largest applied one is the current schema.
   const applied = await readAppliedMigrations(client);
   const currentSchema = [...applied].sort().at(-1) ?? null;
-  const builders = await Promise.all(Array.from({ length: BUILDERS }, () => deps.pool.connect()));
+  const builders = await Promise.all(Array.from({ length: BUILDERS }, () => target.pool.connect()));
   const builds = new TableBuilds(deps, builders, schema, started);
   let failed: Error | undefined;
   try {
@@ -164,7 +202,7 @@ async function restoreExclusively(
 
     // Safety point: the live data as it is now, unless skipped.
     let safetyBackupId: string | null = null;
-    if (!input.skipSafetyBackup) {
+    if (!input.skipSafetyBackup && !target.scratch) {
       progress({ percent: 60, stage: 'safety-backup' });
       safetyBackupId = await takeSafetyBackup(deps, { createdBy });
     }

@@ -9,7 +9,7 @@ import {
   settingsOf,
   type ScheduleSettings,
 } from './settings.js';
-import { readNextBackupAt, syncBackupScheduler, syncPruneScheduler, type SchedulerQueue } from './scheduler.js';
+import { readNextBackupAt, syncBackupScheduler, syncDrillScheduler, syncPruneScheduler, type SchedulerQueue } from './scheduler.js';
 
 /** The schedule as the API answers it. */
 export interface ScheduleView extends ScheduleSettings {
@@ -116,7 +116,7 @@ export async function updateBackupSchedule(
       const settings: ScheduleSettings = { ...settingsOf(current), ...definedOnly(changes) };
       assertLocationAvailable(deps.storage, settings.location);
       await tx.backupSchedule.update({ where: { id: SCHEDULE_ID }, data: { ...settings, updatedBy: opts.actor ?? null } });
-      await syncBackupScheduler(queue, settings, opts).catch((err: unknown) => {
+      await Promise.all([syncBackupScheduler(queue, settings, opts), syncDrillScheduler(queue, settings, opts)]).catch((err: unknown) => {
         throw isAppError(err)
           ? err
           : new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; the schedule was not changed', undefined, {
@@ -135,7 +135,7 @@ function definedOnly(changes: Partial<ScheduleSettings>): Partial<ScheduleSettin
 }
 
 /**
- * Re-asserts both job schedulers from the stored settings (creating the row with the defaults when
+ * Re-asserts the job schedulers (backup, prune, drill) from the stored settings (creating the row with the defaults when
  * missing). The worker calls it at start-up so a Redis flush or a restart never loses the schedule;
  * idempotent, so every replica may call it. Takes the same lock as {@link updateBackupSchedule} so it
  * cannot re-apply settings an update is replacing.
@@ -144,7 +144,7 @@ export async function resyncSchedulers(
   deps: Pick<CoreDeps, 'prisma'>,
   queue: SchedulerQueue,
   opts: { timezone: string },
-): Promise<{ settings: ScheduleSettings; nextBackupAt: Date | null; nextPruneAt: Date | null }> {
+): Promise<{ settings: ScheduleSettings; nextBackupAt: Date | null; nextPruneAt: Date | null; nextDrillAt: Date | null }> {
   // Wait for Redis outside the transaction: at start-up it may come up later than the worker.
   await queue.waitUntilReady();
   await loadSchedule(deps);
@@ -154,7 +154,8 @@ export async function resyncSchedulers(
       const settings = settingsOf(await loadSchedule({ prisma: tx }));
       const nextBackupAt = await syncBackupScheduler(queue, settings, opts);
       const nextPruneAt = await syncPruneScheduler(queue, opts);
-      return { settings, nextBackupAt, nextPruneAt };
+      const nextDrillAt = await syncDrillScheduler(queue, settings, opts);
+      return { settings, nextBackupAt, nextPruneAt, nextDrillAt };
     },
     { timeout: 15_000 },
   );

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { BACKUP_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, RETENTION } from '@mp/jobs';
+import { BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, RETENTION } from '@mp/jobs';
 import type { ScheduleFrequency } from './settings.js';
 
 /** Cron patterns of the schedule's frequencies: every run at 02:00 in the configured time zone. */
@@ -76,5 +76,38 @@ export async function syncPruneScheduler(queue: SchedulerQueue, opts: SchedulerO
 /** When the backup scheduler will next enqueue a job, or `null` when there is no scheduler. */
 export async function readNextBackupAt(queue: Pick<SchedulerQueue, 'getJobScheduler'>): Promise<Date | null> {
   const scheduler = await queue.getJobScheduler(BACKUP_SCHEDULER_ID);
+  return scheduler?.next ? new Date(scheduler.next) : null;
+}
+
+/** Restore drills run at 04:00, after the backup (02:00) and the prune (03:00) of the same night. */
+export const DRILL_PATTERNS: Record<Exclude<ScheduleFrequency, 'disabled'>, string> = {
+  daily: '0 4 * * *',
+  weekly: '0 4 * * 0',
+  monthly: '0 4 1 * *',
+};
+
+/**
+ * Makes the restore drill scheduler (fixed id {@link DRILL_SCHEDULER_ID}) follow `drillFrequency`,
+ * producing `backup.scheduled-drill` jobs with `{}` data (the handler picks the newest completed
+ * backup); `disabled` removes it. Idempotent like {@link syncBackupScheduler}. `opts.pattern` (a test's
+ * every-second backup) does not apply here: a drill is too heavy to fire every second.
+ * @returns when the next drill will be enqueued, or `null` when disabled.
+ */
+export async function syncDrillScheduler(
+  queue: SchedulerQueue,
+  schedule: { drillFrequency: ScheduleFrequency },
+  opts: Pick<SchedulerOptions, 'timezone'>,
+): Promise<Date | null> {
+  if (schedule.drillFrequency === 'disabled') {
+    await queue.removeJobScheduler(DRILL_SCHEDULER_ID);
+    return null;
+  }
+  const def = JOBS['backup.scheduled-drill'];
+  await queue.upsertJobScheduler(
+    DRILL_SCHEDULER_ID,
+    { pattern: DRILL_PATTERNS[schedule.drillFrequency], tz: opts.timezone },
+    { name: 'backup.scheduled-drill', data: {}, opts: { ...def.options, ...RETENTION } },
+  );
+  const scheduler = await queue.getJobScheduler(DRILL_SCHEDULER_ID);
   return scheduler?.next ? new Date(scheduler.next) : null;
 }

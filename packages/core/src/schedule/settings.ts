@@ -18,6 +18,7 @@ export const DEFAULT_SCHEDULE = {
   retentionDays: 30,
   includeAuditLogs: false,
   includeSessions: false,
+  drillFrequency: 'weekly',
 } as const satisfies ScheduleSettings;
 
 /** The editable settings; strict, so an unknown field is a validation error rather than silently dropped. */
@@ -28,6 +29,8 @@ export const scheduleSettingsSchema = z
     retentionDays: z.number().int().min(1).max(3650),
     includeAuditLogs: z.boolean(),
     includeSessions: z.boolean(),
+    /** How often a restore drill runs on the newest completed backup (its own job scheduler). */
+    drillFrequency: z.enum(SCHEDULE_FREQUENCIES),
   })
   .strict();
 export type ScheduleSettings = z.output<typeof scheduleSettingsSchema>;
@@ -43,6 +46,7 @@ export function settingsOf(row: BackupSchedule): ScheduleSettings {
     retentionDays: row.retentionDays,
     includeAuditLogs: row.includeAuditLogs,
     includeSessions: row.includeSessions,
+    drillFrequency: row.drillFrequency,
   };
 }
 

@@ -1,13 +1,29 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError, type JobPayload } from '@mp/jobs';
+import { ensureScheduledDrill, runDrill, type DrillDeps } from '@mp/core';
+import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
+import { trackOperation } from '../tracking.js';
+import { backupRunDeps } from './shared.js';
 
-// PLACEHOLDER-UNTIL-IMPLEMENTED: replaced by the helper that owns `backup.drill`.
-export async function handleBackupDrill(_job: Job<JobPayload<'backup.drill'>>, _deps: WorkerDeps): Promise<never> {
-  throw new UnrecoverableError('backup.drill is not available yet');
+function drillDeps(deps: WorkerDeps): DrillDeps {
+  return { ...backupRunDeps(deps), uploadDir: deps.uploadDir, databaseUrl: deps.config.DATABASE_URL, migrationsDir: deps.config.DRILL_MIGRATIONS_DIR };
 }
 
-// PLACEHOLDER-UNTIL-IMPLEMENTED: replaced by the helper that owns `backup.scheduled-drill`.
-export async function handleBackupScheduledDrill(_job: Job<JobPayload<'backup.scheduled-drill'>>, _deps: WorkerDeps): Promise<never> {
-  throw new UnrecoverableError('backup.scheduled-drill is not available yet');
+/** `backup.drill`: restores a stored backup into a scratch database, compares it with the file, drops it. */
+export async function handleBackupDrill(job: Job<JobPayload<'backup.drill'>>, deps: WorkerDeps) {
+  const { operationId } = job.data;
+  return trackOperation(deps, job, operationId, (onProgress) => runDrill(drillDeps(deps), operationId, { onProgress }));
+}
+
+/**
+ * `backup.scheduled-drill`: one run of the drill scheduler becomes a `drill` operation on the newest
+ * completed backup (the same one on a retry), then an ordinary drill. No backup yet: completed with a note.
+ */
+export async function handleBackupScheduledDrill(job: Job<JobPayload<'backup.scheduled-drill'>>, deps: WorkerDeps) {
+  const op = await ensureScheduledDrill(deps, { jobId: job.id! });
+  if (!op) {
+    deps.logger.info({ jobId: job.id }, 'scheduled drill: no completed backup to drill yet');
+    return { note: 'No completed backup to drill yet; nothing was done' };
+  }
+  return trackOperation(deps, job, op.id, (onProgress) => runDrill(drillDeps(deps), op.id, { onProgress }));
 }

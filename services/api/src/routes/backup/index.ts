@@ -3,6 +3,7 @@ import type { ApiDeps } from '../../deps.js';
 import createRoute from './create.js';
 import deleteRoute from './delete.js';
 import healthRoute from './health.js';
+import drillRoutes from './drill.js';
 import jobsRoute from './jobs.js';
 import listRoute from './list.js';
 import readRoutes from './read.js';
@@ -13,7 +14,7 @@ import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes]) {
     await app.register(plugin, deps);
   }
 };

@@ -1,0 +1,45 @@
+import { callApi, login, startWorker, stopService, waitFinal } from '../lib/harness.js';
+import type { Row } from '../lib/report.js';
+import { exportThroughWorker, type CaseContext } from './context.js';
+
+interface DrillResult {
+  rtoSeconds: number;
+  restoreSeconds: number;
+  rowsPerSecond: number;
+  rows: number;
+  ok: boolean;
+  invariants: { rule: string; count: number }[];
+}
+
+/**
+ * Restore drill of the run's backup through the API and a fresh worker: scratch database, schema, restore,
+ * count and hash comparison, invariants, drop. Reports the drill's own RTO (not judged: there is no target).
+ */
+export async function drillCase(ctx: CaseContext): Promise<Row[]> {
+  if (!ctx.state.backupId) ctx.state.backupId = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `drill-prep-r${ctx.run}`)).backupId;
+  const worker = await startWorker(ctx.h, ctx.work.url, `drill-r${ctx.run}`);
+  try {
+    const token = await login(ctx.h, ctx.api);
+    const t0 = performance.now();
+    const accepted = await callApi<{ jobId: string }>(ctx.api, 'POST', `/api/backup/${ctx.state.backupId}/drill`, { token, expect: 202 });
+    const { row, seenAt } = await waitFinal(ctx.work.url, 'operations', accepted.jobId);
+    if (row.status !== 'completed') throw new Error(`the drill ${row.status}: ${String(row.error)}`);
+    const r = row.result as DrillResult;
+    const peak = worker.memory();
+    return [
+      {
+        id: 'drill',
+        label: 'restore drill: RTO (scratch database)',
+        wallS: r.rtoSeconds,
+        rows: r.rows,
+        peakRss: peak?.hwm ?? 0,
+        notes: [
+          `restore alone ${r.restoreSeconds.toFixed(1)} s (${r.rowsPerSecond.toLocaleString('en-US')} rows/s); enqueue → completed ${((seenAt - t0) / 1000).toFixed(1)} s incl. invariants and the drop`,
+          `tables match the file: ${r.ok}; invariants broken: ${r.invariants.map((i) => `${i.rule} ×${i.count}`).join(', ') || 'none'}`,
+        ],
+      },
+    ];
+  } finally {
+    await stopService(ctx.h, worker);
+  }
+}
