@@ -8,6 +8,7 @@ import {
   createScheduledBackupRecord,
   getBackupSchedule,
   nextRunsOf,
+  NO_ENCRYPTION,
   resyncSchedulers,
   syncBackupScheduler,
   updateBackupSchedule,
@@ -235,6 +236,7 @@ describe('job scheduler', () => {
       storage: LOCAL_ONLY,
       uploadDir: tmpdir(),
       settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+      encryption: NO_ENCRYPTION,
     };
     const started = startWorkers(workerDeps, {
       ...handlers,

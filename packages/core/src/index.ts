@@ -35,3 +35,5 @@ export * from './health/load-health-facts.js';
 export * from './alerts/webhook.js';
 export * from './metrics/backup-metrics.js';
 export * from './metrics/load-metrics-facts.js';
+export * from './backups/labels.js';
+export * from './backups/pins.js';

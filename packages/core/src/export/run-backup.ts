@@ -9,6 +9,7 @@ import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/re
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { compressIfLarge, digesting } from './compress.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
+import { encryptForStorage, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -18,6 +19,8 @@ export interface BackupRunDeps {
   settings: { gzipLevel: number; compressThresholdBytes: number };
   /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
   failpoints?: readonly FailpointName[];
+  /** Keys: every file is encrypted with `current` when set; absent means none (files in clear). */
+  encryption?: EncryptionSettings;
 }
 
 export interface JobProgress {
@@ -46,8 +49,11 @@ function readOptions(value: unknown): BackupOptions {
 
 /** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */
 function baseName(filename: string): string {
-  return filename.replace(/\.json(\.gz)?$/, '');
+  return filename.replace(/\.json(\.gz)?(\.enc)?$/, '');
 }
+
+/** Stored extensions: `.json`, `.json.gz`, and `.enc` after either for an encrypted file. */
+const STORED_EXTENSIONS = ['.json', '.json.gz', '.json.enc', '.json.gz.enc'];
 
 /**
  * Runs (or resumes) the backup described by record `backupId`: exports one consistent snapshot,
@@ -92,6 +98,7 @@ export async function runBackup(
         fileSize: BigInt(exported.bytes),
         checksum: exported.sha256,
         compressed: exported.compressed,
+        encryptionKeyId: exported.keyId,
         formatVersion: FORMAT_VERSION,
         schemaVersion: exported.summary.schemaVersion,
         recordCounts: json(exported.summary.recordCounts),
@@ -151,9 +158,16 @@ async function exportToLocal(
   filename: string,
   options: BackupOptions,
   onProgress?: (p: JobProgress) => void,
-): Promise<{ local: NonNullable<RecordStorage['local']>; bytes: number; sha256: string; compressed: boolean; summary: ExportSummary }> {
+): Promise<{
+  local: NonNullable<RecordStorage['local']>;
+  bytes: number;
+  sha256: string;
+  compressed: boolean;
+  keyId: string | null;
+  summary: ExportSummary;
+}> {
   // A previous attempt killed mid-write left its temporary file; this record owns these names.
-  for (const ext of ['.json', '.json.gz']) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
+  for (const ext of STORED_EXTENSIONS) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
   const client = await deps.pool.connect();
   let failed: Error | undefined;
   try {
@@ -168,12 +182,14 @@ async function exportToLocal(
       deps,
     );
     const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
-    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}`;
-    const digest = digesting(stream);
+    // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.
+    const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
+    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}${sealed.keyId ? '.enc' : ''}`;
+    const digest = digesting(sealed.stream);
     const stored = await deps.storage.local.put(key, digest.stream);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
-    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, summary };
+    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, keyId: sealed.keyId, summary };
   } catch (err) {
     failed = err as Error;
     throw err;

@@ -4,6 +4,7 @@ import createRoute from './create.js';
 import deleteRoute from './delete.js';
 import jobsRoute from './jobs.js';
 import listRoute from './list.js';
+import pinRoutes from './pin.js';
 import readRoutes from './read.js';
 import resetRoute from './reset.js';
 import restoreRoute from './restore.js';
@@ -11,7 +12,7 @@ import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute, pinRoutes]) {
     await app.register(plugin, deps);
   }
 };
