@@ -78,6 +78,11 @@ const settings = (over: Partial<ScheduleSettings> = {}): ScheduleSettings => ({
   retentionDays: 30,
   includeAuditLogs: false,
   includeSessions: false,
+  keepDaily: null,
+  keepWeekly: null,
+  keepMonthly: null,
+  keepYearly: null,
+  maxTotalSizeMb: null,
   ...over,
 });
 const secondReplicaQueue = () => {

@@ -37,3 +37,5 @@ export * from './metrics/backup-metrics.js';
 export * from './metrics/load-metrics-facts.js';
 export * from './backups/labels.js';
 export * from './backups/pins.js';
+export * from './backups/rekey.js';
+export * from './backups/request-rekey.js';

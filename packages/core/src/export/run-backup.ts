@@ -25,7 +25,7 @@ export interface BackupRunDeps {
 
 export interface JobProgress {
   percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'done';
+  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'rekeying' | 'done';
   table?: string;
   rows?: number;
 }
