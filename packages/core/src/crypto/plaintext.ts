@@ -106,12 +106,13 @@ export async function openPlaintext(raw: Readable, keyring: Keyring): Promise<Pl
  * @throws AppError BACKUP_KEY_UNAVAILABLE when encryption is required and no key is configured
  */
 export function encryptForStorage(plain: Readable, encryption: EncryptionSettings): { stream: Readable; keyId: string | null } {
-  const key = currentKeyOrNull(encryption);
+  const key = keyForWriting(encryption);
   if (!key) return { stream: plain, keyId: null };
   return { stream: pipeline(plain, createEncryptStream(key), () => {}), keyId: key.id };
 }
 
-function currentKeyOrNull(encryption: EncryptionSettings): BackupKey | null {
+/** The key new files are written with, or null (clear); throws when encryption is required and there is none. */
+export function keyForWriting(encryption: EncryptionSettings): BackupKey | null {
   if (encryption.current) return encryption.current;
   if (encryption.required) {
     throw new AppError(

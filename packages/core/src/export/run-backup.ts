@@ -9,7 +9,7 @@ import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/re
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { compressIfLarge, digesting } from './compress.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
-import { encryptForStorage, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
+import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -77,6 +77,8 @@ export async function runBackup(
   // The API gave up on this request (e.g. the enqueue timed out and it answered 503), yet the job
   // reached the queue: the admin was told it failed, so it must not run behind their back.
   if (record.status === 'failed') throw new UnrecoverableError(`Backup ${backupId} was already marked failed: ${record.error ?? ''}`);
+  // Fail closed before any work: with encryption required, no key means no file at all.
+  keyForWriting(deps.encryption ?? NO_ENCRYPTION);
   const wantsCloud = record.location === 'cloud' || record.location === 'both';
   if (wantsCloud && !deps.storage.cloud) {
     throw new UnrecoverableError('Cloud storage is not configured (set CLOUDINARY_URL) but this backup asks for it');
