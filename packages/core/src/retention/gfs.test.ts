@@ -286,9 +286,13 @@ describe('planRetention: properties the schedule relies on', () => {
       if (newest) expect(plan.decisions.find((d) => d.id === newest.id)!.action, context).toBe('keep');
       const keptIds = new Set(kept(plan));
 
-      const more: RetentionRules = { ...rules, keepDaily: (rules.keepDaily ?? 0) + 2, keepMonthly: (rules.keepMonthly ?? 0) + 1 };
-      const widened = new Set(kept(planRetention({ ...input, rules: more })));
-      expect([...keptIds].filter((id) => !widened.has(id)), context).toEqual([]);
+      // (From no rule at all, which keeps everything, any rule keeps less: that case is the hand example above.)
+      const anyRule = rules.keepWithinDays !== undefined || [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
+      if (anyRule) {
+        const more: RetentionRules = { ...rules, keepDaily: (rules.keepDaily ?? 0) + 2, keepMonthly: (rules.keepMonthly ?? 0) + 1 };
+        const widened = new Set(kept(planRetention({ ...input, rules: more })));
+        expect([...keptIds].filter((id) => !widened.has(id)), context).toEqual([]);
+      }
 
       const victim = plan.decisions.find((d) => d.action === 'delete');
       if (!victim) continue;

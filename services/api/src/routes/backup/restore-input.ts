@@ -55,7 +55,7 @@ export function sniffFormat(head: Buffer): Sniffed {
 }
 
 const notABackup = () =>
-  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON, gzip-compressed JSON nor an encrypted backup of this service');
+  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip-compressed JSON (nor an encrypted backup of this service)');
 
 /**
  * Streams an upload to `<dir>/<operationId>.json[.gz]` without holding it in memory: written under a
