@@ -89,7 +89,10 @@ export async function runBackup(
   });
   let storage = readRecordStorage(record.storage);
 
-  if (!storage.local || !record.checksum || !(await exists(deps, storage.local.key))) {
+  // A file left in clear by an attempt before encryption became required is written again, encrypted,
+  // so a retried upload never sends clear bytes.
+  const clearButRequired = deps.encryption?.required === true && record.encryptionKeyId === null;
+  if (!storage.local || !record.checksum || clearButRequired || !(await exists(deps, storage.local.key))) {
     const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
     storage = { ...storage, local: exported.local };
     record = await deps.prisma.backupRecord.update({
