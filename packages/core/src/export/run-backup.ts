@@ -93,6 +93,7 @@ export async function runBackup(
   // so a retried upload never sends clear bytes.
   const clearButRequired = deps.encryption?.required === true && record.encryptionKeyId === null;
   if (!storage.local || !record.checksum || clearButRequired || !(await exists(deps, storage.local.key))) {
+    if (clearButRequired && storage.local) await removeLocal(deps, storage);
     const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
     storage = { ...storage, local: exported.local };
     record = await deps.prisma.backupRecord.update({
