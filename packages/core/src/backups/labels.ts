@@ -11,16 +11,26 @@ const LABEL_VALUE = /^[^\p{Cc}]*$/u;
 /** `labels` on create: `{ reason: "pre-migration" }`, string keys and values within {@link LABEL_LIMITS}. */
 export const backupLabelsSchema = z
   .record(
-    z
-      .string()
-      .max(LABEL_LIMITS.maxKeyLength, `a label key is at most ${LABEL_LIMITS.maxKeyLength} characters`)
-      .regex(LABEL_KEY, 'a label key is letters, digits, . _ - (starting with a letter or digit)'),
+    z.string(),
     z
       .string({ error: 'a label value is a string' })
       .max(LABEL_LIMITS.maxValueLength, `a label value is at most ${LABEL_LIMITS.maxValueLength} characters`)
       .regex(LABEL_VALUE, 'a label value cannot hold control characters'),
   )
-  .refine((labels) => Object.keys(labels).length <= LABEL_LIMITS.maxLabels, `at most ${LABEL_LIMITS.maxLabels} labels`);
+  .superRefine((labels, ctx) => {
+    const keys = Object.keys(labels);
+    if (keys.length > LABEL_LIMITS.maxLabels) ctx.addIssue({ code: 'custom', message: `at most ${LABEL_LIMITS.maxLabels} labels` });
+    for (const key of keys) {
+      // Checked here rather than by a key schema, so the message names the key and says what is allowed.
+      if (key.length > LABEL_LIMITS.maxKeyLength || !LABEL_KEY.test(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `a label key is 1 to ${LABEL_LIMITS.maxKeyLength} letters, digits, . _ - (starting with a letter or digit)`,
+        });
+      }
+    }
+  });
 export type BackupLabels = z.output<typeof backupLabelsSchema>;
 
 /** A list filter: `key:value` (that label with that value) or `key` (that label, any value). */
