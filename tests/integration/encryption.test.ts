@@ -200,6 +200,17 @@ describe('encryption at rest', () => {
     expect((await readdir(path.join(dir, 'backups'))).sort()).toEqual(before);
   });
 
+  it('writes again, encrypted, a retried backup whose attempt before encryption became required left a clear file', async () => {
+    const clear = await backup(keys(null));
+    // As if that attempt crashed after writing its file, and the worker restarted with encryption required.
+    await db.prisma.backupRecord.update({ where: { id: clear.id }, data: { status: 'running', completedAt: null } });
+    await runBackup({ ...withKeys({ ...keys(K1), required: true }) }, clear.id, { attempt: 2, isLastAttempt: true });
+    const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: clear.id } });
+    expect(record).toMatchObject({ status: 'completed', encryptionKeyId: 'k1' });
+    expect(isEncryptedBackup(await readFile(path.join(dir, 'backups', record.filename)))).toBe(true);
+    await expect(readFile(clear.file)).rejects.toThrow(); // the clear file is gone
+  });
+
   it('reads backups written in clear before encryption was switched on', async () => {
     const clear = await backup(keys(null));
     expect(clear.record.encryptionKeyId).toBeNull();
