@@ -30,7 +30,7 @@ function serviceUrls(): { adminUrl: string; redisUrl: string } {
 
 async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<void>)[]): Promise<void> {
   const started = performance.now();
-  log(`scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}; output in ${h.outDir}`);
+  log(`scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}${opts.encrypt ? ', files encrypted' : ''}; output in ${h.outDir}`);
   const migrations = await ensureSchemaTemplate(h.adminUrl);
   const db = await ensureBenchDatabase(h.adminUrl, opts.scale, migrations, log);
   const quarterDb = opts.cases.includes('memory') ? await ensureBenchDatabase(h.adminUrl, opts.scale / 4, migrations, log) : null;
@@ -67,7 +67,7 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
   const when = new Date().toISOString();
   const header = [
     `Bench ${when}: scale ${opts.scale} (${db.totalRows.toLocaleString('en')} rows: ${Object.entries(db.counts).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')})`,
-    `runs ${opts.runs}${opts.runs > 1 ? ' (medians)' : ''}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    `runs ${opts.runs}${opts.runs > 1 ? ' (medians)' : ''}${opts.encrypt ? '; files encrypted (BACKUP_ENCRYPTION_KEY)' : ''}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   process.stdout.write(`\n${header.join('\n')}\n\n${formatTable(table, !opts.smoke)}\n`);
   if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ when, options: opts, counts: db.counts, rows: table, perRun }, null, 2)}\n`);
@@ -85,7 +85,7 @@ const opts = (() => {
 const { adminUrl, redisUrl } = serviceUrls();
 const outDir = opts.outDir ? path.resolve(opts.outDir) : mkdtempSync(path.join(os.tmpdir(), 'mp-bench-'));
 mkdirSync(outDir, { recursive: true });
-const h = createHarness({ adminUrl, redisUrl, outDir, profile: opts.profile, log });
+const h = createHarness({ adminUrl, redisUrl, outDir, profile: opts.profile, encrypt: opts.encrypt, log });
 const cleanups: (() => Promise<void>)[] = [];
 
 let finishing: Promise<void> | null = null;

@@ -19,10 +19,12 @@ export interface BenchOptions {
   keep: boolean;
   /** Also write the results as JSON to this file. */
   json: string | null;
+  /** Workers encrypt every file (a random BACKUP_ENCRYPTION_KEY per bench run): compare with a run without. */
+  encrypt: boolean;
 }
 
 export const USAGE = `usage: npm run bench -- [--scale N (default 1000)] [--cases ${ALL_CASES.join(',')}] [--runs N (default 1)]
-                       [--smoke] [--profile] [--out DIR] [--keep] [--json FILE]`;
+                       [--smoke] [--profile] [--out DIR] [--keep] [--json FILE] [--encrypt]`;
 
 /** Parses the bench's command line; throws an Error with {@link USAGE} on anything it does not understand. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
@@ -37,6 +39,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
       json: { type: 'string' },
+      encrypt: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -54,5 +57,5 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (unknown.length > 0 || asked.length === 0) throw new Error(`unknown case(s) ${unknown.join(', ')}\n${USAGE}`);
     cases = ALL_CASES.filter((c) => asked.includes(c));
   }
-  return { scale, cases, runs, smoke, profile: values.profile, outDir: values.out ?? null, keep: values.keep, json: values.json ?? null };
+  return { scale, cases, runs, smoke, profile: values.profile, outDir: values.out ?? null, keep: values.keep, json: values.json ?? null, encrypt: values.encrypt };
 }

@@ -19,9 +19,18 @@ export interface Harness {
   /** Live services, stopped by {@link stopAll}. */
   services: Set<Service>;
   producers: Map<string, Producer>;
+  /** `--encrypt`: the BACKUP_ENCRYPTION_KEY every worker gets (random per run); null when off. */
+  encryptionKey: string | null;
 }
 
-export function createHarness(opts: { adminUrl: string; redisUrl: string; outDir: string; profile: boolean; log: (m: string) => void }): Harness {
+export function createHarness(opts: {
+  adminUrl: string;
+  redisUrl: string;
+  outDir: string;
+  profile: boolean;
+  encrypt?: boolean;
+  log: (m: string) => void;
+}): Harness {
   const backupDir = path.join(opts.outDir, 'backups');
   const uploadDir = path.join(opts.outDir, 'uploads');
   for (const dir of [backupDir, uploadDir, path.join(opts.outDir, 'logs')]) mkdirSync(dir, { recursive: true });
@@ -33,6 +42,7 @@ export function createHarness(opts: { adminUrl: string; redisUrl: string; outDir
     password: `Bench-${randomBytes(12).toString('base64url')}-9a`,
     services: new Set(),
     producers: new Map(),
+    encryptionKey: opts.encrypt ? `bench:${randomBytes(32).toString('base64')}` : null,
   };
 }
 
@@ -49,6 +59,7 @@ function serviceEnv(h: Harness, dbUrl: string, prefix: string): NodeJS.ProcessEn
     UPLOAD_DIR: h.uploadDir,
     // BENCH_LOG_LEVEL=debug adds per-table timings of the restore to the worker logs.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    ...(h.encryptionKey ? { BACKUP_ENCRYPTION_KEY: h.encryptionKey, BACKUP_ENCRYPTION_REQUIRED: 'true' } : {}),
   };
 }
 

@@ -110,7 +110,8 @@ describe('access: every route refuses every bad credential, and nothing changes'
     await writeFile(planted, 'outside the backup folder');
     urls = { id: record.id, jobId: record.id, entityType: 'user', entityId: admin.user.id, operationId: randomUUID() };
     bodies = {
-      'POST /api/backup/create': {},
+      'POST /api/backup/create': { labels: { reason: 'access-test' } },
+      'POST /api/backup/:id/pin': { note: 'a refused pin changes nothing' },
       'POST /api/backup/restore': { backupId: record.id },
       'POST /api/backup/restore/preview': { backupId: record.id, tables: ['loanTypes'] },
       'POST /api/backup/restore/entity': { backupId: record.id, entityType: 'user', entityId: admin.user.id },
@@ -124,7 +125,19 @@ describe('access: every route refuses every bad credential, and nothing changes'
   it('answers 401 or 403 with the error envelope for every protected route × bad credential', async () => {
     const routes = allRoutes(app);
     const names = routes.map((r) => `${r.method} ${r.pattern}`);
-    for (const known of ['POST /api/backup/create', 'DELETE /api/backup/:id', 'GET /api/backup/download/:id', 'POST /api/backup/reset', 'GET /api/system/status', 'POST /api/auth/logout', 'POST /api/backup/:id/drill', 'GET /api/backup/drills']) {
+    for (const known of [
+      'POST /api/backup/create',
+      'DELETE /api/backup/:id',
+      'GET /api/backup/download/:id',
+      'POST /api/backup/reset',
+      'GET /api/system/status',
+      'POST /api/auth/logout',
+      'POST /api/backup/:id/pin',
+      'POST /api/backup/:id/unpin',
+      'GET /api/backup/retention/preview',
+      'POST /api/backup/:id/drill',
+      'GET /api/backup/drills',
+    ]) {
       expect(names).toContain(known);
     }
     const before = await snapshot(ctx, planted);

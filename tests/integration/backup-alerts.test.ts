@@ -11,7 +11,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { alertEventSchema, raiseAlert, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, type AlertEvent } from '@mp/core';
+import { alertEventSchema, raiseAlert, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, type AlertEvent, NO_ENCRYPTION } from '@mp/core';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -107,6 +107,7 @@ beforeAll(async () => {
   });
   deps = {
     config,
+    encryption: NO_ENCRYPTION,
     logger: createLogger({ level: 'info', destination }),
     prisma: db.prisma,
     pool: db.pool,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { RELATIONS, getMaintenance, previewEntityRestore, runBackup, type EntityRestoreResult } from '@mp/core';
+import { RELATIONS, getMaintenance, previewEntityRestore, runBackup, type EntityRestoreResult, NO_ENCRYPTION } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import type { RestorePreview } from '../../packages/core/src/restore/preview-types.js';
 import { createLogger } from '@mp/logger';
@@ -93,6 +93,7 @@ beforeAll(async () => {
   });
   deps = {
     config,
+    encryption: NO_ENCRYPTION,
     logger: createLogger({ level: 'silent' }),
     prisma: ctx.db.prisma,
     pool: ctx.db.pool,

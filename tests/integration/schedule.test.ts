@@ -8,6 +8,7 @@ import {
   createScheduledBackupRecord,
   getBackupSchedule,
   nextRunsOf,
+  NO_ENCRYPTION,
   resyncSchedulers,
   syncBackupScheduler,
   updateBackupSchedule,
@@ -78,6 +79,11 @@ const settings = (over: Partial<ScheduleSettings> = {}): ScheduleSettings => ({
   includeAuditLogs: false,
   includeSessions: false,
   drillFrequency: 'weekly',
+  keepDaily: null,
+  keepWeekly: null,
+  keepMonthly: null,
+  keepYearly: null,
+  maxTotalSizeMb: null,
   ...over,
 });
 const secondReplicaQueue = () => {
@@ -236,6 +242,7 @@ describe('job scheduler', () => {
       storage: LOCAL_ONLY,
       uploadDir: tmpdir(),
       settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+      encryption: NO_ENCRYPTION,
     };
     const started = startWorkers(workerDeps, {
       ...handlers,

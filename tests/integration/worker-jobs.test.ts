@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { enterMaintenance, exitMaintenance, readRecordStorage, syncBackupScheduler } from '@mp/core';
+import { enterMaintenance, exitMaintenance, NO_ENCRYPTION, readRecordStorage, syncBackupScheduler } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
@@ -42,6 +42,7 @@ beforeAll(async () => {
     storage: { local: createLocalStorage({ dir }), cloud: null },
     uploadDir: dir,
     settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+    encryption: NO_ENCRYPTION,
   };
   started = startWorkers(deps, handlers);
 });

@@ -67,6 +67,19 @@ export const scheduleEnv = z.object({
 
 export { bool as booleanEnv };
 
+/**
+ * Backup encryption (worker only). Keys are `<keyId>:<base64 of 32 random bytes>`; their format is
+ * checked by the worker at start-up (@mp/core `readEncryptionSettings`), and never echoed.
+ */
+export const encryptionEnv = z.object({
+  /** The key new backup files are encrypted with; unset means files are written in clear. */
+  BACKUP_ENCRYPTION_KEY: z.string().optional(),
+  /** Older keys (comma-separated, same form), so backups written before a rotation stay readable. */
+  BACKUP_DECRYPTION_KEYS: z.string().optional(),
+  /** true: the worker refuses to start without a valid BACKUP_ENCRYPTION_KEY and never writes a file in clear. */
+  BACKUP_ENCRYPTION_REQUIRED: bool.default(false),
+});
+
 /** Points where a process can be told to stop and wait, so a crash drill can kill it there (see @mp/core `reachFailpoint`). */
 export const FAILPOINT_NAMES = [
   'export.mid-table',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, failpointEnv, healthEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
+import { booleanEnv, databaseEnv, encryptionEnv, failpointEnv, healthEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -42,6 +42,7 @@ export const workerEnvSchema = databaseEnv
   .extend(scheduleEnv.shape)
   .extend(failpointEnv.shape)
   .extend(healthEnv.shape)
+  .extend(encryptionEnv.shape)
   .extend({
     RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),

@@ -51,3 +51,7 @@ export * from './drill/row-digests.js';
 export * from './drill/run-drill.js';
 export * from './drill/requests.js';
 export * from './drill/recover-drills.js';
+export * from './backups/labels.js';
+export * from './backups/pins.js';
+export * from './backups/rekey.js';
+export * from './backups/request-rekey.js';

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
 import { alertWebhookConfigProblem, loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers, syncHealthScheduler } from '@mp/core';
+import { createStorageSet, exitGracefullyOnSignals, readEncryptionSettings, resyncSchedulers, syncHealthScheduler, type EncryptionSettings } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger, createRepeatLimiter } from '@mp/logger';
@@ -25,6 +25,7 @@ if (webhookProblem) {
   process.stderr.write(`Invalid configuration:\n  - ${webhookProblem}\n`);
   process.exit(1);
 }
+const encryption = readEncryptionOrExit();
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'worker' });
 // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
 const repeatLimited = createRepeatLimiter();
@@ -52,7 +53,12 @@ const deps: WorkerDeps = {
   uploadDir: config.UPLOAD_DIR,
   failpoints: config.FAILPOINTS,
   settings: { gzipLevel: config.GZIP_LEVEL, compressThresholdBytes: config.COMPRESS_THRESHOLD_BYTES },
+  encryption,
 };
+logger.info(
+  { encryptionKeyId: encryption.current?.id ?? null, decryptionKeyIds: [...encryption.keyring.keys()], required: encryption.required },
+  encryption.current ? 'backup files are encrypted' : 'backup files are written in clear (BACKUP_ENCRYPTION_KEY unset)',
+);
 
 lowerPriority(logger);
 await recoverInterrupted(deps);
@@ -78,6 +84,16 @@ logger.info(
   },
   'worker ready',
 );
+
+/** Fail closed: a bad key, or no key while BACKUP_ENCRYPTION_REQUIRED=true, stops the worker before it connects anywhere. */
+function readEncryptionOrExit(): EncryptionSettings {
+  try {
+    return readEncryptionSettings(config);
+  } catch (err) {
+    process.stderr.write(`Invalid configuration:\n  - ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
 
 exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
   timeoutMs: 60_000,

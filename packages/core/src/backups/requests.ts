@@ -11,6 +11,7 @@ import { readRecordStorage } from './record-storage.js';
 import { deleteCopies, withoutCopies } from './copies.js';
 import { enqueueWithin, errorSummary, operationInProgress, withOperationLockOn } from '../operations/requests.js';
 import { reachFailpoint, type FailpointName } from '../failpoints.js';
+import { parseLabelFilter, readLabels, type BackupLabels } from './labels.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
 export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
@@ -42,6 +43,13 @@ export function toBackupView(r: BackupRecord) {
     completedAt: r.completedAt,
     createdBy: r.createdBy,
     error: r.error,
+    labels: readLabels(r.labels),
+    pinned: r.pinned,
+    pinNote: r.pinNote,
+    pinnedAt: r.pinnedAt,
+    pinnedBy: r.pinnedBy,
+    /** The key the stored file is encrypted with; null for a file in clear. */
+    encryptionKeyId: r.encryptionKeyId,
   };
 }
 export type BackupView = ReturnType<typeof toBackupView>;
@@ -76,6 +84,8 @@ export interface BackupRequestInput {
   options: { includeAuditLogs: boolean; includeSessions: boolean };
   createdBy: string;
   type: 'manual';
+  /** Free-form labels, already checked by `backupLabelsSchema`. */
+  labels?: BackupLabels;
 }
 
 /**
@@ -90,8 +100,8 @@ const INSERT_QUEUED_BACKUP_SQL = `
          SELECT id, kind::text, status::text, "jobId" FROM operations
           WHERE kind IN ('restore', 'reset') AND status IN ('queued', 'running') LIMIT 1),
        inserted AS (
-         INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy", "createdAt", "updatedAt")
-         SELECT $1, $1, $2, $3::"BackupType", 'queued', $4::"BackupLocation", $5::jsonb, $6, $7, $7
+         INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy", "createdAt", "updatedAt", labels)
+         SELECT $1, $1, $2, $3::"BackupType", 'queued', $4::"BackupLocation", $5::jsonb, $6, $7, $7, $8::jsonb
           WHERE NOT EXISTS (SELECT 1 FROM maintenance) AND NOT EXISTS (SELECT 1 FROM exclusive)
          RETURNING id)
   SELECT (SELECT id FROM inserted) AS "insertedId", EXISTS (SELECT 1 FROM maintenance) AS "inMaintenance",
@@ -131,7 +141,7 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
     const { rows } = await client.query<InsertOutcome>({
       name: 'mp-insert-queued-backup',
       text: INSERT_QUEUED_BACKUP_SQL,
-      values: [id, filename, input.type, input.location, JSON.stringify(input.options), input.createdBy, now],
+      values: [id, filename, input.type, input.location, JSON.stringify(input.options), input.createdBy, now, JSON.stringify(input.labels ?? {})],
     });
     return rows[0] as InsertOutcome; // the outer SELECT always yields exactly one row
   });
@@ -162,6 +172,9 @@ function refusal(o: InsertOutcome): AppError {
 export interface ListBackupsInput {
   status?: BackupStatus;
   type?: BackupTypeName;
+  /** `key:value` or `key` (see `parseLabelFilter`). */
+  label?: string;
+  pinned?: boolean;
   limit: number;
   cursor?: string;
 }
@@ -186,6 +199,15 @@ export async function listBackups(deps: { prisma: PrismaClient }, input: ListBac
   const conds: Prisma.Sql[] = [];
   if (input.status) conds.push(Prisma.sql`status = ${input.status}::"BackupStatus"`);
   if (input.type) conds.push(Prisma.sql`type = ${input.type}::"BackupType"`);
+  if (input.label !== undefined) {
+    const filter = parseLabelFilter(input.label);
+    conds.push(
+      filter.value === undefined
+        ? Prisma.sql`jsonb_exists(labels, ${filter.key})`
+        : Prisma.sql`labels @> ${JSON.stringify({ [filter.key]: filter.value })}::jsonb`,
+    );
+  }
+  if (input.pinned !== undefined) conds.push(Prisma.sql`pinned = ${input.pinned}`);
   if (input.cursor) {
     const c = decodeCursor(input.cursor);
     conds.push(Prisma.sql`("createdAt", id) < (${c.ts}::timestamptz, ${c.id})`);
@@ -241,14 +263,16 @@ export async function openBackupDownload(
       const local = deps.storage.local;
       const size = local.stat ? (await local.stat(localKey)).size : Number(record.fileSize ?? 0);
       const stream = await local.open(localKey);
-      const gz = record.compressed || localKey.endsWith('.gz');
+      // Served as stored: an encrypted file stays encrypted (decrypt with the key its header names).
+      const encrypted = record.encryptionKeyId !== null || localKey.endsWith('.enc');
+      const gz = !encrypted && (record.compressed || localKey.endsWith('.gz'));
       const base = record.filename.replace(/[^A-Za-z0-9._-]/g, '_');
       return {
         kind: 'file',
         stream,
         size,
-        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : base,
-        contentType: gz ? 'application/gzip' : 'application/json',
+        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
+        contentType: encrypted ? 'application/octet-stream' : gz ? 'application/gzip' : 'application/json',
         checksum: record.checksum?.replace(/^sha256[:=]/, '') ?? null,
       };
     } catch (err) {

@@ -9,6 +9,7 @@ import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/re
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { compressIfLarge, digesting } from './compress.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
+import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -18,11 +19,13 @@ export interface BackupRunDeps {
   settings: { gzipLevel: number; compressThresholdBytes: number };
   /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
   failpoints?: readonly FailpointName[];
+  /** Keys: every file is encrypted with `current` when set; absent means none (files in clear). */
+  encryption?: EncryptionSettings;
 }
 
 export interface JobProgress {
   percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'done';
+  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
   table?: string;
   rows?: number;
 }
@@ -46,8 +49,11 @@ function readOptions(value: unknown): BackupOptions {
 
 /** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */
 function baseName(filename: string): string {
-  return filename.replace(/\.json(\.gz)?$/, '');
+  return filename.replace(/\.json(\.gz)?(\.enc)?$/, '');
 }
+
+/** Stored extensions: `.json`, `.json.gz`, and `.enc` after either for an encrypted file. */
+const STORED_EXTENSIONS = ['.json', '.json.gz', '.json.enc', '.json.gz.enc'];
 
 /**
  * Runs (or resumes) the backup described by record `backupId`: exports one consistent snapshot,
@@ -71,6 +77,8 @@ export async function runBackup(
   // The API gave up on this request (e.g. the enqueue timed out and it answered 503), yet the job
   // reached the queue: the admin was told it failed, so it must not run behind their back.
   if (record.status === 'failed') throw new UnrecoverableError(`Backup ${backupId} was already marked failed: ${record.error ?? ''}`);
+  // Fail closed before any work: with encryption required, no key means no file at all.
+  keyForWriting(deps.encryption ?? NO_ENCRYPTION);
   const wantsCloud = record.location === 'cloud' || record.location === 'both';
   if (wantsCloud && !deps.storage.cloud) {
     throw new UnrecoverableError('Cloud storage is not configured (set CLOUDINARY_URL) but this backup asks for it');
@@ -81,7 +89,11 @@ export async function runBackup(
   });
   let storage = readRecordStorage(record.storage);
 
-  if (!storage.local || !record.checksum || !(await exists(deps, storage.local.key))) {
+  // A file left in clear by an attempt before encryption became required is written again, encrypted,
+  // so a retried upload never sends clear bytes.
+  const clearButRequired = deps.encryption?.required === true && record.encryptionKeyId === null;
+  if (!storage.local || !record.checksum || clearButRequired || !(await exists(deps, storage.local.key))) {
+    if (clearButRequired && storage.local) await removeLocal(deps, storage);
     const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
     storage = { ...storage, local: exported.local };
     record = await deps.prisma.backupRecord.update({
@@ -92,6 +104,7 @@ export async function runBackup(
         fileSize: BigInt(exported.bytes),
         checksum: exported.sha256,
         compressed: exported.compressed,
+        encryptionKeyId: exported.keyId,
         formatVersion: FORMAT_VERSION,
         schemaVersion: exported.summary.schemaVersion,
         recordCounts: json(exported.summary.recordCounts),
@@ -152,9 +165,16 @@ export async function exportToLocal(
   filename: string,
   options: BackupOptions,
   onProgress?: (p: JobProgress) => void,
-): Promise<{ local: NonNullable<RecordStorage['local']>; bytes: number; sha256: string; compressed: boolean; summary: ExportSummary }> {
+): Promise<{
+  local: NonNullable<RecordStorage['local']>;
+  bytes: number;
+  sha256: string;
+  compressed: boolean;
+  keyId: string | null;
+  summary: ExportSummary;
+}> {
   // A previous attempt killed mid-write left its temporary file; this record owns these names.
-  for (const ext of ['.json', '.json.gz']) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
+  for (const ext of STORED_EXTENSIONS) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
   const client = await deps.pool.connect();
   let failed: Error | undefined;
   try {
@@ -169,12 +189,14 @@ export async function exportToLocal(
       deps,
     );
     const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
-    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}`;
-    const digest = digesting(stream);
+    // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.
+    const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
+    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}${sealed.keyId ? '.enc' : ''}`;
+    const digest = digesting(sealed.stream);
     const stored = await deps.storage.local.put(key, digest.stream);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
-    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, summary };
+    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, keyId: sealed.keyId, summary };
   } catch (err) {
     failed = err as Error;
     throw err;

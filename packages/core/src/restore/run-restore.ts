@@ -259,8 +259,10 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     }
     throw err;
   });
-  if (opened.expectedSha256 && staged.sha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, staged.sha256);
-  return staged;
+  // The checksum is that of the stored bytes (encrypted ones for an encrypted file), not of the plaintext read.
+  const storedSha256 = opened.storedSha256();
+  if (opened.expectedSha256 && storedSha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, storedSha256);
+  return { ...staged, sha256: storedSha256 };
 }
 
 /**

@@ -272,3 +272,35 @@ describe('planRetention: property test against a brute-force reference', () => {
     }
   });
 });
+
+describe('planRetention: properties the schedule relies on', () => {
+  it('always keeps the newest completed backup and every pinned one; raising a count or adding a pin never deletes a kept backup', () => {
+    for (let seed = 1001; seed <= 1300; seed++) {
+      const input = randomInput(seed);
+      // Without the size cap, more rules can only keep more (restic's rules are a union).
+      const rules: RetentionRules = { ...input.rules, maxTotalSizeMb: undefined };
+      const plan = planRetention({ ...input, rules });
+      const context = `seed ${seed}, ${input.timeZone}, ${JSON.stringify(rules)}`;
+      const completed = input.backups.filter((b) => b.status === 'completed');
+      const newest = completed.reduce<RetentionBackup | undefined>((n, b) => (!n || b.createdAt > n.createdAt ? b : n), undefined);
+      if (newest) expect(plan.decisions.find((d) => d.id === newest.id)!.action, context).toBe('keep');
+      const keptIds = new Set(kept(plan));
+
+      // (From no rule at all, which keeps everything, any rule keeps less: that case is the hand example above.)
+      const anyRule = rules.keepWithinDays !== undefined || [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
+      if (anyRule) {
+        const more: RetentionRules = { ...rules, keepDaily: (rules.keepDaily ?? 0) + 2, keepMonthly: (rules.keepMonthly ?? 0) + 1 };
+        const widened = new Set(kept(planRetention({ ...input, rules: more })));
+        expect([...keptIds].filter((id) => !widened.has(id)), context).toEqual([]);
+      }
+
+      const victim = plan.decisions.find((d) => d.action === 'delete');
+      if (!victim) continue;
+      const protections = new Map(input.protections ?? []);
+      protections.set(victim.id, ['pinned']);
+      const pinnedPlan = planRetention({ ...input, rules, protections });
+      expect(reasonsOf(pinnedPlan, victim.id), context).toEqual(['pinned']);
+      expect(kept(pinnedPlan).sort(), context).toEqual([...keptIds, victim.id].sort());
+    }
+  });
+});

@@ -1,11 +1,13 @@
 import type { CoreDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { deleteCopies, withoutCopies } from '../backups/copies.js';
-import { planPrune, type PruneDeps } from './plan.js';
+import type { RetentionRules } from './gfs.js';
+import { loadProtections, planPrune, type PruneDeps, type PruneInput } from './plan.js';
 import { reachFailpoint } from '../failpoints.js';
 
 export interface PruneReport {
   retentionDays: number;
+  rules: RetentionRules;
   cutoff: string;
   keptId: string | null;
   deleted: { id: string; filename: string }[];
@@ -24,11 +26,12 @@ export interface PruneReport {
  */
 export async function pruneBackups(
   deps: PruneDeps & Pick<CoreDeps, 'storage' | 'logger' | 'failpoints'>,
-  input: { retentionDays?: number } = {},
+  input: PruneInput = {},
 ): Promise<PruneReport> {
   const plan = await planPrune(deps, input);
   const report: PruneReport = {
     retentionDays: plan.retentionDays,
+    rules: plan.rules,
     cutoff: plan.cutoff.toISOString(),
     keptId: plan.keptId,
     deleted: [],
@@ -36,11 +39,13 @@ export async function pruneBackups(
   };
 
   for (const record of plan.candidates) {
+    // Pinned, or picked up by a reader, since the plan was made: it stays.
+    if ((await loadProtections(deps, deps.now?.() ?? new Date())).has(record.id)) continue;
     const outcome = await deleteCopies(deps, record);
     if (outcome.error === null) {
       await reachFailpoint(deps, 'prune.mid-delete');
       // Re-check the status in the delete itself: a record picked up by another job meanwhile stays.
-      await deps.prisma.backupRecord.deleteMany({ where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] } } });
+      await deps.prisma.backupRecord.deleteMany({ where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] }, pinned: false } });
       report.deleted.push({ id: record.id, filename: record.filename });
       continue;
     }

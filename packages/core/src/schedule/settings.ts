@@ -19,7 +19,15 @@ export const DEFAULT_SCHEDULE = {
   includeAuditLogs: false,
   includeSessions: false,
   drillFrequency: 'weekly',
+  keepDaily: null,
+  keepWeekly: null,
+  keepMonthly: null,
+  keepYearly: null,
+  maxTotalSizeMb: null,
 } as const satisfies ScheduleSettings;
+
+/** A GFS count (docs/retention.md): a whole number ≥ 0; null leaves the rule unused. */
+const keepCount = z.number().int('must be a whole number').min(0).max(100_000).nullable();
 
 /** The editable settings; strict, so an unknown field is a validation error rather than silently dropped. */
 export const scheduleSettingsSchema = z
@@ -31,6 +39,12 @@ export const scheduleSettingsSchema = z
     includeSessions: z.boolean(),
     /** How often a restore drill runs on the newest completed backup (its own job scheduler). */
     drillFrequency: z.enum(SCHEDULE_FREQUENCIES),
+    keepDaily: keepCount,
+    keepWeekly: keepCount,
+    keepMonthly: keepCount,
+    keepYearly: keepCount,
+    /** 0 would delete every backup retention does not protect: refused as a likely mistake. */
+    maxTotalSizeMb: z.number().int('must be a whole number').min(1, 'must be at least 1 (or null for no cap)').max(100_000_000).nullable(),
   })
   .strict();
 export type ScheduleSettings = z.output<typeof scheduleSettingsSchema>;
@@ -47,6 +61,11 @@ export function settingsOf(row: BackupSchedule): ScheduleSettings {
     includeAuditLogs: row.includeAuditLogs,
     includeSessions: row.includeSessions,
     drillFrequency: row.drillFrequency,
+    keepDaily: row.keepDaily,
+    keepWeekly: row.keepWeekly,
+    keepMonthly: row.keepMonthly,
+    keepYearly: row.keepYearly,
+    maxTotalSizeMb: row.maxTotalSizeMb,
   };
 }
 

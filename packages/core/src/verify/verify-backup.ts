@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
-import { Readable, Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { PrismaClient } from '@mp/db';
 import { BackupScanner } from '../backup-format/json-scanner.js';
 import { readMetadata } from '../backup-format/metadata.js';
-import { readRecordStorage } from '../backups/record-storage.js';
 import type { StorageSet } from '../deps.js';
-import { AppError } from '../errors.js';
+import { AppError, isAppError } from '../errors.js';
+import type { EncryptionSettings } from '../crypto/plaintext.js';
+import { hashSource, openSource } from '../restore/source.js';
 
 /** What verification found; stored on `BackupRecord.verification`. */
 export interface VerificationReport {
@@ -24,19 +24,19 @@ export interface VerificationReport {
  * preferred), checks its SHA-256 against the record, scans its structure and compares row counts
  * with the metadata. The report lands on the record; a failed verification is a report, not an error.
  */
-export async function verifyBackup(deps: { prisma: PrismaClient; storage: StorageSet }, backupId: string): Promise<VerificationReport> {
+export async function verifyBackup(
+  deps: { prisma: PrismaClient; storage: StorageSet; encryption?: EncryptionSettings },
+  backupId: string,
+): Promise<VerificationReport> {
   const record = await deps.prisma.backupRecord.findUnique({ where: { id: backupId } });
   if (!record) throw new AppError('BACKUP_NOT_FOUND', `Backup ${backupId} does not exist`);
-  const copies = readRecordStorage(record.storage);
-  const copy = copies.local ? 'local' : 'cloud';
-  const key = copies.local?.key ?? copies.cloud?.key;
-  const driver = copies.local ? deps.storage.local : deps.storage.cloud;
-  if (!key || !driver) throw new AppError('BACKUP_FILE_MISSING', `Backup ${backupId} has no copy to verify`);
+  // The same opening as a restore's: an encrypted file is decrypted, the stored bytes are hashed.
+  const opened = await openSource(deps, { kind: 'backup', backupId });
+  const copy = opened.copy === 'cloud' ? 'cloud' : 'local';
 
   const problems: string[] = [];
   const counts: Record<string, number> = {};
   let metadata: ReturnType<typeof readMetadata> | undefined;
-  const hash = createHash('sha256');
   const scanner = new BackupScanner();
   const onEvents = (events: ReturnType<BackupScanner['push']>) => {
     for (const e of events) {
@@ -62,21 +62,19 @@ export async function verifyBackup(deps: { prisma: PrismaClient; storage: Storag
       }
     },
   });
-  const source = await driver.open(key);
-  async function* tap(): AsyncGenerator<Buffer> {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      yield chunk;
-    }
-  }
+  let readToEnd = true;
   try {
-    const input = Readable.from(tap(), { objectMode: false });
-    if (record.compressed) await pipeline(input, createGunzip(), sink);
-    else await pipeline(input, sink);
+    if (record.compressed) await pipeline(opened.stream, createGunzip(), sink);
+    else await pipeline(opened.stream, sink);
   } catch (err) {
-    problems.push(`The file cannot be read as a backup: ${(err as Error).message}`);
+    readToEnd = false;
+    const code = isAppError(err) ? ` (${err.code})` : '';
+    problems.push(`The file cannot be read as a backup${code}: ${(err as Error).message}`);
   }
-  const checksumOk = record.checksum !== null && hash.digest('hex') === record.checksum;
+  // The stored bytes were hashed on their way in; a read that stopped early hashed only part of them,
+  // so they are read again (a missing key leaves the file intact, and the report should say so).
+  const storedSha256 = readToEnd ? opened.storedSha256() : await hashSource(deps, { kind: 'backup', backupId }).catch(() => null);
+  const checksumOk = record.checksum !== null && storedSha256 === record.checksum;
   if (!checksumOk) problems.push('The file does not match its recorded checksum');
   const expected = (metadata?.recordCounts ?? {}) as Record<string, number | undefined>;
   for (const [table, n] of Object.entries(expected)) {

@@ -7,7 +7,7 @@ import { trackOperation } from '../tracking.js';
 /** `backup.prune`: retention. Runs after each backup and daily; creates its Operation row when none was given. */
 export async function handleBackupPrune(job: Job<JobPayload<'backup.prune'>>, deps: WorkerDeps) {
   const operationId = job.data.operationId ?? (await ensureOperation(deps, job.id!));
-  return trackOperation(deps, job, operationId, () => pruneBackups(deps));
+  return trackOperation(deps, job, operationId, () => pruneBackups(deps, { timeZone: deps.config.BACKUP_TIMEZONE }));
 }
 
 async function ensureOperation(deps: WorkerDeps, jobId: string): Promise<string> {

@@ -9,6 +9,7 @@ export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
     logger: deps.logger,
     settings: { gzipLevel: deps.config.GZIP_LEVEL, compressThresholdBytes: deps.config.COMPRESS_THRESHOLD_BYTES },
     failpoints: deps.config.FAILPOINTS,
+    encryption: deps.encryption,
   };
 }
 

@@ -6,6 +6,7 @@ import healthRoute from './health.js';
 import drillRoutes from './drill.js';
 import jobsRoute from './jobs.js';
 import listRoute from './list.js';
+import pinRoutes from './pin.js';
 import readRoutes from './read.js';
 import resetRoute from './reset.js';
 import restoreRoute from './restore.js';
@@ -14,7 +15,7 @@ import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes, pinRoutes]) {
     await app.register(plugin, deps);
   }
 };

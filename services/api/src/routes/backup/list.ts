@@ -8,6 +8,9 @@ const query = z
   .object({
     status: z.enum(['queued', 'running', 'completed', 'partial', 'failed']).optional(),
     type: z.enum(['manual', 'scheduled', 'pre-restore']).optional(),
+    /** `key:value` (e.g. `reason:pre-migration`) or `key`. */
+    label: z.string().min(1).max(300).optional(),
+    pinned: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200).optional(),
   })

@@ -17,6 +17,10 @@ describe('sniffFormat', () => {
     [[...Buffer.from('[1,2]')], 'invalid'],
     [[...Buffer.from('PK\u0003\u0004')], 'invalid'],
     [[], 'undecided'],
+    [[...Buffer.from('MPBE\u0001\u0002k1')], 'encrypted'],
+    [[...Buffer.from('MPB')], 'undecided'],
+    [[...Buffer.from('MPBX')], 'invalid'],
+    [[...Buffer.from('Mx')], 'invalid'],
   ])('%j → %s', (bytes, expected) => {
     expect(sniffFormat(Buffer.from(bytes))).toBe(expected);
   });

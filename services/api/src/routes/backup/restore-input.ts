@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { AppError, checkBackupDocument, checkTableKeys, type RestoreSource } from '@mp/core';
+import { AppError, checkBackupDocument, checkTableKeys, isEncryptedBackup, type RestoreSource } from '@mp/core';
 import { writeTemporary } from '@mp/storage';
 
 const bodyFields = {
@@ -56,13 +56,22 @@ function readSelection(fields: { tables?: string[]; withDependencies: boolean; e
   return { ...(tables ? { tables } : {}), withDependencies: fields.withDependencies, ...(entity ? { entity } : {}) };
 }
 
-type Sniffed = 'gzip' | 'json' | 'invalid' | 'undecided';
+type Sniffed = 'gzip' | 'json' | 'encrypted' | 'invalid' | 'undecided';
 
 const BLANK = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
-/** gzip by its magic bytes 1f 8b; JSON when the first non-blank byte (after a UTF-8 BOM) is `{`. */
+const ENCRYPTED_MAGIC = Buffer.from('MPBE', 'ascii');
+
+/**
+ * gzip by its magic bytes 1f 8b; an encrypted backup by its header `MPBE` (the worker decrypts it,
+ * with the key its header names); JSON when the first non-blank byte (after a UTF-8 BOM) is `{`.
+ */
 export function sniffFormat(head: Buffer): Sniffed {
   if (head.length === 0) return 'undecided';
+  if (head[0] === ENCRYPTED_MAGIC[0]) {
+    if (head.length < ENCRYPTED_MAGIC.length) return ENCRYPTED_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
+    return isEncryptedBackup(head) ? 'encrypted' : 'invalid';
+  }
   if (head[0] === 0x1f) return head.length < 2 ? 'undecided' : head[1] === 0x8b ? 'gzip' : 'invalid';
   let i = 0;
   if (head[0] === 0xef) {
@@ -75,7 +84,8 @@ export function sniffFormat(head: Buffer): Sniffed {
   return head.length > 4096 ? 'invalid' : 'undecided';
 }
 
-const notABackup = () => new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip-compressed JSON');
+const notABackup = () =>
+  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip-compressed JSON (nor an encrypted backup of this service)');
 
 /**
  * Streams an upload to `<dir>/<operationId>.json[.gz]` without holding it in memory: written under a
@@ -107,8 +117,8 @@ export async function saveUpload(
   try {
     if (truncated()) throw new AppError('PAYLOAD_TOO_LARGE', 'The uploaded file is larger than allowed');
     const { format } = state;
-    if (format !== 'gzip' && format !== 'json') throw notABackup();
-    const path = join(dir, `${operationId}.json${format === 'gzip' ? '.gz' : ''}`);
+    if (format !== 'gzip' && format !== 'json' && format !== 'encrypted') throw notABackup();
+    const path = join(dir, `${operationId}.json${format === 'gzip' ? '.gz' : format === 'encrypted' ? '.enc' : ''}`);
     await rename(tmp, path);
     return { path, compressed: format === 'gzip' };
   } catch (err) {

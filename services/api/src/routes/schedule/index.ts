@@ -30,8 +30,10 @@ const scheduleRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
 
   app.get(
     '/api/backup/retention/preview',
-    { schema: { tags: ['schedule'], summary: 'What the retention prune would delete now', querystring: previewQuery } },
-    async (request) => ok(await previewPrune(deps, request.query)),
+    {
+      schema: { tags: ['schedule'], summary: 'What the retention prune would keep and delete now, and why', querystring: previewQuery },
+    },
+    async (request) => ok(await previewPrune(deps, { ...request.query, timeZone: timezone })),
   );
 };
 
