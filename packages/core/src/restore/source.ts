@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
+import { openCopy } from '../backups/open-copy.js';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError } from '../errors.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
@@ -47,10 +48,10 @@ export async function openSource(deps: SourceDeps, source: RestoreSource): Promi
   const copies = readRecordStorage(record.storage);
   const size = record.fileSize === null ? null : Number(record.fileSize);
   if (copies.local) {
-    return { stream: await deps.storage.local.open(copies.local.key), size, expectedSha256: record.checksum };
+    return { stream: await openCopy(deps.storage, { location: 'local', key: copies.local.key }), size, expectedSha256: record.checksum };
   }
   if (copies.cloud && deps.storage.cloud) {
-    return { stream: await deps.storage.cloud.open(copies.cloud.key), size, expectedSha256: record.checksum };
+    return { stream: await openCopy(deps.storage, { location: 'cloud', key: copies.cloud.key }), size, expectedSha256: record.checksum };
   }
   throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
 }
