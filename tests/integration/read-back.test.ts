@@ -219,6 +219,7 @@ describe('verify names the failing check', () => {
     expect(report.ok).toBe(false);
     expect(failing(report, 'local')).toEqual(['size', 'checksum', 'decompress']);
     expect(report.references).toBe('skipped');
+    expect(checkNames(report, 'local')).not.toContain('references');
   });
 
   it('a flipped byte: checksum', async () => {

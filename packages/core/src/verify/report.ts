@@ -29,8 +29,8 @@ export interface InvariantReportWarning {
  * What a verification found; kept on `BackupRecord.verification` (with `verifiedAt`).
  * - `ok`: every copy passed every check it ran (warnings never count).
  * - `trigger`: `read-back` (right after the backup was written) or `verify` (on demand).
- * - `references`: whether the references between rows were checked (`verify` only; a read-back
- *   skips them, so the `references` check is absent from its copies).
+ * - `references`: whether the references between rows were checked (`verify` only, and only when
+ *   the rows loaded; a read-back skips them, so the `references` check is absent from its copies).
  * - `invariants`: where `warnings` come from: `snapshot` (the export's own transaction, the rows the
  *   file was written from), `file` (the rows staged from the file), or `not-run`.
  * - `problems`: one line per failed check, for readers of the earlier report shape.

@@ -37,6 +37,7 @@ export async function verifyBackup(deps: VerifyDeps, backupId: string): Promise<
   const readable = reports.find((r) => passed(r, 'parse'));
   let warnings: VerifyReport['warnings'] = [];
   let invariants: VerifyReport['invariants'] = 'not-run';
+  let references: VerifyReport['references'] = 'skipped';
   if (readable) {
     const staged = await checkStagedCopy(deps, copies.find((c) => c.location === readable.copy)!, {
       backupId,
@@ -45,12 +46,14 @@ export async function verifyBackup(deps: VerifyDeps, backupId: string): Promise<
     for (const r of reports) {
       if (r === readable || (passed(r, 'checksum') && passed(readable, 'checksum'))) addChecks(r, staged.checks, r === readable ? undefined : readable.copy);
     }
+    // Rows that do not load stop before their references are checked.
+    if (staged.checks.some((c) => c.name === 'references')) references = 'checked';
     if (staged.warnings) {
       warnings = toReportWarnings(staged.warnings);
       invariants = 'file';
     }
   }
-  const report = buildReport({ trigger: 'verify', copies: reports, references: readable ? 'checked' : 'skipped', invariants, warnings });
+  const report = buildReport({ trigger: 'verify', copies: reports, references, invariants, warnings });
   await saveReport(deps.prisma, backupId, report);
   return report;
 }
