@@ -33,6 +33,8 @@ export interface ExportRun {
   /** Worker CPU seconds spent on the job (user + system, start-up excluded). */
   cpuS: number;
   durationMs: number | null;
+  /** Time the worker spent reading the stored copy back (verification.durationMs), part of `durationMs`. */
+  readBackMs: number | null;
   stages: Map<string, number>;
 }
 
@@ -68,6 +70,7 @@ export async function exportThroughWorker(ctx: CaseContext, target: { url: strin
       idleRss: worker.idle.rss,
       cpuS,
       durationMs: row.durationMs ?? null,
+      readBackMs: row.verification?.durationMs ?? null,
       stages: stages.seen,
     };
   } finally {

@@ -43,6 +43,14 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
       ],
     },
     {
+      id: 'read-back',
+      label: '  read-back (share of the export)',
+      wallS: (exp.readBackMs ?? 0) / 1000,
+      bytes: exp.bytes,
+      measure: { value: exp.durationMs && exp.readBackMs !== null ? exp.readBackMs / exp.durationMs : Number.NaN, unit: 'x' },
+      notes: [`read-back ${exp.readBackMs ?? '?'} ms of the record's durationMs ${exp.durationMs ?? '?'} (every copy read back and checked; included in the export row)`],
+    },
+    {
       id: 'ref-pg-dump',
       label: '  reference: pg_dump -Fc',
       wallS: dump.wallS,

@@ -152,6 +152,8 @@ export interface FinishedRow {
   fileSize?: string | null;
   durationMs?: number | null;
   recordCounts?: Record<string, number> | null;
+  /** backup_records: the read-back report (`durationMs` is the time spent reading the copies back). */
+  verification?: { durationMs?: number } | null;
 }
 
 /**

@@ -43,7 +43,7 @@ describe('npm run bench -- --smoke', () => {
       const { rows } = JSON.parse(await readFile(json, 'utf8')) as { rows: BenchRow[] };
       const byId = new Map(rows.map((r) => [r.id, r]));
       const expected = [
-        'export', 'ref-pg-dump', 'restore', 'restore-safety', 'ref-pg-restore',
+        'export', 'read-back', 'ref-pg-dump', 'restore', 'restore-safety', 'ref-pg-restore',
         'mem-export', 'mem-restore', 'mem-quarter', 'mem-growth', 'api-poll', 'api-enqueue',
       ];
       expect([...byId.keys()].sort()).toEqual([...expected].sort());
@@ -53,6 +53,9 @@ describe('npm run bench -- --smoke', () => {
         expect(r.peakRss, id).toBeGreaterThan(0);
         expect(r.measure?.value, id).toBeGreaterThan(0);
       }
+      // The read-back is a share of the export's own time: above 0, below 1.
+      expect(byId.get('read-back')!.measure?.value).toBeGreaterThan(0);
+      expect(byId.get('read-back')!.measure?.value).toBeLessThan(1);
       for (const id of ['mem-export', 'mem-restore', 'mem-quarter', 'mem-growth', 'api-poll', 'api-enqueue']) {
         expect(Number.isFinite(byId.get(id)!.measure?.value), id).toBe(true);
       }

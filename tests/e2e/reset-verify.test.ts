@@ -27,7 +27,7 @@ describe('verify', () => {
     const first = await client(api, token).json<{ jobId: string }>('POST', `/api/backup/${id}/verify`);
     expect(first.status).toBe(202);
     const good = await waitForJob(api, token, first.body.data.jobId);
-    expect(good).toMatchObject({ state: 'completed', result: { ok: true, checksumOk: true, problems: [] } });
+    expect(good).toMatchObject({ state: 'completed', result: { ok: true, trigger: 'verify', references: 'checked', problems: [] } });
 
     const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
     const file = path.join(env.backupDir, record.filename);
@@ -35,7 +35,7 @@ describe('verify', () => {
     const second = await client(api, token).json<{ jobId: string }>('POST', `/api/backup/${id}/verify`);
     const bad = await waitForJob(api, token, second.body.data.jobId);
     expect(bad.state).toBe('completed');
-    expect(bad.result).toMatchObject({ ok: false, checksumOk: false });
+    expect(bad.result).toMatchObject({ ok: false, copies: [{ copy: 'local', ok: false, checks: expect.arrayContaining([{ name: 'checksum', ok: false, details: expect.any(String) }]) }] });
     expect(JSON.stringify(bad.result)).toMatch(/loans: metadata says \d+ rows, the file has \d+/);
     const after = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
     expect(after.verification).toMatchObject({ ok: false });

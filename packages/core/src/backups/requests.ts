@@ -66,6 +66,7 @@ export function toBackupDetail(r: BackupRecord) {
     startedAt: r.startedAt,
     durationMs: r.durationMs,
     verification: r.verification ?? null,
+    verifiedAt: r.verifiedAt,
   };
 }
 

@@ -6,10 +6,14 @@ import { isStorageError } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
 import { FORMAT_VERSION, type BackupOptions } from '../backup-format/tables.js';
 import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/record-storage.js';
+import { copiesOf } from '../backups/copies.js';
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { compressIfLarge, digesting } from './compress.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
 import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
+import type { InvariantWarning } from '../verify/business-invariants.js';
+import { saveReport } from '../verify/verify-backup.js';
+import { readBackCopies } from './read-back.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -25,7 +29,7 @@ export interface BackupRunDeps {
 
 export interface JobProgress {
   percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
+  stage: 'queued' | 'exporting' | 'uploading' | 'verifying' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
   table?: string;
   rows?: number;
 }
@@ -63,7 +67,12 @@ const STORED_EXTENSIONS = ['.json', '.json.gz', '.json.enc', '.json.gz.enc'];
  * Each step is recorded as it completes, so a retry after a crash or a cloud outage resumes where
  * the previous attempt stopped (an exported file whose checksum is recorded is not exported again).
  * On the last attempt a cloud failure leaves a `both` backup `partial` (the local copy is good);
- * for `cloud` it throws. Throws `UnrecoverableError` for what no retry can fix.
+ * for `cloud` it throws. Then every copy kept is read back from where it was stored and checked
+ * (`readBackCopies`); only then is the backup `completed`. A copy failing read-back is removed and
+ * makes the backup `partial` (another copy is good) or failed (none is), the reason in `error`
+ * naming the copy and the check; a copy that cannot be read at all is retried while attempts remain.
+ * The report lands on `verification` / `verifiedAt`, with the business invariants computed in the
+ * export's own snapshot as `warnings`. Throws `UnrecoverableError` for what no retry can fix.
  */
 export async function runBackup(
   deps: BackupRunDeps,
@@ -88,6 +97,7 @@ export async function runBackup(
     data: { status: 'running', attempts: ctx.attempt, startedAt: record.startedAt ?? new Date(), error: null },
   });
   let storage = readRecordStorage(record.storage);
+  let snapshotWarnings: InvariantWarning[] | undefined;
 
   // A file left in clear by an attempt before encryption became required is written again, encrypted,
   // so a retried upload never sends clear bytes.
@@ -96,6 +106,7 @@ export async function runBackup(
     if (clearButRequired && storage.local) await removeLocal(deps, storage);
     const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
     storage = { ...storage, local: exported.local };
+    snapshotWarnings = exported.summary.warnings;
     record = await deps.prisma.backupRecord.update({
       where: { id: backupId },
       data: {
@@ -129,9 +140,31 @@ export async function runBackup(
       error = `The local copy is complete but the Cloudinary upload failed: ${reason}`;
     }
   }
-  if (record.location === 'cloud' && storage.cloud && storage.local) {
-    await removeLocal(deps, storage);
-    storage = { cloud: storage.cloud };
+  // Read-back: not completed until every copy kept reads back as written. The copies are recorded
+  // first, so a retry after an unreadable copy neither exports nor uploads again (a `cloud` backup's
+  // local file stays until its cloud copy has passed, for the same reason).
+  ctx.onProgress?.({ percent: 97, stage: 'verifying' });
+  await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: json(storage) } });
+  const staging = record.location === 'cloud' ? storage.local : undefined;
+  const kept: RecordStorage = staging ? { cloud: storage.cloud } : storage;
+  const readBack = await readBackCopies(deps, record, kept, { snapshotWarnings, keepUnreadable: !ctx.isLastAttempt });
+  if (readBack.unreadable.length > 0 && !ctx.isLastAttempt) {
+    await saveReport(deps.prisma, backupId, readBack.report);
+    throw new Error(`Read-back failed, will retry: ${readBack.report.problems.join('; ')}`);
+  }
+  if (staging) await removeLocal(deps, storage);
+  storage = readBack.storage;
+  if (readBack.failed.length > 0) {
+    const left = readBack.leftovers.length > 0 ? ` (could not delete: ${readBack.leftovers.join(', ')})` : '';
+    const reason = `Read-back failed: ${readBack.failed.map((f) => f.reason).join('; ')}; the failing copy was removed${left}`;
+    const good = copiesOf({ storage: json(storage) }).map((c) => c.location);
+    if (good.length === 0) {
+      await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: json(storage), cloudinaryUrl: null, cloudinaryAssetId: null } });
+      await saveReport(deps.prisma, backupId, readBack.report);
+      throw new UnrecoverableError(`${reason}; no good copy is left`);
+    }
+    status = 'partial';
+    error = [error, `${reason}; the ${good.join(' and ')} copy is good`].filter(Boolean).join('. ');
   }
   record = await deps.prisma.backupRecord.update({
     where: { id: backupId },
@@ -144,6 +177,8 @@ export async function runBackup(
       completedAt: new Date(),
       durationMs: Math.round(Date.now() - (record.startedAt?.getTime() ?? started)),
       progress: json({ percent: 100, stage: 'done' }),
+      verification: json(readBack.report),
+      verifiedAt: new Date(readBack.report.checkedAt),
     },
   });
   ctx.onProgress?.({ percent: 100, stage: 'done' });
@@ -187,6 +222,7 @@ export async function exportToLocal(
         rows: p.rows,
       }),
       deps,
+      { invariants: true },
     );
     const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
     // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.

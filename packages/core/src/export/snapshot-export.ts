@@ -4,6 +4,7 @@ import { FORMAT_VERSION, tablesFor, type BackupOptions, type BackupTableKey } fr
 import { isJsonColumn, quoteIdent, readColumns, readSchemaVersion } from '../backup-format/catalog.js';
 import { exportJsonExpression } from '../backup-format/json-values.js';
 import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
+import { checkBusinessInvariants, type InvariantWarning } from '../verify/business-invariants.js';
 
 export interface ExportProgress {
   table: BackupTableKey;
@@ -16,6 +17,8 @@ export interface ExportSummary {
   recordCounts: Partial<Record<BackupTableKey, number>>;
   schemaVersion: string | null;
   timestamp: string;
+  /** The business invariants over the exported rows (same snapshot), when asked for; else absent. */
+  warnings?: InvariantWarning[];
 }
 
 // CSV with quote and delimiter bytes that JSON text can never contain: each row's JSON comes out
@@ -51,7 +54,8 @@ function countNewlines(chunk: Buffer): number {
  * The client must be dedicated to this export until the generator finishes. If the generator does
  * not finish (error, or the consumer stops early) the connection may still be inside COPY: the
  * caller must release it with an error (`client.release(err)`), which closes it and so ends the
- * transaction. `summary` is filled before the first byte.
+ * transaction. `summary` is filled before the first byte, except `warnings`: with
+ * `checks.invariants` the business invariants run on the same snapshot once the last row is out.
  */
 export async function* exportSnapshot(
   client: pg.PoolClient,
@@ -59,6 +63,7 @@ export async function* exportSnapshot(
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
   failpoints?: FailpointDeps,
+  checks?: { invariants?: boolean },
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -112,5 +117,7 @@ export async function* exportSnapshot(
     yield Buffer.from(index === tables.length - 1 ? ']\n' : '],\n');
   }
   yield Buffer.from('}}\n');
+  // Still inside the snapshot: the warnings describe exactly the rows just written.
+  if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema: 'public' });
   await client.query('COMMIT');
 }

@@ -222,7 +222,7 @@ export async function claimResetPassword(
 }
 
 /**
- * Accepts a verification of a stored backup (checksum, structure, counts). Read-only, so it may run
+ * Accepts a verification of every stored copy of a backup (see `verifyBackup`). Read-only, so it may run
  * beside other jobs; the report lands on the backup record and in the job result.
  * @throws AppError BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
  */

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
+import { openCopy } from '../backups/open-copy.js';
 import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError } from '../errors.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
@@ -67,10 +68,10 @@ export async function openStoredBytes(deps: SourceDeps, source: RestoreSource): 
   const copies = readRecordStorage(record.storage);
   const size = record.fileSize === null ? null : Number(record.fileSize);
   if (copies.local) {
-    return { stream: await deps.storage.local.open(copies.local.key), size, expectedSha256: record.checksum, copy: 'local' };
+    return { stream: await openCopy(deps.storage, { location: 'local', key: copies.local.key }), size, expectedSha256: record.checksum, copy: 'local' };
   }
   if (copies.cloud && deps.storage.cloud) {
-    return { stream: await deps.storage.cloud.open(copies.cloud.key), size, expectedSha256: record.checksum, copy: 'cloud' };
+    return { stream: await openCopy(deps.storage, { location: 'cloud', key: copies.cloud.key }), size, expectedSha256: record.checksum, copy: 'cloud' };
   }
   throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
 }

@@ -1,86 +1,85 @@
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type { PrismaClient } from '@mp/db';
-import { BackupScanner } from '../backup-format/json-scanner.js';
-import { readMetadata } from '../backup-format/metadata.js';
+import { copiesOf } from '../backups/copies.js';
 import type { StorageSet } from '../deps.js';
-import { AppError, isAppError } from '../errors.js';
-import type { EncryptionSettings } from '../crypto/plaintext.js';
-import { hashSource, openSource } from '../restore/source.js';
+import { AppError } from '../errors.js';
+import { NO_ENCRYPTION } from '../crypto/plaintext.js';
+import type { BackupRunDeps } from '../export/run-backup.js';
+import { checkStagedCopy } from './check-staged.js';
+import { readBackCopy, type ExpectedFile } from './read-copy.js';
+import { buildReport, toReportWarnings, type CopyReport, type VerifyReport } from './report.js';
 
-/** What verification found; stored on `BackupRecord.verification`. */
-export interface VerificationReport {
-  ok: boolean;
-  checkedAt: string;
-  copy: 'local' | 'cloud';
-  checksumOk: boolean;
-  counts: Record<string, number>;
-  problems: string[];
-}
+export type { VerifyReport } from './report.js';
+/** The earlier name of {@link VerifyReport}. */
+export type VerificationReport = VerifyReport;
+
+export type VerifyDeps = Pick<BackupRunDeps, 'prisma' | 'pool' | 'logger' | 'encryption'> & { storage: StorageSet };
 
 /**
- * Verifies one stored backup without touching the database's data: reads the stored copy (local
- * preferred), checks its SHA-256 against the record, scans its structure and compares row counts
- * with the metadata. The report lands on the record; a failed verification is a report, not an error.
+ * Verifies every stored copy of a backup on demand, without touching live data: each copy is read
+ * from where it is kept and checked against its record ({@link readBackCopy}: readable, size,
+ * checksum, decompress, parse, metadata, counts). Then one copy whose content read cleanly is loaded
+ * into a scratch schema with the restore's own code ({@link checkStagedCopy}: `rows`, `references`)
+ * and the business invariants run on those rows; their result is added to every copy that has the
+ * same bytes (same checksum), since it is a property of the content. Invariants are `warnings` and
+ * never fail the report. The report lands on the record (`verification`, `verifiedAt`); a failed
+ * verification is a report, not an error.
+ * @throws AppError BACKUP_NOT_FOUND; BACKUP_FILE_MISSING when the record lists no copy
  */
-export async function verifyBackup(
-  deps: { prisma: PrismaClient; storage: StorageSet; encryption?: EncryptionSettings },
-  backupId: string,
-): Promise<VerificationReport> {
+export async function verifyBackup(deps: VerifyDeps, backupId: string): Promise<VerifyReport> {
   const record = await deps.prisma.backupRecord.findUnique({ where: { id: backupId } });
   if (!record) throw new AppError('BACKUP_NOT_FOUND', `Backup ${backupId} does not exist`);
-  // The same opening as a restore's: an encrypted file is decrypted, the stored bytes are hashed.
-  const opened = await openSource(deps, { kind: 'backup', backupId });
-  const copy = opened.copy === 'cloud' ? 'cloud' : 'local';
+  const copies = copiesOf(record);
+  if (copies.length === 0) throw new AppError('BACKUP_FILE_MISSING', `Backup ${backupId} has no copy to verify`);
 
-  const problems: string[] = [];
-  const counts: Record<string, number> = {};
-  let metadata: ReturnType<typeof readMetadata> | undefined;
-  const scanner = new BackupScanner();
-  const onEvents = (events: ReturnType<BackupScanner['push']>) => {
-    for (const e of events) {
-      if (e.type === 'metadata') metadata = readMetadata(e.value);
-      if (e.type === 'tableEnd') counts[e.key] = e.count;
+  const reports: CopyReport[] = [];
+  const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
+  for (const copy of copies) reports.push(await readBackCopy(deps.storage, record, copy, keyring));
+
+  // The content checks need the rows: one copy whose structure read cleanly is enough for all copies with its bytes.
+  const readable = reports.find((r) => passed(r, 'parse'));
+  let warnings: VerifyReport['warnings'] = [];
+  let invariants: VerifyReport['invariants'] = 'not-run';
+  let references: VerifyReport['references'] = 'skipped';
+  if (readable) {
+    const staged = await checkStagedCopy(deps, copies.find((c) => c.location === readable.copy)!, {
+      backupId,
+      trustedBytes: passed(readable, 'checksum'),
+      encrypted: record.encryptionKeyId !== null,
+    });
+    for (const r of reports) {
+      if (r === readable || (passed(r, 'checksum') && passed(readable, 'checksum'))) addChecks(r, staged.checks, r === readable ? undefined : readable.copy);
     }
-  };
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      try {
-        onEvents(scanner.push(chunk));
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-    final(done) {
-      try {
-        onEvents(scanner.end());
-        done();
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
-  let readToEnd = true;
-  try {
-    if (record.compressed) await pipeline(opened.stream, createGunzip(), sink);
-    else await pipeline(opened.stream, sink);
-  } catch (err) {
-    readToEnd = false;
-    const code = isAppError(err) ? ` (${err.code})` : '';
-    problems.push(`The file cannot be read as a backup${code}: ${(err as Error).message}`);
+    // Rows that do not load stop before their references are checked.
+    if (staged.checks.some((c) => c.name === 'references')) references = 'checked';
+    if (staged.warnings) {
+      warnings = toReportWarnings(staged.warnings);
+      invariants = 'file';
+    }
   }
-  // The stored bytes were hashed on their way in; a read that stopped early hashed only part of them,
-  // so they are read again (a missing key leaves the file intact, and the report should say so).
-  const storedSha256 = readToEnd ? opened.storedSha256() : await hashSource(deps, { kind: 'backup', backupId }).catch(() => null);
-  const checksumOk = record.checksum !== null && storedSha256 === record.checksum;
-  if (!checksumOk) problems.push('The file does not match its recorded checksum');
-  const expected = (metadata?.recordCounts ?? {}) as Record<string, number | undefined>;
-  for (const [table, n] of Object.entries(expected)) {
-    if (n !== undefined && counts[table] !== n) problems.push(`${table}: metadata says ${n} rows, the file has ${counts[table] ?? 0}`);
-  }
-  const report: VerificationReport = { ok: problems.length === 0, checkedAt: new Date().toISOString(), copy, checksumOk, counts, problems };
-  await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { verification: report as unknown as object } });
+  const report = buildReport({ trigger: 'verify', copies: reports, references, invariants, warnings });
+  await saveReport(deps.prisma, backupId, report);
   return report;
 }
+
+/** Keeps `report` on the record as its latest verification. */
+export async function saveReport(prisma: PrismaClient, backupId: string, report: VerifyReport): Promise<void> {
+  await prisma.backupRecord.update({
+    where: { id: backupId },
+    data: { verification: report as unknown as object, verifiedAt: new Date(report.checkedAt) },
+  });
+}
+
+function passed(report: CopyReport, name: string): boolean {
+  return report.checks.some((c) => c.name === name && c.ok);
+}
+
+/** Adds checks run on the content of another copy with the same bytes, saying so. */
+function addChecks(report: CopyReport, checks: CopyReport['checks'], from?: CopyReport['copy']): void {
+  for (const c of checks) {
+    const note = from ? `checked on the ${from} copy, which has the same SHA-256` : undefined;
+    report.checks.push({ ...c, ...(note ? { details: c.details ? `${c.details} (${note})` : note } : {}) });
+  }
+  report.ok = report.checks.every((c) => c.ok);
+}
+
+export type { ExpectedFile };

@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { isStorageError } from '@mp/storage';
+import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
+import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
+import { openCopy } from '../backups/open-copy.js';
+import type { StoredCopy } from '../backups/copies.js';
+import type { StorageSet } from '../deps.js';
+import { isAppError } from '../errors.js';
+import type { CheckResult, CopyReport } from './report.js';
+import { createDecryptStream, type Keyring } from '../crypto/index.js';
+
+/** What a file that does not decrypt fails with (crypto/decrypt-stream.ts). */
+const DECRYPTION_ERRORS = new Set(['BACKUP_KEY_UNAVAILABLE', 'BACKUP_DECRYPTION_FAILED', 'BACKUP_TRUNCATED']);
+
+/** What the record promises about its stored file; every copy is checked against it. */
+export interface ExpectedFile {
+  checksum: string | null;
+  fileSize: bigint | number | null;
+  compressed: boolean;
+  formatVersion: string | null;
+  schemaVersion: string | null;
+  recordCounts: unknown;
+  /** The key id of an encrypted file (null or absent: stored in clear). */
+  encryptionKeyId?: string | null;
+}
+
+/** The stream broke while reading the stored bytes (storage or network), as opposed to bad content. */
+class ReadFailure extends Error {}
+/** A row that is not a JSON object. */
+class RowParseError extends Error {}
+
+/**
+ * Reads one stored copy from where it is kept (through {@link openCopy}) and checks it against its
+ * record, in one pass: `readable`, `size`, `checksum` (SHA-256 of the stored bytes), `decrypt` (an
+ * encrypted file, with `keyring`), `decompress`
+ * (gzip files), `parse` (the document's structure, and every row a JSON object), `metadata` (valid,
+ * and the schema version and counts the record holds) and `counts` (rows per table as the metadata
+ * says). Never throws for a bad copy: each failure is a check with `ok: false` and its details.
+ * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.
+ * Trap: when the content breaks part way, the copy is read a second time for its checksum.
+ */
+export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, copy: StoredCopy, keyring: Keyring = new Map()): Promise<CopyReport> {
+  const checks: CheckResult[] = [];
+  const done = (): CopyReport => ({ copy: copy.location, ok: checks.every((c) => c.ok), checks });
+  let source: Readable;
+  try {
+    source = await openCopy(storage, copy);
+  } catch (err) {
+    checks.push({ name: 'readable', ok: false, details: reasonOf(err) });
+    return done();
+  }
+
+  const encrypted = expected.encryptionKeyId != null;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  async function* tap(): AsyncGenerator<Buffer> {
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        yield chunk;
+      }
+    } catch (err) {
+      throw new ReadFailure(reasonOf(err));
+    }
+  }
+  const content = new ContentSink();
+  let failure: unknown;
+  try {
+    const input = Readable.from(tap(), { objectMode: false });
+    if (encrypted && expected.compressed) await pipeline(input, createDecryptStream(keyring), createGunzip(), content);
+    else if (encrypted) await pipeline(input, createDecryptStream(keyring), content);
+    else if (expected.compressed) await pipeline(input, createGunzip(), content);
+    else await pipeline(input, content);
+  } catch (err) {
+    failure = err;
+  }
+  if (failure instanceof ReadFailure) {
+    checks.push({ name: 'readable', ok: false, details: failure.message });
+    return done();
+  }
+  let sha256 = hash.digest('hex');
+  if (failure !== undefined) {
+    // The content stopped the read part way: the checksum and size need every stored byte.
+    try {
+      ({ sha256, bytes } = await hashCopy(storage, copy));
+    } catch (err) {
+      checks.push({ name: 'readable', ok: false, details: reasonOf(err) });
+      return done();
+    }
+  }
+  checks.push({ name: 'readable', ok: true });
+  const size = expected.fileSize === null ? null : Number(expected.fileSize);
+  checks.push(
+    size === null || size === bytes
+      ? { name: 'size', ok: true, details: `${bytes} bytes` }
+      : { name: 'size', ok: false, details: `the record says ${size} bytes, the stored copy has ${bytes}` },
+  );
+  checks.push(
+    expected.checksum === null
+      ? { name: 'checksum', ok: false, details: 'the record has no checksum to compare with' }
+      : sha256 === expected.checksum
+        ? { name: 'checksum', ok: true }
+        : { name: 'checksum', ok: false, details: `SHA-256 ${sha256} differs from the recorded ${expected.checksum}` },
+  );
+  if (encrypted) {
+    const decryptFailed = isAppError(failure) && DECRYPTION_ERRORS.has(failure.code);
+    checks.push(decryptFailed ? { name: 'decrypt', ok: false, details: (failure as Error).message } : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` });
+    if (decryptFailed) return done();
+  }
+  const zlibFailed = isZlibError(failure);
+  if (expected.compressed) checks.push(zlibFailed ? { name: 'decompress', ok: false, details: (failure as Error).message } : { name: 'decompress', ok: true });
+  if (zlibFailed) return done();
+
+  if (isAppError(failure)) {
+    // The metadata was refused where it was read: the rest of the document was not parsed.
+    checks.push({ name: 'metadata', ok: false, details: failure.message + metadataProblems(failure.details) });
+    return done();
+  }
+  const parseFailed = failure !== undefined;
+  checks.push(parseFailed ? { name: 'parse', ok: false, details: messageOf(failure) } : { name: 'parse', ok: true });
+  if (content.metadata) checks.push(checkMetadata(content.metadata, expected));
+  else if (!parseFailed) checks.push({ name: 'metadata', ok: false, details: 'the file has no "metadata" object' });
+  if (!parseFailed && content.metadata) checks.push(checkCounts(content.metadata, content.counts));
+  return done();
+}
+
+/** The stored copy's SHA-256 and size, read again from the start. */
+export async function hashCopy(storage: StorageSet, copy: StoredCopy): Promise<{ sha256: string; bytes: number }> {
+  const stream = await openCopy(storage, copy);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/** The document's bytes in: structure scanned, every row parsed, metadata read, rows counted. */
+class ContentSink extends Writable {
+  readonly scanner = new BackupScanner();
+  metadata: BackupMetadata | undefined;
+  readonly counts = new Map<string, number>();
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      this.handle(this.scanner.push(chunk));
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    try {
+      this.handle(this.scanner.end());
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
+
+  private handle(events: ScanEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'metadata') this.metadata = readMetadata(e.value);
+      else if (e.type === 'tableStart') this.counts.set(e.key, 0);
+      else if (e.type === 'rows') {
+        let n = this.counts.get(e.key) ?? 0;
+        for (const row of e.rows) {
+          let value: unknown;
+          try {
+            value = JSON.parse(row.toString('utf8'));
+          } catch {
+            throw new RowParseError(`${e.key}: row ${n} is not valid JSON`);
+          }
+          if (!value || typeof value !== 'object' || Array.isArray(value)) throw new RowParseError(`${e.key}: row ${n} is not a JSON object`);
+          n++;
+        }
+        this.counts.set(e.key, n);
+      } else if (e.type === 'tableEnd') this.counts.set(e.key, e.count);
+    }
+  }
+}
+
+function checkMetadata(metadata: BackupMetadata, expected: ExpectedFile): CheckResult {
+  const problems: string[] = [];
+  if (expected.formatVersion && metadata.version !== expected.formatVersion) {
+    problems.push(`format ${metadata.version}, the record says ${expected.formatVersion}`);
+  }
+  if (expected.schemaVersion && metadata.schemaVersion !== expected.schemaVersion) {
+    problems.push(`schema version ${metadata.schemaVersion ?? 'none'}, the record says ${expected.schemaVersion}`);
+  }
+  const recorded = (expected.recordCounts ?? null) as Record<string, number> | null;
+  if (recorded) {
+    const inFile = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
+    for (const key of new Set([...Object.keys(recorded), ...Object.keys(inFile)])) {
+      if (recorded[key] !== inFile[key]) problems.push(`recordCounts.${key} is ${inFile[key] ?? 'missing'}, the record says ${recorded[key] ?? 'none'}`);
+    }
+  }
+  return problems.length === 0 ? { name: 'metadata', ok: true } : { name: 'metadata', ok: false, details: problems.join('; ') };
+}
+
+function checkCounts(metadata: BackupMetadata, counts: Map<string, number>): CheckResult {
+  const problems: string[] = [];
+  const promised = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
+  for (const [table, n] of Object.entries(promised)) {
+    if (n !== undefined && counts.get(table) !== n) problems.push(`${table}: metadata says ${n} rows, the file has ${counts.get(table) ?? 0}`);
+  }
+  for (const table of counts.keys()) if (!(table in promised)) problems.push(`${table}: in the file but not in metadata.recordCounts`);
+  if (problems.length > 0) return { name: 'counts', ok: false, details: problems.join('; ') };
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return { name: 'counts', ok: true, details: `${total} rows in ${counts.size} tables` };
+}
+
+function metadataProblems(details: unknown): string {
+  const problems = (details as { problems?: { field?: string; problem: string }[] } | undefined)?.problems;
+  return problems?.length ? `: ${problems.map((p) => `${p.field ? `${p.field} ` : ''}${p.problem}`).join('; ')}` : '';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof ScanError || err instanceof RowParseError ? err.message : err instanceof Error ? err.message : String(err);
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/** A read failure as a sentence without credentials (storage errors carry none by contract). */
+function reasonOf(err: unknown): string {
+  if (isStorageError(err)) return err.status ? `${err.message} (HTTP ${err.status})` : err.message;
+  if (isAppError(err)) return err.message;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code ? `read error ${code}` : err instanceof Error ? err.message : 'unknown read error';
+}
