@@ -12,6 +12,7 @@ import {
   runBackup,
   runRestore,
   verifyBackup,
+  type VerifyReport,
   type EncryptionSettings,
   type RestoreDeps,
 } from '@mp/core';
@@ -97,6 +98,11 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** The named check of the (only, local) copy in a verify report. */
+function checkOf(report: VerifyReport, name: string) {
+  return report.copies[0]?.checks.find((c) => c.name === name);
+}
+
 describe('encryption at rest', () => {
   let made: Awaited<ReturnType<typeof backup>>;
   let stored: Buffer;
@@ -127,7 +133,9 @@ describe('encryption at rest', () => {
     const after = await tableHashes(db.pool);
     for (const t of ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs']) expect(after[t], t).toEqual(snapshot[t]);
     const report = await verifyBackup(withKeys(keys(K1)), made.id);
-    expect(report).toMatchObject({ ok: true, checksumOk: true, problems: [] });
+    expect(report).toMatchObject({ ok: true, problems: [] });
+    expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
+    expect(checkOf(report, 'decrypt')).toMatchObject({ ok: true, details: 'key k1' });
   });
 
   it('restores an uploaded encrypted file too (the header, not the name, says it is encrypted)', async () => {
@@ -142,7 +150,9 @@ describe('encryption at rest', () => {
     expect(await refusedWith(withKeys(keys(null)), { backupId: made.id })).toBe('BACKUP_KEY_UNAVAILABLE');
     expect(await refusedWith(base, { bytes: stored })).toBe('BACKUP_KEY_UNAVAILABLE');
     const report = await verifyBackup(withKeys(keys(K2)), made.id);
-    expect(report).toMatchObject({ ok: false, checksumOk: true });
+    expect(report.ok).toBe(false);
+    expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
+    expect(checkOf(report, 'decrypt')?.details).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
     expect(report.problems.join(' ')).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
   });
 
@@ -177,8 +187,9 @@ describe('encryption at rest', () => {
     try {
       expect(await refusedWith(withKeys(keys(K1)), { backupId: made.id })).toBe('BACKUP_DECRYPTION_FAILED');
       const report = await verifyBackup(withKeys(keys(K1)), made.id);
-      expect(report).toMatchObject({ ok: false, checksumOk: false });
-      expect(report.problems[0]).toMatch(/BACKUP_DECRYPTION_FAILED/);
+      expect(report.ok).toBe(false);
+      expect(checkOf(report, 'checksum')).toMatchObject({ ok: false });
+      expect(checkOf(report, 'decrypt')?.details).toMatch(/BACKUP_DECRYPTION_FAILED/);
     } finally {
       await writeFile(made.file, stored);
     }

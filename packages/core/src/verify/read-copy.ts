@@ -8,7 +8,7 @@ import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js'
 import { openCopy } from '../backups/open-copy.js';
 import type { StoredCopy } from '../backups/copies.js';
 import type { StorageSet } from '../deps.js';
-import { isAppError } from '../errors.js';
+import { isAppError, type AppError } from '../errors.js';
 import type { CheckResult, CopyReport } from './report.js';
 import { createDecryptStream, type Keyring } from '../crypto/index.js';
 
@@ -108,7 +108,7 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
   );
   if (encrypted) {
     const decryptFailed = isAppError(failure) && DECRYPTION_ERRORS.has(failure.code);
-    checks.push(decryptFailed ? { name: 'decrypt', ok: false, details: (failure as Error).message } : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` });
+    checks.push(decryptFailed ? { name: 'decrypt', ok: false, details: `${(failure as AppError).code}: ${(failure as Error).message}` } : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` });
     if (decryptFailed) return done();
   }
   const zlibFailed = isZlibError(failure);
