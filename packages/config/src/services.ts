@@ -28,6 +28,10 @@ export const apiEnvSchema = databaseEnv
     RESTORE_UPLOAD_LIMIT_MB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
     LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
     TRUST_PROXY: booleanEnv.default(false),
+    /** The built admin console (`npm run build` writes it), served at /admin; relative to the working directory. */
+    CONSOLE_DIR: z.string().min(1).default('dist/console'),
+    /** The queue dashboard at /admin/queues only shows jobs unless this is false (then retry, clean, pause… work). */
+    BULL_BOARD_READ_ONLY: booleanEnv.default(true),
   });
 export type ApiConfig = z.output<typeof apiEnvSchema>;
 

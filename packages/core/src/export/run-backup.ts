@@ -24,7 +24,10 @@ export interface JobProgress {
   percent: number;
   stage: 'queued' | 'exporting' | 'uploading' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'done';
   table?: string;
+  /** Rows done so far, all tables together. */
   rows?: number;
+  /** Rows per table (export order) of the backup being written. */
+  counts?: Record<string, number>;
 }
 
 export interface BackupRunResult {
@@ -164,6 +167,7 @@ async function exportToLocal(
         stage: 'exporting',
         table: p.table,
         rows: p.rows,
+        counts: p.counts as Record<string, number>,
       }),
       deps,
     );
