@@ -40,11 +40,11 @@ export async function registerConsole(app: FastifyInstance, opts: { dir: string 
       }
       return;
     }
+    // `/admin` → `/admin/`, so the page's relative asset URLs resolve under /admin/.
+    scope.get('/admin', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/', 301));
     await scope.register(fastifyStatic, {
       root,
       prefix: '/admin/',
-      // `/admin` → `/admin/`, so the page's relative asset URLs resolve under /admin/.
-      redirect: true,
       index: 'index.html',
       cacheControl: false,
       setHeaders(reply, file) {

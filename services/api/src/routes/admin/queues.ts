@@ -58,5 +58,9 @@ export async function registerQueueDashboard(app: FastifyInstance, deps: ApiDeps
       reply.header('Cache-Control', 'no-store').header('X-Frame-Options', 'DENY').header('Referrer-Policy', 'no-referrer');
     });
     await scope.register(adapter.registerPlugin(), { prefix: QUEUE_COOKIE_PATH });
+    // Anything else under /admin/queues is the dashboard's too (not the console's static files): refused the same way.
+    scope.get(`${QUEUE_COOKIE_PATH}/*`, { schema: { hide: true } }, async (request, reply) =>
+      sendAppError(reply, new AppError('NOT_FOUND', `Route GET ${request.url.split('?')[0]} not found`)),
+    );
   });
 }
