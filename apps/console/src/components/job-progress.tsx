@@ -6,11 +6,14 @@ import { Problems } from './problems.js';
 const FINAL = new Set(['completed', 'partial', 'failed']);
 const POLL_MS = 1000;
 
+// The order the worker exports tables in (packages/core backup-format/tables.ts); stored JSON may reorder keys.
+const EXPORT_ORDER = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments', 'auditLogs', 'sessions'];
+const rank = (t: string) => (EXPORT_ORDER.includes(t) ? EXPORT_ORDER.indexOf(t) : EXPORT_ORDER.length);
+
 /** One bar per table of a backup being written: tables before the current one are full, later ones empty. */
-function tableBars(p: JobStatus['progress'], done: boolean) {
-  const counts = p.counts;
+function tableBars(p: JobStatus['progress'], counts: Record<string, number> | null, done: boolean) {
   if (!counts) return null;
-  const names = Object.keys(counts);
+  const names = Object.keys(counts).sort((a, b) => rank(a) - rank(b));
   const current = p.table ? names.indexOf(p.table) : -1;
   let before = 0;
   return names.map((name, i) => {
@@ -65,7 +68,9 @@ export function JobProgress({ jobId, title, onFinish }: { jobId: string; title: 
 
   const done = status?.state === 'completed' || status?.state === 'partial';
   const percent = status ? (status.progress.percent ?? (done ? 100 : 0)) : 0;
-  const bars = status ? tableBars(status.progress, done) : null;
+  // A finished backup reports its counts in the result; a fast one may finish before the first poll saw progress.
+  const resultCounts = (status?.result as { recordCounts?: Record<string, number> } | null)?.recordCounts ?? null;
+  const bars = status ? tableBars(status.progress, status.progress.counts ?? resultCounts, done) : null;
   return (
     <section class={`job job-${status?.state ?? 'loading'}`} aria-labelledby={`job-${jobId}`} data-job-id={jobId} data-state={status?.state ?? 'loading'}>
       <h3 id={`job-${jobId}`}>{title}</h3>
