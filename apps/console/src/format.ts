@@ -24,3 +24,10 @@ export function tableName(key: string): string {
 }
 
 export const sum = (counts: Record<string, number> | null | undefined) => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+
+// The order the worker exports tables in (packages/core backup-format/tables.ts); stored JSON may reorder keys.
+const EXPORT_ORDER = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments', 'auditLogs', 'sessions'];
+const rank = (t: string) => (EXPORT_ORDER.includes(t) ? EXPORT_ORDER.indexOf(t) : EXPORT_ORDER.length);
+
+/** Table keys in export order (unknown ones last). */
+export const inExportOrder = (tables: string[]) => [...tables].sort((a, b) => rank(a) - rank(b));

@@ -1,19 +1,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type JobStatus } from '../api.js';
-import { tableName } from '../format.js';
+import { inExportOrder, tableName } from '../format.js';
 import { Problems } from './problems.js';
 
 const FINAL = new Set(['completed', 'partial', 'failed']);
 const POLL_MS = 1000;
 
-// The order the worker exports tables in (packages/core backup-format/tables.ts); stored JSON may reorder keys.
-const EXPORT_ORDER = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments', 'auditLogs', 'sessions'];
-const rank = (t: string) => (EXPORT_ORDER.includes(t) ? EXPORT_ORDER.indexOf(t) : EXPORT_ORDER.length);
-
 /** One bar per table of a backup being written: tables before the current one are full, later ones empty. */
 function tableBars(p: JobStatus['progress'], counts: Record<string, number> | null, done: boolean) {
   if (!counts) return null;
-  const names = Object.keys(counts).sort((a, b) => rank(a) - rank(b));
+  const names = inExportOrder(Object.keys(counts));
   const current = p.table ? names.indexOf(p.table) : -1;
   let before = 0;
   return names.map((name, i) => {

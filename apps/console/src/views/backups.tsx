@@ -3,7 +3,7 @@ import { ApiError, call, download, get, type Accepted, type Backup } from '../ap
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
-import { bytes, sum, tableName, when } from '../format.js';
+import { bytes, inExportOrder, sum, tableName, when } from '../format.js';
 
 interface Page {
   items: Backup[];
@@ -20,7 +20,7 @@ function Counts({ counts }: { counts: Record<string, number> | null }) {
     <details>
       <summary>{sum(counts).toLocaleString()} rows</summary>
       <ul class="counts">
-        {Object.entries(counts).map(([k, v]) => (
+        {inExportOrder(Object.keys(counts)).map((k) => [k, counts[k] ?? 0] as const).map(([k, v]) => (
           <li key={k}>
             {tableName(k)}: {v.toLocaleString()}
           </li>

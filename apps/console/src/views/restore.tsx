@@ -3,7 +3,7 @@ import { ApiError, call, get, type Accepted, type Backup, type JobStatus } from 
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
-import { bytes, tableName, when } from '../format.js';
+import { bytes, inExportOrder, tableName, when } from '../format.js';
 
 // The restore being watched survives the logout a restore causes (a job id is not a secret).
 const JOB_KEY = 'mp.console.restoreJob';
@@ -37,7 +37,7 @@ async function sniffCounts(file: File): Promise<Record<string, number> | null> {
 
 /** What the confirmation names: the tables replaced (with the file's rows) and what else happens. */
 function Replaces({ counts, safety }: { counts: Record<string, number> | null; safety: boolean }) {
-  const tables = counts ? Object.keys(counts) : DOMAIN_TABLES;
+  const tables = counts ? inExportOrder(Object.keys(counts)) : DOMAIN_TABLES;
   return (
     <>
       <p>These live tables are replaced by the file's contents{counts ? '' : ' (the tables the file holds; typically these)'}:</p>
