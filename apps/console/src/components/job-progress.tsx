@@ -1,26 +1,11 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type JobStatus } from '../api.js';
-import { inExportOrder, tableName } from '../format.js';
+import { tableName } from '../format.js';
+import { tableBars } from '../progress.js';
 import { Problems } from './problems.js';
 
 const FINAL = new Set(['completed', 'partial', 'failed']);
 const POLL_MS = 1000;
-
-/** One bar per table of a backup being written: tables before the current one are full, later ones empty. */
-function tableBars(p: JobStatus['progress'], counts: Record<string, number> | null, done: boolean) {
-  if (!counts) return null;
-  const names = inExportOrder(Object.keys(counts));
-  const current = p.table ? names.indexOf(p.table) : -1;
-  let before = 0;
-  return names.map((name, i) => {
-    const total = counts[name] ?? 0;
-    let rows = 0;
-    if (done || i < current) rows = total;
-    else if (i === current) rows = Math.min(total, Math.max(0, (p.rows ?? 0) - before));
-    before += total;
-    return { name, rows, total };
-  });
-}
 
 /**
  * Watches GET /api/backup/jobs/:jobId once a second until the job is final: state, stage, overall percent,
