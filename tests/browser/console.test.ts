@@ -4,7 +4,7 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUser, recordSecret, REPO_ROOT, tableHashes } from '@mp/testing';
+import { createUser, recordSecret, REPO_ROOT, tableHashes, waitFor } from '@mp/testing';
 import { buildConsole } from '../../scripts/build.mjs';
 import { client, startE2eStack, type E2eStack } from '../e2e/helpers.js';
 import { pngStats } from './png.js';
@@ -13,7 +13,8 @@ import { pngStats } from './png.js';
  * The admin console in a real headless Chromium (Debian's package, driven by playwright-core; `npm test`
  * installs it when missing and sets CHROMIUM_PATH), against the API and worker as real processes.
  * One admin walks through it in order: forced password change, backup with progress, download, schedule,
- * a refused upload, a restore with its confirmation, and the queue dashboard.
+ * a refused upload, a restore with its confirmation, the queue dashboard, a phone-sized screen, and last (it wipes
+ * everything) an emergency reset with the claim of the new SuperAdmin password.
  */
 const shots = path.join(REPO_ROOT, '.tmp', 'console-screenshots');
 const NEW_PASSWORD = 'Console-Chosen-Pass-2026!';
@@ -196,4 +197,31 @@ describe('admin console in Chromium', () => {
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, '09-phone');
   });
+
+  it('runs an emergency reset, claims the new SuperAdmin password once, and makes it be changed', async () => {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.getByRole('link', { name: 'Reset', exact: true }).click();
+    await page.getByLabel('Type DELETE to confirm').fill('DELETE');
+    await page.getByRole('button', { name: 'Reset everything…' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Wipe and reset' }).click();
+    await page.getByRole('heading', { name: 'Emergency reset' }).waitFor();
+    // The claim answers OPERATION_IN_PROGRESS until the reset completed (and is rate-limited): wait for its row first.
+    await waitFor(() => stack.db.prisma.operation.findFirst({ where: { kind: 'reset', status: 'completed' } }), 60_000, 200);
+    await page.getByRole('button', { name: 'Claim the SuperAdmin password' }).click();
+    const secret = page.locator('code.secret');
+    await secret.waitFor();
+    const password = await secret.innerText();
+    recordSecret('password', password);
+    await screenshot(page, '10-reset-claimed');
+    expect(await page.getByLabel('Username').inputValue()).toBe('SuperAdmin');
+    await page.locator('input[name=password]').fill(password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    await page.getByLabel('Current (generated) password').fill(password);
+    await page.locator('input[name=new]').fill(NEW_PASSWORD);
+    await page.locator('input[name=repeat]').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Backups' }).waitFor();
+    expect(await stack.db.prisma.union.count()).toBe(0);
+  }, 90_000);
 });

@@ -10,6 +10,8 @@ export function LoginView({ notice }: { notice: string | null }) {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Read once: the panel stays to show the claimed password after the claim is used up.
+  const [claiming] = useState(() => pendingClaim.get() !== null);
   const submit = async (e: Event) => {
     e.preventDefault();
     setBusy(true);
@@ -27,7 +29,7 @@ export function LoginView({ notice }: { notice: string | null }) {
     <main id="main" class="narrow">
       <h1>Millennium Potters backups</h1>
       {notice && <p class="warning" role="status">{notice}</p>}
-      {pendingClaim.get() && <ClaimPanel onClaimed={(u) => setUsername(u)} />}
+      {claiming && <ClaimPanel onClaimed={(u) => setUsername(u)} />}
       <form onSubmit={submit} class="card">
         <h2>Log in</h2>
         <label>

@@ -18,6 +18,8 @@ export function ResetView() {
     try {
       const { data } = await call<{ jobId: string; claimToken: string }>('POST', '/api/backup/reset', { confirmationToken: typed });
       pendingClaim.set({ jobId: data.jobId, claimToken: data.claimToken });
+      // The next login (the new SuperAdmin) starts on the backup list, not on this screen.
+      location.hash = '#/backups';
       session.end('The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below once it has completed.');
     } catch (err) {
       setConfirming(false);
