@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // the global setup only checks they are there.
 export default defineConfig({
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'apps/**/src/**/*.test.ts', 'tests/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/generated/**'],
     globalSetup: ['tests/setup/global-setup.ts'],
     pool: 'forks',

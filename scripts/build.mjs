@@ -4,7 +4,7 @@
 // costs 40–50 MB of resident memory per process (docs/benchmarks.md, section 3). Workspace packages (@mp/*) and
 // the generated Prisma client are bundled; real npm packages stay external and resolve from the root
 // node_modules. Tests and CLIs keep tsx. Requires a generated Prisma client (`npx prisma generate`).
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,6 +63,44 @@ export async function buildServices({ root = repoRoot, services = SERVICES } = {
   return services.map((name) => serviceBundle(name, root));
 }
 
+/** The admin console's sources (apps/console) and where its build goes (CONSOLE_DIR's default, served at /admin). */
+export const CONSOLE_SOURCE = 'apps/console';
+export const consoleOutDir = (root = repoRoot) => path.join(root, 'dist', 'console');
+
+/** Newest modification time (ms) of the files under `dir` (0 when it is missing). */
+function newestMtime(dir) {
+  if (!existsSync(dir)) return 0;
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** True when the console was never built, or a source file (or the lock file) is newer than its build. */
+export function consoleIsStale(root = repoRoot) {
+  const index = path.join(consoleOutDir(root), 'index.html');
+  if (!existsSync(index)) return true;
+  const built = statSync(index).mtimeMs;
+  const lock = path.join(root, 'package-lock.json');
+  return newestMtime(path.join(root, CONSOLE_SOURCE)) > built || (existsSync(lock) && statSync(lock).mtimeMs > built);
+}
+
+/**
+ * Builds the admin console (Vite, apps/console/vite.config.ts) into dist/console: content-hashed assets plus
+ * index.html. With `onlyIfStale`, does nothing when the build is newer than every source. Returns the folder,
+ * and whether it built.
+ */
+export async function buildConsole({ root = repoRoot, onlyIfStale = false } = {}) {
+  const outDir = consoleOutDir(root);
+  if (onlyIfStale && !consoleIsStale(root)) return { outDir, built: false };
+  const { build } = await import('vite');
+  await build({ configFile: path.join(root, CONSOLE_SOURCE, 'vite.config.ts'), logLevel: 'warn' });
+  return { outDir, built: true };
+}
+
 /** `--packages=external`, except for the workspace packages (@mp/*), which are TypeScript sources to bundle. */
 const externalNpmPackages = {
   name: 'external-npm-packages',
@@ -78,7 +116,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   try {
     const started = Date.now();
     const files = await buildServices();
-    process.stderr.write(`[build] ${files.map((f) => path.relative(repoRoot, f)).join(', ')} in ${Date.now() - started} ms\n`);
+    const { outDir } = await buildConsole();
+    process.stderr.write(`[build] ${[...files, outDir].map((f) => path.relative(repoRoot, f)).join(', ')} in ${Date.now() - started} ms\n`);
   } catch (err) {
     process.stderr.write(`[build] failed: ${err?.message ?? err}\n`);
     process.exit(1);

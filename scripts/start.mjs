@@ -4,7 +4,7 @@
 // the worker until Ctrl-C.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { buildServices, serviceArgs } from './build.mjs';
+import { buildConsole, buildServices, serviceArgs } from './build.mjs';
 import { spawnPrefixed, stopChild } from './lib/children.mjs';
 import { composeStop, composeUp, hasDockerCompose, hasDockerEngine } from './lib/docker.mjs';
 import { ensureSecret } from './lib/secrets.mjs';
@@ -96,6 +96,8 @@ async function main() {
   if (!(await isPortFree(Number(appEnv.PORT)))) throw new Error(`port ${appEnv.PORT} is in use: set PORT to another port`);
   log('building the services (dist/)');
   await step(() => buildServices());
+  const consoleBuild = await step(() => buildConsole({ onlyIfStale: true }));
+  log(consoleBuild.built ? 'built the admin console (dist/console)' : 'the admin console is up to date (dist/console)');
   if (stopping) return;
   startChild('api', appEnv);
   startChild('worker', appEnv);
@@ -143,8 +145,8 @@ async function announceWhenReady(port, databaseUrl, redisUrl) {
     '',
     `API:      ${base}`,
     `Docs:     ${base}/docs`,
-    // The admin console is a later issue; until it exists the docs page is the way to explore the API.
-    'Console:  not built yet (use the docs page above)',
+    `Console:  ${base}/admin  (log in with the admin account)`,
+    `Queues:   ${base}/admin/queues  (open it from the console)`,
     `Database: ${redact(databaseUrl)}`,
     `Redis:    ${redact(redisUrl)}`,
     'Press Ctrl-C to stop.',

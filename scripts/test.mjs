@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureChromiumInstalled } from './lib/chromium.mjs';
 import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
 import { run } from './lib/proc.mjs';
 import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep } from './lib/setup.mjs';
@@ -80,11 +81,15 @@ async function main() {
   const logDir = path.join(local(), 'logs');
   mkdirSync(logDir, { recursive: true });
   const testEnv = { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, MP_TEST_LOG_DIR: logDir };
+  // The browser tests (tests/browser) drive Debian's Chromium: installed with apt when missing, like Redis.
+  if (runsBrowserTests(vitestArgs)) testEnv.CHROMIUM_PATH = await step(() => ensureChromiumInstalled({ log }));
   // Each step runs in its own process group so teardown can reach its helpers too (vitest's fork workers).
   const onSpawn = (child) => { current = child; };
   const opts = { env: testEnv, onSpawn, detached: true };
   log('typecheck (tsc --noEmit)');
   await step(() => runStep(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], opts).finally(killGroup));
+  // The console is a browser app with its own compiler settings (DOM, JSX): checked on its own.
+  await step(() => runStep(bin('tsc'), ['-p', 'apps/console/tsconfig.json', '--noEmit'], opts).finally(killGroup));
   log('dependency rules (scripts/check-deps.mjs)');
   await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
@@ -96,6 +101,12 @@ async function main() {
   log('secrets in captured logs (scripts/check-secrets.mjs)');
   const scan = await step(() => run(process.execPath, [path.join(repoRoot, 'scripts', 'check-secrets.mjs'), logDir], { ...opts, inherit: true }).finally(killGroup));
   return res.code || scan.code;
+}
+
+/** True when the run includes tests/browser: a whole-suite run, or one naming a browser test file or folder. */
+function runsBrowserTests(args) {
+  const files = args.filter((a) => !a.startsWith('-'));
+  return files.length === 0 || files.some((f) => /(^|\/)tests(\/browser)?\/?$|browser/.test(f));
 }
 
 /** `tests: N passed, N failed` from vitest's JSON report (nothing when the report is missing). */

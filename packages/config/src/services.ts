@@ -31,6 +31,10 @@ export const apiEnvSchema = databaseEnv
     TRUST_PROXY: booleanEnv.default(false),
     /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (it carries no personal data). */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** The built admin console (`npm run build` writes it), served at /admin; relative to the working directory. */
+    CONSOLE_DIR: z.string().min(1).default('dist/console'),
+    /** The queue dashboard at /admin/queues only shows jobs unless this is false (then retry, clean, pause… work). */
+    BULL_BOARD_READ_ONLY: booleanEnv.default(true),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type ApiConfig = z.output<typeof apiEnvSchema>;

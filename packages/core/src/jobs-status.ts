@@ -12,7 +12,10 @@ export interface JobStatusProgress {
   percent: number | null;
   stage: string | null;
   table: string | null;
+  /** Rows done so far, all tables together. */
   rows: number | null;
+  /** A backup's rows per table, in export order (null for other jobs): with `table` and `rows`, one bar per table. */
+  counts: Record<string, number> | null;
 }
 
 export interface JobStatus {
@@ -38,14 +41,22 @@ const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 /** Normalises whatever a handler reported (`job.updateProgress(number | object)`) to one shape. */
 export function normaliseProgress(raw: unknown, state: JobState): JobStatusProgress {
   const done = state === 'completed' || state === 'partial';
-  if (typeof raw === 'number') return { percent: raw, stage: null, table: null, rows: null };
+  if (typeof raw === 'number') return { percent: raw, stage: null, table: null, rows: null, counts: null };
   const p = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
   return {
     percent: num(p.percent) ?? (done ? 100 : state === 'queued' ? 0 : null),
     stage: str(p.stage) ?? (done ? 'done' : null),
     table: str(p.table),
     rows: num(p.rows),
+    counts: readCounts(p.counts),
   };
+}
+
+/** `{ table: rows }` with finite numbers only, or null. */
+function readCounts(v: unknown): Record<string, number> | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
+  const entries = Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => num(e[1]) !== null);
+  return entries.length > 0 ? Object.fromEntries(entries) : null;
 }
 
 /**

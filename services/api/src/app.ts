@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -9,6 +10,9 @@ import { registerJsonBodyParser } from './plugins/json-body.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerRateLimit } from './plugins/rate-limit.js';
 import { RequestLogController } from './plugins/request-log.js';
+import { registerConsole } from './routes/admin/console.js';
+import queueSessionRoute from './routes/admin/queue-session.js';
+import { registerQueueDashboard } from './routes/admin/queues.js';
 import authRoutes from './routes/auth/index.js';
 import backupRoutes from './routes/backup/index.js';
 import dependencyRoutes from './routes/dependencies/index.js';
@@ -67,6 +71,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   // Counted in Redis, shared by every API replica; fails open when Redis is down (plugins/rate-limit.ts).
   await registerRateLimit(base, deps);
   await registerJwt(base, deps);
+  // Only the queue dashboard reads a cookie (its own, scoped to /admin/queues); the API itself takes bearer tokens.
+  await app.register(fastifyCookie);
   registerMetrics(base, deps);
 
   await app.register(healthRoutes, deps);
@@ -79,7 +85,11 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     await admin.register(scheduleRoutes, deps);
     await admin.register(dependencyRoutes, deps);
     await admin.register(systemRoutes, deps);
+    await admin.register(queueSessionRoute, deps);
   });
+  // The console's static files (public; it logs in through the API) and the queue dashboard (admins only).
+  await registerConsole(base, { dir: deps.config.CONSOLE_DIR });
+  await registerQueueDashboard(base, deps);
 
   await app.ready();
   return base;

@@ -31,7 +31,10 @@ export interface JobProgress {
   percent: number;
   stage: 'queued' | 'exporting' | 'uploading' | 'verifying' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
   table?: string;
+  /** Rows done so far, all tables together. */
   rows?: number;
+  /** Rows per table (export order) of the backup being written. */
+  counts?: Record<string, number>;
 }
 
 export interface BackupRunResult {
@@ -220,6 +223,7 @@ export async function exportToLocal(
         stage: 'exporting',
         table: p.table,
         rows: p.rows,
+        counts: p.counts as Record<string, number>,
       }),
       deps,
       { invariants: true },

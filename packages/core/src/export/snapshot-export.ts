@@ -11,6 +11,8 @@ export interface ExportProgress {
   /** Rows written so far, all tables together. */
   rows: number;
   totalRows: number;
+  /** Rows per table in the snapshot, in export order: with `table` and `rows`, a progress bar per table. */
+  counts: Partial<Record<BackupTableKey, number>>;
 }
 
 export interface ExportSummary {
@@ -110,10 +112,10 @@ export async function* exportSnapshot(
       const now = Date.now();
       if (onProgress && now - lastReport > 250) {
         lastReport = now;
-        onProgress({ table: t.key, rows: rowsDone, totalRows });
+        onProgress({ table: t.key, rows: rowsDone, totalRows, counts: summary.recordCounts });
       }
     }
-    onProgress?.({ table: t.key, rows: rowsDone, totalRows });
+    onProgress?.({ table: t.key, rows: rowsDone, totalRows, counts: summary.recordCounts });
     yield Buffer.from(index === tables.length - 1 ? ']\n' : '],\n');
   }
   yield Buffer.from('}}\n');

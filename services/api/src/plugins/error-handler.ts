@@ -109,6 +109,14 @@ export function registerErrorHandler(app: FastifyInstance): void {
   });
 }
 
+/**
+ * Answers a domain error with its status and the error envelope, for the few places another plugin's error
+ * handler owns the route (the queue dashboard's hooks): everything else throws and lets the handler above answer.
+ */
+export function sendAppError(reply: FastifyReply, err: AppError): FastifyReply {
+  return reply.code(HTTP_STATUS[err.code]).send(envelope(err.code, err.message, err.details));
+}
+
 function envelope(code: ErrorCode, message: string, details?: unknown) {
   return { success: false as const, error: details === undefined ? { code, message } : { code, message, details } };
 }
