@@ -122,7 +122,7 @@ describe('access: every route refuses every bad credential, and nothing changes'
   it('answers 401 or 403 with the error envelope for every protected route × bad credential', async () => {
     const routes = allRoutes(app);
     const names = routes.map((r) => `${r.method} ${r.pattern}`);
-    for (const known of ['POST /api/backup/create', 'DELETE /api/backup/:id', 'GET /api/backup/download/:id', 'POST /api/backup/reset', 'GET /api/system/status', 'POST /api/auth/logout']) {
+    for (const known of ['POST /api/backup/create', 'DELETE /api/backup/:id', 'GET /api/backup/download/:id', 'POST /api/backup/reset', 'GET /api/system/status', 'POST /api/auth/logout', 'POST /api/backup/restore/:operationId/undo', 'GET /api/backup/restore/:operationId/undo', 'DELETE /api/backup/restore/:operationId/restore-point']) {
       expect(names).toContain(known);
     }
     const before = await snapshot(ctx, planted);

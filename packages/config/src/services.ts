@@ -52,5 +52,10 @@ export const workerEnvSchema = databaseEnv
      * writes the row, then enqueues within ENQUEUE_TIMEOUT_MS); also how often reconciliation runs.
      */
     RECONCILE_GRACE_MS: z.coerce.number().int().min(1000).default(60_000),
+    /**
+     * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
+     * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
+     */
+    UNDO_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   });
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

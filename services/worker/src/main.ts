@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
 import { loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers } from '@mp/core';
+import { createStorageSet, exitGracefullyOnSignals, resyncSchedulers, syncRestorePointsScheduler } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger, createRepeatLimiter } from '@mp/logger';
@@ -60,6 +60,7 @@ const reconcile = () =>
 await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
+await syncRestorePointsScheduler(producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
 logger.info({ frequency: schedule.settings.frequency, nextBackupAt: schedule.nextBackupAt, timezone: config.BACKUP_TIMEZONE }, 'worker ready');
 
 exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {

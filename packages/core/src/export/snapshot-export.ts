@@ -52,20 +52,25 @@ function countNewlines(chunk: Buffer): number {
  * not finish (error, or the consumer stops early) the connection may still be inside COPY: the
  * caller must release it with an error (`client.release(err)`), which closes it and so ends the
  * transaction. `summary` is filled before the first byte.
+ * `options.schema` reads the tables from another schema than `public` (a restore point, for its
+ * pre-restore file): they are locked first (ACCESS SHARE), so the point cannot be dropped half-read.
  */
 export async function* exportSnapshot(
   client: pg.PoolClient,
-  options: BackupOptions,
+  options: BackupOptions & { schema?: string },
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
   failpoints?: FailpointDeps,
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
+  const schema = options.schema ?? 'public';
+  const from = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  if (schema !== 'public') await client.query(`LOCK TABLE ${tables.map((t) => from(t.table)).join(', ')} IN ACCESS SHARE MODE`);
   summary.timestamp = new Date().toISOString();
   summary.schemaVersion = await readSchemaVersion(client);
   const counts = await client.query<Record<string, string>>(
-    `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
+    `SELECT ${tables.map((t) => `(SELECT count(*) FROM ${from(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
   );
   for (const t of tables) summary.recordCounts[t.key] = Number(counts.rows[0]![t.key]);
   const totalRows = Object.values(summary.recordCounts).reduce((a, b) => a + (b ?? 0), 0);
@@ -82,12 +87,12 @@ export async function* exportSnapshot(
 
   let rowsDone = 0;
   for (const [index, t] of tables.entries()) {
-    const columns = await readColumns(client, t.table);
+    const columns = await readColumns(client, t.table, schema);
     const select = columns.map(selectExpression).join(', ');
     yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
     const copy = client.query(
       copyStreams.to(
-        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM public.${quoteIdent(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
+        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM ${from(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
       ),
     );
     let first = true;

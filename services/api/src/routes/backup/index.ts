@@ -7,11 +7,12 @@ import listRoute from './list.js';
 import readRoutes from './read.js';
 import resetRoute from './reset.js';
 import restoreRoute from './restore.js';
+import undoRoutes from './undo.js';
 import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, resetRoute, verifyRoute, undoRoutes]) {
     await app.register(plugin, deps);
   }
 };
