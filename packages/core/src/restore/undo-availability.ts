@@ -22,7 +22,7 @@ export async function undoRefusal(
 
 /** `runningUndo`: the undo asking (from its own job), which does not count against itself. */
 async function reasonFor(db: Db, op: Operation, now: Date, runningUndo: string | undefined): Promise<string | null> {
-  if (op.kind !== 'restore') return `Operation ${op.id} is a ${op.kind}, not a restore: only a restore can be undone`;
+  if (op.kind !== 'restore') return `Operation ${op.id} is not a restore (it is a ${op.kind} operation): only a restore can be undone`;
   if (op.status !== 'completed') return `The restore is ${op.status}: only a completed restore can be undone`;
   const undone = await db.operation.findFirst({
     where: {
