@@ -160,3 +160,10 @@ export async function dropRestorePoint(db: Queryable, schema: string): Promise<v
   if (!isRestorePoint(schema)) throw new Error(`${schema} is not a restore point`);
   await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
 }
+
+/** Drops every restore point (a reset ends every undo); returns their names. */
+export async function dropAllRestorePoints(db: Queryable): Promise<string[]> {
+  const points = await listRestorePoints(db);
+  for (const p of points) await dropRestorePoint(db, p.schema);
+  return points.map((p) => p.schema);
+}
