@@ -285,6 +285,8 @@ describe('worker killed during the background pre-restore export', () => {
     }, 90_000, 100);
     expect(linked).toBe(safety.id);
     expect(await record(safety.id)).toMatchObject({ type: 'pre_restore', status: 'completed' });
+    // The restore logged everyone out.
+    await relogin();
     await expectSettled();
     expect(await tableHashes(db.pool, TABLES)).toEqual(backedUpNow);
   }, DRILL_MS);

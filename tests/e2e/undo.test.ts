@@ -131,6 +131,7 @@ describe('restore, then undo', () => {
     expect(byTable.users!.updated).toBeGreaterThanOrEqual(1);
     expect(res.body.data.restorePoint.bytes).toBeGreaterThan(0);
     expect(new Date(res.body.data.undoUntil).getTime()).toBeGreaterThan(Date.now());
+    console.info(`undo preview as the user reads it: ${JSON.stringify(res.body)}`);
   });
 
   it('undo swaps the restore point back: every replaced table is exactly as before the restore; everyone is logged out', async () => {
@@ -157,6 +158,7 @@ describe('restore, then undo', () => {
     const again = await call('POST', `/api/backup/restore/${restoreId}/undo`);
     expect([again.status, again.body.error?.code]).toEqual([409, 'UNDO_NOT_AVAILABLE']);
     expect(again.body.error!.message).toMatch(/already undone/);
+    console.info(`second undo as the user reads it: ${again.status} ${JSON.stringify(again.body)}`);
     const undoOp = await db.prisma.operation.findFirstOrThrow({ where: { kind: 'undo' } });
     const notRestore = await call('POST', `/api/backup/restore/${undoOp.id}/undo`);
     expect([notRestore.status, notRestore.body.error?.code]).toEqual([409, 'UNDO_NOT_AVAILABLE']);
