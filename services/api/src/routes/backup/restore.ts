@@ -26,7 +26,7 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Queue a restore (backupId, backupData or uploaded file)',
         description:
-          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup`; ' +
+          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup` (no background pre-restore file; the restore point for undo is kept anyway); ' +
           '`allowNoAdmin: true` restores even a file that leaves no active ADMIN with a usable password (refused by default). ' +
           'A file that fails validation makes the job fail with a one-line `error` and the list in `problems` (GET /api/backup/jobs/:jobId).',
       },
