@@ -49,7 +49,7 @@ async function reasonFor(db: Db, op: Operation, now: Date, runningUndo: string |
 
 /** The error an undo request gets when {@link undoRefusal} gives a reason. */
 export function undoNotAvailable(operationId: string, reason: string): AppError {
-  return new AppError('UNDO_NOT_AVAILABLE', `Cannot undo restore ${operationId}: ${reason}`, { operationId, reason });
+  return new AppError('UNDO_NOT_AVAILABLE', `Cannot undo restore ${operationId}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`, { operationId, reason });
 }
 
 export interface UndoPreview {
