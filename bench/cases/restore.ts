@@ -22,9 +22,11 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
 }
 
 /**
- * Target 2: restore of the run's backup through a fresh worker (validation, safety backup, atomic replace)
- * ≤ 1.0× `pg_restore -j2`. The safety backup is timed from its own record and left out of the ratio
- * (reported on its own row). The restore replaces the work database's tables in place.
+ * Target 2: restore of the run's backup through a fresh worker as the user waits for it (enqueue to
+ * `completed`: validation, the typed conversion, the swap that keeps the replaced tables as the restore
+ * point) ≤ 1.0× `pg_restore -j2`. The pre-restore file is written afterwards from the restore point, in the
+ * background: it is timed from its own record and reported on its own row. The restore replaces the work
+ * database's tables in place.
  */
 export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
   if (!ctx.state.backupId) ctx.state.backupId = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `restore-prep-r${ctx.run}`)).backupId;
@@ -42,7 +44,18 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
   const refBefore = refFirst ? await pgRestoreReference(ctx, ctx.state.dumpPath) : null;
 
   const worker = await startWorker(ctx.h, ctx.work.url, `restore-r${ctx.run}`);
-  let measured: { totalS: number; safetyS: number; safetyBytes: number; rows: number; peakRss: number; idleRss: number; stages: string; cpuS: number };
+  let measured: {
+    totalS: number;
+    safetyS: number;
+    safetyBytes: number;
+    pointBytes: number;
+    rows: number;
+    peakRss: number;
+    idleRss: number;
+    stages: string;
+    cpuS: number;
+    cpuWithSafetyS: number;
+  };
   try {
     const token = await login(ctx.h, ctx.api);
     const cpu0 = worker.cpuSeconds() ?? 0;
@@ -55,53 +68,58 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     const opId = accepted.operationId ?? accepted.jobId;
     const stages = stageRecorder(ctx.h, 'maintenance', accepted.jobId, t0);
     const { row, seenAt } = await waitFinal(ctx.work.url, 'operations', opId, { onTick: stages.tick });
-    const peak = worker.memory();
     const cpuS = (worker.cpuSeconds() ?? 0) - cpu0;
-    const result = row.result as { restored: Record<string, number>; safetyBackupId: string | null };
+    const result = row.result as { restored: Record<string, number> };
+    const pointBytes = Number((row as { restorePointBytes?: string | null }).restorePointBytes ?? 0);
+    // The pre-restore file, written in the background from the restore point once the restore completed.
+    const safetyId = await waitForSafety(ctx.work.url, opId);
     const safety = await withClient(ctx.work.url, (c) =>
       c.query<{ createdAt: Date; completedAt: Date; fileSize: string }>(
         `SELECT "createdAt", "completedAt", "fileSize" FROM backup_records WHERE id = $1`,
-        [result.safetyBackupId],
+        [safetyId],
       ),
     ).then((r) => r.rows[0]);
-    if (!safety?.completedAt) throw new Error('the restore reported no completed safety backup');
+    if (!safety?.completedAt) throw new Error('the restore reported no completed pre-restore file');
+    const peak = worker.memory();
     measured = {
       totalS: (seenAt - t0) / 1000,
       safetyS: (safety.completedAt.getTime() - safety.createdAt.getTime()) / 1000,
       safetyBytes: Number(safety.fileSize),
+      pointBytes,
       rows: Object.values(result.restored).reduce((a, b) => a + b, 0),
       peakRss: peak?.hwm ?? 0,
       idleRss: worker.idle.rss,
       stages: describeStages(stages.seen),
       cpuS,
+      cpuWithSafetyS: (worker.cpuSeconds() ?? 0) - cpu0,
     };
   } finally {
     await stopService(ctx.h, worker);
   }
   const ref = refBefore ?? (await pgRestoreReference(ctx, ctx.state.dumpPath));
   ctx.state.restorePeak = measured.peakRss;
-  const restoreS = measured.totalS - measured.safetyS;
   return [
     {
       id: 'restore',
-      label: 'restore (worker, excl. safety backup)',
-      wallS: restoreS,
+      label: 'restore (worker, as the user waits)',
+      wallS: measured.totalS,
       rows: measured.rows,
       bytes: backup,
       peakRss: measured.peakRss,
-      measure: { value: restoreS / ref.wallS, unit: 'x' },
+      measure: { value: measured.totalS / ref.wallS, unit: 'x' },
       target: { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_restore -j2' },
       notes: [
-        `enqueue → completed ${measured.totalS.toFixed(1)} s incl. the safety backup; worker CPU ${measured.cpuS.toFixed(1)} s (safety backup included); worker idle RSS ${(measured.idleRss / MB).toFixed(0)} MB`,
+        `enqueue → completed, restore point included (${(measured.pointBytes / MB).toFixed(0)} MB kept for undo); worker CPU ${measured.cpuS.toFixed(1)} s; worker idle RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
         `stages: ${measured.stages}`,
       ],
     },
     {
       id: 'restore-safety',
-      label: '  safety backup (reported, not in ratio)',
+      label: '  pre-restore export (background, not in ratio)',
       wallS: measured.safetyS,
       rows: measured.rows,
       bytes: measured.safetyBytes,
+      notes: [`written from the restore point after the restore completed, maintenance off; worker CPU for restore + export ${measured.cpuWithSafetyS.toFixed(1)} s`],
     },
     {
       id: 'ref-pg-restore',
@@ -114,4 +132,18 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       notes: [`into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ${path.basename(ctx.state.dumpPath)}`],
     },
   ];
+}
+
+/** Polls the restore's result until its background pre-restore export links the file (or fails). */
+async function waitForSafety(url: string, operationId: string): Promise<string> {
+  const deadline = Date.now() + 3_600_000;
+  for (;;) {
+    const result = await withClient(url, (c) =>
+      c.query<{ result: { safetyBackupId?: string | null; safetyBackup?: string; safetyBackupError?: string } | null }>(`SELECT result FROM operations WHERE id = $1`, [operationId]),
+    ).then((r) => r.rows[0]?.result);
+    if (result?.safetyBackupId) return result.safetyBackupId;
+    if (result?.safetyBackup === 'failed') throw new Error(`the pre-restore export failed: ${result.safetyBackupError ?? 'no reason given'}`);
+    if (Date.now() > deadline) throw new Error('the pre-restore export did not finish within an hour');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

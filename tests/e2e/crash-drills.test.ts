@@ -61,8 +61,15 @@ async function restartApi(): Promise<void> {
 
 const temporaries = async () =>
   [...(await readdir(env.backupDir).catch(() => [])), ...(await readdir(env.uploadDir).catch(() => []))].filter((f) => f.includes('.tmp'));
+// Staging schemas (mp_restore_<id>) only: restore points (mp_restore_point_<id>) are kept on purpose.
 const stagingSchemas = async () =>
-  (await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'mp_restore_%'`)).rows[0]!.n;
+  (
+    await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_') AND NOT starts_with(nspname, 'mp_restore_point_')`,
+    )
+  ).rows[0]!.n;
+const restorePoints = async () =>
+  (await db.pool.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_point_')`)).rows.map((r) => r.name);
 
 /**
  * The state every drill must end in: nothing queued or running, no temporary file, no staging schema,
@@ -197,12 +204,91 @@ describe('worker killed during a restore', () => {
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
   }, DRILL_MS);
 
+  let recoveredRestore: string;
+  let beforeRecovered: Awaited<ReturnType<typeof tableHashes>>;
+
+  it('at restore.after-swap: the swap committed, so the restarted worker finishes the restore', async () => {
+    beforeRecovered = await tableHashes(db.pool, TABLES);
+    const worker = await armed('worker', 'restore.after-swap');
+    const res = await client(api(), await token()).json<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup: true });
+    expect(res.status).toBe(202);
+    recoveredRestore = res.body.data.operationId;
+    await killAt(worker, 'restore.after-swap');
+    // Killed before any bookkeeping: the new tables are live, the old ones wait in the restore point.
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUp);
+    expect(await restorePoints()).toHaveLength(1);
+
+    await stack.restartWorker();
+    const done = await waitForJob(api(), await token(), res.body.data.jobId, { relogin, timeoutMs: 60_000 });
+    expect(done.state).toBe('completed');
+    expect(done.result).toMatchObject({ recovered: expect.any(String), restorePoint: { schema: (await restorePoints())[0] } });
+    await expectSettled();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUp);
+    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: recoveredRestore } });
+    expect(op.undoUntil!.getTime()).toBeGreaterThan(Date.now());
+  }, DRILL_MS);
+
+  it('at undo.swap: the undo fails with a reason, the restore stays live and can still be undone', async () => {
+    const worker = await armed('worker', 'undo.swap');
+    const res = await client(api(), await token()).json<{ jobId: string }>('POST', `/api/backup/restore/${recoveredRestore}/undo`);
+    expect(res.status).toBe(202);
+    await killAt(worker, 'undo.swap');
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUp);
+
+    await stack.restartWorker();
+    const done = await waitForJob(api(), await token(), res.body.data.jobId, { relogin, timeoutMs: 60_000 });
+    expect(done.state).toBe('failed');
+    expect(done.error).toMatch(/^Interrupted: /);
+    await expectSettled();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUp);
+    expect(await restorePoints()).toHaveLength(1);
+
+    // Without a crash, the same undo gives back the tables as they were before the restore.
+    const again = await client(api(), await token()).json<{ jobId: string }>('POST', `/api/backup/restore/${recoveredRestore}/undo`);
+    expect(again.status).toBe(202);
+    expect((await waitForJob(api(), await token(), again.body.data.jobId, { relogin })).state).toBe('completed');
+    await expectSettled();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(beforeRecovered);
+    expect(await restorePoints()).toEqual([]);
+  }, DRILL_MS);
+
   it('then a restore without a crash restores the backup exactly', async () => {
     const res = await client(api(), await token()).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup: true });
     expect((await waitForJob(api(), await token(), res.body.data.jobId, { relogin })).state).toBe('completed');
     await expectSettled();
     const after = await tableHashes(db.pool, TABLES);
     expect(after).toEqual(backedUp);
+  }, DRILL_MS);
+});
+
+describe('worker killed during the background pre-restore export', () => {
+  it('mid-table of the export from the restore point: the restore stays done; the retried export completes and is linked', async () => {
+    const made = await createBackup({ includeAuditLogs: true });
+    expect((await waitForJob(api(), await token(), made.jobId)).state).toBe('completed');
+    const backedUpNow = await tableHashes(db.pool, TABLES);
+    await db.pool.query(`UPDATE loans SET notes = 'before the restore' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 9)`);
+    const worker = await armed('worker', 'export.mid-table', { COMPRESS_THRESHOLD_BYTES: '0' });
+    const res = await client(api(), await token()).json<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', { backupId: made.backupId });
+    expect(res.status).toBe(202);
+    await killAt(worker, 'export.mid-table');
+    // The restore completed before its safety file was started: the user did not wait for it.
+    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: res.body.data.operationId } });
+    expect(op.status).toBe('completed');
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUpNow);
+    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { jobId: `pre-restore-${op.id}` } });
+    expect(safety.status).toBe('running');
+
+    await stack.restartWorker();
+    const linked = await waitFor(async () => {
+      const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } });
+      return (row.result as { safetyBackupId?: string }).safetyBackupId;
+    }, 90_000, 100);
+    expect(linked).toBe(safety.id);
+    expect(await record(safety.id)).toMatchObject({ type: 'pre_restore', status: 'completed' });
+    // The restore logged everyone out.
+    await relogin();
+    await expectSettled();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(backedUpNow);
   }, DRILL_MS);
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EXCLUSIVE_RUN_LOCK, runBackup, runRestore, type RestoreDeps } from '@mp/core';
+import { EXCLUSIVE_RUN_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -190,7 +190,7 @@ describe('restore', () => {
             UNION ALL SELECT format('def %s.%s %s', c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d
               JOIN pg_class c ON c.oid = d.adrelid JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE c.relnamespace = 'public'::regnamespace
             UNION ALL SELECT format('seq %s', pg_get_serial_sequence('public.audit_logs', 'id'))
-            UNION ALL SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname LIKE 'mp_restore%') s`)
+            UNION ALL SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')) s`)
       ).rows[0]!.f;
     const before = await fingerprint();
     await restoreFrom({ backupId });
@@ -303,7 +303,7 @@ describe('restore', () => {
     const before = await tableHashes(db.pool);
     await expect(restoreFrom({ backupId: made.id })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(await tableHashes(db.pool)).toEqual(before);
-    const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`);
+    const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`);
     expect(leftovers.rows).toEqual([]);
   });
 
@@ -341,7 +341,7 @@ describe('restore', () => {
       expect((err as Error).message).toMatch(message);
       expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
       expect(await tableHashes(db.pool)).toEqual(before);
-      const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`);
+      const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`);
       expect(leftovers.rows).toEqual([]);
       // It was the typed reading that found it.
       const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
@@ -366,10 +366,24 @@ describe('restore', () => {
     expect((await tableHashes(db.pool, CORE)).loans).toEqual(snapshot.loans);
   });
 
-  it('takes a pre-restore safety backup unless told not to', async () => {
-    const result = await restoreFrom({ backupId }, false);
-    expect(result.safetyBackupId).toBeTruthy();
-    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: result.safetyBackupId! } });
-    expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed', options: { includeAuditLogs: true, includeSessions: true } });
+  it('keeps the replaced tables as its restore point; the pre-restore file is written from it afterwards, unless told not to', async () => {
+    await db.pool.query(`UPDATE loans SET notes = 'before this restore'`);
+    const before = await tableHashes(db.pool, CORE);
+    const id = await restoreOperation({ backupId }, false);
+    const result = await runRestore(deps, id, { jobId: id });
+    // The restore no longer waits for a safety export: it completes first, the file follows.
+    expect(result).toMatchObject({ safetyBackupId: null, safetyBackup: 'pending', restorePoint: { schema: expect.stringMatching(/^mp_restore_point_/) } });
+    const exported = await exportRestorePoint(deps, id, { attempt: 1, isLastAttempt: true });
+    if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
+    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
+    expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed' });
+    expect((safety.recordCounts as Record<string, number>).loans).toBe(before.loans!.rows);
+    const doc = docOf(await readFile(path.join(dir, 'backups', safety.filename)));
+    expect(doc.data.loans!.every((l) => l.notes === 'before this restore')).toBe(true);
+    expect(((await db.prisma.operation.findUniqueOrThrow({ where: { id } })).result as { safetyBackupId: string }).safetyBackupId).toBe(safety.id);
+
+    const skipped = await restoreOperation({ backupId }, true);
+    expect(await runRestore(deps, skipped, { jobId: skipped })).toMatchObject({ safetyBackup: 'skipped' });
+    expect(await exportRestorePoint(deps, skipped, { attempt: 1, isLastAttempt: true })).toEqual({ skipped: 'the restore asked for no safety backup' });
   });
 });

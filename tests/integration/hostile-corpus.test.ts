@@ -88,7 +88,9 @@ async function refuse(lane: Lane, source: { bytes: Buffer } | { backupId: string
   }
   const { rows } = await lane.db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM maintenance_state WHERE active`);
   if (rows[0]?.n !== '0') complaints.push('maintenance left on');
-  const { rows: schemas } = await lane.db.pool.query(`SELECT 1 FROM pg_namespace WHERE nspname LIKE 'mp_restore_%'`);
+  const { rows: schemas } = await lane.db.pool.query(
+    `SELECT 1 FROM pg_namespace WHERE nspname LIKE 'mp_restore_%' AND NOT starts_with(nspname, 'mp_restore_point_')`,
+  );
   if (schemas.length > 0) complaints.push('staging schema left behind');
   return complaints.length > 0 ? complaints.join('; ') : null;
 }

@@ -87,6 +87,8 @@ export const FAILPOINT_NAMES = [
   'restore.staging',
   'restore.building',
   'restore.swap',
+  'restore.after-swap',
+  'undo.swap',
   'reset.wipe',
   'prune.mid-delete',
   'api.create.after-record',

@@ -74,6 +74,11 @@ export const workerEnvSchema = databaseEnv
     BACKUP_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
     /** The migration folders (`<name>/migration.sql`) that give a restore drill's scratch database its schema; relative to the working directory. */
     DRILL_MIGRATIONS_DIR: z.string().min(1).default('prisma/migrations'),
+    /**
+     * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
+     * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
+     */
+    UNDO_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type WorkerConfig = z.output<typeof workerEnvSchema>;

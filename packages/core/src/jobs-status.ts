@@ -137,7 +137,7 @@ export async function getJobStatus(
       state: op.status,
       progress: normaliseProgress(op.progress, op.status),
       // A failed operation's `result` holds its error details (see the worker's `trackOperation`), not a result.
-      result: op.status === 'failed' ? null : hideSecrets(op.result ?? null),
+      result: op.status === 'failed' ? null : withRestorePoint(op, hideSecrets(op.result ?? null)),
       error: op.error,
       problems: op.status === 'failed' ? readProblems(op.result) : null,
       attempts: op.attempts,
@@ -147,6 +147,26 @@ export async function getJobStatus(
     };
   }
   return mergeLive(deps, status, { jobId, job: early });
+}
+
+/**
+ * A restore's result shows its restore point as it is now (size, undo window, dropped or not), read from the
+ * Operation row, which housekeeping keeps current; other results pass through.
+ */
+function withRestorePoint(
+  op: { kind: string; restorePoint: string | null; restorePointBytes: bigint | null; undoUntil: Date | null; restorePointDroppedAt: Date | null },
+  result: unknown,
+): unknown {
+  if (op.kind !== 'restore' || !op.restorePoint || !result || typeof result !== 'object') return result;
+  return {
+    ...result,
+    restorePoint: {
+      schema: op.restorePoint,
+      bytes: op.restorePointBytes === null ? null : Number(op.restorePointBytes),
+      undoUntil: op.undoUntil,
+      droppedAt: op.restorePointDroppedAt,
+    },
+  };
 }
 
 /** The problems a failed operation stored, when its details are a problem list (other failures have none). */

@@ -83,7 +83,14 @@ export const JOBS = {
   /** Housekeeping of restore points (drops those whose undo window closed) and of the pre-restore export. */
   'backup.restore-points': {
     queue: QUEUES.backup,
-    payload: z.object({ operationId: id.optional() }).strict(),
+    /**
+     * `sweep` (the hourly scheduler, `{}`): drops restore points whose undo window closed or that a later restore
+     * superseded. `export`: writes restore `restoreOperationId`'s pre-restore file from its restore point.
+     * `drop`: drops that restore's point now (DELETE …/restore-point), tracked by operation `operationId`.
+     */
+    payload: z
+      .object({ action: z.enum(['sweep', 'export', 'drop']).default('sweep'), operationId: id.optional(), restoreOperationId: id.optional() })
+      .strict(),
     options: { attempts: 3, backoff: { type: 'exponential', delay: 10_000 } },
   },
   /** Evaluates health and raises or clears alerts (a job scheduler runs it every few minutes). */
@@ -121,5 +128,7 @@ export const BACKUP_SCHEDULER_ID = 'backup-schedule';
 export const PRUNE_SCHEDULER_ID = 'backup-prune-daily';
 /** Fixed id of the restore drill scheduler. */
 export const DRILL_SCHEDULER_ID = 'backup-drill';
+/** Fixed id of the hourly restore-point housekeeping scheduler (`backup.restore-points`, action sweep). */
+export const RESTORE_POINTS_SCHEDULER_ID = 'backup-restore-points';
 /** Fixed id of the health-check scheduler (alerts on health changes). */
 export const HEALTH_SCHEDULER_ID = 'backup-health-check';

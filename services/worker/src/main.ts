@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
 import { alertWebhookConfigProblem, loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, exitGracefullyOnSignals, readEncryptionSettings, resyncSchedulers, syncHealthScheduler, type EncryptionSettings } from '@mp/core';
+import { createStorageSet, exitGracefullyOnSignals, readEncryptionSettings, resyncSchedulers, syncHealthScheduler, syncRestorePointsScheduler, type EncryptionSettings } from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger, createRepeatLimiter } from '@mp/logger';
@@ -72,6 +72,7 @@ const reconcile = () =>
 await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
+await syncRestorePointsScheduler(producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
 const nextHealthCheckAt = await syncHealthScheduler(producer.queue(QUEUES.backup), { everyMinutes: config.BACKUP_HEALTH_CHECK_EVERY_MINUTES });
 logger.info(
   {

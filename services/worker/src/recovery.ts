@@ -1,17 +1,32 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { dropAbandonedDrills, EXCLUSIVE_RUN_LOCK, exitMaintenance, STAGING_SCHEMA_PREFIX } from '@mp/core';
+import {
+  dropAbandonedDrills,
+  dropStaleRestorePoints,
+  EXCLUSIVE_KINDS,
+  EXCLUSIVE_RUN_LOCK,
+  exitMaintenance,
+  finishInterruptedSwaps,
+  isRestorePoint,
+  preRestoreJobId,
+  STAGING_SCHEMA_PREFIX,
+} from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
 
 /**
- * Cleans up after a worker that died during a restore, reset or drill: a drill's abandoned scratch
- * database is dropped and its operation failed (`dropAbandonedDrills`); when no live worker holds the
- * run lock, maintenance mode is turned off and operations still marked running are failed.
+ * Cleans up after a worker that died during a restore, reset, undo or drill. A drill's abandoned scratch
+ * database is dropped and its operation failed (`dropAbandonedDrills`). When no live worker holds the
+ * run lock, it decides from the catalog how far each interrupted operation got. A restore whose swap
+ * committed (its restore point exists) or an undo whose swap committed (its restore point is gone) is
+ * finished: the new tables are live, so only the bookkeeping was missing. Every other one is failed:
+ * its transaction died with the connection, so the database is as it was before it. Then maintenance
+ * mode is turned off, staging schemas are dropped and stale restore points with them.
  * Runs at start-up and periodically (the killed worker's connection may hold the lock a little longer).
- * (Their transaction died with the connection, so the database is as it was before them.)
  */
-export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma' | 'logger'>): Promise<void> {
+export async function recoverInterrupted(
+  deps: Pick<WorkerDeps, 'pool' | 'prisma' | 'logger'> & Partial<Pick<WorkerDeps, 'producer' | 'config'>>,
+): Promise<void> {
   // Drills take no run lock (they never touch live data): their scratch databases are judged by their own locks.
   await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
@@ -19,26 +34,47 @@ export async function recoverInterrupted(deps: Pick<WorkerDeps, 'pool' | 'prisma
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
     if (!rows[0]?.ok) return; // another worker is running one right now
     try {
+      // An operation marked running a moment ago may be just about to take the lock on another worker.
+      const olderThan = new Date(Date.now() - 1000);
+      const finished = await finishInterruptedSwaps({ ...deps, undoWindowHours: deps.config?.UNDO_WINDOW_HOURS }, client, olderThan);
       const { count } = await deps.prisma.operation.updateMany({
-        // A restore marked running a moment ago may be just about to take the lock on another worker.
-        where: { kind: { in: ['restore', 'reset'] }, status: 'running', startedAt: { lt: new Date(Date.now() - 1000) } },
+        where: { kind: { in: [...EXCLUSIVE_KINDS] }, status: 'running', startedAt: { lt: olderThan } },
         data: { status: 'failed', error: 'Interrupted: the worker stopped during the operation; nothing was changed', completedAt: new Date() },
       });
       const cleared = await exitMaintenance(deps.prisma);
-      // A restore killed mid-way leaves its staging schema behind (never the live tables).
+      // A restore killed mid-way leaves its staging schema behind (never the live tables); restore points are kept.
       const { rows: schemas } = await client.query<{ name: string }>(
         `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
         [STAGING_SCHEMA_PREFIX],
       );
-      for (const { name } of schemas) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
-      if (count > 0 || cleared || schemas.length > 0) {
-        deps.logger.warn({ interrupted: count, maintenanceCleared: cleared, stagingDropped: schemas.length }, 'recovered from an interrupted restore/reset');
+      const staging = schemas.filter((s) => !isRestorePoint(s.name));
+      for (const { name } of staging) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
+      const sweep = await dropStaleRestorePoints(deps, client);
+      for (const id of new Set([...finished.restores, ...sweep.needsExport])) await enqueuePreRestoreExport(deps, id);
+      if (count > 0 || cleared || staging.length > 0 || finished.restores.length + finished.undos.length + sweep.dropped.length > 0) {
+        deps.logger.warn(
+          { interrupted: count, finished, maintenanceCleared: cleared, stagingDropped: staging.length, restorePointsDropped: sweep.dropped.length },
+          'recovered from an interrupted restore/reset/undo',
+        );
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
     }
   } finally {
     client.release();
+  }
+}
+
+/**
+ * Queues the background export of restore `restoreOperationId`'s pre-restore file (idempotent: the job id
+ * is derived from the restore). A failed enqueue is logged: the hourly restore-point sweep queues it again.
+ */
+export async function enqueuePreRestoreExport(deps: Pick<WorkerDeps, 'logger'> & Partial<Pick<WorkerDeps, 'producer'>>, restoreOperationId: string): Promise<void> {
+  if (!deps.producer) return;
+  try {
+    await deps.producer.enqueue('backup.restore-points', { action: 'export', restoreOperationId }, { jobId: preRestoreJobId(restoreOperationId) });
+  } catch (err) {
+    deps.logger.warn({ restoreOperationId, err: (err as Error).message }, 'could not queue the pre-restore export; the hourly sweep will');
   }
 }
 

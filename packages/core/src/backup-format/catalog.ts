@@ -13,17 +13,17 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 /** json and jsonb columns: a value is JSON text, where other columns take a string's content. */
 export const isJsonColumn = (column: Pick<ColumnInfo, 'type'>): boolean => column.type === 'json' || column.type === 'jsonb';
 
-/** Columns of `public.<table>` in their physical order, read from the catalog. */
-export async function readColumns(db: Queryable, table: string): Promise<ColumnInfo[]> {
+/** Columns of `<schema>.<table>` (default `public`) in their physical order, read from the catalog. */
+export async function readColumns(db: Queryable, table: string, schema = 'public'): Promise<ColumnInfo[]> {
   const { rows } = await db.query<ColumnInfo>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", a.atthasdef AS "hasDefault"
        FROM pg_attribute a
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
-    [`public.${quoteIdent(table)}`],
+    [`${quoteIdent(schema)}.${quoteIdent(table)}`],
   );
-  if (rows.length === 0) throw new Error(`Table public.${table} does not exist`);
+  if (rows.length === 0) throw new Error(`Table ${schema}.${table} does not exist`);
   return rows;
 }
 

@@ -67,6 +67,12 @@ describe('backup request helpers', () => {
       completedAt: record.completedAt,
       createdBy: 'admin',
       error: null,
+      labels: {},
+      pinned: false,
+      pinNote: null,
+      pinnedAt: null,
+      pinnedBy: null,
+      encryptionKeyId: null,
     });
     expect(JSON.stringify(toBackupDetail(record))).not.toContain('/p');
     expect(toBackupView({ ...record, fileSize: null }).fileSize).toBeNull();

@@ -49,9 +49,11 @@ export interface BackupRunResult {
 
 const json = (v: unknown) => v as object;
 
-function readOptions(value: unknown): BackupOptions {
+/** A record's stored options; `schema` names a restore point to export instead of the live tables (pre-restore files). */
+function readOptions(value: unknown): BackupOptions & { schema?: string } {
   const v = (value ?? {}) as Record<string, unknown>;
-  return { includeAuditLogs: v.includeAuditLogs === true, includeSessions: v.includeSessions === true };
+  const schema = typeof v.schema === 'string' && /^mp_restore_point_[0-9a-f]+$/.test(v.schema) ? v.schema : undefined;
+  return { includeAuditLogs: v.includeAuditLogs === true, includeSessions: v.includeSessions === true, ...(schema ? { schema } : {}) };
 }
 
 /** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */
@@ -201,7 +203,7 @@ async function exists(deps: BackupRunDeps, key: string): Promise<boolean> {
 export async function exportToLocal(
   deps: BackupRunDeps,
   filename: string,
-  options: BackupOptions,
+  options: BackupOptions & { schema?: string },
   onProgress?: (p: JobProgress) => void,
 ): Promise<{
   local: NonNullable<RecordStorage['local']>;

@@ -58,21 +58,26 @@ function countNewlines(chunk: Buffer): number {
  * caller must release it with an error (`client.release(err)`), which closes it and so ends the
  * transaction. `summary` is filled before the first byte, except `warnings`: with
  * `checks.invariants` the business invariants run on the same snapshot once the last row is out.
+ * `options.schema` reads the tables from another schema than `public` (a restore point, for its
+ * pre-restore file): they are locked first (ACCESS SHARE), so the point cannot be dropped half-read.
  */
 export async function* exportSnapshot(
   client: pg.PoolClient,
-  options: BackupOptions,
+  options: BackupOptions & { schema?: string },
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
   failpoints?: FailpointDeps,
   checks?: { invariants?: boolean },
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
+  const schema = options.schema ?? 'public';
+  const from = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  if (schema !== 'public') await client.query(`LOCK TABLE ${tables.map((t) => from(t.table)).join(', ')} IN ACCESS SHARE MODE`);
   summary.timestamp = new Date().toISOString();
   summary.schemaVersion = await readSchemaVersion(client);
   const counts = await client.query<Record<string, string>>(
-    `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
+    `SELECT ${tables.map((t) => `(SELECT count(*) FROM ${from(t.table)}) AS ${quoteIdent(t.key)}`).join(', ')}`,
   );
   for (const t of tables) summary.recordCounts[t.key] = Number(counts.rows[0]![t.key]);
   const totalRows = Object.values(summary.recordCounts).reduce((a, b) => a + (b ?? 0), 0);
@@ -89,12 +94,12 @@ export async function* exportSnapshot(
 
   let rowsDone = 0;
   for (const [index, t] of tables.entries()) {
-    const columns = await readColumns(client, t.table);
+    const columns = await readColumns(client, t.table, schema);
     const select = columns.map(selectExpression).join(', ');
     yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
     const copy = client.query(
       copyStreams.to(
-        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM public.${quoteIdent(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
+        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM ${from(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
       ),
     );
     let first = true;
@@ -120,6 +125,6 @@ export async function* exportSnapshot(
   }
   yield Buffer.from('}}\n');
   // Still inside the snapshot: the warnings describe exactly the rows just written.
-  if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema: 'public' });
+  if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema });
   await client.query('COMMIT');
 }

@@ -57,13 +57,16 @@ export function operationInProgress(running: { id: string; kind: string; status:
   });
 }
 
+/** Operations that replace live tables under the exclusive-run lock: one at a time. */
+export const EXCLUSIVE_KINDS = ['restore', 'reset', 'undo'] as const;
+
 /**
- * Throws when a restore or reset is queued or running. Call inside {@link withOperationLock}.
+ * Throws when a restore, reset or undo is queued or running. Call inside {@link withOperationLock}.
  * @throws AppError OPERATION_IN_PROGRESS
  */
 export async function assertNoExclusiveOperation(tx: Tx): Promise<void> {
   const running = await tx.operation.findFirst({
-    where: { kind: { in: ['restore', 'reset'] }, status: { in: ['queued', 'running'] } },
+    where: { kind: { in: [...EXCLUSIVE_KINDS] }, status: { in: ['queued', 'running'] } },
     select: { id: true, kind: true, status: true, jobId: true },
   });
   if (running) throw operationInProgress(running);

@@ -5,6 +5,8 @@ import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
 import { takeSafetyBackup, withExclusiveMaintenance } from '../restore/exclusive.js';
+import { dropAllRestorePoints } from '../restore/restore-point.js';
+import { markDropped } from '../restore/restore-point-swap.js';
 import { reachFailpoint } from '../failpoints.js';
 
 export const SUPERADMIN_USERNAME = 'SuperAdmin';
@@ -42,7 +44,10 @@ export async function runReset(
     const id = randomUUID();
     progress({ percent: 70, stage: 'replacing' });
     await client.query('BEGIN');
+    let droppedPoints: string[] = [];
     try {
+      // A reset ends every undo: the restore points (and their write logging) go in the same transaction as the wipe.
+      droppedPoints = await dropAllRestorePoints(client);
       await client.query(`TRUNCATE ${BACKUP_TABLES.map((t) => `public.${quoteIdent(t.table)}`).join(', ')}`);
       await client.query(
         `INSERT INTO public.users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive", "mustChangePassword")
@@ -56,6 +61,7 @@ export async function runReset(
       );
       await reachFailpoint(deps, 'reset.wipe');
       await client.query('COMMIT');
+      for (const schema of droppedPoints) await markDropped(deps.prisma, schema);
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
       throw err;

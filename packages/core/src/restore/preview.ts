@@ -74,7 +74,7 @@ export async function runRestorePreview(
 
     progress({ percent: 1, stage: 'validating' });
     const typed = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-    const run = { deps, target: { pool: deps.pool, scratch: false }, started, progress: (p: JobProgress) => progress({ ...p, percent: Math.min(p.percent, 80) }) };
+    const run = { deps, target: { pool: deps.pool, scratch: false }, operationId, started, progress: (p: JobProgress) => progress({ ...p, percent: Math.min(p.percent, 80) }) };
     const file = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection }).catch((err: unknown) => {
       opened.stream.destroy();
       throw err;

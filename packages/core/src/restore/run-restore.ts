@@ -6,7 +6,7 @@ import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { isAppError } from '../errors.js';
 import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
-import { takeSafetyBackup, withExclusiveMaintenance } from './exclusive.js';
+import { withExclusiveMaintenance } from './exclusive.js';
 import { checkStagedFile, isCompleteExport } from './build.js';
 import { findAdminLockout } from './admin-check.js';
 import { invalidBackup } from './problems.js';
@@ -14,6 +14,7 @@ import { stageFile, type StagedFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 import { checksumMismatch, hashSource, openSource, restoreSourceSchema, type OpenedSource, type RestoreSource } from './source.js';
 import { TableBuilds } from './table-builds.js';
+import { swapInKeepingRestorePoint, type RestorePointInfo } from './restore-point-swap.js';
 import { swapIn } from './swap.js';
 import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
 import { changesUsers, keepSelectedOnly, resolveSelection, tableSelectionInputSchema, type TableSelection } from './selection.js';
@@ -21,11 +22,18 @@ import { findBrokenReferences, wouldBreakReferences } from './reference-check.js
 
 export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
+  /** How long a restore can be undone (config UNDO_WINDOW_HOURS; default 24). */
+  undoWindowHours?: number;
 }
 
 export interface RestoreResult {
   restored: Record<string, number>;
+  /** The pre-restore file's record, once written (linked by the background export). */
   safetyBackupId: string | null;
+  /** `pending` until the background export links `safetyBackupId` (`completed`) or fails (`failed`). */
+  safetyBackup: 'pending' | 'skipped' | 'completed' | 'failed';
+  /** The replaced tables, kept for undo (null for a drill's scratch database). */
+  restorePoint: RestorePointInfo | null;
   /** False for a selective restore that leaves the users as they are (sessions kept). */
   sessionsCleared: boolean;
   sha256: string;
@@ -69,6 +77,7 @@ export interface RestoreTarget {
 export interface Run {
   deps: RestoreDeps;
   target: RestoreTarget;
+  operationId: string;
   started: number;
   progress: (p: JobProgress) => void;
 }
@@ -95,8 +104,10 @@ export interface StageJob {
  *    (structure, metadata, counts, types, required fields, duplicates, references, checksum, and
  *    that some active ADMIN could still log in unless the operation says `allowNoAdmin`) happens
  *    here, and none of it touches live data.
- * 2. A safety backup of the live data, unless skipped.
- * 3. One short transaction swaps the staged tables in and deletes every session.
+ * 2. One short transaction swaps the staged tables in, moves the live ones into the restore point
+ *    (`mp_restore_point_…`, kept for the undo window) and deletes every session. Earlier restore
+ *    points are dropped after it commits. The pre-restore file is written from the restore point
+ *    afterwards, in the background (`exportRestorePoint`), unless `skipSafetyBackup`.
  * Any failure leaves the live tables exactly as they were; the staging schema is always dropped.
  * Validation failures throw `INVALID_BACKUP_FILE` (details.problems lists where and what).
  * Selective restore (input `tables`, optionally `withDependencies`: see selection.ts): only those
@@ -109,14 +120,14 @@ export async function runRestore(
   operationId: string,
   ctx: { jobId: string; onProgress?: (p: JobProgress) => void },
 ): Promise<RestoreResult> {
-  const run: Run = { deps, target: { pool: deps.pool, scratch: false }, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const run: Run = { deps, target: { pool: deps.pool, scratch: false }, operationId, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
   const input = readInput(op.input);
   const schema = `${STAGING_SCHEMA_PREFIX}${operationId.replaceAll('-', '').slice(0, 16)}`;
   try {
     return await withExclusiveMaintenance(deps, { jobId: ctx.jobId, operationId, reason: 'restore' }, (client) =>
-      restoreExclusively(run, client, schema, input, op.createdBy),
+      restoreExclusively(run, client, schema, input),
     );
   } finally {
     if (input.source.kind === 'file') await rm(input.source.path, { force: true });
@@ -135,13 +146,13 @@ export async function restoreIntoScratch(
   input: { backupId: string; operationId: string },
   ctx: { onProgress?: (p: JobProgress) => void } = {},
 ): Promise<RestoreResult> {
-  const run: Run = { deps, target: { pool: target.pool, scratch: true }, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const run: Run = { deps, target: { pool: target.pool, scratch: true }, operationId: input.operationId, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
   const schema = `${STAGING_SCHEMA_PREFIX}${input.operationId.replaceAll('-', '').slice(0, 16)}`;
   const restoreInput: RestoreInput = { source: { kind: 'backup', backupId: input.backupId }, skipSafetyBackup: true, allowNoAdmin: true, withDependencies: false };
   const client = await target.pool.connect();
   let failed: Error | undefined;
   try {
-    return await restoreExclusively(run, client, schema, restoreInput, null);
+    return await restoreExclusively(run, client, schema, restoreInput);
   } catch (err) {
     failed = err as Error;
     throw err;
@@ -156,7 +167,6 @@ async function restoreExclusively(
   client: pg.PoolClient,
   schema: string,
   input: RestoreInput,
-  createdBy: string | null,
 ): Promise<RestoreResult> {
   const { deps, target, started, progress } = run;
   const opened = await openSource(deps, input.source);
@@ -200,23 +210,24 @@ async function restoreExclusively(
     const lockout = input.allowNoAdmin || !changesUsers(selection) ? null : await findAdminLockout(builders[0]!, schema);
     if (lockout) throw invalidBackup([lockout]);
 
-    // Safety point: the live data as it is now, unless skipped.
-    let safetyBackupId: string | null = null;
-    if (!input.skipSafetyBackup && !target.scratch) {
-      progress({ percent: 60, stage: 'safety-backup' });
-      safetyBackupId = await takeSafetyBackup(deps, { createdBy });
-    }
-
-    // Swap.
+    // Swap. Live: the replaced tables become the restore point (the safety point, at no copying cost).
+    // A drill's scratch database needs none: its replaced tables are dropped.
     progress({ percent: 90, stage: 'replacing' });
     const swapStarted = Date.now();
-    await swapIn(client, schema, built, deps, { clearSessions: changesUsers(selection) });
+    const clearSessions = changesUsers(selection);
+    const point = target.scratch
+      ? await swapIn(client, schema, built, deps, { clearSessions }).then(() => null)
+      : await swapInKeepingRestorePoint(deps, client, { schema, built, operationId: run.operationId, clearSessions });
     deps.logger.info({ swapMs: Date.now() - swapStarted, ms: Date.now() - started }, 'restore: swapped in');
     progress({ percent: 100, stage: 'done' });
     return {
       restored: Object.fromEntries(built.map((t) => [t.key, t.rows])),
-      safetyBackupId,
-      sessionsCleared: changesUsers(selection),
+      // Written from the restore point in the background once maintenance is off (`backup.restore-points`);
+      // not for a selective restore (its point holds only some tables; undo still works) or a drill.
+      safetyBackupId: null,
+      safetyBackup: input.skipSafetyBackup || selection || target.scratch ? 'skipped' : 'pending',
+      restorePoint: point,
+      sessionsCleared: clearSessions,
       sha256: staged.sha256,
       durationMs: Date.now() - started,
       ...(selection ? { tables: selection.tables, addedByDependencies: selection.addedByDependencies } : {}),

@@ -2,13 +2,22 @@ import type { Job } from 'bullmq';
 import { runRestore } from '@mp/core';
 import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
+import { enqueuePreRestoreExport } from '../recovery.js';
 import { trackOperation } from '../tracking.js';
 import { backupRunDeps } from './shared.js';
 
-/** `backup.restore`: all-or-nothing restore under maintenance mode. */
+/**
+ * `backup.restore`: all-or-nothing restore under maintenance mode. Once it completed (maintenance off),
+ * the pre-restore file is written from its restore point by a job of its own.
+ */
 export async function handleBackupRestore(job: Job<JobPayload<'backup.restore'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
-  return trackOperation(deps, job, operationId, (onProgress) =>
-    runRestore({ ...backupRunDeps(deps), uploadDir: deps.uploadDir }, operationId, { jobId: job.id!, onProgress }),
+  const result = await trackOperation(deps, job, operationId, (onProgress) =>
+    runRestore({ ...backupRunDeps(deps), uploadDir: deps.uploadDir, undoWindowHours: deps.config.UNDO_WINDOW_HOURS }, operationId, {
+      jobId: job.id!,
+      onProgress,
+    }),
   );
+  if (result.safetyBackup === 'pending') await enqueuePreRestoreExport(deps, operationId);
+  return result;
 }

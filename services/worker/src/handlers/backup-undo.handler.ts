@@ -1,8 +1,14 @@
 import type { Job } from 'bullmq';
-import { UnrecoverableError, type JobPayload } from '@mp/jobs';
+import { runUndo } from '@mp/core';
+import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
+import { trackOperation } from '../tracking.js';
+import { backupRunDeps } from './shared.js';
 
-// PLACEHOLDER-UNTIL-IMPLEMENTED: replaced by the helper that owns `backup.undo`.
-export async function handleBackupUndo(_job: Job<JobPayload<'backup.undo'>>, _deps: WorkerDeps): Promise<never> {
-  throw new UnrecoverableError('backup.undo is not available yet');
+/** `backup.undo`: swaps a restore's point back in under maintenance mode; everyone is logged out. */
+export async function handleBackupUndo(job: Job<JobPayload<'backup.undo'>>, deps: WorkerDeps) {
+  const { operationId } = job.data;
+  return trackOperation(deps, job, operationId, (onProgress) =>
+    runUndo({ ...backupRunDeps(deps), uploadDir: deps.uploadDir }, operationId, { jobId: job.id!, onProgress }),
+  );
 }

@@ -11,11 +11,12 @@ import readRoutes from './read.js';
 import resetRoute from './reset.js';
 import restoreRoute from './restore.js';
 import restoreEntityRoute from './restore-entity.js';
+import undoRoutes from './undo.js';
 import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes, pinRoutes]) {
+  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes, pinRoutes, undoRoutes]) {
     await app.register(plugin, deps);
   }
 };

@@ -28,7 +28,7 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Queue a restore (backupId, backupData or uploaded file)',
         description:
-          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup`; ' +
+          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup` (no background pre-restore file; the restore point for undo is kept anyway); ' +
           '`tables: ["loanTypes", "unions"]` replaces only those tables (multipart: one comma-separated `tables` field), refused with ' +
           '`RESTORE_WOULD_BREAK_REFERENCES` and its `problems` when references between restored and kept tables would break; ' +
           '`withDependencies: true` adds the tables they depend on (the result lists them in `addedByDependencies`); ' +
