@@ -311,6 +311,8 @@ describe('worker killed during a reset and a prune', () => {
   it('at prune.mid-delete: the retried prune finishes deleting; no listed backup lacks its file', async () => {
     // Everything so far is past retention, except the backup made next (kept as the newest).
     await db.pool.query(`UPDATE backup_records SET "createdAt" = now() - interval '400 days'`);
+    // The restores above are still in their undo window, which keeps their pre-restore files: close it.
+    await db.pool.query(`UPDATE operations SET "undoUntil" = now() - interval '1 minute' WHERE "undoUntil" IS NOT NULL`);
     const old = await db.prisma.backupRecord.count({ where: { status: { in: ['completed', 'partial'] } } });
     expect(old).toBeGreaterThan(1);
     const worker = await armed('worker', 'prune.mid-delete');

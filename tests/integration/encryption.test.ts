@@ -12,6 +12,7 @@ import {
   runBackup,
   runRestore,
   verifyBackup,
+  exportRestorePoint,
   type VerifyReport,
   type EncryptionSettings,
   type RestoreDeps,
@@ -197,7 +198,12 @@ describe('encryption at rest', () => {
 
   it('encrypts the pre-restore safety backup as well', async () => {
     const result = await restore(withKeys(keys(K1)), { backupId: made.id }, false);
-    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: result.safetyBackupId! } });
+    expect(result.safetyBackup).toBe('pending');
+    // The pre-restore file is written from the restore point after the restore, as the worker's housekeeping job does.
+    const op = await db.prisma.operation.findFirstOrThrow({ where: { kind: 'restore' }, orderBy: { createdAt: 'desc' } });
+    const exported = await exportRestorePoint(withKeys(keys(K1)), op.id, { attempt: 1, isLastAttempt: true });
+    if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
+    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
     expect(safety.encryptionKeyId).toBe('k1');
     expect(isEncryptedBackup(await readFile(path.join(dir, 'backups', safety.filename)))).toBe(true);
   });

@@ -122,7 +122,7 @@ describe('selective restore', () => {
     const problems = (err.details as { problems: { table: string; message: string }[] }).problems;
     expect(problems).toEqual([expect.objectContaining({ table: 'unionMembers', field: 'unionId', message: expect.stringContaining(`e.g. ${unionId}`) })]);
     expect(await tableHashes(db.pool)).toEqual(before);
-    expect((await schemas()).filter((s) => s.startsWith('mp_'))).toEqual([]);
+    expect((await schemas()).filter((s) => s.startsWith('mp_') && !s.startsWith('mp_restore_point_'))).toEqual([]);
   });
 
   it('refuses when restored rows point at live rows that are missing, and withDependencies brings those back', async () => {
@@ -221,13 +221,13 @@ describe('restore preview', () => {
     expect(closure.addedByDependencies).toEqual(['users', 'unions']);
     expect(closure.tables.map((t) => t.table)).toEqual(['users', 'unions', 'unionMembers']);
     expect(await tableHashes(db.pool)).toEqual(live);
-    expect((await schemas()).filter((s) => s.startsWith('mp_'))).toEqual([]);
+    expect((await schemas()).filter((s) => s.startsWith('mp_') && !s.startsWith('mp_restore_point_'))).toEqual([]);
   });
 
   it('drops its schema when the preview fails', async () => {
     const err = await refusal(preview(seeded, { tables: ['auditLogs'] }));
     expect(err.code).toBe('INVALID_BACKUP_FILE');
     expect(err.message).toContain('data.auditLogs: this table was asked to be restored, but the file does not hold it');
-    expect((await schemas()).filter((s) => s.startsWith('mp_'))).toEqual([]);
+    expect((await schemas()).filter((s) => s.startsWith('mp_') && !s.startsWith('mp_restore_point_'))).toEqual([]);
   });
 });
