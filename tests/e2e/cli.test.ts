@@ -59,7 +59,8 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe('mp-backup', () => {
+// Each command is a process started through tsx: a budget per test, not a timing assertion.
+describe('mp-backup', { timeout: 90_000 }, () => {
   let backupId: string;
   let file: string;
 

@@ -3,7 +3,6 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { inspectBackupFile, parseKeyConfig } from '@mp/core';
 import { ApiClient } from './api.js';
 import { credentialsPath, forgetCredentials, loadCredentials, saveCredentials } from './credentials.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -157,6 +156,8 @@ export function buildProgram(): Command {
     .description('check a local backup file offline, or have the worker verify a stored backup by id')
     .action(async (target: string) => {
       if (existsSync(target)) {
+        // Loaded only here: the core package is large, and every other command just talks HTTP.
+        const { inspectBackupFile, parseKeyConfig } = await import('@mp/core');
         const { keyring } = parseKeyConfig(process.env.BACKUP_ENCRYPTION_KEY, process.env.BACKUP_DECRYPTION_KEYS);
         const report = await inspectBackupFile(createReadStream(target), keyring);
         print(globals(), report, () => [
