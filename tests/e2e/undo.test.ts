@@ -135,10 +135,11 @@ describe('restore, then undo', () => {
   });
 
   it('undo swaps the restore point back: every replaced table is exactly as before the restore; everyone is logged out', async () => {
-    const res = await call<{ jobId: string; operationId: string; statusUrl: string; discards: { written: number } }>('POST', `/api/backup/restore/${restoreId}/undo`);
+    const res = await call<{ jobId: string; operationId: string; statusUrl: string; discards: { written: number; available: boolean; reason: string | null } }>('POST', `/api/backup/restore/${restoreId}/undo`);
     expect(res.status).toBe(202);
     expect(res.body.data.statusUrl).toBe(`/api/backup/jobs/${res.body.data.jobId}`);
     expect(res.body.data.discards.written).toBeGreaterThanOrEqual(7);
+    expect(res.body.data.discards).toMatchObject({ available: true, reason: null });
     const undo = await settled(res.body.data.operationId);
     expect([undo.kind, undo.status, undo.error]).toEqual(['undo', 'completed', null]);
     expect(await tableHashes(db.pool, REPLACED)).toEqual(before);

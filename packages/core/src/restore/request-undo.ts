@@ -25,6 +25,8 @@ export async function requestUndo(
   input: { restoreOperationId: string; createdBy: string },
 ): Promise<OperationAccepted & { discards: UndoPreview }> {
   const operationId = randomUUID();
+  // What the undo will discard, read before its own Operation exists (afterwards the preview would call this restore's undo "already queued").
+  const discards = await previewUndo(deps, input.restoreOperationId);
   await withOperationLock(deps.prisma, async (tx) => {
     await assertNotInMaintenance(tx);
     await assertNoExclusiveOperation(tx);
@@ -34,7 +36,6 @@ export async function requestUndo(
       data: { id: operationId, kind: 'undo', jobId: operationId, input: { restoreOperationId: input.restoreOperationId }, createdBy: input.createdBy },
     });
   });
-  const discards = await previewUndo(deps, input.restoreOperationId);
   await enqueueOrFail(deps, operationId, () => enqueueWithin(deps.producer, 'backup.undo', { operationId }, operationId));
   return { operationId, jobId: operationId, discards };
 }
