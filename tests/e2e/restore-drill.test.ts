@@ -18,7 +18,9 @@ const ALL = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayme
 
 const http = () => client(stack.api, token);
 const scratchDatabases = async () =>
-  (await stack.db.pool.query<{ name: string }>(`SELECT datname AS name FROM pg_database WHERE datname LIKE 'mp\\_drill\\_%' ORDER BY 1`)).rows.map((r) => r.name);
+  (await stack.db.pool.query<{ name: string }>(`SELECT datname AS name FROM pg_database
+        WHERE datname LIKE 'mp\\_drill\\_%' AND shobj_description(oid, 'pg_database') = 'restore drill of ' || current_database()
+        ORDER BY 1`)).rows.map((r) => r.name);
 
 async function createBackup(): Promise<string> {
   const res = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { includeAuditLogs: true });
