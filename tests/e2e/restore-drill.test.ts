@@ -72,11 +72,14 @@ describe('restore drills', () => {
     expect(done.error ?? null).toBeNull();
     expect(done.state).toBe('completed');
     const result = done.result as {
-      backupId: string; ok: boolean; rtoSeconds: number; rowsPerSecond: number; rows: number;
+      backupId: string; ok: boolean; rtoSeconds: number; checkedSeconds: number; restoreSeconds: number; rowsPerSecond: number; rows: number;
       tables: Record<string, { rows: number; fileRows: number; hashOk: boolean }>; invariants: { rule: string; count: number; examples: string[] }[];
     };
     expect(result).toMatchObject({ backupId, ok: true });
     expect(result.rtoSeconds).toBeGreaterThan(0);
+    // Usable before it is checked: the restore is inside the recovery time, the comparison with the file after it.
+    expect(result.restoreSeconds).toBeLessThanOrEqual(result.rtoSeconds);
+    expect(result.checkedSeconds).toBeGreaterThanOrEqual(result.rtoSeconds);
     expect(result.rowsPerSecond).toBeGreaterThan(0);
     const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
     const counts = record.recordCounts as Record<string, number>;
