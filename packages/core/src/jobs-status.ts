@@ -3,7 +3,7 @@ import type { BackupRecord, PgPool, PrismaClient } from '@mp/db';
 import type { Job } from 'bullmq';
 import { JOBS, QUEUES, type JobName, type Producer } from '@mp/jobs';
 import { AppError } from './errors.js';
-import { errorSummary } from './operations/requests.js';
+import { errorSummary } from './error-summary.js';
 import { problemListSchema, type ReportedProblem } from './restore/problems.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'partial' | 'failed';

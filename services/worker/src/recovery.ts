@@ -4,7 +4,7 @@ import {
   dropAbandonedDrills,
   dropStaleRestorePoints,
   EXCLUSIVE_KINDS,
-  EXCLUSIVE_RUN_LOCK,
+  LIVE_TABLES_LOCK,
   exitMaintenance,
   finishInterruptedSwaps,
   isRestorePoint,
@@ -31,7 +31,7 @@ export async function recoverInterrupted(
   await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
     if (!rows[0]?.ok) return; // another worker is running one right now
     try {
       // An operation marked running a moment ago may be just about to take the lock on another worker.
@@ -58,7 +58,7 @@ export async function recoverInterrupted(
         );
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
     }
   } finally {
     client.release();

@@ -3,7 +3,7 @@ import type { PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import { KEY_ID_PATTERN } from '../crypto/format.js';
 import { AppError } from '../errors.js';
-import { enqueueWithin } from '../operations/requests.js';
+import { enqueueWithin } from '../operations/enqueue-within.js';
 
 /**
  * Queues a re-key of every backup encrypted with `fromKeyId` (job `backup.rekey`, see `rekeyBackups`):

@@ -7,25 +7,25 @@ import { JOBS, RESTORE_POINTS_SCHEDULER_ID, RETENTION, UnrecoverableError } from
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import { runBackup, type BackupRunDeps, type BackupRunResult, type JobProgress } from '../export/run-backup.js';
-import { EXCLUSIVE_RUN_LOCK } from './exclusive.js';
+import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
 /**
- * Runs `fn` on a connection holding the exclusive-run lock (restores, resets and undos hold it while
+ * Runs `fn` on a connection holding the `LIVE_TABLES_LOCK` (restores, resets and undos hold it while
  * they run), or returns null at once when another worker holds it.
  */
 async function withRunLock<T>(pool: PgPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
     if (!rows[0]?.ok) return null;
     try {
       return await fn(client);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
     }
   } finally {
     client.release();

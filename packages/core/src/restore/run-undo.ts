@@ -24,7 +24,7 @@ const undoInputSchema = z.object({ restoreOperationId: z.string().uuid() });
 
 /**
  * Takes back restore `input.restoreOperationId` (undo operation `operationId`), under maintenance
- * mode and the exclusive-run lock: checks again that it can be undone, then one transaction swaps the
+ * mode and the `LIVE_TABLES_LOCK`: checks again that it can be undone, then one transaction swaps the
  * restore point's tables back in for the live ones, deletes every session (everyone is logged out)
  * and drops the restore point with the tables it replaced. Either all of it commits or none.
  * @throws AppError UNDO_NOT_AVAILABLE when the restore can no longer be undone (nothing changed)
