@@ -31,6 +31,8 @@ export * from './backup-format/metadata.js';
 export * from './backup-format/json-scanner.js';
 export * from './backups/record-storage.js';
 export * from './export/snapshot-export.js';
+export * from './job-progress.js';
+export * from './json-value.js';
 export * from './export/run-backup.js';
 export * from './export/pre-migration.js';
 export * from './restore/problems.js';

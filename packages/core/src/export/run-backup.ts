@@ -14,6 +14,7 @@ import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSetting
 import type { InvariantWarning } from '../verify/business-invariants.js';
 import { saveReport } from '../verify/verify-backup.js';
 import { readBackCopies } from './read-back.js';
+import type { JobProgress } from '../job-progress.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -25,16 +26,6 @@ export interface BackupRunDeps {
   failpoints?: readonly FailpointName[];
   /** Keys: every file is encrypted with `current` when set; absent means none (files in clear). */
   encryption?: EncryptionSettings;
-}
-
-export interface JobProgress {
-  percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'verifying' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
-  table?: string;
-  /** Rows done so far, all tables together. */
-  rows?: number;
-  /** Rows per table (export order) of the backup being written. */
-  counts?: Record<string, number>;
 }
 
 export interface BackupRunResult {

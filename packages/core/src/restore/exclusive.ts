@@ -3,7 +3,8 @@ import type pg from 'pg';
 import { enterMaintenance, exitMaintenance } from '../maintenance.js';
 import { AppError } from '../errors.js';
 import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
-import { runBackup, type BackupRunDeps, type JobProgress } from '../export/run-backup.js';
+import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
-import type { JobProgress } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { withExclusiveMaintenance } from './exclusive.js';
 import { countWritesSince, restorePointTables, type TableWrites } from './restore-point.js';
 import { markDropped } from './restore-point-swap.js';
