@@ -10,6 +10,7 @@ import {
   isRestorePoint,
   preRestoreJobId,
   STAGING_SCHEMA_PREFIX,
+  uploadPathOf,
 } from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
@@ -137,10 +138,8 @@ export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date())
     });
     if (count === 0) continue;
     report.failed.push(op.id);
-    const upload = (op.input as { source?: { kind?: string; path?: unknown } } | null)?.source;
-    if (upload?.kind === 'file' && typeof upload.path === 'string' && path.dirname(path.resolve(upload.path)) === path.resolve(deps.config.UPLOAD_DIR)) {
-      await rm(upload.path, { force: true });
-    }
+    const upload = uploadPathOf(op.input);
+    if (upload && path.dirname(path.resolve(upload)) === path.resolve(deps.config.UPLOAD_DIR)) await rm(upload, { force: true });
   }
 
   for (const queue of Object.values(QUEUES)) {

@@ -1,9 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { PrismaClient } from '@mp/db';
 import { AppError } from '../errors.js';
 
 /** How a reset's claim token is stored: SHA-256 hex, never the token itself. */
 export const hashClaimToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** A reset's stored `Operation.input`: the hash of the token that claims its generated password. */
+export const resetInputSchema = z.object({ claimTokenSha256: z.string() });
+export type ResetInput = z.output<typeof resetInputSchema>;
 
 /**
  * Hands out, once, the SuperAdmin password a finished reset generated, to whoever holds the claim
@@ -17,7 +22,7 @@ export async function claimResetPassword(
   input: { jobId: string; claimToken: string },
 ): Promise<{ username: string; password: string; mustChangePassword: true }> {
   const op = await deps.prisma.operation.findFirst({ where: { kind: 'reset', OR: [{ id: input.jobId }, { jobId: input.jobId }] } });
-  const expected = (op?.input as { claimTokenSha256?: string } | undefined)?.claimTokenSha256;
+  const expected = resetInputSchema.safeParse(op?.input).data?.claimTokenSha256;
   const given = Buffer.from(hashClaimToken(input.claimToken), 'hex');
   if (!op || !expected || !timingSafeEqual(Buffer.from(expected, 'hex'), given)) {
     throw new AppError('INVALID_CREDENTIALS', 'Unknown reset job or wrong claim token');

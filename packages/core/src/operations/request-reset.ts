@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { assertNotInMaintenance } from '../maintenance.js';
-import { hashClaimToken } from './claim-reset.js';
+import { hashClaimToken, type ResetInput } from './claim-reset.js';
 import { enqueueOperation, type OperationAccepted, type OperationDeps } from './enqueue-operation.js';
 import { assertNoExclusiveOperation } from './exclusive-operations.js';
 import { withOperationLock } from './operation-lock.js';
@@ -26,7 +26,7 @@ export async function requestReset(
     await assertNotInMaintenance(tx);
     await assertNoExclusiveOperation(tx);
     await tx.operation.create({
-      data: { id: operationId, kind: 'reset', jobId: operationId, input: { claimTokenSha256: hashClaimToken(claimToken) }, createdBy: input.createdBy },
+      data: { id: operationId, kind: 'reset', jobId: operationId, input: { claimTokenSha256: hashClaimToken(claimToken) } satisfies ResetInput, createdBy: input.createdBy },
     });
   });
   await enqueueOperation(deps, 'backup.reset', operationId, null);

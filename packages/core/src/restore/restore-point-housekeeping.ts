@@ -11,6 +11,7 @@ import type { JobProgress } from '../job-progress.js';
 import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
+import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
@@ -123,9 +124,10 @@ export async function exportRestorePoint(
 ): Promise<BackupRunResult | { skipped: string }> {
   const op = await deps.prisma.operation.findUnique({ where: { id: restoreOperationId } });
   if (!op || op.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
-  if ((op.input as { skipSafetyBackup?: boolean }).skipSafetyBackup === true) return { skipped: 'the restore asked for no safety backup' };
+  const flags = readRestoreFlags(op.input);
+  if (flags.skipSafetyBackup) return { skipped: 'the restore asked for no safety backup' };
   // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.
-  if (Array.isArray((op.input as { tables?: unknown }).tables)) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
+  if (flags.selective) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
   const jobId = preRestoreJobId(restoreOperationId);
   let record = await deps.prisma.backupRecord.findUnique({ where: { jobId } });
   if (!record) {
@@ -199,7 +201,7 @@ export async function finishInterruptedSwaps(
       const counts = await client.query<Record<string, string>>(
         `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t)}) AS ${quoteIdent(t)}`).join(', ')}`,
       );
-      const skip = (op.input as { skipSafetyBackup?: boolean }).skipSafetyBackup === true;
+      const skip = readRestoreFlags(op.input).skipSafetyBackup;
       await deps.prisma.operation.update({
         where: { id: op.id },
         data: {
@@ -218,7 +220,7 @@ export async function finishInterruptedSwaps(
       });
       out.restores.push(op.id);
     } else {
-      const restoreId = (op.input as { restoreOperationId?: string }).restoreOperationId;
+      const restoreId = undoInputSchema.safeParse(op.input).data?.restoreOperationId;
       const restore = restoreId ? await deps.prisma.operation.findUnique({ where: { id: restoreId } }) : null;
       if (!restore?.restorePoint || points.some((p) => p.schema === restore.restorePoint)) continue;
       await markDropped(deps.prisma, restore.restorePoint);

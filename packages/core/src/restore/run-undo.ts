@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
@@ -8,6 +7,7 @@ import { countWritesSince, restorePointTables, type TableWrites } from './restor
 import { markDropped } from './restore-point-swap.js';
 import type { RestoreDeps } from './run-restore.js';
 import { swapIn } from './swap.js';
+import { undoInputSchema } from './operation-inputs.js';
 import { undoNotAvailable, undoRefusal } from './undo-availability.js';
 
 export interface UndoResult {
@@ -19,8 +19,6 @@ export interface UndoResult {
   sessionsCleared: true;
   durationMs: number;
 }
-
-const undoInputSchema = z.object({ restoreOperationId: z.string().uuid() });
 
 /**
  * Takes back restore `input.restoreOperationId` (undo operation `operationId`), under maintenance
