@@ -93,6 +93,7 @@ beforeAll(async () => {
     REDIS_URL: process.env.REDIS_URL,
     QUEUE_PREFIX: `al${randomBytes(4).toString('hex')}`,
     BACKUP_DIR: dir,
+    UPLOAD_DIR: dir,
     LOG_LEVEL: 'info',
     BACKUP_ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/mp/${urlToken}`,
     BACKUP_ALERT_WEBHOOK_SECRET: secret,
@@ -113,8 +114,6 @@ beforeAll(async () => {
     pool: db.pool,
     producer,
     storage: { local: createLocalStorage({ dir }), cloud: null },
-    uploadDir: dir,
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
   };
   started = startWorkers(deps, handlers);
 });

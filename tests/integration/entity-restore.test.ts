@@ -99,8 +99,6 @@ beforeAll(async () => {
     pool: ctx.db.pool,
     producer: ctx.deps.producer,
     storage: ctx.deps.storage,
-    uploadDir: ctx.uploadDir,
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 },
   };
   workers = startWorkers(deps, handlers);
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EXCLUSIVE_RUN_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
+import { LIVE_TABLES_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -354,12 +354,12 @@ describe('restore', () => {
     // Another worker's restore, as the database sees it: a session holding the run lock.
     const other = await db.pool.connect();
     try {
-      await other.query('SELECT pg_advisory_lock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await other.query('SELECT pg_advisory_lock($1)', [LIVE_TABLES_LOCK]);
       await db.pool.query(`UPDATE loans SET notes = 'while locked'`);
       await expect(restoreFrom({ backupId })).rejects.toThrow(/Another restore or reset is running/);
       expect((await db.pool.query(`SELECT count(*)::int AS n FROM loans WHERE notes = 'while locked'`)).rows[0].n).toBeGreaterThan(0);
     } finally {
-      await other.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await other.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
       other.release();
     }
     await restoreFrom({ backupId });

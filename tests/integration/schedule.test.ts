@@ -232,7 +232,7 @@ describe('job scheduler', () => {
     // The worker service's own start-up code (the only place that constructs BullMQ Workers), with the
     // scheduled handler narrowed to the record creation this test is about.
     const seen: string[] = [];
-    const config = parseConfig(workerEnvSchema, { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+    const config = parseConfig(workerEnvSchema, { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', UPLOAD_DIR: tmpdir() });
     const workerDeps: WorkerDeps = {
       config,
       logger,
@@ -240,8 +240,6 @@ describe('job scheduler', () => {
       pool: db.pool,
       producer,
       storage: LOCAL_ONLY,
-      uploadDir: tmpdir(),
-      settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
       encryption: NO_ENCRYPTION,
     };
     const started = startWorkers(workerDeps, {

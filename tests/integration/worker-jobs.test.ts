@@ -29,6 +29,7 @@ beforeAll(async () => {
     REDIS_URL: process.env.REDIS_URL,
     QUEUE_PREFIX: `wm${randomBytes(4).toString('hex')}`,
     BACKUP_DIR: dir,
+    UPLOAD_DIR: dir,
     LOG_LEVEL: 'silent',
     MAINTENANCE_RECHECK_MS: '300',
   });
@@ -40,8 +41,6 @@ beforeAll(async () => {
     pool: db.pool,
     producer,
     storage: { local: createLocalStorage({ dir }), cloud: null },
-    uploadDir: dir,
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
     encryption: NO_ENCRYPTION,
   };
   started = startWorkers(deps, handlers);

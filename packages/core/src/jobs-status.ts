@@ -3,7 +3,8 @@ import type { BackupRecord, PgPool, PrismaClient } from '@mp/db';
 import type { Job } from 'bullmq';
 import { JOBS, QUEUES, type JobName, type Producer } from '@mp/jobs';
 import { AppError } from './errors.js';
-import { errorSummary } from './operations/requests.js';
+import { errorSummary } from './error-summary.js';
+import { storedProgressSchema } from './job-progress.js';
 import { problemListSchema, type ReportedProblem } from './restore/problems.js';
 
 export type JobState = 'queued' | 'running' | 'completed' | 'partial' | 'failed';
@@ -35,28 +36,28 @@ export interface JobStatus {
   completedAt: Date | null;
 }
 
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/** A finished backup job's result (`backup.create`, `backup.scheduled`): ids only, no HTTP paths. */
+export interface BackupJobResult {
+  backupId: string;
+  filename: string;
+  fileSize: number | null;
+  checksum: string | null;
+  recordCounts: unknown;
+  location: string;
+}
 
 /** Normalises whatever a handler reported (`job.updateProgress(number | object)`) to one shape. */
 export function normaliseProgress(raw: unknown, state: JobState): JobStatusProgress {
   const done = state === 'completed' || state === 'partial';
   if (typeof raw === 'number') return { percent: raw, stage: null, table: null, rows: null, counts: null };
-  const p = (raw && typeof raw === 'object' ? raw : {}) as Record<string, unknown>;
+  const p = storedProgressSchema.parse(raw);
   return {
-    percent: num(p.percent) ?? (done ? 100 : state === 'queued' ? 0 : null),
-    stage: str(p.stage) ?? (done ? 'done' : null),
-    table: str(p.table),
-    rows: num(p.rows),
-    counts: readCounts(p.counts),
+    percent: p.percent ?? (done ? 100 : state === 'queued' ? 0 : null),
+    stage: p.stage ?? (done ? 'done' : null),
+    table: p.table ?? null,
+    rows: p.rows ?? null,
+    counts: p.counts && Object.keys(p.counts).length > 0 ? p.counts : null,
   };
-}
-
-/** `{ table: rows }` with finite numbers only, or null. */
-function readCounts(v: unknown): Record<string, number> | null {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return null;
-  const entries = Object.entries(v as Record<string, unknown>).filter((e): e is [string, number] => num(e[1]) !== null);
-  return entries.length > 0 ? Object.fromEntries(entries) : null;
 }
 
 /**
@@ -118,8 +119,7 @@ export async function getJobStatus(
             checksum: backup.checksum,
             recordCounts: backup.recordCounts,
             location: backup.location,
-            downloadUrl: `/api/backup/download/${backup.id}`,
-          }
+          } satisfies BackupJobResult
         : null,
       error: backup.error,
       problems: null,
@@ -177,12 +177,13 @@ function readProblems(stored: unknown): ReportedProblem[] | null {
 
 /**
  * A reset's generated SuperAdmin password never shows in the job status (every admin who could
- * read it was deleted by the reset); it is claimed once with the reset's claim token instead.
+ * read it was deleted by the reset); it is claimed once with the reset's claim token instead
+ * (`claimResetPassword`), which `generatedPasswordPending: true` announces.
  */
 function hideSecrets(result: unknown): unknown {
   if (!result || typeof result !== 'object' || !('generatedPassword' in result)) return result;
   const { generatedPassword: _hidden, ...rest } = result as Record<string, unknown>;
-  return { ...rest, generatedPasswordPending: true, claimWith: 'POST /api/auth/reset-claim { jobId, claimToken }' };
+  return { ...rest, generatedPasswordPending: true };
 }
 
 async function mergeLive(

@@ -1,4 +1,4 @@
-import type { PrismaClient } from '@mp/db';
+import type { PgPool, PrismaClient } from '@mp/db';
 import { AppError } from './errors.js';
 
 const ROW_ID = 'global';
@@ -18,6 +18,26 @@ export async function getMaintenance(prisma: Db): Promise<MaintenanceView> {
   const row = await prisma.maintenanceState.findUnique({ where: { id: ROW_ID } });
   if (!row?.active) return { active: false, reason: null, since: null, jobId: null, operationId: null };
   return { active: true, reason: row.reason, since: row.since, jobId: row.jobId, operationId: row.operationId };
+}
+
+/**
+ * The active maintenance row (`reason`, `since`, `jobId`), or no row: the one SQL spelling of the check, for
+ * the node-pg hot paths (the API's guard, the backup insert's CTE). Everything else goes through Prisma.
+ */
+export const ACTIVE_MAINTENANCE_SQL = `SELECT reason, since, "jobId" FROM maintenance_state WHERE id = '${ROW_ID}' AND active`;
+
+/**
+ * {@link assertNotInMaintenance} as one prepared node-pg statement, for the API's guard on every mutating
+ * route: it keeps Prisma (and its WebAssembly query compiler) off the hot enqueue path.
+ * @throws AppError MAINTENANCE_ACTIVE
+ */
+export async function assertNotInMaintenanceOn(pool: PgPool): Promise<void> {
+  const { rows } = await pool.query<Pick<MaintenanceView, 'reason' | 'since' | 'jobId'>>({
+    name: 'mp-maintenance-active',
+    text: ACTIVE_MAINTENANCE_SQL,
+  });
+  const row = rows[0];
+  if (row) throw maintenanceActive(row);
 }
 
 /**

@@ -1,17 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Job } from 'bullmq';
-import { raiseAlert, type AlertCondition, type AlertDeps } from '@mp/core';
+import { raiseAlert, verdictOf, type AlertCondition, type AlertDeps } from '@mp/core';
 import type { WorkerDeps } from './deps.js';
 
 /** Jobs after which health is judged again at once (not only on the health-check scheduler). */
 const HEALTH_AFTER = new Set(['backup.create', 'backup.scheduled', 'backup.drill', 'backup.scheduled-drill', 'backup.verify']);
 const BACKUP_JOBS = new Set(['backup.create', 'backup.scheduled', 'backup.verify']);
-
-/** The `ok` of a stored report or result (`{ ok, … }` JSON), when it has a boolean one. */
-function okOf(value: unknown): boolean | undefined {
-  const ok = value !== null && typeof value === 'object' ? (value as { ok?: unknown }).ok : undefined;
-  return typeof ok === 'boolean' ? ok : undefined;
-}
 
 /** Alert events go out only with a webhook configured; conditions are tracked in `alert_states` either way. */
 export function alertSending(deps: Pick<WorkerDeps, 'config'>): { send: boolean } {
@@ -58,7 +52,7 @@ export async function afterCompleted(deps: WorkerDeps, job: Job): Promise<void> 
   } else {
     const id = data.operationId ?? (await operationOfJob(deps, job.id ?? ''));
     const op = id ? await deps.prisma.operation.findUnique({ where: { id }, select: { result: true } }) : null;
-    if (id && op && okOf(op.result) === false) {
+    if (id && op && verdictOf(op.result) === false) {
       conditions.push({ type: 'drill.failed', subject: { kind: 'drill', id }, code: job.name });
     }
   }
@@ -77,7 +71,7 @@ async function raiseAll(deps: WorkerDeps, conditions: AlertCondition[]): Promise
 
 async function readBackFailed(deps: WorkerDeps, backupId: string): Promise<boolean> {
   const record = await deps.prisma.backupRecord.findUnique({ where: { id: backupId }, select: { verification: true } });
-  return okOf(record?.verification) === false;
+  return verdictOf(record?.verification) === false;
 }
 
 async function backupOfJob(deps: WorkerDeps, jobId: string): Promise<string | null> {

@@ -50,9 +50,6 @@ const deps: WorkerDeps = {
   pool,
   producer,
   storage: createStorageSet(config),
-  uploadDir: config.UPLOAD_DIR,
-  failpoints: config.FAILPOINTS,
-  settings: { gzipLevel: config.GZIP_LEVEL, compressThresholdBytes: config.COMPRESS_THRESHOLD_BYTES },
   encryption,
 };
 logger.info(

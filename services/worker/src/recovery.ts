@@ -4,12 +4,13 @@ import {
   dropAbandonedDrills,
   dropStaleRestorePoints,
   EXCLUSIVE_KINDS,
-  EXCLUSIVE_RUN_LOCK,
+  LIVE_TABLES_LOCK,
   exitMaintenance,
   finishInterruptedSwaps,
   isRestorePoint,
   preRestoreJobId,
   STAGING_SCHEMA_PREFIX,
+  uploadPathOf,
 } from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
@@ -31,7 +32,7 @@ export async function recoverInterrupted(
   await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
     if (!rows[0]?.ok) return; // another worker is running one right now
     try {
       // An operation marked running a moment ago may be just about to take the lock on another worker.
@@ -58,7 +59,7 @@ export async function recoverInterrupted(
         );
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
     }
   } finally {
     client.release();
@@ -137,10 +138,8 @@ export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date())
     });
     if (count === 0) continue;
     report.failed.push(op.id);
-    const upload = (op.input as { source?: { kind?: string; path?: unknown } } | null)?.source;
-    if (upload?.kind === 'file' && typeof upload.path === 'string' && path.dirname(path.resolve(upload.path)) === path.resolve(deps.config.UPLOAD_DIR)) {
-      await rm(upload.path, { force: true });
-    }
+    const upload = uploadPathOf(op.input);
+    if (upload && path.dirname(path.resolve(upload)) === path.resolve(deps.config.UPLOAD_DIR)) await rm(upload, { force: true });
   }
 
   for (const queue of Object.values(QUEUES)) {

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { UnrecoverableError } from '@mp/jobs';
-import { isAppError, type JobProgress } from '@mp/core';
+import { isAppError, toJsonValue, type JobProgress } from '@mp/core';
 import { isStorageError } from '@mp/storage';
 import type { WorkerDeps } from './deps.js';
 
@@ -43,7 +43,7 @@ export function classify(err: unknown): Error {
 export function progressReporter(job: Job, save: (p: JobProgress) => Promise<unknown>): (p: JobProgress) => void {
   let lastSaved = 0;
   return (p) => {
-    void job.updateProgress(p as unknown as object).catch(() => {});
+    void job.updateProgress(p).catch(() => {});
     const now = Date.now();
     if (now - lastSaved >= DB_PROGRESS_EVERY_MS || p.stage === 'done') {
       lastSaved = now;
@@ -57,7 +57,7 @@ export function progressReporter(job: Job, save: (p: JobProgress) => Promise<unk
  * running → completed with the result, or failed with the reason once no attempt is left
  * (details of a validation failure land in `result.problems`).
  */
-export async function trackOperation<T>(
+export async function trackOperation<T extends object>(
   deps: Pick<WorkerDeps, 'prisma' | 'logger'>,
   job: Job,
   operationId: string,
@@ -71,13 +71,13 @@ export async function trackOperation<T>(
   });
   if (count === 0) throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
   const onProgress = progressReporter(job, (p) =>
-    deps.prisma.operation.update({ where: { id: operationId }, data: { progress: p as unknown as object } }),
+    deps.prisma.operation.update({ where: { id: operationId }, data: { progress: toJsonValue(p) } }),
   );
   try {
     const result = await run(onProgress);
     await deps.prisma.operation.update({
       where: { id: operationId },
-      data: { status: 'completed', result: result as unknown as object, completedAt: new Date(), progress: { percent: 100, stage: 'done' } },
+      data: { status: 'completed', result: toJsonValue(result), completedAt: new Date(), progress: { percent: 100, stage: 'done' } },
     });
     return result;
   } catch (err) {

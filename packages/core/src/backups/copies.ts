@@ -1,7 +1,7 @@
 import type { Prisma } from '@mp/db';
 import { isStorageError } from '@mp/storage';
 import type { CoreDeps } from '../deps.js';
-import { errorSummary } from '../operations/requests.js';
+import { errorSummary } from '../error-summary.js';
 import { readRecordStorage } from './record-storage.js';
 
 export type CopyLocation = 'local' | 'cloud';

@@ -54,8 +54,12 @@ export function parseLabelFilter(text: string): LabelFilter {
   return colon < 0 ? { key } : { key, value: text.slice(colon + 1) };
 }
 
-/** Labels as stored (a Json column): only string values are shown. */
+/** Labels as stored (`BackupRecord.labels`, a Json column): only string values are shown; anything else reads as none. */
+export const storedLabelsSchema = z
+  .record(z.string(), z.unknown())
+  .transform((v): BackupLabels => Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')))
+  .catch({});
+
 export function readLabels(value: unknown): BackupLabels {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return storedLabelsSchema.parse(value);
 }

@@ -1,28 +1,25 @@
+import { z } from 'zod';
 import type { StoredLocation } from '@mp/storage';
 
-/** Where a backup's copies live, as kept in `BackupRecord.storage`. */
-export interface RecordStorage {
-  local?: { key: string; path: string };
-  cloud?: { key: string; publicId: string; assetId: string; url: string };
-}
+/** A cloud copy's descriptive fields: text as stored, empty when missing. */
+const text = z.unknown().optional().transform((v) => String(v ?? ''));
 
-/** Reads `BackupRecord.storage` (JSON) defensively: unknown shapes count as "no copy". */
+/**
+ * Where a backup's copies live, as kept in `BackupRecord.storage`, read defensively: a copy whose shape is
+ * unknown counts as "no copy" (a local copy needs `key` and `path`, a cloud copy its `key`).
+ */
+export const recordStorageSchema = z
+  .object({
+    local: z.object({ key: z.string(), path: z.string() }).optional().catch(undefined),
+    cloud: z.object({ key: z.string(), publicId: text, assetId: text, url: text }).optional().catch(undefined),
+  })
+  .catch({});
+export type RecordStorage = z.output<typeof recordStorageSchema>;
+
+/** Reads `BackupRecord.storage` (JSON) with {@link recordStorageSchema}: never throws. */
 export function readRecordStorage(value: unknown): RecordStorage {
-  const out: RecordStorage = {};
-  if (!value || typeof value !== 'object') return out;
-  const v = value as Record<string, unknown>;
-  const local = v.local as Record<string, unknown> | undefined;
-  if (local && typeof local.key === 'string' && typeof local.path === 'string') out.local = { key: local.key, path: local.path };
-  const cloud = v.cloud as Record<string, unknown> | undefined;
-  if (cloud && typeof cloud.key === 'string') {
-    out.cloud = {
-      key: cloud.key,
-      publicId: String(cloud.publicId ?? ''),
-      assetId: String(cloud.assetId ?? ''),
-      url: String(cloud.url ?? ''),
-    };
-  }
-  return out;
+  const { local, cloud } = recordStorageSchema.parse(value);
+  return { ...(local ? { local } : {}), ...(cloud ? { cloud } : {}) };
 }
 
 export function cloudEntry(key: string, location: StoredLocation): RecordStorage['cloud'] {

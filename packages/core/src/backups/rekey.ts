@@ -7,7 +7,8 @@ import type { BackupRecord } from '@mp/db';
 import { AppError } from '../errors.js';
 import { encryptForStorage, NO_ENCRYPTION, openPlaintext } from '../crypto/plaintext.js';
 import { digesting } from '../export/compress.js';
-import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
+import type { BackupRunDeps } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { cloudEntry, readRecordStorage, type RecordStorage } from './record-storage.js';
 
 export type RekeyDeps = Pick<BackupRunDeps, 'prisma' | 'storage' | 'logger' | 'encryption'>;

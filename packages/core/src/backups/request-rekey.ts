@@ -1,9 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import { KEY_ID_PATTERN } from '../crypto/format.js';
 import { AppError } from '../errors.js';
-import { enqueueWithin } from '../operations/requests.js';
+import { enqueueWithin } from '../operations/enqueue-within.js';
+
+/** A rekey's stored `Operation.input`: the key whose backups move to the current key. */
+export const rekeyInputSchema = z.object({ fromKeyId: z.string().min(1).max(32) });
+export type RekeyInput = z.output<typeof rekeyInputSchema>;
 
 /**
  * Queues a re-key of every backup encrypted with `fromKeyId` (job `backup.rekey`, see `rekeyBackups`):
@@ -21,7 +26,7 @@ export async function requestRekey(
   const running = await deps.prisma.operation.findFirst({ where: { kind: 'rekey', status: { in: ['queued', 'running'] } } });
   if (running) throw new AppError('OPERATION_IN_PROGRESS', `Re-key ${running.id} is already ${running.status}`, { operationId: running.id });
   const id = randomUUID();
-  await deps.prisma.operation.create({ data: { id, kind: 'rekey', jobId: id, input: { fromKeyId: input.fromKeyId }, createdBy: input.createdBy } });
+  await deps.prisma.operation.create({ data: { id, kind: 'rekey', jobId: id, input: { fromKeyId: input.fromKeyId } satisfies RekeyInput, createdBy: input.createdBy } });
   try {
     await enqueueWithin(deps.producer, 'backup.rekey', { operationId: id }, id);
   } catch (err) {

@@ -4,7 +4,9 @@ import { Prisma, type Operation, type PrismaClient } from '@mp/db';
 import type { Logger } from '@mp/logger';
 import type { Producer } from '@mp/jobs';
 import { AppError } from '../errors.js';
-import { enqueueWithin, errorSummary, type OperationAccepted } from '../operations/requests.js';
+import { errorSummary } from '../error-summary.js';
+import type { OperationAccepted } from '../operations/enqueue-operation.js';
+import { enqueueWithin } from '../operations/enqueue-within.js';
 
 interface DrillRequestDeps {
   prisma: PrismaClient;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { createPgPool } from '@mp/db';
 import { UnrecoverableError } from '@mp/jobs';
 import { AppError, isAppError } from '../errors.js';
-import type { JobProgress } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { exportSnapshot, type ExportSummary } from '../export/snapshot-export.js';
 import { openSource } from '../restore/source.js';
 import { restoreIntoScratch, type RestoreDeps } from '../restore/run-restore.js';

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { PrismaClient } from '@mp/db';
 import { readAppliedMigrations } from '../backup-format/catalog.js';
 import { FORMAT_VERSION } from '../backup-format/tables.js';
-import { backupFilename } from '../backups/requests.js';
+import { backupFilename } from '../backups/backup-filename.js';
 import { exportToLocal, type BackupRunDeps } from './run-backup.js';
 
 type Queryable = Pick<pg.ClientBase, 'query'>;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
 import type { PgPool, PrismaClient } from '@mp/db';
@@ -14,6 +15,7 @@ import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSetting
 import type { InvariantWarning } from '../verify/business-invariants.js';
 import { saveReport } from '../verify/verify-backup.js';
 import { readBackCopies } from './read-back.js';
+import type { JobProgress } from '../job-progress.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -25,16 +27,6 @@ export interface BackupRunDeps {
   failpoints?: readonly FailpointName[];
   /** Keys: every file is encrypted with `current` when set; absent means none (files in clear). */
   encryption?: EncryptionSettings;
-}
-
-export interface JobProgress {
-  percent: number;
-  stage: 'queued' | 'exporting' | 'uploading' | 'verifying' | 'validating' | 'safety-backup' | 'replacing' | 'cleaning-up' | 'preparing' | 'comparing' | 'rekeying' | 'done';
-  table?: string;
-  /** Rows done so far, all tables together. */
-  rows?: number;
-  /** Rows per table (export order) of the backup being written. */
-  counts?: Record<string, number>;
 }
 
 export interface BackupRunResult {
@@ -50,10 +42,21 @@ export interface BackupRunResult {
 const json = (v: unknown) => v as object;
 
 /** A record's stored options; `schema` names a restore point to export instead of the live tables (pre-restore files). */
+/**
+ * A record's stored `options`, read leniently (a flag that is not `true` is off): what to include, and for a
+ * pre-restore file the restore point schema to export from instead of the live tables.
+ */
+const storedOptionsSchema = z
+  .object({
+    includeAuditLogs: z.boolean().catch(false),
+    includeSessions: z.boolean().catch(false),
+    schema: z.string().regex(/^mp_restore_point_[0-9a-f]+$/).optional().catch(undefined),
+  })
+  .catch({ includeAuditLogs: false, includeSessions: false });
+
 function readOptions(value: unknown): BackupOptions & { schema?: string } {
-  const v = (value ?? {}) as Record<string, unknown>;
-  const schema = typeof v.schema === 'string' && /^mp_restore_point_[0-9a-f]+$/.test(v.schema) ? v.schema : undefined;
-  return { includeAuditLogs: v.includeAuditLogs === true, includeSessions: v.includeSessions === true, ...(schema ? { schema } : {}) };
+  const { schema, ...options } = storedOptionsSchema.parse(value ?? {});
+  return { ...options, ...(schema ? { schema } : {}) };
 }
 
 /** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */

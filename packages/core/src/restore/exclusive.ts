@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { enterMaintenance, exitMaintenance } from '../maintenance.js';
 import { AppError } from '../errors.js';
-import { runBackup, type BackupRunDeps, type JobProgress } from '../export/run-backup.js';
+import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
+import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 
-/** Session-level advisory lock held by the one worker running a restore or reset. */
-export const EXCLUSIVE_RUN_LOCK = 0x6d70_7275;
 
 /**
- * Runs `fn` on a dedicated connection that holds the exclusive-run advisory lock, with maintenance
+ * Runs `fn` on a dedicated connection that holds the {@link LIVE_TABLES_LOCK}, with maintenance
  * mode on. Maintenance is turned off afterwards whatever happens (a crash leaves it on; the worker
  * clears it at start-up). The lock dies with the connection, so a killed worker never leaves it held.
  * @throws AppError OPERATION_IN_PROGRESS when another worker is running a restore or reset
@@ -21,7 +21,7 @@ export async function withExclusiveMaintenance<T>(
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
     if (!rows[0]?.ok) throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
     await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
     try {
@@ -36,7 +36,7 @@ export async function withExclusiveMaintenance<T>(
     // A failed run may leave the connection mid-transaction or mid-COPY: close it rather than reuse it.
     if (broken) client.release(broken);
     else {
-      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
       client.release();
     }
   }

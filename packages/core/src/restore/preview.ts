@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
-import type { JobProgress } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { checkStagedFile, isCompleteExport, type BuiltTable } from './build.js';
 import { publicTable, readConstraints } from './keys.js';
 import type { RestorePreview, TablePreview } from './preview-types.js';

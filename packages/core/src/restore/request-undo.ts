@@ -4,7 +4,11 @@ import type { PgPool, PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import { AppError } from '../errors.js';
 import { assertNotInMaintenance } from '../maintenance.js';
-import { assertNoExclusiveOperation, enqueueWithin, errorSummary, withOperationLock, type OperationAccepted } from '../operations/requests.js';
+import { errorSummary } from '../error-summary.js';
+import type { OperationAccepted } from '../operations/enqueue-operation.js';
+import { enqueueWithin } from '../operations/enqueue-within.js';
+import { assertNoExclusiveOperation } from '../operations/exclusive-operations.js';
+import { withOperationLock } from '../operations/operation-lock.js';
 import { previewUndo, undoNotAvailable, undoRefusal, type UndoPreview } from './undo-availability.js';
 
 interface RequestDeps {

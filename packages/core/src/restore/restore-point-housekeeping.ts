@@ -6,26 +6,28 @@ import type { Queue } from 'bullmq';
 import { JOBS, RESTORE_POINTS_SCHEDULER_ID, RETENTION, UnrecoverableError } from '@mp/jobs';
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
-import { runBackup, type BackupRunDeps, type BackupRunResult, type JobProgress } from '../export/run-backup.js';
-import { EXCLUSIVE_RUN_LOCK } from './exclusive.js';
+import { runBackup, type BackupRunDeps, type BackupRunResult } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
+import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
+import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
 /**
- * Runs `fn` on a connection holding the exclusive-run lock (restores, resets and undos hold it while
+ * Runs `fn` on a connection holding the `LIVE_TABLES_LOCK` (restores, resets and undos hold it while
  * they run), or returns null at once when another worker holds it.
  */
 async function withRunLock<T>(pool: PgPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [EXCLUSIVE_RUN_LOCK]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
     if (!rows[0]?.ok) return null;
     try {
       return await fn(client);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [EXCLUSIVE_RUN_LOCK]);
+      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
     }
   } finally {
     client.release();
@@ -122,9 +124,10 @@ export async function exportRestorePoint(
 ): Promise<BackupRunResult | { skipped: string }> {
   const op = await deps.prisma.operation.findUnique({ where: { id: restoreOperationId } });
   if (!op || op.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
-  if ((op.input as { skipSafetyBackup?: boolean }).skipSafetyBackup === true) return { skipped: 'the restore asked for no safety backup' };
+  const flags = readRestoreFlags(op.input);
+  if (flags.skipSafetyBackup) return { skipped: 'the restore asked for no safety backup' };
   // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.
-  if (Array.isArray((op.input as { tables?: unknown }).tables)) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
+  if (flags.selective) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
   const jobId = preRestoreJobId(restoreOperationId);
   let record = await deps.prisma.backupRecord.findUnique({ where: { jobId } });
   if (!record) {
@@ -198,7 +201,7 @@ export async function finishInterruptedSwaps(
       const counts = await client.query<Record<string, string>>(
         `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t)}) AS ${quoteIdent(t)}`).join(', ')}`,
       );
-      const skip = (op.input as { skipSafetyBackup?: boolean }).skipSafetyBackup === true;
+      const skip = readRestoreFlags(op.input).skipSafetyBackup;
       await deps.prisma.operation.update({
         where: { id: op.id },
         data: {
@@ -217,7 +220,7 @@ export async function finishInterruptedSwaps(
       });
       out.restores.push(op.id);
     } else {
-      const restoreId = (op.input as { restoreOperationId?: string }).restoreOperationId;
+      const restoreId = undoInputSchema.safeParse(op.input).data?.restoreOperationId;
       const restore = restoreId ? await deps.prisma.operation.findUnique({ where: { id: restoreId } }) : null;
       if (!restore?.restorePoint || points.some((p) => p.schema === restore.restorePoint)) continue;
       await markDropped(deps.prisma, restore.restorePoint);

@@ -38,7 +38,7 @@ export async function swapInKeepingRestorePoint(
 /**
  * Records restore `operationId`'s point on its Operation row (schema, size, `undoUntil` = now + the
  * window), then drops every earlier restore point: a later restore ends the undo of earlier ones.
- * Call with the exclusive-run lock held (it drops schemas another run could be using).
+ * Call with the `LIVE_TABLES_LOCK` held (it drops schemas another run could be using).
  */
 export async function recordRestorePoint(deps: BookkeepingDeps, client: pg.PoolClient, operationId: string): Promise<RestorePointInfo> {
   const schema = restorePointSchema(operationId);

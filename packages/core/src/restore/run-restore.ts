@@ -1,23 +1,24 @@
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
-import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent, readAppliedMigrations } from '../backup-format/catalog.js';
 import { isAppError } from '../errors.js';
-import type { BackupRunDeps, JobProgress } from '../export/run-backup.js';
+import type { BackupRunDeps } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { withExclusiveMaintenance } from './exclusive.js';
 import { checkStagedFile, isCompleteExport } from './build.js';
 import { findAdminLockout } from './admin-check.js';
 import { invalidBackup } from './problems.js';
 import { stageFile, type StagedFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
-import { checksumMismatch, hashSource, openSource, restoreSourceSchema, type OpenedSource, type RestoreSource } from './source.js';
+import { checksumMismatch, hashSource, openSource, type OpenedSource, type RestoreSource } from './source.js';
 import { TableBuilds } from './table-builds.js';
 import { swapInKeepingRestorePoint, type RestorePointInfo } from './restore-point-swap.js';
 import { swapIn } from './swap.js';
+import { readRestoreInput, type RestoreInput } from './operation-inputs.js';
 import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
-import { changesUsers, keepSelectedOnly, resolveSelection, tableSelectionInputSchema, type TableSelection } from './selection.js';
+import { changesUsers, keepSelectedOnly, resolveSelection, type TableSelection } from './selection.js';
 import { findBrokenReferences, wouldBreakReferences } from './reference-check.js';
 
 export interface RestoreDeps extends BackupRunDeps {
@@ -41,21 +42,6 @@ export interface RestoreResult {
   tables?: string[];
   addedByDependencies?: string[];
   durationMs: number;
-}
-
-const restoreInputSchema = tableSelectionInputSchema.extend({
-  source: restoreSourceSchema,
-  skipSafetyBackup: z.boolean().default(false),
-  /** Restore even when no active ADMIN with a usable password would be left (see `findAdminLockout`). */
-  allowNoAdmin: z.boolean().default(false),
-});
-type RestoreInput = z.output<typeof restoreInputSchema>;
-
-/** The Operation row's stored `input` (written by `requestRestore`; rows older than a flag lack it: false). */
-function readInput(input: unknown): RestoreInput {
-  const parsed = restoreInputSchema.safeParse(input);
-  if (!parsed.success) throw new UnrecoverableError('The restore operation names no usable source');
-  return parsed.data;
 }
 
 /** Staging schemas are named after their operation, so a crashed one can be found and dropped. */
@@ -123,7 +109,7 @@ export async function runRestore(
   const run: Run = { deps, target: { pool: deps.pool, scratch: false }, operationId, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
-  const input = readInput(op.input);
+  const input = readRestoreInput(op.input);
   const schema = `${STAGING_SCHEMA_PREFIX}${operationId.replaceAll('-', '').slice(0, 16)}`;
   try {
     return await withExclusiveMaintenance(deps, { jobId: ctx.jobId, operationId, reason: 'restore' }, (client) =>

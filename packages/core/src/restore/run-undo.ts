@@ -1,13 +1,13 @@
-import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
-import type { JobProgress } from '../export/run-backup.js';
+import type { JobProgress } from '../job-progress.js';
 import { withExclusiveMaintenance } from './exclusive.js';
 import { countWritesSince, restorePointTables, type TableWrites } from './restore-point.js';
 import { markDropped } from './restore-point-swap.js';
 import type { RestoreDeps } from './run-restore.js';
 import { swapIn } from './swap.js';
+import { undoInputSchema } from './operation-inputs.js';
 import { undoNotAvailable, undoRefusal } from './undo-availability.js';
 
 export interface UndoResult {
@@ -20,11 +20,9 @@ export interface UndoResult {
   durationMs: number;
 }
 
-const undoInputSchema = z.object({ restoreOperationId: z.string().uuid() });
-
 /**
  * Takes back restore `input.restoreOperationId` (undo operation `operationId`), under maintenance
- * mode and the exclusive-run lock: checks again that it can be undone, then one transaction swaps the
+ * mode and the `LIVE_TABLES_LOCK`: checks again that it can be undone, then one transaction swaps the
  * restore point's tables back in for the live ones, deletes every session (everyone is logged out)
  * and drops the restore point with the tables it replaced. Either all of it commits or none.
  * @throws AppError UNDO_NOT_AVAILABLE when the restore can no longer be undone (nothing changed)

@@ -1,5 +1,5 @@
 import type { BackupLocation, BackupStatus, BackupType, Prisma, PrismaClient } from '@mp/db';
-import { toTypeName, type BackupTypeName } from '../backups/requests.js';
+import { toTypeName, type BackupTypeName } from '../backups/backup-views.js';
 import { AppError } from '../errors.js';
 import { loadSchedule } from '../schedule/settings.js';
 import { planRetention, type RetentionDecision, type RetentionRules } from './gfs.js';

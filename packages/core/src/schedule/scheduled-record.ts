@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Prisma, type BackupRecord } from '@mp/db';
-import { backupFilename } from '../backups/requests.js';
+import { backupFilename } from '../backups/backup-filename.js';
 import type { CoreDeps } from '../deps.js';
 import { loadSchedule } from './settings.js';
 

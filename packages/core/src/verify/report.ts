@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { CopyLocation } from '../backups/copies.js';
 import type { InvariantWarning } from './business-invariants.js';
 
@@ -46,6 +47,16 @@ export interface VerifyReport {
   problems: string[];
   /** How long the checks took (read-back: reading every copy back), for the benchmark. */
   durationMs?: number;
+}
+
+/**
+ * The verdict of a stored report or job result (`{ ok, … }` JSON: `BackupRecord.verification`, a drill's
+ * `Operation.result`): its boolean `ok`, or undefined when there is none.
+ */
+const storedVerdictSchema = z.object({ ok: z.boolean() });
+
+export function verdictOf(stored: unknown): boolean | undefined {
+  return storedVerdictSchema.safeParse(stored).data?.ok;
 }
 
 export function toReportWarnings(warnings: InvariantWarning[]): InvariantReportWarning[] {

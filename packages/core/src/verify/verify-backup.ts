@@ -2,6 +2,7 @@ import type { PrismaClient } from '@mp/db';
 import { copiesOf } from '../backups/copies.js';
 import type { StorageSet } from '../deps.js';
 import { AppError } from '../errors.js';
+import { toJsonValue } from '../json-value.js';
 import { NO_ENCRYPTION } from '../crypto/plaintext.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
 import { checkStagedCopy } from './check-staged.js';
@@ -65,7 +66,7 @@ export async function verifyBackup(deps: VerifyDeps, backupId: string): Promise<
 export async function saveReport(prisma: PrismaClient, backupId: string, report: VerifyReport): Promise<void> {
   await prisma.backupRecord.update({
     where: { id: backupId },
-    data: { verification: report as unknown as object, verifiedAt: new Date(report.checkedAt) },
+    data: { verification: toJsonValue(report), verifiedAt: new Date(report.checkedAt) },
   });
 }
 

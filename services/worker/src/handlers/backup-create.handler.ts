@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { getMaintenance, runBackup } from '@mp/core';
+import { getMaintenance, runBackup, toJsonValue } from '@mp/core';
 import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
 import { failBackup, isLastAttempt, progressReporter } from '../tracking.js';
@@ -27,7 +27,7 @@ export async function runTrackedBackup(job: Job, deps: WorkerDeps, backupId: str
     throw new DelayedError();
   }
   const onProgress = progressReporter(job, (p) =>
-    deps.prisma.backupRecord.update({ where: { id: backupId }, data: { progress: p as unknown as object } }),
+    deps.prisma.backupRecord.update({ where: { id: backupId }, data: { progress: toJsonValue(p) } }),
   );
   try {
     const result = await runBackup(backupRunDeps(deps), backupId, {

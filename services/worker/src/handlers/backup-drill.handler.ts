@@ -3,10 +3,10 @@ import { ensureScheduledDrill, runDrill, type DrillDeps } from '@mp/core';
 import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
 import { trackOperation } from '../tracking.js';
-import { backupRunDeps } from './shared.js';
+import { restoreDeps } from './shared.js';
 
 function drillDeps(deps: WorkerDeps): DrillDeps {
-  return { ...backupRunDeps(deps), uploadDir: deps.uploadDir, databaseUrl: deps.config.DATABASE_URL, migrationsDir: deps.config.DRILL_MIGRATIONS_DIR };
+  return { ...restoreDeps(deps), databaseUrl: deps.config.DATABASE_URL, migrationsDir: deps.config.DRILL_MIGRATIONS_DIR };
 }
 
 /** `backup.drill`: restores a stored backup into a scratch database, compares it with the file, drops it. */

@@ -4,7 +4,7 @@ import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
 import { enqueuePreRestoreExport } from '../recovery.js';
 import { trackOperation } from '../tracking.js';
-import { backupRunDeps } from './shared.js';
+import { restoreDeps } from './shared.js';
 
 /**
  * `backup.restore`: all-or-nothing restore under maintenance mode. Once it completed (maintenance off),
@@ -13,7 +13,7 @@ import { backupRunDeps } from './shared.js';
 export async function handleBackupRestore(job: Job<JobPayload<'backup.restore'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
   const result = await trackOperation(deps, job, operationId, (onProgress) =>
-    runRestore({ ...backupRunDeps(deps), uploadDir: deps.uploadDir, undoWindowHours: deps.config.UNDO_WINDOW_HOURS }, operationId, {
+    runRestore(restoreDeps(deps), operationId, {
       jobId: job.id!,
       onProgress,
     }),

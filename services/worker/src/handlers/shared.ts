@@ -1,6 +1,7 @@
-import type { BackupRunDeps } from '@mp/core';
+import type { BackupRunDeps, RestoreDeps } from '@mp/core';
 import type { WorkerDeps } from '../deps.js';
 
+/** What a backup run needs, from the worker's clients and config (the only place its settings are built). */
 export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
   return {
     prisma: deps.prisma,
@@ -11,6 +12,11 @@ export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
     failpoints: deps.config.FAILPOINTS,
     encryption: deps.encryption,
   };
+}
+
+/** {@link backupRunDeps} plus what restores, previews, undos and drills read: the upload folder and the undo window. */
+export function restoreDeps(deps: WorkerDeps): RestoreDeps {
+  return { ...backupRunDeps(deps), uploadDir: deps.config.UPLOAD_DIR, undoWindowHours: deps.config.UNDO_WINDOW_HOURS };
 }
 
 /**

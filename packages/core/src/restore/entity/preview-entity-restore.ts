@@ -1,4 +1,4 @@
-import type { JobProgress } from '../../export/run-backup.js';
+import type { JobProgress } from '../../job-progress.js';
 import type { RestorePreview, TablePreview } from '../preview-types.js';
 import type { RestoreSource } from '../source.js';
 import { assertEntityTarget } from './input.js';

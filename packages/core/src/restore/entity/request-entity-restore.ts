@@ -5,7 +5,11 @@ import type { PrismaClient } from '@mp/db';
 import type { Producer } from '@mp/jobs';
 import { AppError } from '../../errors.js';
 import { assertNotInMaintenance } from '../../maintenance.js';
-import { enqueueWithin, errorSummary, operationInProgress, withOperationLock, type OperationAccepted } from '../../operations/requests.js';
+import { errorSummary } from '../../error-summary.js';
+import type { OperationAccepted } from '../../operations/enqueue-operation.js';
+import { enqueueWithin } from '../../operations/enqueue-within.js';
+import { operationInProgress } from '../../operations/exclusive-operations.js';
+import { withOperationLock } from '../../operations/operation-lock.js';
 import { assertEntityTarget } from './input.js';
 
 /** What an entity restore reads: a stored backup, or a file the API saved in the upload folder. */

@@ -4,7 +4,7 @@ import { UnrecoverableError } from '@mp/jobs';
 import type { BackupTableKey } from '../../backup-format/tables.js';
 import type { GraphEntityType } from '../../dependencies/graph.js';
 import { AppError } from '../../errors.js';
-import type { JobProgress } from '../../export/run-backup.js';
+import type { JobProgress } from '../../job-progress.js';
 import { withExclusiveMaintenance } from '../exclusive.js';
 import { publicTable } from '../keys.js';
 import { formatProblem, MAX_PROBLEMS, type Problem } from '../problems.js';

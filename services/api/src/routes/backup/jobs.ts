@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { getJobStatus } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { ok } from '../../reply.js';
+import { toJobStatusView } from '../../views/job-status-view.js';
 
 // Record ids (uuids) and BullMQ's scheduler ids (`repeat:<scheduler>:<ms>`); anything else (a NUL byte
 // made PostgreSQL fail with a 500) is a 400 before any lookup.
@@ -22,7 +23,7 @@ const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         params,
       },
     },
-    async (request) => ok(await getJobStatus(deps, { jobId: request.params.jobId })),
+    async (request) => ok(toJobStatusView(await getJobStatus(deps, { jobId: request.params.jobId }))),
   );
 };
 

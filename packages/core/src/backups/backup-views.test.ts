@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { BackupRecord } from '@mp/db';
-import { backupFilename, fromTypeName, toBackupDetail, toBackupView, toTypeName } from './requests.js';
+import { backupFilename } from './backup-filename.js';
+import { fromTypeName, toBackupDetail, toBackupView, toTypeName } from './backup-views.js';
 
 const record: BackupRecord = {
   id: '00000000-0000-4000-8000-000000000001',

@@ -1,0 +1,50 @@
+import type { BackupRecord, BackupType } from '@mp/db';
+import { readLabels } from './labels.js';
+
+/** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
+export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
+export const toTypeName = (t: BackupType): BackupTypeName => (t === 'pre_restore' ? 'pre-restore' : t);
+export const fromTypeName = (t: BackupTypeName): BackupType => (t === 'pre-restore' ? 'pre_restore' : t);
+
+/** A backup record as the API shows it. */
+export function toBackupView(r: BackupRecord) {
+  return {
+    id: r.id,
+    filename: r.filename,
+    fileSize: r.fileSize === null ? null : Number(r.fileSize),
+    location: r.location,
+    cloudinaryUrl: r.cloudinaryUrl,
+    type: toTypeName(r.type),
+    status: r.status,
+    recordCounts: (r.recordCounts ?? null) as Record<string, number> | null,
+    checksum: r.checksum,
+    createdAt: r.createdAt,
+    completedAt: r.completedAt,
+    createdBy: r.createdBy,
+    error: r.error,
+    labels: readLabels(r.labels),
+    pinned: r.pinned,
+    pinNote: r.pinNote,
+    pinnedAt: r.pinnedAt,
+    pinnedBy: r.pinnedBy,
+    /** The key the stored file is encrypted with; null for a file in clear. */
+    encryptionKeyId: r.encryptionKeyId,
+  };
+}
+export type BackupView = ReturnType<typeof toBackupView>;
+
+/** {@link toBackupView} plus the fields only the single-record answer carries. */
+export function toBackupDetail(r: BackupRecord) {
+  return {
+    ...toBackupView(r),
+    jobId: r.jobId,
+    compressed: r.compressed,
+    options: r.options,
+    formatVersion: r.formatVersion,
+    schemaVersion: r.schemaVersion,
+    startedAt: r.startedAt,
+    durationMs: r.durationMs,
+    verification: r.verification ?? null,
+    verifiedAt: r.verifiedAt,
+  };
+}
