@@ -46,7 +46,7 @@ export const BACKUP_EXAMPLE = {
   type: 'scheduled',
   status: 'completed',
   recordCounts: SEED_COUNTS,
-  checksum: 'sha256:9f2c4e1b0a7d3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a',
+  checksum: '9f2c4e1b0a7d3c5e8f6a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6a',
   createdAt: '2026-11-24T02:00:00.000Z',
   completedAt: '2026-11-24T02:00:03.412Z',
   createdBy: 'scheduler',
@@ -78,33 +78,21 @@ export const BACKUP_DETAIL_EXAMPLE = {
   jobId: 'repeat:mp-backup-schedule:1795485600000',
   compressed: false,
   options: { includeAuditLogs: false, includeSessions: false },
-  formatVersion: '1.0',
-  schemaVersion: '20261120000000_restore_points',
+  formatVersion: '1.1',
+  schemaVersion: '20261201084316_trust_protection_undo',
   startedAt: '2026-11-24T02:00:00.120Z',
   durationMs: 3292,
-  verification: { ok: true, checks: [{ name: 'checksum', ok: true }], warnings: [] },
+  verification: {
+    ok: true,
+    trigger: 'read-back',
+    copies: [{ copy: 'local', ok: true, checks: [{ name: 'checksum', ok: true }, { name: 'counts', ok: true, details: '759 rows in 6 tables' }] }],
+    problems: [],
+    warnings: [],
+    checkedAt: '2026-11-24T02:00:03.500Z',
+  },
   verifiedAt: '2026-11-24T02:00:03.500Z',
 };
 
-/** A (shortened) backup document, format 1.0, in the seed's shape: what a download serves and a restore takes as `backupData`. */
-export const BACKUP_DOCUMENT_EXAMPLE = {
-  metadata: {
-    version: '1.0',
-    timestamp: '2026-11-24T02:00:00.000Z',
-    app: 'millennium-potters',
-    schemaVersion: '20261120000000_restore_points',
-    options: { includeAuditLogs: false, includeSessions: false },
-    recordCounts: { users: 1, unions: 1, unionMembers: 0, loanTypes: 1, loans: 0, repayments: 0 },
-  },
-  data: {
-    users: [{ id: '0b6f2a1c-3d4e-4f5a-8b9c-0d1e2f3a4b5c', username: 'admin', role: 'ADMIN', '…': '…' }],
-    unions: [{ id: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c', name: 'Ikeja Potters Union', '…': '…' }],
-    unionMembers: [],
-    loanTypes: [{ id: '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d', name: 'Kiln equipment', interestRate: '12.50', '…': '…' }],
-    loans: [],
-    repayments: [],
-  },
-};
 const cursor = z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null on the last page' });
 
 export const backupListSchema = z.object({ items: z.array(backupViewSchema), nextCursor: cursor });
@@ -156,7 +144,8 @@ export const jobStatusSchema = viewOf<JobStatus>()({
   result: z.unknown().meta({
     description:
       'What a finished job produced, by kind: a backup `{ backupId, filename, fileSize, checksum, recordCounts, location, downloadUrl }`; ' +
-      'a restore `{ restored, …, restorePoint: { schema, bytes, undoUntil, droppedAt } }`; a preview, drill, verify, reset or undo its report. Null until then, and for a failed job.',
+      'a restore `{ sha256, restored: { table: rows }, durationMs, restorePoint: { schema, bytes, undoUntil, droppedAt }, safetyBackup, safetyBackupId, sessionsCleared }`; ' +
+      'a preview, drill, verify, reset or undo its report. Null until then, and for a failed job.',
   }),
   error: z.string().nullable().meta({ description: 'One line: why a failed job failed' }),
   problems: z

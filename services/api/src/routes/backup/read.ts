@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { getBackup, openBackupDownload, toBackupDetail } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { ok } from '../../reply.js';
-import { BACKUP_DETAIL_EXAMPLE, BACKUP_DOCUMENT_EXAMPLE, backupDetailSchema } from '../../schemas/backups.js';
+import { BACKUP_DOCUMENT_EXAMPLE } from '../../schemas/backup-document.js';
+import { BACKUP_DETAIL_EXAMPLE, backupDetailSchema } from '../../schemas/backups.js';
 import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope.js';
 import { backupIdParams } from '../../schemas/params.js';
 
@@ -42,7 +43,7 @@ const readRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         params: backupIdParams,
         response: {
           200: {
-            description: 'The backup file (a backup document, format 1.0, possibly gzip or encrypted)',
+            description: 'The backup file as stored: a backup document (format 1.x), gzip, or encrypted',
             content: {
               'application/json': { schema: file.meta({ example: BACKUP_DOCUMENT_EXAMPLE }) },
               'application/gzip': { schema: file },

@@ -9,7 +9,7 @@ import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { accepted } from '../../reply.js';
 import { operationAccepted } from '../../schemas/accepted.js';
 import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelope.js';
-import { saveUpload } from './restore-input.js';
+import { documentOnly, saveUpload } from './restore-input.js';
 
 // entityType is checked by core (UNSUPPORTED_ENTITY_TYPE lists the supported ones), like the dependency check.
 const target = { entityType: z.string().min(1), entityId: z.string().min(1) };
@@ -17,9 +17,6 @@ const jsonBody = z
   .object({ backupId: z.uuid(), ...target })
   .strict()
   .meta({ examples: [{ backupId: '1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c', entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' }] });
-
-/** The body schema is for /docs only: {@link readEntityRequest} parses JSON and multipart alike. */
-const documentOnly = () => (value: unknown) => ({ value });
 const uploadFields = z.object(target);
 
 interface EntityRequest {

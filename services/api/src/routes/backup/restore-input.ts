@@ -5,7 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, checkBackupDocument, checkTableKeys, isEncryptedBackup, type RestoreSource } from '@mp/core';
 import { writeTemporary } from '@mp/storage';
-import { BACKUP_DOCUMENT_EXAMPLE } from '../../schemas/backups.js';
+import { BACKUP_DOCUMENT_EXAMPLE } from '../../schemas/backup-document.js';
 
 const bodyFields = {
   backupId: z.uuid().optional().meta({ description: 'A stored backup' }),
@@ -34,6 +34,12 @@ export const restoreJsonBody = z
     description: 'Exactly one of `backupId` and `backupData` (or a multipart upload, field `file`)',
     examples: [{ backupId: BACKUP_ID }, { backupId: BACKUP_ID, tables: ['loanTypes', 'unions'], withDependencies: true }, { backupData: BACKUP_DOCUMENT_EXAMPLE }],
   });
+/**
+ * A route's `validatorCompiler` for a body schema that is there for /docs only: the restore routes take JSON or a
+ * multipart upload (which has no JSON body), so their handlers parse the body themselves.
+ */
+export const documentOnly = () => (value: unknown) => ({ value });
+
 /** A preview also takes an entity (`{ backupId, entityType, entityId }`). */
 export const previewJsonBody = z
   .object({ ...bodyFields, entityType: z.string().min(1).optional(), entityId: z.string().min(1).optional() })

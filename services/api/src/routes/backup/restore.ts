@@ -7,10 +7,7 @@ import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { accepted } from '../../reply.js';
 import { operationAccepted } from '../../schemas/accepted.js';
 import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelope.js';
-import { previewJsonBody, readRestoreInput, restoreJsonBody } from './restore-input.js';
-
-/** The body schemas are for /docs only: readRestoreInput parses JSON and multipart alike (multipart has no JSON body). */
-const documentOnly = () => (value: unknown) => ({ value });
+import { documentOnly, previewJsonBody, readRestoreInput, restoreJsonBody } from './restore-input.js';
 
 /** What reading the input refuses, before anything is queued. */
 const INPUT_ERRORS: ErrorCode[] = [...BODY_ERRORS, 'INVALID_BACKUP_FILE', 'UNSUPPORTED_BACKUP_VERSION', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'QUEUE_UNAVAILABLE'];
