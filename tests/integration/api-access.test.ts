@@ -8,7 +8,7 @@ import { isUsablePasswordHash, needsRehash, verifyPassword } from '@mp/core';
 import { QUEUES } from '@mp/jobs';
 import { createUser, createUserAndLogin, loginAs, scanQueueData, tableHashes, type ApiTestContext } from '@mp/testing';
 import { buildApp } from '../../services/api/src/app.js';
-import { startApiApp, stopApiApp } from './api-harness.js';
+import { registeredRoutes, startApiApp, stopApiApp, type RegisteredRoute } from './api-harness.js';
 
 const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const hs256 = (head: string, secret: string) => createHmac('sha256', secret).update(head).digest('base64url');
@@ -25,28 +25,9 @@ const CONSOLE_STATIC = /^\/admin(\/|\/?\*)?$/;
 /** Routes for any signed-in user (their own session and password), so a non-admin role is not refused there. */
 const ANY_ROLE = new Set(['POST /api/auth/logout', 'POST /api/auth/change-password']);
 
-interface Route {
-  method: string;
-  pattern: string;
-}
-
-/**
- * Every route the app registered (HEAD folded into GET), read from the router's own tree print: each
- * line's indent says its depth, and a path is its ancestors' segments joined.
- */
-function allRoutes(app: FastifyInstance): Route[] {
-  const stack: string[] = [];
-  const routes: Route[] = [];
-  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
-    const m = /^([│├└─ ]*)(\S.*?)(?: \(([^)]+)\))?$/.exec(line);
-    if (!m || !m[2]) continue;
-    const depth = (m[1] as string).length / 4;
-    stack.length = depth;
-    const pattern = (stack[depth - 1] ?? '') + m[2];
-    stack[depth] = pattern;
-    for (const method of (m[3] ?? '').split(', ').filter((v) => v && v !== 'HEAD')) routes.push({ method, pattern });
-  }
-  return routes.filter((r) => !r.pattern.startsWith('/docs') && !CONSOLE_STATIC.test(r.pattern) && !PUBLIC.has(`${r.method} ${r.pattern}`));
+/** Every protected route: all the app registered but the public ones, /docs and the console's static files. */
+function allRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return registeredRoutes(app).filter((r) => !r.pattern.startsWith('/docs') && !CONSOLE_STATIC.test(r.pattern) && !PUBLIC.has(`${r.method} ${r.pattern}`));
 }
 
 /** Everything a refused request must leave as it was: queues, bookkeeping and domain tables, files. */

@@ -13,3 +13,28 @@ export async function stopApiApp(ctx: ApiTestContext | undefined, app: FastifyIn
   await app?.close();
   await ctx?.close();
 }
+
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's pattern: `/api/backup/:id`. */
+  pattern: string;
+}
+
+/**
+ * Every route the app registered (HEAD folded into GET), read from the router's own tree print: each
+ * line's indent says its depth, and a path is its ancestors' segments joined.
+ */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  const stack: string[] = [];
+  const routes: RegisteredRoute[] = [];
+  for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^([│├└─ ]*)(\S.*?)(?: \(([^)]+)\))?$/.exec(line);
+    if (!m || !m[2]) continue;
+    const depth = (m[1] as string).length / 4;
+    stack.length = depth;
+    const pattern = (stack[depth - 1] ?? '') + m[2];
+    stack[depth] = pattern;
+    for (const method of (m[3] ?? '').split(', ').filter((v) => v && v !== 'HEAD')) routes.push({ method, pattern });
+  }
+  return routes;
+}

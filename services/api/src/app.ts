@@ -2,7 +2,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import type { ApiDeps } from './deps.js';
 import { authenticate, registerJwt, requirePasswordChanged, requireRole } from './plugins/auth.js';
 import { HTTP_STATUS, registerErrorHandler } from './plugins/error-handler.js';
@@ -28,7 +34,12 @@ import systemRoutes from './routes/system/index.js';
  * - Routes declare their full URL (`/api/backup/schedule`), a zod schema (`.strict()` objects, so unknown
  *   fields are a 400) and call ONE core function; 5–15 lines, no try/catch: a thrown AppError becomes the
  *   right status in plugins/error-handler.ts, the only place that maps codes to statuses.
- * - Answers use the envelope helper `ok(data, message?)` from reply.ts; a 202 sets `reply.code(202)`.
+ * - Answers use the envelope helper `ok(data, message?)` from reply.ts; a queued job answers
+ *   `reply.code(202).send(accepted(queued, message))`.
+ * - Every route declares a `response` schema per status it answers (schemas/: `okResponse`, `acceptedResponse`,
+ *   `errorResponses(codes)`), with an example. Fastify serializes with them, so a field missing from a schema
+ *   vanishes from the answer: write them from the core mapper (`viewOf<T>()` checks the keys). Shared params
+ *   (`:id`, `:operationId`, `:jobId`) come from schemas/params.ts.
  * - Anything registered inside the `admin` scope below is behind `authenticate` + `requireRole('ADMIN')`.
  *   Mutating routes add `preHandler: rejectDuringMaintenance(deps)` (plugins/maintenance-guard.ts).
  * - Request-scoped user: `request.user` ({ id, sessionId, username, role }), typed in plugins/auth.ts.
@@ -61,11 +72,20 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: 'Millennium Potters backup service', version: '1.0.0' },
+      info: {
+        title: 'Millennium Potters backup service',
+        version: '1.0.0',
+        description:
+          'Every answer is `{ success: true, data, message? }` or `{ success: false, error: { code, message, details? } }` (the `ApiError` schema: ' +
+          'its `code` is one of a closed set). Each route lists the codes it can answer under its error statuses. Jobs answer 202 ' +
+          'with `{ jobId, statusUrl }`: poll GET /api/backup/jobs/:jobId.',
+      },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
       security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
+    // Puts the shared schemas (`ApiError`) under components.schemas, where the routes' `$ref`s point.
+    transformObject: jsonSchemaTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
   // Counted in Redis, shared by every API replica; fails open when Redis is down (plugins/rate-limit.ts).

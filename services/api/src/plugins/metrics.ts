@@ -1,8 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { z } from 'zod';
 import { AppError, buildBackupMetrics, checkBackupHealth, healthSettingsOf, loadMetricsFacts } from '@mp/core';
 import type { ApiDeps } from '../deps.js';
+import { errorResponses } from '../schemas/envelope.js';
 
 const digest = (v: string) => createHash('sha256').update(v).digest();
 
@@ -36,7 +38,24 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prism
   const expected = token ? digest(`Bearer ${token}`) : null;
   const settings = healthSettingsOf(deps.config);
 
-  app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+  const schema = {
+    tags: ['health'],
+    summary: 'Prometheus metrics (process, HTTP requests, backups, queues)',
+    description: 'Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` (not a login token), else 401 UNAUTHORIZED.',
+    security: token ? [{ bearerAuth: [] }] : [],
+    response: {
+      200: {
+        description: 'Prometheus text exposition format 0.0.4',
+        content: {
+          'text/plain': {
+            schema: z.string().meta({ example: '# HELP mp_backup_healthy 1 when every backup health check passes.\n# TYPE mp_backup_healthy gauge\nmp_backup_healthy 1\n' }),
+          },
+        },
+      },
+      ...errorResponses(['UNAUTHORIZED', 'INTERNAL_ERROR']),
+    },
+  };
+  app.get('/metrics', { schema }, async (request, reply) => {
     if (expected && !timingSafeEqual(digest(request.headers.authorization ?? ''), expected)) {
       throw new AppError('UNAUTHORIZED', 'GET /metrics needs Authorization: Bearer <METRICS_TOKEN>');
     }

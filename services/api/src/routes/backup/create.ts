@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { backupLabelsSchema, requestBackup } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
-import { ok } from '../../reply.js';
+import { accepted } from '../../reply.js';
+import { acceptedResponse } from '../../schemas/accepted.js';
+import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelope.js';
+import { BACKUP_EXAMPLE } from '../../schemas/backups.js';
 
 const createBody = z
   .object({
@@ -14,6 +17,7 @@ const createBody = z
     labels: backupLabelsSchema.default({}),
   })
   .strict()
+  .meta({ examples: [{ includeAuditLogs: false, includeSessions: false, location: 'local', labels: { reason: 'before-upgrade' } }] })
   // fastify passes `null` when there is no body at all: that means "all defaults".
   .nullable()
   .transform((b) => b ?? { includeAuditLogs: false, includeSessions: false, location: 'local' as const, labels: {} });
@@ -22,11 +26,29 @@ const createBody = z
 const createRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.post(
     '/api/backup/create',
-    { preHandler: rejectDuringMaintenance(deps), schema: { tags: ['backup'], summary: 'Queue a manual backup', body: createBody } },
+    {
+      preHandler: rejectDuringMaintenance(deps),
+      schema: {
+        tags: ['backup'],
+        summary: 'Queue a manual backup',
+        body: createBody,
+        response: {
+          202: acceptedResponse(
+            { backupId: z.uuid(), filename: z.string(), status: z.literal('queued') },
+            {
+              description: 'Backup queued',
+              message: 'Backup queued',
+              example: { jobId: BACKUP_EXAMPLE.id, backupId: BACKUP_EXAMPLE.id, filename: BACKUP_EXAMPLE.filename, status: 'queued' },
+            },
+          ),
+          ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'CLOUD_STORAGE_NOT_CONFIGURED', 'MAINTENANCE_ACTIVE', 'OPERATION_IN_PROGRESS', 'QUEUE_UNAVAILABLE']),
+        },
+      },
+    },
     async (request, reply) => {
       const { location, labels, ...options } = request.body;
-      const accepted = await requestBackup(deps, { location, options, labels, createdBy: request.user.username, type: 'manual' });
-      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Backup queued'));
+      const queued = await requestBackup(deps, { location, options, labels, createdBy: request.user.username, type: 'manual' });
+      return reply.code(202).send(accepted(queued, 'Backup queued'));
     },
   );
 };

@@ -3,9 +3,12 @@ import { z } from 'zod';
 import { listDrills, requestDrill } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
-import { ok } from '../../reply.js';
+import { accepted, ok } from '../../reply.js';
+import { operationAccepted } from '../../schemas/accepted.js';
+import { DRILL_EXAMPLE, drillListSchema } from '../../schemas/backups.js';
+import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope.js';
+import { backupIdParams } from '../../schemas/params.js';
 
-const params = z.object({ id: z.string().uuid() }).strict();
 const listQuery = z
   .object({
     limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -20,16 +23,38 @@ const listQuery = z
 const drillRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.post(
     '/api/backup/:id/drill',
-    { preHandler: rejectDuringMaintenance(deps), schema: { tags: ['backup'], summary: 'Run a restore drill of a stored backup', params } },
+    {
+      preHandler: rejectDuringMaintenance(deps),
+      schema: {
+        tags: ['backup'],
+        summary: 'Run a restore drill of a stored backup',
+        description: 'The job fails with DRILL_FAILED (the comparison in its result) or DRILL_NOT_PERMITTED (the database role may not create a scratch database).',
+        params: backupIdParams,
+        response: {
+          202: operationAccepted({ description: 'Restore drill queued', message: 'Restore drill queued' }),
+          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'MAINTENANCE_ACTIVE', 'QUEUE_UNAVAILABLE']),
+        },
+      },
+    },
     async (request, reply) => {
-      const accepted = await requestDrill(deps, { backupId: request.params.id, createdBy: request.user.username });
-      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Restore drill queued'));
+      const queued = await requestDrill(deps, { backupId: request.params.id, createdBy: request.user.username });
+      return reply.code(202).send(accepted(queued, 'Restore drill queued'));
     },
   );
 
   app.get(
     '/api/backup/drills',
-    { schema: { tags: ['backup'], summary: 'List restore drills with their recovery time, newest first', querystring: listQuery } },
+    {
+      schema: {
+        tags: ['backup'],
+        summary: 'List restore drills with their recovery time, newest first',
+        querystring: listQuery,
+        response: {
+          200: okResponse(drillListSchema, { description: 'One page of drills', example: { items: [DRILL_EXAMPLE], nextCursor: null } }),
+          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR']),
+        },
+      },
+    },
     async (request) => ok(await listDrills(deps, request.query)),
   );
 };

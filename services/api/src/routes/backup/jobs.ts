@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { getJobStatus } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { ok } from '../../reply.js';
 import { toJobStatusView } from '../../views/job-status-view.js';
-
-// Record ids (uuids) and BullMQ's scheduler ids (`repeat:<scheduler>:<ms>`); anything else (a NUL byte
-// made PostgreSQL fail with a 500) is a 400 before any lookup.
-const params = z.object({ jobId: z.string().regex(/^[A-Za-z0-9:._-]{1,200}$/, 'not a job id') }).strict();
+import { JOB_EXAMPLE, jobStatusSchema } from '../../schemas/backups.js';
+import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope.js';
+import { jobIdParams } from '../../schemas/params.js';
 
 /** GET /api/backup/jobs/:jobId: state of any backup job, still answered after BullMQ dropped the job. */
 const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -19,8 +17,14 @@ const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'Job status and progress',
         description:
           'kind, state (queued, running, completed, partial, failed), progress, result (of a finished job), error (one line), ' +
-          'problems (a refused restore: `[{ table, row, field, problem, message }]`, else null), attempts, times.',
-        params,
+          'problems (a refused restore: `[{ table, row, field, problem, message }]`, else null), attempts, times. ' +
+          'A failed job says why in `error`; a restore refused for its file (INVALID_BACKUP_FILE, RESTORE_WOULD_BREAK_REFERENCES, ' +
+          'ENTITY_RESTORE_CONFLICT) lists what is wrong in `problems`.',
+        params: jobIdParams,
+        response: {
+          200: okResponse(jobStatusSchema, { description: 'The job', example: JOB_EXAMPLE }),
+          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'JOB_NOT_FOUND']),
+        },
       },
     },
     async (request) => ok(toJobStatusView(await getJobStatus(deps, { jobId: request.params.jobId }))),

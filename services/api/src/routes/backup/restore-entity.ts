@@ -6,12 +6,17 @@ import { z } from 'zod';
 import { AppError, requestEntityRestore, type EntityRestoreSource } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
-import { ok } from '../../reply.js';
-import { saveUpload } from './restore-input.js';
+import { accepted } from '../../reply.js';
+import { operationAccepted } from '../../schemas/accepted.js';
+import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelope.js';
+import { documentOnly, saveUpload } from './restore-input.js';
 
 // entityType is checked by core (UNSUPPORTED_ENTITY_TYPE lists the supported ones), like the dependency check.
 const target = { entityType: z.string().min(1), entityId: z.string().min(1) };
-const jsonBody = z.object({ backupId: z.uuid(), ...target }).strict();
+const jsonBody = z
+  .object({ backupId: z.uuid(), ...target })
+  .strict()
+  .meta({ examples: [{ backupId: '1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c', entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' }] });
 const uploadFields = z.object(target);
 
 interface EntityRequest {
@@ -57,6 +62,7 @@ const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     '/api/backup/restore/entity',
     {
       preHandler: rejectDuringMaintenance(deps),
+      validatorCompiler: documentOnly,
       schema: {
         tags: ['backup'],
         summary: 'Bring back one deleted entity (union, unionMember, loan, user, loanType) and what hangs off it',
@@ -66,13 +72,28 @@ const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
           'with the parents it needs; never overwrites a live row. The job result lists rows inserted per table, identical rows skipped, ' +
           'conflicts (same id, other content: the live row is kept) and restored parents. An entity the file lacks fails the job with ENTITY_NOT_IN_BACKUP; ' +
           'a unique value held by another live row fails it with ENTITY_RESTORE_CONFLICT and `problems`.',
+        body: jsonBody,
+        response: {
+          202: operationAccepted({ description: 'Entity restore queued', message: 'Entity restore queued' }),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            ...BODY_ERRORS,
+            'UNSUPPORTED_ENTITY_TYPE',
+            'INVALID_BACKUP_FILE',
+            'MAINTENANCE_ACTIVE',
+            'OPERATION_IN_PROGRESS',
+            'BACKUP_NOT_FOUND',
+            'BACKUP_NOT_READY',
+            'QUEUE_UNAVAILABLE',
+          ]),
+        },
       },
     },
     async (request, reply) => {
       const operationId = randomUUID();
       const input = await readEntityRequest(request, deps.config.UPLOAD_DIR, operationId);
-      const accepted = await requestEntityRestore(deps, { ...input, operationId, createdBy: request.user.username, actorId: request.user.id });
-      return reply.code(202).send(ok({ ...accepted, statusUrl: `/api/backup/jobs/${accepted.jobId}` }, 'Entity restore queued'));
+      const queued = await requestEntityRestore(deps, { ...input, operationId, createdBy: request.user.username, actorId: request.user.id });
+      return reply.code(202).send(accepted(queued, 'Entity restore queued'));
     },
   );
 };

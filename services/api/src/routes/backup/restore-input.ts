@@ -5,10 +5,11 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError, checkBackupDocument, checkTableKeys, isEncryptedBackup, type RestoreSource } from '@mp/core';
 import { writeTemporary } from '@mp/storage';
+import { BACKUP_DOCUMENT_EXAMPLE } from '../../schemas/backup-document.js';
 
 const bodyFields = {
-  backupId: z.uuid().optional(),
-  backupData: z.unknown().optional(),
+  backupId: z.uuid().optional().meta({ description: 'A stored backup' }),
+  backupData: z.unknown().optional().meta({ description: 'A whole backup document (format 1.0: `{ metadata, data }`)' }),
   skipSafetyBackup: z.boolean().default(false),
   allowNoAdmin: z.boolean().default(false),
   /** Selective restore: backup table keys (`loanTypes`, `unions`, …); absent = the whole file. */
@@ -19,15 +20,35 @@ const oneSource = {
   message: 'give exactly one of backupId, backupData (or upload a file as multipart field "file")',
   path: ['backupId'],
 };
-const jsonBody = z
+const BACKUP_ID = '1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c';
+
+/**
+ * The JSON body of POST /api/backup/restore. Read by {@link readRestoreInput} (a multipart upload has no JSON
+ * body, so the route does not validate with it); the route shows it in /docs.
+ */
+export const restoreJsonBody = z
   .object(bodyFields)
   .strict()
-  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource);
+  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource)
+  .meta({
+    description: 'Exactly one of `backupId` and `backupData` (or a multipart upload, field `file`)',
+    examples: [{ backupId: BACKUP_ID }, { backupId: BACKUP_ID, tables: ['loanTypes', 'unions'], withDependencies: true }, { backupData: BACKUP_DOCUMENT_EXAMPLE }],
+  });
+/**
+ * A route's `validatorCompiler` for a body schema that is there for /docs only: the restore routes take JSON or a
+ * multipart upload (which has no JSON body), so their handlers parse the body themselves.
+ */
+export const documentOnly = () => (value: unknown) => ({ value });
+
 /** A preview also takes an entity (`{ backupId, entityType, entityId }`). */
-const previewBody = z
+export const previewJsonBody = z
   .object({ ...bodyFields, entityType: z.string().min(1).optional(), entityId: z.string().min(1).optional() })
   .strict()
-  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource);
+  .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource)
+  .meta({
+    description: 'The inputs of a restore, or one entity of a stored backup',
+    examples: [{ backupId: BACKUP_ID, tables: ['loans'] }, { backupId: BACKUP_ID, entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' }],
+  });
 
 export interface RestoreInput {
   source: RestoreSource;
@@ -180,7 +201,7 @@ export async function readRestoreInput(
 ): Promise<RestoreInput> {
   const preview = opts.preview === true;
   if (request.isMultipart()) return readUpload(request, dir, operationId, preview).catch(malformedMultipart);
-  const parsed = (preview ? previewBody : jsonBody).safeParse(request.body ?? {});
+  const parsed = (preview ? previewJsonBody : restoreJsonBody).safeParse(request.body ?? {});
   if (!parsed.success) {
     const details = parsed.error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message }));
     throw new AppError('VALIDATION_ERROR', 'Request validation failed', details);
