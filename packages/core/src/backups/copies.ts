@@ -16,7 +16,7 @@ export interface StoredCopy {
  * The copies listed in a record's `storage` JSON, read like every other caller reads it
  * (`readRecordStorage`): an entry without a storage key counts as no copy.
  */
-export function copiesOf(record: { storage: Prisma.JsonValue }): StoredCopy[] {
+export function copiesOf(record: { storage: unknown }): StoredCopy[] {
   const storage = readRecordStorage(record.storage);
   return (['local', 'cloud'] as const).flatMap((location) => {
     const key = storage[location]?.key;

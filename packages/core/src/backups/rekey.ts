@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { UnrecoverableError } from '@mp/jobs';
 import type { BackupRecord } from '@mp/db';
 import { AppError } from '../errors.js';
+import { toJsonValue } from '../json-value.js';
 import { encryptForStorage, NO_ENCRYPTION, openPlaintext } from '../crypto/plaintext.js';
 import { digesting } from '../export/compress.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
@@ -153,7 +154,7 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
     await deps.prisma.backupRecord.update({
       where: { id: record.id },
       data: {
-        storage: storage as object,
+        storage: toJsonValue(storage),
         filename: copies.local ? newKey : record.filename,
         checksum: newChecksum,
         fileSize: BigInt(bytes),

@@ -35,7 +35,7 @@ export async function readBackCopies(
   opts: { snapshotWarnings?: InvariantWarning[]; keepUnreadable: boolean },
 ): Promise<ReadBackOutcome> {
   const started = Date.now();
-  const copies = copiesOf({ storage: storage as object });
+  const copies = copiesOf({ storage });
   const reports = [];
   const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
   for (const copy of copies) reports.push(await readBackCopy(deps.storage, expected, copy, keyring));

@@ -16,6 +16,7 @@ import type { InvariantWarning } from '../verify/business-invariants.js';
 import { saveReport } from '../verify/verify-backup.js';
 import { readBackCopies } from './read-back.js';
 import type { JobProgress } from '../job-progress.js';
+import { toJsonValue } from '../json-value.js';
 
 export interface BackupRunDeps {
   prisma: PrismaClient;
@@ -39,9 +40,6 @@ export interface BackupRunResult {
   durationMs: number;
 }
 
-const json = (v: unknown) => v as object;
-
-/** A record's stored options; `schema` names a restore point to export instead of the live tables (pre-restore files). */
 /**
  * A record's stored `options`, read leniently (a flag that is not `true` is off): what to include, and for a
  * pre-restore file the restore point schema to export from instead of the live tables.
@@ -119,14 +117,14 @@ export async function runBackup(
       where: { id: backupId },
       data: {
         filename: exported.local.key,
-        storage: json(storage),
+        storage: toJsonValue(storage),
         fileSize: BigInt(exported.bytes),
         checksum: exported.sha256,
         compressed: exported.compressed,
         encryptionKeyId: exported.keyId,
         formatVersion: FORMAT_VERSION,
         schemaVersion: exported.summary.schemaVersion,
-        recordCounts: json(exported.summary.recordCounts),
+        recordCounts: toJsonValue(exported.summary.recordCounts),
       },
     });
   }
@@ -152,7 +150,7 @@ export async function runBackup(
   // first, so a retry after an unreadable copy neither exports nor uploads again (a `cloud` backup's
   // local file stays until its cloud copy has passed, for the same reason).
   ctx.onProgress?.({ percent: 97, stage: 'verifying' });
-  await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: json(storage) } });
+  await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: toJsonValue(storage) } });
   const staging = record.location === 'cloud' ? storage.local : undefined;
   const kept: RecordStorage = staging ? { cloud: storage.cloud } : storage;
   const readBack = await readBackCopies(deps, record, kept, { snapshotWarnings, keepUnreadable: !ctx.isLastAttempt });
@@ -165,9 +163,9 @@ export async function runBackup(
   if (readBack.failed.length > 0) {
     const left = readBack.leftovers.length > 0 ? ` (could not delete: ${readBack.leftovers.join(', ')})` : '';
     const reason = `Read-back failed: ${readBack.failed.map((f) => f.reason).join('; ')}; the failing copy was removed${left}`;
-    const good = copiesOf({ storage: json(storage) }).map((c) => c.location);
+    const good = copiesOf({ storage }).map((c) => c.location);
     if (good.length === 0) {
-      await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: json(storage), cloudinaryUrl: null, cloudinaryAssetId: null } });
+      await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: toJsonValue(storage), cloudinaryUrl: null, cloudinaryAssetId: null } });
       await saveReport(deps.prisma, backupId, readBack.report);
       throw new UnrecoverableError(`${reason}; no good copy is left`);
     }
@@ -179,13 +177,13 @@ export async function runBackup(
     data: {
       status,
       error,
-      storage: json(storage),
+      storage: toJsonValue(storage),
       cloudinaryUrl: storage.cloud?.url ?? null,
       cloudinaryAssetId: storage.cloud?.assetId ?? null,
       completedAt: new Date(),
       durationMs: Math.round(Date.now() - (record.startedAt?.getTime() ?? started)),
-      progress: json({ percent: 100, stage: 'done' }),
-      verification: json(readBack.report),
+      progress: toJsonValue({ percent: 100, stage: 'done' }),
+      verification: toJsonValue(readBack.report),
       verifiedAt: new Date(readBack.report.checkedAt),
     },
   });
