@@ -37,7 +37,11 @@ export function seconds(s: number | null | undefined): string {
   if (s === null || s === undefined) return '—';
   if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
   const m = Math.floor(s / 60);
-  return m < 60 ? `${m} min ${Math.round(s % 60)} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  if (m < 60) return `${m} min${Math.round(s % 60) ? ` ${Math.round(s % 60)} s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d} days${h % 24 ? ` ${h % 24} h` : ''}`;
 }
 
 /** A health check's value or limit in the unit its name implies (ages in seconds, sizes in bytes, else counts). */

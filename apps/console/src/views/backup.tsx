@@ -45,7 +45,7 @@ function Verification({ report }: { report: VerifyReport | null | undefined }) {
           <ul>
             {report.warnings.map((w) => (
               <li key={w.rule}>
-                <strong>{w.count.toLocaleString()}</strong> × {w.message}
+                {w.message}
                 {w.examples.length ? <small> (e.g. {w.examples.slice(0, 3).join(', ')})</small> : null}
               </li>
             ))}

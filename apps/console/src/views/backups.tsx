@@ -42,7 +42,7 @@ export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) =
     <div class="extras">
       {b.pinned && (
         <span class="tag tag-pin" data-testid="pin">
-          📌 pinned{b.pinNote ? `: ${b.pinNote}` : ''}
+          pinned{b.pinNote ? `: ${b.pinNote}` : ''}
         </span>
       )}
       {labels.map(([k, v]) =>
@@ -70,6 +70,12 @@ export function BackupsView() {
   const [status, setStatus] = useState('');
   const [type, setType] = useState('');
   const [label, setLabel] = useState('');
+  // What is typed in the label filter; applied to the list once typing pauses.
+  const [labelInput, setLabelInput] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => setLabel(labelInput), 300);
+    return () => clearTimeout(t);
+  }, [labelInput]);
   const [pinned, setPinned] = useState('');
   const [page, setPage] = useState<Page | null>(null);
   const [error, setError] = useState<Failure | null>(null);
@@ -150,7 +156,7 @@ export function BackupsView() {
         </label>
         <label>
           Label
-          <input name="label" type="search" placeholder="reason:pre-migration" value={label} onChange={(e) => setLabel(e.currentTarget.value)} />
+          <input name="label" type="search" placeholder="reason:pre-migration" value={labelInput} onInput={(e) => setLabelInput(e.currentTarget.value)} />
         </label>
         <label>
           Pinned
@@ -194,7 +200,7 @@ export function BackupsView() {
                     {when(b.createdAt)}
                     {b.createdBy ? ` · ${b.createdBy}` : ''}
                   </small>
-                  <Extras b={b} onLabel={setLabel} />
+                  <Extras b={b} onLabel={setLabelInput} />
                 </td>
                 <td data-label="Status">
                   <span class={`badge badge-${b.status}`}>{b.status}</span>

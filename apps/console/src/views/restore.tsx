@@ -68,7 +68,7 @@ function Replaces({ counts, safety, selective }: { counts: Record<string, number
       </p>
       <p>
         <strong>The replaced tables are kept as a restore point: the restore can be undone (Undo) within its window.</strong>{' '}
-        {safety ? 'A safety backup (pre-restore) of the current data is taken first, written in the background.' : 'No safety backup file is written.'}
+        {safety ? 'A safety backup file (pre-restore) of the replaced data is written in the background.' : 'No safety backup file is written (the restore point is kept all the same).'}
       </p>
     </>
   );
@@ -286,7 +286,7 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
         </div>
       </form>
       {previewJob && <JobProgress key={previewJob} jobId={previewJob} title="Preview (nothing changes)" render={(s) => <OperationOutcome status={s} />} />}
-      {jobId && <JobProgress key={jobId} jobId={jobId} title="Restore" onFinish={finished} render={(s) => <OperationOutcome status={s} />} />}
+      {jobId && <JobProgress key={jobId} jobId={jobId} title={mode === 'entity' ? 'Entity restore' : 'Restore'} onFinish={finished} render={(s) => <OperationOutcome status={s} />} />}
       {confirming && (
         <ConfirmDialog
           title={mode === 'entity' ? `Bring back ${entityLabel} ${entityId.trim()} from ${name}?` : `Replace ${mode === 'tables' ? 'these tables' : 'the live data'} with ${name}?`}
