@@ -275,12 +275,12 @@ describe('admin console in Chromium', () => {
     // What was live before the restore comes back; the change made after it is what the undo discards.
     const sinceRestore = await stack.db.prisma.union.findFirstOrThrow({ where: { id: { not: changedUnionId } } });
     await stack.db.prisma.union.update({ where: { id: sinceRestore.id }, data: { location: 'written after the restore' } });
+    // The union written since, and the logins (users.lastLoginAt, this one's too): what the API counts, the page shows.
+    const counted = await client(stack.api, await stack.login()).json<{ written: number }>('GET', `/api/backup/restore/${restore.id}/undo`);
     await page.getByRole('link', { name: 'Undo this restore…' }).click();
     const preview = page.getByTestId('undo-preview');
     await preview.waitFor();
     expect(await preview.getByRole('heading').innerText()).toBe('This restore can be undone');
-    // The union written since, and the admin's logins (users.lastLoginAt): what the API counts, shown as it counts it.
-    const counted = await client(stack.api, await stack.login()).json<{ written: number }>('GET', `/api/backup/restore/${restore.id}/undo`);
     expect(await page.getByTestId('undo-written').innerText()).toBe(counted.body.data.written.toLocaleString('en-US'));
     expect(await preview.locator('tr[data-table="unions"]').innerText()).toMatch(/unions\s+0\s+1\s+0/);
     await screenshot(page, '07b-undo-preview');
