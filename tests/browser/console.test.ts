@@ -180,7 +180,7 @@ describe('admin console in Chromium', () => {
     await expect.poll(() => row.getByTestId('drill-rto').innerText()).toMatch(/^\d+(\.\d)? s$/);
     expect(await row.innerText()).toContain('passed');
     await screenshot(page, '04b-health-drills');
-  });
+  }, 60_000);
 
   it('shows the readable problems of a refused upload, and nothing changes', async () => {
     const broken = JSON.parse(readFileSync(path.join(shots, 'downloaded.json'), 'utf8'));
@@ -242,7 +242,7 @@ describe('admin console in Chromium', () => {
     await stack.db.pool.query(`UPDATE union_members m SET "unionId" = o."unionId" FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS "unionId") o WHERE m.id = o.id`, [moved.map((m) => m.id), moved.map((m) => m.unionId)]);
     await stack.db.prisma.union.delete({ where: { id: union.id } });
     await stack.db.prisma.user.delete({ where: { id: officer.user.id } });
-  });
+  }, 60_000);
 
   it('restores a stored backup after a confirmation naming what is replaced, then asks to log in again', async () => {
     const backedUp = await tableHashes(stack.db.pool, ['unions']);
@@ -297,7 +297,7 @@ describe('admin console in Chromium', () => {
     expect((await stack.db.prisma.union.findUniqueOrThrow({ where: { id: sinceRestore.id } })).location).not.toBe('written after the restore');
     await expect.poll(() => preview.getByRole('heading').innerText()).toBe('This restore cannot be undone');
     await screenshot(page, '07c-undone');
-  });
+  }, 60_000);
 
   it('opens the queue dashboard with its cookie; a browser without it is refused', async () => {
     const [tab] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('button', { name: 'Queues ↗' }).click()]);
@@ -311,7 +311,7 @@ describe('admin console in Chromium', () => {
     expect(refused?.status()).toBe(401);
     await anonymous.close();
     await tab.close();
-  });
+  }, 60_000);
 
   it('reads well on a phone', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
