@@ -59,6 +59,35 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
 
 export const get = <T>(path: string) => call<T>('GET', path).then((r) => r.data);
 
+/** What a person reads of a failure: the message (with the code of an API refusal) and its problem list. */
+export interface Failure {
+  message: string;
+  code: string | null;
+  problems: Problem[];
+}
+
+/**
+ * Any thrown value as a {@link Failure}. An API refusal's `details` come in two shapes: `{ problems: [...] }`
+ * (restore refusals, as the job status carries them) and `[{ path, message }]` (request validation); both
+ * become problems, never raw JSON. Anything else in `details` is left out: the message already says it.
+ */
+export function toFailure(err: unknown): Failure {
+  if (!(err instanceof ApiError)) return { message: err instanceof Error ? err.message : String(err), code: null, problems: [] };
+  return { message: err.message, code: err.code, problems: problemsOf(err.details) };
+}
+
+function problemsOf(details: unknown): Problem[] {
+  const list = Array.isArray(details) ? details : details && typeof details === 'object' && Array.isArray((details as { problems?: unknown }).problems) ? (details as { problems: unknown[] }).problems : [];
+  return list.flatMap((d): Problem[] => {
+    if (!d || typeof d !== 'object') return [];
+    const p = d as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const problem = text(p.problem) ?? text(p.message);
+    if (!problem) return [];
+    return [{ table: text(p.table), row: typeof p.row === 'number' ? p.row : undefined, field: text(p.field) ?? text(p.path), problem, message: text(p.message) ?? problem }];
+  });
+}
+
 /**
  * Downloads a backup file with the bearer token (a plain link cannot carry it) and hands it to the browser as
  * a file. A cloud-only copy answers a redirect to a signed URL, which the browser then opens itself.
@@ -117,12 +146,111 @@ export interface Backup {
   completedAt: string | null;
   createdBy: string | null;
   error: string | null;
-  // Shown when the API has them (labels, pins and verification results arrive with later features).
   labels?: Record<string, string> | null;
   pinned?: boolean;
   pinNote?: string | null;
+  pinnedAt?: string | null;
+  pinnedBy?: string | null;
+  encryptionKeyId?: string | null;
+  // Only GET /api/backup/:id carries these (the list answer has no verification summary).
   verifiedAt?: string | null;
-  verification?: { ok?: boolean; checkedAt?: string; message?: string } | null;
+  verification?: VerifyReport | null;
+}
+
+/** GET /api/backup/:id: the list's record plus what only the single-record answer carries. */
+export interface BackupDetail extends Backup {
+  jobId: string | null;
+  compressed: boolean;
+  formatVersion: string | null;
+  schemaVersion: string | null;
+  startedAt: string | null;
+  durationMs: number | null;
+}
+
+/** A verification (read-back right after the write, or verify on demand), as kept on the record. */
+export interface VerifyReport {
+  ok: boolean;
+  checkedAt: string;
+  trigger?: 'read-back' | 'verify';
+  copies?: { copy: string; ok: boolean; checks: { name: string; ok: boolean; details?: string }[] }[];
+  references?: 'checked' | 'skipped';
+  invariants?: 'snapshot' | 'file' | 'not-run';
+  warnings?: { rule: string; message: string; table: string; count: number; examples: string[] }[];
+  problems?: string[];
+}
+
+export interface HealthCheck {
+  name: string;
+  ok: boolean;
+  message: string;
+  value: number | null;
+  limit: number | null;
+}
+
+export interface Drill {
+  id: string;
+  jobId: string | null;
+  status: string;
+  backupId: string | null;
+  rtoSeconds: number | null;
+  rowsPerSecond: number | null;
+  ok: boolean | null;
+  error: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  completedAt: string | null;
+}
+
+/** GET /api/backup/restore/:operationId/undo: what an undo would discard, and whether it is possible now. */
+export interface UndoPreview {
+  operationId: string;
+  available: boolean;
+  reason: string | null;
+  undoUntil: string | null;
+  restorePoint: { schema: string | null; bytes: number | null; droppedAt: string | null };
+  tables: { table: string; inserted: number; updated: number; deleted: number; written: number }[];
+  written: number;
+}
+
+/** The result of a `backup.preview` job. */
+export interface RestorePreview {
+  mode: 'full' | 'selective' | 'entity';
+  tables: { table: string; rowsInFile: number; rowsLive: number; added: number; removed: number; changed: number; sampleChangedKeys: string[] }[];
+  addedByDependencies: string[];
+  brokenReferences: string[];
+  estimatedSeconds: number;
+}
+
+/** The result of a whole or selective restore. */
+export interface RestoreResult {
+  restored: Record<string, number>;
+  safetyBackup?: string;
+  sessionsCleared?: boolean;
+  tables?: string[];
+  addedByDependencies?: string[];
+  restorePoint?: { bytes: number | null; undoUntil: string | null; droppedAt: string | null } | null;
+}
+
+/** The result of an entity restore. */
+export interface EntityRestoreResult {
+  entityType: string;
+  entityId: string;
+  inserted: Record<string, number>;
+  skippedIdentical: Record<string, number>;
+  conflictCount: number;
+  conflicts: { table: string; id: string; changedFields: string[] }[];
+  parentsRestored: { table: string; id: string }[];
+}
+
+/** GET /api/backup/retention/preview: what a prune now would keep and delete, and why. */
+export interface RetentionPreview {
+  retentionDays: number;
+  rules: { keepWithinDays?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; keepYearly?: number; maxTotalSizeMb?: number };
+  cutoff: string;
+  keptBytes: number;
+  overSizeCap: boolean;
+  backups: { id: string; fileSize: number | null }[];
+  decisions: { id: string; filename: string; type: string; status: string; fileSize: number | null; createdAt: string; action: 'keep' | 'delete'; reasons: string[]; overridden?: string[] }[];
 }
 
 export interface Accepted {
@@ -139,6 +267,12 @@ export interface Schedule {
   retentionDays: number;
   includeAuditLogs: boolean;
   includeSessions: boolean;
+  drillFrequency: 'disabled' | 'daily' | 'weekly' | 'monthly';
+  keepDaily: number | null;
+  keepWeekly: number | null;
+  keepMonthly: number | null;
+  keepYearly: number | null;
+  maxTotalSizeMb: number | null;
   timezone: string;
   lastBackupAt: string | null;
   nextBackupAt: string | null;

@@ -3,22 +3,28 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, call } from './api.js';
 import { MaintenanceBanner } from './components/maintenance-banner.js';
 import { session, useSession } from './session.js';
+import { BackupView } from './views/backup.js';
 import { BackupsView } from './views/backups.js';
 import { CreateView } from './views/create.js';
 import { DependenciesView } from './views/dependencies.js';
+import { HealthView } from './views/health.js';
 import { ChangePasswordView, LoginView } from './views/login.js';
 import { ResetView } from './views/reset.js';
 import { RestoreView } from './views/restore.js';
 import { ScheduleView } from './views/schedule.js';
+import { UndoView } from './views/undo.js';
 
 /**
  * One entry per area of the console, in navigation order. A new area (health, drills, undo, previews) is one
  * view module and one line here. Routes live in the URL's hash, which never carries the token.
  */
-const VIEWS: { path: string; label: string; view: ComponentType<{ query: URLSearchParams }> }[] = [
+const VIEWS: { path: string; label: string; view: ComponentType<{ query: URLSearchParams }>; hidden?: boolean }[] = [
   { path: 'backups', label: 'Backups', view: BackupsView },
+  { path: 'backup', label: 'Backup', view: BackupView, hidden: true },
   { path: 'create', label: 'New backup', view: CreateView },
   { path: 'restore', label: 'Restore', view: RestoreView },
+  { path: 'undo', label: 'Undo', view: UndoView },
+  { path: 'health', label: 'Health', view: HealthView },
   { path: 'schedule', label: 'Schedule', view: ScheduleView },
   { path: 'dependencies', label: 'Dependencies', view: DependenciesView },
   { path: 'reset', label: 'Reset', view: ResetView },
@@ -77,9 +83,9 @@ export function App() {
         <span class="brand">MP backups</span>
         <nav aria-label="Console">
           <ul>
-            {VIEWS.map((v) => (
+            {VIEWS.filter((v) => !v.hidden).map((v) => (
               <li key={v.path}>
-                <a href={`#/${v.path}`} aria-current={v.path === current.path ? 'page' : undefined}>
+                <a href={`#/${v.path}`} aria-current={v.path === current.path || (v.path === 'backups' && current.path === 'backup') ? 'page' : undefined}>
                   {v.label}
                 </a>
               </li>

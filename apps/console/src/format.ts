@@ -31,3 +31,23 @@ const rank = (t: string) => (EXPORT_ORDER.includes(t) ? EXPORT_ORDER.indexOf(t) 
 
 /** Table keys in export order (unknown ones last). */
 export const inExportOrder = (tables: string[]) => [...tables].sort((a, b) => rank(a) - rank(b));
+
+/** 93.4 → "1 min 33 s"; 4.25 → "4.3 s"; null → "—". */
+export function seconds(s: number | null | undefined): string {
+  if (s === null || s === undefined) return '—';
+  if (s < 60) return `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min${Math.round(s % 60) ? ` ${Math.round(s % 60)} s` : ''}`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h${m % 60 ? ` ${m % 60} min` : ''}`;
+  const d = Math.floor(h / 24);
+  return `${d} days${h % 24 ? ` ${h % 24} h` : ''}`;
+}
+
+/** A health check's value or limit in the unit its name implies (ages in seconds, sizes in bytes, else counts). */
+export function checkValue(name: string, v: number | null): string {
+  if (v === null) return '—';
+  if (name === 'backup_age' || name === 'drill' || name === 'scheduled_run') return seconds(v);
+  if (name === 'backup_size' || name === 'storage_total') return bytes(v);
+  return v.toLocaleString();
+}

@@ -1,3 +1,4 @@
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, get, type JobStatus } from '../api.js';
 import { tableName } from '../format.js';
@@ -9,9 +10,10 @@ const POLL_MS = 1000;
 
 /**
  * Watches GET /api/backup/jobs/:jobId once a second until the job is final: state, stage, overall percent,
- * a bar per table (backups), the one-line error and a refused restore's problems. `onFinish` runs once.
+ * a bar per table (backups), the one-line error and a refused restore's problems. `onFinish` runs once;
+ * `render` shows what a finished job produced (a preview, a drill's recovery time, an entity restore's rows).
  */
-export function JobProgress({ jobId, title, onFinish }: { jobId: string; title: string; onFinish?: (s: JobStatus) => void }) {
+export function JobProgress({ jobId, title, onFinish, render }: { jobId: string; title: string; onFinish?: (s: JobStatus) => void; render?: (s: JobStatus) => ComponentChildren }) {
   const [status, setStatus] = useState<JobStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const finish = useRef(onFinish);
@@ -85,6 +87,7 @@ export function JobProgress({ jobId, title, onFinish }: { jobId: string; title: 
         </p>
       )}
       {status?.problems && status.problems.length > 0 && <Problems problems={status.problems} />}
+      {status && FINAL.has(status.state) && status.result && render?.(status)}
       {error && <p class="warning">{error}</p>}
     </section>
   );

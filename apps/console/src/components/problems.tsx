@@ -1,11 +1,16 @@
 import type { Problem } from '../api.js';
 import { tableName } from '../format.js';
 
-/** A refused restore's problems, as the worker reported them: where (table, row, field) and what. */
-export function Problems({ problems }: { problems: Problem[] }) {
+/**
+ * The one rendering of a problem list: a refused restore's problems as the job status carries them, and an
+ * API refusal's details (see `toFailure`). Where (table, row, field) and what, one row each; a phone shows each
+ * row as a card.
+ */
+export function Problems({ problems, title = 'Why it was refused (nothing was changed)' }: { problems: Problem[]; title?: string }) {
+  if (problems.length === 0) return null;
   return (
     <div class="problems">
-      <h4>Why the file was refused (nothing was changed)</h4>
+      <h4>{title}</h4>
       <table>
         <thead>
           <tr>

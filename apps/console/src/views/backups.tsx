@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, call, download, get, type Accepted, type Backup } from '../api.js';
+import { call, download, get, toFailure, type Accepted, type Backup, type Failure } from '../api.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
@@ -30,20 +30,37 @@ function Counts({ counts }: { counts: Record<string, number> | null }) {
   );
 }
 
-/** Labels, pin and verification, when the API reports them for a record. */
-function Extras({ b }: { b: Backup }) {
+/**
+ * Pin (with its note), labels (each one a filter link) and, when the answer carries it, the verification. The
+ * list answer has no verification summary today: the backup's detail view shows the read-back report.
+ */
+export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) => void }) {
   const labels = Object.entries(b.labels ?? {});
-  const verified = b.verification ?? (b.verifiedAt ? { ok: true, checkedAt: b.verifiedAt } : null);
+  const verified = b.verification ?? null;
   if (!labels.length && !b.pinned && !verified) return null;
   return (
     <div class="extras">
-      {b.pinned && <span class="tag tag-pin" title={b.pinNote ?? ''}>pinned</span>}
-      {labels.map(([k, v]) => (
-        <span key={k} class="tag">
-          {k}={v}
+      {b.pinned && (
+        <span class="tag tag-pin" data-testid="pin">
+          pinned{b.pinNote ? `: ${b.pinNote}` : ''}
         </span>
-      ))}
-      {verified && <span class={`tag ${verified.ok === false ? 'tag-bad' : 'tag-ok'}`}>{verified.ok === false ? 'verify failed' : 'verified'}</span>}
+      )}
+      {labels.map(([k, v]) =>
+        onLabel ? (
+          <button key={k} type="button" class="tag tag-button" onClick={() => onLabel(`${k}:${v}`)} title={`Show only backups labelled ${k}=${v}`}>
+            {k}={v}
+          </button>
+        ) : (
+          <span key={k} class="tag">
+            {k}={v}
+          </span>
+        ),
+      )}
+      {verified && (
+        <span class={`tag ${verified.ok ? 'tag-ok' : 'tag-bad'}`}>
+          {verified.trigger === 'read-back' ? 'read-back' : 'verify'} {verified.ok ? 'passed' : 'failed'}
+        </span>
+      )}
     </div>
   );
 }
@@ -52,8 +69,16 @@ function Extras({ b }: { b: Backup }) {
 export function BackupsView() {
   const [status, setStatus] = useState('');
   const [type, setType] = useState('');
+  const [label, setLabel] = useState('');
+  // What is typed in the label filter; applied to the list once typing pauses.
+  const [labelInput, setLabelInput] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => setLabel(labelInput), 300);
+    return () => clearTimeout(t);
+  }, [labelInput]);
+  const [pinned, setPinned] = useState('');
   const [page, setPage] = useState<Page | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure | null>(null);
   const [ok, setOk] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Backup | null>(null);
   const [job, setJob] = useState<{ id: string; title: string } | null>(null);
@@ -63,16 +88,18 @@ export function BackupsView() {
       const q = new URLSearchParams({ limit: '20' });
       if (status) q.set('status', status);
       if (type) q.set('type', type);
+      if (label.trim()) q.set('label', label.trim());
+      if (pinned) q.set('pinned', pinned);
       if (cursor) q.set('cursor', cursor);
       try {
         const next = await get<Page>(`/api/backup/list?${q}`);
         setPage((prev) => (cursor && prev ? { items: [...prev.items, ...next.items], nextCursor: next.nextCursor } : next));
         setError(null);
       } catch (err) {
-        setError((err as Error).message);
+        setError(toFailure(err));
       }
     },
-    [status, type],
+    [status, type, label, pinned],
   );
   useEffect(() => void load(), [load]);
 
@@ -83,7 +110,7 @@ export function BackupsView() {
       await what();
       if (done) setOk(done);
     } catch (err) {
-      setError(err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error).message);
+      setError(toFailure(err));
     }
   };
   const remove = (b: Backup) =>
@@ -127,6 +154,18 @@ export function BackupsView() {
             ))}
           </select>
         </label>
+        <label>
+          Label
+          <input name="label" type="search" placeholder="reason:pre-migration" value={labelInput} onInput={(e) => setLabelInput(e.currentTarget.value)} />
+        </label>
+        <label>
+          Pinned
+          <select name="pinned" value={pinned} onChange={(e) => setPinned(e.currentTarget.value)}>
+            <option value="">any</option>
+            <option value="true">pinned only</option>
+            <option value="false">not pinned</option>
+          </select>
+        </label>
         <button type="button" class="secondary" onClick={() => load()}>
           Refresh
         </button>
@@ -136,7 +175,7 @@ export function BackupsView() {
       {!page ? (
         <p aria-busy="true">Loading…</p>
       ) : page.items.length === 0 ? (
-        <p>No backups yet.</p>
+        <p>{status || type || label || pinned ? 'No backup matches these filters.' : 'No backups yet.'}</p>
       ) : (
         <table class="backups">
           <caption class="sr-only">Backups, newest first</caption>
@@ -161,7 +200,7 @@ export function BackupsView() {
                     {when(b.createdAt)}
                     {b.createdBy ? ` · ${b.createdBy}` : ''}
                   </small>
-                  <Extras b={b} />
+                  <Extras b={b} onLabel={setLabelInput} />
                 </td>
                 <td data-label="Status">
                   <span class={`badge badge-${b.status}`}>{b.status}</span>
@@ -174,6 +213,9 @@ export function BackupsView() {
                   <Counts counts={b.recordCounts} />
                 </td>
                 <td data-label="Actions" class="row-actions">
+                  <a class="button secondary" href={`#/backup?id=${b.id}`} aria-label={`Details of ${b.filename}`}>
+                    Details
+                  </a>
                   <button type="button" class="secondary" disabled={!usable(b)} onClick={() => act(() => download(`/api/backup/download/${b.id}`, b.filename), `Downloaded ${b.filename}`)} aria-label={`Download ${b.filename}`}>
                     Download
                   </button>

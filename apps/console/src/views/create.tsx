@@ -1,17 +1,32 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call, download, type Accepted, type JobStatus } from '../api.js';
+import { call, download, toFailure, type Accepted, type Failure, type JobStatus } from '../api.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
 import { bytes } from '../format.js';
 
-/** POST /api/backup/create with the three options, then a live progress bar per table until it is done. */
+/** "reason=pre-migration, ticket=OPS-12" → { reason: 'pre-migration', ticket: 'OPS-12' }; a bare key gets an empty value. */
+function parseLabels(text: string): Record<string, string> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .map((pair) => pair.trim())
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        return at < 0 ? [pair, ''] : [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+      }),
+  );
+}
+
+/** POST /api/backup/create with the three options and labels, then a live progress bar per table until it is done. */
 export function CreateView() {
   const [includeAuditLogs, setAudit] = useState(false);
   const [includeSessions, setSessions] = useState(false);
   const [location, setLocation] = useState<'local' | 'cloud' | 'both'>('local');
   const [job, setJob] = useState<Accepted | null>(null);
   const [finished, setFinished] = useState<JobStatus | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [labels, setLabels] = useState('');
+  const [error, setError] = useState<Failure | string | null>(null);
   const [busy, setBusy] = useState(false);
 
   const submit = async (e: Event) => {
@@ -20,10 +35,10 @@ export function CreateView() {
     setError(null);
     setFinished(null);
     try {
-      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location });
+      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location, labels: parseLabels(labels) });
       setJob(data);
     } catch (err) {
-      setError(err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error).message);
+      setError(toFailure(err));
     } finally {
       setBusy(false);
     }
@@ -52,6 +67,11 @@ export function CreateView() {
             <option value="cloud">Cloud (Cloudinary)</option>
             <option value="both">Both</option>
           </select>
+        </label>
+        <label>
+          Labels (optional)
+          <input name="labels" placeholder="reason=pre-migration, ticket=OPS-12" value={labels} onInput={(e) => setLabels(e.currentTarget.value)} aria-describedby="labels-help" />
+          <small id="labels-help">key=value pairs, separated by commas: shown in the list, and the list can filter by them.</small>
         </label>
         <Message error={error} />
         <button type="submit" disabled={busy}>

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, get } from '../api.js';
+import { get, toFailure, type Failure } from '../api.js';
 import { Message } from '../components/message.js';
 import { tableName } from '../format.js';
 
@@ -23,7 +23,7 @@ export function DependenciesView() {
   const [type, setType] = useState<string>('user');
   const [id, setId] = useState('');
   const [answer, setAnswer] = useState<Answer | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure | null>(null);
   const check = async (e: Event) => {
     e.preventDefault();
     setError(null);
@@ -31,7 +31,7 @@ export function DependenciesView() {
     try {
       setAnswer(await get<Answer>(`/api/backup/dependencies/${encodeURIComponent(type)}/${encodeURIComponent(id.trim())}`));
     } catch (err) {
-      setError(err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error).message);
+      setError(toFailure(err));
     }
   };
   return (

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call } from '../api.js';
+import { ApiError, call, toFailure, type Failure } from '../api.js';
 import { Message } from '../components/message.js';
 import { pendingClaim } from '../reset-claim.js';
 import { session, type SessionUser } from '../session.js';
@@ -55,7 +55,7 @@ export function LoginView({ notice }: { notice: string | null }) {
  */
 function ClaimPanel({ onClaimed }: { onClaimed: (username: string) => void }) {
   const [claimed, setClaimed] = useState<{ username: string; password: string } | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure | string | null>(null);
   const claim = async () => {
     const pending = pendingClaim.get();
     if (!pending) return;
@@ -66,7 +66,7 @@ function ClaimPanel({ onClaimed }: { onClaimed: (username: string) => void }) {
       setClaimed(data);
       onClaimed(data.username);
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : (err as Error).message);
+      setError(toFailure(err));
     }
   };
   if (claimed) {
@@ -97,7 +97,7 @@ export function ChangePasswordView({ username }: { username: string }) {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [repeat, setRepeat] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure | string | null>(null);
   const submit = async (e: Event) => {
     e.preventDefault();
     if (next !== repeat) return setError('The two new passwords differ.');
@@ -106,7 +106,7 @@ export function ChangePasswordView({ username }: { username: string }) {
       await call('POST', '/api/auth/change-password', { currentPassword: current, newPassword: next });
       session.passwordChanged();
     } catch (err) {
-      setError(err instanceof ApiError ? err.message : (err as Error).message);
+      setError(toFailure(err));
     }
   };
   return (

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { ApiError, call } from '../api.js';
+import { call, toFailure, type Failure } from '../api.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { Message } from '../components/message.js';
 import { pendingClaim } from '../reset-claim.js';
@@ -12,7 +12,7 @@ import { session } from '../session.js';
 export function ResetView() {
   const [typed, setTyped] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<Failure | null>(null);
   const start = async () => {
     setError(null);
     try {
@@ -23,7 +23,7 @@ export function ResetView() {
       session.end('The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below once it has completed.');
     } catch (err) {
       setConfirming(false);
-      setError(err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error).message);
+      setError(toFailure(err));
     }
   };
   return (
