@@ -115,6 +115,8 @@ describe('admin console in Chromium', () => {
     await row.waitFor();
     const cells = await row.locator('td').allInnerTexts();
     expect(cells.join(' | ')).toMatch(/completed \| manual \| \d+(\.\d)? [KM]?B \| local \| [\d,]+ rows/);
+    // The read-back the worker ran right after writing it, in short (the API's verificationSummary).
+    expect(await row.getByTestId('verification-summary').innerText()).toMatch(/^read-back passed/);
     await screenshot(page, '03-backup-list');
     // Its label is a filter: another label shows nothing, its own shows it again.
     await page.getByLabel('Label').fill('reason:other');

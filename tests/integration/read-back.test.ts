@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecordStorage, runBackup, verifyBackup, type BackupRunDeps, type JobProgress, type VerifyReport } from '@mp/core';
+import { readRecordStorage, runBackup, toBackupView, verifyBackup, type BackupRunDeps, type JobProgress, type VerifyReport } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createCloudinaryStorage, createLocalStorage, type BackupStorage } from '@mp/storage';
@@ -129,6 +129,8 @@ describe('read-back after write', () => {
     expect(report.ok).toBe(false);
     expect(failing(report, 'local')).toContain('checksum');
     expect(failing(report, 'cloud')).toEqual([]);
+    // The list shows it in short: failed, with the failed check named.
+    expect(toBackupView(r).verificationSummary).toMatchObject({ ok: false, trigger: 'read-back', failed: [expect.stringMatching(/^local copy: checksum/)] });
   });
 
   it('a truncated local-only copy fails the backup, with size and checksum named', async () => {

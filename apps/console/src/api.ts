@@ -133,6 +133,14 @@ export interface JobStatus {
   completedAt: string | null;
 }
 
+export interface VerificationSummary {
+  ok: boolean;
+  trigger: 'read-back' | 'verify';
+  checkedAt: string;
+  failed: string[];
+  warnings: number;
+}
+
 export interface Backup {
   id: string;
   filename: string;
@@ -152,7 +160,9 @@ export interface Backup {
   pinnedAt?: string | null;
   pinnedBy?: string | null;
   encryptionKeyId?: string | null;
-  // Only GET /api/backup/:id carries these (the list answer has no verification summary).
+  /** The last read-back or verify, in short (null before the first). */
+  verificationSummary?: VerificationSummary | null;
+  // Only GET /api/backup/:id carries the whole report.
   verifiedAt?: string | null;
   verification?: VerifyReport | null;
 }

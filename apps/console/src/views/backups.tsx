@@ -31,12 +31,14 @@ function Counts({ counts }: { counts: Record<string, number> | null }) {
 }
 
 /**
- * Pin (with its note), labels (each one a filter link) and, when the answer carries it, the verification. The
- * list answer has no verification summary today: the backup's detail view shows the read-back report.
+ * Pin (with its note), labels (each one a filter link) and the last read-back or verify: passed, or failed with
+ * the failed checks in its tooltip and text. The backup's detail view shows the whole report.
  */
 export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) => void }) {
   const labels = Object.entries(b.labels ?? {});
-  const verified = b.verification ?? null;
+  const verified = b.verificationSummary ?? b.verification ?? null;
+  const failed = b.verificationSummary?.failed ?? [];
+  const warnings = b.verificationSummary?.warnings ?? 0;
   if (!labels.length && !b.pinned && !verified) return null;
   return (
     <div class="extras">
@@ -57,8 +59,9 @@ export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) =
         ),
       )}
       {verified && (
-        <span class={`tag ${verified.ok ? 'tag-ok' : 'tag-bad'}`}>
-          {verified.trigger === 'read-back' ? 'read-back' : 'verify'} {verified.ok ? 'passed' : 'failed'}
+        <span class={`tag ${verified.ok ? 'tag-ok' : 'tag-bad'}`} data-testid="verification-summary" title={failed.join('\n') || undefined}>
+          {verified.trigger === 'read-back' ? 'read-back' : 'verify'} {verified.ok ? 'passed' : `failed: ${failed.join('; ') || 'see details'}`}
+          {warnings > 0 ? ` (${warnings.toLocaleString()} rule warnings)` : ''}
         </span>
       )}
     </div>

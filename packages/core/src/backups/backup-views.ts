@@ -1,4 +1,5 @@
 import type { BackupRecord, BackupType } from '@mp/db';
+import { summarizeVerification } from '../verify/report.js';
 import { readLabels } from './labels.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
@@ -29,6 +30,8 @@ export function toBackupView(r: BackupRecord) {
     pinnedBy: r.pinnedBy,
     /** The key the stored file is encrypted with; null for a file in clear. */
     encryptionKeyId: r.encryptionKeyId,
+    /** The last read-back or verify, in short; the whole report is on the single-record answer. */
+    verificationSummary: summarizeVerification(r.verification, r.verifiedAt),
   };
 }
 export type BackupView = ReturnType<typeof toBackupView>;

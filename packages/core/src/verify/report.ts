@@ -59,6 +59,40 @@ export function verdictOf(stored: unknown): boolean | undefined {
   return storedVerdictSchema.safeParse(stored).data?.ok;
 }
 
+/** What a list of backups shows of a record's last verification (`BackupRecord.verification`). */
+export interface VerificationSummary {
+  ok: boolean;
+  trigger: VerifyReport['trigger'];
+  checkedAt: string;
+  /** The failed checks, one line each (`local copy: checksum: …`), the first five. */
+  failed: string[];
+  /** How many rows break business rules (warnings, never failures). */
+  warnings: number;
+}
+
+const storedReportSchema = z.object({
+  ok: z.boolean(),
+  trigger: z.enum(['read-back', 'verify']).catch('verify'),
+  checkedAt: z.string().catch(''),
+  copies: z.array(z.object({ copy: z.string(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), details: z.string().optional() })).catch([]) })).catch([]),
+  warnings: z.array(z.object({ count: z.number() })).catch([]),
+});
+
+/** The summary of a stored verify report, or null when there is none (or it is not one). */
+export function summarizeVerification(stored: unknown, verifiedAt: Date | null): VerificationSummary | null {
+  const parsed = storedReportSchema.safeParse(stored);
+  if (!parsed.success) return null;
+  const r = parsed.data;
+  const failed = r.copies.flatMap((c) => failuresOf(c as CopyReport));
+  return {
+    ok: r.ok,
+    trigger: r.trigger,
+    checkedAt: r.checkedAt || (verifiedAt?.toISOString() ?? ''),
+    failed: failed.slice(0, 5),
+    warnings: r.warnings.reduce((sum, w) => sum + w.count, 0),
+  };
+}
+
 export function toReportWarnings(warnings: InvariantWarning[]): InvariantReportWarning[] {
   return warnings.map((w) => ({ rule: w.code, message: w.message, table: w.table, count: w.count, examples: w.examples }));
 }

@@ -32,6 +32,16 @@ const backupViewShape = {
   pinnedAt: nullableDate,
   pinnedBy: z.string().nullable(),
   encryptionKeyId: z.string().nullable().meta({ description: 'The key the stored file is encrypted with; null in clear' }),
+  verificationSummary: z
+    .object({
+      ok: z.boolean(),
+      trigger: z.enum(['read-back', 'verify']),
+      checkedAt: z.string(),
+      failed: z.array(z.string()).meta({ description: 'The failed checks, one line each (`local copy: checksum: …`), the first five' }),
+      warnings: z.number().meta({ description: 'Rows that break business rules (warnings, never failures)' }),
+    })
+    .nullable()
+    .meta({ description: 'The last read-back or verify in short (null before the first); GET /api/backup/:id has the whole report' }),
 };
 
 /** A backup record as lists and pins answer it (core `toBackupView`). */
@@ -57,6 +67,7 @@ export const BACKUP_EXAMPLE = {
   pinnedAt: null,
   pinnedBy: null,
   encryptionKeyId: null,
+  verificationSummary: { ok: true, trigger: 'read-back', checkedAt: '2026-11-24T02:00:03.398Z', failed: [], warnings: 4 },
 };
 
 /** One backup record with everything the single-record answer adds (core `toBackupDetail`). */
