@@ -109,6 +109,11 @@ describe('backup create, reset, job status, maintenance', () => {
     expect([create.statusCode, create.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
     expect(await ctx.deps.prisma.operation.count()).toBe(1);
     await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
+    // An undo swaps tables back like a restore: no backup is accepted while one is queued.
+    const undo = await ctx.deps.prisma.operation.create({ data: { kind: 'undo', status: 'queued', input: {} } });
+    const during = await post('/api/backup/create', {});
+    expect([during.statusCode, during.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
+    await ctx.deps.prisma.operation.update({ where: { id: undo.id }, data: { status: 'completed' } });
     expect((await post('/api/backup/reset', { confirmationToken: 'DELETE' })).statusCode).toBe(202);
   });
 

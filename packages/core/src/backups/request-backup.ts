@@ -7,7 +7,7 @@ import { AppError } from '../errors.js';
 import { errorSummary } from '../error-summary.js';
 import { ACTIVE_MAINTENANCE_SQL, maintenanceActive } from '../maintenance.js';
 import { enqueueWithin } from '../operations/enqueue-within.js';
-import { operationInProgress } from '../operations/exclusive-operations.js';
+import { EXCLUSIVE_KINDS, operationInProgress } from '../operations/exclusive-operations.js';
 import { withOperationLockOn } from '../operations/operation-lock.js';
 import { reachFailpoint, type FailpointName } from '../failpoints.js';
 import { backupFilename } from './backup-filename.js';
@@ -34,14 +34,15 @@ export interface BackupRequestInput {
 
 /**
  * Checks and insert as one statement, run under the `ADMISSION_LOCK`: the `queued` record is
- * written only when maintenance is off and no restore/reset is queued or running; otherwise nothing is
+ * written only when maintenance is off and no restore, reset or undo ({@link EXCLUSIVE_KINDS}) is queued or
+ * running; otherwise nothing is
  * written and the blocking row comes back for the error.
  */
 const INSERT_QUEUED_BACKUP_SQL = `
   WITH maintenance AS (${ACTIVE_MAINTENANCE_SQL}),
        exclusive AS (
          SELECT id, kind::text, status::text, "jobId" FROM operations
-          WHERE kind IN ('restore', 'reset') AND status IN ('queued', 'running') LIMIT 1),
+          WHERE kind IN (${EXCLUSIVE_KINDS.map((k) => `'${k}'`).join(', ')}) AND status IN ('queued', 'running') LIMIT 1),
        inserted AS (
          INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy", "createdAt", "updatedAt", labels)
          SELECT $1, $1, $2, $3::"BackupType", 'queued', $4::"BackupLocation", $5::jsonb, $6, $7, $7, $8::jsonb
@@ -67,7 +68,7 @@ interface InsertOutcome {
 /**
  * Accepts a backup: writes a `queued` BackupRecord (jobId = record id) and enqueues `backup.create`
  * with only `{ backupId }`. Refused when cloud storage is asked for but not configured (nothing
- * written), during maintenance, or while a restore/reset is queued or running (checked under the
+ * written), during maintenance, or while a restore, reset or undo is queued or running (checked under the
  * admission lock). When enqueueing fails the record is marked failed with the reason.
  * The record is written with node-pg (lock, checks and insert in three round trips) rather than a
  * Prisma interactive transaction: this is the API's hot write path and must answer in milliseconds.
