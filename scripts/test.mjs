@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies, run vitest and scan every log it captured for
+// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and scan every log it captured for
 // secrets (scripts/check-secrets.mjs). Tears everything down at the end.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -92,6 +92,8 @@ async function main() {
   await step(() => runStep(bin('tsc'), ['-p', 'apps/console/tsconfig.json', '--noEmit'], opts).finally(killGroup));
   log('dependency rules (scripts/check-deps.mjs)');
   await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
+  log('format and lint (biome check)');
+  await step(() => runStep(bin('biome'), ['check', '.'], opts).finally(killGroup));
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
   // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
   const report = path.join(local(), 'vitest-report.json');

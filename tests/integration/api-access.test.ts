@@ -39,7 +39,7 @@ function allRoutes(app: FastifyInstance): Route[] {
   const routes: Route[] = [];
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
     const m = /^([│├└─ ]*)(\S.*?)(?: \(([^)]+)\))?$/.exec(line);
-    if (!m || !m[2]) continue;
+    if (!m?.[2]) continue;
     const depth = (m[1] as string).length / 4;
     stack.length = depth;
     const pattern = (stack[depth - 1] ?? '') + m[2];

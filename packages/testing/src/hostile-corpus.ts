@@ -297,10 +297,12 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
     ['auditLogs', 'id', 1e300],
     ['loans', 'principal', 1e12],
     ['loans', 'principal', '-1000000000000.00'],
+    // biome-ignore lint/correctness/noPrecisionLoss: hostile on purpose, a number JSON cannot carry (Infinity)
     ['loans', 'totalDue', 1e400],
     ['loans', 'interestRate', 1000],
     ['loanTypes', 'interestRate', '12345.6789'],
     ['repayments', 'amount', 1e15],
+    // biome-ignore lint/correctness/noPrecisionLoss: hostile on purpose, a number JSON cannot carry (-Infinity)
     ['repayments', 'amount', -1e309],
     ['loanTypes', 'maxAmount', '1e999999'],
   ];

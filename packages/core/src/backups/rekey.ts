@@ -32,7 +32,7 @@ function rekeyedName(key: string): string {
 
 async function sha256Of(stream: Readable): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(stream, new Writable({ write: (chunk: Buffer, _e, done) => (hash.update(chunk), done()) }));
+  await pipeline(stream, new Writable({ write: (chunk: Buffer, _e, done) => { hash.update(chunk); done(); } }));
   return hash.digest('hex');
 }
 

@@ -77,7 +77,7 @@ export async function runDrill(
   const started = Date.now();
   const progress = ctx.onProgress ?? (() => {});
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
-  if (!op || op.kind !== 'drill' || !op.backupId) throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
+  if (op?.kind !== 'drill' || !op.backupId) throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
   const backupId = op.backupId;
   const name = drillDatabaseName(operationId);
   // The lock lives on its own live-database connection for the whole drill: it is how a restarted worker

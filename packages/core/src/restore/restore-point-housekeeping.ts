@@ -121,7 +121,7 @@ export async function exportRestorePoint(
   ctx: { attempt: number; isLastAttempt: boolean; onProgress?: (p: JobProgress) => void },
 ): Promise<BackupRunResult | { skipped: string }> {
   const op = await deps.prisma.operation.findUnique({ where: { id: restoreOperationId } });
-  if (!op || op.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
+  if (op?.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
   if ((op.input as { skipSafetyBackup?: boolean }).skipSafetyBackup === true) return { skipped: 'the restore asked for no safety backup' };
   // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.
   if (Array.isArray((op.input as { tables?: unknown }).tables)) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
