@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Dependency rules (DESIGN §2), checked mechanically before the tests:
+// Dependency rules (README, "Layout"), checked mechanically before the tests:
 // 1. no circular imports inside packages/ and services/ (madge; type-only imports ignored: they vanish at runtime),
 //    and no cycle between workspaces through their @mp/* imports;
 // 2. services/* never import each other; packages/* never import services/*;

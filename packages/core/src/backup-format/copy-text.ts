@@ -30,7 +30,7 @@ import { JSON_TAG } from './json-values.js';
  *
  * Works on bytes, into reused output buffers, so a 2 M-row table makes next to no garbage. Strings
  * are copied in a plain loop: most are short (ids, dates), and a native `indexOf` per string cost
- * more than the bytes it skipped (about 13 % more CPU for the whole file).
+ * more than the bytes it skipped (more CPU for the whole file, not less).
  *
  * Every row must name exactly the given columns, in the given order: this is the reader for files
  * this product wrote at the database's current schema. Anything else is a {@link RowShapeError}.

@@ -15,8 +15,8 @@ import { ReaderChoice } from './choose-reader.js';
 import { StagingTables, type OnTableStaged } from './staging-tables.js';
 
 /**
- * Decompressed pieces. zlib's 16 KB default costs about three times the CPU of 256 KB pieces
- * (10.2 s against 3.5 s for a 1.2 GB file here): most of it is per-piece overhead.
+ * Decompressed pieces. zlib's 16 KB default costs several times the CPU of 256 KB pieces, almost all of it
+ * per-piece overhead (figures: docs/benchmarks.md, section 2).
  */
 const GUNZIP_CHUNK = 256 * 1024;
 
