@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureChromiumInstalled } from './lib/chromium.mjs';
-import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
-import { run } from './lib/proc.mjs';
+import { createScript } from './lib/main.mjs';
+import { ensurePostgres, ensureRedis } from './lib/services.mjs';
+import { run, settleWithin } from './lib/proc.mjs';
 import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep } from './lib/setup.mjs';
 
 const log = makeLog('test');
@@ -19,23 +20,30 @@ const vitestArgs = process.argv.slice(2);
 const TEMPLATE_DB = `mp_test_${process.pid}`;
 let templateAdminUrl = null;
 
-const services = [];
 let tempDir = null;
 let current = null; // the step's child process, so SIGTERM can be forwarded
-let pending = Promise.resolve();
-let stopping = null;
 
-process.on('SIGINT', () => void finish(130, 'SIGINT'));
-process.on('SIGTERM', () => void finish(143, 'SIGTERM'));
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`error: ${err?.message ?? err}`);
-  exitCode = typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1;
-}
-await finish(exitCode);
+const { step, track, waitForStep, run: runMain } = createScript({
+  log,
+  /** On a signal, stops the running step first; then the template database goes (the services follow). */
+  beforeStop: async ({ signal }) => {
+    if (signal) {
+      log(`${signal} received: tearing down`);
+      // SIGINT, like a terminal Ctrl-C: vitest then stops its workers and exits; anything left is killed.
+      killGroup('SIGINT');
+      await waitForStep(15_000);
+      killGroup('SIGKILL');
+    }
+    if (templateAdminUrl) {
+      const { dropDatabase } = await import('./lib/sql.mjs');
+      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
+    }
+  },
+  afterStop: async () => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  },
+});
+await runMain(main);
 
 async function main() {
   const started = Date.now();
@@ -127,18 +135,15 @@ function killGroup(signal = 'SIGKILL') {
   try { process.kill(-current.pid, signal); } catch { /* group already gone */ }
 }
 
-function track(handle) {
-  services.push(handle);
-  return handle;
-}
-
 /** testcontainers strategies, loaded only after npm install; `available()` answers within ms when no engine runs. */
 async function testcontainersStrategies() {
   let available;
   const check = () => (available ??= (async () => {
     try {
       const { getContainerRuntimeClient } = await import('testcontainers');
-      await Promise.race([getContainerRuntimeClient(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000))]);
+      await settleWithin(getContainerRuntimeClient(), 5000, () => {
+        throw new Error('timeout');
+      });
       return true;
     } catch {
       return false;
@@ -165,33 +170,4 @@ async function testcontainersStrategies() {
       },
     },
   };
-}
-
-function step(fn) {
-  if (stopping) throw new Error('stopping');
-  const promise = fn();
-  pending = promise.catch(() => {});
-  return promise;
-}
-
-/** Stops the running step (on a signal), then every service we started, removes the temp folder, and exits. */
-function finish(code, signal) {
-  if (stopping) return stopping;
-  stopping = (async () => {
-    if (signal) {
-      log(`${signal} received: tearing down`);
-      // SIGINT, like a terminal Ctrl-C: vitest then stops its workers and exits; anything left is killed.
-      killGroup('SIGINT');
-      await Promise.race([pending, new Promise((r) => setTimeout(r, 15_000))]);
-      killGroup('SIGKILL');
-    }
-    if (templateAdminUrl) {
-      const { dropDatabase } = await import('./lib/sql.mjs');
-      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
-    }
-    await stopAll(services, log);
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    process.exit(code);
-  })();
-  return stopping;
 }
