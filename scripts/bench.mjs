@@ -6,30 +6,34 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
-import { run } from './lib/proc.mjs';
+import { createScript } from './lib/main.mjs';
+import { ensurePostgres, ensureRedis } from './lib/services.mjs';
+import { run, sleep } from './lib/proc.mjs';
 import { assertNodeVersion, ensureDependencies, makeLog, prismaGenerate, repoRoot } from './lib/setup.mjs';
 
 const log = makeLog('bench');
 const env = process.env;
 const benchArgs = process.argv.slice(2);
 
-const services = [];
 let tempDir = null;
 let child = null;
-let stopping = null;
 
-process.on('SIGINT', () => void finish(130, 'SIGINT'));
-process.on('SIGTERM', () => void finish(143, 'SIGTERM'));
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`error: ${err?.message ?? err}`);
-  exitCode = typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1;
-}
-await finish(exitCode);
+const { track, run: runMain } = createScript({
+  log,
+  /** Forwards a signal to the bench (it stops its services and drops its work databases) before ours stop. */
+  beforeStop: async ({ signal }) => {
+    if (!signal || !child?.pid || child.exitCode !== null) return;
+    log(`${signal} received: stopping the bench`);
+    try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    const deadline = Date.now() + 30_000;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
+  },
+  afterStop: async () => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  },
+});
+await runMain(main);
 
 async function main() {
   assertNodeVersion();
@@ -63,27 +67,4 @@ async function main() {
     cwd: repoRoot, env: benchEnv, inherit: true, detached: true, onSpawn: (c) => { child = c; },
   });
   return res.code;
-}
-
-function track(handle) {
-  services.push(handle);
-  return handle;
-}
-
-/** Forwards a signal to the bench (it stops its services and drops its work databases), then stops ours. */
-function finish(code, signal) {
-  if (stopping) return stopping;
-  stopping = (async () => {
-    if (signal && child?.pid && child.exitCode === null) {
-      log(`${signal} received: stopping the bench`);
-      try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
-      const deadline = Date.now() + 30_000;
-      while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
-    }
-    await stopAll(services, log);
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    process.exit(code);
-  })();
-  return stopping;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: bundles each service into dist/<service>.mjs (+ .mjs.map) with esbuild, so the services run
 // as plain JavaScript (`node --enable-source-maps dist/worker.mjs`) instead of through the tsx loader, which
-// costs 40–50 MB of resident memory per process (docs/benchmarks.md, section 3). Workspace packages (@mp/*) and
+// costs tens of MB of resident memory per process (figures: docs/benchmarks.md, section 3). Workspace packages (@mp/*) and
 // the generated Prisma client are bundled; real npm packages stay external and resolve from the root
 // node_modules. Tests and CLIs keep tsx. Requires a generated Prisma client (`npx prisma generate`).
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -18,8 +18,9 @@ export const serviceBundle = (name, root = repoRoot) => path.join(root, 'dist', 
 
 /**
  * V8 flags per service. The worker streams hundreds of MB through short-lived buffers and strings; V8's default
- * young generation (16 MB semi-spaces) lets about 30 MB of garbage pile up before each scavenge, which is most of
- * what a job adds to the worker's resident memory. 2 MB semi-spaces collect it sooner for no measurable CPU cost.
+ * young generation (16 MB semi-spaces) lets tens of MB of garbage pile up before each scavenge, which is most of
+ * what a job adds to the worker's resident memory. 2 MB semi-spaces collect it sooner for no measurable CPU cost
+ * (figures: docs/benchmarks.md, section 3).
  * This does not cap the old generation, so a larger database cannot run the worker out of heap.
  */
 const V8_FLAGS = { api: [], worker: ['--max-semi-space-size=2'] };

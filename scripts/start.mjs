@@ -8,7 +8,8 @@ import { buildConsole, buildServices, serviceArgs } from './build.mjs';
 import { spawnPrefixed, stopChild } from './lib/children.mjs';
 import { composeStop, composeUp, hasDockerCompose, hasDockerEngine } from './lib/docker.mjs';
 import { ensureSecret } from './lib/secrets.mjs';
-import { ensurePostgres, ensureRedis, isPortFree, redact, stopAll } from './lib/services.mjs';
+import { createScript } from './lib/main.mjs';
+import { ensurePostgres, ensureRedis, isPortFree, redact } from './lib/services.mjs';
 import {
   assertMigrationsPresent, assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, repoRoot, runStep,
 } from './lib/setup.mjs';
@@ -19,20 +20,19 @@ const dataDir = path.join(repoRoot, '.data');
 const secretsFile = path.join(dataDir, 'secrets.env');
 const APP_DB = 'millennium_potters';
 
-const services = []; // handles of what we started, stopped in reverse order
 const children = [];
-let pending = Promise.resolve(); // the provisioning step in flight, awaited before teardown
-let stopping = null;
 
-process.on('SIGINT', () => void shutdown(0, 'SIGINT'));
-process.on('SIGTERM', () => void shutdown(0, 'SIGTERM'));
-
-try {
-  await main();
-} catch (err) {
-  log(`error: ${err?.message ?? err}`);
-  await shutdown(typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1);
-}
+// Ctrl-C is the normal way to stop: exit code 0. The services we started stop in reverse order after the children.
+const { step, track, waitForStep, finish: shutdown, isStopping, run } = createScript({
+  log,
+  signalExitCodes: { SIGINT: 0, SIGTERM: 0 },
+  beforeStop: async ({ signal }) => {
+    if (signal) log(`${signal} received: stopping`);
+    await Promise.all(children.map((c) => stopChild(c)));
+    await waitForStep(120_000); // the provisioning step in flight, so what it starts is stopped too
+  },
+});
+await run(main, { exitWhenDone: false });
 
 async function main() {
   assertNodeVersion();
@@ -98,15 +98,10 @@ async function main() {
   await step(() => buildServices());
   const consoleBuild = await step(() => buildConsole({ onlyIfStale: true }));
   log(consoleBuild.built ? 'built the admin console (dist/console)' : 'the admin console is up to date (dist/console)');
-  if (stopping) return;
+  if (isStopping()) return;
   startChild('api', appEnv);
   startChild('worker', appEnv);
   await announceWhenReady(appEnv.PORT, databaseUrl, redis.url);
-}
-
-function track(handle) {
-  services.push(handle);
-  return handle;
 }
 
 /** Runs a TypeScript entry with tsx (what `npx tsx file` does, without the npx wrapper). */
@@ -122,7 +117,7 @@ function startChild(name, childEnv) {
     onExit: (code, signal) => {
       // A terminal Ctrl-C reaches the children too; give our own SIGINT handler a moment to run first.
       setTimeout(() => {
-        if (stopping) return;
+        if (isStopping()) return;
         log(`${name} exited unexpectedly (${signal ?? `code ${code}`}): stopping everything`);
         void shutdown(code && code > 0 ? code : 1);
       }, 200);
@@ -134,13 +129,13 @@ function startChild(name, childEnv) {
 async function announceWhenReady(port, databaseUrl, redisUrl) {
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
-  while (!stopping && Date.now() < deadline) {
+  while (!isStopping() && Date.now() < deadline) {
     try {
       if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 300));
   }
-  if (stopping) return;
+  if (isStopping()) return;
   log([
     '',
     `API:      ${base}`,
@@ -172,7 +167,7 @@ function dockerCompose() {
     up ??= (async () => {
       const e = composeEnv();
       await composeUp({ cwd: repoRoot, env: e, services: ['postgres', 'redis'] });
-      services.push({ source: 'docker', stop: () => composeStop({ cwd: repoRoot, env: e, services: ['postgres', 'redis'] }) });
+      track({ source: 'docker', stop: () => composeStop({ cwd: repoRoot, env: e, services: ['postgres', 'redis'] }) });
       return e;
     })();
     return up;
@@ -194,28 +189,4 @@ function dockerCompose() {
       },
     }),
   };
-}
-
-/** Tracks the in-flight step so a Ctrl-C during provisioning still tears down what it starts. */
-function step(fn) {
-  if (stopping) throw new Error('stopping');
-  const promise = fn();
-  pending = promise.catch(() => {});
-  return promise;
-}
-
-/** Stops the children, then the services we started; idempotent; exits with `code`. */
-function shutdown(code, signal) {
-  if (stopping) {
-    if (signal) log('already stopping…');
-    return stopping;
-  }
-  if (signal) log(`${signal} received: stopping`);
-  stopping = (async () => {
-    await Promise.all(children.map((c) => stopChild(c)));
-    await Promise.race([pending, new Promise((r) => setTimeout(r, 120_000))]);
-    await stopAll(services, log);
-    process.exit(code);
-  })();
-  return stopping;
 }

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies, run vitest and scan every log it captured for
+// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and scan every log it captured for
 // secrets (scripts/check-secrets.mjs). Tears everything down at the end.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureChromiumInstalled } from './lib/chromium.mjs';
-import { ensurePostgres, ensureRedis, stopAll } from './lib/services.mjs';
-import { run } from './lib/proc.mjs';
+import { createScript } from './lib/main.mjs';
+import { ensurePostgres, ensureRedis } from './lib/services.mjs';
+import { run, settleWithin } from './lib/proc.mjs';
 import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep } from './lib/setup.mjs';
 
 const log = makeLog('test');
@@ -19,23 +20,30 @@ const vitestArgs = process.argv.slice(2);
 const TEMPLATE_DB = `mp_test_${process.pid}`;
 let templateAdminUrl = null;
 
-const services = [];
 let tempDir = null;
 let current = null; // the step's child process, so SIGTERM can be forwarded
-let pending = Promise.resolve();
-let stopping = null;
 
-process.on('SIGINT', () => void finish(130, 'SIGINT'));
-process.on('SIGTERM', () => void finish(143, 'SIGTERM'));
-
-let exitCode = 1;
-try {
-  exitCode = await main();
-} catch (err) {
-  log(`error: ${err?.message ?? err}`);
-  exitCode = typeof err?.exitCode === 'number' && err.exitCode > 0 ? err.exitCode : 1;
-}
-await finish(exitCode);
+const { step, track, waitForStep, run: runMain } = createScript({
+  log,
+  /** On a signal, stops the running step first; then the template database goes (the services follow). */
+  beforeStop: async ({ signal }) => {
+    if (signal) {
+      log(`${signal} received: tearing down`);
+      // SIGINT, like a terminal Ctrl-C: vitest then stops its workers and exits; anything left is killed.
+      killGroup('SIGINT');
+      await waitForStep(15_000);
+      killGroup('SIGKILL');
+    }
+    if (templateAdminUrl) {
+      const { dropDatabase } = await import('./lib/sql.mjs');
+      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
+    }
+  },
+  afterStop: async () => {
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  },
+});
+await runMain(main);
 
 async function main() {
   const started = Date.now();
@@ -92,6 +100,8 @@ async function main() {
   await step(() => runStep(bin('tsc'), ['-p', 'apps/console/tsconfig.json', '--noEmit'], opts).finally(killGroup));
   log('dependency rules (scripts/check-deps.mjs)');
   await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
+  log('format and lint (biome check)');
+  await step(() => runStep(bin('biome'), ['check', '.'], opts).finally(killGroup));
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
   // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
   const report = path.join(local(), 'vitest-report.json');
@@ -125,18 +135,15 @@ function killGroup(signal = 'SIGKILL') {
   try { process.kill(-current.pid, signal); } catch { /* group already gone */ }
 }
 
-function track(handle) {
-  services.push(handle);
-  return handle;
-}
-
 /** testcontainers strategies, loaded only after npm install; `available()` answers within ms when no engine runs. */
 async function testcontainersStrategies() {
   let available;
   const check = () => (available ??= (async () => {
     try {
       const { getContainerRuntimeClient } = await import('testcontainers');
-      await Promise.race([getContainerRuntimeClient(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5000))]);
+      await settleWithin(getContainerRuntimeClient(), 5000, () => {
+        throw new Error('timeout');
+      });
       return true;
     } catch {
       return false;
@@ -163,33 +170,4 @@ async function testcontainersStrategies() {
       },
     },
   };
-}
-
-function step(fn) {
-  if (stopping) throw new Error('stopping');
-  const promise = fn();
-  pending = promise.catch(() => {});
-  return promise;
-}
-
-/** Stops the running step (on a signal), then every service we started, removes the temp folder, and exits. */
-function finish(code, signal) {
-  if (stopping) return stopping;
-  stopping = (async () => {
-    if (signal) {
-      log(`${signal} received: tearing down`);
-      // SIGINT, like a terminal Ctrl-C: vitest then stops its workers and exits; anything left is killed.
-      killGroup('SIGINT');
-      await Promise.race([pending, new Promise((r) => setTimeout(r, 15_000))]);
-      killGroup('SIGKILL');
-    }
-    if (templateAdminUrl) {
-      const { dropDatabase } = await import('./lib/sql.mjs');
-      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
-    }
-    await stopAll(services, log);
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    process.exit(code);
-  })();
-  return stopping;
 }

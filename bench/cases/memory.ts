@@ -1,6 +1,6 @@
 import { startApi, stopService } from '../lib/harness.js';
 import type { Row } from '../lib/report.js';
-import { exportThroughWorker, type CaseContext } from './context.js';
+import { exportThroughWorker, type CaseContext, type ExportRun } from './context.js';
 
 const MB = 1024 * 1024;
 
@@ -17,7 +17,7 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
 
   const q = ctx.quarter.db;
   const api = await startApi(ctx.h, q.url, `quarter-r${ctx.run}`);
-  let quarter;
+  let quarter: ExportRun;
   try {
     quarter = await exportThroughWorker(ctx, { url: q.url, api }, `memory-quarter-r${ctx.run}`);
   } finally {

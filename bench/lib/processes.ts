@@ -149,7 +149,10 @@ export async function startService(
   let tail = '';
   let ready = false;
   let exited: number | null = null;
-  const closed = new Promise<void>((resolve) => child.on('close', (code) => ((exited = code ?? 1), resolve())));
+  const closed = new Promise<void>((resolve) => child.on('close', (code) => {
+    exited = code ?? 1;
+    resolve();
+  }));
   const onData = (d: Buffer) => {
     log.write(d);
     tail = (tail + d.toString('utf8')).slice(-4000);

@@ -12,8 +12,8 @@ import { killAndWait } from './proc.mjs';
 export function spawnPrefixed(name, cmd, args, { cwd, env, onExit }) {
   const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const tag = `[${name}] `;
-  readline.createInterface({ input: child.stdout }).on('line', (l) => process.stdout.write(tag + l + '\n'));
-  readline.createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(tag + l + '\n'));
+  readline.createInterface({ input: child.stdout }).on('line', (l) => process.stdout.write(`${tag}${l}\n`));
+  readline.createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`${tag}${l}\n`));
   child.exited = new Promise((resolve) => {
     child.once('exit', (code, signal) => { resolve({ code, signal }); onExit?.(code, signal); });
     child.once('error', (err) => {

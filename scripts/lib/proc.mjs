@@ -93,6 +93,25 @@ export async function waitFor(check, { timeoutMs = 30_000, intervalMs = 100, mes
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
+ * The outcome of `promise`, or, when `ms` pass first, that of `onTimeout()` (what it returns is the answer, what it
+ * throws the rejection); the timer is cleared either way. The scripts' twin of core's `settleWithin` (these files
+ * run before `npm ci`, so they cannot import the TypeScript packages). Nothing is cancelled.
+ */
+export async function settleWithin(promise, ms, onTimeout) {
+  let timer;
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      try { resolve(onTimeout()); } catch (err) { reject(err); }
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Sends `signal` to a process and waits until it is gone; escalates to SIGKILL after `timeoutMs`.
  * Resolves true when the process is gone.
  */

@@ -8,7 +8,7 @@ import { BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, HEALTH_SCHEDULER_ID, PRUNE_SCH
 import { createE2eEnvironment, createTestDatabase, startService, waitFor, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
 import { client, createAdmin, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
-// Concurrency and load (issue 11, item 9): many creates at once, restore/reset overlap, and two API and two
+// Concurrency and load: many creates at once, restore/reset overlap, and two API and two
 // worker processes sharing one queue.
 
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');

@@ -19,7 +19,7 @@ import {
 } from '@mp/testing';
 import { client, createAdmin, waitForJob } from './helpers.js';
 
-// Dependencies failing (issue 11, item 7): Redis stopped and back, PostgreSQL restarted mid-export, the backup
+// Dependencies failing: Redis stopped and back, PostgreSQL restarted mid-export, the backup
 // disk full or read-only. The API and worker run as real processes on a PostgreSQL, a Redis and a backup
 // folder (a small tmpfs) of this file's own, so stopping them disturbs no other test.
 
@@ -115,8 +115,8 @@ describe('Redis stopped', () => {
       expect([`${method} ${url}`, res.status, res.body.error?.code]).toEqual([`${method} ${url}`, 503, 'QUEUE_UNAVAILABLE']);
     }
     console.log('503 answer times with Redis stopped (ms):', timings);
-    // Nothing in these paths waits for Redis any more: each fails on its first command (0.1-0.8 s measured here,
-    // up to 1.4 s with five other test runs on two cores). A hang lasts the 3 s enqueue/ready timeout; this
+    // Nothing in these paths waits for Redis any more: each fails on its first command, well within a second on a
+    // quiet machine and a little over it on a loaded one. A hang lasts the 3 s enqueue/ready timeout; this
     // bound tells the two apart without flaking under load.
     expect(Math.max(...Object.values(timings))).toBeLessThan(2_500);
 

@@ -7,7 +7,7 @@ import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 // { backupData } bodies. Every one must be refused plainly, with nothing changed and nobody locked out.
 const SEED = 11;
 /**
- * Restores run one at a time and a refused one costs 0.5 to 3 s of worker time here, so the suite
+ * Restores run one at a time and a refused one costs seconds of worker time, so the suite
  * sends a deterministic sample: PER_FAMILY cases of each family, spread evenly over it, each as an
  * upload and (documents only) as a { backupData } body. HOSTILE_CORPUS=all sends every case both ways
  * (about an hour on a loaded 2-core machine; docs/reliability.md has the figures).

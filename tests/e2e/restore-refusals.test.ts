@@ -165,8 +165,12 @@ describe('a refused restore reports its problems on the job and the Operation ro
 describe('a restore that would lock every administrator out', () => {
   const admins = (d: Doc) => d.data.users!.filter((u) => u.role === 'ADMIN');
   // The stack's admin is the only ADMIN anyone can log in as; demo-data admins have placeholder hashes.
-  const unusable = () => mutate((d) => admins(d).forEach((u) => (u.passwordHash = 'scrypt$disabled$0123456789abcdef')));
-  const inactive = () => mutate((d) => admins(d).forEach((u) => (u.isActive = false)));
+  const unusable = () => mutate((d) => admins(d).forEach((u) => {
+      u.passwordHash = 'scrypt$disabled$0123456789abcdef';
+    }));
+  const inactive = () => mutate((d) => admins(d).forEach((u) => {
+      u.isActive = false;
+    }));
   const finalRow = (id: string) =>
     waitFor(async () => {
       const op = await db.prisma.operation.findUniqueOrThrow({ where: { id } });

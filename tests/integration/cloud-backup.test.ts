@@ -90,7 +90,7 @@ describe('cloud down during upload', () => {
 });
 
 // A cloud that answers, but too slowly: the upload gives up at its timeout instead of hanging the job, the attempt
-// is retried while attempts remain, and the last one leaves a readable reason (issue 11, item 7).
+// is retried while attempts remain, and the last one leaves a readable reason.
 describe('a slow cloud', () => {
   const slow = () => ({ ...deps, storage: { ...deps.storage, cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl, requestTimeoutMs: 300 }) } });
   beforeEach(() => cloud.setDelay(2_000));

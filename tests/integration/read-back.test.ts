@@ -1,4 +1,4 @@
-// Read-back after every write and on-demand verify (issue 12, items 1–2), against a real PostgreSQL and the
+// Read-back after every write and on-demand verify, against a real PostgreSQL and the
 // Cloudinary emulator: copies damaged after they were written, caught by the read-back and named by verify.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';

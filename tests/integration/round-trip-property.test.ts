@@ -360,7 +360,7 @@ describe('round trip of random rows for every column type', () => {
     const typed = await restore({ backupId: made.id });
     expect(typed.length).toBe(8);
     expect(typed.every(Boolean)).toBe(true);
-    // Sessions are in the file, but a restore deletes every session by design (DESIGN §5).
+    // Sessions are in the file, but a restore deletes every session by design (README, "Restore semantics").
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
   });
 

@@ -21,7 +21,7 @@ import { createLogger } from '@mp/logger';
 import type { BackupStorage } from '@mp/storage';
 import { createTestDatabase, createUserAndLogin, type ApiTestContext, type TestDatabase } from '@mp/testing';
 import { startApiApp, stopApiApp } from './api-harness.js';
-import { buildApp } from '../../services/api/src/app.js';
+import type { buildApp } from '../../services/api/src/app.js';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers } from '../../services/worker/src/start-workers.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
 import { enterMaintenance, exitMaintenance, NO_ENCRYPTION, readRecordStorage, syncBackupScheduler } from '@mp/core';
-import { seedDemoData } from '@mp/db';
+import { seedDemoData, type BackupRecord } from '@mp/db';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -97,7 +97,7 @@ describe('scheduled backup', () => {
     const queue = producer.queue(QUEUES.backup);
     // Every second instead of 02:00, so the test need not wait for the night.
     await syncBackupScheduler(queue, { frequency: 'daily' }, { timezone: 'UTC', pattern: '* * * * * *' });
-    let done;
+    let done: BackupRecord;
     try {
       done = await waitFor(async () => {
         const row = await db.prisma.backupRecord.findFirst({ where: { type: 'scheduled', status: 'completed' } });

@@ -64,7 +64,7 @@ export class ApiClient {
       parsed = null;
     }
     if (!res.ok) throw refusal(res.status, parsed, `HTTP ${res.status} ${res.statusText}`);
-    if (!parsed || parsed.success !== true) throw new CliError(`Unexpected answer from the API (HTTP ${res.status})`, EXIT.FAILURE);
+    if (parsed?.success !== true) throw new CliError(`Unexpected answer from the API (HTTP ${res.status})`, EXIT.FAILURE);
     return parsed.data as T;
   }
 }

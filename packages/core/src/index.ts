@@ -1,4 +1,5 @@
 export * from './errors.js';
+export * from './timeout.js';
 export * from './deps.js';
 export * from './maintenance.js';
 export * from './jobs-status.js';

@@ -190,7 +190,7 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
   }
   for (const table of TABLES) add('missing-key', `no data.${table}`, { doc: withDoc((d) => delete d.data[table]) });
   add('missing-key', 'metadata says audit logs are included, data.auditLogs is missing', { doc: withDoc((d) => delete d.data.auditLogs) });
-  // `app` may be missing (hand-written files in the seed's shape have none): only `version` is required.
+  // `app` may be missing (hand-written files and those of the first format version have none): only `version` is required.
   add('missing-key', 'metadata without version', { doc: withDoc((d) => delete d.metadata.version) });
   add('missing-key', 'no metadata', { doc: { data: clone(base.data) } });
   add('missing-key', 'no data', { doc: { metadata: clone(base.metadata) } });
@@ -297,10 +297,12 @@ export function buildHostileCorpus(base: BackupDocument, opts: { seed: number; b
     ['auditLogs', 'id', 1e300],
     ['loans', 'principal', 1e12],
     ['loans', 'principal', '-1000000000000.00'],
+    // biome-ignore lint/correctness/noPrecisionLoss: hostile on purpose, a number JSON cannot carry (Infinity)
     ['loans', 'totalDue', 1e400],
     ['loans', 'interestRate', 1000],
     ['loanTypes', 'interestRate', '12345.6789'],
     ['repayments', 'amount', 1e15],
+    // biome-ignore lint/correctness/noPrecisionLoss: hostile on purpose, a number JSON cannot carry (-Infinity)
     ['repayments', 'amount', -1e309],
     ['loanTypes', 'maxAmount', '1e999999'],
   ];

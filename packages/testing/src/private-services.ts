@@ -62,7 +62,7 @@ export interface PrivatePostgres {
 }
 
 /**
- * Starts a throwaway PostgreSQL cluster (about 2 s) and copies the suite's migrated, empty template
+ * Starts a throwaway PostgreSQL cluster (a few seconds) and copies the suite's migrated, empty template
  * (`DATABASE_URL` under `npm test`) into its database `mp` with pg_dump, which is faster than migrating.
  * Trap: initdb and pg_ctl run as the `postgres` user when we are root; its folder must be reachable by it.
  */

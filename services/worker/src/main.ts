@@ -11,11 +11,11 @@ import { reconcileJobs, recoverInterrupted } from './recovery.js';
 import { lowerPriority } from './priority.js';
 import { startWorkers } from './start-workers.js';
 
-// Prisma's query compiler is a 3.4 MB WebAssembly module. With V8's default budget, its functions are recompiled
-// by TurboFan within the first few queries, which leaves about 60 MB of compiler memory in the process for good
-// (worker idle RSS 205 → 140 MB). The worker makes a handful of Prisma calls per job, so the baseline (Liftoff) code
-// is fast enough; a function that is really hot still tiers up after 55× the default budget. Must run before the
-// first query, which is when the module is compiled.
+// Prisma's query compiler is a WebAssembly module. With V8's default budget, its functions are recompiled by
+// TurboFan within the first few queries, which leaves tens of MB of compiler memory in the process for good
+// (figures: docs/benchmarks.md, section 3). The worker makes a handful of Prisma calls per job, so the baseline
+// (Liftoff) code is fast enough; a function that is really hot still tiers up, after a larger budget. Must run before
+// the first query, which is when the module is compiled.
 setFlagsFromString('--wasm-tiering-budget=100000000');
 
 // The composition root: the only place that reads process.env.

@@ -9,6 +9,7 @@
  * Only the structure is checked here (objects, arrays, strings, nesting); the JSON of each row is
  * checked by the database. Key order at the top is free: metadata may come before or after data.
  */
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, CR, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, SPACE, isJsonWhitespace } from './bytes.js';
 
 export type ScanEvent =
   | { type: 'metadata'; value: unknown }
@@ -46,14 +47,8 @@ const enum S {
   Done,
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const MAX_METADATA_BYTES = 4 * 1024 * 1024;
 const MAX_KEY_BYTES = 1024;
-
-function isWs(b: number): boolean {
-  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
-}
 
 /** Largest single row the scanner holds by default: rows of this schema are a few KB. */
 export const MAX_ROW_BYTES = 64 * 1024 * 1024;
@@ -108,7 +103,7 @@ export class BackupScanner {
         continue;
       }
       const b = chunk[i]!;
-      if (isWs(b)) {
+      if (isJsonWhitespace(b)) {
         i++;
         continue;
       }
@@ -118,12 +113,12 @@ export class BackupScanner {
             i += 3;
             continue;
           }
-          this.expect(b, 0x7b, 'The file must start with "{"', i);
+          this.expect(b, OPEN_BRACE, 'The file must start with "{"', i);
           this.state = S.TopKeyOrEnd;
           break;
         case S.TopKeyOrEnd:
         case S.DataKeyOrEnd:
-          if (b === 0x7d) {
+          if (b === CLOSE_BRACE) {
             if (this.state === S.TopKeyOrEnd) this.state = S.Done;
             else this.state = S.TopAfterValue;
             break;
@@ -146,12 +141,12 @@ export class BackupScanner {
         }
         case S.TopColon:
         case S.DataColon:
-          this.expect(b, 0x3a, 'Expected ":" after a key', i);
+          this.expect(b, COLON, 'Expected ":" after a key', i);
           this.state = this.state === S.TopColon ? S.TopValue : S.ArrayOpen;
           break;
         case S.TopValue:
           if (this.topKey === 'data') {
-            this.expect(b, 0x7b, '"data" must be an object of tables', i);
+            this.expect(b, OPEN_BRACE, '"data" must be an object of tables', i);
             this.sawData = true;
             this.state = S.DataKeyOrEnd;
             break;
@@ -161,18 +156,18 @@ export class BackupScanner {
           i++;
           continue;
         case S.TopAfterValue:
-          if (b === 0x2c) this.state = S.TopKeyOrEnd;
-          else if (b === 0x7d) this.state = S.Done;
+          if (b === COMMA) this.state = S.TopKeyOrEnd;
+          else if (b === CLOSE_BRACE) this.state = S.Done;
           else throw new ScanError('Expected "," or "}" in the top-level object', this.offset + i);
           break;
         case S.ArrayOpen:
-          if (b !== 0x5b) throw new ScanError(`data.${this.table} must be an array of rows`, this.offset + i);
+          if (b !== OPEN_BRACKET) throw new ScanError(`data.${this.table} must be an array of rows`, this.offset + i);
           this.rowCount = 0;
           this.events.push({ type: 'tableStart', key: this.table });
           this.state = S.ElemOrEnd;
           break;
         case S.ElemOrEnd:
-          if (b === 0x5d && this.rowCount === 0) {
+          if (b === CLOSE_BRACKET && this.rowCount === 0) {
             this.endTable();
             break;
           }
@@ -182,13 +177,13 @@ export class BackupScanner {
           i++;
           continue;
         case S.AfterElem:
-          if (b === 0x2c) this.state = S.ElemOrEnd;
-          else if (b === 0x5d) this.endTable();
+          if (b === COMMA) this.state = S.ElemOrEnd;
+          else if (b === CLOSE_BRACKET) this.endTable();
           else throw new ScanError(`Expected "," or "]" after row ${this.rowCount} of data.${this.table}`, this.offset + i);
           break;
         case S.DataAfterValue:
-          if (b === 0x2c) this.state = S.DataKeyOrEnd;
-          else if (b === 0x7d) this.state = S.TopAfterValue;
+          if (b === COMMA) this.state = S.DataKeyOrEnd;
+          else if (b === CLOSE_BRACE) this.state = S.TopAfterValue;
           else throw new ScanError('Expected "," or "}" between tables in "data"', this.offset + i);
           break;
         case S.Done:
@@ -245,7 +240,7 @@ export class BackupScanner {
     this.hasNewline = false;
     this.escape = false;
     if (purpose !== 'row') this.state = S.Capture;
-    if (b === 0x7b || b === 0x5b) {
+    if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       this.depth = 1;
       this.inString = false;
       this.scalar = false;
@@ -253,7 +248,7 @@ export class BackupScanner {
       this.depth = 0;
       this.inString = true;
       this.scalar = true;
-    } else if (b === 0x7d || b === 0x5d || b === 0x2c || b === 0x3a) {
+    } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET || b === COMMA || b === COLON) {
       throw new ScanError('Expected a value', this.offset);
     } else {
       this.depth = 0;
@@ -297,15 +292,15 @@ export class BackupScanner {
       }
       const b = chunk[i]!;
       if (this.scalar) {
-        if (b === 0x2c || b === 0x5d || b === 0x7d || isWs(b)) return i;
+        if (b === COMMA || b === CLOSE_BRACKET || b === CLOSE_BRACE || isJsonWhitespace(b)) return i;
         i++;
         continue;
       }
       if (b === QUOTE) this.inString = true;
-      else if (b === 0x7b || b === 0x5b) this.depth++;
-      else if (b === 0x7d || b === 0x5d) {
+      else if (b === OPEN_BRACE || b === OPEN_BRACKET) this.depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
         if (--this.depth === 0) return i + 1;
-      } else if (b === 0x0a || b === 0x0d) this.hasNewline = true;
+      } else if (b === NEWLINE || b === CR) this.hasNewline = true;
       i++;
     }
     return -1;
@@ -329,7 +324,7 @@ export class BackupScanner {
     this.parts = [];
     if (this.captureFor === 'row') {
       // Rows travel to COPY one per line, so line breaks between tokens become spaces.
-      this.pendingRows.push(this.hasNewline ? Buffer.from(value.map((c) => (c === 0x0a || c === 0x0d ? 0x20 : c))) : value);
+      this.pendingRows.push(this.hasNewline ? Buffer.from(value.map((c) => (c === NEWLINE || c === CR ? SPACE : c))) : value);
       this.rowCount++;
       this.state = S.AfterElem;
       return;

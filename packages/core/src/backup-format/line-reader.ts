@@ -1,5 +1,6 @@
 import { CopyTextEncoder, RowShapeError, type CopyColumn, type CopyTextOptions } from './copy-text.js';
 import { ScanError } from './json-scanner.js';
+import { CLOSE_BRACKET, COMMA, NEWLINE } from './bytes.js';
 
 /**
  * What {@link LineReader} hands over: a table's rows as COPY text (see `CopyTextEncoder`), between
@@ -15,9 +16,6 @@ const FLUSH_AT = 128 * 1024;
 /** Longest line accepted: a row of this schema is a few KB; this bounds memory on a damaged file. */
 const MAX_LINE = 64 * 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
-const NEWLINE = 0x0a;
-const COMMA = 0x2c;
-const CLOSE_BRACKET = 0x5d;
 const FIRST_LINE = /^\{"metadata":(\{.*\}),$/;
 const TABLE_LINE = /^"([A-Za-z][A-Za-z0-9_]*)":\[$/;
 

@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { UnrecoverableError } from '@mp/jobs';
 import type { BackupRecord } from '@mp/db';
 import { AppError } from '../errors.js';
 import { toJsonValue } from '../json-value.js';
 import { encryptForStorage, NO_ENCRYPTION, openPlaintext } from '../crypto/plaintext.js';
-import { digesting } from '../export/compress.js';
+import { digesting, Sha256Tally, sha256Of, tallied } from '../crypto/sha256.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
 import { cloudEntry, readRecordStorage, type RecordStorage } from './record-storage.js';
@@ -30,12 +27,6 @@ function rekeyedName(key: string): string {
   const ext = /\.json(\.gz)?(\.enc)?$/.exec(key)?.[0] ?? '';
   const stem = key.slice(0, key.length - ext.length).replace(/\.rk[a-z0-9]+$/, '');
   return `${stem}.rk${Date.now().toString(36)}${ext.endsWith('.enc') ? ext : `${ext}.enc`}`;
-}
-
-async function sha256Of(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(stream, new Writable({ write: (chunk: Buffer, _e, done) => (hash.update(chunk), done()) }));
-  return hash.digest('hex');
 }
 
 /**
@@ -109,14 +100,8 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
     // 1. Decrypt the old file, hash its plaintext, encrypt with the current key, store it locally.
     const plain = await openPlaintext(await from.open(fromKey), encryption.keyring);
     if (plain.keyId !== record.encryptionKeyId) throw new AppError('BACKUP_DECRYPTION_FAILED', `The file names key "${plain.keyId}", not "${record.encryptionKeyId}"`);
-    const plainHash = createHash('sha256');
-    async function* hashing(): AsyncGenerator<Buffer> {
-      for await (const chunk of plain.stream as AsyncIterable<Buffer>) {
-        plainHash.update(chunk);
-        yield chunk;
-      }
-    }
-    const sealed = encryptForStorage(Readable.from(hashing()), encryption);
+    const plainTally = new Sha256Tally();
+    const sealed = encryptForStorage(Readable.from(tallied(plain.stream, plainTally)), encryption);
     const digest = digesting(sealed.stream);
     const storedLocal = await deps.storage.local.put(newKey, digest.stream);
     written.push({ where: 'local', key: newKey });
@@ -124,11 +109,11 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
       throw new AppError('CHECKSUM_MISMATCH', 'The old file does not match its recorded checksum; it was left as it is');
     }
     const { sha256: newChecksum, bytes } = digest.result();
-    const oldPlain = plainHash.digest('hex');
+    const oldPlain = plainTally.result().sha256;
 
     // 2. Read the new file back: it must decrypt to the same plaintext.
     const check = await openPlaintext(await deps.storage.local.open(newKey), encryption.keyring);
-    const newPlain = await sha256Of(check.stream);
+    const newPlain = (await sha256Of(check.stream)).sha256;
     if (newPlain !== oldPlain || check.stored().sha256 !== newChecksum) {
       throw new AppError('BACKUP_DECRYPTION_FAILED', 'The re-encrypted file does not read back to the same content');
     }
@@ -144,7 +129,7 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
       if (!cloud) throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', 'This backup has a cloud copy and cloud storage is not configured');
       const stored = await cloud.put(newKey, await deps.storage.local.open(newKey), { size: bytes });
       written.push({ where: 'cloud', key: newKey });
-      if ((await sha256Of(await cloud.open(newKey))) !== newChecksum) {
+      if ((await sha256Of(await cloud.open(newKey))).sha256 !== newChecksum) {
         throw new AppError('STORAGE_ERROR', 'The re-encrypted cloud copy does not read back as written');
       }
       storage.cloud = cloudEntry(newKey, stored.location);

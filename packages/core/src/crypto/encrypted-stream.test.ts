@@ -208,7 +208,7 @@ describe('encrypted backup stream: refusals', () => {
     bad[segmentStarts(file)[1]! + 10]! ^= 1;
     const out: Buffer[] = [];
     await expect(
-      pipeline(source(bad), createDecryptStream(ring(keyA)), new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) })),
+      pipeline(source(bad), createDecryptStream(ring(keyA)), new Writable({ write: (c: Buffer, _e, cb) => { out.push(c); cb(); } })),
     ).rejects.toMatchObject({ code: 'BACKUP_DECRYPTION_FAILED' });
     expect(Buffer.concat(out).equals(data.subarray(0, FIRST))).toBe(true);
   });

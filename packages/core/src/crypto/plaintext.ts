@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { AppError } from '../errors.js';
 import { createDecryptStream } from './decrypt-stream.js';
 import { createEncryptStream } from './encrypt-stream.js';
 import { isEncryptedBackup, MAGIC, readKeyId, type BackupKey, type Keyring } from './format.js';
 import { parseKeyConfig, type BackupKeyConfig } from './key-config.js';
+import { Sha256Tally } from './sha256.js';
 
 /** The encryption settings a worker runs with (config `BACKUP_ENCRYPTION_*`). */
 export interface EncryptionSettings extends BackupKeyConfig {
@@ -58,8 +58,7 @@ export interface PlainBackup {
  */
 export async function openPlaintext(raw: Readable, keyring: Keyring): Promise<PlainBackup> {
   const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const hash = createHash('sha256');
-  let bytes = 0;
+  const tally = new Sha256Tally();
   const head: Buffer[] = [];
   let headBytes = 0;
   let ended = false;
@@ -75,20 +74,17 @@ export async function openPlaintext(raw: Readable, keyring: Keyring): Promise<Pl
   }
   const start = Buffer.concat(head);
   async function* tap(): AsyncGenerator<Buffer> {
-    hash.update(start);
-    bytes += start.length;
+    tally.add(start);
     if (start.length > 0) yield start;
     if (ended) return;
     for (;;) {
       const next = await it.next();
       if (next.done) return;
-      hash.update(next.value);
-      bytes += next.value.length;
+      tally.add(next.value);
       yield next.value;
     }
   }
-  let digest: string | undefined;
-  const stored = () => ({ sha256: (digest ??= hash.digest('hex')), bytes });
+  const stored = () => tally.result();
   const tapped = Readable.from(tap(), { objectMode: false });
   // A consumer that gives up (destroys the stream) releases the file or connection underneath.
   tapped.once('close', () => {

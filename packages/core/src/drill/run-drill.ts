@@ -60,7 +60,7 @@ export interface DrillResult {
 const CLEARED_BY_RESTORE: Record<string, string> = { sessions: 'every restore clears sessions' };
 
 /**
- * A restore drill of the stored backup named by drill operation `operationId` (DESIGN §5, issue 12):
+ * A restore drill of the stored backup named by drill operation `operationId` (README, "Restore drills"; docs/operations.md):
  * 1. creates the scratch database `mp_drill_<id>` on the live server (never the live database) and gives
  *    it the schema from the migration files;
  * 2. restores the file into it through the restore's own code (`restoreIntoScratch`), while the file's
@@ -82,7 +82,7 @@ export async function runDrill(
   const started = Date.now();
   const progress = ctx.onProgress ?? (() => {});
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
-  if (!op || op.kind !== 'drill' || !op.backupId) throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
+  if (op?.kind !== 'drill' || !op.backupId) throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
   const backupId = op.backupId;
   const name = drillDatabaseName(operationId);
   // The lock lives on its own live-database connection for the whole drill: it is how a restarted worker

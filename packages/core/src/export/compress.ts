@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -33,22 +32,4 @@ export async function compressIfLarge(
   // pipeline() destroys the gzip stream with the source's error, so the consumer sees it.
   const gzip = pipeline(Readable.from(all()), createGzip({ level }), () => {});
   return { compressed: true, stream: gzip };
-}
-
-/** Counts and hashes (SHA-256) the bytes flowing through; read the totals after the stream ends. */
-export function digesting(source: AsyncIterable<Buffer>): { stream: Readable; result: () => { sha256: string; bytes: number } } {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  async function* pass(): AsyncGenerator<Buffer> {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      yield chunk;
-    }
-  }
-  let digest: string | undefined;
-  return {
-    stream: Readable.from(pass()),
-    result: () => ({ sha256: (digest ??= hash.digest('hex')), bytes }),
-  };
 }

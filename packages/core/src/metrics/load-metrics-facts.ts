@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { PrismaClient } from '@mp/db';
 import type { JobState } from 'bullmq';
 import { QUEUES, type Producer } from '@mp/jobs';
+import { settleWithin } from '../timeout.js';
 import type { BackupMetricsFacts } from './backup-metrics.js';
 
 /** The BullMQ states exported per queue (BullMQ 6's `JobState` has no `paused`). */
@@ -79,13 +80,5 @@ async function readQueueJobs(producer: Pick<Producer, 'queue'> & Partial<Pick<Pr
     }
     return out;
   };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), QUEUE_COUNTS_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([read().catch(() => null), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return settleWithin(read().catch(() => null), QUEUE_COUNTS_TIMEOUT_MS, () => null);
 }

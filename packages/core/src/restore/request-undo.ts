@@ -54,7 +54,7 @@ export async function requestRestorePointDrop(
   input: { restoreOperationId: string; createdBy: string },
 ): Promise<OperationAccepted> {
   const op = await deps.prisma.operation.findUnique({ where: { id: input.restoreOperationId } });
-  if (!op || op.kind !== 'restore') throw new AppError('NOT_FOUND', `Restore ${input.restoreOperationId} does not exist`);
+  if (op?.kind !== 'restore') throw new AppError('NOT_FOUND', `Restore ${input.restoreOperationId} does not exist`);
   if (!op.restorePoint || op.restorePointDroppedAt) {
     throw new AppError('NOT_FOUND', `Restore ${op.id} keeps no restore point${op.restorePointDroppedAt ? ` (dropped at ${op.restorePointDroppedAt.toISOString()})` : ''}`);
   }

@@ -123,7 +123,7 @@ export async function exportRestorePoint(
   ctx: { attempt: number; isLastAttempt: boolean; onProgress?: (p: JobProgress) => void },
 ): Promise<BackupRunResult | { skipped: string }> {
   const op = await deps.prisma.operation.findUnique({ where: { id: restoreOperationId } });
-  if (!op || op.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
+  if (op?.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
   const flags = readRestoreFlags(op.input);
   if (flags.skipSafetyBackup) return { skipped: 'the restore asked for no safety backup' };
   // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.

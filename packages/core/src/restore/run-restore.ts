@@ -81,7 +81,7 @@ export interface StageJob {
 }
 
 /**
- * Restores the file named by operation `operationId`, all or nothing (DESIGN §5), with
+ * Restores the file named by operation `operationId`, all or nothing, with
  * maintenance mode on throughout:
  * 1. The file is read once into a staging schema (typed rows for a stored backup of ours at the
  *    current schema, raw JSON rows otherwise: see `stageFile`); as each table arrives, two other

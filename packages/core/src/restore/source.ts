@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { readRecordStorage } from '../backups/record-storage.js';
 import { AppError } from '../errors.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
 import { NO_ENCRYPTION, openPlaintext } from '../crypto/plaintext.js';
+import { sha256Of } from '../crypto/sha256.js';
 
 /** What a restore reads: a stored backup, or a file the API put in the upload folder. */
 export const restoreSourceSchema = z.discriminatedUnion('kind', [
@@ -79,9 +79,7 @@ export async function openStoredBytes(deps: SourceDeps, source: RestoreSource): 
 /** SHA-256 of the stored bytes of `source`, read again from the start. */
 export async function hashSource(deps: SourceDeps, source: RestoreSource): Promise<string> {
   const { stream } = await openStoredBytes(deps, source);
-  const hash = createHash('sha256');
-  for await (const chunk of stream as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash.digest('hex');
+  return (await sha256Of(stream as AsyncIterable<Buffer>)).sha256;
 }
 
 /** The error for a stored file whose bytes are not those its record's checksum promises. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -7,6 +6,7 @@ import { MAX_ROW_BYTES, ScanError, type BackupScanner, type ScanEvent } from '..
 import type { BackupTableKey } from '../backup-format/tables.js';
 import { RowShapeError } from '../backup-format/copy-text.js';
 import type { LineEvent, LineReader } from '../backup-format/line-reader.js';
+import { Sha256Tally, tallied } from '../crypto/sha256.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { tagsJsonValues } from '../backup-format/json-values.js';
@@ -15,8 +15,8 @@ import { ReaderChoice } from './choose-reader.js';
 import { StagingTables, type OnTableStaged } from './staging-tables.js';
 
 /**
- * Decompressed pieces. zlib's 16 KB default costs about three times the CPU of 256 KB pieces
- * (10.2 s against 3.5 s for a 1.2 GB file here): most of it is per-piece overhead.
+ * Decompressed pieces. zlib's 16 KB default costs several times the CPU of 256 KB pieces, almost all of it
+ * per-piece overhead (figures: docs/benchmarks.md, section 2).
  */
 const GUNZIP_CHUNK = 256 * 1024;
 
@@ -80,18 +80,9 @@ export async function stageFile(
 ): Promise<StagedFile> {
   const limits = opts.limits ?? DEFAULT_STAGE_LIMITS;
   const { onBytes } = opts;
-  const hash = createHash('sha256');
-  let bytes = 0;
   // Hash and count the stored bytes on their way in.
-  async function* tap(): AsyncGenerator<Buffer> {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      onBytes?.(bytes);
-      yield chunk;
-    }
-  }
-  const tapped = tap();
+  const tally = new Sha256Tally();
+  const tapped = tallied(source as AsyncIterable<Buffer>, tally, onBytes);
   const first = await tapped.next();
   const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
   async function* all(): AsyncGenerator<Buffer> {
@@ -105,8 +96,8 @@ export async function stageFile(
   const guard = new Transform({
     transform(chunk: Buffer, _enc, done) {
       inflated += chunk.length;
-      if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * bytes) {
-        return done(new InflateLimitError(`the gzip data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${bytes}); refused as a likely gzip bomb`));
+      if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * tally.bytes) {
+        return done(new InflateLimitError(`the gzip data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely gzip bomb`));
       }
       done(null, chunk);
     },
@@ -120,7 +111,7 @@ export async function stageFile(
     throw toFileError(err, tables);
   }
   if (!sink.metadata) throw invalidBackup([{ problem: 'the file has no "metadata" object' }]);
-  return { metadata: sink.metadata, counts: tables.counts, sha256: hash.digest('hex'), bytes };
+  return { metadata: sink.metadata, counts: tables.counts, ...tally.result() };
 }
 
 function toFileError(err: unknown, tables: StagingTables): Error {

@@ -134,7 +134,10 @@ function refIsoWeek(y: number, m: number, d: number): string {
   let week = Math.floor((ordinal - weekday + 10) / 7);
   let year = y;
   if (week < 1) week = weeksIn(--year);
-  else if (week > weeksIn(y)) (week = 1), year++;
+  else if (week > weeksIn(y)) {
+    week = 1;
+    year++;
+  }
   return `${year}-W${String(week).padStart(2, '0')}`;
 }
 
@@ -152,7 +155,10 @@ function reference(input: RetentionInput): Map<string, { action: string; reasons
   const time = (b: RetentionBackup) => b.createdAt.getTime();
   const why = new Map(backups.map((b) => [b.id, [] as string[]]));
   const guarded = new Set<string>();
-  const guard = (id: string, reason: string) => (why.get(id)!.push(reason), guarded.add(id));
+  const guard = (id: string, reason: string) => {
+    why.get(id)!.push(reason);
+    guarded.add(id);
+  };
   const newestOf = (list: RetentionBackup[]) => list.reduce<RetentionBackup | undefined>((n, b) => (!n || time(b) > time(n) ? b : n), undefined);
 
   for (const b of backups) if (b.status === 'queued' || b.status === 'running') guard(b.id, 'in progress');

@@ -3,7 +3,7 @@ import { bucketOf, isTimeZone, type Period } from './calendar.js';
 
 /** The schedule's retention rules; see docs/retention.md for the precise meaning of each. */
 export interface RetentionRules {
-  /** The seed's `retentionDays`: keep every backup created at or after `now − days × 24 h`. */
+  /** The schedule's `retentionDays`: keep every backup created at or after `now − days × 24 h`. */
   keepWithinDays?: number;
   keepDaily?: number;
   keepWeekly?: number;

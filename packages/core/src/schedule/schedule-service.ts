@@ -2,6 +2,7 @@ import { QUEUES } from '@mp/jobs';
 import type { PrismaClient } from '@mp/db';
 import { AppError, isAppError } from '../errors.js';
 import type { CoreDeps } from '../deps.js';
+import { settleWithin } from '../timeout.js';
 import {
   SCHEDULE_ID,
   assertLocationAvailable,
@@ -41,17 +42,14 @@ async function readyBackupQueue(producer: CoreDeps['producer']): Promise<Schedul
   // status tells the truth, so a request during an outage is refused at once, not after a failed command's retry.
   if (producer.isDisconnected()) throw new AppError('QUEUE_UNAVAILABLE', 'The job queue (Redis) is unavailable; try again shortly');
   const queue = producer.queue(QUEUES.backup);
-  let timer: NodeJS.Timeout | undefined;
-  const ready = await Promise.race([
+  const ready = await settleWithin(
     queue.waitUntilReady().then(
       () => true,
       () => false,
     ),
-    new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), QUEUE_READY_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+    QUEUE_READY_TIMEOUT_MS,
+    () => false,
+  );
   if (!ready) throw new AppError('QUEUE_UNAVAILABLE', 'The job queue (Redis) is unavailable; try again shortly');
   return queue;
 }

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { createDecryptStream, isEncryptedBackup, readKeyId, type Keyring } from '../crypto/index.js';
+import { Sha256Tally } from '../crypto/sha256.js';
 import { isAppError } from '../errors.js';
 
 /** What {@link inspectBackupFile} found in a backup file read on its own (no database, no record). */
@@ -33,7 +33,7 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  */
 export async function inspectBackupFile(source: Readable, keyring: Keyring = new Map()): Promise<FileInspection> {
   const result: FileInspection = { ok: false, sha256: '', bytes: 0, encrypted: false, keyId: null, compressed: false, metadata: null, counts: {}, problems: [] };
-  const hash = createHash('sha256');
+  const tally = new Sha256Tally();
   let head: Buffer | null = null;
   const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
   // The first bytes say what the file is: encrypted (its own header), gzip, or plain JSON.
@@ -43,14 +43,12 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
     if (head && head.length > 0) {
       const first = head;
       head = null;
-      hash.update(first);
-      result.bytes += first.length;
+      tally.add(first);
       yield first;
     }
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
       const chunk = Buffer.from(next.value);
-      hash.update(chunk);
-      result.bytes += chunk.length;
+      tally.add(chunk);
       yield chunk;
     }
   }
@@ -106,7 +104,7 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
     // Count what was left unread, so the checksum is that of the whole file.
     for await (const _ of all()) void _;
   }
-  result.sha256 = hash.digest('hex');
+  ({ sha256: result.sha256, bytes: result.bytes } = tally.result());
   if (!result.metadata && result.problems.length === 0) result.problems.push('The file has no metadata');
   const expected = (result.metadata?.recordCounts ?? {}) as Record<string, number | undefined>;
   for (const [table, n] of Object.entries(expected)) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -11,6 +10,7 @@ import type { StorageSet } from '../deps.js';
 import { isAppError, type AppError } from '../errors.js';
 import type { CheckResult, CopyReport } from './report.js';
 import { createDecryptStream, type Keyring } from '../crypto/index.js';
+import { Sha256Tally, sha256Of, tallied } from '../crypto/sha256.js';
 
 /** What a file that does not decrypt fails with (crypto/decrypt-stream.ts). */
 const DECRYPTION_ERRORS = new Set(['BACKUP_KEY_UNAVAILABLE', 'BACKUP_DECRYPTION_FAILED', 'BACKUP_TRUNCATED']);
@@ -54,15 +54,10 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
   }
 
   const encrypted = expected.encryptionKeyId != null;
-  const hash = createHash('sha256');
-  let bytes = 0;
+  const tally = new Sha256Tally();
   async function* tap(): AsyncGenerator<Buffer> {
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        yield chunk;
-      }
+      yield* tallied(source as AsyncIterable<Buffer>, tally);
     } catch (err) {
       throw new ReadFailure(reasonOf(err));
     }
@@ -82,7 +77,7 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
     checks.push({ name: 'readable', ok: false, details: failure.message });
     return done();
   }
-  let sha256 = hash.digest('hex');
+  let { sha256, bytes } = tally.result();
   if (failure !== undefined) {
     // The content stopped the read part way: the checksum and size need every stored byte.
     try {
@@ -130,14 +125,7 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
 
 /** The stored copy's SHA-256 and size, read again from the start. */
 export async function hashCopy(storage: StorageSet, copy: StoredCopy): Promise<{ sha256: string; bytes: number }> {
-  const stream = await openCopy(storage, copy);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    hash.update(chunk);
-    bytes += chunk.length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
+  return sha256Of((await openCopy(storage, copy)) as AsyncIterable<Buffer>);
 }
 
 /** The document's bytes in: structure scanned, every row parsed, metadata read, rows counted. */

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import fastifyRateLimit from '@fastify/rate-limit';
 import { createRedisConnection } from '@mp/jobs';
-import { AppError } from '@mp/core';
+import { AppError, settleWithin } from '@mp/core';
 import type { ApiDeps } from '../deps.js';
 
 /** How long one counter round trip may take before the request goes on uncounted (fail open). */
@@ -44,11 +44,11 @@ export async function registerRateLimit(app: FastifyInstance, deps: Pick<ApiDeps
   });
   // Without the offline queue, a counter asked for before the connection is up would go uncounted.
   const ac = new AbortController();
-  await Promise.race([
-    once(redis, 'ready', { signal: ac.signal }),
-    once(redis, 'error', { signal: ac.signal }),
-    new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
-  ]).catch(() => {});
+  await settleWithin(
+    Promise.race([once(redis, 'ready', { signal: ac.signal }), once(redis, 'error', { signal: ac.signal })]),
+    CONNECT_WAIT_MS,
+    () => undefined,
+  ).catch(() => {});
   ac.abort();
 
   await app.register(fastifyRateLimit, {
