@@ -29,7 +29,7 @@ export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
   const routes: RegisteredRoute[] = [];
   for (const line of app.printRoutes({ commonPrefix: false }).split('\n')) {
     const m = /^([│├└─ ]*)(\S.*?)(?: \(([^)]+)\))?$/.exec(line);
-    if (!m || !m[2]) continue;
+    if (!m?.[2]) continue;
     const depth = (m[1] as string).length / 4;
     stack.length = depth;
     const pattern = (stack[depth - 1] ?? '') + m[2];

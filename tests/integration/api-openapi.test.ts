@@ -35,7 +35,9 @@ const hasExample = (m: Media | undefined) =>
 
 /** Every `$ref` in the document, wherever it sits. */
 function refsIn(node: unknown, out: string[] = []): string[] {
-  if (Array.isArray(node)) node.forEach((n) => refsIn(n, out));
+  if (Array.isArray(node)) {
+    for (const n of node) refsIn(n, out);
+  }
   else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string') out.push(v);

@@ -68,7 +68,7 @@ export function BackupView({ query }: { query: URLSearchParams }) {
   const load = useCallback(() => get<BackupDetail>(`/api/backup/${encodeURIComponent(id)}`).then(setB, (e) => setError(toFailure(e))), [id]);
   useEffect(() => void load(), [load]);
 
-  const act = async (what: () => Promise<string | void>) => {
+  const act = async (what: () => Promise<string | undefined>) => {
     setOk(null);
     setError(null);
     try {
@@ -97,6 +97,7 @@ export function BackupView({ query }: { query: URLSearchParams }) {
     act(async () => {
       const { data } = await call<Accepted>('POST', `/api/backup/${id}/${kind}`);
       setJob({ id: data.jobId, kind, title: kind === 'verify' ? 'Verify' : 'Restore drill' });
+      return undefined;
     });
 
   if (!b) return <main id="main"><h1>Backup</h1>{error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>}</main>;
