@@ -285,6 +285,8 @@ describe('admin console in Chromium', () => {
     expect(await preview.getByRole('heading').innerText()).toBe('This restore can be undone');
     expect(await page.getByTestId('undo-written').innerText()).toBe(counted.body.data.written.toLocaleString('en-US'));
     expect(await preview.locator('tr[data-table="unions"]').innerText()).toMatch(/unions\s+0\s+1\s+0/);
+    // The latest restores are listed with their undo; this one is offered.
+    await page.locator(`[data-testid="restores"] tr[data-restore-id="${restore.id}"]`).getByRole('button', { name: /^Check undo/ }).waitFor();
     await screenshot(page, '07b-undo-preview');
     await page.getByRole('button', { name: 'Undo the restore…' }).click();
     const dialog = page.getByRole('dialog');

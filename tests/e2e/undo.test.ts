@@ -126,6 +126,11 @@ describe('restore, then undo', () => {
     expect(byTable.loans).toEqual({ table: 'loans', inserted: 0, updated: 3, deleted: 0, written: 3 });
     expect(byTable.repayments).toEqual({ table: 'repayments', inserted: 1, updated: 0, deleted: 2, written: 3 });
     for (const t of ['unions', 'unionMembers', 'loanTypes']) expect(byTable[t]).toMatchObject({ written: 0 });
+    // The list of restores offers the undo (how the console finds a restore to undo).
+    const listed = await call<{ items: { id: string; undoAvailable: boolean; undoRefusal: string | null; source: string; tables: null; restorePoint: { bytes: number } }[] }>('GET', '/api/backup/restores?limit=5');
+    expect(listed.status).toBe(200);
+    expect(listed.body.data.items[0]).toMatchObject({ id: restoreId, source: 'backup', tables: null, undoAvailable: true, undoRefusal: null });
+    expect(listed.body.data.items[0]!.restorePoint.bytes).toBeGreaterThan(0);
     // Logins since the restore wrote the admin's lastLoginAt: updates, never inserts or deletes.
     expect(byTable.users).toMatchObject({ inserted: 0, deleted: 0 });
     expect(byTable.users!.updated).toBeGreaterThanOrEqual(1);
@@ -168,6 +173,8 @@ describe('restore, then undo', () => {
     expect([unknown.status, unknown.body.error?.code]).toEqual([404, 'NOT_FOUND']);
     const preview = await call<{ available: boolean; reason: string }>('GET', `/api/backup/restore/${restoreId}/undo`);
     expect(preview.body.data).toMatchObject({ available: false, reason: expect.stringMatching(/already undone/) });
+    const listed = await call<{ items: { id: string; undoAvailable: boolean; undoRefusal: string }[] }>('GET', '/api/backup/restores');
+    expect(listed.body.data.items.find((r) => r.id === restoreId)).toMatchObject({ undoAvailable: false, undoRefusal: expect.stringMatching(/already undone/) });
   });
 });
 

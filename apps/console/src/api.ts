@@ -133,6 +133,20 @@ export interface JobStatus {
   completedAt: string | null;
 }
 
+/** GET /api/backup/restores: one restore, and whether it can still be undone. */
+export interface RestoreSummary {
+  id: string;
+  status: JobState;
+  backupId: string | null;
+  source: 'backup' | 'upload' | null;
+  tables: string[] | null;
+  createdAt: string;
+  completedAt: string | null;
+  undoUntil: string | null;
+  undoAvailable: boolean;
+  undoRefusal: string | null;
+}
+
 export interface VerificationSummary {
   ok: boolean;
   trigger: 'read-back' | 'verify';

@@ -50,6 +50,7 @@ export * from './restore/restore-point-swap.js';
 export * from './restore/restore-point-housekeeping.js';
 export * from './restore/undo-availability.js';
 export * from './restore/request-undo.js';
+export * from './restore/list-restores.js';
 export * from './restore/run-undo.js';
 export * from './reset/run-reset.js';
 export * from './verify/verify-backup.js';

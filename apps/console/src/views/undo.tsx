@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { call, get, toFailure, type Accepted, type Failure, type UndoPreview } from '../api.js';
+import { call, get, toFailure, type Accepted, type Failure, type RestoreSummary, type UndoPreview } from '../api.js';
 import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
@@ -34,6 +34,54 @@ function Discards({ p }: { p: UndoPreview }) {
             <td data-label="Inserted">{t.inserted.toLocaleString()}</td>
             <td data-label="Updated">{t.updated.toLocaleString()}</td>
             <td data-label="Deleted">{t.deleted.toLocaleString()}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The latest restores (GET /api/backup/restores): pick one to check; each says whether it can be undone. */
+function RecentRestores({ onPick }: { onPick: (id: string) => void }) {
+  const [items, setItems] = useState<RestoreSummary[] | null>(null);
+  const [error, setError] = useState<Failure | null>(null);
+  useEffect(() => {
+    get<{ items: RestoreSummary[] }>('/api/backup/restores?limit=10')
+      .then((d) => setItems(d.items))
+      .catch((err) => setError(toFailure(err)));
+  }, []);
+  if (error) return <Message error={error} />;
+  if (!items) return <p aria-busy="true">Loading the latest restores…</p>;
+  if (items.length === 0) return <p class="hint">No restore has run yet.</p>;
+  return (
+    <table data-testid="restores">
+      <caption class="caption-left">Latest restores</caption>
+      <thead>
+        <tr>
+          <th scope="col">Started</th>
+          <th scope="col">Status</th>
+          <th scope="col">What</th>
+          <th scope="col">Undo</th>
+        </tr>
+      </thead>
+      <tbody>
+        {items.map((r) => (
+          <tr key={r.id} data-restore-id={r.id}>
+            <td data-label="Started">{when(r.createdAt)}</td>
+            <td data-label="Status">{r.status}</td>
+            <td data-label="What">
+              {r.source === 'upload' ? 'uploaded file' : 'stored backup'}
+              {r.tables ? `: ${r.tables.map(tableName).join(', ')}` : ', every table'}
+            </td>
+            <td data-label="Undo">
+              {r.undoAvailable ? (
+                <button type="button" class="secondary" onClick={() => onPick(r.id)}>
+                  Check undo (until {when(r.undoUntil)})
+                </button>
+              ) : (
+                <span class="hint">{r.undoRefusal}</span>
+              )}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -110,6 +158,13 @@ export function UndoView({ query }: { query: URLSearchParams }) {
         </button>
       </form>
       <p class="hint">A restore's operation id is its job id: the restore screen links here when it completes.</p>
+      <RecentRestores
+        onPick={(id) => {
+          setOpId(id);
+          if (id === asked) void load(id);
+          else setAsked(id);
+        }}
+      />
       <Message error={error} />
       {p && (
         <section class="card" aria-labelledby="undo-title" data-testid="undo-preview">

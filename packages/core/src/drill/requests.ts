@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import { errorSummary } from '../error-summary.js';
 import type { OperationAccepted } from '../operations/enqueue-operation.js';
 import { enqueueWithin } from '../operations/enqueue-within.js';
+import { inPageOrder, keysetPage } from '../pagination/keyset.js';
 
 interface DrillRequestDeps {
   prisma: PrismaClient;
@@ -100,20 +101,9 @@ export interface DrillView {
  * @throws AppError VALIDATION_ERROR for a cursor this did not hand out
  */
 export async function listDrills(deps: { prisma: PrismaClient }, input: { limit: number; cursor?: string }): Promise<{ items: DrillView[]; nextCursor: string | null }> {
-  // Timestamps are compared in SQL at full (microsecond) precision: a JavaScript Date would cut them to ms.
-  const after = input.cursor ? decodeCursor(input.cursor) : null;
-  const page = await deps.prisma.$queryRaw<{ id: string; ts: string }[]>`
-    SELECT id, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
-      FROM operations
-     WHERE kind = 'drill'::"OperationKind" ${after ? Prisma.sql`AND ("createdAt", id) < (${after.ts}::timestamptz, ${after.id})` : Prisma.empty}
-     ORDER BY "createdAt" DESC, id DESC
-     LIMIT ${input.limit + 1}`;
-  const ids = page.slice(0, input.limit);
-  const byId = new Map((await deps.prisma.operation.findMany({ where: { id: { in: ids.map((r) => r.id) } } })).map((o) => [o.id, o]));
-  const rows = ids.flatMap((r) => byId.get(r.id) ?? []);
-  const last = ids.at(-1);
-  const nextCursor = page.length > input.limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
-  return { items: rows.map(toDrillView), nextCursor };
+  const page = await keysetPage(deps.prisma, { table: 'operations', conditions: [Prisma.sql`kind = 'drill'::"OperationKind"`], ...input });
+  const rows = inPageOrder(page.ids, await deps.prisma.operation.findMany({ where: { id: { in: page.ids } } }));
+  return { items: rows.map(toDrillView), nextCursor: page.nextCursor };
 }
 
 function toDrillView(op: Operation): DrillView {
@@ -131,10 +121,4 @@ function toDrillView(op: Operation): DrillView {
     createdAt: op.createdAt.toISOString(),
     completedAt: op.completedAt?.toISOString() ?? null,
   };
-}
-
-function decodeCursor(cursor: string): { ts: string; id: string } {
-  const [ts, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  if (!id || !ts || Number.isNaN(new Date(ts).getTime())) throw new AppError('VALIDATION_ERROR', 'cursor is not one this list handed out');
-  return { ts, id };
 }

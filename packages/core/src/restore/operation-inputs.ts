@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
-import { restoreSourceSchema } from './source.js';
+import { restoreSourceSchema, type RestoreSource } from './source.js';
 import { tableSelectionInputSchema } from './selection.js';
 
 /** A restore's stored `Operation.input` (written by `requestRestore`; rows older than a flag lack it: false). */
@@ -36,6 +36,17 @@ const restoreFlagsSchema = z
 export function readRestoreFlags(input: unknown): { skipSafetyBackup: boolean; selective: boolean } {
   const flags = restoreFlagsSchema.parse(input);
   return { skipSafetyBackup: flags.skipSafetyBackup, selective: flags.tables !== undefined };
+}
+
+/** The tables a selective restore asked for (null for a whole restore), read leniently for lists. */
+export function restoreFlagsOf(input: unknown): { tables: string[] | null } {
+  const parsed = z.object({ tables: z.array(z.string()) }).safeParse(input);
+  return { tables: parsed.success ? parsed.data.tables : null };
+}
+
+/** The source a restore's input names, or null when it names none (read leniently for lists). */
+export function restoreSourceOf(input: unknown): RestoreSource | null {
+  return sourcedInputSchema.safeParse(input).data?.source ?? null;
 }
 
 /** An undo's stored `Operation.input` (written by `requestUndo`). */

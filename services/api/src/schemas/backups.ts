@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { reportedProblemSchema, type BackupView, type DrillView, type HealthReport, type JobStatus, type UndoPreview, type toBackupDetail } from '@mp/core';
+import { reportedProblemSchema, type BackupView, type DrillView, type RestoreView, type HealthReport, type JobStatus, type UndoPreview, type toBackupDetail } from '@mp/core';
 import { JOB_NAMES, type JobName } from '@mp/jobs';
 import { viewOf } from './envelope.js';
 import { EXAMPLE_IDS } from './params.js';
@@ -113,7 +113,7 @@ const drillViewSchema = viewOf<DrillView>()({
   jobId: z.string().nullable(),
   status: z.string(),
   backupId: z.string().nullable(),
-  rtoSeconds: z.number().nullable().meta({ description: 'Recovery time: seconds from start to restored and compared' }),
+  rtoSeconds: z.number().nullable().meta({ description: 'Recovery time: seconds from the drill start to a usable (restored) database' }),
   rowsPerSecond: z.number().nullable(),
   ok: z.boolean().nullable().meta({ description: 'Null until the drill compared its tables' }),
   error: z.string().nullable(),
@@ -136,6 +136,42 @@ export const DRILL_EXAMPLE = {
   createdBy: 'admin',
   createdAt: '2026-11-24T03:00:00.000Z',
   completedAt: '2026-11-24T03:00:04.200Z',
+};
+
+const restoreViewSchema = viewOf<RestoreView>()({
+  id: z.uuid(),
+  jobId: z.string().nullable(),
+  status: z.string(),
+  backupId: z.string().nullable().meta({ description: 'The stored backup restored; null for an uploaded file' }),
+  source: z.enum(['backup', 'upload']).nullable(),
+  tables: z.array(z.string()).nullable().meta({ description: 'The tables a selective restore asked for; null for a whole restore' }),
+  error: z.string().nullable(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+  completedAt: z.string().nullable(),
+  restorePoint: z.object({ schema: z.string().nullable(), bytes: z.number().nullable(), droppedAt: z.string().nullable() }),
+  undoUntil: z.string().nullable(),
+  undoAvailable: z.boolean().meta({ description: 'Whether POST /api/backup/restore/:operationId/undo would be accepted now' }),
+  undoRefusal: z.string().nullable().meta({ description: 'Why it cannot be undone now; null when it can' }),
+});
+
+export const restoreListSchema = z.object({ items: z.array(restoreViewSchema), nextCursor: cursor });
+
+export const RESTORE_EXAMPLE = {
+  id: EXAMPLE_IDS.operation,
+  jobId: EXAMPLE_IDS.operation,
+  status: 'completed',
+  backupId: EXAMPLE_IDS.backup,
+  source: 'backup',
+  tables: null,
+  error: null,
+  createdBy: 'admin',
+  createdAt: '2026-11-24T09:00:00.000Z',
+  completedAt: '2026-11-24T09:00:03.100Z',
+  restorePoint: { schema: `mp_restore_point_${EXAMPLE_IDS.operation.replaceAll('-', '').slice(0, 16)}`, bytes: 1_245_184, droppedAt: null },
+  undoUntil: '2026-11-25T09:00:03.100Z',
+  undoAvailable: true,
+  undoRefusal: null,
 };
 
 /** A job's state (core `getJobStatus`): the answer polled after every 202. */
