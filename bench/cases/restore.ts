@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { createEmptyDatabase, dropDatabase, withClient, withDatabase } from '../lib/databases.js';
 import { callApi, login, stageRecorder, startWorker, stopService } from '../lib/harness.js';
@@ -55,10 +57,15 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     stages: string;
     cpuS: number;
     cpuWithSafetyS: number;
+    /** 1-minute load average when the restore was sent (the machine may be shared). */
+    load: string;
+    /** The ANALYZE of the restored tables after `completed` (worker log), not in the wait. */
+    analyzeMs: number | null;
   };
   try {
     const token = await login(ctx.h, ctx.api);
     const cpu0 = worker.cpuSeconds() ?? 0;
+    const load = os.loadavg()[0]!.toFixed(1);
     const t0 = performance.now();
     const accepted = await callApi<{ jobId: string; operationId?: string }>(ctx.api, 'POST', '/api/backup/restore', {
       token,
@@ -80,6 +87,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       ),
     ).then((r) => r.rows[0]);
     if (!safety?.completedAt) throw new Error('the restore reported no completed pre-restore file');
+    const analyzeMs = await analyzeTime(worker.logFile);
     const peak = worker.memory();
     measured = {
       totalS: (seenAt - t0) / 1000,
@@ -92,6 +100,8 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       stages: describeStages(stages.seen),
       cpuS,
       cpuWithSafetyS: (worker.cpuSeconds() ?? 0) - cpu0,
+      load,
+      analyzeMs,
     };
   } finally {
     await stopService(ctx.h, worker);
@@ -109,7 +119,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       measure: { value: measured.totalS / ref.wallS, unit: 'x' },
       target: { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_restore -j2' },
       notes: [
-        `enqueue → completed, restore point included (${(measured.pointBytes / MB).toFixed(0)} MB kept for undo); worker CPU ${measured.cpuS.toFixed(1)} s; worker idle RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
+        `${measured.totalS.toFixed(1)} s / pg_restore -j2 ${ref.wallS.toFixed(1)} s = ${(measured.totalS / ref.wallS).toFixed(2)}×, load average ${measured.load} at the start; enqueue → completed, restore point included (${(measured.pointBytes / MB).toFixed(0)} MB kept for undo); worker CPU ${measured.cpuS.toFixed(1)} s; ANALYZE of the restored tables after completed (not in the wait) ${measured.analyzeMs === null ? 'not seen' : `${(measured.analyzeMs / 1000).toFixed(1)} s`}; worker idle RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
         `stages: ${measured.stages}`,
       ],
     },
@@ -132,6 +142,26 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       notes: [`into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ${path.basename(ctx.state.dumpPath)}`],
     },
   ];
+}
+
+/** The worker's `restore: statistics gathered` time (ms), waiting up to a minute for the line; null when absent. */
+async function analyzeTime(logFile: string): Promise<number | null> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.includes('restore: statistics gathered')) continue;
+      let ms: unknown;
+      try {
+        ms = (JSON.parse(line) as { ms?: unknown }).ms;
+      } catch {
+        continue;
+      }
+      if (typeof ms === 'number') return ms;
+    }
+    if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /** Polls the restore's result until its background pre-restore export links the file (or fails). */

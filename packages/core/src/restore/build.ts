@@ -167,10 +167,13 @@ export async function buildIndex(client: pg.PoolClient, schema: string, plan: Ta
   }
 }
 
-/** Once every index of `plan` is built: attaches its keys, then gathers its statistics. */
+/**
+ * Once every index of `plan` is built: attaches its keys. No ANALYZE here: sampling the last and
+ * largest tables (the jsonb columns of audit_logs most of all) sat on the restore's critical path
+ * (docs/benchmarks.md). A restore gathers the statistics once it completed (`analyzeRestoredTables`).
+ */
 export async function finishTable(client: pg.PoolClient, schema: string, plan: TablePlan): Promise<BuiltTable> {
   for (const step of plan.finish) await buildIndex(client, schema, plan, step);
-  await client.query(`ANALYZE ${staged(schema, plan.built.table)}`);
   return plan.built;
 }
 

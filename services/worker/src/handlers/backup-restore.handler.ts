@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { runRestore } from '@mp/core';
+import { analyzeRestoredTables, runRestore } from '@mp/core';
 import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
 import { enqueuePreRestoreExport } from '../recovery.js';
@@ -8,7 +8,8 @@ import { restoreDeps } from './shared.js';
 
 /**
  * `backup.restore`: all-or-nothing restore under maintenance mode. Once it completed (maintenance off),
- * the pre-restore file is written from its restore point by a job of its own.
+ * the pre-restore file is written from its restore point by a job of its own, and the restored tables
+ * are analyzed here.
  */
 export async function handleBackupRestore(job: Job<JobPayload<'backup.restore'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
@@ -19,5 +20,7 @@ export async function handleBackupRestore(job: Job<JobPayload<'backup.restore'>>
     }),
   );
   if (result.safetyBackup === 'pending') await enqueuePreRestoreExport(deps, operationId);
+  // The operation is `completed` and maintenance off: the statistics come after, off the user's wait.
+  await analyzeRestoredTables(deps, result);
   return result;
 }
