@@ -52,7 +52,7 @@ const deps: WorkerDeps = {
   storage: createStorageSet(config),
   uploadDir: config.UPLOAD_DIR,
   failpoints: config.FAILPOINTS,
-  settings: { gzipLevel: config.GZIP_LEVEL, compressThresholdBytes: config.COMPRESS_THRESHOLD_BYTES },
+  settings: { gzipLevel: config.GZIP_LEVEL, zstdLevel: config.ZSTD_LEVEL, compressThresholdBytes: config.COMPRESS_THRESHOLD_BYTES },
   encryption,
 };
 logger.info(

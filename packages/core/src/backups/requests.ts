@@ -5,6 +5,7 @@ import type { Logger } from '@mp/logger';
 import type { Producer } from '@mp/jobs';
 import { isStorageError } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
+import type { Compression } from '../backup-format/compression.js';
 import { AppError } from '../errors.js';
 import { maintenanceActive } from '../maintenance.js';
 import { readRecordStorage } from './record-storage.js';
@@ -82,7 +83,8 @@ interface RequestBackupDeps {
 
 export interface BackupRequestInput {
   location: BackupLocation;
-  options: { includeAuditLogs: boolean; includeSessions: boolean };
+  /** Stored on the record as given; `compression` is the codec of a file past the threshold. */
+  options: { includeAuditLogs: boolean; includeSessions: boolean; compression: Compression };
   createdBy: string;
   type: 'manual';
   /** Free-form labels, already checked by `backupLabelsSchema`. */
@@ -266,14 +268,16 @@ export async function openBackupDownload(
       const stream = await local.open(localKey);
       // Served as stored: an encrypted file stays encrypted (decrypt with the key its header names).
       const encrypted = record.encryptionKeyId !== null || localKey.endsWith('.enc');
-      const gz = !encrypted && (record.compressed || localKey.endsWith('.gz'));
+      // The stored name says the codec (`.json.gz`, `.json.zst`): both are written under these names only.
+      const zst = !encrypted && localKey.endsWith('.zst');
+      const gz = !encrypted && !zst && (record.compressed || localKey.endsWith('.gz'));
       const base = record.filename.replace(/[^A-Za-z0-9._-]/g, '_');
       return {
         kind: 'file',
         stream,
         size,
-        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
-        contentType: encrypted ? 'application/octet-stream' : gz ? 'application/gzip' : 'application/json',
+        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : zst && !base.endsWith('.zst') ? `${base}.zst` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
+        contentType: encrypted ? 'application/octet-stream' : zst ? 'application/zstd' : gz ? 'application/gzip' : 'application/json',
         checksum: record.checksum?.replace(/^sha256[:=]/, '') ?? null,
       };
     } catch (err) {
