@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tableHashes, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
+
+// zstd through the API and a real worker process (every file compressed: threshold 0), as an admin sees it.
+let stack: E2eStack;
+let db: TestDatabase;
+let api: ServiceProcess;
+let token: string;
+const TABLES = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs'];
+const ZSTD_MAGIC = '28b52ffd';
+
+beforeAll(async () => {
+  stack = await startE2eStack({ scale: 1, seed: 16, env: { COMPRESS_THRESHOLD_BYTES: '0' } });
+  ({ db, api } = stack);
+  token = await stack.login();
+}, 90_000);
+
+afterAll(() => stack?.stop());
+
+const http = () => client(api, token);
+
+describe('zstd backups, end to end', () => {
+  let backupId: string;
+  let file: Buffer;
+  let before: Awaited<ReturnType<typeof tableHashes>>;
+
+  it('creates a zstd backup (.json.zst), reads it back, verifies it, and downloads it as stored', async () => {
+    before = await tableHashes(db.pool, TABLES);
+    const created = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { compression: 'zstd', includeAuditLogs: true });
+    expect(created.status).toBe(202);
+    backupId = created.body.data.backupId;
+    expect(await waitForJob(api, token, created.body.data.jobId)).toMatchObject({ state: 'completed' });
+
+    const record = await http().json<Record<string, unknown>>('GET', `/api/backup/${backupId}`);
+    expect(record.body.data).toMatchObject({ compressed: true, options: { includeAuditLogs: true, compression: 'zstd' } });
+    expect(record.body.data.filename).toMatch(/\.json\.zst$/);
+    // The read-back after the export decompressed it (the record's report, written by the worker).
+    const checks = (record.body.data.verification as { copies: { checks: { name: string; ok: boolean; details?: string }[] }[] }).copies[0]!.checks;
+    expect(checks.find((c) => c.name === 'decompress')).toEqual({ name: 'decompress', ok: true, details: 'zstd' });
+
+    const res = await http().raw(`/api/backup/download/${backupId}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/zstd');
+    expect(res.headers.get('content-disposition')).toMatch(/\.json\.zst"?$/);
+    file = Buffer.from(await res.arrayBuffer());
+    expect(file.subarray(0, 4).toString('hex')).toBe(ZSTD_MAGIC);
+    expect(res.headers.get('x-backup-checksum')).toBe(`sha256=${createHash('sha256').update(file).digest('hex')}`);
+
+    const verify = await http().json<{ jobId: string }>('POST', `/api/backup/${backupId}/verify`);
+    expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({ state: 'completed', result: { ok: true } });
+  });
+
+  it('restores the zstd backup by id and from its uploaded download, to the same content', async () => {
+    await db.pool.query(`UPDATE loans SET notes = 'changed after the backup'`);
+    await db.pool.query(`DELETE FROM audit_logs`);
+    const byId = await http().json<{ jobId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup: true });
+    expect(byId.status).toBe(202);
+    expect(await waitForJob(api, token, byId.body.data.jobId, { relogin: stack.login })).toMatchObject({ state: 'completed' });
+    token = await stack.login();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(before);
+
+    await db.pool.query(`UPDATE loans SET notes = 'changed again'`);
+    const form = new FormData();
+    form.append('skipSafetyBackup', 'true');
+    form.append('file', new Blob([file]), 'backup.json.zst');
+    const upload = await http().raw('/api/backup/restore', { method: 'POST', body: form });
+    expect(upload.status).toBe(202);
+    const { data } = (await upload.json()) as { data: { jobId: string } };
+    expect(await waitForJob(api, token, data.jobId, { relogin: stack.login })).toMatchObject({ state: 'completed' });
+    token = await stack.login();
+    expect(await tableHashes(db.pool, TABLES)).toEqual(before);
+  });
+
+  it('drills the zstd backup in a scratch database, table by table', async () => {
+    const res = await http().json<{ jobId: string }>('POST', `/api/backup/${backupId}/drill`);
+    expect(res.status).toBe(202);
+    const done = await waitForJob(api, token, res.body.data.jobId);
+    expect(done).toMatchObject({ state: 'completed', result: { backupId, ok: true } });
+  });
+
+  it('refuses a damaged zstd upload with INVALID_BACKUP_FILE, naming zstd, and changes nothing', async () => {
+    const damaged = Buffer.from(file);
+    const at = Math.floor(damaged.length / 2);
+    damaged[at] = damaged[at]! ^ 0xff;
+    const form = new FormData();
+    form.append('skipSafetyBackup', 'true');
+    form.append('file', new Blob([damaged]), 'backup.json.zst');
+    const upload = await http().raw('/api/backup/restore', { method: 'POST', body: form });
+    expect(upload.status).toBe(202);
+    const { data } = (await upload.json()) as { data: { jobId: string } };
+    const job = await waitForJob(api, token, data.jobId);
+    expect(job).toMatchObject({ state: 'failed', problems: [{ problem: 'the file looks like zstd but does not decompress' }] });
+    expect(job.error).toMatch(/^INVALID_BACKUP_FILE|not a valid backup|zstd/);
+    expect(await tableHashes(db.pool, TABLES)).toEqual(before);
+    expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`)).rows[0].n).toBe(0);
+  });
+
+  it('keeps the compression in the schedule, gzip by default, and refuses an unknown one', async () => {
+    const fresh = await http().json<Record<string, unknown>>('GET', '/api/backup/schedule');
+    expect(fresh.body.data).toMatchObject({ compression: 'gzip' });
+    const put = await http().json<Record<string, unknown>>('PUT', '/api/backup/schedule', { compression: 'zstd' });
+    expect(put.status).toBe(200);
+    expect(put.body.data).toMatchObject({ compression: 'zstd' });
+    for (const bad of [{ compression: 'lz4' }, { compression: null }]) {
+      const res = await http().json('PUT', '/api/backup/schedule', bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+    }
+    const refused = await http().json('POST', '/api/backup/create', { compression: 'brotli' });
+    expect(refused.status).toBe(400);
+    expect((await http().json<Record<string, unknown>>('GET', '/api/backup/schedule')).body.data).toMatchObject({ compression: 'zstd' });
+  });
+});
