@@ -139,6 +139,7 @@ export interface Schedule {
   retentionDays: number;
   includeAuditLogs: boolean;
   includeSessions: boolean;
+  compression: 'gzip' | 'zstd';
   timezone: string;
   lastBackupAt: string | null;
   nextBackupAt: string | null;

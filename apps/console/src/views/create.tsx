@@ -4,11 +4,12 @@ import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
 import { bytes } from '../format.js';
 
-/** POST /api/backup/create with the three options, then a live progress bar per table until it is done. */
+/** POST /api/backup/create with its options (tables, location, compression), then a live progress bar per table until it is done. */
 export function CreateView() {
   const [includeAuditLogs, setAudit] = useState(false);
   const [includeSessions, setSessions] = useState(false);
   const [location, setLocation] = useState<'local' | 'cloud' | 'both'>('local');
+  const [compression, setCompression] = useState<'gzip' | 'zstd'>('gzip');
   const [job, setJob] = useState<Accepted | null>(null);
   const [finished, setFinished] = useState<JobStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -20,7 +21,7 @@ export function CreateView() {
     setError(null);
     setFinished(null);
     try {
-      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location });
+      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location, compression });
       setJob(data);
     } catch (err) {
       setError(err instanceof ApiError ? `${err.message} (${err.code})` : (err as Error).message);
@@ -51,6 +52,13 @@ export function CreateView() {
             <option value="local">Local disk</option>
             <option value="cloud">Cloud (Cloudinary)</option>
             <option value="both">Both</option>
+          </select>
+        </label>
+        <label>
+          Compression
+          <select name="compression" value={compression} onChange={(e) => setCompression(e.currentTarget.value as typeof compression)}>
+            <option value="gzip">gzip (default, readable by any tool)</option>
+            <option value="zstd">zstd (faster, smaller)</option>
           </select>
         </label>
         <Message error={error} />

@@ -9,7 +9,7 @@ interface Preview {
   backups: { id: string; filename: string; fileSize: number | null; createdAt: string }[];
 }
 
-type Settings = Pick<Schedule, 'frequency' | 'location' | 'retentionDays' | 'includeAuditLogs' | 'includeSessions'>;
+type Settings = Pick<Schedule, 'frequency' | 'location' | 'retentionDays' | 'includeAuditLogs' | 'includeSessions' | 'compression'>;
 
 /** GET/PUT /api/backup/schedule: the settings, the last and next run, and what retention would delete now. */
 export function ScheduleView() {
@@ -21,7 +21,7 @@ export function ScheduleView() {
 
   const show = (s: Schedule) => {
     setSchedule(s);
-    setForm({ frequency: s.frequency, location: s.location, retentionDays: s.retentionDays, includeAuditLogs: s.includeAuditLogs, includeSessions: s.includeSessions });
+    setForm({ frequency: s.frequency, location: s.location, retentionDays: s.retentionDays, includeAuditLogs: s.includeAuditLogs, includeSessions: s.includeSessions, compression: s.compression });
   };
   useEffect(() => {
     get<Schedule>('/api/backup/schedule').then(show, (e: Error) => setError(e.message));
@@ -82,6 +82,13 @@ export function ScheduleView() {
             <option value="local">Local disk</option>
             <option value="cloud">Cloud (Cloudinary)</option>
             <option value="both">Both</option>
+          </select>
+        </label>
+        <label>
+          Compression
+          <select name="compression" value={form.compression} onChange={(e) => patch({ compression: e.currentTarget.value as Settings['compression'] })}>
+            <option value="gzip">gzip (default, readable by any tool)</option>
+            <option value="zstd">zstd (faster, smaller)</option>
           </select>
         </label>
         <label>
