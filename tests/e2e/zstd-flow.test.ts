@@ -81,21 +81,34 @@ describe('zstd backups, end to end', () => {
     expect(done).toMatchObject({ state: 'completed', result: { backupId, ok: true } });
   });
 
-  it('refuses a damaged zstd upload with INVALID_BACKUP_FILE, naming zstd, and changes nothing', async () => {
-    const damaged = Buffer.from(file);
-    const at = Math.floor(damaged.length / 2);
-    damaged[at] = damaged[at]! ^ 0xff;
-    const form = new FormData();
-    form.append('skipSafetyBackup', 'true');
-    form.append('file', new Blob([damaged]), 'backup.json.zst');
-    const upload = await http().raw('/api/backup/restore', { method: 'POST', body: form });
-    expect(upload.status).toBe(202);
-    const { data } = (await upload.json()) as { data: { jobId: string } };
-    const job = await waitForJob(api, token, data.jobId);
-    expect(job).toMatchObject({ state: 'failed', problems: [{ problem: 'the file looks like zstd but does not decompress' }] });
-    expect(job.error).toMatch(/^INVALID_BACKUP_FILE|not a valid backup|zstd/);
+  it('refuses damaged zstd uploads as INVALID_BACKUP_FILE, with problems, and changes nothing', async () => {
+    const upload = async (bytes: Buffer) => {
+      const form = new FormData();
+      form.append('skipSafetyBackup', 'true');
+      form.append('file', new Blob([bytes]), 'backup.json.zst');
+      const res = await http().raw('/api/backup/restore', { method: 'POST', body: form });
+      expect(res.status).toBe(202);
+      const { data } = (await res.json()) as { data: { jobId: string } };
+      return waitForJob(api, token, data.jobId);
+    };
+    // Earlier restores keep their restore points (undo): the refused ones must add no schema.
+    const schemas = async () => (await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp\\_%' ORDER BY 1`)).rows;
+    const schemasBefore = await schemas();
+    const flip = (at: number) => {
+      const copy = Buffer.from(file);
+      copy[at] = copy[at]! ^ 0xff;
+      return copy;
+    };
+    // The frame's content checksum (its last 4 bytes) fails once every byte has decompressed.
+    const badChecksum = await upload(flip(file.length - 1));
+    expect(badChecksum).toMatchObject({ state: 'failed', problems: [{ problem: 'the file looks like zstd but does not decompress' }] });
+    expect(badChecksum.error).toMatch(/^The backup file is not valid; nothing was changed: .*zstd/);
+    // A byte in the middle: a corrupt block, or bytes the scanner refuses first; refused either way.
+    const badBlock = await upload(flip(Math.floor(file.length / 2)));
+    expect(badBlock).toMatchObject({ state: 'failed', error: expect.stringMatching(/^The backup file is not valid; nothing was changed/) });
+    expect((badBlock as { problems?: unknown[] }).problems?.length).toBeGreaterThan(0);
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
-    expect((await db.pool.query(`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`)).rows[0].n).toBe(0);
+    expect(await schemas()).toEqual(schemasBefore);
   });
 
   it('keeps the compression in the schedule, gzip by default, and refuses an unknown one', async () => {
