@@ -4,6 +4,7 @@ import { tableHashes, type ServiceProcess, type TestDatabase } from '@mp/testing
 import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // zstd through the API and a real worker process (every file compressed: threshold 0), as an admin sees it.
+// Budgets are for a loaded machine: each test takes a few seconds on a quiet one.
 let stack: E2eStack;
 let db: TestDatabase;
 let api: ServiceProcess;
@@ -18,7 +19,7 @@ beforeAll(async () => {
   token = await stack.login();
 }, 90_000);
 
-afterAll(() => stack?.stop());
+afterAll(() => stack?.stop(), 90_000);
 
 const http = () => client(api, token);
 
@@ -51,7 +52,7 @@ describe('zstd backups, end to end', () => {
 
     const verify = await http().json<{ jobId: string }>('POST', `/api/backup/${backupId}/verify`);
     expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({ state: 'completed', result: { ok: true } });
-  });
+  }, 90_000);
 
   it('restores the zstd backup by id and from its uploaded download, to the same content', async () => {
     await db.pool.query(`UPDATE loans SET notes = 'changed after the backup'`);
@@ -72,14 +73,14 @@ describe('zstd backups, end to end', () => {
     expect(await waitForJob(api, token, data.jobId, { relogin: stack.login })).toMatchObject({ state: 'completed' });
     token = await stack.login();
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
-  });
+  }, 90_000);
 
   it('drills the zstd backup in a scratch database, table by table', async () => {
     const res = await http().json<{ jobId: string }>('POST', `/api/backup/${backupId}/drill`);
     expect(res.status).toBe(202);
     const done = await waitForJob(api, token, res.body.data.jobId);
     expect(done).toMatchObject({ state: 'completed', result: { backupId, ok: true } });
-  });
+  }, 60_000);
 
   it('refuses damaged zstd uploads as INVALID_BACKUP_FILE, with problems, and changes nothing', async () => {
     const upload = async (bytes: Buffer) => {
@@ -109,7 +110,7 @@ describe('zstd backups, end to end', () => {
     expect((badBlock as { problems?: unknown[] }).problems?.length).toBeGreaterThan(0);
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
     expect(await schemas()).toEqual(schemasBefore);
-  });
+  }, 90_000);
 
   it('keeps the compression in the schedule, gzip by default, and refuses an unknown one', async () => {
     const fresh = await http().json<Record<string, unknown>>('GET', '/api/backup/schedule');
