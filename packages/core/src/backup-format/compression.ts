@@ -1,4 +1,4 @@
-import { Duplex, pipeline, Readable, type Transform } from 'node:stream';
+import { Duplex, pipeline, Readable, Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
 import zstd from 'zstd-napi/binding.js';
@@ -57,38 +57,61 @@ export function createCompressor(kind: Compression, levels: CompressionLevels): 
   return new CompressStream({ compressionLevel: levels.zstdLevel ?? 0, checksumFlag: true });
 }
 
+/** A zstd file may inflate to this many times its compressed bytes, once past {@link ZSTD_INFLATE_SLACK}. */
+const ZSTD_MAX_INFLATE_RATIO = 100;
+const ZSTD_INFLATE_SLACK = 64 * 1024 * 1024;
+
 /**
- * A decompressing stream for `kind`. The zstd one yields its output piece by piece and waits for the
- * consumer between pieces: zstd-napi's own DecompressStream inflates a whole input chunk at once, so a
- * few KB of crafted input (RLE blocks) could fill memory before any guard downstream saw a byte.
+ * zstd decompression as a Transform (errors and teardown behave as zlib's). zstd-napi's own
+ * DecompressStream inflates a whole input chunk at once, so a few KB of crafted input (RLE blocks)
+ * could fill memory before any guard downstream saw a byte: this one refuses, while it inflates, data
+ * growing more than {@link ZSTD_MAX_INFLATE_RATIO} times past {@link ZSTD_INFLATE_SLACK}.
  */
-export function createDecompressor(kind: Compression): Duplex {
-  if (kind === 'gzip') return createGunzip({ chunkSize: OUTPUT_CHUNK });
-  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    const dctx = new zstd.DCtx();
-    let inFrame = false;
-    let any = false;
-    for await (const chunk of source) {
-      let src: Buffer = chunk;
-      any ||= chunk.length > 0;
+class ZstdDecompress extends Transform {
+  private readonly dctx = new zstd.DCtx();
+  private inFrame = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    try {
+      this.bytesIn += chunk.length;
+      let src = chunk;
       for (;;) {
         const dst = Buffer.allocUnsafe(OUTPUT_CHUNK);
         let ret: number, produced: number, consumed: number;
         try {
-          [ret, produced, consumed] = dctx.decompressStream(dst, src);
+          [ret, produced, consumed] = this.dctx.decompressStream(dst, src);
         } catch (err) {
           throw new ZstdDataError(`the zstd data does not decompress (${(err as Error).message})`);
         }
         src = src.subarray(consumed);
-        if (produced > 0) yield dst.subarray(0, produced);
+        this.bytesOut += produced;
+        if (this.bytesOut > ZSTD_INFLATE_SLACK && this.bytesOut > ZSTD_MAX_INFLATE_RATIO * this.bytesIn) {
+          throw new ZstdDataError(`the zstd data inflates more than ${ZSTD_MAX_INFLATE_RATIO} times; refused as a likely zstd bomb`);
+        }
+        if (produced > 0) this.push(dst.subarray(0, produced));
         if (src.length === 0 && (produced < dst.length || ret === 0)) {
-          inFrame = ret !== 0;
+          this.inFrame = ret !== 0;
           break;
         }
       }
+      done();
+    } catch (err) {
+      done(err as Error);
     }
-    if (inFrame || !any) throw new ZstdDataError('the zstd data ends in the middle of a frame (the file is cut short)');
-  });
+  }
+
+  override _flush(done: (err?: Error | null) => void): void {
+    if (this.inFrame || this.bytesIn === 0) done(new ZstdDataError('the zstd data ends in the middle of a frame (the file is cut short)'));
+    else done();
+  }
+}
+
+/** A decompressing stream for `kind`. */
+export function createDecompressor(kind: Compression): Transform {
+  if (kind === 'gzip') return createGunzip({ chunkSize: OUTPUT_CHUNK });
+  return new ZstdDecompress();
 }
 
 /**
