@@ -45,7 +45,12 @@ const s = (ms: number) => ms / 1000;
  * sessions included) → the record is `completed`. Wall time runs from sending the request to first seeing
  * the completed record; the peak RSS is the worker's VmHWM, read before it is stopped.
  */
-export async function exportThroughWorker(ctx: CaseContext, target: { url: string; api: Service }, name: string): Promise<ExportRun> {
+export async function exportThroughWorker(
+  ctx: CaseContext,
+  target: { url: string; api: Service },
+  name: string,
+  compression: 'gzip' | 'zstd' = 'gzip',
+): Promise<ExportRun> {
   const worker = await startWorker(ctx.h, target.url, name);
   try {
     const token = await login(ctx.h, target.api);
@@ -53,7 +58,7 @@ export async function exportThroughWorker(ctx: CaseContext, target: { url: strin
     const t0 = performance.now();
     const accepted = await callApi<{ backupId: string; jobId: string }>(target.api, 'POST', '/api/backup/create', {
       token,
-      body: { includeAuditLogs: true, includeSessions: true, location: 'local' },
+      body: { includeAuditLogs: true, includeSessions: true, location: 'local', compression },
       expect: 202,
     });
     const stages = stageRecorder(ctx.h, 'backup', accepted.jobId, t0);

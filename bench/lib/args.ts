@@ -21,10 +21,13 @@ export interface BenchOptions {
   json: string | null;
   /** Workers encrypt every file (a random BACKUP_ENCRYPTION_KEY per bench run): compare with a run without. */
   encrypt: boolean;
+  /** Codec of the export case's backup; with zstd, a gzip export of the same database runs beside it for size. */
+  compression: 'gzip' | 'zstd';
 }
 
 export const USAGE = `usage: npm run bench -- [--scale N (default 1000)] [--cases ${ALL_CASES.join(',')}] [--runs N (default 1)]
-                       [--smoke] [--profile] [--out DIR] [--keep] [--json FILE] [--encrypt]`;
+                       [--smoke] [--profile] [--out DIR] [--keep] [--json FILE] [--encrypt]
+                       [--compression gzip|zstd (default gzip)]`;
 
 /** Parses the bench's command line; throws an Error with {@link USAGE} on anything it does not understand. */
 export function parseBenchArgs(argv: string[]): BenchOptions {
@@ -40,6 +43,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
       keep: { type: 'boolean', default: false },
       json: { type: 'string' },
       encrypt: { type: 'boolean', default: false },
+      compression: { type: 'string', default: 'gzip' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -57,5 +61,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     if (unknown.length > 0 || asked.length === 0) throw new Error(`unknown case(s) ${unknown.join(', ')}\n${USAGE}`);
     cases = ALL_CASES.filter((c) => asked.includes(c));
   }
-  return { scale, cases, runs, smoke, profile: values.profile, outDir: values.out ?? null, keep: values.keep, json: values.json ?? null, encrypt: values.encrypt };
+  const compression = values.compression;
+  if (compression !== 'gzip' && compression !== 'zstd') throw new Error(`--compression must be gzip or zstd\n${USAGE}`);
+  return { scale, cases, runs, smoke, profile: values.profile, outDir: values.out ?? null, keep: values.keep, json: values.json ?? null, encrypt: values.encrypt, compression };
 }

@@ -38,7 +38,7 @@ describe('backup create, reset, job status, maintenance', () => {
     });
     const record = await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id: data.backupId } });
     expect(record).toMatchObject({ status: 'queued', type: 'manual', location: 'local', jobId: record.id, filename: data.filename });
-    expect(record.options).toEqual({ includeAuditLogs: true, includeSessions: false });
+    expect(record.options).toEqual({ includeAuditLogs: true, includeSessions: false, compression: 'gzip' });
     expect(record.createdBy).toMatch(/^admin_/);
     const job = await ctx.deps.producer.queue('backup').getJob(record.id);
     expect(job?.name).toBe('backup.create');

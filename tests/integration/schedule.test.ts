@@ -78,6 +78,7 @@ const settings = (over: Partial<ScheduleSettings> = {}): ScheduleSettings => ({
   retentionDays: 30,
   includeAuditLogs: false,
   includeSessions: false,
+  compression: 'gzip',
   drillFrequency: 'weekly',
   keepDaily: null,
   keepWeekly: null,
@@ -266,7 +267,7 @@ describe('job scheduler', () => {
       status: 'queued',
       location: 'local',
       createdBy: 'scheduler',
-      options: { includeAuditLogs: false, includeSessions: true },
+      options: { includeAuditLogs: false, includeSessions: true, compression: 'gzip' },
     });
     expect(record.filename).toMatch(/^backup_\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z_[0-9a-f]{8}\.json$/);
 

@@ -297,6 +297,7 @@ export interface Schedule {
   keepMonthly: number | null;
   keepYearly: number | null;
   maxTotalSizeMb: number | null;
+  compression: 'gzip' | 'zstd';
   timezone: string;
   lastBackupAt: string | null;
   nextBackupAt: string | null;

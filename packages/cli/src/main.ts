@@ -161,7 +161,7 @@ export function buildProgram(): Command {
         const { keyring } = parseKeyConfig(process.env.BACKUP_ENCRYPTION_KEY, process.env.BACKUP_DECRYPTION_KEYS);
         const report = await inspectBackupFile(createReadStream(target), keyring);
         print(globals(), report, () => [
-          `${target}: ${report.ok ? 'sound' : 'DAMAGED'} (${mb(report.bytes)}, sha256 ${report.sha256}${report.encrypted ? `, encrypted with key ${report.keyId ?? '?'}` : ''}${report.compressed ? ', gzip' : ''})`,
+          `${target}: ${report.ok ? 'sound' : 'DAMAGED'} (${mb(report.bytes)}, sha256 ${report.sha256}${report.encrypted ? `, encrypted with key ${report.keyId ?? '?'}` : ''}${report.compression ? `, ${report.compression}` : ''})`,
           ...Object.entries(report.counts).map(([t, n]) => `  ${t}: ${n} rows`),
           ...report.problems.map((p) => `  problem: ${p}`),
         ]);

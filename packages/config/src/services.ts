@@ -50,6 +50,8 @@ export const workerEnvSchema = databaseEnv
   .extend({
     RESET_SUPERADMIN_PASSWORD: strongPassword.optional(),
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
+    /** zstd level for backups created with `compression: "zstd"` (docs/benchmarks.md has the measured choice). */
+    ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(1),
     COMPRESS_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
     /** How long BullMQ's job lock lasts; a crashed worker's job is picked up after about this long. */

@@ -30,6 +30,7 @@ export * from './storage-set.js';
 export * from './backup-format/tables.js';
 export * from './backup-format/metadata.js';
 export * from './backup-format/json-scanner.js';
+export * from './backup-format/compression.js';
 export * from './backups/record-storage.js';
 export * from './export/snapshot-export.js';
 export * from './job-progress.js';

@@ -18,11 +18,12 @@ function parseLabels(text: string): Record<string, string> {
   );
 }
 
-/** POST /api/backup/create with the three options and labels, then a live progress bar per table until it is done. */
+/** POST /api/backup/create with its options (tables, location, compression) and labels, then a live progress bar per table until it is done. */
 export function CreateView() {
   const [includeAuditLogs, setAudit] = useState(false);
   const [includeSessions, setSessions] = useState(false);
   const [location, setLocation] = useState<'local' | 'cloud' | 'both'>('local');
+  const [compression, setCompression] = useState<'gzip' | 'zstd'>('gzip');
   const [job, setJob] = useState<Accepted | null>(null);
   const [finished, setFinished] = useState<JobStatus | null>(null);
   const [labels, setLabels] = useState('');
@@ -35,7 +36,7 @@ export function CreateView() {
     setError(null);
     setFinished(null);
     try {
-      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location, labels: parseLabels(labels) });
+      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location, compression, labels: parseLabels(labels) });
       setJob(data);
     } catch (err) {
       setError(toFailure(err));
@@ -66,6 +67,13 @@ export function CreateView() {
             <option value="local">Local disk</option>
             <option value="cloud">Cloud (Cloudinary)</option>
             <option value="both">Both</option>
+          </select>
+        </label>
+        <label>
+          Compression
+          <select name="compression" value={compression} onChange={(e) => setCompression(e.currentTarget.value as typeof compression)}>
+            <option value="gzip">gzip (default, readable by any tool)</option>
+            <option value="zstd">zstd (faster, smaller)</option>
           </select>
         </label>
         <label>

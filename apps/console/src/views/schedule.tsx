@@ -5,7 +5,7 @@ import { bytes, when } from '../format.js';
 
 type Settings = Pick<
   Schedule,
-  'frequency' | 'location' | 'retentionDays' | 'includeAuditLogs' | 'includeSessions' | 'drillFrequency' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly' | 'maxTotalSizeMb'
+  'frequency' | 'location' | 'retentionDays' | 'includeAuditLogs' | 'includeSessions' | 'compression' | 'drillFrequency' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly' | 'maxTotalSizeMb'
 >;
 const KEEP_RULES = [
   ['keepDaily', 'Keep daily', 'the newest backup of each of the last N days that have one'],
@@ -13,7 +13,7 @@ const KEEP_RULES = [
   ['keepMonthly', 'Keep monthly', 'the newest of each of the last N months'],
   ['keepYearly', 'Keep yearly', 'the newest of each of the last N years'],
 ] as const;
-const SETTING_KEYS = ['frequency', 'location', 'retentionDays', 'includeAuditLogs', 'includeSessions', 'drillFrequency', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'maxTotalSizeMb'] as const;
+const SETTING_KEYS = ['frequency', 'location', 'retentionDays', 'includeAuditLogs', 'includeSessions', 'compression', 'drillFrequency', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'maxTotalSizeMb'] as const;
 
 const settingsOf = (s: Schedule): Settings => Object.fromEntries(SETTING_KEYS.map((k) => [k, s[k] ?? null])) as unknown as Settings;
 /** An empty number field is "no rule" (null); anything else a whole number. */
@@ -144,6 +144,13 @@ export function ScheduleView() {
               <option value="local">Local disk</option>
               <option value="cloud">Cloud (Cloudinary)</option>
               <option value="both">Both</option>
+            </select>
+          </label>
+          <label>
+            Compression
+            <select name="compression" value={form.compression} onChange={(e) => patch({ compression: e.currentTarget.value as Settings['compression'] })}>
+              <option value="gzip">gzip (default, readable by any tool)</option>
+              <option value="zstd">zstd (faster, smaller)</option>
             </select>
           </label>
           <label>

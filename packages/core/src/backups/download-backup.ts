@@ -35,14 +35,16 @@ export async function openBackupDownload(
       const stream = await local.open(localKey);
       // Served as stored: an encrypted file stays encrypted (decrypt with the key its header names).
       const encrypted = record.encryptionKeyId !== null || localKey.endsWith('.enc');
-      const gz = !encrypted && (record.compressed || localKey.endsWith('.gz'));
+      // The stored name says the codec (`.json.gz`, `.json.zst`): both are written under these names only.
+      const zst = !encrypted && localKey.endsWith('.zst');
+      const gz = !encrypted && !zst && (record.compressed || localKey.endsWith('.gz'));
       const base = record.filename.replace(/[^A-Za-z0-9._-]/g, '_');
       return {
         kind: 'file',
         stream,
         size,
-        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
-        contentType: encrypted ? 'application/octet-stream' : gz ? 'application/gzip' : 'application/json',
+        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : zst && !base.endsWith('.zst') ? `${base}.zst` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
+        contentType: encrypted ? 'application/octet-stream' : zst ? 'application/zstd' : gz ? 'application/gzip' : 'application/json',
         checksum: record.checksum?.replace(/^sha256[:=]/, '') ?? null,
       };
     } catch (err) {

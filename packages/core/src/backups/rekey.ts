@@ -22,9 +22,9 @@ export interface RekeyResult {
   leftovers: string[];
 }
 
-/** `backup_….json.gz.enc` or an earlier re-key of it → the same stem with a fresh re-key mark. */
+/** `backup_….json.gz.enc` (or `.json.zst.enc`) or an earlier re-key of it → the same stem with a fresh re-key mark. */
 function rekeyedName(key: string): string {
-  const ext = /\.json(\.gz)?(\.enc)?$/.exec(key)?.[0] ?? '';
+  const ext = /\.json(\.gz|\.zst)?(\.enc)?$/.exec(key)?.[0] ?? '';
   const stem = key.slice(0, key.length - ext.length).replace(/\.rk[a-z0-9]+$/, '');
   return `${stem}.rk${Date.now().toString(36)}${ext.endsWith('.enc') ? ext : `${ext}.enc`}`;
 }

@@ -3,6 +3,7 @@ import type { BackupLocation, PgPool } from '@mp/db';
 import type { Logger } from '@mp/logger';
 import type { Producer } from '@mp/jobs';
 import type { StorageSet } from '../deps.js';
+import type { Compression } from '../backup-format/compression.js';
 import { AppError } from '../errors.js';
 import { errorSummary } from '../error-summary.js';
 import { ACTIVE_MAINTENANCE_SQL, maintenanceActive } from '../maintenance.js';
@@ -25,7 +26,8 @@ interface RequestBackupDeps {
 
 export interface BackupRequestInput {
   location: BackupLocation;
-  options: { includeAuditLogs: boolean; includeSessions: boolean };
+  /** Stored on the record as given; `compression` is the codec of a file past the threshold. */
+  options: { includeAuditLogs: boolean; includeSessions: boolean; compression: Compression };
   createdBy: string;
   type: 'manual';
   /** Free-form labels, already checked by `backupLabelsSchema`. */

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
+import { decompressing } from '../backup-format/compression.js';
 
 /** A table's content as a drill compares it: its row count and an order-free digest of its rows. */
 export interface TableDigest {
@@ -46,7 +46,7 @@ class Digests {
 }
 
 /**
- * Per-table row counts and content digests of a backup document (the stored file, gzip or not, or an
+ * Per-table row counts and content digests of a backup document (the stored file, gzip, zstd or plain, or an
  * export of a database with `exportSnapshot`): the ONE function a drill hashes both sides with, so a
  * scratch database restored from a file compares equal to that file exactly when it holds the same
  * rows, value for value (rows as the export writes them; field order and row order do not matter).
@@ -74,15 +74,6 @@ export async function digestBackupDocument(source: AsyncIterable<Buffer>): Promi
       }
     },
   });
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
-  async function* all(): AsyncGenerator<Buffer> {
-    if (!first.done) yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-  }
-  const input = Readable.from(all(), { objectMode: false });
-  if (gzipped) await pipeline(input, createGunzip(), sink);
-  else await pipeline(input, sink);
+  await pipeline(Readable.from(source, { objectMode: false }), decompressing(), sink);
   return digests.result();
 }

@@ -11,6 +11,7 @@ import { copiesOf } from '../backups/copies.js';
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { digesting } from '../crypto/sha256.js';
 import { compressIfLarge } from './compress.js';
+import { COMPRESSED_EXTENSIONS, COMPRESSIONS, type Compression, type CompressionLevels } from '../backup-format/compression.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
 import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 import type { InvariantWarning } from '../verify/business-invariants.js';
@@ -24,7 +25,7 @@ export interface BackupRunDeps {
   pool: PgPool;
   storage: StorageSet;
   logger: Logger;
-  settings: { gzipLevel: number; compressThresholdBytes: number };
+  settings: CompressionLevels & { compressThresholdBytes: number };
   /** Crash-drill stops (config `FAILPOINTS`); empty in production. */
   failpoints?: readonly FailpointName[];
   /** Keys: every file is encrypted with `current` when set; absent means none (files in clear). */
@@ -50,21 +51,29 @@ const storedOptionsSchema = z
     includeAuditLogs: z.boolean().catch(false),
     includeSessions: z.boolean().catch(false),
     schema: z.string().regex(/^mp_restore_point_[0-9a-f]+$/).optional().catch(undefined),
+    compression: z.enum(COMPRESSIONS).catch('gzip'),
   })
-  .catch({ includeAuditLogs: false, includeSessions: false });
+  .catch({ includeAuditLogs: false, includeSessions: false, compression: 'gzip' as const });
 
-function readOptions(value: unknown): BackupOptions & { schema?: string } {
+/** What {@link exportToLocal} writes: the tables, and the codec for a file past the compression threshold (gzip when absent). */
+export type ExportOptions = BackupOptions & { schema?: string; compression?: Compression };
+
+/**
+ * A record's stored options; `schema` names a restore point to export instead of the live tables
+ * (pre-restore files); `compression` is the codec asked for (records written before it existed: gzip).
+ */
+function readOptions(value: unknown): ExportOptions {
   const { schema, ...options } = storedOptionsSchema.parse(value ?? {});
   return { ...options, ...(schema ? { schema } : {}) };
 }
 
 /** `backup_2026-…Z.json` → `backup_2026-…Z`, whatever the stored extension. */
 function baseName(filename: string): string {
-  return filename.replace(/\.json(\.gz)?(\.enc)?$/, '');
+  return filename.replace(/\.json(\.gz|\.zst)?(\.enc)?$/, '');
 }
 
-/** Stored extensions: `.json`, `.json.gz`, and `.enc` after either for an encrypted file. */
-const STORED_EXTENSIONS = ['.json', '.json.gz', '.json.enc', '.json.gz.enc'];
+/** Stored extensions: `.json`, `.json.gz`, `.json.zst`, and `.enc` after any of them for an encrypted file. */
+const STORED_EXTENSIONS = ['.json', ...Object.values(COMPRESSED_EXTENSIONS)].flatMap((ext) => [ext, `${ext}.enc`]);
 
 /**
  * Runs (or resumes) the backup described by record `backupId`: exports one consistent snapshot,
@@ -201,17 +210,21 @@ async function exists(deps: BackupRunDeps, key: string): Promise<boolean> {
   }
 }
 
-/** Exports one consistent snapshot into local storage as `filename` (`.json.gz` when compressed); used by runBackup and the pre-migration backup. */
+/**
+ * Exports one consistent snapshot into local storage as `filename` (`.json.gz` or `.json.zst` when
+ * compressed, `.enc` added when encrypted); used by runBackup and the pre-migration backup.
+ */
 export async function exportToLocal(
   deps: BackupRunDeps,
   filename: string,
-  options: BackupOptions & { schema?: string },
+  options: ExportOptions,
   onProgress?: (p: JobProgress) => void,
 ): Promise<{
   local: NonNullable<RecordStorage['local']>;
   bytes: number;
   sha256: string;
   compressed: boolean;
+  compression: Compression | null;
   keyId: string | null;
   summary: ExportSummary;
 }> {
@@ -232,15 +245,15 @@ export async function exportToLocal(
       deps,
       { invariants: true },
     );
-    const { compressed, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, deps.settings.gzipLevel);
+    const { compression, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, options.compression ?? 'gzip', deps.settings);
     // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.
     const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
-    const key = `${baseName(filename)}${compressed ? '.json.gz' : '.json'}${sealed.keyId ? '.enc' : ''}`;
+    const key = `${baseName(filename)}${compression ? COMPRESSED_EXTENSIONS[compression] : '.json'}${sealed.keyId ? '.enc' : ''}`;
     const digest = digesting(sealed.stream);
     const stored = await deps.storage.local.put(key, digest.stream);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
-    return { local: { key, path: stored.location.path }, bytes, sha256, compressed, keyId: sealed.keyId, summary };
+    return { local: { key, path: stored.location.path }, bytes, sha256, compressed: compression !== null, compression, keyId: sealed.keyId, summary };
   } catch (err) {
     failed = err as Error;
     throw err;

@@ -1,6 +1,5 @@
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type pg from 'pg';
 import { MAX_ROW_BYTES, ScanError, type BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
 import type { BackupTableKey } from '../backup-format/tables.js';
@@ -10,18 +9,13 @@ import { Sha256Tally, tallied } from '../crypto/sha256.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { tagsJsonValues } from '../backup-format/json-values.js';
+import { createDecompressor, detectCompression, isDecompressError, COMPRESSION_MAGIC_BYTES, type Compression } from '../backup-format/compression.js';
 import { invalidBackup } from './problems.js';
 import { ReaderChoice } from './choose-reader.js';
 import { StagingTables, type OnTableStaged } from './staging-tables.js';
 
 /**
- * Decompressed pieces. zlib's 16 KB default costs several times the CPU of 256 KB pieces, almost all of it
- * per-piece overhead (figures: docs/benchmarks.md, section 2).
- */
-const GUNZIP_CHUNK = 256 * 1024;
-
-/**
- * Bounds on what a file may inflate to. A gzip bomb (a few MB expanding to GBs of whitespace or of
+ * Bounds on what a file may inflate to. A gzip or zstd bomb (a few MB expanding to GBs of whitespace or of
  * one endless string) is refused early instead of costing minutes of CPU or the worker's memory.
  * JSON backups compress about 5 to 20 times; 100 leaves room for hand-written, indented files.
  */
@@ -37,6 +31,13 @@ export const DEFAULT_STAGE_LIMITS: StageLimits = { maxInflateRatio: 100, inflate
 
 /** Thrown by the inflate guard; becomes an INVALID_BACKUP_FILE problem. */
 class InflateLimitError extends Error {}
+
+/** A decompression failure of a file whose first bytes named `kind`; becomes an INVALID_BACKUP_FILE problem. */
+class DecompressFailure extends Error {
+  constructor(readonly kind: Compression) {
+    super(`the file looks like ${kind} but does not decompress`);
+  }
+}
 
 export interface StagedFile {
   metadata: BackupMetadata;
@@ -59,7 +60,7 @@ export interface StagedFile {
  *
  * `onTable` is called as soon as a table's rows are all in, so its conversion or indexing can start
  * on another connection while the file is still read. The file is read once: the checksum is
- * computed on the way and gzip is detected by its magic bytes. Structural problems, unknown tables
+ * computed on the way and gzip or zstd is detected by its magic bytes (never by name or record). Structural problems, unknown tables
  * and a metadata version this service cannot read end in `INVALID_BACKUP_FILE` /
  * `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
  */
@@ -83,10 +84,18 @@ export async function stageFile(
   // Hash and count the stored bytes on their way in.
   const tally = new Sha256Tally();
   const tapped = tallied(source as AsyncIterable<Buffer>, tally, onBytes);
-  const first = await tapped.next();
-  const gzipped = !first.done && first.value[0] === 0x1f && first.value[1] === 0x8b;
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  while (headBytes < COMPRESSION_MAGIC_BYTES) {
+    const next = await tapped.next();
+    if (next.done) break;
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
+  const compression = detectCompression(Buffer.concat(head));
   async function* all(): AsyncGenerator<Buffer> {
-    if (!first.done) yield first.value;
+    yield* head;
+    head.length = 0;
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
@@ -97,18 +106,18 @@ export async function stageFile(
     transform(chunk: Buffer, _enc, done) {
       inflated += chunk.length;
       if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * tally.bytes) {
-        return done(new InflateLimitError(`the gzip data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely gzip bomb`));
+        return done(new InflateLimitError(`the ${compression} data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely ${compression} bomb`));
       }
       done(null, chunk);
     },
   });
   try {
-    if (gzipped) await pipeline(raw, createGunzip({ chunkSize: GUNZIP_CHUNK }), guard, sink);
+    if (compression) await pipeline(raw, createDecompressor(compression), guard, sink);
     else await pipeline(raw, sink);
   } catch (err) {
     // A typed table is loaded in its own transaction; end it so the connection can clean up.
     if (tables.inTransaction) await client.query('ROLLBACK').catch(() => {});
-    throw toFileError(err, tables);
+    throw toFileError(compression && isDecompressError(err) ? new DecompressFailure(compression) : err, tables);
   }
   if (!sink.metadata) throw invalidBackup([{ problem: 'the file has no "metadata" object' }]);
   return { metadata: sink.metadata, counts: tables.counts, ...tally.result() };
@@ -116,7 +125,7 @@ export async function stageFile(
 
 function toFileError(err: unknown, tables: StagingTables): Error {
   if (isAppError(err)) return err;
-  if (err instanceof ScanError || err instanceof InflateLimitError) return invalidBackup([{ problem: err.message }]);
+  if (err instanceof ScanError || err instanceof InflateLimitError || err instanceof DecompressFailure) return invalidBackup([{ problem: err.message }]);
   if (err instanceof RowShapeError) return invalidBackup([{ table: err.table ?? tables.current, row: err.row, field: err.field, problem: err.message }]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && tables.current) {
@@ -131,9 +140,6 @@ function toFileError(err: unknown, tables: StagingTables): Error {
         problem: tables.typed ? `the value does not fit the column (${reason})` : `not valid JSON (${reason})`,
       },
     ]);
-  }
-  if ((err as { code?: string })?.code === 'Z_DATA_ERROR' || (err as { code?: string })?.code === 'Z_BUF_ERROR') {
-    return invalidBackup([{ problem: 'the file looks like gzip but does not decompress' }]);
   }
   return err as Error;
 }

@@ -9,7 +9,7 @@ export const SCHEDULER_ACTOR = 'scheduler';
 
 /**
  * Creates the `scheduled` backup record for one run of the job scheduler, with the schedule's
- * options and location (status `queued`, createdBy `scheduler`, `jobId` = the BullMQ job id), for
+ * options (tables, compression) and location (status `queued`, createdBy `scheduler`, `jobId` = the BullMQ job id), for
  * the ordinary backup pipeline to fill in.
  *
  * Idempotent on `jobId`: a retry of the same scheduled job gets the record created by the first
@@ -40,7 +40,7 @@ export async function createScheduledBackupRecord(
         type: 'scheduled',
         status: 'queued',
         location,
-        options: { includeAuditLogs: schedule.includeAuditLogs, includeSessions: schedule.includeSessions },
+        options: { includeAuditLogs: schedule.includeAuditLogs, includeSessions: schedule.includeSessions, compression: schedule.compression },
         createdBy: SCHEDULER_ACTOR,
         jobId: input.jobId,
         createdAt: now,

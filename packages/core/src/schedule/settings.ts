@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { BackupSchedule, PrismaClient } from '@mp/db';
 import { AppError } from '../errors.js';
+import { COMPRESSIONS } from '../backup-format/compression.js';
 import type { StorageSet } from '../deps.js';
 
 /** Id of the one schedule row. */
@@ -18,6 +19,7 @@ export const DEFAULT_SCHEDULE = {
   retentionDays: 30,
   includeAuditLogs: false,
   includeSessions: false,
+  compression: 'gzip',
   drillFrequency: 'weekly',
   keepDaily: null,
   keepWeekly: null,
@@ -37,6 +39,8 @@ export const scheduleSettingsSchema = z
     retentionDays: z.number().int().min(1).max(3650),
     includeAuditLogs: z.boolean(),
     includeSessions: z.boolean(),
+    /** Codec of scheduled files past the compression threshold; gzip (the default) or zstd (faster, smaller). */
+    compression: z.enum(COMPRESSIONS),
     /** How often a restore drill runs on the newest completed backup (its own job scheduler). */
     drillFrequency: z.enum(SCHEDULE_FREQUENCIES),
     keepDaily: keepCount,
@@ -60,6 +64,7 @@ export function settingsOf(row: BackupSchedule): ScheduleSettings {
     retentionDays: row.retentionDays,
     includeAuditLogs: row.includeAuditLogs,
     includeSessions: row.includeSessions,
+    compression: row.compression,
     drillFrequency: row.drillFrequency,
     keepDaily: row.keepDaily,
     keepWeekly: row.keepWeekly,

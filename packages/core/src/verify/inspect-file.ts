@@ -1,11 +1,11 @@
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { createDecryptStream, isEncryptedBackup, readKeyId, type Keyring } from '../crypto/index.js';
 import { Sha256Tally } from '../crypto/sha256.js';
 import { isAppError } from '../errors.js';
+import { decompressing, type Compression } from '../backup-format/compression.js';
 
 /** What {@link inspectBackupFile} found in a backup file read on its own (no database, no record). */
 export interface FileInspection {
@@ -16,6 +16,8 @@ export interface FileInspection {
   encrypted: boolean;
   keyId: string | null;
   compressed: boolean;
+  /** The codec its first bytes (after decryption) name; null for plain JSON. */
+  compression: Compression | null;
   metadata: BackupMetadata | null;
   /** Rows found per table. */
   counts: Record<string, number>;
@@ -23,20 +25,18 @@ export interface FileInspection {
   problems: string[];
 }
 
-const GZIP_MAGIC = [0x1f, 0x8b];
-
 /**
  * Reads a backup file once, the way restore would, without a database: decrypts it when it is encrypted
- * (with `keyring`), gunzips it when it is compressed, scans its structure, reads its metadata and
+ * (with `keyring`), decompresses it when it is gzip or zstd, scans its structure, reads its metadata and
  * compares the rows of each table with the metadata's counts. Also the SHA-256 of the bytes as given, to
  * compare with a record's checksum. A file that cannot be read is a report with problems, not an error.
  */
 export async function inspectBackupFile(source: Readable, keyring: Keyring = new Map()): Promise<FileInspection> {
-  const result: FileInspection = { ok: false, sha256: '', bytes: 0, encrypted: false, keyId: null, compressed: false, metadata: null, counts: {}, problems: [] };
+  const result: FileInspection = { ok: false, sha256: '', bytes: 0, encrypted: false, keyId: null, compressed: false, compression: null, metadata: null, counts: {}, problems: [] };
   const tally = new Sha256Tally();
   let head: Buffer | null = null;
   const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  // The first bytes say what the file is: encrypted (its own header), gzip, or plain JSON.
+  // The first bytes say what the file is: encrypted (its own header), gzip, zstd, or plain JSON.
   const first = await chunks.next();
   head = first.done ? Buffer.alloc(0) : Buffer.from(first.value);
   async function* all(): AsyncGenerator<Buffer> {
@@ -95,7 +95,12 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
   });
   const stages: (Readable | Transform | Writable)[] = [Readable.from(all(), { objectMode: false })];
   if (result.encrypted) stages.push(createDecryptStream(keyring));
-  stages.push(gunzipWhenCompressed(result));
+  stages.push(
+    decompressing((kind) => {
+      result.compression = kind;
+      result.compressed = kind !== null;
+    }),
+  );
   stages.push(sink);
   try {
     await pipeline(stages as [Readable, ...Transform[], Writable]);
@@ -112,32 +117,6 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
   }
   result.ok = result.problems.length === 0;
   return result;
-}
-
-/** Passes plain JSON through and gunzips gzip, deciding on the first bytes after decryption. */
-function gunzipWhenCompressed(result: FileInspection): Transform {
-  let inner: Transform | null = null;
-  let decided = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (!decided) {
-        decided = true;
-        result.compressed = chunk[0] === GZIP_MAGIC[0] && chunk[1] === GZIP_MAGIC[1];
-        if (result.compressed) {
-          inner = createGunzip();
-          inner.on('data', (d: Buffer) => this.push(d));
-          inner.on('error', (err) => this.destroy(err));
-        }
-      }
-      if (inner) inner.write(chunk, done);
-      else done(null, chunk);
-    },
-    flush(done) {
-      if (!inner) return done();
-      inner.once('end', () => done());
-      inner.end();
-    },
-  });
 }
 
 function describe(err: unknown): string {

@@ -1,6 +1,5 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { isStorageError } from '@mp/storage';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
@@ -11,6 +10,7 @@ import { isAppError, type AppError } from '../errors.js';
 import type { CheckResult, CopyReport } from './report.js';
 import { createDecryptStream, type Keyring } from '../crypto/index.js';
 import { Sha256Tally, sha256Of, tallied } from '../crypto/sha256.js';
+import { decompressing, isDecompressError, type Compression } from '../backup-format/compression.js';
 
 /** What a file that does not decrypt fails with (crypto/decrypt-stream.ts). */
 const DECRYPTION_ERRORS = new Set(['BACKUP_KEY_UNAVAILABLE', 'BACKUP_DECRYPTION_FAILED', 'BACKUP_TRUNCATED']);
@@ -36,7 +36,7 @@ class RowParseError extends Error {}
  * Reads one stored copy from where it is kept (through {@link openCopy}) and checks it against its
  * record, in one pass: `readable`, `size`, `checksum` (SHA-256 of the stored bytes), `decrypt` (an
  * encrypted file, with `keyring`), `decompress`
- * (gzip files), `parse` (the document's structure, and every row a JSON object), `metadata` (valid,
+ * (gzip and zstd files, told apart by their first bytes whatever the record says), `parse` (the document's structure, and every row a JSON object), `metadata` (valid,
  * and the schema version and counts the record holds) and `counts` (rows per table as the metadata
  * says). Never throws for a bad copy: each failure is a check with `ok: false` and its details.
  * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.
@@ -64,12 +64,12 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
   }
   const content = new ContentSink();
   let failure: unknown;
+  let compression: Compression | null = null;
+  const decompress = decompressing((kind) => (compression = kind));
   try {
     const input = Readable.from(tap(), { objectMode: false });
-    if (encrypted && expected.compressed) await pipeline(input, createDecryptStream(keyring), createGunzip(), content);
-    else if (encrypted) await pipeline(input, createDecryptStream(keyring), content);
-    else if (expected.compressed) await pipeline(input, createGunzip(), content);
-    else await pipeline(input, content);
+    if (encrypted) await pipeline(input, createDecryptStream(keyring), decompress, content);
+    else await pipeline(input, decompress, content);
   } catch (err) {
     failure = err;
   }
@@ -106,9 +106,11 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
     checks.push(decryptFailed ? { name: 'decrypt', ok: false, details: `${(failure as AppError).code}: ${(failure as Error).message}` } : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` });
     if (decryptFailed) return done();
   }
-  const zlibFailed = isZlibError(failure);
-  if (expected.compressed) checks.push(zlibFailed ? { name: 'decompress', ok: false, details: (failure as Error).message } : { name: 'decompress', ok: true });
-  if (zlibFailed) return done();
+  const decompressFailed = isDecompressError(failure);
+  if (expected.compressed || compression) {
+    checks.push(decompressFailed ? { name: 'decompress', ok: false, details: (failure as Error).message } : { name: 'decompress', ok: true, ...(compression ? { details: compression } : {}) });
+  }
+  if (decompressFailed) return done();
 
   if (isAppError(failure)) {
     // The metadata was refused where it was read: the rest of the document was not parsed.
@@ -211,11 +213,6 @@ function metadataProblems(details: unknown): string {
 
 function messageOf(err: unknown): string {
   return err instanceof ScanError || err instanceof RowParseError ? err.message : err instanceof Error ? err.message : String(err);
-}
-
-function isZlibError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' && code.startsWith('Z_');
 }
 
 /** A read failure as a sentence without credentials (storage errors carry none by contract). */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { backupLabelsSchema, requestBackup } from '@mp/core';
+import { backupLabelsSchema, COMPRESSIONS, requestBackup } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { accepted } from '../../reply.js';
@@ -13,6 +13,8 @@ const createBody = z
     includeAuditLogs: z.boolean().default(false),
     includeSessions: z.boolean().default(false),
     location: z.enum(['local', 'cloud', 'both']).default('local'),
+    /** Codec of a file past the compression threshold: gzip (the default, the seed's format) or zstd (faster, smaller). */
+    compression: z.enum(COMPRESSIONS).default('gzip'),
     /** Free-form labels, e.g. `{ reason: "pre-migration" }`: shown and filterable in the list. */
     labels: backupLabelsSchema.default({}),
   })
@@ -20,7 +22,7 @@ const createBody = z
   .meta({ examples: [{ includeAuditLogs: false, includeSessions: false, location: 'local', labels: { reason: 'before-upgrade' } }] })
   // fastify passes `null` when there is no body at all: that means "all defaults".
   .nullable()
-  .transform((b) => b ?? { includeAuditLogs: false, includeSessions: false, location: 'local' as const, labels: {} });
+  .transform((b) => b ?? { includeAuditLogs: false, includeSessions: false, location: 'local' as const, compression: 'gzip' as const, labels: {} });
 
 /** POST /api/backup/create → 202; the worker does the export. */
 const createRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {

@@ -77,14 +77,15 @@ function readSelection(fields: { tables?: string[]; withDependencies: boolean; e
   return { ...(tables ? { tables } : {}), withDependencies: fields.withDependencies, ...(entity ? { entity } : {}) };
 }
 
-type Sniffed = 'gzip' | 'json' | 'encrypted' | 'invalid' | 'undecided';
+type Sniffed = 'gzip' | 'zstd' | 'json' | 'encrypted' | 'invalid' | 'undecided';
 
 const BLANK = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 const ENCRYPTED_MAGIC = Buffer.from('MPBE', 'ascii');
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
 /**
- * gzip by its magic bytes 1f 8b; an encrypted backup by its header `MPBE` (the worker decrypts it,
+ * gzip by its magic bytes 1f 8b; zstd by 28 b5 2f fd; an encrypted backup by its header `MPBE` (the worker decrypts it,
  * with the key its header names); JSON when the first non-blank byte (after a UTF-8 BOM) is `{`.
  */
 export function sniffFormat(head: Buffer): Sniffed {
@@ -94,6 +95,10 @@ export function sniffFormat(head: Buffer): Sniffed {
     return isEncryptedBackup(head) ? 'encrypted' : 'invalid';
   }
   if (head[0] === 0x1f) return head.length < 2 ? 'undecided' : head[1] === 0x8b ? 'gzip' : 'invalid';
+  if (head[0] === ZSTD_MAGIC[0]) {
+    if (head.length < ZSTD_MAGIC.length) return ZSTD_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
+    return ZSTD_MAGIC.equals(head.subarray(0, ZSTD_MAGIC.length)) ? 'zstd' : 'invalid';
+  }
   let i = 0;
   if (head[0] === 0xef) {
     if (head.length < 3) return 'undecided';
@@ -105,11 +110,13 @@ export function sniffFormat(head: Buffer): Sniffed {
   return head.length > 4096 ? 'invalid' : 'undecided';
 }
 
+const UPLOAD_EXTENSIONS = { gzip: '.gz', zstd: '.zst', encrypted: '.enc', json: '' } as const;
+
 const notABackup = () =>
-  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip-compressed JSON (nor an encrypted backup of this service)');
+  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip- or zstd-compressed JSON (nor an encrypted backup of this service)');
 
 /**
- * Streams an upload to `<dir>/<operationId>.json[.gz]` without holding it in memory: written under a
+ * Streams an upload to `<dir>/<operationId>.json[.gz|.zst|.enc]` without holding it in memory: written under a
  * temporary name, format sniffed from the first bytes, renamed on success, removed on any failure.
  */
 export async function saveUpload(
@@ -138,10 +145,10 @@ export async function saveUpload(
   try {
     if (truncated()) throw new AppError('PAYLOAD_TOO_LARGE', 'The uploaded file is larger than allowed');
     const { format } = state;
-    if (format !== 'gzip' && format !== 'json' && format !== 'encrypted') throw notABackup();
-    const path = join(dir, `${operationId}.json${format === 'gzip' ? '.gz' : format === 'encrypted' ? '.enc' : ''}`);
+    if (format !== 'gzip' && format !== 'zstd' && format !== 'json' && format !== 'encrypted') throw notABackup();
+    const path = join(dir, `${operationId}.json${UPLOAD_EXTENSIONS[format]}`);
     await rename(tmp, path);
-    return { path, compressed: format === 'gzip' };
+    return { path, compressed: format === 'gzip' || format === 'zstd' };
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
