@@ -16,7 +16,8 @@ module.exports = {
     {
       name: 'services-stay-apart',
       severity: 'error',
-      comment: 'Services never import each other: the API produces jobs, the worker consumes them, through packages/jobs.',
+      comment:
+        'Services never import each other: the API produces jobs, the worker consumes them, through packages/jobs.',
       from: { path: '^services/([^/]+)/' },
       to: { path: '^services/', pathNot: '^services/$1/' },
     },
@@ -60,7 +61,8 @@ module.exports = {
     {
       name: 'testing-only-in-tests',
       severity: 'error',
-      comment: 'packages/testing (database copies, process harness, Cloudinary emulator) is for tests, never shipped code.',
+      comment:
+        'packages/testing (database copies, process harness, Cloudinary emulator) is for tests, never shipped code.',
       from: { path: '^(packages|services)/', pathNot: ['^packages/testing/', '[.]test[.]ts$'] },
       to: { path: '^packages/testing/' },
     },

@@ -29,7 +29,12 @@ class LongestFirst extends BaseSequencer {
 
 export default defineConfig({
   test: {
-    include: ['packages/**/src/**/*.test.ts', 'services/**/src/**/*.test.ts', 'apps/**/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    include: [
+      'packages/**/src/**/*.test.ts',
+      'services/**/src/**/*.test.ts',
+      'apps/**/src/**/*.test.ts',
+      'tests/**/*.test.ts',
+    ],
     exclude: ['**/node_modules/**', '**/generated/**'],
     pool: 'forks',
     maxWorkers: 2,

@@ -34,7 +34,8 @@ const where = (url: string) => {
   const repo = /\/(packages|services|bench)\/([^/]+)/.exec(url);
   return repo ? `${repo[1]}/${repo[2]}` : url ? 'other' : '(native/vm)';
 };
-const fnKey = (n: Node) => `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
+const fnKey = (n: Node) =>
+  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
 
 const sum = (key: (n: Node) => string) => {
   const out = new Map<string, number>();
@@ -46,8 +47,14 @@ const sum = (key: (n: Node) => string) => {
 };
 const show = (title: string, rows: [string, number][]) => {
   process.stdout.write(`\n${title}\n`);
-  for (const [k, us] of rows) process.stdout.write(`${(us / 1e6).toFixed(2).padStart(8)} s ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}\n`);
+  for (const [k, us] of rows)
+    process.stdout.write(
+      `${(us / 1e6).toFixed(2).padStart(8)} s ${((us / total) * 100).toFixed(1).padStart(5)} %  ${k}\n`,
+    );
 };
 process.stdout.write(`${file}: ${(total / 1e6).toFixed(1)} s sampled\n`);
-show('self time by package / file', sum((n) => where(n.callFrame.url)));
+show(
+  'self time by package / file',
+  sum((n) => where(n.callFrame.url)),
+);
 show('self time by function', sum(fnKey));

@@ -7,7 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseBenchArgs, type BenchOptions } from './lib/args.js';
 import {
-  benchDatabaseName, cleanBenchLeftovers, copyDatabase, dropDatabase, ensureBenchDatabase, ensureSchemaTemplate, upsertBenchAdmin, withDatabase,
+  benchDatabaseName,
+  cleanBenchLeftovers,
+  copyDatabase,
+  dropDatabase,
+  ensureBenchDatabase,
+  ensureSchemaTemplate,
+  upsertBenchAdmin,
+  withDatabase,
 } from './lib/databases.js';
 import { createHarness, obliterateQueues, startApi, stopAll, type Harness } from './lib/harness.js';
 import { aggregate, formatTable, type Row } from './lib/report.js';
@@ -22,18 +29,28 @@ const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
 function serviceUrls(): { adminUrl: string; redisUrl: string } {
   const env = process.env;
-  const adminUrl = env.BENCH_ADMIN_DATABASE_URL || env.TEST_ADMIN_DATABASE_URL || (env.DATABASE_URL ? withDatabase(env.DATABASE_URL, 'postgres') : '');
-  if (!adminUrl) throw new Error('set BENCH_ADMIN_DATABASE_URL (or DATABASE_URL) to a PostgreSQL server where the bench may create databases, or use `npm run bench`');
+  const adminUrl =
+    env.BENCH_ADMIN_DATABASE_URL ||
+    env.TEST_ADMIN_DATABASE_URL ||
+    (env.DATABASE_URL ? withDatabase(env.DATABASE_URL, 'postgres') : '');
+  if (!adminUrl)
+    throw new Error(
+      'set BENCH_ADMIN_DATABASE_URL (or DATABASE_URL) to a PostgreSQL server where the bench may create databases, or use `npm run bench`',
+    );
   if (!env.REDIS_URL) throw new Error('set REDIS_URL, or use `npm run bench`');
   return { adminUrl, redisUrl: env.REDIS_URL };
 }
 
 async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<void>)[]): Promise<void> {
   const started = performance.now();
-  log(`scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}${opts.encrypt ? ', files encrypted' : ''}; output in ${h.outDir}`);
+  log(
+    `scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}${opts.encrypt ? ', files encrypted' : ''}; output in ${h.outDir}`,
+  );
   const migrations = await ensureSchemaTemplate(h.adminUrl);
   const db = await ensureBenchDatabase(h.adminUrl, opts.scale, migrations, log);
-  const quarterDb = opts.cases.includes('memory') ? await ensureBenchDatabase(h.adminUrl, opts.scale / 4, migrations, log) : null;
+  const quarterDb = opts.cases.includes('memory')
+    ? await ensureBenchDatabase(h.adminUrl, opts.scale / 4, migrations, log)
+    : null;
   for (const d of [db, quarterDb]) {
     if (!d) continue;
     await upsertBenchAdmin(d.url, h.password);
@@ -66,11 +83,17 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
   const table = aggregate(perRun, !opts.smoke);
   const when = new Date().toISOString();
   const header = [
-    `Bench ${when}: scale ${opts.scale} (${db.totalRows.toLocaleString('en')} rows: ${Object.entries(db.counts).map(([t, n]) => `${t} ${n.toLocaleString('en')}`).join(', ')})`,
+    `Bench ${when}: scale ${opts.scale} (${db.totalRows.toLocaleString('en')} rows: ${Object.entries(db.counts)
+      .map(([t, n]) => `${t} ${n.toLocaleString('en')}`)
+      .join(', ')})`,
     `runs ${opts.runs}${opts.runs > 1 ? ' (medians)' : ''}${opts.encrypt ? '; files encrypted (BACKUP_ENCRYPTION_KEY)' : ''}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   process.stdout.write(`\n${header.join('\n')}\n\n${formatTable(table, !opts.smoke)}\n`);
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify({ when, options: opts, counts: db.counts, rows: table, perRun }, null, 2)}\n`);
+  if (opts.json)
+    writeFileSync(
+      opts.json,
+      `${JSON.stringify({ when, options: opts, counts: db.counts, rows: table, perRun }, null, 2)}\n`,
+    );
 }
 
 const opts = (() => {
@@ -97,7 +120,8 @@ function finish(code: number): Promise<void> {
       // Without --out everything goes; with --out the logs and profiles stay, the big files go.
       if (!opts.outDir) rmSync(outDir, { recursive: true, force: true });
       else for (const dir of ['backups', 'uploads']) rmSync(path.join(outDir, dir), { recursive: true, force: true });
-      if (opts.outDir) for (let run = 1; run <= opts.runs; run++) rmSync(path.join(outDir, `dump-${run}.fc`), { force: true });
+      if (opts.outDir)
+        for (let run = 1; run <= opts.runs; run++) rmSync(path.join(outDir, `dump-${run}.fc`), { force: true });
     }
     process.exit(code);
   })();

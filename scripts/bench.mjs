@@ -24,10 +24,18 @@ const { track, run: runMain } = createScript({
   beforeStop: async ({ signal }) => {
     if (!signal || !child?.pid || child.exitCode !== null) return;
     log(`${signal} received: stopping the bench`);
-    try { process.kill(child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    try {
+      process.kill(child.pid, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
     const deadline = Date.now() + 30_000;
     while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) await sleep(100);
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* group already gone */ }
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* group already gone */
+    }
   },
   afterStop: async () => {
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
@@ -48,13 +56,25 @@ async function main() {
     ensurePostgres({
       url: env.BENCH_DATABASE_URL || env.DATABASE_URL,
       label: env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'DATABASE_URL',
-      local: { get dir() { return path.join(local(), 'pg'); }, port: 0, persistent: false },
+      local: {
+        get dir() {
+          return path.join(local(), 'pg');
+        },
+        port: 0,
+        persistent: false,
+      },
       log,
     }).then(track),
     ensureRedis({
       url: env.BENCH_REDIS_URL || env.REDIS_URL,
       label: env.BENCH_REDIS_URL ? 'BENCH_REDIS_URL' : 'REDIS_URL',
-      local: { get dir() { return path.join(local(), 'redis'); }, port: 0, persistent: false },
+      local: {
+        get dir() {
+          return path.join(local(), 'redis');
+        },
+        port: 0,
+        persistent: false,
+      },
       log,
     }).then(track),
   ]);
@@ -64,7 +84,13 @@ async function main() {
   const benchEnv = { ...env, BENCH_ADMIN_DATABASE_URL: adminUrl, REDIS_URL: redis.url };
   // The bench runs in its own process group so teardown reaches the API and workers it started.
   const res = await run(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench', 'run.ts'), ...benchArgs], {
-    cwd: repoRoot, env: benchEnv, inherit: true, detached: true, onSpawn: (c) => { child = c; },
+    cwd: repoRoot,
+    env: benchEnv,
+    inherit: true,
+    detached: true,
+    onSpawn: (c) => {
+      child = c;
+    },
   });
   return res.code;
 }

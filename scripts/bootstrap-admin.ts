@@ -12,7 +12,10 @@ const env = loadConfigOrExit(bootstrapEnvSchema, process.env);
 
 const prisma = createPrismaClient(env.DATABASE_URL, { max: 1 });
 try {
-  const result = await bootstrapAdmin({ prisma }, { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD, email: env.ADMIN_EMAIL });
+  const result = await bootstrapAdmin(
+    { prisma },
+    { username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD, email: env.ADMIN_EMAIL },
+  );
   if (!result.created) {
     process.stdout.write(`An admin user already exists (${result.existingAdmin}); nothing was changed.\n`);
   } else if (result.generatedPassword) {

@@ -18,4 +18,7 @@ export declare function consoleOutDir(root?: string): string;
 /** True when the console was never built, or a source (or the lock file) is newer than its build. */
 export declare function consoleIsStale(root?: string): boolean;
 /** Builds the admin console with Vite into dist/console; with `onlyIfStale`, only when {@link consoleIsStale}. */
-export declare function buildConsole(opts?: { root?: string; onlyIfStale?: boolean }): Promise<{ outDir: string; built: boolean }>;
+export declare function buildConsole(opts?: {
+  root?: string;
+  onlyIfStale?: boolean;
+}): Promise<{ outDir: string; built: boolean }>;

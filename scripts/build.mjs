@@ -30,7 +30,11 @@ const V8_FLAGS = { api: [], worker: ['--max-semi-space-size=2'] };
  * plus the service's V8 flags. Every launcher (npm start, the bench, the end-to-end tests) runs services this way;
  * the Docker image's commands (Dockerfile, docker-compose.yml) repeat them.
  */
-export const serviceArgs = (name, root = repoRoot) => ['--enable-source-maps', ...(V8_FLAGS[name] ?? []), serviceBundle(name, root)];
+export const serviceArgs = (name, root = repoRoot) => [
+  '--enable-source-maps',
+  ...(V8_FLAGS[name] ?? []),
+  serviceBundle(name, root),
+];
 
 /**
  * Bundles every service into `<root>/dist`. Each file is written under a temporary name and renamed into place,
@@ -118,7 +122,9 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     const started = Date.now();
     const files = await buildServices();
     const { outDir } = await buildConsole();
-    process.stderr.write(`[build] ${[...files, outDir].map((f) => path.relative(repoRoot, f)).join(', ')} in ${Date.now() - started} ms\n`);
+    process.stderr.write(
+      `[build] ${[...files, outDir].map((f) => path.relative(repoRoot, f)).join(', ')} in ${Date.now() - started} ms\n`,
+    );
   } catch (err) {
     process.stderr.write(`[build] failed: ${err?.message ?? err}\n`);
     process.exit(1);

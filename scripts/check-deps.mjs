@@ -57,7 +57,9 @@ const workerErrors = checkWorkerConstruction();
 if (cruise.code !== 0 || workerErrors.length > 0) {
   if (cruise.code !== 0) console.error(`${cruise.stdout}${cruise.stderr}`.trim());
   if (workerErrors.length > 0) console.error(workerErrors.map((e) => `  - ${e}`).join('\n'));
-  console.error('check-deps: the dependency rules do not hold (rules: .dependency-cruiser.cjs, scripts/check-deps.mjs)');
+  console.error(
+    'check-deps: the dependency rules do not hold (rules: .dependency-cruiser.cjs, scripts/check-deps.mjs)',
+  );
   process.exit(1);
 }
 console.error('check-deps: no circular imports, dependency rules hold');

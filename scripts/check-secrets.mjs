@@ -15,4 +15,6 @@ if (found.length > 0) {
   process.stderr.write(`[secrets] ${found.length} captured log line(s) hold a secret:\n${formatFindings(found)}\n`);
   process.exit(1);
 }
-process.stdout.write(`[secrets] captured logs clean (${loadSecrets(dir).length} recorded secrets and every secret pattern searched)\n`);
+process.stdout.write(
+  `[secrets] captured logs clean (${loadSecrets(dir).length} recorded secrets and every secret pattern searched)\n`,
+);

@@ -18,7 +18,9 @@ try {
   const keys = readEncryptionSettings(loadConfigOrExit(encryptionEnv, process.env));
   const plain = await openPlaintext(createReadStream(file), keys.keyring);
   await pipeline(plain.stream, process.stdout);
-  process.stderr.write(plain.keyId ? `decrypted (key "${plain.keyId}")\n` : 'the file is not encrypted; copied as is\n');
+  process.stderr.write(
+    plain.keyId ? `decrypted (key "${plain.keyId}")\n` : 'the file is not encrypted; copied as is\n',
+  );
 } catch (err) {
   process.stderr.write(`backup:decrypt failed: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exitCode = 1;

@@ -8,7 +8,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { loadConfigOrExit, migrateEnvSchema } from '@mp/config';
-import { createStorageSet, findPendingMigrations, hasBusinessData, recordPreMigrationBackup, takePreMigrationBackup, type PreMigrationExport } from '@mp/core';
+import {
+  createStorageSet,
+  findPendingMigrations,
+  hasBusinessData,
+  recordPreMigrationBackup,
+  takePreMigrationBackup,
+  type PreMigrationExport,
+} from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { createLogger } from '@mp/logger';
 
@@ -65,7 +72,9 @@ try {
     }
     const code = await runPrismaDeploy();
     if (code !== 0) {
-      say(`prisma migrate deploy failed (exit ${code}).${exported ? ` The data as it was before is in ${exported.path}.` : ''}`);
+      say(
+        `prisma migrate deploy failed (exit ${code}).${exported ? ` The data as it was before is in ${exported.path}.` : ''}`,
+      );
       process.exitCode = 1;
     } else if (exported) {
       const id = await recordPreMigrationBackup(prisma, exported);

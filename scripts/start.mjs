@@ -11,7 +11,14 @@ import { ensureSecret } from './lib/secrets.mjs';
 import { createScript } from './lib/main.mjs';
 import { ensurePostgres, ensureRedis, isPortFree, redact } from './lib/services.mjs';
 import {
-  assertMigrationsPresent, assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, repoRoot, runStep,
+  assertMigrationsPresent,
+  assertNodeVersion,
+  bin,
+  ensureDependencies,
+  makeLog,
+  prismaGenerate,
+  repoRoot,
+  runStep,
 } from './lib/setup.mjs';
 
 const log = makeLog('start');
@@ -23,7 +30,14 @@ const APP_DB = 'millennium_potters';
 const children = [];
 
 // Ctrl-C is the normal way to stop: exit code 0. The services we started stop in reverse order after the children.
-const { step, track, waitForStep, finish: shutdown, isStopping, run } = createScript({
+const {
+  step,
+  track,
+  waitForStep,
+  finish: shutdown,
+  isStopping,
+  run,
+} = createScript({
   log,
   signalExitCodes: { SIGINT: 0, SIGTERM: 0 },
   beforeStop: async ({ signal }) => {
@@ -45,12 +59,14 @@ async function main() {
   if (jwt.source === 'generated') log(`generated a JWT secret in ${path.relative(repoRoot, secretsFile)} (0600)`);
   const docker = dockerCompose();
 
-  const pg = await step(() => ensurePostgres({
-    url: env.DATABASE_URL,
-    docker: docker.strategy('postgres'),
-    local: { dir: path.join(dataDir, 'pg'), port: Number(env.PG_PORT || 54329), persistent: true },
-    log,
-  }).then(track));
+  const pg = await step(() =>
+    ensurePostgres({
+      url: env.DATABASE_URL,
+      docker: docker.strategy('postgres'),
+      local: { dir: path.join(dataDir, 'pg'), port: Number(env.PG_PORT || 54329), persistent: true },
+      log,
+    }).then(track),
+  );
   const { createDatabaseIfMissing, isDomainDataEmpty, waitForSql, withDatabase } = await import('./lib/sql.mjs');
   let databaseUrl = pg.url;
   if (pg.source !== 'given') {
@@ -59,12 +75,14 @@ async function main() {
     databaseUrl = withDatabase(pg.url, APP_DB);
   }
 
-  const redis = await step(() => ensureRedis({
-    url: env.REDIS_URL,
-    docker: docker.strategy('redis'),
-    local: { dir: path.join(dataDir, 'redis'), port: Number(env.REDIS_PORT || 63799), persistent: true },
-    log,
-  }).then(track));
+  const redis = await step(() =>
+    ensureRedis({
+      url: env.REDIS_URL,
+      docker: docker.strategy('redis'),
+      local: { dir: path.join(dataDir, 'redis'), port: Number(env.REDIS_PORT || 63799), persistent: true },
+      log,
+    }).then(track),
+  );
 
   const appEnv = {
     ...env,
@@ -81,7 +99,9 @@ async function main() {
   assertMigrationsPresent();
   // A database with data is backed up first when migrations are pending (`npm start -- --no-backup` skips it).
   log('applying migrations (scripts/migrate.ts: prisma migrate deploy, after a pre-migration backup when needed)');
-  await step(() => runTsx('scripts/migrate.ts', process.argv.includes('--no-backup') ? ['--no-backup'] : [], appEnv, 'the migration'));
+  await step(() =>
+    runTsx('scripts/migrate.ts', process.argv.includes('--no-backup') ? ['--no-backup'] : [], appEnv, 'the migration'),
+  );
 
   if (await isDomainDataEmpty(databaseUrl)) {
     log('database has no demo data: seeding (scale 1)');
@@ -93,7 +113,8 @@ async function main() {
   for (const entry of ['services/api/src/main.ts', 'services/worker/src/main.ts']) {
     if (!existsSync(path.join(repoRoot, entry))) throw new Error(`${entry} is missing: cannot start the service`);
   }
-  if (!(await isPortFree(Number(appEnv.PORT)))) throw new Error(`port ${appEnv.PORT} is in use: set PORT to another port`);
+  if (!(await isPortFree(Number(appEnv.PORT))))
+    throw new Error(`port ${appEnv.PORT} is in use: set PORT to another port`);
   log('building the services (dist/)');
   await step(() => buildServices());
   const consoleBuild = await step(() => buildConsole({ onlyIfStale: true }));
@@ -106,7 +127,8 @@ async function main() {
 
 /** Runs a TypeScript entry with tsx (what `npx tsx file` does, without the npx wrapper). */
 function runTsx(file, args, childEnv, what) {
-  if (!existsSync(path.join(repoRoot, file))) return Promise.reject(new Error(`${file} is missing: cannot run ${what}`));
+  if (!existsSync(path.join(repoRoot, file)))
+    return Promise.reject(new Error(`${file} is missing: cannot run ${what}`));
   return runStep(bin('tsx'), [file, ...args], { env: childEnv });
 }
 
@@ -132,21 +154,25 @@ async function announceWhenReady(port, databaseUrl, redisUrl) {
   while (!isStopping() && Date.now() < deadline) {
     try {
       if ((await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 300));
   }
   if (isStopping()) return;
-  log([
-    '',
-    `API:      ${base}`,
-    `Docs:     ${base}/docs`,
-    `Console:  ${base}/admin  (log in with the admin account)`,
-    `Queues:   ${base}/admin/queues  (open it from the console)`,
-    `Database: ${redact(databaseUrl)}`,
-    `Redis:    ${redact(redisUrl)}`,
-    'Press Ctrl-C to stop.',
-    '',
-  ].join('\n'));
+  log(
+    [
+      '',
+      `API:      ${base}`,
+      `Docs:     ${base}/docs`,
+      `Console:  ${base}/admin  (log in with the admin account)`,
+      `Queues:   ${base}/admin/queues  (open it from the console)`,
+      `Database: ${redact(databaseUrl)}`,
+      `Redis:    ${redact(redisUrl)}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
 }
 
 /** Docker Compose for both services: one `up` for postgres + redis, one `stop` at the end. */
@@ -174,17 +200,19 @@ function dockerCompose() {
   };
   return {
     strategy: (service) => ({
-      available: () => (available ??= (async () => {
-        if (!(await hasDockerEngine())) return false;
-        if (await hasDockerCompose()) return true;
-        log('a Docker engine answers but `docker compose` is missing: using local services');
-        return false;
-      })()),
+      available: () =>
+        (available ??= (async () => {
+          if (!(await hasDockerEngine())) return false;
+          if (await hasDockerCompose()) return true;
+          log('a Docker engine answers but `docker compose` is missing: using local services');
+          return false;
+        })()),
       start: async () => {
         const e = await ensureUp();
-        const url = service === 'postgres'
-          ? `postgresql://postgres:${encodeURIComponent(e.POSTGRES_PASSWORD)}@127.0.0.1:${e.PG_PORT}/postgres`
-          : `redis://127.0.0.1:${e.REDIS_PORT}`;
+        const url =
+          service === 'postgres'
+            ? `postgresql://postgres:${encodeURIComponent(e.POSTGRES_PASSWORD)}@127.0.0.1:${e.PG_PORT}/postgres`
+            : `redis://127.0.0.1:${e.REDIS_PORT}`;
         return { url, stop: async () => {} }; // the compose handle above stops both
       },
     }),

@@ -11,7 +11,16 @@ import { ensureChromiumInstalled } from './lib/chromium.mjs';
 import { createScript } from './lib/main.mjs';
 import { ensurePostgres, ensureRedis } from './lib/services.mjs';
 import { run, settleWithin } from './lib/proc.mjs';
-import { assertNodeVersion, bin, ensureDependencies, makeLog, prismaGenerate, prismaMigrateDeploy, repoRoot, runStep } from './lib/setup.mjs';
+import {
+  assertNodeVersion,
+  bin,
+  ensureDependencies,
+  makeLog,
+  prismaGenerate,
+  prismaMigrateDeploy,
+  repoRoot,
+  runStep,
+} from './lib/setup.mjs';
 
 const log = makeLog('test');
 const env = process.env;
@@ -23,7 +32,12 @@ let templateAdminUrl = null;
 let tempDir = null;
 let current = null; // the step's child process, so SIGTERM can be forwarded
 
-const { step, track, waitForStep, run: runMain } = createScript({
+const {
+  step,
+  track,
+  waitForStep,
+  run: runMain,
+} = createScript({
   log,
   /** On a signal, stops the running step first; then the template database goes (the services follow). */
   beforeStop: async ({ signal }) => {
@@ -36,7 +50,9 @@ const { step, track, waitForStep, run: runMain } = createScript({
     }
     if (templateAdminUrl) {
       const { dropDatabase } = await import('./lib/sql.mjs');
-      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) => log(`could not drop ${TEMPLATE_DB}: ${err.message}`));
+      await dropDatabase(templateAdminUrl, TEMPLATE_DB).catch((err) =>
+        log(`could not drop ${TEMPLATE_DB}: ${err.message}`),
+      );
     }
   },
   afterStop: async () => {
@@ -57,22 +73,36 @@ async function main() {
     chmodSync(tempDir, 0o755); // the postgres user must reach its data folder inside
     return tempDir;
   };
-  const [pg, redis] = await step(() => Promise.all([
-    ensurePostgres({
-      url: env.TEST_DATABASE_URL || env.DATABASE_URL,
-      label: env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'DATABASE_URL',
-      docker: docker.postgres,
-      local: { get dir() { return path.join(local(), 'pg'); }, port: 0, persistent: false },
-      log,
-    }).then(track),
-    ensureRedis({
-      url: env.TEST_REDIS_URL || env.REDIS_URL,
-      label: env.TEST_REDIS_URL ? 'TEST_REDIS_URL' : 'REDIS_URL',
-      docker: docker.redis,
-      local: { get dir() { return path.join(local(), 'redis'); }, port: 0, persistent: false },
-      log,
-    }).then(track),
-  ]));
+  const [pg, redis] = await step(() =>
+    Promise.all([
+      ensurePostgres({
+        url: env.TEST_DATABASE_URL || env.DATABASE_URL,
+        label: env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'DATABASE_URL',
+        docker: docker.postgres,
+        local: {
+          get dir() {
+            return path.join(local(), 'pg');
+          },
+          port: 0,
+          persistent: false,
+        },
+        log,
+      }).then(track),
+      ensureRedis({
+        url: env.TEST_REDIS_URL || env.REDIS_URL,
+        label: env.TEST_REDIS_URL ? 'TEST_REDIS_URL' : 'REDIS_URL',
+        docker: docker.redis,
+        local: {
+          get dir() {
+            return path.join(local(), 'redis');
+          },
+          port: 0,
+          persistent: false,
+        },
+        log,
+      }).then(track),
+    ]),
+  );
 
   const { recreateDatabase, waitForSql, withDatabase } = await import('./lib/sql.mjs');
   const adminUrl = withDatabase(pg.url, 'postgres');
@@ -88,28 +118,47 @@ async function main() {
   // (packages/testing/src/secrets.ts) land here; the secret scan after vitest reads them.
   const logDir = path.join(local(), 'logs');
   mkdirSync(logDir, { recursive: true });
-  const testEnv = { ...env, TEST_ADMIN_DATABASE_URL: adminUrl, DATABASE_URL: databaseUrl, REDIS_URL: redis.url, MP_TEST_LOG_DIR: logDir };
+  const testEnv = {
+    ...env,
+    TEST_ADMIN_DATABASE_URL: adminUrl,
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redis.url,
+    MP_TEST_LOG_DIR: logDir,
+  };
   // The browser tests (tests/browser) drive Debian's Chromium: installed with apt when missing, like Redis.
   if (runsBrowserTests(vitestArgs)) testEnv.CHROMIUM_PATH = await step(() => ensureChromiumInstalled({ log }));
   // Each step runs in its own process group so teardown can reach its helpers too (vitest's fork workers).
-  const onSpawn = (child) => { current = child; };
+  const onSpawn = (child) => {
+    current = child;
+  };
   const opts = { env: testEnv, onSpawn, detached: true };
   log('typecheck (tsc --noEmit)');
   await step(() => runStep(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'], opts).finally(killGroup));
   // The console is a browser app with its own compiler settings (DOM, JSX): checked on its own.
   await step(() => runStep(bin('tsc'), ['-p', 'apps/console/tsconfig.json', '--noEmit'], opts).finally(killGroup));
   log('dependency rules (scripts/check-deps.mjs)');
-  await step(() => runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup));
+  await step(() =>
+    runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-deps.mjs')], opts).finally(killGroup),
+  );
   log('format and lint (biome check)');
   await step(() => runStep(bin('biome'), ['check', '.'], opts).finally(killGroup));
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
   // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
   const report = path.join(local(), 'vitest-report.json');
   const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
-  const res = await step(() => run(bin('vitest'), ['run', ...reporters, ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(killGroup));
+  const res = await step(() =>
+    run(bin('vitest'), ['run', ...reporters, ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(
+      killGroup,
+    ),
+  );
   printSummary(report);
   log('secrets in captured logs (scripts/check-secrets.mjs)');
-  const scan = await step(() => run(process.execPath, [path.join(repoRoot, 'scripts', 'check-secrets.mjs'), logDir], { ...opts, inherit: true }).finally(killGroup));
+  const scan = await step(() =>
+    run(process.execPath, [path.join(repoRoot, 'scripts', 'check-secrets.mjs'), logDir], {
+      ...opts,
+      inherit: true,
+    }).finally(killGroup),
+  );
   return res.code || scan.code;
 }
 
@@ -132,33 +181,55 @@ function printSummary(file) {
 /** SIGKILLs what is left of the current step's process group (a no-op when it is gone). */
 function killGroup(signal = 'SIGKILL') {
   if (!current?.pid) return;
-  try { process.kill(-current.pid, signal); } catch { /* group already gone */ }
+  try {
+    process.kill(-current.pid, signal);
+  } catch {
+    /* group already gone */
+  }
 }
 
 /** testcontainers strategies, loaded only after npm install; `available()` answers within ms when no engine runs. */
 async function testcontainersStrategies() {
   let available;
-  const check = () => (available ??= (async () => {
-    try {
-      const { getContainerRuntimeClient } = await import('testcontainers');
-      await settleWithin(getContainerRuntimeClient(), 5000, () => {
-        throw new Error('timeout');
-      });
-      return true;
-    } catch {
-      return false;
-    }
-  })());
+  const check = () =>
+    (available ??= (async () => {
+      try {
+        const { getContainerRuntimeClient } = await import('testcontainers');
+        await settleWithin(getContainerRuntimeClient(), 5000, () => {
+          throw new Error('timeout');
+        });
+        return true;
+      } catch {
+        return false;
+      }
+    })());
   return {
     postgres: {
       available: check,
       start: async () => {
         const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
         const container = await new PostgreSqlContainer('postgres:15')
-          .withUsername('postgres').withPassword(randomBytes(16).toString('hex')).withDatabase('postgres')
-          .withCommand(['postgres', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'])
+          .withUsername('postgres')
+          .withPassword(randomBytes(16).toString('hex'))
+          .withDatabase('postgres')
+          .withCommand([
+            'postgres',
+            '-c',
+            'fsync=off',
+            '-c',
+            'synchronous_commit=off',
+            '-c',
+            'full_page_writes=off',
+            '-c',
+            'max_connections=200',
+          ])
           .start();
-        return { url: container.getConnectionUri(), stop: async () => { await container.stop(); } };
+        return {
+          url: container.getConnectionUri(),
+          stop: async () => {
+            await container.stop();
+          },
+        };
       },
     },
     redis: {
@@ -166,7 +237,12 @@ async function testcontainersStrategies() {
       start: async () => {
         const { RedisContainer } = await import('@testcontainers/redis');
         const container = await new RedisContainer('redis:7').start();
-        return { url: container.getConnectionUrl(), stop: async () => { await container.stop(); } };
+        return {
+          url: container.getConnectionUrl(),
+          stop: async () => {
+            await container.stop();
+          },
+        };
       },
     },
   };

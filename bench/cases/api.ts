@@ -25,15 +25,21 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
       expect: 202,
     });
     const status = () =>
-      withClient(ctx.work.url, (c) => c.query<{ status: string }>('SELECT status FROM backup_records WHERE id = $1', [accepted.backupId])).then(
-        (r) => r.rows[0]?.status,
-      );
+      withClient(ctx.work.url, (c) =>
+        c.query<{ status: string }>('SELECT status FROM backup_records WHERE id = $1', [accepted.backupId]),
+      ).then((r) => r.rows[0]?.status);
     for (let i = 0; i < 2000 && (await status()) === 'queued'; i++) await sleep(10);
     const duration = ctx.opts.smoke ? 2 : 10;
     const url = `${baseUrl(ctx.api)}/api/backup/jobs/${accepted.jobId}`;
     // A short unmeasured warm-up (20 requests) so the measurement is the steady state, not the route's first calls.
     for (let i = 0; i < 20; i++) await callApi(ctx.api, 'GET', `/api/backup/jobs/${accepted.jobId}`, { token });
-    const paced = await pacedLoad({ url, headers: { authorization: `Bearer ${token}` }, rate: 100, seconds: duration, connections: 10 });
+    const paced = await pacedLoad({
+      url,
+      headers: { authorization: `Bearer ${token}` },
+      rate: 100,
+      seconds: duration,
+      connections: 10,
+    });
     const bursts = await autocannon({
       url,
       headers: { authorization: `Bearer ${token}` },
@@ -81,20 +87,28 @@ async function enqueue(ctx: CaseContext): Promise<Row> {
       connections: 4,
       amount,
     });
-    if (res['2xx'] !== amount) throw new Error(`POST /api/backup/create: only ${res['2xx']} of ${amount} answered 2xx (non-2xx ${res.non2xx}, errors ${res.errors})`);
+    if (res['2xx'] !== amount)
+      throw new Error(
+        `POST /api/backup/create: only ${res['2xx']} of ${amount} answered 2xx (non-2xx ${res.non2xx}, errors ${res.errors})`,
+      );
     return {
       id: 'api-enqueue',
       label: 'api: POST /create (enqueue), 4 concurrent',
       wallS: res.duration,
       measure: { value: res.latency.p99, unit: 'ms' },
       target: P99_TARGET,
-      notes: [`${amount} requests, p50 ${res.latency.p50} ms, max ${res.latency.max} ms, ${(amount / res.duration).toFixed(0)} req/s`],
+      notes: [
+        `${amount} requests, p50 ${res.latency.p50} ms, max ${res.latency.max} ms, ${(amount / res.duration).toFixed(0)} req/s`,
+      ],
     };
   } finally {
     await stopService(ctx.h, api);
     await producerFor(ctx.h, prefix).queue('backup').obliterate({ force: true });
     await withClient(ctx.work.url, (c) =>
-      c.query(`DELETE FROM backup_records WHERE status = 'queued' AND "createdBy" = $1 AND "createdAt" >= $2`, [BENCH_ADMIN, since]),
+      c.query(`DELETE FROM backup_records WHERE status = 'queued' AND "createdBy" = $1 AND "createdAt" >= $2`, [
+        BENCH_ADMIN,
+        since,
+      ]),
     );
   }
 }

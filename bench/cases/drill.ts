@@ -19,13 +19,19 @@ interface DrillResult {
  * with `--runs N` the wall column is the median and the notes list every run's RTO.
  */
 export async function drillCase(ctx: CaseContext): Promise<Row[]> {
-  if (!ctx.state.backupId) ctx.state.backupId = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `drill-prep-r${ctx.run}`)).backupId;
+  if (!ctx.state.backupId)
+    ctx.state.backupId = (
+      await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `drill-prep-r${ctx.run}`)
+    ).backupId;
   const worker = await startWorker(ctx.h, ctx.work.url, `drill-r${ctx.run}`);
   try {
     const token = await login(ctx.h, ctx.api);
     const load = os.loadavg()[0]!.toFixed(1);
     const t0 = performance.now();
-    const accepted = await callApi<{ jobId: string }>(ctx.api, 'POST', `/api/backup/${ctx.state.backupId}/drill`, { token, expect: 202 });
+    const accepted = await callApi<{ jobId: string }>(ctx.api, 'POST', `/api/backup/${ctx.state.backupId}/drill`, {
+      token,
+      expect: 202,
+    });
     const { row, seenAt } = await waitFinal(ctx.work.url, 'operations', accepted.jobId);
     if (row.status !== 'completed') throw new Error(`the drill ${row.status}: ${String(row.error)}`);
     const r = row.result as DrillResult;

@@ -7,7 +7,9 @@ import { describeStages, exportThroughWorker, type CaseContext } from './context
 const MB = 1024 * 1024;
 
 /** `pg_dump -Fc` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the worker. */
-export async function dumpReference(ctx: CaseContext): Promise<{ path: string; wallS: number; bytes: number; peakRss: number }> {
+export async function dumpReference(
+  ctx: CaseContext,
+): Promise<{ path: string; wallS: number; bytes: number; peakRss: number }> {
   const file = path.join(ctx.h.outDir, `dump-${ctx.run}.fc`);
   const run = await runMeasured('pg_dump', ['-Fc', '-f', file, `--dbname=${ctx.work.url}`]);
   return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss };
@@ -23,9 +25,16 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
   const zstd = ctx.opts.compression === 'zstd';
   const refFirst = ctx.run % 2 === 1;
   const ref = refFirst ? await dumpReference(ctx) : null;
-  const exp = await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `export-r${ctx.run}`, ctx.opts.compression);
+  const exp = await exportThroughWorker(
+    ctx,
+    { url: ctx.work.url, api: ctx.api },
+    `export-r${ctx.run}`,
+    ctx.opts.compression,
+  );
   const dump = ref ?? (await dumpReference(ctx));
-  const gzip = zstd ? await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `export-gzip-r${ctx.run}`, 'gzip') : null;
+  const gzip = zstd
+    ? await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `export-gzip-r${ctx.run}`, 'gzip')
+    : null;
   ctx.state.backupId = exp.backupId;
   ctx.state.dumpPath = dump.path;
   ctx.state.dumpBytes = dump.bytes;
@@ -40,7 +49,9 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
       bytes: exp.bytes,
       peakRss: exp.peakRss,
       measure: { value: exp.wallS / dump.wallS, unit: 'x' },
-      target: zstd ? { op: '≤', value: 0.5, unit: 'x', text: '≤ 0.50× pg_dump -Fc' } : { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_dump -Fc' },
+      target: zstd
+        ? { op: '≤', value: 0.5, unit: 'x', text: '≤ 0.50× pg_dump -Fc' }
+        : { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_dump -Fc' },
       notes: [
         `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
         `stages: ${describeStages(exp.stages)}`,
@@ -51,8 +62,13 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
       label: '  read-back (share of the export)',
       wallS: (exp.readBackMs ?? 0) / 1000,
       bytes: exp.bytes,
-      measure: { value: exp.durationMs && exp.readBackMs !== null ? exp.readBackMs / exp.durationMs : Number.NaN, unit: 'x' },
-      notes: [`read-back ${exp.readBackMs ?? '?'} ms of the record's durationMs ${exp.durationMs ?? '?'} (every copy read back and checked; included in the export row)`],
+      measure: {
+        value: exp.durationMs && exp.readBackMs !== null ? exp.readBackMs / exp.durationMs : Number.NaN,
+        unit: 'x',
+      },
+      notes: [
+        `read-back ${exp.readBackMs ?? '?'} ms of the record's durationMs ${exp.durationMs ?? '?'} (every copy read back and checked; included in the export row)`,
+      ],
     },
     ...(gzip
       ? [
@@ -72,7 +88,9 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
             bytes: gzip.bytes,
             peakRss: gzip.peakRss,
             measure: { value: gzip.wallS / dump.wallS, unit: 'x' as const },
-            notes: [`file ${(gzip.bytes / MB).toFixed(1)} MB, worker CPU ${gzip.cpuS.toFixed(1)} s (zstd export: ${exp.cpuS.toFixed(1)} s)`],
+            notes: [
+              `file ${(gzip.bytes / MB).toFixed(1)} MB, worker CPU ${gzip.cpuS.toFixed(1)} s (zstd export: ${exp.cpuS.toFixed(1)} s)`,
+            ],
           },
         ]
       : []),

@@ -13,7 +13,8 @@ const MB = 1024 * 1024;
 export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
   if (!ctx.quarter) throw new Error('the memory case needs the scale/4 database');
   let fullPeak = ctx.state.exportPeak;
-  if (fullPeak === undefined) fullPeak = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `memory-full-r${ctx.run}`)).peakRss;
+  if (fullPeak === undefined)
+    fullPeak = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `memory-full-r${ctx.run}`)).peakRss;
 
   const q = ctx.quarter.db;
   const api = await startApi(ctx.h, q.url, `quarter-r${ctx.run}`);
@@ -25,7 +26,13 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
   }
   const limit = { op: '≤' as const, value: 200, unit: 'MB' as const, text: '≤ 200 MB' };
   const rows: Row[] = [
-    { id: 'mem-export', label: `memory: export peak RSS (scale ${ctx.opts.scale})`, peakRss: fullPeak, measure: { value: fullPeak / MB, unit: 'MB' }, target: limit },
+    {
+      id: 'mem-export',
+      label: `memory: export peak RSS (scale ${ctx.opts.scale})`,
+      peakRss: fullPeak,
+      measure: { value: fullPeak / MB, unit: 'MB' },
+      target: limit,
+    },
   ];
   if (ctx.state.restorePeak !== undefined) {
     rows.push({
@@ -53,7 +60,9 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
       label: 'memory: export peak growth, 4× rows',
       measure: { value: fullPeak / quarter.peakRss, unit: 'x' },
       target: { op: '<', value: 1.2, unit: 'x', text: '< 1.20× (+20 %)' },
-      notes: [`${(quarter.peakRss / MB).toFixed(0)} MB at ${quarter.rows.toLocaleString('en')} rows → ${(fullPeak / MB).toFixed(0)} MB at ${ctx.db.totalRows.toLocaleString('en')} rows`],
+      notes: [
+        `${(quarter.peakRss / MB).toFixed(0)} MB at ${quarter.rows.toLocaleString('en')} rows → ${(fullPeak / MB).toFixed(0)} MB at ${ctx.db.totalRows.toLocaleString('en')} rows`,
+      ],
     },
   );
   return rows;

@@ -16,7 +16,12 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
   const name = `${ctx.work.name}_pgrestore`;
   await createEmptyDatabase(ctx.h.adminUrl, name);
   try {
-    const run = await runMeasured('pg_restore', ['-j2', '--no-owner', `--dbname=${withDatabase(ctx.h.adminUrl, name)}`, dumpPath]);
+    const run = await runMeasured('pg_restore', [
+      '-j2',
+      '--no-owner',
+      `--dbname=${withDatabase(ctx.h.adminUrl, name)}`,
+      dumpPath,
+    ]);
     return { wallS: run.wallMs / 1000, peakRss: run.peakRss };
   } finally {
     await dropDatabase(ctx.h.adminUrl, name);
@@ -31,7 +36,10 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
  * database's tables in place.
  */
 export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
-  if (!ctx.state.backupId) ctx.state.backupId = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `restore-prep-r${ctx.run}`)).backupId;
+  if (!ctx.state.backupId)
+    ctx.state.backupId = (
+      await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `restore-prep-r${ctx.run}`)
+    ).backupId;
   if (!ctx.state.dumpPath) {
     const dump = await dumpReference(ctx);
     ctx.state.dumpPath = dump.path;
@@ -39,7 +47,9 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
   }
   const backupId = ctx.state.backupId;
   const backup = await withClient(ctx.work.url, (c) =>
-    c.query<{ fileSize: string }>(`SELECT "fileSize" FROM backup_records WHERE id = $1`, [backupId]).then((r) => Number(r.rows[0]?.fileSize ?? 0)),
+    c
+      .query<{ fileSize: string }>(`SELECT "fileSize" FROM backup_records WHERE id = $1`, [backupId])
+      .then((r) => Number(r.rows[0]?.fileSize ?? 0)),
   );
 
   const refFirst = ctx.run % 2 === 1;
@@ -129,7 +139,9 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       wallS: measured.safetyS,
       rows: measured.rows,
       bytes: measured.safetyBytes,
-      notes: [`written from the restore point after the restore completed, maintenance off; worker CPU for restore + export ${measured.cpuWithSafetyS.toFixed(1)} s`],
+      notes: [
+        `written from the restore point after the restore completed, maintenance off; worker CPU for restore + export ${measured.cpuWithSafetyS.toFixed(1)} s`,
+      ],
     },
     {
       id: 'ref-pg-restore',
@@ -139,7 +151,9 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       bytes: ctx.state.dumpBytes,
       peakRss: ref.peakRss,
       measure: { value: 1, unit: 'x' },
-      notes: [`into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ${path.basename(ctx.state.dumpPath)}`],
+      notes: [
+        `into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ${path.basename(ctx.state.dumpPath)}`,
+      ],
     },
   ];
 }
@@ -169,10 +183,14 @@ async function waitForSafety(url: string, operationId: string): Promise<string> 
   const deadline = Date.now() + 3_600_000;
   for (;;) {
     const result = await withClient(url, (c) =>
-      c.query<{ result: { safetyBackupId?: string | null; safetyBackup?: string; safetyBackupError?: string } | null }>(`SELECT result FROM operations WHERE id = $1`, [operationId]),
+      c.query<{ result: { safetyBackupId?: string | null; safetyBackup?: string; safetyBackupError?: string } | null }>(
+        `SELECT result FROM operations WHERE id = $1`,
+        [operationId],
+      ),
     ).then((r) => r.rows[0]?.result);
     if (result?.safetyBackupId) return result.safetyBackupId;
-    if (result?.safetyBackup === 'failed') throw new Error(`the pre-restore export failed: ${result.safetyBackupError ?? 'no reason given'}`);
+    if (result?.safetyBackup === 'failed')
+      throw new Error(`the pre-restore export failed: ${result.safetyBackupError ?? 'no reason given'}`);
     if (Date.now() > deadline) throw new Error('the pre-restore export did not finish within an hour');
     await new Promise((r) => setTimeout(r, 250));
   }

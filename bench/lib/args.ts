@@ -53,15 +53,30 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   const scale = Number(values.scale ?? (smoke ? '0.02' : '1000'));
   if (!Number.isFinite(scale) || scale <= 0) throw new Error(`--scale must be a number above 0\n${USAGE}`);
   const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 20) throw new Error(`--runs must be a whole number from 1 to 20\n${USAGE}`);
+  if (!Number.isInteger(runs) || runs < 1 || runs > 20)
+    throw new Error(`--runs must be a whole number from 1 to 20\n${USAGE}`);
   let cases: CaseName[] = [...DEFAULT_CASES];
   if (values.cases && !smoke) {
-    const asked = values.cases.split(',').map((c) => c.trim()).filter(Boolean);
+    const asked = values.cases
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     const unknown = asked.filter((c) => !(ALL_CASES as readonly string[]).includes(c));
     if (unknown.length > 0 || asked.length === 0) throw new Error(`unknown case(s) ${unknown.join(', ')}\n${USAGE}`);
     cases = ALL_CASES.filter((c) => asked.includes(c));
   }
   const compression = values.compression;
   if (compression !== 'gzip' && compression !== 'zstd') throw new Error(`--compression must be gzip or zstd\n${USAGE}`);
-  return { scale, cases, runs, smoke, profile: values.profile, outDir: values.out ?? null, keep: values.keep, json: values.json ?? null, encrypt: values.encrypt, compression };
+  return {
+    scale,
+    cases,
+    runs,
+    smoke,
+    profile: values.profile,
+    outDir: values.out ?? null,
+    keep: values.keep,
+    json: values.json ?? null,
+    encrypt: values.encrypt,
+    compression,
+  };
 }

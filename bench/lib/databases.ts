@@ -34,7 +34,10 @@ export function benchDatabaseName(scale: number): string {
 }
 
 export async function databaseExists(adminUrl: string, name: string): Promise<boolean> {
-  return withClient(adminUrl, async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+  return withClient(
+    adminUrl,
+    async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1,
+  );
 }
 
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
@@ -69,9 +72,12 @@ async function appliedMigrations(url: string): Promise<string> {
 
 /** Creates (when missing) and migrates the schema template; returns its applied migrations. */
 export async function ensureSchemaTemplate(adminUrl: string): Promise<string> {
-  if (!(await databaseExists(adminUrl, SCHEMA_DB))) await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${ident(SCHEMA_DB)}`));
+  if (!(await databaseExists(adminUrl, SCHEMA_DB)))
+    await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${ident(SCHEMA_DB)}`));
   const url = withDatabase(adminUrl, SCHEMA_DB);
-  await runChecked(path.join(repoRoot, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], { env: { ...process.env, DATABASE_URL: url } });
+  await runChecked(path.join(repoRoot, 'node_modules', '.bin', 'prisma'), ['migrate', 'deploy'], {
+    env: { ...process.env, DATABASE_URL: url },
+  });
   return appliedMigrations(url);
 }
 
@@ -87,7 +93,9 @@ export async function countRows(url: string): Promise<SeedCounts> {
 
 /** The cache is good when the schema matches and every table has the seeder's count (users: plus the bench admin). */
 function matchesScale(counts: SeedCounts, expected: SeedCounts): boolean {
-  return DOMAIN_TABLES.every((t) => (t === 'users' ? counts[t] - expected[t] === 0 || counts[t] - expected[t] === 1 : counts[t] === expected[t]));
+  return DOMAIN_TABLES.every((t) =>
+    t === 'users' ? counts[t] - expected[t] === 0 || counts[t] - expected[t] === 1 : counts[t] === expected[t],
+  );
 }
 
 export interface BenchDatabase {
@@ -125,7 +133,12 @@ export async function ensureBenchDatabase(
   await copyDatabase(adminUrl, SCHEMA_DB, name);
   log(`seeding ${name} (scale ${scale})`);
   const started = performance.now();
-  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'mp-bench-seed', options: '-c TimeZone=UTC' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 2,
+    application_name: 'mp-bench-seed',
+    options: '-c TimeZone=UTC',
+  });
   pool.on('error', () => {});
   try {
     await seedDemoData({ pool }, { scale, seed: 1 });

@@ -73,20 +73,36 @@ function profileArgs(h: Harness, name: string): string[] {
 }
 
 let counter = 0;
-const logFile = (h: Harness, name: string) => path.join(h.outDir, 'logs', `${String(++counter).padStart(2, '0')}-${name}.log`);
+const logFile = (h: Harness, name: string) =>
+  path.join(h.outDir, 'logs', `${String(++counter).padStart(2, '0')}-${name}.log`);
 
 /** Starts an API on a free port against `dbUrl` (queue prefix `prefix`, default the bench's). */
 export async function startApi(h: Harness, dbUrl: string, name: string, prefix = h.prefix): Promise<Service> {
   const port = await freePort();
-  const env = { ...serviceEnv(h, dbUrl, prefix), JWT_SECRET, PORT: String(port), HOST: '127.0.0.1', LOGIN_RATE_LIMIT: '1000' };
-  const api = await startService('api', { env, logFile: logFile(h, `api-${name}`), port, nodeArgs: profileArgs(h, `api-${name}`) });
+  const env = {
+    ...serviceEnv(h, dbUrl, prefix),
+    JWT_SECRET,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOGIN_RATE_LIMIT: '1000',
+  };
+  const api = await startService('api', {
+    env,
+    logFile: logFile(h, `api-${name}`),
+    port,
+    nodeArgs: profileArgs(h, `api-${name}`),
+  });
   h.services.add(api);
   return api;
 }
 
 /** Starts a fresh worker process against `dbUrl` (so its VmHWM is this measurement's peak). */
 export async function startWorker(h: Harness, dbUrl: string, name: string): Promise<Service> {
-  const worker = await startService('worker', { env: serviceEnv(h, dbUrl, h.prefix), logFile: logFile(h, `worker-${name}`), nodeArgs: profileArgs(h, `worker-${name}`) });
+  const worker = await startService('worker', {
+    env: serviceEnv(h, dbUrl, h.prefix),
+    logFile: logFile(h, `worker-${name}`),
+    nodeArgs: profileArgs(h, `worker-${name}`),
+  });
   h.services.add(worker);
   return worker;
 }
@@ -125,20 +141,31 @@ export function producerFor(h: Harness, prefix = h.prefix): Producer {
 export const baseUrl = (api: Service) => `http://127.0.0.1:${api.port}`;
 
 /** Calls the API; throws with the answer unless the status is `expect`. Returns `data`. */
-export async function callApi<T>(api: Service, method: 'GET' | 'POST', url: string, opts: { token?: string; body?: unknown; expect?: number } = {}): Promise<T> {
+export async function callApi<T>(
+  api: Service,
+  method: 'GET' | 'POST',
+  url: string,
+  opts: { token?: string; body?: unknown; expect?: number } = {},
+): Promise<T> {
   const res = await fetch(`${baseUrl(api)}${url}`, {
     method,
-    headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    headers: {
+      ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    },
     body: opts.body !== undefined ? JSON.stringify(opts.body) : undefined,
   });
   const text = await res.text();
-  if (res.status !== (opts.expect ?? 200)) throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 500)}`);
+  if (res.status !== (opts.expect ?? 200))
+    throw new Error(`${method} ${url} answered ${res.status}: ${text.slice(0, 500)}`);
   return (JSON.parse(text) as { data: T }).data;
 }
 
 /** Logs in as the bench admin (again after every restore: a restore ends every session). */
 export async function login(h: Harness, api: Service): Promise<string> {
-  const data = await callApi<{ token: string }>(api, 'POST', '/api/auth/login', { body: { username: BENCH_ADMIN, password: h.password } });
+  const data = await callApi<{ token: string }>(api, 'POST', '/api/auth/login', {
+    body: { username: BENCH_ADMIN, password: h.password },
+  });
   return data.token;
 }
 
@@ -174,7 +201,8 @@ export async function waitFinal(
       const seenAt = performance.now();
       if (row && ['completed', 'partial'].includes(row.status)) return { row, seenAt };
       if (row?.status === 'failed') throw new Error(`${table} ${id} failed: ${row.error}`);
-      if (Date.now() > deadline) throw new Error(`${table} ${id} is still ${row?.status ?? 'missing'} after ${opts.timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`${table} ${id} is still ${row?.status ?? 'missing'} after ${opts.timeoutMs} ms`);
       await opts.onTick?.();
       await sleep(25);
     }
@@ -194,7 +222,10 @@ export function stageRecorder(h: Harness, queue: keyof typeof QUEUES, jobId: str
       const now = performance.now();
       if (now - last < 100) return;
       last = now;
-      const job = await producerFor(h).queue(QUEUES[queue]).getJob(jobId).catch(() => undefined);
+      const job = await producerFor(h)
+        .queue(QUEUES[queue])
+        .getJob(jobId)
+        .catch(() => undefined);
       const p = job?.progress as { stage?: string; table?: string } | undefined;
       if (!p?.stage) return;
       const key = p.table && p.stage === 'exporting' ? `${p.stage}:${p.table}` : p.stage;

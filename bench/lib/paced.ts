@@ -17,7 +17,13 @@ export interface PacedResult {
  * lets each connection send its share back to back at the top of every second, so 100 req/s arrives
  * as one burst of 100 requests, 10 at a time, then nothing for most of the second.
  */
-export async function pacedLoad(opts: { url: string; headers: Record<string, string>; rate: number; seconds: number; connections: number }): Promise<PacedResult> {
+export async function pacedLoad(opts: {
+  url: string;
+  headers: Record<string, string>;
+  rate: number;
+  seconds: number;
+  connections: number;
+}): Promise<PacedResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.connections });
   const total = Math.round(opts.rate * opts.seconds);
   const latencies: number[] = [];
@@ -49,6 +55,7 @@ export async function pacedLoad(opts: { url: string; headers: Record<string, str
   await Promise.all(inFlight);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 10) / 10;
+  const at = (q: number) =>
+    Math.round((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN) * 10) / 10;
   return { requests: total, non2xx, errors, p50: at(0.5), p99: at(0.99), max: at(1) };
 }

@@ -9,15 +9,25 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Runs a command to completion; throws with its output when it exits non-zero. */
-export function runChecked(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<string> {
+export function runChecked(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd ?? repoRoot, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? repoRoot,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     child.on('error', reject);
     child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`\`${path.basename(cmd)} ${args.join(' ')}\` exited with ${code}:\n${out.trim()}`)),
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`\`${path.basename(cmd)} ${args.join(' ')}\` exited with ${code}:\n${out.trim()}`)),
     );
   });
 }
@@ -91,7 +101,8 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv 
     let peakRss = 0;
     const sample = () => {
       if (!child.pid) return;
-      for (const pid of [child.pid, ...childPids(child.pid)]) peakRss = Math.max(peakRss, readProcMemory(pid)?.hwm ?? 0);
+      for (const pid of [child.pid, ...childPids(child.pid)])
+        peakRss = Math.max(peakRss, readProcMemory(pid)?.hwm ?? 0);
     };
     const timer = setInterval(sample, 10);
     child.stdout.on('data', (d) => (output += d));
@@ -103,7 +114,8 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv 
     child.on('close', (code) => {
       clearInterval(timer);
       const wallMs = performance.now() - started;
-      if (code !== 0) reject(new Error(`\`${path.basename(cmd)} ${args.join(' ')}\` exited with ${code}:\n${output.trim()}`));
+      if (code !== 0)
+        reject(new Error(`\`${path.basename(cmd)} ${args.join(' ')}\` exited with ${code}:\n${output.trim()}`));
       else resolve({ wallMs, peakRss, output });
     });
   });
@@ -149,10 +161,12 @@ export async function startService(
   let tail = '';
   let ready = false;
   let exited: number | null = null;
-  const closed = new Promise<void>((resolve) => child.on('close', (code) => {
-    exited = code ?? 1;
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    child.on('close', (code) => {
+      exited = code ?? 1;
+      resolve();
+    }),
+  );
   const onData = (d: Buffer) => {
     log.write(d);
     tail = (tail + d.toString('utf8')).slice(-4000);
@@ -167,7 +181,11 @@ export async function startService(
       child.kill('SIGKILL');
       throw new Error(`${kind} was not ready within 60 s:\n${tail.trim()}`);
     }
-    if (kind === 'api') ready = await fetch(`http://127.0.0.1:${opts.port}/healthz`).then((r) => r.ok, () => false);
+    if (kind === 'api')
+      ready = await fetch(`http://127.0.0.1:${opts.port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
     if (!ready) await sleep(kind === 'api' ? 100 : 50);
   }
   const pid = child.pid!;

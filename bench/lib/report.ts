@@ -55,7 +55,8 @@ export function aggregate(perRun: Row[][], judge: boolean): AggregatedRow[] {
 }
 
 const MB = 1024 * 1024;
-const fmt = (v: number | undefined, digits: number, suffix = '') => (v === undefined ? '—' : `${v.toFixed(digits)}${suffix}`);
+const fmt = (v: number | undefined, digits: number, suffix = '') =>
+  v === undefined ? '—' : `${v.toFixed(digits)}${suffix}`;
 const thousands = (v: number | undefined) => (v === undefined ? '—' : Math.round(v).toLocaleString('en'));
 
 function measureText(m: Row['measure']): string {
@@ -67,7 +68,16 @@ function measureText(m: Row['measure']): string {
 
 /** The table as Markdown (aligned columns), one line per row, then the notes. */
 export function formatTable(rows: AggregatedRow[], judged: boolean): string {
-  const header = ['case', 'wall', 'rows/s', 'MB/s', 'peak RSS', 'ratio / measure', 'target', judged ? 'result' : 'result (smoke: not judged)'];
+  const header = [
+    'case',
+    'wall',
+    'rows/s',
+    'MB/s',
+    'peak RSS',
+    'ratio / measure',
+    'target',
+    judged ? 'result' : 'result (smoke: not judged)',
+  ];
   const body = rows.map((r) => [
     r.label,
     fmt(r.wallS, r.wallS !== undefined && r.wallS < 10 ? 2 : 1, ' s'),
@@ -80,7 +90,8 @@ export function formatTable(rows: AggregatedRow[], judged: boolean): string {
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const right = new Set([1, 2, 3, 4, 5]);
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`;
   const sep = `|${widths.map((w, i) => (right.has(i) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   const notes = rows.flatMap((r) => (r.notes ?? []).map((n) => `- ${r.label}: ${n}`));
   return [line(header), sep, ...body.map(line), ...(notes.length ? ['', ...notes] : [])].join('\n');

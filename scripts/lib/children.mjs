@@ -15,7 +15,10 @@ export function spawnPrefixed(name, cmd, args, { cwd, env, onExit }) {
   readline.createInterface({ input: child.stdout }).on('line', (l) => process.stdout.write(`${tag}${l}\n`));
   readline.createInterface({ input: child.stderr }).on('line', (l) => process.stderr.write(`${tag}${l}\n`));
   child.exited = new Promise((resolve) => {
-    child.once('exit', (code, signal) => { resolve({ code, signal }); onExit?.(code, signal); });
+    child.once('exit', (code, signal) => {
+      resolve({ code, signal });
+      onExit?.(code, signal);
+    });
     child.once('error', (err) => {
       process.stderr.write(`${tag}could not start: ${err.message}\n`);
       resolve({ code: 1, signal: null });

@@ -15,8 +15,10 @@ export async function ensureChromiumInstalled({ log = () => {} } = {}) {
   const found = which('chromium') ?? which('/usr/bin/chromium');
   if (found) return found;
   if (process.getuid?.() !== 0 || !which('apt-get')) {
-    throw new Error('chromium is not installed and cannot be installed automatically (needs root and apt-get). '
-      + 'Install Debian\'s chromium package, or set CHROMIUM_PATH.');
+    throw new Error(
+      'chromium is not installed and cannot be installed automatically (needs root and apt-get). ' +
+        "Install Debian's chromium package, or set CHROMIUM_PATH.",
+    );
   }
   log('chromium missing: installing Debian package chromium (apt-get)');
   const addedPolicy = !existsSync(POLICY_RC_D);

@@ -18,7 +18,11 @@ export async function hasDockerEngine({ timeoutMs = 3000 } = {}) {
 
 /** True when the Compose v2 plugin is installed (`docker compose version` succeeds). */
 export async function hasDockerCompose({ timeoutMs = 5000 } = {}) {
-  try { return (await run('docker', ['compose', 'version'], { timeoutMs })).code === 0; } catch { return false; }
+  try {
+    return (await run('docker', ['compose', 'version'], { timeoutMs })).code === 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -26,7 +30,12 @@ export async function hasDockerCompose({ timeoutMs = 5000 } = {}) {
  * `env` must carry every variable the compose file requires (`${VAR:?}`), even for services not started.
  */
 export async function composeUp({ cwd, env, services }) {
-  await runOrThrow('docker', ['compose', 'up', '-d', '--wait', ...services], { cwd, env, timeoutMs: 600_000, inherit: true });
+  await runOrThrow('docker', ['compose', 'up', '-d', '--wait', ...services], {
+    cwd,
+    env,
+    timeoutMs: 600_000,
+    inherit: true,
+  });
 }
 
 /** `docker compose stop <services>`: stops the containers, keeping their volumes. */

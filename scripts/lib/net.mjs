@@ -8,7 +8,10 @@ import net from 'node:net';
 export function isReachable(host, port, timeoutMs = 1000) {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
-    const done = (ok) => { socket.destroy(); resolve(ok); };
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -50,7 +53,10 @@ export function redisPing({ host = '127.0.0.1', port, password, username, timeou
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     let buf = '';
-    const done = (ok) => { socket.destroy(); resolve(ok); };
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
     socket.setTimeout(timeoutMs, () => done(false));
     socket.once('error', () => done(false));
     socket.once('connect', () => {
@@ -67,7 +73,8 @@ export function redisPing({ host = '127.0.0.1', port, password, username, timeou
   });
 }
 
-const encodeCommand = (parts) => `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
+const encodeCommand = (parts) =>
+  `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
 
 /** Host, port and credentials of a postgres:// or redis:// URL, with the scheme's default port. */
 export function parseServiceUrl(url) {
@@ -85,7 +92,11 @@ export function parseServiceUrl(url) {
 /** True when the PostgreSQL or Redis server named by `url` accepts TCP connections (Redis: answers PING). */
 export async function isUrlReachable(url, timeoutMs = 1500) {
   let parsed;
-  try { parsed = parseServiceUrl(url); } catch { return false; }
+  try {
+    parsed = parseServiceUrl(url);
+  } catch {
+    return false;
+  }
   if (url.startsWith('redis')) {
     if (url.startsWith('rediss:')) return isReachable(parsed.host, parsed.port, timeoutMs);
     return redisPing({ ...parsed, timeoutMs });

@@ -20,15 +20,24 @@ export function findPostgresBinDir() {
   }
   const pgCtl = which('pg_ctl');
   if (pgCtl) return path.dirname(pgCtl);
-  throw new Error('PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH). '
-    + 'Install PostgreSQL 15 (apt-get install postgresql-15), start Docker, or set DATABASE_URL.');
+  throw new Error(
+    'PostgreSQL server binaries not found (looked in /usr/lib/postgresql/*/bin and PATH). ' +
+      'Install PostgreSQL 15 (apt-get install postgresql-15), start Docker, or set DATABASE_URL.',
+  );
 }
 
 /** Creates the `postgres` system user when running as root and it does not exist (initdb refuses root). */
 export async function ensurePostgresSystemUser() {
   if (!isRoot()) return;
   if ((await run('id', ['-u', 'postgres'])).code === 0) return;
-  await runOrThrow('useradd', ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  await runOrThrow('useradd', [
+    '--system',
+    '--user-group',
+    '--no-create-home',
+    '--shell',
+    '/usr/sbin/nologin',
+    'postgres',
+  ]);
 }
 
 /** Runs a PostgreSQL binary as the `postgres` user when we are root, else as ourselves. */
@@ -39,14 +48,19 @@ function runPg(binDir, tool, args, opts) {
 
 async function runPgOrThrow(binDir, tool, args, opts) {
   const res = await runPg(binDir, tool, args, opts);
-  if (res.code !== 0) throw new Error(`${tool} ${args.join(' ')} failed (${res.code}):\n${`${res.stdout}\n${res.stderr}`.trim()}`);
+  if (res.code !== 0)
+    throw new Error(`${tool} ${args.join(' ')} failed (${res.code}):\n${`${res.stdout}\n${res.stderr}`.trim()}`);
   return res;
 }
 
 /** Pid and port of the postmaster that owns `dir`, or null when none is running (a stale pid file counts as none). */
 export function readRunningPostmaster(dir) {
   let lines;
-  try { lines = readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n'); } catch { return null; }
+  try {
+    lines = readFileSync(path.join(dir, 'postmaster.pid'), 'utf8').split('\n');
+  } catch {
+    return null;
+  }
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!isPidAlive(pid) || !/postgres|postmaster/.test(processCommandLine(pid))) return null;
@@ -64,7 +78,13 @@ export function readRunningPostmaster(dir) {
  * Resolves `{ url, port, dir, adopted }` once the server accepts connections; `url` points at the `postgres` database.
  * Trap: the caller must stop it with {@link stopLocalPostgres}; the server runs in its own session and outlives us.
  */
-export async function startLocalPostgres({ dir, port, persistent = false, binDir = findPostgresBinDir(), log = () => {} }) {
+export async function startLocalPostgres({
+  dir,
+  port,
+  persistent = false,
+  binDir = findPostgresBinDir(),
+  log = () => {},
+}) {
   dir = path.resolve(dir);
   const running = readRunningPostmaster(dir);
   if (running) {
@@ -88,11 +108,24 @@ export async function startLocalPostgres({ dir, port, persistent = false, binDir
 
   const settings = ['-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-k', quote(dir)];
   if (!persistent) {
-    settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200');
+    settings.push(
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=200',
+    );
   }
   // detached: the postmaster must not share our process group, or a terminal Ctrl-C kills it before we stop it in order.
-  await runPgOrThrow(binDir, 'pg_ctl', ['-D', dir, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', settings.join(' '), 'start'],
-    { timeoutMs: 90_000, detached: true });
+  await runPgOrThrow(
+    binDir,
+    'pg_ctl',
+    ['-D', dir, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', settings.join(' '), 'start'],
+    { timeoutMs: 90_000, detached: true },
+  );
   log(`PostgreSQL started on 127.0.0.1:${port} (data ${dir})`);
   return { url: pgUrl(port), port, dir, adopted: false };
 }
@@ -105,9 +138,14 @@ export async function stopLocalPostgres({ dir, binDir, log = () => {} }) {
   dir = path.resolve(dir);
   const running = readRunningPostmaster(dir);
   if (!running) return;
-  const res = await runPg(binDir ?? findPostgresBinDir(), 'pg_ctl', ['-D', dir, '-m', 'fast', '-w', '-t', '30', 'stop'], { timeoutMs: 40_000 })
-    .catch((err) => ({ code: 1, stderr: String(err) }));
-  if (res.code !== 0 && readRunningPostmaster(dir)) await killAndWait(running.pid, { signal: 'SIGQUIT', timeoutMs: 10_000 });
+  const res = await runPg(
+    binDir ?? findPostgresBinDir(),
+    'pg_ctl',
+    ['-D', dir, '-m', 'fast', '-w', '-t', '30', 'stop'],
+    { timeoutMs: 40_000 },
+  ).catch((err) => ({ code: 1, stderr: String(err) }));
+  if (res.code !== 0 && readRunningPostmaster(dir))
+    await killAndWait(running.pid, { signal: 'SIGQUIT', timeoutMs: 10_000 });
   log(`PostgreSQL stopped (data ${dir})`);
 }
 

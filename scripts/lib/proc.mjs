@@ -22,8 +22,12 @@ export function run(cmd, args = [], { cwd, env, inherit = false, timeoutMs, inpu
     onSpawn?.(child);
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (d) => { stdout += d; });
-    child.stderr?.on('data', (d) => { stderr += d; });
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
     if (input !== undefined) child.stdin.end(input);
     let timer;
     if (timeoutMs) {
@@ -32,7 +36,10 @@ export function run(cmd, args = [], { cwd, env, inherit = false, timeoutMs, inpu
         reject(new Error(`${cmd} ${args.join(' ')} did not finish within ${timeoutMs} ms`));
       }, timeoutMs);
     }
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), signal, stdout, stderr });
@@ -52,9 +59,19 @@ export async function runOrThrow(cmd, args = [], opts = {}) {
 
 /** Full path of an executable found on PATH (or the given absolute path if executable), else null. */
 export function which(cmd) {
-  const candidates = cmd.includes('/') ? [cmd] : (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, cmd));
+  const candidates = cmd.includes('/')
+    ? [cmd]
+    : (process.env.PATH ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((d) => path.join(d, cmd));
   for (const file of candidates) {
-    try { accessSync(file, constants.X_OK); return file; } catch { /* try the next one */ }
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      /* try the next one */
+    }
   }
   return null;
 }
@@ -65,7 +82,11 @@ export function which(cmd) {
  */
 export function isPidAlive(pid) {
   if (!Number.isInteger(pid) || pid <= 0) return false;
-  try { process.kill(pid, 0); } catch (err) { if (err.code !== 'EPERM') return false; }
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if (err.code !== 'EPERM') return false;
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
@@ -76,7 +97,11 @@ export function isPidAlive(pid) {
 
 /** The command line of a live process (Linux /proc), or '' when unknown. Guards against pid reuse. */
 export function processCommandLine(pid) {
-  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim(); } catch { return ''; }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
 }
 
 /** Polls `check` every `intervalMs` until it returns a truthy value or `timeoutMs` passes (then throws `message`). */
@@ -101,7 +126,11 @@ export async function settleWithin(promise, ms, onTimeout) {
   let timer;
   const timeout = new Promise((resolve, reject) => {
     timer = setTimeout(() => {
-      try { resolve(onTimeout()); } catch (err) { reject(err); }
+      try {
+        resolve(onTimeout());
+      } catch (err) {
+        reject(err);
+      }
     }, ms);
   });
   try {
@@ -117,12 +146,20 @@ export async function settleWithin(promise, ms, onTimeout) {
  */
 export async function killAndWait(pid, { signal = 'SIGTERM', timeoutMs = 15_000 } = {}) {
   if (!isPidAlive(pid)) return true;
-  try { process.kill(pid, signal); } catch { return !isPidAlive(pid); }
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return !isPidAlive(pid);
+  }
   try {
     await waitFor(() => !isPidAlive(pid), { timeoutMs, intervalMs: 50 });
     return true;
   } catch {
-    try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     await sleep(100);
     return !isPidAlive(pid);
   }

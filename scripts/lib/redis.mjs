@@ -16,8 +16,10 @@ export async function ensureRedisServerInstalled({ log = () => {} } = {}) {
   const found = which('redis-server') ?? which('/usr/bin/redis-server');
   if (found) return found;
   if (process.getuid?.() !== 0 || !which('apt-get')) {
-    throw new Error('redis-server is not installed and cannot be installed automatically (needs root and apt-get). '
-      + 'Install Redis 7, start Docker, or set REDIS_URL.');
+    throw new Error(
+      'redis-server is not installed and cannot be installed automatically (needs root and apt-get). ' +
+        'Install Redis 7, start Docker, or set REDIS_URL.',
+    );
   }
   log('redis-server missing: installing Debian package redis-server (apt-get)');
   const addedPolicy = !existsSync(POLICY_RC_D);
@@ -25,7 +27,10 @@ export async function ensureRedisServerInstalled({ log = () => {} } = {}) {
   try {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     await runOrThrow('apt-get', ['update'], { env, timeoutMs: 300_000 });
-    await runOrThrow('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], { env, timeoutMs: 300_000 });
+    await runOrThrow('apt-get', ['install', '-y', '--no-install-recommends', 'redis-server'], {
+      env,
+      timeoutMs: 300_000,
+    });
   } finally {
     if (addedPolicy) rmSync(POLICY_RC_D, { force: true });
   }
@@ -40,10 +45,18 @@ const portFile = (dir) => path.join(dir, 'redis.port');
 /** Pid and port of the redis-server started on `dir` by {@link startLocalRedis}, or null when it is not running. */
 export function readRunningRedis(dir) {
   let pid;
-  try { pid = Number(readFileSync(pidFile(dir), 'utf8').trim()); } catch { return null; }
+  try {
+    pid = Number(readFileSync(pidFile(dir), 'utf8').trim());
+  } catch {
+    return null;
+  }
   if (!isPidAlive(pid) || !processCommandLine(pid).includes('redis-server')) return null;
   let port;
-  try { port = Number(readFileSync(portFile(dir), 'utf8').trim()); } catch { port = NaN; }
+  try {
+    port = Number(readFileSync(portFile(dir), 'utf8').trim());
+  } catch {
+    port = NaN;
+  }
   return { pid, port };
 }
 
@@ -67,15 +80,30 @@ export async function startLocalRedis({ dir, port, persistent = false, log = () 
   if (!port) throw new Error('startLocalRedis: port is required');
   const exe = await ensureRedisServerInstalled({ log });
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes',
-    '--dir', dir, '--pidfile', pidFile(dir), '--logfile', path.join(dir, 'redis.log'),
-    '--save', '', '--maxmemory-policy', 'noeviction',
-    '--appendonly', persistent ? 'yes' : 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--daemonize',
+    'yes',
+    '--dir',
+    dir,
+    '--pidfile',
+    pidFile(dir),
+    '--logfile',
+    path.join(dir, 'redis.log'),
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--appendonly',
+    persistent ? 'yes' : 'no',
   ];
   writeFileSync(portFile(dir), `${port}\n`);
   await runOrThrow(exe, args, { timeoutMs: 15_000, detached: true });
   await waitFor(() => redisPing({ port }), {
-    timeoutMs: 15_000, intervalMs: 50,
+    timeoutMs: 15_000,
+    intervalMs: 50,
     message: `redis-server on port ${port} did not answer PING (see ${path.join(dir, 'redis.log')})`,
   });
   log(`Redis started on 127.0.0.1:${port} (data ${dir})`);

@@ -56,7 +56,8 @@ export function scanText(text, secrets) {
     const reasons = [];
     for (const { kind, value } of secrets) if (line.includes(value)) reasons.push(`recorded ${kind}`);
     for (const { name, re } of PATTERNS) if (re.test(line)) reasons.push(name);
-    if (reasons.length > 0) found.push({ line: i + 1, reason: [...new Set(reasons)].join(', '), excerpt: mask(line, secrets) });
+    if (reasons.length > 0)
+      found.push({ line: i + 1, reason: [...new Set(reasons)].join(', '), excerpt: mask(line, secrets) });
   }
   return found;
 }
@@ -71,7 +72,8 @@ export function scanLogDir(dir) {
       const full = path.join(d, entry.name);
       if (entry.isDirectory()) walk(full);
       else if (entry.name.endsWith('.log')) {
-        for (const hit of scanText(readFileSync(full, 'utf8'), secrets)) found.push({ file: path.relative(dir, full), ...hit });
+        for (const hit of scanText(readFileSync(full, 'utf8'), secrets))
+          found.push({ file: path.relative(dir, full), ...hit });
       }
     }
   };

@@ -42,15 +42,38 @@ export function isReachable(host: string, port: number, timeoutMs?: number): Pro
 export function isPortFree(port: number, host?: string): Promise<boolean>;
 export function findFreePort(preferred?: number, host?: string): Promise<number>;
 export function isUrlReachable(url: string, timeoutMs?: number): Promise<boolean>;
-export function redisPing(opts: { host?: string; port: number; password?: string; username?: string; timeoutMs?: number }): Promise<boolean>;
-export function parseServiceUrl(url: string): { host: string; port: number; username: string; password: string; database: string };
+export function redisPing(opts: {
+  host?: string;
+  port: number;
+  password?: string;
+  username?: string;
+  timeoutMs?: number;
+}): Promise<boolean>;
+export function parseServiceUrl(url: string): {
+  host: string;
+  port: number;
+  username: string;
+  password: string;
+  database: string;
+};
 
 export function findPostgresBinDir(): string;
-export function startLocalPostgres(opts: { dir: string; port: number; persistent?: boolean; binDir?: string; log?: (m: string) => void }): Promise<LocalServer>;
+export function startLocalPostgres(opts: {
+  dir: string;
+  port: number;
+  persistent?: boolean;
+  binDir?: string;
+  log?: (m: string) => void;
+}): Promise<LocalServer>;
 export function stopLocalPostgres(opts: { dir: string; binDir?: string; log?: (m: string) => void }): Promise<void>;
 
 export function ensureRedisServerInstalled(opts?: { log?: (m: string) => void }): Promise<string>;
-export function startLocalRedis(opts: { dir: string; port: number; persistent?: boolean; log?: (m: string) => void }): Promise<LocalServer>;
+export function startLocalRedis(opts: {
+  dir: string;
+  port: number;
+  persistent?: boolean;
+  log?: (m: string) => void;
+}): Promise<LocalServer>;
 export function stopLocalRedis(opts: { dir: string; log?: (m: string) => void }): Promise<void>;
 
 export function hasDockerEngine(opts?: { timeoutMs?: number }): Promise<boolean>;

@@ -36,7 +36,12 @@ export async function ensurePostgres({ url, docker, local, log = () => {}, label
   // A cluster already running on the folder (left by a killed start) is adopted with its own port.
   const port = readRunningPostmaster(local.dir)?.port ?? (await pickPort(local.port, log, 'PostgreSQL'));
   const started = await startLocalPostgres({ dir: local.dir, port, persistent: local.persistent, log });
-  return { url: started.url, source: 'local', adopted: started.adopted, stop: () => stopLocalPostgres({ dir: local.dir, log }) };
+  return {
+    url: started.url,
+    source: 'local',
+    adopted: started.adopted,
+    stop: () => stopLocalPostgres({ dir: local.dir, log }),
+  };
 }
 
 /**
@@ -55,7 +60,12 @@ export async function ensureRedis({ url, docker, local, log = () => {}, label = 
   }
   const port = readRunningRedis(local.dir)?.port || (await pickPort(local.port, log, 'Redis'));
   const started = await startLocalRedis({ dir: local.dir, port, persistent: local.persistent, log });
-  return { url: started.url, source: 'local', adopted: started.adopted, stop: () => stopLocalRedis({ dir: local.dir, log }) };
+  return {
+    url: started.url,
+    source: 'local',
+    adopted: started.adopted,
+    stop: () => stopLocalRedis({ dir: local.dir, log }),
+  };
 }
 
 async function tryGiven(url, label, log) {
@@ -92,6 +102,10 @@ export function redact(url) {
  */
 export async function stopAll(handles, log = console.error) {
   for (const h of [...handles].reverse()) {
-    try { await h.stop(); } catch (err) { log(`failed to stop ${h.source} service: ${err?.message ?? err}`); }
+    try {
+      await h.stop();
+    } catch (err) {
+      log(`failed to stop ${h.source} service: ${err?.message ?? err}`);
+    }
   }
 }

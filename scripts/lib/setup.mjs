@@ -9,13 +9,16 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 
 /** A logger that prefixes every line with `[tag]`, on stderr so stdout stays for children and tools. */
 export function makeLog(tag) {
-  return (msg) => { for (const line of String(msg).split('\n')) process.stderr.write(`[${tag}] ${line}\n`); };
+  return (msg) => {
+    for (const line of String(msg).split('\n')) process.stderr.write(`[${tag}] ${line}\n`);
+  };
 }
 
 /** Throws a readable error when Node is older than the engines field allows (20.18). */
 export function assertNodeVersion() {
   const [major, minor] = process.versions.node.split('.').map(Number);
-  if (major < 20 || (major === 20 && minor < 18)) throw new Error(`Node ${process.versions.node} is too old: use Node 20.18 or newer`);
+  if (major < 20 || (major === 20 && minor < 18))
+    throw new Error(`Node ${process.versions.node} is too old: use Node 20.18 or newer`);
 }
 
 /**
@@ -52,20 +55,31 @@ export async function prismaGenerate({ root = repoRoot, env = process.env }) {
 export function assertMigrationsPresent(root = repoRoot) {
   const dir = path.join(root, 'prisma', 'migrations');
   const found = existsSync(dir) && readdirSync(dir).some((d) => existsSync(path.join(dir, d, 'migration.sql')));
-  if (!found) throw new Error(`no migrations in ${path.relative(root, dir)}/ (expected <name>/migration.sql): cannot create the schema`);
+  if (!found)
+    throw new Error(
+      `no migrations in ${path.relative(root, dir)}/ (expected <name>/migration.sql): cannot create the schema`,
+    );
 }
 
 /** `prisma migrate deploy` against `databaseUrl`. */
 export async function prismaMigrateDeploy({ root = repoRoot, databaseUrl, env = process.env }) {
   assertMigrationsPresent(root);
-  await runStep(bin('prisma', root), ['migrate', 'deploy'], { cwd: root, env: { ...env, DATABASE_URL: databaseUrl }, quiet: true });
+  await runStep(bin('prisma', root), ['migrate', 'deploy'], {
+    cwd: root,
+    env: { ...env, DATABASE_URL: databaseUrl },
+    quiet: true,
+  });
 }
 
 /**
  * Runs a step; throws with its output on failure. `quiet` captures output and shows it only on failure;
  * otherwise output goes straight to the terminal.
  */
-export async function runStep(cmd, args, { cwd = repoRoot, env = process.env, quiet = false, onSpawn, detached = false } = {}) {
+export async function runStep(
+  cmd,
+  args,
+  { cwd = repoRoot, env = process.env, quiet = false, onSpawn, detached = false } = {},
+) {
   const res = await run(cmd, args, { cwd, env, inherit: !quiet, onSpawn, detached });
   if (res.code !== 0) {
     const out = quiet ? `\n${`${res.stdout}\n${res.stderr}`.trim()}` : '';

@@ -11,7 +11,11 @@ export async function withClient(url, fn) {
   const pg = require('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  try { return await fn(client); } finally { await client.end(); }
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
 
 /** `url` with its database name replaced by `database`. */
@@ -60,8 +64,12 @@ export async function isDomainDataEmpty(url) {
 export async function waitForSql(url, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    try { await withClient(url, (c) => c.query('SELECT 1')); return; } catch (err) {
-      if (Date.now() > deadline) throw new Error(`PostgreSQL at ${new URL(url).host} does not accept connections: ${err.message}`);
+    try {
+      await withClient(url, (c) => c.query('SELECT 1'));
+      return;
+    } catch (err) {
+      if (Date.now() > deadline)
+        throw new Error(`PostgreSQL at ${new URL(url).host} does not accept connections: ${err.message}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

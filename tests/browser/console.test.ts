@@ -40,15 +40,22 @@ describe('admin console in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     const executablePath = process.env.CHROMIUM_PATH;
-    if (!executablePath) throw new Error('CHROMIUM_PATH is not set: run this file through `npm test`, which installs Debian\'s chromium');
-    const [, started] = await Promise.all([buildConsole({ onlyIfStale: true }), startE2eStack({ scale: 1, seed: 1501 })]);
+    if (!executablePath)
+      throw new Error("CHROMIUM_PATH is not set: run this file through `npm test`, which installs Debian's chromium");
+    const [, started] = await Promise.all([
+      buildConsole({ onlyIfStale: true }),
+      startE2eStack({ scale: 1, seed: 1501 }),
+    ]);
     stack = started;
     // An admin with a generated password, as the first start creates one: it must choose its own first.
     const { user, password } = await createUser(stack.db.prisma, { role: 'ADMIN' });
     await stack.db.prisma.user.update({ where: { id: user.id }, data: { mustChangePassword: true } });
     admin = { username: user.username, password };
     recordSecret('password', NEW_PASSWORD);
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({
+      executablePath,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
     page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   });
   afterAll(async () => {
@@ -88,20 +95,36 @@ describe('admin console in Chromium', () => {
     await job.waitFor();
     await page.locator('section.job[data-state="completed"]').waitFor({ timeout: 60_000 });
     const jobId = (await job.getAttribute('data-job-id'))!;
-    const status = await client(stack.api, await stack.login()).json<{ result: { backupId: string; recordCounts: Record<string, number>; checksum: string } }>('GET', `/api/backup/jobs/${jobId}`);
+    const status = await client(stack.api, await stack.login()).json<{
+      result: { backupId: string; recordCounts: Record<string, number>; checksum: string };
+    }>('GET', `/api/backup/jobs/${jobId}`);
     backupId = status.body.data.result.backupId;
     const counts = status.body.data.result.recordCounts;
     // One full bar per table of the file, audit logs included, each with that table's row count.
     const bars = await job.locator('.table-bars li').evaluateAll((items) =>
-      items.map((li) => ({ table: li.getAttribute('data-table'), value: (li.querySelector('progress') as unknown as { value: number }).value, text: li.textContent })),
+      items.map((li) => ({
+        table: li.getAttribute('data-table'),
+        value: (li.querySelector('progress') as unknown as { value: number }).value,
+        text: li.textContent,
+      })),
     );
     expect(bars.map((b) => b.table).sort()).toEqual(Object.keys(counts).sort());
     expect(bars.map((b) => b.table)).toContain('auditLogs');
     for (const b of bars) expect([b.table, b.value]).toEqual([b.table, counts[b.table!] || 1]);
-    await expect.poll(() => job.locator('progress').first().evaluate((p) => (p as unknown as { value: number }).value)).toBe(100);
+    await expect
+      .poll(() =>
+        job
+          .locator('progress')
+          .first()
+          .evaluate((p) => (p as unknown as { value: number }).value),
+      )
+      .toBe(100);
     await screenshot(page, '02-backup-completed');
 
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download it' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download it' }).click(),
+    ]);
     const file = readFileSync((await download.path())!);
     expect(download.suggestedFilename()).toMatch(/^backup_.*\.json(\.gz)?$/);
     expect(createHash('sha256').update(file).digest('hex')).toBe(status.body.data.result.checksum);
@@ -128,11 +151,16 @@ describe('admin console in Chromium', () => {
   });
 
   it("shows the backup's read-back report, pins it with a note, and the list shows the pin", async () => {
-    await page.locator(`tr[data-backup-id="${backupId}"]`).getByRole('link', { name: /^Details of / }).click();
+    await page
+      .locator(`tr[data-backup-id="${backupId}"]`)
+      .getByRole('link', { name: /^Details of / })
+      .click();
     const verification = page.getByTestId('verification');
     await verification.waitFor();
     expect(await verification.innerText()).toMatch(/^Read-back passed/);
-    expect(await verification.locator('table.checks caption').first().innerText()).toBe('local copy: every check passed');
+    expect(await verification.locator('table.checks caption').first().innerText()).toBe(
+      'local copy: every check passed',
+    );
     await page.getByLabel('Pin note (optional)').fill('before the 2026 migration');
     await page.getByRole('button', { name: 'Pin', exact: true }).click();
     await page.getByText('Backup pinned').waitFor();
@@ -140,7 +168,9 @@ describe('admin console in Chromium', () => {
     expect([stored.pinned, stored.pinNote]).toEqual([true, 'before the 2026 migration']);
     await screenshot(page, '03b-backup-detail');
     await page.getByRole('link', { name: '← All backups' }).click();
-    expect(await page.locator(`tr[data-backup-id="${backupId}"]`).getByTestId('pin').innerText()).toBe('pinned: before the 2026 migration');
+    expect(await page.locator(`tr[data-backup-id="${backupId}"]`).getByTestId('pin').innerText()).toBe(
+      'pinned: before the 2026 migration',
+    );
   });
 
   it('changes the schedule and shows the next run', async () => {
@@ -150,8 +180,17 @@ describe('admin console in Chromium', () => {
     await page.getByLabel('Keep monthly').fill('12');
     await page.getByRole('button', { name: 'Save schedule' }).click();
     await page.getByText('Backup schedule updated').waitFor();
-    const saved = await client(stack.api, await stack.login()).json<{ frequency: string; retentionDays: number; keepMonthly: number | null; nextBackupAt: string }>('GET', '/api/backup/schedule');
-    expect([saved.body.data.frequency, saved.body.data.retentionDays, saved.body.data.keepMonthly]).toEqual(['weekly', 14, 12]);
+    const saved = await client(stack.api, await stack.login()).json<{
+      frequency: string;
+      retentionDays: number;
+      keepMonthly: number | null;
+      nextBackupAt: string;
+    }>('GET', '/api/backup/schedule');
+    expect([saved.body.data.frequency, saved.body.data.retentionDays, saved.body.data.keepMonthly]).toEqual([
+      'weekly',
+      14,
+      12,
+    ]);
     // The retention preview says why each backup is kept: the pinned one names its pin.
     const kept = page.getByTestId('retention-preview').locator(`tr[data-backup-id="${backupId}"]`);
     await kept.waitFor();
@@ -166,8 +205,13 @@ describe('admin console in Chromium', () => {
     await page.getByRole('link', { name: 'Health' }).click();
     const checks = page.getByTestId('health').locator('tr[data-check]');
     await checks.first().waitFor();
-    const api = await client(stack.api, await stack.login()).json<{ checks: { name: string; ok: boolean }[] }>('GET', '/api/backup/health');
-    expect(await checks.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-check')))).toEqual(api.body.data.checks.map((c) => c.name));
+    const api = await client(stack.api, await stack.login()).json<{ checks: { name: string; ok: boolean }[] }>(
+      'GET',
+      '/api/backup/health',
+    );
+    expect(await checks.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-check')))).toEqual(
+      api.body.data.checks.map((c) => c.name),
+    );
     // The newest backup's age: a value in seconds against the schedule's limit (weekly: 8 days).
     const age = await page.locator('tr[data-check="backup_age"]').innerText();
     expect(age).toMatch(/^Newest backup age\s+ok\s+(\d+(\.\d)? s|\d+ min( \d+ s)?)\s+8 days\s/);
@@ -201,7 +245,9 @@ describe('admin console in Chromium', () => {
     await page.locator('section.job[data-state="failed"]').waitFor({ timeout: 60_000 });
     const problems = page.locator('.problems');
     expect(await problems.innerText()).toContain('this table is missing from the file');
-    expect(await page.locator('section.job .error').innerText()).toMatch(/^The backup file is not valid; nothing was changed/);
+    expect(await page.locator('section.job .error').innerText()).toMatch(
+      /^The backup file is not valid; nothing was changed/,
+    );
     await screenshot(page, '05-refused-restore');
     expect(await stack.db.prisma.user.count()).toBe(usersBefore);
   });
@@ -209,13 +255,25 @@ describe('admin console in Chromium', () => {
   it('refuses a selective restore that would break references, showing its problems; the preview names the tables dependencies add', async () => {
     // A new union with an officer, and two members moved to it: restoring unions alone would remove it under them.
     const officer = await createUser(stack.db.prisma, { role: 'CREDIT_OFFICER' });
-    const union = await stack.db.prisma.union.create({ data: { name: 'Union created after the backup', location: 'Nowhere', creditOfficerId: officer.user.id } });
-    const moved = (await stack.db.pool.query<{ id: string; unionId: string }>(`SELECT id, "unionId" FROM union_members ORDER BY id LIMIT 2`)).rows;
-    await stack.db.pool.query(`UPDATE union_members SET "unionId" = $1 WHERE id = ANY($2::text[])`, [union.id, moved.map((m) => m.id)]);
+    const union = await stack.db.prisma.union.create({
+      data: { name: 'Union created after the backup', location: 'Nowhere', creditOfficerId: officer.user.id },
+    });
+    const moved = (
+      await stack.db.pool.query<{ id: string; unionId: string }>(
+        `SELECT id, "unionId" FROM union_members ORDER BY id LIMIT 2`,
+      )
+    ).rows;
+    await stack.db.pool.query(`UPDATE union_members SET "unionId" = $1 WHERE id = ANY($2::text[])`, [
+      union.id,
+      moved.map((m) => m.id),
+    ]);
     const before = await tableHashes(stack.db.pool, ['users', 'unions', 'union_members']);
 
     await page.getByRole('link', { name: 'Backups' }).first().click();
-    await page.locator(`tr[data-backup-id="${backupId}"]`).getByRole('link', { name: /^Restore / }).click();
+    await page
+      .locator(`tr[data-backup-id="${backupId}"]`)
+      .getByRole('link', { name: /^Restore / })
+      .click();
     await expect.poll(() => page.locator('select[name=backupId]').inputValue()).toBe(backupId);
     await page.getByLabel('Only some tables (selective)').check();
     await page.getByLabel('unions', { exact: true }).check();
@@ -225,10 +283,14 @@ describe('admin console in Chromium', () => {
     await dialog.getByRole('button', { name: 'Replace the data' }).click();
     const job = page.locator('section.job[data-state="failed"]');
     await job.waitFor({ timeout: 60_000 });
-    expect(await job.locator('.error').first().innerText()).toMatch(/^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions/);
+    expect(await job.locator('.error').first().innerText()).toMatch(
+      /^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions/,
+    );
     const problems = await job.locator('.problems tbody tr').allInnerTexts();
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/union members\s+—\s+unionId\s+.*2 rows of live unionMembers point at unions missing from the file/);
+    expect(problems[0]).toMatch(
+      /union members\s+—\s+unionId\s+.*2 rows of live unionMembers point at unions missing from the file/,
+    );
     expect(await job.innerText()).not.toMatch(/[{}"]/);
     await screenshot(page, '05b-refused-selective-restore');
     expect(await tableHashes(stack.db.pool, ['users', 'unions', 'union_members'])).toEqual(before);
@@ -241,7 +303,10 @@ describe('admin console in Chromium', () => {
     expect(await preview.locator('tr[data-table="unions"]').innerText()).toMatch(/unions\s+\d+\s+\d+\s+0\s+1\s+0/);
     await screenshot(page, '05c-selective-preview');
     // Put the data back as the backup has it, for the whole restore that follows.
-    await stack.db.pool.query(`UPDATE union_members m SET "unionId" = o."unionId" FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS "unionId") o WHERE m.id = o.id`, [moved.map((m) => m.id), moved.map((m) => m.unionId)]);
+    await stack.db.pool.query(
+      `UPDATE union_members m SET "unionId" = o."unionId" FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS "unionId") o WHERE m.id = o.id`,
+      [moved.map((m) => m.id), moved.map((m) => m.unionId)],
+    );
     await stack.db.prisma.union.delete({ where: { id: union.id } });
     await stack.db.prisma.user.delete({ where: { id: officer.user.id } });
   }, 60_000);
@@ -252,8 +317,14 @@ describe('admin console in Chromium', () => {
     changedUnionId = union.id;
     await stack.db.prisma.union.update({ where: { id: union.id }, data: { location: 'changed after the backup' } });
     await page.getByRole('link', { name: 'Backups' }).first().click();
-    await page.getByRole('link', { name: /^Restore .*/ }).first().waitFor();
-    await page.locator(`tr[data-backup-id="${backupId}"]`).getByRole('link', { name: /^Restore / }).click();
+    await page
+      .getByRole('link', { name: /^Restore .*/ })
+      .first()
+      .waitFor();
+    await page
+      .locator(`tr[data-backup-id="${backupId}"]`)
+      .getByRole('link', { name: /^Restore / })
+      .click();
     await expect.poll(() => page.locator('select[name=backupId]').inputValue()).toBe(backupId);
     await page.getByRole('button', { name: 'Restore…' }).click();
     const dialog = page.getByRole('dialog');
@@ -273,12 +344,20 @@ describe('admin console in Chromium', () => {
   });
 
   it('previews an undo (the rows written since the restore) and undoes the restore', async () => {
-    const restore = await stack.db.prisma.operation.findFirstOrThrow({ where: { kind: 'restore', status: 'completed' } });
+    const restore = await stack.db.prisma.operation.findFirstOrThrow({
+      where: { kind: 'restore', status: 'completed' },
+    });
     // What was live before the restore comes back; the change made after it is what the undo discards.
     const sinceRestore = await stack.db.prisma.union.findFirstOrThrow({ where: { id: { not: changedUnionId } } });
-    await stack.db.prisma.union.update({ where: { id: sinceRestore.id }, data: { location: 'written after the restore' } });
+    await stack.db.prisma.union.update({
+      where: { id: sinceRestore.id },
+      data: { location: 'written after the restore' },
+    });
     // The union written since, and the logins (users.lastLoginAt, this one's too): what the API counts, the page shows.
-    const counted = await client(stack.api, await stack.login()).json<{ written: number }>('GET', `/api/backup/restore/${restore.id}/undo`);
+    const counted = await client(stack.api, await stack.login()).json<{ written: number }>(
+      'GET',
+      `/api/backup/restore/${restore.id}/undo`,
+    );
     await page.getByRole('link', { name: 'Undo this restore…' }).click();
     const preview = page.getByTestId('undo-preview');
     await preview.waitFor();
@@ -286,7 +365,10 @@ describe('admin console in Chromium', () => {
     expect(await page.getByTestId('undo-written').innerText()).toBe(counted.body.data.written.toLocaleString('en-US'));
     expect(await preview.locator('tr[data-table="unions"]').innerText()).toMatch(/unions\s+0\s+1\s+0/);
     // The latest restores are listed with their undo; this one is offered.
-    await page.locator(`[data-testid="restores"] tr[data-restore-id="${restore.id}"]`).getByRole('button', { name: /^Check undo/ }).waitFor();
+    await page
+      .locator(`[data-testid="restores"] tr[data-restore-id="${restore.id}"]`)
+      .getByRole('button', { name: /^Check undo/ })
+      .waitFor();
     await screenshot(page, '07b-undo-preview');
     await page.getByRole('button', { name: 'Undo the restore…' }).click();
     const dialog = page.getByRole('dialog');
@@ -296,15 +378,25 @@ describe('admin console in Chromium', () => {
     await logIn(admin.password);
     await page.locator('section.job[data-state="completed"]').waitFor({ timeout: 30_000 });
     const undo = await stack.db.prisma.operation.findFirstOrThrow({ where: { kind: 'undo' } });
-    expect([undo.status, (undo.input as { restoreOperationId: string }).restoreOperationId]).toEqual(['completed', restore.id]);
-    expect((await stack.db.prisma.union.findUniqueOrThrow({ where: { id: changedUnionId } })).location).toBe('changed after the backup');
-    expect((await stack.db.prisma.union.findUniqueOrThrow({ where: { id: sinceRestore.id } })).location).not.toBe('written after the restore');
+    expect([undo.status, (undo.input as { restoreOperationId: string }).restoreOperationId]).toEqual([
+      'completed',
+      restore.id,
+    ]);
+    expect((await stack.db.prisma.union.findUniqueOrThrow({ where: { id: changedUnionId } })).location).toBe(
+      'changed after the backup',
+    );
+    expect((await stack.db.prisma.union.findUniqueOrThrow({ where: { id: sinceRestore.id } })).location).not.toBe(
+      'written after the restore',
+    );
     await expect.poll(() => preview.getByRole('heading').innerText()).toBe('This restore cannot be undone');
     await screenshot(page, '07c-undone');
   }, 60_000);
 
   it('opens the queue dashboard with its cookie; a browser without it is refused', async () => {
-    const [tab] = await Promise.all([page.context().waitForEvent('page'), page.getByRole('button', { name: 'Queues ↗' }).click()]);
+    const [tab] = await Promise.all([
+      page.context().waitForEvent('page'),
+      page.getByRole('button', { name: 'Queues ↗' }).click(),
+    ]);
     await tab.waitForURL(/\/admin\/queues\/$/);
     const answer = await tab.evaluate(async () => (await fetch('api/queues')).status);
     expect(answer).toBe(200);
@@ -321,7 +413,9 @@ describe('admin console in Chromium', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByRole('link', { name: 'Backups' }).first().click();
     await page.locator('tr[data-backup-id]').first().waitFor();
-    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, '09-phone');
   });
@@ -334,7 +428,11 @@ describe('admin console in Chromium', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Wipe and reset' }).click();
     await page.getByRole('heading', { name: 'Emergency reset' }).waitFor();
     // The claim answers OPERATION_IN_PROGRESS until the reset completed (and is rate-limited): wait for its row first.
-    await waitFor(() => stack.db.prisma.operation.findFirst({ where: { kind: 'reset', status: 'completed' } }), 60_000, 200);
+    await waitFor(
+      () => stack.db.prisma.operation.findFirst({ where: { kind: 'reset', status: 'completed' } }),
+      60_000,
+      200,
+    );
     await page.getByRole('button', { name: 'Claim the SuperAdmin password' }).click();
     const secret = page.locator('code.secret');
     await secret.waitFor();

@@ -20,11 +20,13 @@ function parseBackup(bytes: Buffer) {
 }
 
 async function createBackup(body: Record<string, unknown>) {
-  const res = await client(api, token).json<{ backupId: string; jobId: string; filename: string; status: string; statusUrl: string }>(
-    'POST',
-    '/api/backup/create',
-    body,
-  );
+  const res = await client(api, token).json<{
+    backupId: string;
+    jobId: string;
+    filename: string;
+    status: string;
+    statusUrl: string;
+  }>('POST', '/api/backup/create', body);
   expect(res.status).toBe(202);
   return res.body.data;
 }
@@ -99,7 +101,10 @@ describe('backup, poll, list, download', () => {
     const before = await tableHashes(db.pool, CORE);
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments LIMIT 25)`);
     await db.pool.query(`UPDATE union_members SET "firstName" = 'Changed'`);
-    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: backup.backupId, skipSafetyBackup: true });
+    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupId: backup.backupId,
+      skipSafetyBackup: true,
+    });
     expect(res.status).toBe(202);
     const done = await waitForJob(api, token, res.body.data.jobId, { relogin: freshToken });
     expect(done.state).toBe('completed');
@@ -125,7 +130,10 @@ describe('backup, poll, list, download', () => {
     token = await freshToken();
     await db.pool.query(`UPDATE loans SET notes = 'edited again'`);
     const body = parseBackup(downloaded);
-    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupData: body, skipSafetyBackup: true });
+    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupData: body,
+      skipSafetyBackup: true,
+    });
     expect(res.status).toBe(202);
     expect((await waitForJob(api, token, res.body.data.jobId, { relogin: freshToken })).state).toBe('completed');
     expect(await tableHashes(db.pool, CORE)).toEqual(before);
@@ -147,7 +155,9 @@ describe('backup, poll, list, download', () => {
     expect(done).toMatchObject({
       state: 'failed',
       error: `The backup file is not valid; nothing was changed: 1 problem: data.loans[0].principal: ${problem}`,
-      problems: [{ table: 'loans', row: 0, field: 'principal', problem, message: `data.loans[0].principal: ${problem}` }],
+      problems: [
+        { table: 'loans', row: 0, field: 'principal', problem, message: `data.loans[0].principal: ${problem}` },
+      ],
       result: null,
     });
     const op = await db.prisma.operation.findUniqueOrThrow({ where: { id: data.jobId } });

@@ -43,8 +43,18 @@ describe('npm run bench -- --smoke', () => {
       const { rows } = JSON.parse(await readFile(json, 'utf8')) as { rows: BenchRow[] };
       const byId = new Map(rows.map((r) => [r.id, r]));
       const expected = [
-        'export', 'read-back', 'ref-pg-dump', 'restore', 'restore-safety', 'ref-pg-restore',
-        'mem-export', 'mem-restore', 'mem-quarter', 'mem-growth', 'api-poll', 'api-enqueue',
+        'export',
+        'read-back',
+        'ref-pg-dump',
+        'restore',
+        'restore-safety',
+        'ref-pg-restore',
+        'mem-export',
+        'mem-restore',
+        'mem-quarter',
+        'mem-growth',
+        'api-poll',
+        'api-enqueue',
       ];
       expect([...byId.keys()].sort()).toEqual([...expected].sort());
       for (const id of ['export', 'ref-pg-dump', 'restore', 'ref-pg-restore']) {
@@ -63,7 +73,10 @@ describe('npm run bench -- --smoke', () => {
       expect(rows.every((r) => r.pass === null)).toBe(true);
 
       const table = res.stdout.split('\n').filter((l) => l.startsWith('| '));
-      const header = table[0]!.split('|').map((c) => c.trim()).filter(Boolean);
+      const header = table[0]!
+        .split('|')
+        .map((c) => c.trim())
+        .filter(Boolean);
       expect(header.slice(0, 7)).toEqual(['case', 'wall', 'rows/s', 'MB/s', 'peak RSS', 'ratio / measure', 'target']);
       expect(header[7]).toMatch(/^result/);
       for (const r of rows) {

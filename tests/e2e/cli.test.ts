@@ -12,7 +12,16 @@ import { startE2eStack, type E2eStack } from './helpers.js';
 const BIN = path.join(REPO_ROOT, 'node_modules/.bin/mp-backup');
 const CORE = ['unions', 'union_members', 'loan_types', 'loans', 'repayments'];
 // The exit codes the CLI documents (packages/cli/src/exit-codes.ts), written out so a change to them fails here.
-const EXIT = { OK: 0, USAGE: 2, AUTH: 3, NOT_FOUND: 4, UNAVAILABLE: 6, JOB_FAILED: 7, INVALID_BACKUP: 9, CANCELLED: 10 };
+const EXIT = {
+  OK: 0,
+  USAGE: 2,
+  AUTH: 3,
+  NOT_FOUND: 4,
+  UNAVAILABLE: 6,
+  JOB_FAILED: 7,
+  INVALID_BACKUP: 9,
+  CANCELLED: 10,
+};
 
 let stack: E2eStack;
 let dir: string;
@@ -30,7 +39,12 @@ function cli(args: string[], opts: { input?: string; credentialsFile?: string } 
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, args, {
       cwd: dir,
-      env: { ...process.env, MP_BACKUP_CREDENTIALS: opts.credentialsFile ?? credentials, BACKUP_ENCRYPTION_KEY: '', BACKUP_DECRYPTION_KEYS: '' },
+      env: {
+        ...process.env,
+        MP_BACKUP_CREDENTIALS: opts.credentialsFile ?? credentials,
+        BACKUP_ENCRYPTION_KEY: '',
+        BACKUP_DECRYPTION_KEYS: '',
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -69,18 +83,25 @@ describe('mp-backup', { timeout: 90_000 }, () => {
     expect(before.code).toBe(EXIT.AUTH);
     expect(before.stderr).toMatch(/Not logged in: run `mp-backup login/);
 
-    const wrong = await cli(['login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'], { input: 'not-the-password\n' });
+    const wrong = await cli(['login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'], {
+      input: 'not-the-password\n',
+    });
     expect(wrong.code).toBe(EXIT.AUTH);
     expect(wrong.stderr).toMatch(/INVALID_CREDENTIALS|invalid/i);
 
     const { user, password } = await createUser(stack.db.prisma, { role: 'SUPERVISOR' });
-    const supervisor = await cli(['login', '--url', stack.api.url, '--username', user.username, '--password-stdin'], { input: `${password}\n` });
+    const supervisor = await cli(['login', '--url', stack.api.url, '--username', user.username, '--password-stdin'], {
+      input: `${password}\n`,
+    });
     expect(supervisor.code).toBe(EXIT.AUTH);
     expect(supervisor.stderr).toMatch(/not an admin/);
   });
 
   it('logs in and keeps the token, never the password, in a file only its owner can read', async () => {
-    const run = await cli(['--json', 'login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'], { input: `${admin.password}\n` });
+    const run = await cli(
+      ['--json', 'login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'],
+      { input: `${admin.password}\n` },
+    );
     expect(run.code, run.stderr).toBe(EXIT.OK);
     expect(json(run)).toMatchObject({ loggedIn: true, username: admin.username });
     const saved = await readFile(credentials, 'utf8');
@@ -165,7 +186,9 @@ describe('mp-backup', { timeout: 90_000 }, () => {
 
   it('changes the schedule and shows it; refuses an empty or wrong change', async () => {
     // The restore ended every session: log in again.
-    await cli(['login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'], { input: `${admin.password}\n` });
+    await cli(['login', '--url', stack.api.url, '--username', admin.username, '--password-stdin'], {
+      input: `${admin.password}\n`,
+    });
     const set = await cli(['--json', 'schedule', 'set', '--frequency', 'weekly', '--retention-days', '14']);
     expect(set.code, set.stderr).toBe(EXIT.OK);
     const get = await cli(['--json', 'schedule', 'get']);
@@ -178,7 +201,10 @@ describe('mp-backup', { timeout: 90_000 }, () => {
 
   it('says so when the API cannot be reached', async () => {
     const elsewhere = path.join(dir, 'elsewhere.json');
-    await writeFile(elsewhere, JSON.stringify({ url: 'http://127.0.0.1:1', token: 'x', username: 'a', expiresAt: null }));
+    await writeFile(
+      elsewhere,
+      JSON.stringify({ url: 'http://127.0.0.1:1', token: 'x', username: 'a', expiresAt: null }),
+    );
     const run = await cli(['list'], { credentialsFile: elsewhere });
     expect(run.code).toBe(EXIT.UNAVAILABLE);
     expect(run.stderr).toMatch(/Cannot reach the API at http:\/\/127\.0\.0\.1:1/);

@@ -3,7 +3,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRecordStorage } from '@mp/core';
-import { startCloudinaryEmulator, type CloudinaryEmulator, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import {
+  startCloudinaryEmulator,
+  type CloudinaryEmulator,
+  type E2eEnvironment,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@mp/testing';
 import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // Cloud and both locations through API and worker, against the signature-checking emulator.
@@ -16,7 +22,9 @@ let token: string;
 let login: () => Promise<string>;
 
 async function backupTo(location: 'cloud' | 'both') {
-  const res = await client(api, token).json<{ jobId: string; backupId: string }>('POST', '/api/backup/create', { location });
+  const res = await client(api, token).json<{ jobId: string; backupId: string }>('POST', '/api/backup/create', {
+    location,
+  });
   expect(res.status).toBe(202);
   const done = await waitForJob(api, token, res.body.data.jobId);
   const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: res.body.data.backupId } });
@@ -25,7 +33,11 @@ async function backupTo(location: 'cloud' | 'both') {
 
 beforeAll(async () => {
   cloud = await startCloudinaryEmulator();
-  stack = await startE2eStack({ scale: 1, seed: 9, env: { CLOUDINARY_URL: cloud.cloudinaryUrl, CLOUDINARY_URL_TTL_SECONDS: '60' } });
+  stack = await startE2eStack({
+    scale: 1,
+    seed: 9,
+    env: { CLOUDINARY_URL: cloud.cloudinaryUrl, CLOUDINARY_URL_TTL_SECONDS: '60' },
+  });
   // The stack's admin is in every backup below, so it can log in again after a restore.
   ({ db, env, api, login } = stack);
   token = await login();
@@ -68,7 +80,10 @@ describe('location cloud', () => {
 
   it('restores from the cloud copy', async () => {
     await db.pool.query(`UPDATE loans SET notes = 'cloud edit'`);
-    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: record.id, skipSafetyBackup: true });
+    const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupId: record.id,
+      skipSafetyBackup: true,
+    });
     expect(res.status).toBe(202);
     const done = await waitForJob(api, token, res.body.data.jobId, { relogin: login });
     expect(done.state).toBe('completed');

@@ -4,14 +4,32 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoData } from '@mp/db';
-import { BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, HEALTH_SCHEDULER_ID, PRUNE_SCHEDULER_ID, QUEUES, RESTORE_POINTS_SCHEDULER_ID } from '@mp/jobs';
-import { createE2eEnvironment, createTestDatabase, startService, waitFor, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import {
+  BACKUP_SCHEDULER_ID,
+  DRILL_SCHEDULER_ID,
+  HEALTH_SCHEDULER_ID,
+  PRUNE_SCHEDULER_ID,
+  QUEUES,
+  RESTORE_POINTS_SCHEDULER_ID,
+} from '@mp/jobs';
+import {
+  createE2eEnvironment,
+  createTestDatabase,
+  startService,
+  waitFor,
+  type E2eEnvironment,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@mp/testing';
 import { client, createAdmin, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // Concurrency and load: many creates at once, restore/reset overlap, and two API and two
 // worker processes sharing one queue.
 
-const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+const sha256 = async (file: string) =>
+  createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 
 describe('one API and one worker under concurrent requests', () => {
   let stack: E2eStack;
@@ -28,7 +46,11 @@ describe('one API and one worker under concurrent requests', () => {
 
   it('50 concurrent creates all complete, each with its own file and checksum', async () => {
     const api = client(stack.api, token);
-    const answers = await Promise.all(Array.from({ length: 50 }, () => api.json<{ backupId: string; filename: string }>('POST', '/api/backup/create', {})));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () =>
+        api.json<{ backupId: string; filename: string }>('POST', '/api/backup/create', {}),
+      ),
+    );
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(202));
     const ids = answers.map((a) => a.body.data.backupId);
     const finals = await Promise.all(ids.map((id) => waitForJob(stack.api, token, id, { timeoutMs: 120_000 })));
@@ -45,9 +67,15 @@ describe('one API and one worker under concurrent requests', () => {
   }, 150_000);
 
   /** The second of two overlapping requests is refused, naming the first (409 while queued, 503 once it runs). */
-  function expectRefusedFor(res: { status: number; body: { error?: { code: string; details?: unknown } } }, firstJobId: string) {
+  function expectRefusedFor(
+    res: { status: number; body: { error?: { code: string; details?: unknown } } },
+    firstJobId: string,
+  ) {
     const refusal = [res.status, res.body.error?.code];
-    expect([[409, 'OPERATION_IN_PROGRESS'], [503, 'MAINTENANCE_ACTIVE']]).toContainEqual(refusal);
+    expect([
+      [409, 'OPERATION_IN_PROGRESS'],
+      [503, 'MAINTENANCE_ACTIVE'],
+    ]).toContainEqual(refusal);
     expect(res.body.error?.details).toMatchObject({ jobId: firstJobId });
   }
 
@@ -66,7 +94,10 @@ describe('one API and one worker under concurrent requests', () => {
 
   it('restore then reset: the reset is refused while the restore is queued or running', async () => {
     const api = client(stack.api, token);
-    const restore = await api.json<{ jobId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup: true });
+    const restore = await api.json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupId,
+      skipSafetyBackup: true,
+    });
     expect(restore.status).toBe(202);
     const reset = await api.json('POST', '/api/backup/reset', { confirmationToken: 'DELETE' });
     expectRefusedFor(reset, restore.body.data.jobId);
@@ -95,7 +126,9 @@ describe('one API and one worker under concurrent requests', () => {
     expect(accepted).toHaveLength(1);
     const jobId = accepted[0]!.body.data.jobId;
     for (const r of all.filter((x) => x.status !== 202)) expectRefusedFor(r, jobId);
-    const ops = await stack.db.prisma.operation.findMany({ where: { kind: { in: ['restore', 'reset'] }, createdAt: { gt: new Date(Date.now() - 60_000) } } });
+    const ops = await stack.db.prisma.operation.findMany({
+      where: { kind: { in: ['restore', 'reset'] }, createdAt: { gt: new Date(Date.now() - 60_000) } },
+    });
     expect(ops.filter((o) => o.status !== 'completed' && o.id !== jobId)).toEqual([]);
     await settle(jobId);
   }, 90_000);
@@ -130,11 +163,15 @@ describe('two API and two worker processes on one queue', () => {
     const { login } = await createAdmin(apiA, db.prisma);
     const token = await login();
     const schedule = { frequency: 'daily' };
-    const puts = await Promise.all([apiA, apiB].map((api) => client(api, token).json('PUT', '/api/backup/schedule', schedule)));
+    const puts = await Promise.all(
+      [apiA, apiB].map((api) => client(api, token).json('PUT', '/api/backup/schedule', schedule)),
+    );
     expect(puts.map((p) => p.status)).toEqual([200, 200]);
 
     const answers = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => client(i % 2 ? apiB : apiA, token).json<{ backupId: string }>('POST', '/api/backup/create', {})),
+      Array.from({ length: 20 }, (_, i) =>
+        client(i % 2 ? apiB : apiA, token).json<{ backupId: string }>('POST', '/api/backup/create', {}),
+      ),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
     const ids = answers.map((a) => a.body.data.backupId);
@@ -144,19 +181,29 @@ describe('two API and two worker processes on one queue', () => {
     const records = await db.prisma.backupRecord.findMany({ where: { id: { in: ids } } });
     expect(records.map((r) => r.attempts)).toEqual(Array(20).fill(1));
     expect((await readdir(env.backupDir)).filter((f) => f.startsWith('backup_'))).toHaveLength(20);
-    const runs = (out: string, id: string) => out.split('\n').filter((l) => l.includes('"msg":"job completed"') && l.includes(`"jobId":"${id}"`)).length;
+    const runs = (out: string, id: string) =>
+      out.split('\n').filter((l) => l.includes('"msg":"job completed"') && l.includes(`"jobId":"${id}"`)).length;
     // The record is completed just before BullMQ's own completion (and its log line): wait for the lines.
     await waitFor(async () => ids.every((id) => runs(workerA.output(), id) + runs(workerB.output(), id) > 0), 30_000);
     for (const id of ids) expect(runs(workerA.output(), id) + runs(workerB.output(), id)).toBe(1);
     // Both workers took part (20 jobs, two workers of concurrency 2).
-    expect(ids.some((id) => runs(workerA.output(), id) === 1) && ids.some((id) => runs(workerB.output(), id) === 1)).toBe(true);
+    expect(
+      ids.some((id) => runs(workerA.output(), id) === 1) && ids.some((id) => runs(workerB.output(), id) === 1),
+    ).toBe(true);
 
     const schedulers = await queue!.getJobSchedulers();
-    const schedulerIds = [BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, HEALTH_SCHEDULER_ID, PRUNE_SCHEDULER_ID, RESTORE_POINTS_SCHEDULER_ID];
+    const schedulerIds = [
+      BACKUP_SCHEDULER_ID,
+      DRILL_SCHEDULER_ID,
+      HEALTH_SCHEDULER_ID,
+      PRUNE_SCHEDULER_ID,
+      RESTORE_POINTS_SCHEDULER_ID,
+    ];
     expect(schedulers.map((s) => s.key).sort()).toEqual([...schedulerIds].sort());
     // One pending run each (the health check may be running right now instead of waiting).
     const pending = [...(await queue!.getDelayed()), ...(await queue!.getWaiting()), ...(await queue!.getActive())];
-    for (const id of schedulerIds) expect(pending.filter((j) => j.repeatJobKey === id).length, id).toBeLessThanOrEqual(1);
+    for (const id of schedulerIds)
+      expect(pending.filter((j) => j.repeatJobKey === id).length, id).toBeLessThanOrEqual(1);
     for (const id of [BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, PRUNE_SCHEDULER_ID, RESTORE_POINTS_SCHEDULER_ID]) {
       expect(pending.filter((j) => j.repeatJobKey === id).length, id).toBe(1);
     }

@@ -91,10 +91,14 @@ describe('Redis stopped', () => {
       await redis.start();
     }
     // Back again: the API and the worker reconnect by themselves, and a new job runs.
-    const accepted = await waitFor(async () => {
-      const res = await http().json<{ backupId: string }>('POST', '/api/backup/create', {});
-      return res.status === 202 ? res.body.data.backupId : undefined;
-    }, 30_000, 200);
+    const accepted = await waitFor(
+      async () => {
+        const res = await http().json<{ backupId: string }>('POST', '/api/backup/create', {});
+        return res.status === 202 ? res.body.data.backupId : undefined;
+      },
+      30_000,
+      200,
+    );
     const after = await waitForJob(api, token, accepted, { timeoutMs: 60_000 });
     expect(after.state).toBe('completed');
   }, 120_000);
@@ -112,7 +116,11 @@ describe('Redis stopped', () => {
       const started = performance.now();
       const res = await http().json(method, url, body);
       timings[`${method} ${url}`] = Math.round(performance.now() - started);
-      expect([`${method} ${url}`, res.status, res.body.error?.code]).toEqual([`${method} ${url}`, 503, 'QUEUE_UNAVAILABLE']);
+      expect([`${method} ${url}`, res.status, res.body.error?.code]).toEqual([
+        `${method} ${url}`,
+        503,
+        'QUEUE_UNAVAILABLE',
+      ]);
     }
     console.log('503 answer times with Redis stopped (ms):', timings);
     // Nothing in these paths waits for Redis any more: each fails on its first command, well within a second on a
@@ -131,9 +139,13 @@ describe('Redis stopped', () => {
     const status = (await (await api200(`/api/backup/jobs/${backupId}`)).json()) as { data: { state: string } };
     expect(status.data.state).toBe('completed');
     const file = await api200(`/api/backup/download/${backupId}`);
-    const checksum = createHash('sha256').update(Buffer.from(await file.arrayBuffer())).digest('hex');
+    const checksum = createHash('sha256')
+      .update(Buffer.from(await file.arrayBuffer()))
+      .digest('hex');
     expect(file.headers.get('x-backup-checksum')).toBe(`sha256=${checksum}`);
-    const system = (await (await api200('/api/system/status')).json()) as { data: { maintenance: { active: boolean } } };
+    const system = (await (await api200('/api/system/status')).json()) as {
+      data: { maintenance: { active: boolean } };
+    };
     expect(system.data.maintenance.active).toBe(false);
     expect(await prisma.operation.count({ where: { status: { in: ['queued', 'running'] } } })).toBe(0);
     expect(await prisma.backupRecord.count({ where: { status: { in: ['queued', 'running'] } } })).toBe(0);
@@ -148,7 +160,9 @@ describe('the backup disk', () => {
     try {
       const failed = await createBackup();
       expect(failed.state).toBe('failed');
-      expect(failed.error).toBe(`No space left on the backup disk (${env.backupDir}); free some space or point BACKUP_DIR elsewhere, then try again`);
+      expect(failed.error).toBe(
+        `No space left on the backup disk (${env.backupDir}); free some space or point BACKUP_DIR elsewhere, then try again`,
+      );
       const record = await prisma.backupRecord.findUniqueOrThrow({ where: { id: failed.backupId } });
       expect([record.status, record.attempts]).toEqual(['failed', 1]);
       expect(await backupFiles()).toEqual(before);
@@ -163,7 +177,9 @@ describe('the backup disk', () => {
     try {
       const failed = await createBackup();
       expect(failed.state).toBe('failed');
-      expect(failed.error).toBe(`The backup folder (${env.backupDir}) is on a read-only file system; mount it read-write or point BACKUP_DIR elsewhere`);
+      expect(failed.error).toBe(
+        `The backup folder (${env.backupDir}) is on a read-only file system; mount it read-write or point BACKUP_DIR elsewhere`,
+      );
       expect(await backupFiles()).toEqual(before);
     } finally {
       await run('mount', ['-o', 'remount,rw', env.backupDir]);
@@ -183,10 +199,16 @@ describe('PostgreSQL restarted mid-export', () => {
     const res = await http().json<{ backupId: string }>('POST', '/api/backup/create', {});
     expect(res.status).toBe(202);
     const { backupId } = res.body.data;
-    await waitFor(async () => {
-      const { rows } = await pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
-      return rows.length > 0;
-    }, 30_000, 50);
+    await waitFor(
+      async () => {
+        const { rows } = await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows.length > 0;
+      },
+      30_000,
+      50,
+    );
     expect((await prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } })).status).toBe('running');
 
     await postgres.restart();

@@ -14,7 +14,10 @@ beforeAll(async () => {
   stack = await startE2eStack({
     scale: 1,
     seed: 5,
-    env: { BACKUP_ENCRYPTION_KEY: `ops-2026:${randomBytes(32).toString('base64')}`, BACKUP_ENCRYPTION_REQUIRED: 'true' },
+    env: {
+      BACKUP_ENCRYPTION_KEY: `ops-2026:${randomBytes(32).toString('base64')}`,
+      BACKUP_ENCRYPTION_REQUIRED: 'true',
+    },
   });
   ({ db, api } = stack);
   token = await stack.login();
@@ -32,9 +35,16 @@ describe('an encrypted backup, end to end', () => {
     expect(await waitForJob(api, token, created.body.data.jobId)).toMatchObject({ state: 'completed' });
     const before = await tableHashes(db.pool, CORE);
 
-    const listed = await client(api, token).json<{ items: Record<string, unknown>[] }>('GET', '/api/backup/list?label=reason:pre-migration');
+    const listed = await client(api, token).json<{ items: Record<string, unknown>[] }>(
+      'GET',
+      '/api/backup/list?label=reason:pre-migration',
+    );
     expect(listed.body.data.items).toEqual([
-      expect.objectContaining({ id: created.body.data.backupId, encryptionKeyId: 'ops-2026', labels: { reason: 'pre-migration' } }),
+      expect.objectContaining({
+        id: created.body.data.backupId,
+        encryptionKeyId: 'ops-2026',
+        labels: { reason: 'pre-migration' },
+      }),
     ]);
 
     const res = await client(api, token).raw(`/api/backup/download/${created.body.data.backupId}`);
@@ -44,8 +54,14 @@ describe('an encrypted backup, end to end', () => {
     expect(file.subarray(0, 4).toString('latin1')).toBe('MPBE');
     expect(res.headers.get('x-backup-checksum')).toBe(`sha256=${createHash('sha256').update(file).digest('hex')}`);
 
-    const verify = await client(api, token).json<{ jobId: string }>('POST', `/api/backup/${created.body.data.backupId}/verify`);
-    expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({ state: 'completed', result: { ok: true } });
+    const verify = await client(api, token).json<{ jobId: string }>(
+      'POST',
+      `/api/backup/${created.body.data.backupId}/verify`,
+    );
+    expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({
+      state: 'completed',
+      result: { ok: true },
+    });
 
     await db.pool.query(`UPDATE loans SET notes = 'changed after the backup'`);
     const form = new FormData();

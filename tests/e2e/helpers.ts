@@ -19,9 +19,16 @@ export interface Envelope<T = Record<string, unknown>> {
 
 /** A small HTTP client for the API process. */
 export function client(api: ServiceProcess, token?: string) {
-  const headers = (extra: Record<string, string> = {}) => ({ ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra });
+  const headers = (extra: Record<string, string> = {}) => ({
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...extra,
+  });
   return {
-    async json<T = Record<string, unknown>>(method: string, url: string, body?: unknown): Promise<{ status: number; body: Envelope<T> }> {
+    async json<T = Record<string, unknown>>(
+      method: string,
+      url: string,
+      body?: unknown,
+    ): Promise<{ status: number; body: Envelope<T> }> {
       const res = await fetch(`${api.url}${url}`, {
         method,
         headers: headers(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -36,7 +43,11 @@ export function client(api: ServiceProcess, token?: string) {
       return { status: res.status, body: parsed };
     },
     raw(url: string, init: RequestInit = {}) {
-      return fetch(`${api.url}${url}`, { ...init, headers: { ...headers(), ...(init.headers as Record<string, string>) }, redirect: 'manual' });
+      return fetch(`${api.url}${url}`, {
+        ...init,
+        headers: { ...headers(), ...(init.headers as Record<string, string>) },
+        redirect: 'manual',
+      });
     },
   };
 }
@@ -59,20 +70,31 @@ export async function createAdmin(api: ServiceProcess, prisma: PrismaClient) {
  * Polls GET /api/backup/jobs/:id until the job is final; returns its last status. A restore or
  * reset logs everyone out, so on 401 it logs in again through `relogin` when given.
  */
-export async function waitForJob(api: ServiceProcess, token: string, jobId: string, opts: { relogin?: () => Promise<string>; timeoutMs?: number } = {}) {
+export async function waitForJob(
+  api: ServiceProcess,
+  token: string,
+  jobId: string,
+  opts: { relogin?: () => Promise<string>; timeoutMs?: number } = {},
+) {
   let current = token;
-  return waitFor(async () => {
-    const res = await client(api, current).json<{ state: string; error?: string; result?: Record<string, unknown>; progress?: unknown }>(
-      'GET',
-      `/api/backup/jobs/${jobId}`,
-    );
-    if (res.status === 401 && opts.relogin) {
-      current = await opts.relogin();
-      return undefined;
-    }
-    const state = res.body.data?.state;
-    return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
-  }, opts.timeoutMs ?? 60_000, 150);
+  return waitFor(
+    async () => {
+      const res = await client(api, current).json<{
+        state: string;
+        error?: string;
+        result?: Record<string, unknown>;
+        progress?: unknown;
+      }>('GET', `/api/backup/jobs/${jobId}`);
+      if (res.status === 401 && opts.relogin) {
+        current = await opts.relogin();
+        return undefined;
+      }
+      const state = res.body.data?.state;
+      return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
+    },
+    opts.timeoutMs ?? 60_000,
+    150,
+  );
 }
 
 /** A database, API and worker processes, and an admin, for one end-to-end test file. */
@@ -92,7 +114,11 @@ export interface E2eStack {
  * Seeds a fresh database copy at `scale`, starts the API and worker as real processes on it, and
  * creates an admin. The admin exists before any backup the test takes, so it survives restores.
  */
-export async function startE2eStack(opts: { scale: number; seed: number; env?: Record<string, string> }): Promise<E2eStack> {
+export async function startE2eStack(opts: {
+  scale: number;
+  seed: number;
+  env?: Record<string, string>;
+}): Promise<E2eStack> {
   const db = await createTestDatabase();
   await seedDemoData(db, { scale: opts.scale, seed: opts.seed });
   const env = await createE2eEnvironment(db.url, opts.env);

@@ -33,7 +33,9 @@ let base: BackupDocument;
 let backupId: string;
 
 type Job = { state: string; error?: string | null; result?: unknown; problems?: unknown[] | null };
-type Outcome = { kind: 'http'; status: number; body: { success?: boolean; error?: { code?: string; message?: string } } } | { kind: 'job'; job: Job };
+type Outcome =
+  | { kind: 'http'; status: number; body: { success?: boolean; error?: { code?: string; message?: string } } }
+  | { kind: 'job'; job: Job };
 
 const UNREADABLE = /Interrupted|Internal|invocation|prisma|unexpected error|\n|at .+\.(ts|js|mjs):\d+/i;
 
@@ -47,7 +49,8 @@ function expectReadableRefusal(outcome: Outcome): string | null {
   if (outcome.kind === 'http') {
     const { status, body } = outcome;
     if (status < 400 || status >= 500) return `HTTP ${status}`;
-    if (body?.success !== false || !/^[A-Z_]+$/.test(body.error?.code ?? '') || !body.error?.message) return `HTTP ${status} without the error envelope`;
+    if (body?.success !== false || !/^[A-Z_]+$/.test(body.error?.code ?? '') || !body.error?.message)
+      return `HTTP ${status} without the error envelope`;
     if (UNREADABLE.test(body.error.message)) return `HTTP ${status} unreadable: ${body.error.message.slice(0, 200)}`;
     return null;
   }
@@ -56,8 +59,10 @@ function expectReadableRefusal(outcome: Outcome): string | null {
   const error = job.error ?? '';
   if (error.length < 10 || UNREADABLE.test(error)) return `job error unreadable: ${error.slice(0, 300)}`;
   const problems = job.problems;
-  if (job.result !== null && job.result !== undefined) return `a failed job with a result: ${JSON.stringify(job.result).slice(0, 200)}`;
-  if (/not valid/.test(error) && !(Array.isArray(problems) && problems.length > 0)) return `job error without structured problems: ${error.slice(0, 200)}`;
+  if (job.result !== null && job.result !== undefined)
+    return `a failed job with a result: ${JSON.stringify(job.result).slice(0, 200)}`;
+  if (/not valid/.test(error) && !(Array.isArray(problems) && problems.length > 0))
+    return `job error without structured problems: ${error.slice(0, 200)}`;
   return null;
 }
 
@@ -73,12 +78,18 @@ async function attempt(send: () => Promise<Response>): Promise<Outcome> {
   if (res.status !== 202) return { kind: 'http', status: res.status, body };
   // Polled quickly: restores run one at a time, so the corpus time is the sum of these waits.
   let last: unknown;
-  const job = await waitFor(async () => {
-    const res = await api().json<Job>('GET', `/api/backup/jobs/${body.data.jobId}`);
-    last = res.body;
-    return res.body.data?.state === 'failed' || res.body.data?.state === 'completed' ? res.body.data : undefined;
-  }, 60_000, 20).catch((err: Error) => {
-    throw new Error(`${err.message}; last status ${JSON.stringify(last)}; worker said:\n${stack.worker.output().slice(-3000)}`);
+  const job = await waitFor(
+    async () => {
+      const res = await api().json<Job>('GET', `/api/backup/jobs/${body.data.jobId}`);
+      last = res.body;
+      return res.body.data?.state === 'failed' || res.body.data?.state === 'completed' ? res.body.data : undefined;
+    },
+    60_000,
+    20,
+  ).catch((err: Error) => {
+    throw new Error(
+      `${err.message}; last status ${JSON.stringify(last)}; worker said:\n${stack.worker.output().slice(-3000)}`,
+    );
   });
   return { kind: 'job', job };
 }
@@ -104,7 +115,11 @@ beforeAll(async () => {
     env: { RESTORE_BODY_LIMIT_MB: '2', RESTORE_UPLOAD_LIMIT_MB: '64' },
   });
   token = await stack.login();
-  const created = await client(stack.api, token).json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { includeAuditLogs: true });
+  const created = await client(stack.api, token).json<{ backupId: string; jobId: string }>(
+    'POST',
+    '/api/backup/create',
+    { includeAuditLogs: true },
+  );
   backupId = created.body.data.backupId;
   expect((await waitForJob(stack.api, token, created.body.data.jobId)).state).toBe('completed');
   const file = await client(stack.api, token).raw(`/api/backup/download/${backupId}`);
@@ -118,8 +133,12 @@ describe('hostile input', () => {
     const corpus = buildHostileCorpus(base, { seed: SEED });
     expect(corpus.length).toBeGreaterThanOrEqual(1000);
     const before = await hashes();
-    const counts: Record<string, { inCorpus: number; cases: number; sent: number; http4xx: number; jobFailed: number; bad: number }> = {};
-    for (const c of corpus) (counts[c.family] ??= { inCorpus: 0, cases: 0, sent: 0, http4xx: 0, jobFailed: 0, bad: 0 }).inCorpus++;
+    const counts: Record<
+      string,
+      { inCorpus: number; cases: number; sent: number; http4xx: number; jobFailed: number; bad: number }
+    > = {};
+    for (const c of corpus)
+      (counts[c.family] ??= { inCorpus: 0, cases: 0, sent: 0, http4xx: 0, jobFailed: 0, bad: 0 }).inCorpus++;
     const complaints: string[] = [];
     const started = Date.now();
     for (const c of sample(corpus, PER_FAMILY)) {
@@ -153,7 +172,10 @@ describe('hostile input', () => {
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const report = { seed: SEED, corpus: corpus.length, seconds, perFamily: counts, complaints };
-    await writeFile(process.env.HOSTILE_REPORT ?? `${stack.env.root}/hostile-report.json`, JSON.stringify(report, null, 2)).catch(() => {});
+    await writeFile(
+      process.env.HOSTILE_REPORT ?? `${stack.env.root}/hostile-report.json`,
+      JSON.stringify(report, null, 2),
+    ).catch(() => {});
     console.log(`hostile corpus: ${corpus.length} cases, sample sent in ${seconds} s`);
     console.table(counts);
     expect(complaints).toEqual([]);

@@ -54,18 +54,31 @@ afterAll(async () => {
 
 describe('Redis Cluster', () => {
   it('refuses a prefix that is not hash-tagged, naming the fix', () => {
-    expect(() => parseConfig(workerEnvSchema, { ...env.env, QUEUE_PREFIX: 'mp' })).toThrow(/QUEUE_PREFIX: with REDIS_CLUSTER=true the prefix must be hash-tagged.*use \{mp\}/s);
+    expect(() => parseConfig(workerEnvSchema, { ...env.env, QUEUE_PREFIX: 'mp' })).toThrow(
+      /QUEUE_PREFIX: with REDIS_CLUSTER=true the prefix must be hash-tagged.*use \{mp\}/s,
+    );
   });
 
   it('takes a backup and restores it through queues on the cluster', async () => {
-    const created = await client(api, token).json<{ jobId: string; backupId: string }>('POST', '/api/backup/create', {});
+    const created = await client(api, token).json<{ jobId: string; backupId: string }>(
+      'POST',
+      '/api/backup/create',
+      {},
+    );
     expect(created.status).toBe(202);
-    expect(await waitForJob(api, token, created.body.data.jobId, { timeoutMs: 90_000 })).toMatchObject({ state: 'completed' });
+    expect(await waitForJob(api, token, created.body.data.jobId, { timeoutMs: 90_000 })).toMatchObject({
+      state: 'completed',
+    });
     const before = await tableHashes(db.pool, CORE);
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments ORDER BY id LIMIT 4)`);
-    const restore = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupId: created.body.data.backupId, skipSafetyBackup: true });
+    const restore = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupId: created.body.data.backupId,
+      skipSafetyBackup: true,
+    });
     expect(restore.status).toBe(202);
-    expect(await waitForJob(api, token, restore.body.data.jobId, { relogin: login, timeoutMs: 90_000 })).toMatchObject({ state: 'completed' });
+    expect(await waitForJob(api, token, restore.body.data.jobId, { relogin: login, timeoutMs: 90_000 })).toMatchObject({
+      state: 'completed',
+    });
     expect(await tableHashes(db.pool, CORE)).toEqual(before);
     token = await login();
   }, 180_000);
@@ -82,24 +95,45 @@ describe('Redis Cluster', () => {
     expect(keysPerNode.filter((n) => n.keys > 0).map((n) => n.port)).toEqual([owner]);
 
     // A backup in flight while the master restarts: it completes once the cluster is whole again.
-    const created = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/create', { includeAuditLogs: true });
+    const created = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/create', {
+      includeAuditLogs: true,
+    });
     expect(created.status).toBe(202);
     await cluster.restart(owner);
-    expect(await waitForJob(api, token, created.body.data.jobId, { timeoutMs: 120_000 })).toMatchObject({ state: 'completed' });
+    expect(await waitForJob(api, token, created.body.data.jobId, { timeoutMs: 120_000 })).toMatchObject({
+      state: 'completed',
+    });
 
     // And new work after the restart.
-    const after = await waitFor(async () => {
-      const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/create', {});
-      return res.status === 202 ? res.body.data : undefined;
-    }, 60_000, 500);
+    const after = await waitFor(
+      async () => {
+        const res = await client(api, token).json<{ jobId: string }>('POST', '/api/backup/create', {});
+        return res.status === 202 ? res.body.data : undefined;
+      },
+      60_000,
+      500,
+    );
     expect(await waitForJob(api, token, after.jobId, { timeoutMs: 90_000 })).toMatchObject({ state: 'completed' });
   }, 240_000);
 
   it('fires the backup scheduler on the cluster', async () => {
-    const queue = new Queue(QUEUES.backup, { connection: new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], { redisOptions: { maxRetriesPerRequest: null } }) as never, prefix });
+    const queue = new Queue(QUEUES.backup, {
+      connection: new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], {
+        redisOptions: { maxRetriesPerRequest: null },
+      }) as never,
+      prefix,
+    });
     try {
-      await queue.upsertJobScheduler(BACKUP_SCHEDULER_ID, { every: 2000 }, { name: 'backup.scheduled', data: {}, opts: { ...JOBS['backup.scheduled'].options } });
-      await waitFor(async () => (await db.prisma.backupRecord.count({ where: { type: 'scheduled', status: 'completed' } })) >= 2, 90_000, 250);
+      await queue.upsertJobScheduler(
+        BACKUP_SCHEDULER_ID,
+        { every: 2000 },
+        { name: 'backup.scheduled', data: {}, opts: { ...JOBS['backup.scheduled'].options } },
+      );
+      await waitFor(
+        async () => (await db.prisma.backupRecord.count({ where: { type: 'scheduled', status: 'completed' } })) >= 2,
+        90_000,
+        250,
+      );
       await queue.removeJobScheduler(BACKUP_SCHEDULER_ID);
       const records = await db.prisma.backupRecord.findMany({ where: { type: 'scheduled' } });
       expect(new Set(records.map((r) => r.jobId)).size).toBe(records.length);

@@ -18,12 +18,16 @@ const ALL = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayme
 
 const http = () => client(stack.api, token);
 const scratchDatabases = async () =>
-  (await stack.db.pool.query<{ name: string }>(`SELECT datname AS name FROM pg_database
+  (
+    await stack.db.pool.query<{ name: string }>(`SELECT datname AS name FROM pg_database
         WHERE datname LIKE 'mp\\_drill\\_%' AND shobj_description(oid, 'pg_database') = 'restore drill of ' || current_database()
-        ORDER BY 1`)).rows.map((r) => r.name);
+        ORDER BY 1`)
+  ).rows.map((r) => r.name);
 
 async function createBackup(): Promise<string> {
-  const res = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { includeAuditLogs: true });
+  const res = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', {
+    includeAuditLogs: true,
+  });
   expect(res.status).toBe(202);
   expect((await waitForJob(stack.api, token, res.body.data.jobId)).state).toBe('completed');
   return res.body.data.backupId;
@@ -46,9 +50,16 @@ async function settledJob(id: string) {
 }
 
 beforeAll(async () => {
-  stack = await startE2eStack({ scale: 8, seed: 12, env: { RECONCILE_GRACE_MS: '2000', JOB_LOCK_MS: '3000', JOB_STALLED_INTERVAL_MS: '500' } });
+  stack = await startE2eStack({
+    scale: 8,
+    seed: 12,
+    env: { RECONCILE_GRACE_MS: '2000', JOB_LOCK_MS: '3000', JOB_STALLED_INTERVAL_MS: '500' },
+  });
   token = await stack.login();
-  queue = new Queue(QUEUES.backup, { connection: new Redis(stack.env.env.REDIS_URL!) as unknown as ConnectionOptions, prefix: stack.env.env.QUEUE_PREFIX });
+  queue = new Queue(QUEUES.backup, {
+    connection: new Redis(stack.env.env.REDIS_URL!) as unknown as ConnectionOptions,
+    prefix: stack.env.env.QUEUE_PREFIX,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -72,8 +83,15 @@ describe('restore drills', () => {
     expect(done.error ?? null).toBeNull();
     expect(done.state).toBe('completed');
     const result = done.result as {
-      backupId: string; ok: boolean; rtoSeconds: number; checkedSeconds: number; restoreSeconds: number; rowsPerSecond: number; rows: number;
-      tables: Record<string, { rows: number; fileRows: number; hashOk: boolean }>; invariants: { rule: string; count: number; examples: string[] }[];
+      backupId: string;
+      ok: boolean;
+      rtoSeconds: number;
+      checkedSeconds: number;
+      restoreSeconds: number;
+      rowsPerSecond: number;
+      rows: number;
+      tables: Record<string, { rows: number; fileRows: number; hashOk: boolean }>;
+      invariants: { rule: string; count: number; examples: string[] }[];
     };
     expect(result).toMatchObject({ backupId, ok: true });
     expect(result.rtoSeconds).toBeGreaterThan(0);
@@ -84,16 +102,27 @@ describe('restore drills', () => {
     const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
     const counts = record.recordCounts as Record<string, number>;
     expect(Object.keys(result.tables).sort()).toEqual(Object.keys(counts).sort());
-    for (const [key, t] of Object.entries(result.tables)) expect(t, key).toEqual({ rows: counts[key], fileRows: counts[key], hashOk: true });
+    for (const [key, t] of Object.entries(result.tables))
+      expect(t, key).toEqual({ rows: counts[key], fileRows: counts[key], hashOk: true });
     expect(result.rows).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
     expect(Array.isArray(result.invariants)).toBe(true);
 
     expect(await tableHashes(stack.db.pool, ALL)).toEqual(before);
     expect(await scratchDatabases()).toEqual([]);
 
-    const listed = await http().json<{ items: Record<string, unknown>[]; nextCursor: string | null }>('GET', '/api/backup/drills?limit=1');
+    const listed = await http().json<{ items: Record<string, unknown>[]; nextCursor: string | null }>(
+      'GET',
+      '/api/backup/drills?limit=1',
+    );
     expect(listed.status).toBe(200);
-    expect(listed.body.data.items[0]).toMatchObject({ jobId, status: 'completed', backupId, ok: true, error: null, rtoSeconds: result.rtoSeconds });
+    expect(listed.body.data.items[0]).toMatchObject({
+      jobId,
+      status: 'completed',
+      backupId,
+      ok: true,
+      error: null,
+      rtoSeconds: result.rtoSeconds,
+    });
   });
 
   it('the scheduled drill runs on the newest completed backup', async () => {
@@ -104,17 +133,27 @@ describe('restore drills', () => {
     expect(op).toMatchObject({ kind: 'drill', status: 'completed', backupId: newest, createdBy: 'scheduler' });
     expect(op.result).toMatchObject({ ok: true, backupId: newest });
 
-    const list = await http().json<{ items: { jobId: string }[]; nextCursor: string | null }>('GET', '/api/backup/drills?limit=1');
+    const list = await http().json<{ items: { jobId: string }[]; nextCursor: string | null }>(
+      'GET',
+      '/api/backup/drills?limit=1',
+    );
     expect(list.body.data.items.map((i) => i.jobId)).toEqual(['scheduled-drill-1']);
-    const next = await http().json<{ items: { backupId: string }[] }>('GET', `/api/backup/drills?limit=5&cursor=${list.body.data.nextCursor}`);
+    const next = await http().json<{ items: { backupId: string }[] }>(
+      'GET',
+      `/api/backup/drills?limit=5&cursor=${list.body.data.nextCursor}`,
+    );
     expect(next.body.data.items).toHaveLength(1);
   });
 
   it('drillFrequency is set through the schedule PUT and drives the drill scheduler', async () => {
-    expect((await http().json<{ drillFrequency: string }>('GET', '/api/backup/schedule')).body.data.drillFrequency).toBe('weekly');
+    expect(
+      (await http().json<{ drillFrequency: string }>('GET', '/api/backup/schedule')).body.data.drillFrequency,
+    ).toBe('weekly');
     // The worker asserted the default (weekly, 04:00 on Sunday) at start-up.
     expect((await queue.getJobScheduler(DRILL_SCHEDULER_ID))?.pattern).toBe('0 4 * * 0');
-    const daily = await http().json<{ drillFrequency: string }>('PUT', '/api/backup/schedule', { drillFrequency: 'daily' });
+    const daily = await http().json<{ drillFrequency: string }>('PUT', '/api/backup/schedule', {
+      drillFrequency: 'daily',
+    });
     expect(daily.status).toBe(200);
     expect(daily.body.data.drillFrequency).toBe('daily');
     expect((await queue.getJobScheduler(DRILL_SCHEDULER_ID))?.pattern).toBe('0 4 * * *');
@@ -148,7 +187,11 @@ describe('restore drills', () => {
     const armed: ServiceProcess = await startService('worker', { ...stack.env.env, FAILPOINTS: 'restore.staging' });
     stack.worker = armed;
     const jobId = await drill(backupId);
-    const reached = () => armed.output().split('\n').some((l) => l.includes('"msg":"failpoint"') && l.includes('"point":"restore.staging"'));
+    const reached = () =>
+      armed
+        .output()
+        .split('\n')
+        .some((l) => l.includes('"msg":"failpoint"') && l.includes('"point":"restore.staging"'));
     await waitFor(async () => reached(), 60_000, 25);
     expect(await armed.kill('SIGKILL')).toBeNull();
     expect(await scratchDatabases()).toHaveLength(1);
@@ -176,7 +219,10 @@ describe('restore drills', () => {
       const err = await createScratchDatabase(limited, 'mp_drill_refused').catch((e: unknown) => e);
       await limited.end();
       expect(err).toBeInstanceOf(AppError);
-      expect(err).toMatchObject({ code: 'DRILL_NOT_PERMITTED', message: expect.stringContaining(`ALTER ROLE "${role}" CREATEDB`) });
+      expect(err).toMatchObject({
+        code: 'DRILL_NOT_PERMITTED',
+        message: expect.stringContaining(`ALTER ROLE "${role}" CREATEDB`),
+      });
       expect(await scratchDatabases()).toEqual([]);
     } finally {
       await admin.query(`DROP ROLE ${role}`);

@@ -43,7 +43,8 @@ const mutate = (fn: (d: Doc) => void): Doc => {
 
 /** Sends `file` the way `via` says: a multipart upload (bytes as given) or a JSON `{ backupData }` body. */
 async function requestRestore(via: 'upload' | 'body', file: Doc | Buffer, options: Record<string, boolean> = {}) {
-  if (via === 'body') return client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupData: file, ...options });
+  if (via === 'body')
+    return client(api, token).json<{ jobId: string }>('POST', '/api/backup/restore', { backupData: file, ...options });
   const form = new FormData();
   // Multipart fields go before the file, as strings.
   for (const [name, value] of Object.entries(options)) form.append(name, String(value));
@@ -78,7 +79,9 @@ beforeAll(async () => {
   token = await stack.login();
   const created = await client(api, token).json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', {});
   expect((await waitForJob(api, token, created.body.data.jobId)).state).toBe('completed');
-  const file = Buffer.from(await (await client(api, token).raw(`/api/backup/download/${created.body.data.backupId}`)).arrayBuffer());
+  const file = Buffer.from(
+    await (await client(api, token).raw(`/api/backup/download/${created.body.data.backupId}`)).arrayBuffer(),
+  );
   good = JSON.parse((file[0] === 0x1f ? gunzipSync(file) : file).toString('utf8')) as Doc;
   before = await tableHashes(db.pool);
   backupRecords = await db.prisma.backupRecord.count();
@@ -91,10 +94,16 @@ describe('a refused restore reports its problems on the job and the Operation ro
 
   it.each(['upload', 'body'] as const)('a table missing (%s)', async (via) => {
     const loans = good.data.loans!.length;
-    const done = await refused(via, mutate((d) => delete d.data.loans));
+    const done = await refused(
+      via,
+      mutate((d) => delete d.data.loans),
+    );
     expect(done.error).toBe(`${SUMMARY}: 2 problems, first: data.loans: this table is missing from the file`);
     expect(done.problems).toEqual([
-      p({ table: 'loans', problem: 'this table is missing from the file' }, 'data.loans: this table is missing from the file'),
+      p(
+        { table: 'loans', problem: 'this table is missing from the file' },
+        'data.loans: this table is missing from the file',
+      ),
       p(
         { table: 'loans', problem: `metadata.recordCounts says ${loans} rows, the file has 0` },
         `data.loans: metadata.recordCounts says ${loans} rows, the file has 0`,
@@ -103,39 +112,65 @@ describe('a refused restore reports its problems on the job and the Operation ro
   });
 
   it.each(['body'] as const)('an unknown table (%s)', async (via) => {
-    const done = await refused(via, mutate((d) => (d.data.widgets = [{ id: 1 }])));
+    const done = await refused(
+      via,
+      mutate((d) => (d.data.widgets = [{ id: 1 }])),
+    );
     expect(done.error).toBe(`${SUMMARY}: 1 problem: file: unknown table "data.widgets"`);
-    expect(done.problems).toEqual([{ problem: 'unknown table "data.widgets"', message: 'file: unknown table "data.widgets"' }]);
+    expect(done.problems).toEqual([
+      { problem: 'unknown table "data.widgets"', message: 'file: unknown table "data.widgets"' },
+    ]);
   });
 
   it.each(['upload'] as const)('a bad enum value (%s)', async (via) => {
-    const done = await refused(via, mutate((d) => (d.data.users![1]!.role = 'KING')));
+    const done = await refused(
+      via,
+      mutate((d) => (d.data.users![1]!.role = 'KING')),
+    );
     const problem = '"KING" is not a valid "Role"';
     expect(done.error).toBe(`${SUMMARY}: 1 problem: data.users[1].role: ${problem}`);
-    expect(done.problems).toEqual([p({ table: 'users', row: 1, field: 'role', problem }, `data.users[1].role: ${problem}`)]);
+    expect(done.problems).toEqual([
+      p({ table: 'users', row: 1, field: 'role', problem }, `data.users[1].role: ${problem}`),
+    ]);
   });
 
   it.each(['body'] as const)('a numeric overflow (%s)', async (via) => {
-    const done = await refused(via, mutate((d) => (d.data.loans![2]!.principal = '123456789012345678.00')));
+    const done = await refused(
+      via,
+      mutate((d) => (d.data.loans![2]!.principal = '123456789012345678.00')),
+    );
     const problem = '"123456789012345678.00" is not a valid numeric(14,2)';
     expect(done.error).toBe(`${SUMMARY}: 1 problem: data.loans[2].principal: ${problem}`);
-    expect(done.problems).toEqual([p({ table: 'loans', row: 2, field: 'principal', problem }, `data.loans[2].principal: ${problem}`)]);
+    expect(done.problems).toEqual([
+      p({ table: 'loans', row: 2, field: 'principal', problem }, `data.loans[2].principal: ${problem}`),
+    ]);
   });
 
   it.each(['upload', 'body'] as const)('a NUL byte in a string (%s)', async (via) => {
-    const done = await refused(via, mutate((d) => (d.data.unions![0]!.name = 'Ikeja\u0000Potters')));
+    const done = await refused(
+      via,
+      mutate((d) => (d.data.unions![0]!.name = 'Ikeja\u0000Potters')),
+    );
     const problem = 'holds a NUL character (\\u0000), which PostgreSQL cannot store';
     expect(done.error).toBe(`${SUMMARY}: 1 problem: data.unions[0].name: ${problem}`);
-    expect(done.problems).toEqual([p({ table: 'unions', row: 0, field: 'name', problem }, `data.unions[0].name: ${problem}`)]);
+    expect(done.problems).toEqual([
+      p({ table: 'unions', row: 0, field: 'name', problem }, `data.unions[0].name: ${problem}`),
+    ]);
   });
 
   it('a gzip upload that does not decompress', async () => {
     // A gzip header, then bytes that are not deflate data.
-    const broken = Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]), Buffer.from('this is not deflate data at all')]);
+    const broken = Buffer.concat([
+      Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0x03]),
+      Buffer.from('this is not deflate data at all'),
+    ]);
     const done = await refused('upload', broken);
     expect(done.error).toBe(`${SUMMARY}: 1 problem: file: the file looks like gzip but does not decompress`);
     expect(done.problems).toEqual([
-      { problem: 'the file looks like gzip but does not decompress', message: 'file: the file looks like gzip but does not decompress' },
+      {
+        problem: 'the file looks like gzip but does not decompress',
+        message: 'file: the file looks like gzip but does not decompress',
+      },
     ]);
   });
 
@@ -151,26 +186,39 @@ describe('a refused restore reports its problems on the job and the Operation ro
     );
     const problem = `duplicate id "${copied.id}" (also in row 0)`;
     expect(done.error).toBe(`${SUMMARY}: 1 problem: data.loanTypes[${row}].id: ${problem}`);
-    expect(done.problems).toEqual([p({ table: 'loanTypes', row, field: 'id', problem }, `data.loanTypes[${row}].id: ${problem}`)]);
+    expect(done.problems).toEqual([
+      p({ table: 'loanTypes', row, field: 'id', problem }, `data.loanTypes[${row}].id: ${problem}`),
+    ]);
   });
 
   it.each(['body'] as const)('a dangling reference (%s)', async (via) => {
-    const done = await refused(via, mutate((d) => (d.data.loans![5]!.unionMemberId = MISSING_MEMBER)));
+    const done = await refused(
+      via,
+      mutate((d) => (d.data.loans![5]!.unionMemberId = MISSING_MEMBER)),
+    );
     const problem = `refers to unionMembers "${MISSING_MEMBER}", which is not in the file`;
     expect(done.error).toBe(`${SUMMARY}: 1 problem: data.loans[5].unionMemberId: ${problem}`);
-    expect(done.problems).toEqual([p({ table: 'loans', row: 5, field: 'unionMemberId', problem }, `data.loans[5].unionMemberId: ${problem}`)]);
+    expect(done.problems).toEqual([
+      p({ table: 'loans', row: 5, field: 'unionMemberId', problem }, `data.loans[5].unionMemberId: ${problem}`),
+    ]);
   });
 });
 
 describe('a restore that would lock every administrator out', () => {
   const admins = (d: Doc) => d.data.users!.filter((u) => u.role === 'ADMIN');
   // The stack's admin is the only ADMIN anyone can log in as; demo-data admins have placeholder hashes.
-  const unusable = () => mutate((d) => admins(d).forEach((u) => {
-      u.passwordHash = 'scrypt$disabled$0123456789abcdef';
-    }));
-  const inactive = () => mutate((d) => admins(d).forEach((u) => {
-      u.isActive = false;
-    }));
+  const unusable = () =>
+    mutate((d) =>
+      admins(d).forEach((u) => {
+        u.passwordHash = 'scrypt$disabled$0123456789abcdef';
+      }),
+    );
+  const inactive = () =>
+    mutate((d) =>
+      admins(d).forEach((u) => {
+        u.isActive = false;
+      }),
+    );
   const finalRow = (id: string) =>
     waitFor(async () => {
       const op = await db.prisma.operation.findUniqueOrThrow({ where: { id } });
@@ -180,7 +228,10 @@ describe('a restore that would lock every administrator out', () => {
 
   it('is refused by default when no ADMIN has a usable password (upload) or none is active (body)', async () => {
     expect(admins(good).length).toBeGreaterThan(1);
-    for (const [via, file] of [['upload', unusable()], ['body', inactive()]] as const) {
+    for (const [via, file] of [
+      ['upload', unusable()],
+      ['body', inactive()],
+    ] as const) {
       const done = await refused(via, file);
       expect(done.error).toBe(NO_ADMIN_ERROR);
       expect(done.problems).toEqual([{ table: 'users', problem: NO_ADMIN, message: `data.users: ${NO_ADMIN}` }]);
@@ -192,19 +243,35 @@ describe('a restore that would lock every administrator out', () => {
     expect(res.status).toBe(202);
     const jobId = res.body.data.jobId;
     // The restore logged everyone out, and nobody can log in now: the row is read directly until an admin is back.
-    expect(await finalRow(jobId)).toMatchObject({ status: 'completed', error: null, input: { allowNoAdmin: true, skipSafetyBackup: true } });
+    expect(await finalRow(jobId)).toMatchObject({
+      status: 'completed',
+      error: null,
+      input: { allowNoAdmin: true, skipSafetyBackup: true },
+    });
     await expect(stack.login()).rejects.toThrow(/INVALID_CREDENTIALS/);
 
     // What `npm run admin:bootstrap` runs (the script only adds reading its env; it costs seconds of tsx start-up here).
     const password = 'Recovered-Admin-Pass-42';
-    expect(await bootstrapAdmin({ prisma: db.prisma }, { username: 'recovered', password })).toMatchObject({ created: true, generatedPassword: null });
+    expect(await bootstrapAdmin({ prisma: db.prisma }, { username: 'recovered', password })).toMatchObject({
+      created: true,
+      generatedPassword: null,
+    });
     token = await login(api, { username: 'recovered', password });
     const done = (await client(api, token).json<JobAnswer>('GET', `/api/backup/jobs/${jobId}`)).body.data;
-    expect(done).toMatchObject({ state: 'completed', error: null, problems: null, result: { restored: { users: good.data.users!.length } } });
+    expect(done).toMatchObject({
+      state: 'completed',
+      error: null,
+      problems: null,
+      result: { restored: { users: good.data.users!.length } },
+    });
 
     // The JSON body carries the flag too. Afterwards nobody can log in again, so the row is read directly.
     const again = await requestRestore('body', inactive(), { allowNoAdmin: true, skipSafetyBackup: true });
     expect(again.status).toBe(202);
-    expect(await finalRow(again.body.data.jobId)).toMatchObject({ status: 'completed', error: null, input: { allowNoAdmin: true } });
+    expect(await finalRow(again.body.data.jobId)).toMatchObject({
+      status: 'completed',
+      error: null,
+      input: { allowNoAdmin: true },
+    });
   });
 });

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, tableHashes, waitFor, type E2eEnvironment, type ServiceProcess, type TestDatabase } from '@mp/testing';
+import {
+  startService,
+  tableHashes,
+  waitFor,
+  type E2eEnvironment,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@mp/testing';
 import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // Restore points and undo, across the real API and worker processes: a restore keeps the replaced tables,
@@ -26,13 +33,20 @@ const call = async <T = Record<string, any>>(method: string, url: string, body?:
 
 /** Waits on the operation row itself (polling the API would log in again, which writes users). */
 const settled = (id: string) =>
-  waitFor(async () => {
-    const op = await db.prisma.operation.findUniqueOrThrow({ where: { id } });
-    return op.status === 'completed' || op.status === 'failed' ? op : undefined;
-  }, 60_000, 100);
+  waitFor(
+    async () => {
+      const op = await db.prisma.operation.findUniqueOrThrow({ where: { id } });
+      return op.status === 'completed' || op.status === 'failed' ? op : undefined;
+    },
+    60_000,
+    100,
+  );
 
 async function restore(backupId: string, skipSafetyBackup = true) {
-  const res = await call<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup });
+  const res = await call<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', {
+    backupId,
+    skipSafetyBackup,
+  });
   expect(res.status).toBe(202);
   const op = await settled(res.body.data.operationId);
   expect([op.status, op.error]).toEqual(['completed', null]);
@@ -40,12 +54,25 @@ async function restore(backupId: string, skipSafetyBackup = true) {
 }
 
 const restorePoints = async () =>
-  (await db.pool.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_point_') ORDER BY 1`)).rows.map((r) => r.name);
+  (
+    await db.pool.query<{ name: string }>(
+      `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_point_') ORDER BY 1`,
+    )
+  ).rows.map((r) => r.name);
 
 async function sweep() {
   const queue = new Queue('backup', { connection: { url: env.env.REDIS_URL }, prefix: env.env.QUEUE_PREFIX });
   const job = await queue.add('backup.restore-points', { action: 'sweep' }, { jobId: `sweep-${Date.now()}` });
-  await waitFor(async () => ((await job.getState()) === 'completed' ? true : (await job.getState()) === 'failed' ? Promise.reject(new Error(job.failedReason)) : false), 30_000, 100);
+  await waitFor(
+    async () =>
+      (await job.getState()) === 'completed'
+        ? true
+        : (await job.getState()) === 'failed'
+          ? Promise.reject(new Error(job.failedReason))
+          : false,
+    30_000,
+    100,
+  );
   await queue.close();
 }
 
@@ -56,10 +83,15 @@ beforeAll(async () => {
   stack = await startE2eStack({ scale: 2, seed: 5, env: { LOGIN_RATE_LIMIT: '1000' } });
   ({ db, env, api } = stack);
   token = await stack.login();
-  const made = await call<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { includeAuditLogs: false });
+  const made = await call<{ backupId: string; jobId: string }>('POST', '/api/backup/create', {
+    includeAuditLogs: false,
+  });
   expect((await waitForJob(api, token, made.body.data.jobId)).state).toBe('completed');
   backupId = made.body.data.backupId;
-  backedUp = await tableHashes(db.pool, REPLACED.filter((t) => t !== 'users'));
+  backedUp = await tableHashes(
+    db.pool,
+    REPLACED.filter((t) => t !== 'users'),
+  );
 }, 120_000);
 
 afterAll(() => stack?.stop());
@@ -70,26 +102,39 @@ describe('restore, then undo', () => {
 
   it('a restore keeps the replaced tables as its restore point and writes the pre-restore file in the background', async () => {
     // What the restore will replace, and so what an undo must give back.
-    await db.pool.query(`UPDATE loans SET notes = 'after the backup' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 7)`);
+    await db.pool.query(
+      `UPDATE loans SET notes = 'after the backup' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 7)`,
+    );
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments ORDER BY id LIMIT 4)`);
     await relogin();
     before = await tableHashes(db.pool, REPLACED);
-    const res = await client(api, token).json<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', { backupId });
+    const res = await client(api, token).json<{ jobId: string; operationId: string }>('POST', '/api/backup/restore', {
+      backupId,
+    });
     expect(res.status).toBe(202);
     restoreId = res.body.data.operationId;
     const op = await settled(restoreId);
     expect([op.status, op.error]).toEqual(['completed', null]);
-    expect(await tableHashes(db.pool, REPLACED.filter((t) => t !== 'users'))).toEqual(backedUp);
+    expect(
+      await tableHashes(
+        db.pool,
+        REPLACED.filter((t) => t !== 'users'),
+      ),
+    ).toEqual(backedUp);
     expect(op.restorePoint).toMatch(/^mp_restore_point_[0-9a-f]{16}$/);
     expect(await restorePoints()).toEqual([op.restorePoint]);
     expect(Number(op.restorePointBytes)).toBeGreaterThan(0);
     expect(op.undoUntil!.getTime() - op.completedAt!.getTime()).toBeGreaterThan(23.9 * 3_600_000);
     // Completed without waiting for the safety file: it is written afterwards, from the restore point.
     expect(op.result).toMatchObject({ safetyBackup: expect.stringMatching(/^(pending|completed)$/) });
-    const linked = await waitFor(async () => {
-      const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: restoreId } });
-      return (row.result as { safetyBackupId?: string }).safetyBackupId;
-    }, 60_000, 100);
+    const linked = await waitFor(
+      async () => {
+        const row = await db.prisma.operation.findUniqueOrThrow({ where: { id: restoreId } });
+        return (row.result as { safetyBackupId?: string }).safetyBackupId;
+      },
+      60_000,
+      100,
+    );
     const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: linked } });
     expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed', jobId: `pre-restore-${restoreId}` });
     // The file holds the data as it was before the restore.
@@ -98,15 +143,21 @@ describe('restore, then undo', () => {
     expect(verify.status).toBe(202);
     expect((await waitForJob(api, token, verify.body.data.jobId, { relogin })).state).toBe('completed');
 
-    const status = await call<{ result: { restorePoint: { schema: string; bytes: number; undoUntil: string; droppedAt: null } } }>('GET', `/api/backup/jobs/${restoreId}`);
+    const status = await call<{
+      result: { restorePoint: { schema: string; bytes: number; undoUntil: string; droppedAt: null } };
+    }>('GET', `/api/backup/jobs/${restoreId}`);
     expect(status.body.data.result.restorePoint).toMatchObject({ schema: op.restorePoint, droppedAt: null });
     expect(status.body.data.result.restorePoint.bytes).toBeGreaterThan(0);
   }, 120_000);
 
   it('the undo preview counts exactly the rows written since the restore', async () => {
-    await db.pool.query(`UPDATE loans SET notes = 'since the restore' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 3)`);
+    await db.pool.query(
+      `UPDATE loans SET notes = 'since the restore' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 3)`,
+    );
     // The same rows again: still three rows written.
-    await db.pool.query(`UPDATE loans SET notes = 'since the restore, twice' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 3)`);
+    await db.pool.query(
+      `UPDATE loans SET notes = 'since the restore, twice' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 3)`,
+    );
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments ORDER BY id DESC LIMIT 2)`);
     const copy = `INSERT INTO repayments SELECT (jsonb_populate_record(NULL::repayments,
         to_jsonb(r) || jsonb_build_object('id', gen_random_uuid()::text, 'reference', r.reference || $1::text))).*
@@ -116,10 +167,13 @@ describe('restore, then undo', () => {
     const gone = await db.pool.query<{ id: string }>(copy, ['-gone']);
     await db.pool.query(`DELETE FROM repayments WHERE id = $1`, [gone.rows[0]!.id]);
 
-    const res = await call<{ available: boolean; tables: { table: string; inserted: number; updated: number; deleted: number; written: number }[]; written: number; undoUntil: string; restorePoint: { bytes: number } }>(
-      'GET',
-      `/api/backup/restore/${restoreId}/undo`,
-    );
+    const res = await call<{
+      available: boolean;
+      tables: { table: string; inserted: number; updated: number; deleted: number; written: number }[];
+      written: number;
+      undoUntil: string;
+      restorePoint: { bytes: number };
+    }>('GET', `/api/backup/restore/${restoreId}/undo`);
     expect(res.status).toBe(200);
     const byTable = Object.fromEntries(res.body.data.tables.map((t) => [t.table, t]));
     expect(res.body.data.available).toBe(true);
@@ -127,9 +181,24 @@ describe('restore, then undo', () => {
     expect(byTable.repayments).toEqual({ table: 'repayments', inserted: 1, updated: 0, deleted: 2, written: 3 });
     for (const t of ['unions', 'unionMembers', 'loanTypes']) expect(byTable[t]).toMatchObject({ written: 0 });
     // The list of restores offers the undo (how the console finds a restore to undo).
-    const listed = await call<{ items: { id: string; undoAvailable: boolean; undoRefusal: string | null; source: string; tables: null; restorePoint: { bytes: number } }[] }>('GET', '/api/backup/restores?limit=5');
+    const listed = await call<{
+      items: {
+        id: string;
+        undoAvailable: boolean;
+        undoRefusal: string | null;
+        source: string;
+        tables: null;
+        restorePoint: { bytes: number };
+      }[];
+    }>('GET', '/api/backup/restores?limit=5');
     expect(listed.status).toBe(200);
-    expect(listed.body.data.items[0]).toMatchObject({ id: restoreId, source: 'backup', tables: null, undoAvailable: true, undoRefusal: null });
+    expect(listed.body.data.items[0]).toMatchObject({
+      id: restoreId,
+      source: 'backup',
+      tables: null,
+      undoAvailable: true,
+      undoRefusal: null,
+    });
     expect(listed.body.data.items[0]!.restorePoint.bytes).toBeGreaterThan(0);
     // Logins since the restore wrote the admin's lastLoginAt: updates, never inserts or deletes.
     expect(byTable.users).toMatchObject({ inserted: 0, deleted: 0 });
@@ -140,7 +209,12 @@ describe('restore, then undo', () => {
   });
 
   it('undo swaps the restore point back: every replaced table is exactly as before the restore; everyone is logged out', async () => {
-    const res = await call<{ jobId: string; operationId: string; statusUrl: string; discards: { written: number; available: boolean; reason: string | null } }>('POST', `/api/backup/restore/${restoreId}/undo`);
+    const res = await call<{
+      jobId: string;
+      operationId: string;
+      statusUrl: string;
+      discards: { written: number; available: boolean; reason: string | null };
+    }>('POST', `/api/backup/restore/${restoreId}/undo`);
     expect(res.status).toBe(202);
     expect(res.body.data.statusUrl).toBe(`/api/backup/jobs/${res.body.data.jobId}`);
     expect(res.body.data.discards.written).toBeGreaterThanOrEqual(7);
@@ -154,10 +228,15 @@ describe('restore, then undo', () => {
     expect(restored.restorePointDroppedAt).not.toBeNull();
     // The old token no longer works; the undo's result says what it discarded.
     expect((await client(api, token).json('GET', '/api/backup/list')).status).toBe(401);
-    const status = await call<{ state: string; result: { discarded: { table: string; written?: number }[]; sessionsCleared: boolean } }>('GET', res.body.data.statusUrl);
+    const status = await call<{
+      state: string;
+      result: { discarded: { table: string; written?: number }[]; sessionsCleared: boolean };
+    }>('GET', res.body.data.statusUrl);
     expect(status.body.data).toMatchObject({ state: 'completed', result: { sessionsCleared: true } });
     // The app keeps working on the tables that came back (sequences, keys, foreign keys).
-    await expect(db.pool.query(`DELETE FROM unions WHERE id = (SELECT "unionId" FROM union_members LIMIT 1)`)).rejects.toThrow(/foreign key/);
+    await expect(
+      db.pool.query(`DELETE FROM unions WHERE id = (SELECT "unionId" FROM union_members LIMIT 1)`),
+    ).rejects.toThrow(/foreign key/);
   }, 90_000);
 
   it('refuses a second undo, an undo of what is not a restore, and an unknown operation', async () => {
@@ -173,8 +252,14 @@ describe('restore, then undo', () => {
     expect([unknown.status, unknown.body.error?.code]).toEqual([404, 'NOT_FOUND']);
     const preview = await call<{ available: boolean; reason: string }>('GET', `/api/backup/restore/${restoreId}/undo`);
     expect(preview.body.data).toMatchObject({ available: false, reason: expect.stringMatching(/already undone/) });
-    const listed = await call<{ items: { id: string; undoAvailable: boolean; undoRefusal: string }[] }>('GET', '/api/backup/restores');
-    expect(listed.body.data.items.find((r) => r.id === restoreId)).toMatchObject({ undoAvailable: false, undoRefusal: expect.stringMatching(/already undone/) });
+    const listed = await call<{ items: { id: string; undoAvailable: boolean; undoRefusal: string }[] }>(
+      'GET',
+      '/api/backup/restores',
+    );
+    expect(listed.body.data.items.find((r) => r.id === restoreId)).toMatchObject({
+      undoAvailable: false,
+      undoRefusal: expect.stringMatching(/already undone/),
+    });
   });
 });
 
@@ -183,7 +268,9 @@ describe('restore points end', () => {
     const first = await restore(backupId);
     const second = await restore(backupId);
     expect(await restorePoints()).toEqual([second.restorePoint]);
-    expect((await db.prisma.operation.findUniqueOrThrow({ where: { id: first.id } })).restorePointDroppedAt).not.toBeNull();
+    expect(
+      (await db.prisma.operation.findUniqueOrThrow({ where: { id: first.id } })).restorePointDroppedAt,
+    ).not.toBeNull();
     const res = await call('POST', `/api/backup/restore/${first.id}/undo`);
     expect([res.status, res.body.error?.code]).toEqual([409, 'UNDO_NOT_AVAILABLE']);
     expect(res.body.error!.message).toMatch(/later restore/);
@@ -213,6 +300,8 @@ describe('restore points end', () => {
     expect(res.body.error!.message).toMatch(/undo window closed/);
     await sweep();
     expect(await restorePoints()).toEqual([]);
-    expect((await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })).restorePointDroppedAt).not.toBeNull();
+    expect(
+      (await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })).restorePointDroppedAt,
+    ).not.toBeNull();
   }, 90_000);
 });

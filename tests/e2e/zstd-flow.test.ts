@@ -30,16 +30,24 @@ describe('zstd backups, end to end', () => {
 
   it('creates a zstd backup (.json.zst), reads it back, verifies it, and downloads it as stored', async () => {
     before = await tableHashes(db.pool, TABLES);
-    const created = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', { compression: 'zstd', includeAuditLogs: true });
+    const created = await http().json<{ backupId: string; jobId: string }>('POST', '/api/backup/create', {
+      compression: 'zstd',
+      includeAuditLogs: true,
+    });
     expect(created.status).toBe(202);
     backupId = created.body.data.backupId;
     expect(await waitForJob(api, token, created.body.data.jobId)).toMatchObject({ state: 'completed' });
 
     const record = await http().json<Record<string, unknown>>('GET', `/api/backup/${backupId}`);
-    expect(record.body.data).toMatchObject({ compressed: true, options: { includeAuditLogs: true, compression: 'zstd' } });
+    expect(record.body.data).toMatchObject({
+      compressed: true,
+      options: { includeAuditLogs: true, compression: 'zstd' },
+    });
     expect(record.body.data.filename).toMatch(/\.json\.zst$/);
     // The read-back after the export decompressed it (the record's report, written by the worker).
-    const checks = (record.body.data.verification as { copies: { checks: { name: string; ok: boolean; details?: string }[] }[] }).copies[0]!.checks;
+    const checks = (
+      record.body.data.verification as { copies: { checks: { name: string; ok: boolean; details?: string }[] }[] }
+    ).copies[0]!.checks;
     expect(checks.find((c) => c.name === 'decompress')).toEqual({ name: 'decompress', ok: true, details: 'zstd' });
 
     const res = await http().raw(`/api/backup/download/${backupId}`);
@@ -51,15 +59,23 @@ describe('zstd backups, end to end', () => {
     expect(res.headers.get('x-backup-checksum')).toBe(`sha256=${createHash('sha256').update(file).digest('hex')}`);
 
     const verify = await http().json<{ jobId: string }>('POST', `/api/backup/${backupId}/verify`);
-    expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({ state: 'completed', result: { ok: true } });
+    expect(await waitForJob(api, token, verify.body.data.jobId)).toMatchObject({
+      state: 'completed',
+      result: { ok: true },
+    });
   }, 90_000);
 
   it('restores the zstd backup by id and from its uploaded download, to the same content', async () => {
     await db.pool.query(`UPDATE loans SET notes = 'changed after the backup'`);
     await db.pool.query(`DELETE FROM audit_logs`);
-    const byId = await http().json<{ jobId: string }>('POST', '/api/backup/restore', { backupId, skipSafetyBackup: true });
+    const byId = await http().json<{ jobId: string }>('POST', '/api/backup/restore', {
+      backupId,
+      skipSafetyBackup: true,
+    });
     expect(byId.status).toBe(202);
-    expect(await waitForJob(api, token, byId.body.data.jobId, { relogin: stack.login })).toMatchObject({ state: 'completed' });
+    expect(await waitForJob(api, token, byId.body.data.jobId, { relogin: stack.login })).toMatchObject({
+      state: 'completed',
+    });
     token = await stack.login();
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
 
@@ -93,7 +109,8 @@ describe('zstd backups, end to end', () => {
       return waitForJob(api, token, data.jobId);
     };
     // Earlier restores keep their restore points (undo): the refused ones must add no schema.
-    const schemas = async () => (await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp\\_%' ORDER BY 1`)).rows;
+    const schemas = async () =>
+      (await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp\\_%' ORDER BY 1`)).rows;
     const schemasBefore = await schemas();
     const flip = (at: number) => {
       const copy = Buffer.from(file);
@@ -102,11 +119,17 @@ describe('zstd backups, end to end', () => {
     };
     // The frame's content checksum (its last 4 bytes) fails once every byte has decompressed.
     const badChecksum = await upload(flip(file.length - 1));
-    expect(badChecksum).toMatchObject({ state: 'failed', problems: [{ problem: 'the file looks like zstd but does not decompress' }] });
+    expect(badChecksum).toMatchObject({
+      state: 'failed',
+      problems: [{ problem: 'the file looks like zstd but does not decompress' }],
+    });
     expect(badChecksum.error).toMatch(/^The backup file is not valid; nothing was changed: .*zstd/);
     // A byte in the middle: a corrupt block, or bytes the scanner refuses first; refused either way.
     const badBlock = await upload(flip(Math.floor(file.length / 2)));
-    expect(badBlock).toMatchObject({ state: 'failed', error: expect.stringMatching(/^The backup file is not valid; nothing was changed/) });
+    expect(badBlock).toMatchObject({
+      state: 'failed',
+      error: expect.stringMatching(/^The backup file is not valid; nothing was changed/),
+    });
     expect((badBlock as { problems?: unknown[] }).problems?.length).toBeGreaterThan(0);
     expect(await tableHashes(db.pool, TABLES)).toEqual(before);
     expect(await schemas()).toEqual(schemasBefore);
@@ -124,6 +147,8 @@ describe('zstd backups, end to end', () => {
     }
     const refused = await http().json('POST', '/api/backup/create', { compression: 'brotli' });
     expect(refused.status).toBe(400);
-    expect((await http().json<Record<string, unknown>>('GET', '/api/backup/schedule')).body.data).toMatchObject({ compression: 'zstd' });
+    expect((await http().json<Record<string, unknown>>('GET', '/api/backup/schedule')).body.data).toMatchObject({
+      compression: 'zstd',
+    });
   });
 });

@@ -19,7 +19,14 @@ function forge(payload: object, secret: string | null): string {
 }
 
 /** Routes anyone may call. Every other route the app registers must refuse each bad credential below. */
-const PUBLIC = new Set(['GET /healthz', 'GET /healthz/backups', 'GET /readyz', 'GET /metrics', 'POST /api/auth/login', 'POST /api/auth/reset-claim']);
+const PUBLIC = new Set([
+  'GET /healthz',
+  'GET /healthz/backups',
+  'GET /readyz',
+  'GET /metrics',
+  'POST /api/auth/login',
+  'POST /api/auth/reset-claim',
+]);
 /** The console's static files (GET /admin, /admin/, /admin/*, which the tree print shows as /admin*): public, it logs in through the API. */
 const CONSOLE_STATIC = /^\/admin(\/|\/?\*)?$/;
 /** Routes for any signed-in user (their own session and password), so a non-admin role is not refused there. */
@@ -27,7 +34,9 @@ const ANY_ROLE = new Set(['POST /api/auth/logout', 'POST /api/auth/change-passwo
 
 /** Every protected route: all the app registered but the public ones, /docs and the console's static files. */
 function allRoutes(app: FastifyInstance): RegisteredRoute[] {
-  return registeredRoutes(app).filter((r) => !r.pattern.startsWith('/docs') && !CONSOLE_STATIC.test(r.pattern) && !PUBLIC.has(`${r.method} ${r.pattern}`));
+  return registeredRoutes(app).filter(
+    (r) => !r.pattern.startsWith('/docs') && !CONSOLE_STATIC.test(r.pattern) && !PUBLIC.has(`${r.method} ${r.pattern}`),
+  );
 }
 
 /** Everything a refused request must leave as it was: queues, bookkeeping and domain tables, files. */
@@ -38,11 +47,27 @@ async function snapshot(ctx: ApiTestContext, planted: string) {
     queues[name] = { counts: await q.getJobCounts(), schedulers: await q.getJobSchedulersCount() };
   }
   const tables = await tableHashes(ctx.db.pool, [
-    'users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs', 'sessions',
-    'backup_records', 'operations', 'maintenance_state', 'backup_schedules',
+    'users',
+    'unions',
+    'union_members',
+    'loan_types',
+    'loans',
+    'repayments',
+    'audit_logs',
+    'sessions',
+    'backup_records',
+    'operations',
+    'maintenance_state',
+    'backup_schedules',
   ]);
   const files = async (dir: string) => (existsSync(dir) ? (await readdir(dir)).sort() : []);
-  return { queues, tables, backups: await files(ctx.backupDir), uploads: await files(ctx.uploadDir), planted: existsSync(planted) };
+  return {
+    queues,
+    tables,
+    backups: await files(ctx.backupDir),
+    uploads: await files(ctx.uploadDir),
+    planted: existsSync(planted),
+  };
 }
 
 describe('access: every route refuses every bad credential, and nothing changes', () => {
@@ -63,7 +88,9 @@ describe('access: every route refuses every bad credential, and nothing changes'
     const secret = ctx.deps.config.JWT_SECRET;
 
     const loggedOut = await createUserAndLogin(app, prisma, 'ADMIN');
-    expect((await app.inject({ method: 'POST', url: '/api/auth/logout', headers: loggedOut.headers })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/api/auth/logout', headers: loggedOut.headers })).statusCode).toBe(
+      200,
+    );
     const deactivated = await createUserAndLogin(app, prisma, 'ADMIN');
     await prisma.user.update({ where: { id: deactivated.user.id }, data: { isActive: false } });
 
@@ -79,7 +106,11 @@ describe('access: every route refuses every bad credential, and nothing changes'
       'deactivated user': deactivated.token,
     };
     // The forged tokens differ from a working one only in what each case names.
-    const control = await app.inject({ method: 'GET', url: '/api/backup/list', headers: { authorization: `Bearer ${forge({ ...claims, iat: now, exp: now + 600 }, secret)}` } });
+    const control = await app.inject({
+      method: 'GET',
+      url: '/api/backup/list',
+      headers: { authorization: `Bearer ${forge({ ...claims, iat: now, exp: now + 600 }, secret)}` },
+    });
     expect(control.statusCode).toBe(200);
 
     // Real targets, so a request that got through would delete, enqueue or serve something.
@@ -87,7 +118,14 @@ describe('access: every route refuses every bad credential, and nothing changes'
     await mkdir(ctx.backupDir, { recursive: true });
     await writeFile(join(ctx.backupDir, key), '{"metadata":{},"data":{}}');
     const record = await prisma.backupRecord.create({
-      data: { filename: key, type: 'manual', location: 'local', status: 'completed', fileSize: 25n, storage: { local: { key, path: join(ctx.backupDir, key) } } },
+      data: {
+        filename: key,
+        type: 'manual',
+        location: 'local',
+        status: 'completed',
+        fileSize: 25n,
+        storage: { local: { key, path: join(ctx.backupDir, key) } },
+      },
     });
     planted = join(dirname(ctx.backupDir), 'planted-outside.json');
     await writeFile(planted, 'outside the backup folder');
@@ -99,8 +137,17 @@ describe('access: every route refuses every bad credential, and nothing changes'
       'POST /api/backup/restore/preview': { backupId: record.id, tables: ['loanTypes'] },
       'POST /api/backup/restore/entity': { backupId: record.id, entityType: 'user', entityId: admin.user.id },
       'POST /api/backup/reset': { confirmationToken: 'DELETE' },
-      'PUT /api/backup/schedule': { frequency: 'daily', location: 'local', retentionDays: 7, includeAuditLogs: false, includeSessions: false },
-      'POST /api/auth/change-password': { currentPassword: 'Correct-Horse-42-battery', newPassword: 'Another-Strong-Pass-99' },
+      'PUT /api/backup/schedule': {
+        frequency: 'daily',
+        location: 'local',
+        retentionDays: 7,
+        includeAuditLogs: false,
+        includeSessions: false,
+      },
+      'POST /api/auth/change-password': {
+        currentPassword: 'Correct-Horse-42-battery',
+        newPassword: 'Another-Strong-Pass-99',
+      },
     };
   });
   afterAll(() => stopApiApp(ctx, app));
@@ -158,34 +205,78 @@ describe('access: every route refuses every bad credential, and nothing changes'
     const admin = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
     // A record whose stored key points outside BACKUP_DIR (a tampered row): the storage key rule refuses it.
     const escaping = await ctx.deps.prisma.backupRecord.create({
-      data: { filename: 'planted-outside.json', type: 'manual', location: 'local', status: 'completed', storage: { local: { key: '../planted-outside.json', path: planted } } },
+      data: {
+        filename: 'planted-outside.json',
+        type: 'manual',
+        location: 'local',
+        status: 'completed',
+        storage: { local: { key: '../planted-outside.json', path: planted } },
+      },
     });
     const before = await snapshot(ctx, planted);
-    const bad = ['not-a-uuid', '..%2F..%2Fetc%2Fpasswd', '%2e%2e%2f%2e%2e%2fplanted-outside.json', '..%5Cplanted-outside.json', `${randomUUID()}%00`, '%00', '%zz', 'a'.repeat(5000), `${randomUUID().slice(0, 35)}/`];
+    const bad = [
+      'not-a-uuid',
+      '..%2F..%2Fetc%2Fpasswd',
+      '%2e%2e%2f%2e%2e%2fplanted-outside.json',
+      '..%5Cplanted-outside.json',
+      `${randomUUID()}%00`,
+      '%00',
+      '%zz',
+      'a'.repeat(5000),
+      `${randomUUID().slice(0, 35)}/`,
+    ];
     // bull-board's own routes (/admin/queues/…) take its job ids, which are not ours to shape; access to them is proven above.
     const routes = allRoutes(app).filter(
-      (r) => /:(id|jobId|entityId|operationId)\b/.test(r.pattern) && !ANY_ROLE.has(`${r.method} ${r.pattern}`) && !r.pattern.startsWith('/admin/queues'),
+      (r) =>
+        /:(id|jobId|entityId|operationId)\b/.test(r.pattern) &&
+        !ANY_ROLE.has(`${r.method} ${r.pattern}`) &&
+        !r.pattern.startsWith('/admin/queues'),
     );
     expect(routes.length).toBeGreaterThanOrEqual(5);
     for (const route of routes) {
       for (const id of bad) {
         const url = route.pattern.replace(/:(\w+)/g, (_, p: string) => (p === 'entityType' ? 'user' : id));
-        const res = await app.inject({ method: route.method as 'GET', url, headers: admin.headers, ...(route.method === 'POST' ? { payload: {} } : {}) });
-        expect([route.pattern, id.slice(0, 40), res.statusCode, res.statusCode === 400 || res.statusCode === 404]).toEqual([route.pattern, id.slice(0, 40), res.statusCode, true]);
-        expect([id.slice(0, 40), res.json()]).toMatchObject([id.slice(0, 40), { success: false, error: { code: expect.any(String), message: expect.any(String) } }]);
+        const res = await app.inject({
+          method: route.method as 'GET',
+          url,
+          headers: admin.headers,
+          ...(route.method === 'POST' ? { payload: {} } : {}),
+        });
+        expect([
+          route.pattern,
+          id.slice(0, 40),
+          res.statusCode,
+          res.statusCode === 400 || res.statusCode === 404,
+        ]).toEqual([route.pattern, id.slice(0, 40), res.statusCode, true]);
+        expect([id.slice(0, 40), res.json()]).toMatchObject([
+          id.slice(0, 40),
+          { success: false, error: { code: expect.any(String), message: expect.any(String) } },
+        ]);
         expect(res.body).not.toContain('outside the backup folder');
       }
     }
     // Raw `..` segments never match a route.
-    for (const url of ['/api/backup/download/../../planted-outside.json', '/api/backup/download/..%2f..%2fplanted-outside.json']) {
+    for (const url of [
+      '/api/backup/download/../../planted-outside.json',
+      '/api/backup/download/..%2f..%2fplanted-outside.json',
+    ]) {
       const res = await app.inject({ method: 'GET', url, headers: admin.headers });
       expect([url, res.statusCode >= 400 && res.statusCode < 500]).toEqual([url, true]);
       expect(res.body).not.toContain('outside the backup folder');
     }
-    const download = await app.inject({ method: 'GET', url: `/api/backup/download/${escaping.id}`, headers: admin.headers });
+    const download = await app.inject({
+      method: 'GET',
+      url: `/api/backup/download/${escaping.id}`,
+      headers: admin.headers,
+    });
     expect([download.statusCode, download.json().error.code]).toEqual([404, 'BACKUP_FILE_MISSING']);
     expect(download.body).not.toContain('outside the backup folder');
-    const restoreById = await app.inject({ method: 'POST', url: '/api/backup/restore', headers: admin.headers, payload: { backupId: '../../planted-outside.json' } });
+    const restoreById = await app.inject({
+      method: 'POST',
+      url: '/api/backup/restore',
+      headers: admin.headers,
+      payload: { backupId: '../../planted-outside.json' },
+    });
     expect([restoreById.statusCode, restoreById.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     expect(await snapshot(ctx, planted)).toEqual(before);
 
@@ -209,8 +300,10 @@ describe('login rate limit across API replicas', () => {
 
   it('counts attempts in Redis, so two API instances share one limit', async () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
-    const attempt = (app: FastifyInstance, pw: string) => app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: pw } });
-    for (const app of [first, second, first, second]) expect((await attempt(app, 'Wrong-password-1')).statusCode).toBe(401);
+    const attempt = (app: FastifyInstance, pw: string) =>
+      app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: pw } });
+    for (const app of [first, second, first, second])
+      expect((await attempt(app, 'Wrong-password-1')).statusCode).toBe(401);
     for (const app of [first, second]) {
       const limited = await attempt(app, password);
       expect([limited.statusCode, limited.json().error.code]).toEqual([429, 'RATE_LIMITED']);
@@ -223,7 +316,8 @@ describe('login rate limit across API replicas', () => {
     const app = await buildApp({ ...ctx.deps, config });
     try {
       const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
-      for (let i = 0; i < 3; i++) expect(typeof (await loginAs(app, { username: user.username, password }))).toBe('string');
+      for (let i = 0; i < 3; i++)
+        expect(typeof (await loginAs(app, { username: user.username, password }))).toBe('string');
       expect(ctx.logLines.join('')).toContain('rate-limit store unavailable');
     } finally {
       await app.close();
@@ -243,12 +337,23 @@ describe('password hashes', () => {
     const password = 'Legacy-Password-2024';
     const N = 1 << 14;
     const salt = randomBytes(16);
-    const legacy = ['scrypt', N, 8, 1, salt.toString('base64'), scryptSync(password, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }).toString('base64')].join('$');
+    const legacy = [
+      'scrypt',
+      N,
+      8,
+      1,
+      salt.toString('base64'),
+      scryptSync(password, salt, 32, { N, r: 8, p: 1, maxmem: 256 * N * 8 }).toString('base64'),
+    ].join('$');
     const { user } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
     await ctx.deps.prisma.user.update({ where: { id: user.id }, data: { passwordHash: legacy } });
     const hashOf = async () => (await ctx.deps.prisma.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
 
-    const wrong = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: 'Not-The-Password-1' } });
+    const wrong = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password: 'Not-The-Password-1' },
+    });
     expect(wrong.statusCode).toBe(401);
     expect(await hashOf()).toBe(legacy);
 
@@ -272,7 +377,12 @@ describe('job data scan', () => {
 
   it('finds a token planted in a job payload, and passes the payloads the API writes', async () => {
     const admin = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
-    const created = await app.inject({ method: 'POST', url: '/api/backup/create', headers: admin.headers, payload: {} });
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/backup/create',
+      headers: admin.headers,
+      payload: {},
+    });
     expect(created.statusCode).toBe(202);
     expect(await scanQueueData(ctx.deps.config.REDIS_URL, ctx.deps.config.QUEUE_PREFIX)).toBe('');
 

@@ -13,7 +13,12 @@ function signHs256(payload: object, secret: string): string {
 
 /** Every /api/backup/* and /api/system/* route the app registered, read from the router itself. */
 function adminRoutes(app: FastifyInstance): { method: string; url: string }[] {
-  const sample: Record<string, string> = { id: randomUUID(), jobId: randomUUID(), entityType: 'user', entityId: randomUUID() };
+  const sample: Record<string, string> = {
+    id: randomUUID(),
+    jobId: randomUUID(),
+    entityType: 'user',
+    entityId: randomUUID(),
+  };
   return app
     .printRoutes({ commonPrefix: false })
     .split('\n')
@@ -21,14 +26,18 @@ function adminRoutes(app: FastifyInstance): { method: string; url: string }[] {
       const m = /(\/api\/(?:backup|system)\S*) \(([^)]+)\)/.exec(line);
       if (!m) return [];
       const url = (m[1] as string).replace(/:(\w+)/g, (_, p: string) => sample[p] ?? 'x');
-      return (m[2] as string).split(', ').filter((v) => v !== 'HEAD').map((method) => ({ method, url }));
+      return (m[2] as string)
+        .split(', ')
+        .filter((v) => v !== 'HEAD')
+        .map((method) => ({ method, url }));
     });
 }
 
 describe('auth', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
-  const list = (headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: '/api/backup/list', headers });
+  const list = (headers: Record<string, string> = {}) =>
+    app.inject({ method: 'GET', url: '/api/backup/list', headers });
 
   beforeAll(async () => {
     ({ ctx, app } = await startApiApp({ logLevel: 'trace' }));
@@ -40,7 +49,11 @@ describe('auth', () => {
 
   it('logs in: token bound to a new session, user without hash, lastLoginAt set', async () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
-    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password },
+    });
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.success).toBe(true);
@@ -59,8 +72,16 @@ describe('auth', () => {
 
   it('answers the same for a wrong password and an unknown username', async () => {
     const { user } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
-    const wrongPassword = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: 'Nope-nope-123' } });
-    const wrongUser = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'nobody', password: 'Nope-nope-123' } });
+    const wrongPassword = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password: 'Nope-nope-123' },
+    });
+    const wrongUser = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: 'nobody', password: 'Nope-nope-123' },
+    });
     expect(wrongPassword.statusCode).toBe(401);
     expect(wrongPassword.json()).toEqual(wrongUser.json());
     expect(wrongPassword.json().error.code).toBe('INVALID_CREDENTIALS');
@@ -71,7 +92,11 @@ describe('auth', () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
     const token = await loginAs(app, { username: user.username, password });
     await ctx.deps.prisma.user.update({ where: { id: user.id }, data: { isActive: false } });
-    const res = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password },
+    });
     expect(res.json().error.code).toBe('INVALID_CREDENTIALS');
     const after = await list({ authorization: `Bearer ${token}` });
     expect([after.statusCode, after.json().error.code]).toEqual([401, 'SESSION_EXPIRED']);
@@ -87,11 +112,17 @@ describe('auth', () => {
     expect([none.statusCode, none.json().error.code]).toEqual([401, 'UNAUTHORIZED']);
     const garbage = await list({ authorization: 'Bearer not.a.jwt' });
     expect([garbage.statusCode, garbage.json().error.code]).toEqual([401, 'UNAUTHORIZED']);
-    const forged = await list({ authorization: `Bearer ${signHs256({ ...claims, iat: now, exp: now + 600 }, 'x'.repeat(40))}` });
+    const forged = await list({
+      authorization: `Bearer ${signHs256({ ...claims, iat: now, exp: now + 600 }, 'x'.repeat(40))}`,
+    });
     expect([forged.statusCode, forged.json().error.code]).toEqual([401, 'UNAUTHORIZED']);
-    const expired = await list({ authorization: `Bearer ${signHs256({ ...claims, iat: now - 600, exp: now - 60 }, ctx.deps.config.JWT_SECRET)}` });
+    const expired = await list({
+      authorization: `Bearer ${signHs256({ ...claims, iat: now - 600, exp: now - 60 }, ctx.deps.config.JWT_SECRET)}`,
+    });
     expect([expired.statusCode, expired.json().error.code]).toEqual([401, 'SESSION_EXPIRED']);
-    const valid = await list({ authorization: `Bearer ${signHs256({ ...claims, iat: now, exp: now + 600 }, ctx.deps.config.JWT_SECRET)}` });
+    const valid = await list({
+      authorization: `Bearer ${signHs256({ ...claims, iat: now, exp: now + 600 }, ctx.deps.config.JWT_SECRET)}`,
+    });
     expect(valid.statusCode).toBe(200);
   });
 
@@ -122,7 +153,13 @@ describe('auth', () => {
 
   it('requires ADMIN on every /api/backup/* and /api/system/* route', async () => {
     const routes = adminRoutes(app);
-    const expected = ['POST /api/backup/create', 'GET /api/backup/list', 'POST /api/backup/restore', 'POST /api/backup/reset', 'GET /api/system/status'];
+    const expected = [
+      'POST /api/backup/create',
+      'GET /api/backup/list',
+      'POST /api/backup/restore',
+      'POST /api/backup/reset',
+      'GET /api/system/status',
+    ];
     for (const e of expected) expect(routes.map((r) => `${r.method} ${r.url}`)).toContain(e);
     expect(routes.length).toBeGreaterThanOrEqual(9);
     const supervisor = await createUserAndLogin(app, ctx.deps.prisma, 'SUPERVISOR');
@@ -132,7 +169,12 @@ describe('auth', () => {
       const anonymous = await app.inject({ method, url: route.url, payload: method === 'GET' ? undefined : {} });
       expect([route, anonymous.statusCode, anonymous.json().error.code]).toEqual([route, 401, 'UNAUTHORIZED']);
       for (const who of [supervisor, officer]) {
-        const res = await app.inject({ method, url: route.url, headers: who.headers, payload: method === 'GET' ? undefined : {} });
+        const res = await app.inject({
+          method,
+          url: route.url,
+          headers: who.headers,
+          payload: method === 'GET' ? undefined : {},
+        });
         expect([route, res.statusCode, res.json().error.code]).toEqual([route, 403, 'FORBIDDEN']);
       }
     }
@@ -154,7 +196,11 @@ describe('auth', () => {
     ctx.logLines.length = 0;
     const token = await loginAs(app, { username: user.username, password });
     await list({ authorization: `Bearer ${token}` });
-    await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: 'Wrong-Secret-Pass-654' } });
+    await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password: 'Wrong-Secret-Pass-654' },
+    });
     const logged = ctx.logLines.join('');
     expect(ctx.logLines.length).toBeGreaterThan(0);
     for (const secret of [password, 'Wrong-Secret-Pass-654', token, token.split('.')[2]!, ctx.deps.config.JWT_SECRET]) {
@@ -173,7 +219,8 @@ describe('login rate limit', () => {
 
   it('answers 429 after LOGIN_RATE_LIMIT attempts per IP and username, even with the right password', async () => {
     const { user, password } = await createUser(ctx.deps.prisma, { role: 'ADMIN' });
-    const attempt = (username: string, pw: string) => app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: pw } });
+    const attempt = (username: string, pw: string) =>
+      app.inject({ method: 'POST', url: '/api/auth/login', payload: { username, password: pw } });
     for (let i = 0; i < 3; i++) expect((await attempt(user.username, 'Wrong-password-1')).statusCode).toBe(401);
     const limited = await attempt(user.username, password);
     expect([limited.statusCode, limited.json().error.code]).toEqual([429, 'RATE_LIMITED']);

@@ -37,7 +37,13 @@ describe('backup create, reset, job status, maintenance', () => {
       statusUrl: `/api/backup/jobs/${data.backupId}`,
     });
     const record = await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id: data.backupId } });
-    expect(record).toMatchObject({ status: 'queued', type: 'manual', location: 'local', jobId: record.id, filename: data.filename });
+    expect(record).toMatchObject({
+      status: 'queued',
+      type: 'manual',
+      location: 'local',
+      jobId: record.id,
+      filename: data.filename,
+    });
     expect(record.options).toEqual({ includeAuditLogs: true, includeSessions: false, compression: 'gzip' });
     expect(record.createdBy).toMatch(/^admin_/);
     const job = await ctx.deps.producer.queue('backup').getJob(record.id);
@@ -133,7 +139,12 @@ describe('backup create, reset, job status, maintenance', () => {
     for (const res of await Promise.all(mutations)) {
       expect([res.statusCode, res.json().error.code]).toEqual([503, 'MAINTENANCE_ACTIVE']);
     }
-    const reads = ['/api/backup/list', `/api/backup/${backup.id}`, `/api/backup/jobs/${backup.id}`, '/api/system/status'];
+    const reads = [
+      '/api/backup/list',
+      `/api/backup/${backup.id}`,
+      `/api/backup/jobs/${backup.id}`,
+      '/api/system/status',
+    ];
     for (const url of reads) expect((await app.inject({ method: 'GET', url, headers })).statusCode).toBe(200);
     const status = await app.inject({ method: 'GET', url: '/api/system/status', headers });
     expect(status.json().data.maintenance).toMatchObject({ active: true, reason: 'restore', jobId: 'job-1' });
@@ -149,15 +160,33 @@ describe('backup create, reset, job status, maintenance', () => {
     const job = await ctx.deps.producer.queue('backup').getJob(jobId);
     await job!.updateProgress({ percent: 40, stage: 'exporting', table: 'loans', rows: 1200 });
     const live = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
-    expect(live).toMatchObject({ jobId, kind: 'backup.create', state: 'queued', progress: { percent: 40, stage: 'exporting', table: 'loans', rows: 1200 } });
+    expect(live).toMatchObject({
+      jobId,
+      kind: 'backup.create',
+      state: 'queued',
+      progress: { percent: 40, stage: 'exporting', table: 'loans', rows: 1200 },
+    });
 
     await job!.remove();
     await ctx.deps.prisma.backupRecord.update({
       where: { id: jobId },
-      data: { status: 'completed', attempts: 1, fileSize: 123n, checksum: 'ab', startedAt: new Date(), completedAt: new Date(), progress: { percent: 100, stage: 'done' } },
+      data: {
+        status: 'completed',
+        attempts: 1,
+        fileSize: 123n,
+        checksum: 'ab',
+        startedAt: new Date(),
+        completedAt: new Date(),
+        progress: { percent: 100, stage: 'done' },
+      },
     });
     const stored = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
-    expect(stored).toMatchObject({ state: 'completed', attempts: 1, progress: { percent: 100, stage: 'done' }, result: { backupId: jobId, fileSize: 123 } });
+    expect(stored).toMatchObject({
+      state: 'completed',
+      attempts: 1,
+      progress: { percent: 100, stage: 'done' },
+      result: { backupId: jobId, fileSize: 123 },
+    });
 
     const { jobId: resetJob } = (await post('/api/backup/reset', { confirmationToken: 'DELETE' })).json().data;
     const op = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${resetJob}`, headers })).json().data;
@@ -170,7 +199,9 @@ describe('backup create with Cloudinary configured', () => {
   let app: FastifyInstance;
   beforeAll(async () => {
     // No request reaches Cloudinary when a backup is only accepted; the port is never contacted.
-    const cloud = createCloudinaryStorage({ url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9' });
+    const cloud = createCloudinaryStorage({
+      url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9',
+    });
     ({ ctx, app } = await startApiApp({ cloud }));
   });
   afterAll(() => stopApiApp(ctx, app));

@@ -16,7 +16,9 @@ describe('backup list, get, download, delete', () => {
   let headers: Record<string, string>;
   const get = (url: string) => app.inject({ method: 'GET', url, headers });
   const record = (data: Partial<Prisma.BackupRecordUncheckedCreateInput> = {}) =>
-    ctx.deps.prisma.backupRecord.create({ data: { filename: 'backup_x.json', type: 'manual', location: 'local', status: 'completed', ...data } });
+    ctx.deps.prisma.backupRecord.create({
+      data: { filename: 'backup_x.json', type: 'manual', location: 'local', status: 'completed', ...data },
+    });
   /** A completed record whose local copy is a real file in the temp BACKUP_DIR. */
   async function storedBackup(bytes: Buffer, key = `backup_${randomUUID()}.json.gz`) {
     await mkdir(ctx.backupDir, { recursive: true });
@@ -31,7 +33,9 @@ describe('backup list, get, download, delete', () => {
   }
 
   beforeAll(async () => {
-    const cloud = createCloudinaryStorage({ url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9' });
+    const cloud = createCloudinaryStorage({
+      url: 'cloudinary://key:secret@demo?upload_prefix=http%3A%2F%2F127.0.0.1%3A9',
+    });
     ({ ctx, app } = await startApiApp({ cloud }));
   });
   afterAll(() => stopApiApp(ctx, app));
@@ -63,7 +67,9 @@ describe('backup list, get, download, delete', () => {
     expect(seen).toEqual(['f.json', 'e.json', 'd.json', 'c.json', 'b.json', 'a.json']);
 
     const pre = (await get('/api/backup/list?type=pre-restore')).json().data.items;
-    expect(pre.map((i: { filename: string; type: string }) => [i.filename, i.type])).toEqual([['d.json', 'pre-restore']]);
+    expect(pre.map((i: { filename: string; type: string }) => [i.filename, i.type])).toEqual([
+      ['d.json', 'pre-restore'],
+    ]);
     const done = (await get('/api/backup/list?status=completed&type=manual')).json().data.items;
     expect(done.map((i: { filename: string }) => i.filename)).toEqual(['f.json', 'b.json', 'a.json']);
     expect((await get('/api/backup/list')).json().data.items).toHaveLength(6);
@@ -77,12 +83,27 @@ describe('backup list, get, download, delete', () => {
   });
 
   it('shows one record in the list shape (fileSize a number, type mapped), 404 for unknown', async () => {
-    const r = await record({ type: 'pre_restore', fileSize: 5_000_000_000n, recordCounts: { users: 2 }, checksum: 'ab', createdBy: 'admin' });
+    const r = await record({
+      type: 'pre_restore',
+      fileSize: 5_000_000_000n,
+      recordCounts: { users: 2 },
+      checksum: 'ab',
+      createdBy: 'admin',
+    });
     const res = await get(`/api/backup/${r.id}`);
     expect(res.statusCode).toBe(200);
     expect(res.json().data).toMatchObject({
-      id: r.id, filename: 'backup_x.json', fileSize: 5_000_000_000, location: 'local', cloudinaryUrl: null, type: 'pre-restore',
-      status: 'completed', recordCounts: { users: 2 }, checksum: 'ab', createdBy: 'admin', error: null,
+      id: r.id,
+      filename: 'backup_x.json',
+      fileSize: 5_000_000_000,
+      location: 'local',
+      cloudinaryUrl: null,
+      type: 'pre-restore',
+      status: 'completed',
+      recordCounts: { users: 2 },
+      checksum: 'ab',
+      createdBy: 'admin',
+      error: null,
     });
     const missing = await get(`/api/backup/${randomUUID()}`);
     expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
@@ -102,7 +123,11 @@ describe('backup list, get, download, delete', () => {
     const json = await storedBackup(Buffer.from('{"metadata":{}}'), `backup_${randomUUID()}.json`);
     await ctx.deps.prisma.backupRecord.update({ where: { id: json.id }, data: { status: 'partial' } });
     const partial = await get(`/api/backup/download/${json.id}`);
-    expect([partial.statusCode, partial.headers['content-type'], partial.body]).toEqual([200, 'application/json', '{"metadata":{}}']);
+    expect([partial.statusCode, partial.headers['content-type'], partial.body]).toEqual([
+      200,
+      'application/json',
+      '{"metadata":{}}',
+    ]);
   });
 
   it('refuses not-ready, unknown, missing and escaping copies', async () => {
@@ -114,7 +139,9 @@ describe('backup list, get, download, delete', () => {
     const unknown = await get(`/api/backup/download/${randomUUID()}`);
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
 
-    const gone = await record({ storage: { local: { key: 'backup_gone.json', path: join(ctx.backupDir, 'backup_gone.json') } } });
+    const gone = await record({
+      storage: { local: { key: 'backup_gone.json', path: join(ctx.backupDir, 'backup_gone.json') } },
+    });
     const missing = await get(`/api/backup/download/${gone.id}`);
     expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'BACKUP_FILE_MISSING']);
 
@@ -129,7 +156,12 @@ describe('backup list, get, download, delete', () => {
   });
 
   it('redirects a cloud-only copy to an expiring signed URL', async () => {
-    const r = await record({ location: 'cloud', storage: { cloud: { key: 'backup_c.json.gz', publicId: 'backups/backup_c.json.gz', assetId: 'a1', url: 'https://x' } } });
+    const r = await record({
+      location: 'cloud',
+      storage: {
+        cloud: { key: 'backup_c.json.gz', publicId: 'backups/backup_c.json.gz', assetId: 'a1', url: 'https://x' },
+      },
+    });
     const res = await get(`/api/backup/download/${r.id}`);
     expect(res.statusCode).toBe(302);
     const location = new URL(res.headers.location as string);
@@ -154,8 +186,13 @@ describe('backup list, get, download, delete', () => {
     const busy = await app.inject({ method: 'DELETE', url: `/api/backup/${running.id}`, headers });
     expect([busy.statusCode, busy.json().error.code]).toEqual([409, 'BACKUP_IN_PROGRESS']);
 
-    const alreadyGone = await record({ status: 'failed', storage: { local: { key: 'backup_never.json', path: '/x' } } });
-    expect((await app.inject({ method: 'DELETE', url: `/api/backup/${alreadyGone.id}`, headers })).statusCode).toBe(200);
+    const alreadyGone = await record({
+      status: 'failed',
+      storage: { local: { key: 'backup_never.json', path: '/x' } },
+    });
+    expect((await app.inject({ method: 'DELETE', url: `/api/backup/${alreadyGone.id}`, headers })).statusCode).toBe(
+      200,
+    );
   });
 });
 
@@ -167,7 +204,13 @@ describe('backup delete without Cloudinary', () => {
     try {
       const { headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
       const r = await ctx.deps.prisma.backupRecord.create({
-        data: { filename: 'c.json', type: 'manual', location: 'cloud', status: 'completed', storage: { cloud: { key: 'c.json', publicId: 'backups/c.json' } } },
+        data: {
+          filename: 'c.json',
+          type: 'manual',
+          location: 'cloud',
+          status: 'completed',
+          storage: { cloud: { key: 'c.json', publicId: 'backups/c.json' } },
+        },
       });
       const res = await app.inject({ method: 'DELETE', url: `/api/backup/${r.id}`, headers });
       expect([res.statusCode, res.json().error.code]).toEqual([502, 'STORAGE_ERROR']);

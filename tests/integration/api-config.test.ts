@@ -6,7 +6,11 @@ describe('API configuration', () => {
   it('lists every bad key in one error and never echoes values', () => {
     let error: unknown;
     try {
-      parseConfig(apiEnvSchema, { REDIS_URL: 'redis://127.0.0.1:6379', JWT_SECRET: 'too-short-secret', PORT: 'eighty' });
+      parseConfig(apiEnvSchema, {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        JWT_SECRET: 'too-short-secret',
+        PORT: 'eighty',
+      });
     } catch (err) {
       error = err;
     }

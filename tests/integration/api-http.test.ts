@@ -19,23 +19,38 @@ describe('HTTP envelope, health, metrics, docs', () => {
   });
 
   it('answers malformed JSON and oversized bodies with envelopes', async () => {
-    const bad = await app.inject({ method: 'POST', url: '/api/auth/login', headers: { 'content-type': 'application/json' }, payload: '{"username":' });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"username":',
+    });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ success: false, error: { code: 'VALIDATION_ERROR' } });
-    const big = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: 'a', password: 'x'.repeat(1_100_000) } });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: 'a', password: 'x'.repeat(1_100_000) },
+    });
     expect([big.statusCode, big.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
   });
 
   it('rejects unknown query parameters and bad ids with 400', async () => {
     const { headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
     const q = await app.inject({ method: 'GET', url: '/api/backup/list?sort=asc', headers });
-    expect([q.statusCode, q.json().error.details]).toEqual([400, [{ path: 'querystring.sort', message: 'unknown field' }]]);
+    expect([q.statusCode, q.json().error.details]).toEqual([
+      400,
+      [{ path: 'querystring.sort', message: 'unknown field' }],
+    ]);
     const id = await app.inject({ method: 'GET', url: '/api/backup/not-a-uuid', headers });
     expect([id.statusCode, id.json().error.details[0].path]).toEqual([400, 'params.id']);
   });
 
   it('serves liveness, readiness and Prometheus metrics without auth', async () => {
-    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ success: true, data: { status: 'ok' } });
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({
+      success: true,
+      data: { status: 'ok' },
+    });
     const ready = await app.inject({ method: 'GET', url: '/readyz' });
     expect([ready.statusCode, ready.json().data]).toEqual([200, { status: 'ready', database: true, redis: true }]);
     await ctx.deps.prisma.backupRecord.create({ data: { filename: 'm.json', type: 'manual', location: 'local' } });
@@ -51,7 +66,9 @@ describe('HTTP envelope, health, metrics, docs', () => {
     const ui = await app.inject({ method: 'GET', url: '/docs/' });
     expect(ui.statusCode).toBe(200);
     const spec = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
-    expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/api/backup/create', '/api/backup/list', '/api/auth/login']));
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining(['/api/backup/create', '/api/backup/list', '/api/auth/login']),
+    );
     expect(spec.paths['/api/backup/create'].post.requestBody).toBeDefined();
   });
 });
@@ -62,13 +79,22 @@ describe('readiness failures and unexpected errors', () => {
     ctx = await createApiTestContext();
     const down = await buildApp({ ...ctx.deps, checkRedis: async () => false });
     const res = await down.inject({ method: 'GET', url: '/readyz' });
-    expect([res.statusCode, res.json().error]).toEqual([503, { code: 'NOT_READY', message: 'Not ready', details: { database: true, redis: false } }]);
+    expect([res.statusCode, res.json().error]).toEqual([
+      503,
+      { code: 'NOT_READY', message: 'Not ready', details: { database: true, redis: false } },
+    ]);
     await down.close();
 
     // A dependency breaking its contract ("never rejects") stands in for any unexpected failure.
-    const broken = await buildApp({ ...ctx.deps, checkRedis: () => Promise.reject(new Error('secret internal detail')) });
+    const broken = await buildApp({
+      ...ctx.deps,
+      checkRedis: () => Promise.reject(new Error('secret internal detail')),
+    });
     const boom = await broken.inject({ method: 'GET', url: '/readyz' });
-    expect([boom.statusCode, boom.json()]).toEqual([500, { success: false, error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' } }]);
+    expect([boom.statusCode, boom.json()]).toEqual([
+      500,
+      { success: false, error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred' } },
+    ]);
     expect(ctx.logLines.join('')).toContain('secret internal detail');
     await broken.close();
     await ctx.close();

@@ -31,14 +31,14 @@ const SESSION_ONLY = new Set(['POST /api/auth/logout', 'POST /api/auth/change-pa
 const toOpenApiPath = (pattern: string) => pattern.replace(/:([A-Za-z]+)/g, '{$1}');
 /** An example of the media (`example`, `examples`) or of its schema (`example`, where a content map puts it). */
 const hasExample = (m: Media | undefined) =>
-  m !== undefined && (m.example !== undefined || Object.keys(m.examples ?? {}).length > 0 || m.schema?.example !== undefined);
+  m !== undefined &&
+  (m.example !== undefined || Object.keys(m.examples ?? {}).length > 0 || m.schema?.example !== undefined);
 
 /** Every `$ref` in the document, wherever it sits. */
 function refsIn(node: unknown, out: string[] = []): string[] {
   if (Array.isArray(node)) {
     for (const n of node) refsIn(n, out);
-  }
-  else if (node && typeof node === 'object') {
+  } else if (node && typeof node === 'object') {
     for (const [k, v] of Object.entries(node)) {
       if (k === '$ref' && typeof v === 'string') out.push(v);
       else refsIn(v, out);
@@ -54,7 +54,12 @@ function refsIn(node: unknown, out: string[] = []): string[] {
 describe('OpenAPI document at /docs/json', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
-  let doc: { openapi: string; info: Json; paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Json>; securitySchemes: Json } };
+  let doc: {
+    openapi: string;
+    info: Json;
+    paths: Record<string, Record<string, Operation>>;
+    components: { schemas: Record<string, Json>; securitySchemes: Json };
+  };
 
   beforeAll(async () => {
     ({ ctx, app } = await startApiApp());
@@ -66,7 +71,11 @@ describe('OpenAPI document at /docs/json', () => {
 
   const operations = () =>
     Object.entries(doc.paths).flatMap(([path, item]) =>
-      METHODS.filter((m) => item[m]).map((m) => ({ key: `${m.toUpperCase()} ${path}`, path, op: item[m] as Operation })),
+      METHODS.filter((m) => item[m]).map((m) => ({
+        key: `${m.toUpperCase()} ${path}`,
+        path,
+        op: item[m] as Operation,
+      })),
     );
 
   it('documents every registered route, and hides only the docs, console and queue-dashboard pages', () => {
@@ -90,10 +99,13 @@ describe('OpenAPI document at /docs/json', () => {
         if (!response.description) problems.push(`${key} ${status}: no description`);
         if (/^3\d\d$/.test(status)) continue; // a redirect has no body
         const media = Object.values(response.content ?? {});
-        if (media.length === 0 || media.some((m) => !m.schema || Object.keys(m.schema).length === 0)) problems.push(`${key} ${status}: no schema`);
+        if (media.length === 0 || media.some((m) => !m.schema || Object.keys(m.schema).length === 0))
+          problems.push(`${key} ${status}: no schema`);
       }
-      if (op.security?.length !== 0 && !statuses.includes('401')) problems.push(`${key}: needs a token but documents no 401`);
-      if (ADMIN_ONLY.test(path) && !(statuses.includes('401') && statuses.includes('403'))) problems.push(`${key}: admin route without 401 and 403`);
+      if (op.security?.length !== 0 && !statuses.includes('401'))
+        problems.push(`${key}: needs a token but documents no 401`);
+      if (ADMIN_ONLY.test(path) && !(statuses.includes('401') && statuses.includes('403')))
+        problems.push(`${key}: admin route without 401 and 403`);
       if (SESSION_ONLY.has(key) && !statuses.includes('401')) problems.push(`${key}: no 401`);
       if (!op.summary) problems.push(`${key}: no summary`);
     }
@@ -114,7 +126,10 @@ describe('OpenAPI document at /docs/json', () => {
   });
 
   it('answers errors with one ApiError schema whose code is the closed set of errors.ts, each status naming its codes', () => {
-    const apiError = doc.components.schemas.ApiError as { properties: { code: { enum: string[] } }; required: string[] };
+    const apiError = doc.components.schemas.ApiError as {
+      properties: { code: { enum: string[] } };
+      required: string[];
+    };
     expect([...apiError.properties.code.enum].sort()).toEqual([...ERROR_CODES].sort());
     expect(apiError.required).toEqual(expect.arrayContaining(['code', 'message']));
     const problems: string[] = [];
@@ -125,13 +140,18 @@ describe('OpenAPI document at /docs/json', () => {
         const error = (json?.schema?.properties as Json | undefined)?.error as Json | undefined;
         if (!/^[45]\d\d$/.test(status) || !error) continue;
         errorResponses++;
-        if (error.$ref !== '#/components/schemas/ApiError') problems.push(`${key} ${status}: error is not the ApiError schema`);
-        const codes = Object.values(json?.examples ?? {}).map((e) => (e.value as { error: { code: ErrorCode } }).error.code);
+        if (error.$ref !== '#/components/schemas/ApiError')
+          problems.push(`${key} ${status}: error is not the ApiError schema`);
+        const codes = Object.values(json?.examples ?? {}).map(
+          (e) => (e.value as { error: { code: ErrorCode } }).error.code,
+        );
         if (json?.example) codes.push((json.example as { error: { code: ErrorCode } }).error.code);
         if (codes.length === 0) problems.push(`${key} ${status}: no example code`);
         for (const code of codes) {
-          if (String(HTTP_STATUS[code]) !== status) problems.push(`${key} ${status}: ${code} is answered with ${HTTP_STATUS[code]}`);
-          if (!response.description?.includes(code)) problems.push(`${key} ${status}: description does not name ${code}`);
+          if (String(HTTP_STATUS[code]) !== status)
+            problems.push(`${key} ${status}: ${code} is answered with ${HTTP_STATUS[code]}`);
+          if (!response.description?.includes(code))
+            problems.push(`${key} ${status}: description does not name ${code}`);
         }
       }
     }
@@ -155,13 +175,20 @@ describe('OpenAPI document at /docs/json', () => {
         const param = op.parameters?.find((p) => p.in === 'path' && p.name === name);
         if (!param?.required) problems.push(`${key}: path parameter ${name} not declared as required`);
       }
-      for (const status of Object.keys(op.responses ?? {})) if (!/^([1-5]\d\d|default)$/.test(status)) problems.push(`${key}: status ${status}`);
-      for (const s of op.security ?? []) for (const scheme of Object.keys(s as Json)) if (!(scheme in doc.components.securitySchemes)) problems.push(`${key}: unknown security scheme ${scheme}`);
+      for (const status of Object.keys(op.responses ?? {}))
+        if (!/^([1-5]\d\d|default)$/.test(status)) problems.push(`${key}: status ${status}`);
+      for (const s of op.security ?? [])
+        for (const scheme of Object.keys(s as Json))
+          if (!(scheme in doc.components.securitySchemes)) problems.push(`${key}: unknown security scheme ${scheme}`);
       // OpenAPI 3.0 schema objects know `example`, not JSON Schema's `examples` array; no `type: "null"` either.
       const text = JSON.stringify(op);
       if (/"type":"null"/.test(text)) problems.push(`${key}: type null is not OpenAPI 3.0`);
-      for (const media of [...Object.values(op.requestBody?.content ?? {}), ...Object.values(op.responses ?? {}).flatMap((r) => Object.values(r.content ?? {}))]) {
-        if (JSON.stringify(media.schema ?? {}).includes('"examples":[')) problems.push(`${key}: an examples array inside a schema`);
+      for (const media of [
+        ...Object.values(op.requestBody?.content ?? {}),
+        ...Object.values(op.responses ?? {}).flatMap((r) => Object.values(r.content ?? {})),
+      ]) {
+        if (JSON.stringify(media.schema ?? {}).includes('"examples":['))
+          problems.push(`${key}: an examples array inside a schema`);
       }
     }
     expect(problems).toEqual([]);

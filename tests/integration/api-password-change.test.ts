@@ -27,8 +27,11 @@ describe('password change', () => {
     expect(create.statusCode).toBe(403);
     expect(await ctx.deps.prisma.backupRecord.count()).toBe(0);
 
-    const change = (body: Record<string, string>) => app.inject({ method: 'POST', url: '/api/auth/change-password', headers, payload: body });
-    expect((await change({ currentPassword: 'wrong-one', newPassword: NEW_PASSWORD })).json().error.code).toBe('INVALID_CREDENTIALS');
+    const change = (body: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/api/auth/change-password', headers, payload: body });
+    expect((await change({ currentPassword: 'wrong-one', newPassword: NEW_PASSWORD })).json().error.code).toBe(
+      'INVALID_CREDENTIALS',
+    );
     const weak = await change({ currentPassword: password, newPassword: 'short' });
     expect([weak.statusCode, weak.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     const same = await change({ currentPassword: password, newPassword: password });
@@ -38,14 +41,25 @@ describe('password change', () => {
 
     expect((await app.inject({ method: 'GET', url: '/api/backup/list', headers })).statusCode).toBe(200);
     // Other sessions end with the change; the old password no longer works.
-    expect((await app.inject({ method: 'GET', url: '/api/backup/list', headers: { authorization: `Bearer ${other}` } })).statusCode).toBe(401);
-    const oldLogin = await app.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password } });
+    expect(
+      (await app.inject({ method: 'GET', url: '/api/backup/list', headers: { authorization: `Bearer ${other}` } }))
+        .statusCode,
+    ).toBe(401);
+    const oldLogin = await app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: user.username, password },
+    });
     expect(oldLogin.statusCode).toBe(401);
     expect(await loginAs(app, { username: user.username, password: NEW_PASSWORD })).toBeTruthy();
   });
 
   it('needs a valid session', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/auth/change-password', payload: { currentPassword: 'a', newPassword: NEW_PASSWORD } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/auth/change-password',
+      payload: { currentPassword: 'a', newPassword: NEW_PASSWORD },
+    });
     expect(res.statusCode).toBe(401);
   });
 });

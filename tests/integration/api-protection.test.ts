@@ -15,7 +15,8 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
   let ctx: ApiTestContext;
   let app: FastifyInstance;
   let headers: Record<string, string>;
-  const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) => app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
+  const call = (method: 'GET' | 'POST' | 'PUT', url: string, payload?: object) =>
+    app.inject({ method, url, headers, ...(payload ? { payload } : {}) });
   /** A finished record `daysAgo` old with a real local file. */
   async function stored(daysAgo: number, data: Partial<Prisma.BackupRecordUncheckedCreateInput> = {}) {
     const key = `backup_${randomUUID()}.json`;
@@ -49,22 +50,39 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
     const created = await call('POST', '/api/backup/create', { labels: { reason: 'pre-migration', ticket: 'OPS-12' } });
     expect(created.statusCode).toBe(202);
     const id = created.json().data.backupId as string;
-    expect((await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).labels).toEqual({ reason: 'pre-migration', ticket: 'OPS-12' });
+    expect((await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).labels).toEqual({
+      reason: 'pre-migration',
+      ticket: 'OPS-12',
+    });
     await stored(1, { labels: { reason: 'audit' } });
     await stored(2);
 
-    const ids = async (query: string) => (await call('GET', `/api/backup/list?${query}`)).json().data.items.map((i: { id: string }) => i.id);
+    const ids = async (query: string) =>
+      (await call('GET', `/api/backup/list?${query}`)).json().data.items.map((i: { id: string }) => i.id);
     expect(await ids('label=reason:pre-migration')).toEqual([id]);
     expect(await ids('label=reason')).toHaveLength(2);
     expect(await ids('label=ticket:OPS-12')).toEqual([id]);
     expect(await ids('label=reason:nothing')).toEqual([]);
     const listed = (await call('GET', '/api/backup/list')).json().data.items.find((i: { id: string }) => i.id === id);
-    expect(listed).toMatchObject({ labels: { reason: 'pre-migration', ticket: 'OPS-12' }, pinned: false, pinNote: null, encryptionKeyId: null });
+    expect(listed).toMatchObject({
+      labels: { reason: 'pre-migration', ticket: 'OPS-12' },
+      pinned: false,
+      pinNote: null,
+      encryptionKeyId: null,
+    });
     expect((await call('GET', '/api/backup/list?label=bad%20key:x')).statusCode).toBe(400);
 
     const count = await ctx.deps.prisma.backupRecord.count();
     const tooMany = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
-    for (const labels of [tooMany, { 'a:b': 'v' }, { reason: 5 }, { reason: 'x'.repeat(201) }, { ['k'.repeat(41)]: 'v' }, { reason: 'a\u0000b' }, ['reason']]) {
+    for (const labels of [
+      tooMany,
+      { 'a:b': 'v' },
+      { reason: 5 },
+      { reason: 'x'.repeat(201) },
+      { ['k'.repeat(41)]: 'v' },
+      { reason: 'a\u0000b' },
+      ['reason'],
+    ]) {
       const res = await call('POST', '/api/backup/create', { labels });
       expect(res.statusCode, JSON.stringify(labels).slice(0, 60)).toBe(400);
       expect(res.json().error.code).toBe('VALIDATION_ERROR');
@@ -77,16 +95,28 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
     const r = await stored(3);
     const pinned = await call('POST', `/api/backup/${r.id}/pin`, { note: 'before the 2026 migration' });
     expect(pinned.statusCode).toBe(200);
-    expect(pinned.json().data).toMatchObject({ id: r.id, pinned: true, pinNote: 'before the 2026 migration', pinnedBy: expect.any(String) });
+    expect(pinned.json().data).toMatchObject({
+      id: r.id,
+      pinned: true,
+      pinNote: 'before the 2026 migration',
+      pinnedBy: expect.any(String),
+    });
     const other = await stored(4);
-    expect((await call('GET', '/api/backup/list?pinned=true')).json().data.items.map((i: { id: string }) => i.id)).toEqual([r.id]);
-    expect((await call('GET', `/api/backup/${r.id}`)).json().data).toMatchObject({ pinned: true, pinNote: 'before the 2026 migration' });
+    expect(
+      (await call('GET', '/api/backup/list?pinned=true')).json().data.items.map((i: { id: string }) => i.id),
+    ).toEqual([r.id]);
+    expect((await call('GET', `/api/backup/${r.id}`)).json().data).toMatchObject({
+      pinned: true,
+      pinNote: 'before the 2026 migration',
+    });
 
     const unpinned = await call('POST', `/api/backup/${r.id}/unpin`);
     expect(unpinned.json().data).toMatchObject({ pinned: false, pinNote: null, pinnedAt: null });
     expect((await call('GET', '/api/backup/list?pinned=true')).json().data.items).toEqual([]);
 
-    expect((await call('POST', `/api/backup/${randomUUID()}/pin`, { note: 'x' })).json().error.code).toBe('BACKUP_NOT_FOUND');
+    expect((await call('POST', `/api/backup/${randomUUID()}/pin`, { note: 'x' })).json().error.code).toBe(
+      'BACKUP_NOT_FOUND',
+    );
     const failed = await stored(5, { status: 'failed' });
     const refused = await call('POST', `/api/backup/${failed.id}/pin`, {});
     expect([refused.statusCode, refused.json().error.code]).toEqual([409, 'BACKUP_NOT_READY']);
@@ -95,16 +125,38 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
   });
 
   it('takes the GFS rules on the schedule (null = unused) and refuses counts it cannot apply', async () => {
-    const put = await call('PUT', '/api/backup/schedule', { keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: 0, maxTotalSizeMb: 500 });
+    const put = await call('PUT', '/api/backup/schedule', {
+      keepDaily: 7,
+      keepWeekly: 4,
+      keepMonthly: 12,
+      keepYearly: 0,
+      maxTotalSizeMb: 500,
+    });
     expect(put.statusCode).toBe(200);
-    expect(put.json().data).toMatchObject({ retentionDays: 30, keepDaily: 7, keepWeekly: 4, keepMonthly: 12, keepYearly: 0, maxTotalSizeMb: 500 });
+    expect(put.json().data).toMatchObject({
+      retentionDays: 30,
+      keepDaily: 7,
+      keepWeekly: 4,
+      keepMonthly: 12,
+      keepYearly: 0,
+      maxTotalSizeMb: 500,
+    });
     const cleared = await call('PUT', '/api/backup/schedule', { keepWeekly: null, maxTotalSizeMb: null });
-    expect(cleared.json().data).toMatchObject({ keepDaily: 7, keepWeekly: null, keepMonthly: 12, maxTotalSizeMb: null });
+    expect(cleared.json().data).toMatchObject({
+      keepDaily: 7,
+      keepWeekly: null,
+      keepMonthly: 12,
+      maxTotalSizeMb: null,
+    });
     for (const bad of [{ keepDaily: -1 }, { keepMonthly: 1.5 }, { keepYearly: '3' }, { maxTotalSizeMb: 0 }]) {
       const res = await call('PUT', '/api/backup/schedule', bad);
       expect(res.statusCode, JSON.stringify(bad)).toBe(400);
     }
-    expect((await call('GET', '/api/backup/schedule')).json().data).toMatchObject({ keepDaily: 7, keepWeekly: null, keepMonthly: 12 });
+    expect((await call('GET', '/api/backup/schedule')).json().data).toMatchObject({
+      keepDaily: 7,
+      keepWeekly: null,
+      keepMonthly: 12,
+    });
   });
 
   it('previews each backup with keep/delete and its reasons; a prune deletes exactly that and spares pinned, newest and undo-window backups', async () => {
@@ -118,7 +170,12 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
     const safety = await stored(42, { createdAt: new Date(Date.UTC(2024, 4, 1)), type: 'pre_restore' });
     const plainOld = await stored(43, { createdAt: new Date(Date.UTC(2024, 3, 1)) });
     await ctx.deps.prisma.operation.create({
-      data: { kind: 'restore', status: 'completed', undoUntil: new Date(Date.now() + DAY), result: { safetyBackupId: safety.id } },
+      data: {
+        kind: 'restore',
+        status: 'completed',
+        undoUntil: new Date(Date.now() + DAY),
+        result: { safetyBackupId: safety.id },
+      },
     });
 
     const res = await call('GET', '/api/backup/retention/preview');
@@ -126,7 +183,10 @@ describe('labels, pins, GFS retention and encrypted downloads through the API', 
     const preview = res.json().data;
     expect(preview.rules).toEqual({ keepWithinDays: 5, keepMonthly: 2 });
     const decision = (id: string) => preview.decisions.find((d: { id: string }) => d.id === id);
-    expect(decision(newest.id)).toMatchObject({ action: 'keep', reasons: expect.arrayContaining(['newest completed', 'within 5 days']) });
+    expect(decision(newest.id)).toMatchObject({
+      action: 'keep',
+      reasons: expect.arrayContaining(['newest completed', 'within 5 days']),
+    });
     expect(decision(recent.id)).toMatchObject({ action: 'keep', reasons: ['within 5 days'] });
     // keepMonthly 2: this month's newest backup, and January 2025's newest (the 20th, not the 10th).
     expect(decision(newest.id).reasons.some((r: string) => r.startsWith('monthly '))).toBe(true);

@@ -8,14 +8,20 @@ import { startApiApp, stopApiApp } from './api-harness.js';
 // Every body POST /api/backup/restore cannot use answers a 4xx with the error envelope, never a 500,
 // and nothing is written or queued.
 const metadata = { version: '1.0', timestamp: '2026-11-24T12:00:00.000Z', app: 'millennium-potters' };
-const nested = (depth: number) => `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
+const nested = (depth: number) =>
+  `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":${'['.repeat(depth)}${']'.repeat(depth)}}}}`;
 
 describe('restore request bodies the API cannot use', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
   let headers: Record<string, string>;
   const send = (payload: string | Buffer, contentType = 'application/json') =>
-    app.inject({ method: 'POST', url: '/api/backup/restore', headers: { ...headers, 'content-type': contentType }, payload });
+    app.inject({
+      method: 'POST',
+      url: '/api/backup/restore',
+      headers: { ...headers, 'content-type': contentType },
+      payload,
+    });
   /** The answer is a 4xx envelope `{ success: false, error: { code, message } }` with a message a person can read. */
   const refused = (res: Awaited<ReturnType<typeof send>>) => {
     const body = res.json() as { success: boolean; error: { code: string; message: string } };
@@ -50,7 +56,9 @@ describe('restore request bodies the API cannot use', () => {
   });
 
   it('nesting inside strings does not count', async () => {
-    const res = await send(`{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":[{"notes":"${'['.repeat(100_000)}"}]}}}`);
+    const res = await send(
+      `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":[{"notes":"${'['.repeat(100_000)}"}]}}}`,
+    );
     expect(res.statusCode).toBe(202);
   });
 
@@ -75,14 +83,23 @@ describe('restore request bodies the API cannot use', () => {
       '{"constructor":{"prototype":{"admin":true}}}',
     ];
     for (const payload of bodies) {
-      expect([payload.slice(0, 30), ...refused(await send(payload))]).toEqual([payload.slice(0, 30), 400, 'VALIDATION_ERROR']);
+      expect([payload.slice(0, 30), ...refused(await send(payload))]).toEqual([
+        payload.slice(0, 30),
+        400,
+        'VALIDATION_ERROR',
+      ]);
     }
     expect(({} as Record<string, unknown>).admin).toBeUndefined();
     await nothingWritten();
   });
 
   it('a content type other than JSON or multipart: 4xx naming what to send', async () => {
-    for (const type of ['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+    for (const type of [
+      'text/plain',
+      'application/xml',
+      'application/x-www-form-urlencoded',
+      'application/octet-stream',
+    ]) {
       const res = await send('{"backupId":"x"}', type);
       const [status, code] = refused(res);
       expect([type, status, code]).toEqual([type, 415, 'UNSUPPORTED_MEDIA_TYPE']);
@@ -97,8 +114,14 @@ describe('restore request bodies the API cannot use', () => {
     const cases: Array<[string, string | Buffer]> = [
       ['multipart/form-data', 'anything'],
       [`multipart/form-data; boundary=${boundary}`, 'no boundary in here'],
-      [`multipart/form-data; boundary=${boundary}`, `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json"\r\n\r\n{"metadata":`],
-      [`multipart/form-data; boundary=${boundary}`, `--${boundary}\r\nbroken header line\r\n\r\n{}\r\n--${boundary}--\r\n`],
+      [
+        `multipart/form-data; boundary=${boundary}`,
+        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json"\r\n\r\n{"metadata":`,
+      ],
+      [
+        `multipart/form-data; boundary=${boundary}`,
+        `--${boundary}\r\nbroken header line\r\n\r\n{}\r\n--${boundary}--\r\n`,
+      ],
     ];
     for (const [type, payload] of cases) {
       const res = await send(payload, type);
@@ -115,7 +138,7 @@ describe('restore request bodies the API cannot use', () => {
     await nothingWritten();
   });
 
-  it('huge strings and many keys within the limit are the worker\'s to judge, not a 500', async () => {
+  it("huge strings and many keys within the limit are the worker's to judge, not a 500", async () => {
     const longKey = `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"${'k'.repeat(1024 * 1024)}":[]}}}`;
     expect((await send(longKey)).statusCode).toBe(202);
   });

@@ -18,7 +18,11 @@ function multipart(file: Buffer, fields: Record<string, string> = {}, fieldName 
   for (const [name, value] of Object.entries(fields)) {
     parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
   }
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="b.json"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="b.json"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+  );
   parts.push(file, Buffer.from(`\r\n--${boundary}--\r\n`));
   return { payload: Buffer.concat(parts), contentType: `multipart/form-data; boundary=${boundary}` };
 }
@@ -30,7 +34,12 @@ describe('restore requests', () => {
   const restore = (payload: object) => app.inject({ method: 'POST', url: '/api/backup/restore', headers, payload });
   const upload = (file: Buffer, fields?: Record<string, string>, fieldName?: string) => {
     const body = multipart(file, fields, fieldName);
-    return app.inject({ method: 'POST', url: '/api/backup/restore', headers: { ...headers, 'content-type': body.contentType }, payload: body.payload });
+    return app.inject({
+      method: 'POST',
+      url: '/api/backup/restore',
+      headers: { ...headers, 'content-type': body.contentType },
+      payload: body.payload,
+    });
   };
   const uploads = async () => (await readdir(ctx.uploadDir).catch(() => [] as string[])).sort();
 
@@ -52,7 +61,10 @@ describe('restore requests', () => {
     expect([jobId, statusUrl]).toEqual([operationId, `/api/backup/jobs/${operationId}`]);
     const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
     expect(op).toMatchObject({ kind: 'restore', status: 'queued', jobId: operationId });
-    const input = op.input as { source: { kind: string; path: string; compressed: boolean }; skipSafetyBackup: boolean };
+    const input = op.input as {
+      source: { kind: string; path: string; compressed: boolean };
+      skipSafetyBackup: boolean;
+    };
     expect(input).toMatchObject({ skipSafetyBackup: true, source: { kind: 'file', compressed: false } });
     expect(input.source.path.endsWith(`${operationId}.json`)).toBe(true);
     expect(JSON.parse(await readFile(input.source.path, 'utf8'))).toEqual(doc());
@@ -74,16 +86,27 @@ describe('restore requests', () => {
   });
 
   it('validates the JSON shape: exactly one of backupId / backupData, no unknown fields', async () => {
-    for (const payload of [{}, { backupId: randomUUID(), backupData: doc() }, { backupId: 'nope' }, { backupId: randomUUID(), force: true }]) {
+    for (const payload of [
+      {},
+      { backupId: randomUUID(), backupData: doc() },
+      { backupId: 'nope' },
+      { backupId: randomUUID(), force: true },
+    ]) {
       const res = await restore(payload);
-      expect([JSON.stringify(payload).slice(0, 40), res.statusCode, res.json().error.code]).toEqual([JSON.stringify(payload).slice(0, 40), 400, 'VALIDATION_ERROR']);
+      expect([JSON.stringify(payload).slice(0, 40), res.statusCode, res.json().error.code]).toEqual([
+        JSON.stringify(payload).slice(0, 40),
+        400,
+        'VALIDATION_ERROR',
+      ]);
     }
   });
 
   it('by backupId: 404 unknown, 409 not ready, 202 for a completed backup', async () => {
     const unknown = await restore({ backupId: randomUUID() });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
-    const queued = await ctx.deps.prisma.backupRecord.create({ data: { filename: 'q.json', type: 'manual', location: 'local' } });
+    const queued = await ctx.deps.prisma.backupRecord.create({
+      data: { filename: 'q.json', type: 'manual', location: 'local' },
+    });
     const notReady = await restore({ backupId: queued.id });
     expect([notReady.statusCode, notReady.json().error.code]).toEqual([409, 'BACKUP_NOT_READY']);
     const done = await ctx.deps.prisma.backupRecord.update({ where: { id: queued.id }, data: { status: 'completed' } });
@@ -91,27 +114,44 @@ describe('restore requests', () => {
     expect(ok.statusCode).toBe(202);
     const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
     expect(op.backupId).toBe(done.id);
-    expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false, allowNoAdmin: false });
+    expect(op.input).toEqual({
+      source: { kind: 'backup', backupId: done.id },
+      skipSafetyBackup: false,
+      allowNoAdmin: false,
+    });
   });
 
   it('selective: stores the tables asked for (file order) and withDependencies; refuses unknown keys with the valid ones, writing nothing', async () => {
-    const done = await ctx.deps.prisma.backupRecord.create({ data: { filename: 's.json', type: 'manual', location: 'local', status: 'completed' } });
+    const done = await ctx.deps.prisma.backupRecord.create({
+      data: { filename: 's.json', type: 'manual', location: 'local', status: 'completed' },
+    });
     const ok = await restore({ backupId: done.id, tables: ['loanTypes', 'unions'], withDependencies: true });
     expect(ok.statusCode).toBe(202);
     const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
-    expect(op.input).toEqual({ source: { kind: 'backup', backupId: done.id }, skipSafetyBackup: false, allowNoAdmin: false, tables: ['unions', 'loanTypes'], withDependencies: true });
+    expect(op.input).toEqual({
+      source: { kind: 'backup', backupId: done.id },
+      skipSafetyBackup: false,
+      allowNoAdmin: false,
+      tables: ['unions', 'loanTypes'],
+      withDependencies: true,
+    });
     await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
 
     const unknown = await restore({ backupId: done.id, tables: ['loanTypes', 'payments'] });
     expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    expect(unknown.json().error.message).toBe('Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions');
+    expect(unknown.json().error.message).toBe(
+      'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions',
+    );
     const noTables = await restore({ backupId: done.id, withDependencies: true });
     expect([noTables.statusCode, noTables.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     const uploadUnknown = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes,payments' });
     expect([uploadUnknown.statusCode, uploadUnknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
     expect(await uploads()).toEqual([]);
 
-    const form = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes, unions', withDependencies: 'true' });
+    const form = await upload(Buffer.from(JSON.stringify(doc())), {
+      tables: 'loanTypes, unions',
+      withDependencies: 'true',
+    });
     expect(form.statusCode).toBe(202);
     const formOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: form.json().data.operationId } });
     expect(formOp.input).toMatchObject({ tables: ['unions', 'loanTypes'], withDependencies: true });
@@ -119,14 +159,22 @@ describe('restore requests', () => {
   });
 
   it('preview: queued as a backup.preview job on the backup queue; an entity preview is queued with its entity; an unknown entity type is refused', async () => {
-    const preview = (payload: object) => app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
-    const done = await ctx.deps.prisma.backupRecord.create({ data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' } });
+    const preview = (payload: object) =>
+      app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
+    const done = await ctx.deps.prisma.backupRecord.create({
+      data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' },
+    });
     const res = await preview({ backupId: done.id, tables: ['loans'] });
     expect(res.statusCode).toBe(202);
     const { operationId, statusUrl } = res.json().data;
     expect(statusUrl).toBe(`/api/backup/jobs/${operationId}`);
     const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
-    expect(op).toMatchObject({ kind: 'preview', status: 'queued', backupId: done.id, input: { source: { kind: 'backup', backupId: done.id }, tables: ['loans'], withDependencies: false } });
+    expect(op).toMatchObject({
+      kind: 'preview',
+      status: 'queued',
+      backupId: done.id,
+      input: { source: { kind: 'backup', backupId: done.id }, tables: ['loans'], withDependencies: false },
+    });
     const job = await ctx.deps.producer.queue('backup').getJob(operationId);
     expect([job?.name, job?.data]).toEqual(['backup.preview', { operationId }]);
     // A preview does not count as a running restore.
@@ -135,8 +183,13 @@ describe('restore requests', () => {
     const unionId = randomUUID();
     const entity = await preview({ backupId: done.id, entityType: 'union', entityId: unionId });
     expect(entity.statusCode).toBe(202);
-    const entityOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: entity.json().data.operationId } });
-    expect(entityOp).toMatchObject({ kind: 'preview', input: { source: { kind: 'backup', backupId: done.id }, entity: { entityType: 'union', entityId: unionId } } });
+    const entityOp = await ctx.deps.prisma.operation.findUniqueOrThrow({
+      where: { id: entity.json().data.operationId },
+    });
+    expect(entityOp).toMatchObject({
+      kind: 'preview',
+      input: { source: { kind: 'backup', backupId: done.id }, entity: { entityType: 'union', entityId: unionId } },
+    });
     const badType = await preview({ backupData: doc(), entityType: 'repayment', entityId: randomUUID() });
     expect([badType.statusCode, badType.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
     const unknown = await preview({ backupId: done.id, tables: ['nope'] });
@@ -187,7 +240,13 @@ describe('restore requests', () => {
 
     await resetDatabase(ctx.db.pool);
     ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? restore({ backupData: doc() }) : app.inject({ method: 'POST', url: '/api/backup/reset', headers, payload: { confirmationToken: 'DELETE' } }))));
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        i % 2
+          ? restore({ backupData: doc() })
+          : app.inject({ method: 'POST', url: '/api/backup/reset', headers, payload: { confirmationToken: 'DELETE' } }),
+      ),
+    );
     expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 409, 409, 409, 409, 409]);
     expect(await ctx.deps.prisma.operation.count()).toBe(1);
   });

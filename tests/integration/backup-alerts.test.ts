@@ -11,7 +11,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { alertEventSchema, raiseAlert, verifyWebhookSignature, WEBHOOK_SIGNATURE_HEADER, type AlertEvent, NO_ENCRYPTION } from '@mp/core';
+import {
+  alertEventSchema,
+  raiseAlert,
+  verifyWebhookSignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  type AlertEvent,
+  NO_ENCRYPTION,
+} from '@mp/core';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -120,7 +127,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await started?.close();
-  for (const q of Object.values(QUEUES)) await producer?.queue(q).obliterate({ force: true }).catch(() => {});
+  for (const q of Object.values(QUEUES))
+    await producer
+      ?.queue(q)
+      .obliterate({ force: true })
+      .catch(() => {});
   await producer?.close();
   await db?.drop();
   await new Promise((resolve) => server?.close(resolve));
@@ -137,7 +148,10 @@ describe('alerts', () => {
     await waitFor(async () => accepted().length === 2 && (await idle()), 40_000);
 
     const events = accepted();
-    expect(events.map((e) => `${e.type} ${e.code}`).sort()).toEqual(['health.unhealthy backup_age', 'health.unhealthy drill']);
+    expect(events.map((e) => `${e.type} ${e.code}`).sort()).toEqual([
+      'health.unhealthy backup_age',
+      'health.unhealthy drill',
+    ]);
     // Three requests: the one answered 500 came again, as the same event (same delivery id), after a backoff.
     expect(deliveries).toHaveLength(3);
     expect(deliveries[0]!.answered).toBe(500);
@@ -172,16 +186,29 @@ describe('alerts', () => {
   it('sends one "recovered" event per check when health recovers, and nothing more after', async () => {
     const now = new Date();
     await db.prisma.backupRecord.create({
-      data: { filename: 'backup_ok.json', type: 'manual', location: 'local', status: 'completed', completedAt: now, fileSize: 100n, storage: {} },
+      data: {
+        filename: 'backup_ok.json',
+        type: 'manual',
+        location: 'local',
+        status: 'completed',
+        completedAt: now,
+        fileSize: 100n,
+        storage: {},
+      },
     });
-    await db.prisma.operation.create({ data: { kind: 'drill', status: 'completed', completedAt: now, result: { ok: true, rtoSeconds: 3 } } });
+    await db.prisma.operation.create({
+      data: { kind: 'drill', status: 'completed', completedAt: now, result: { ok: true, rtoSeconds: 3 } },
+    });
 
     const third = await runHealthCheck();
     expect(third.healthy).toBe(true);
     expect(third.resolved.sort()).toEqual(['backup_age', 'drill']);
     await waitFor(async () => accepted().length === 4 && (await idle()), 20_000);
     const recovered = accepted().slice(2);
-    expect(recovered.map((e) => `${e.type} ${e.code}`).sort()).toEqual(['health.recovered backup_age', 'health.recovered drill']);
+    expect(recovered.map((e) => `${e.type} ${e.code}`).sort()).toEqual([
+      'health.recovered backup_age',
+      'health.recovered drill',
+    ]);
     expect(recovered[0]!.summary).toMatch(/passes again/);
 
     const fourth = await runHealthCheck();
@@ -193,16 +220,26 @@ describe('alerts', () => {
 
   it('announces a backup that failed for good once, from the worker failure path, without blocking it', async () => {
     // Cloud storage is not configured: the backup fails at once, for good (no retry can fix it).
-    const record = await db.prisma.backupRecord.create({ data: { filename: 'backup_cloud.json', type: 'manual', location: 'cloud' } });
+    const record = await db.prisma.backupRecord.create({
+      data: { filename: 'backup_cloud.json', type: 'manual', location: 'cloud' },
+    });
     await producer.enqueue('backup.create', { backupId: record.id }, { jobId: record.id });
     await waitFor(async () => accepted().length === 5 && (await idle()), 20_000);
     const event = accepted()[4]!;
-    expect(event).toMatchObject({ type: 'backup.failed', subject: { kind: 'backup', id: record.id }, code: 'backup.create' });
+    expect(event).toMatchObject({
+      type: 'backup.failed',
+      subject: { kind: 'backup', id: record.id },
+      code: 'backup.create',
+    });
     expect(event.summary).toBe(`Backup ${record.id} failed for good (backup.create)`);
     expect((await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } })).status).toBe('failed');
 
     // Raised again (a second failure report of the same backup): already active, not sent again.
-    const again = await raiseAlert(deps, { type: 'backup.failed', subject: { kind: 'backup', id: record.id }, code: 'backup.create' }, { send: true });
+    const again = await raiseAlert(
+      deps,
+      { type: 'backup.failed', subject: { kind: 'backup', id: record.id }, code: 'backup.create' },
+      { send: true },
+    );
     expect(again).toBe(false);
     await waitFor(idle, 10_000);
     expect(accepted()).toHaveLength(5);

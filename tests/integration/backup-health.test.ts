@@ -22,7 +22,15 @@ const ids = { newest: randomUUID(), prev: randomUUID(), drill: randomUUID() };
 async function record(id: string, data: Partial<Prisma.BackupRecordCreateInput>): Promise<void> {
   const filename = `backup_${id}.json`;
   await prisma.backupRecord.create({
-    data: { id, filename, type: 'manual', location: 'local', status: 'completed', storage: { local: { key: filename, path: `/b/${filename}` } }, ...data },
+    data: {
+      id,
+      filename,
+      type: 'manual',
+      location: 'local',
+      status: 'completed',
+      storage: { local: { key: filename, path: `/b/${filename}` } },
+      ...data,
+    },
   });
 }
 
@@ -57,9 +65,16 @@ async function expectHealthy(): Promise<void> {
   expect(JSON.parse(open.body)).toEqual({ status: 'ok' });
 }
 
-async function scrape(target = app, auth?: string): Promise<{ status: number; families: ParsedFamily[]; body: string }> {
+async function scrape(
+  target = app,
+  auth?: string,
+): Promise<{ status: number; families: ParsedFamily[]; body: string }> {
   const res = await target.inject({ method: 'GET', url: '/metrics', headers: auth ? { authorization: auth } : {} });
-  return { status: res.statusCode, body: res.body, families: res.statusCode === 200 ? parsePrometheusTextFormat(res.body) : [] };
+  return {
+    status: res.statusCode,
+    body: res.body,
+    families: res.statusCode === 200 ? parsePrometheusTextFormat(res.body) : [],
+  };
 }
 
 const family = (families: ParsedFamily[], name: string) => families.find((f) => f.name === name);
@@ -71,14 +86,39 @@ beforeAll(async () => {
   headers = admin.headers;
   adminName = admin.user.username;
   // A daily schedule set just now (no run was due since), drills weekly (the defaults).
-  await prisma.backupSchedule.upsert({ where: { id: 'default' }, create: { id: 'default', updatedAt: new Date(now) }, update: { updatedAt: new Date(now) } });
-  await record(ids.prev, { createdAt: new Date(now - 25 * HOUR), completedAt: new Date(now - 25 * HOUR), fileSize: 1000n, durationMs: 3000 });
+  await prisma.backupSchedule.upsert({
+    where: { id: 'default' },
+    create: { id: 'default', updatedAt: new Date(now) },
+    update: { updatedAt: new Date(now) },
+  });
+  await record(ids.prev, {
+    createdAt: new Date(now - 25 * HOUR),
+    completedAt: new Date(now - 25 * HOUR),
+    fileSize: 1000n,
+    durationMs: 3000,
+  });
   await record(ids.newest, {
-    createdAt: new Date(now - HOUR), completedAt: new Date(now - HOUR), fileSize: 1000n, durationMs: 4000,
-    verification: { ok: true, checkedAt: new Date(now - HOUR).toISOString(), trigger: 'read-back', copies: [{ copy: 'local', ok: true }], warnings: [] },
+    createdAt: new Date(now - HOUR),
+    completedAt: new Date(now - HOUR),
+    fileSize: 1000n,
+    durationMs: 4000,
+    verification: {
+      ok: true,
+      checkedAt: new Date(now - HOUR).toISOString(),
+      trigger: 'read-back',
+      copies: [{ copy: 'local', ok: true }],
+      warnings: [],
+    },
   });
   await prisma.operation.create({
-    data: { id: ids.drill, kind: 'drill', status: 'completed', completedAt: new Date(now - HOUR), backupId: ids.newest, result: { backupId: ids.newest, ok: true, rtoSeconds: 12.5, rowsPerSecond: 800 } },
+    data: {
+      id: ids.drill,
+      kind: 'drill',
+      status: 'completed',
+      completedAt: new Date(now - HOUR),
+      backupId: ids.newest,
+      result: { backupId: ids.newest, ok: true, rtoSeconds: 12.5, rowsPerSecond: 800 },
+    },
   });
 });
 
@@ -88,7 +128,14 @@ describe('backup health', () => {
   it('is healthy with a fresh backup, a recent successful drill and a good read-back', async () => {
     await expectHealthy();
     const report = await health();
-    expect(report.checks.map((c) => c.name)).toEqual(['backup_age', 'scheduled_run', 'drill', 'backup_size', 'storage_total', 'read_back']);
+    expect(report.checks.map((c) => c.name)).toEqual([
+      'backup_age',
+      'scheduled_run',
+      'drill',
+      'backup_size',
+      'storage_total',
+      'read_back',
+    ]);
     expect(report.checks.find((c) => c.name === 'backup_age')).toMatchObject({ limit: 26 * 3600 });
     expect(report.checks.find((c) => c.name === 'storage_total')).toMatchObject({ value: 2000, limit: 1_000_000 });
     expect(report.checks.find((c) => c.name === 'drill')).toMatchObject({ limit: 8 * 24 * 3600 });
@@ -106,7 +153,13 @@ describe('backup health', () => {
 
   it('turns unhealthy when the last scheduled run failed, and when a due run did not fire', async () => {
     const failedId = randomUUID();
-    await record(failedId, { type: 'scheduled', status: 'failed', createdAt: new Date(now), storage: {}, error: 'disk full' });
+    await record(failedId, {
+      type: 'scheduled',
+      status: 'failed',
+      createdAt: new Date(now),
+      storage: {},
+      error: 'disk full',
+    });
     await expectUnhealthy(['scheduled_run']);
     await prisma.backupRecord.delete({ where: { id: failedId } });
     await expectHealthy();
@@ -120,9 +173,18 @@ describe('backup health', () => {
   });
 
   it('turns unhealthy when the last drill failed or none succeeded within its period, and healthy again', async () => {
-    const failed = await prisma.operation.create({ data: { kind: 'drill', status: 'failed', completedAt: new Date(now), error: 'restore failed' } });
+    const failed = await prisma.operation.create({
+      data: { kind: 'drill', status: 'failed', completedAt: new Date(now), error: 'restore failed' },
+    });
     await expectUnhealthy(['drill']);
-    await prisma.operation.create({ data: { kind: 'drill', status: 'completed', completedAt: new Date(now + 1000), result: { ok: true, rtoSeconds: 10 } } });
+    await prisma.operation.create({
+      data: {
+        kind: 'drill',
+        status: 'completed',
+        completedAt: new Date(now + 1000),
+        result: { ok: true, rtoSeconds: 10 },
+      },
+    });
     await expectHealthy();
     await prisma.operation.deleteMany({ where: { kind: 'drill', id: { not: ids.drill } } });
     expect(failed.id).not.toBe(ids.drill);
@@ -130,9 +192,15 @@ describe('backup health', () => {
     await prisma.operation.update({ where: { id: ids.drill }, data: { completedAt: new Date(now - 9 * 24 * HOUR) } });
     await expectUnhealthy(['drill']);
     // A monthly drill schedule allows it; a disabled one does not check drills at all.
-    await prisma.backupSchedule.update({ where: { id: 'default' }, data: { drillFrequency: 'monthly', updatedAt: new Date(now) } });
+    await prisma.backupSchedule.update({
+      where: { id: 'default' },
+      data: { drillFrequency: 'monthly', updatedAt: new Date(now) },
+    });
     await expectHealthy();
-    await prisma.backupSchedule.update({ where: { id: 'default' }, data: { drillFrequency: 'weekly', updatedAt: new Date(now) } });
+    await prisma.backupSchedule.update({
+      where: { id: 'default' },
+      data: { drillFrequency: 'weekly', updatedAt: new Date(now) },
+    });
     await prisma.operation.update({ where: { id: ids.drill }, data: { completedAt: new Date(now - HOUR) } });
     await expectHealthy();
   });
@@ -149,7 +217,11 @@ describe('backup health', () => {
 
   it('turns unhealthy when stored backups exceed the configured total, and healthy again', async () => {
     const bigId = randomUUID();
-    await record(bigId, { createdAt: new Date(now - 48 * HOUR), completedAt: new Date(now - 48 * HOUR), fileSize: 1_500_000n });
+    await record(bigId, {
+      createdAt: new Date(now - 48 * HOUR),
+      completedAt: new Date(now - 48 * HOUR),
+      fileSize: 1_500_000n,
+    });
     const report = await expectUnhealthy(['storage_total']);
     expect(report.checks[4]).toMatchObject({ value: 1_502_000, limit: 1_000_000 });
     await prisma.backupRecord.delete({ where: { id: bigId } });
@@ -157,10 +229,19 @@ describe('backup health', () => {
   });
 
   it('turns unhealthy when the read-back of the newest backup failed, and healthy again', async () => {
-    const good = (await prisma.backupRecord.findUniqueOrThrow({ where: { id: ids.newest } })).verification as Prisma.InputJsonValue;
+    const good = (await prisma.backupRecord.findUniqueOrThrow({ where: { id: ids.newest } }))
+      .verification as Prisma.InputJsonValue;
     await prisma.backupRecord.update({
       where: { id: ids.newest },
-      data: { verification: { ok: false, checkedAt: new Date(now).toISOString(), trigger: 'read-back', copies: [{ copy: 'local', ok: false }], warnings: [] } },
+      data: {
+        verification: {
+          ok: false,
+          checkedAt: new Date(now).toISOString(),
+          trigger: 'read-back',
+          copies: [{ copy: 'local', ok: false }],
+          warnings: [],
+        },
+      },
     });
     await expectUnhealthy(['read_back']);
     await prisma.backupRecord.update({ where: { id: ids.newest }, data: { verification: good } });
@@ -185,8 +266,14 @@ describe('/metrics', () => {
     expect(body).toContain('mp_backup_duration_seconds_count{kind="manual"} 2\n');
     expect(body).toContain('mp_backup_duration_seconds_sum{kind="manual"} 7\n');
     expect(family(families, 'mp_backup_failures_total')?.type).toBe('COUNTER');
-    expect(family(families, 'mp_backup_failures_total')?.metrics).toContainEqual({ labels: { kind: 'scheduled' }, value: '0' });
-    expect(family(families, 'mp_queue_jobs')?.metrics).toContainEqual({ labels: { queue: 'backup', state: 'waiting' }, value: '0' });
+    expect(family(families, 'mp_backup_failures_total')?.metrics).toContainEqual({
+      labels: { kind: 'scheduled' },
+      value: '0',
+    });
+    expect(family(families, 'mp_queue_jobs')?.metrics).toContainEqual({
+      labels: { queue: 'backup', state: 'waiting' },
+      value: '0',
+    });
     expect(family(families, 'http_requests_total')?.metrics).toContainEqual(
       expect.objectContaining({ labels: { method: 'GET', route: '/api/backup/health', status: '200' } }),
     );

@@ -28,7 +28,10 @@ async function column(sql: string, params: unknown[] = []): Promise<string[]> {
 }
 
 /** Runs `breakRows` in the staging schema and returns the warnings that differ from the baseline; rolls back. */
-async function brokenBy(breakRows: () => Promise<void>, examples = 10): Promise<Record<string, { count: number; examples: string[] }>> {
+async function brokenBy(
+  breakRows: () => Promise<void>,
+  examples = 10,
+): Promise<Record<string, { count: number; examples: string[] }>> {
   await client.query('BEGIN');
   try {
     await breakRows();
@@ -38,7 +41,8 @@ async function brokenBy(breakRows: () => Promise<void>, examples = 10): Promise<
       const before = baseline.find((b) => b.code === w.code);
       if (before?.count !== w.count) changed[w.code] = { count: w.count - (before?.count ?? 0), examples: w.examples };
     }
-    for (const b of baseline) if (!warnings.some((w) => w.code === b.code)) changed[b.code] = { count: -b.count, examples: [] };
+    for (const b of baseline)
+      if (!warnings.some((w) => w.code === b.code)) changed[b.code] = { count: -b.count, examples: [] };
     return changed;
   } finally {
     await client.query('ROLLBACK');
@@ -51,7 +55,9 @@ beforeAll(async () => {
   client = await db.pool.connect();
   await client.query(`CREATE SCHEMA ${S}`);
   for (const t of TABLES) {
-    await client.query(`CREATE TABLE ${S}.${t} (LIKE public.${t} INCLUDING ALL); INSERT INTO ${S}.${t} SELECT * FROM public.${t}`);
+    await client.query(
+      `CREATE TABLE ${S}.${t} (LIKE public.${t} INCLUDING ALL); INSERT INTO ${S}.${t} SELECT * FROM public.${t}`,
+    );
   }
   baseline = await checkBusinessInvariants(client, { schema: STAGE, examples: 100 });
 }, 60_000);
@@ -85,7 +91,9 @@ describe('checkBusinessInvariants on the seeded demo data', () => {
   });
 
   it('fails loudly when the schema has no such tables', async () => {
-    await expect(checkBusinessInvariants(client, { schema: 'no_such_schema' })).rejects.toMatchObject({ code: '42P01' });
+    await expect(checkBusinessInvariants(client, { schema: 'no_such_schema' })).rejects.toMatchObject({
+      code: '42P01',
+    });
   });
 });
 
@@ -176,7 +184,9 @@ describe('checkBusinessInvariants finds each broken rule', () => {
   it('an ACTIVE loan of an inactive member', async () => {
     const loan = await loanOf('ACTIVE');
     const member = await one(`SELECT "unionMemberId" FROM ${S}.loans WHERE id = $1`, [loan]);
-    const theirs = await column(`SELECT id AS v FROM ${S}.loans WHERE "unionMemberId" = $1 AND status = 'ACTIVE'`, [member]);
+    const theirs = await column(`SELECT id AS v FROM ${S}.loans WHERE "unionMemberId" = $1 AND status = 'ACTIVE'`, [
+      member,
+    ]);
     const changed = await brokenBy(async () => {
       await client.query(`UPDATE ${S}.union_members SET "isActive" = false WHERE id = $1`, [member]);
     });
@@ -192,7 +202,10 @@ describe('checkBusinessInvariants finds each broken rule', () => {
       await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[0], MISSING]);
       await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[1], supervisor]);
       await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[2], leaver]);
-      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2, "isActive" = false WHERE id = $1`, [unions[3], leaver]);
+      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2, "isActive" = false WHERE id = $1`, [
+        unions[3],
+        leaver,
+      ]);
     });
     expect(changed).toEqual({ UNION_WITHOUT_ACTIVE_CREDIT_OFFICER: { count: 3, examples: unions.slice(0, 3).sort() } });
   });
@@ -205,10 +218,13 @@ describe('checkBusinessInvariants finds each broken rule', () => {
       await client.query(`UPDATE ${S}.users SET "supervisorId" = id WHERE id = $1`, [supervisor]);
       await client.query(`UPDATE ${S}.users SET "supervisorId" = $2 WHERE id = $1`, [officers[1], officers[2]]);
       // An ADMIN supervising is allowed.
-      await client.query(`UPDATE ${S}.users SET "supervisorId" = (SELECT id FROM ${S}.users WHERE role = 'ADMIN' LIMIT 1) WHERE id = $1`, [
-        officers[2],
-      ]);
+      await client.query(
+        `UPDATE ${S}.users SET "supervisorId" = (SELECT id FROM ${S}.users WHERE role = 'ADMIN' LIMIT 1) WHERE id = $1`,
+        [officers[2]],
+      );
     });
-    expect(changed).toEqual({ SUPERVISOR_NOT_SUPERVISOR: { count: 3, examples: [officers[0], supervisor, officers[1]].sort() } });
+    expect(changed).toEqual({
+      SUPERVISOR_NOT_SUPERVISOR: { count: 3, examples: [officers[0], supervisor, officers[1]].sort() },
+    });
   });
 });

@@ -18,7 +18,13 @@ let deps: BackupRunDeps;
 async function record(location: 'cloud' | 'both') {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location, options: { includeAuditLogs: false, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location,
+      options: { includeAuditLogs: false, includeSessions: false },
+    },
   });
   return id;
 }
@@ -74,7 +80,9 @@ describe('cloud down during upload', () => {
   it('fails a "cloud" backup and removes its local staging file', async () => {
     cloud.failAll(503);
     const id = await record('cloud');
-    await expect(runBackup(deps, id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(/Upload to Cloudinary failed/);
+    await expect(runBackup(deps, id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(
+      /Upload to Cloudinary failed/,
+    );
     const files = await readdir(dir);
     expect(files.filter((f) => f.includes(id))).toEqual([]);
   });
@@ -92,7 +100,10 @@ describe('cloud down during upload', () => {
 // A cloud that answers, but too slowly: the upload gives up at its timeout instead of hanging the job, the attempt
 // is retried while attempts remain, and the last one leaves a readable reason.
 describe('a slow cloud', () => {
-  const slow = () => ({ ...deps, storage: { ...deps.storage, cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl, requestTimeoutMs: 300 }) } });
+  const slow = () => ({
+    ...deps,
+    storage: { ...deps.storage, cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl, requestTimeoutMs: 300 }) },
+  });
   beforeEach(() => cloud.setDelay(2_000));
   afterEach(() => cloud.setDelay(0));
 
@@ -116,8 +127,12 @@ describe('a slow cloud', () => {
 
   it('fails a "cloud" backup on the last attempt and keeps no local file or cloud copy for it', async () => {
     const id = await record('cloud');
-    await expect(runBackup(slow(), id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(/Upload to Cloudinary failed/);
+    await expect(runBackup(slow(), id, { attempt: 3, isLastAttempt: true })).rejects.toThrow(
+      /Upload to Cloudinary failed/,
+    );
     expect((await readdir(dir)).filter((f) => f.includes(id))).toEqual([]);
-    expect(readRecordStorage((await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).storage).cloud).toBeUndefined();
+    expect(
+      readRecordStorage((await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } })).storage).cloud,
+    ).toBeUndefined();
   });
 });

@@ -9,15 +9,37 @@ const NOW = new Date('2026-06-15T12:00:00Z');
 let db: TestDatabase;
 let prisma: PrismaClient;
 const ids = {} as Record<
-  'supervisor' | 'officer' | 'clerk' | 'busyUnion' | 'emptyUnion' | 'borrower' | 'closedBorrower' | 'idleMember' | 'usedType' | 'unusedType',
+  | 'supervisor'
+  | 'officer'
+  | 'clerk'
+  | 'busyUnion'
+  | 'emptyUnion'
+  | 'borrower'
+  | 'closedBorrower'
+  | 'idleMember'
+  | 'usedType'
+  | 'unusedType',
   string
 >;
 
-const check = (entityType: string, entityId: string) => checkDependencies({ prisma, now: () => NOW }, { entityType, entityId });
+const check = (entityType: string, entityId: string) =>
+  checkDependencies({ prisma, now: () => NOW }, { entityType, entityId });
 
-async function addUser(name: string, role: 'ADMIN' | 'SUPERVISOR' | 'CREDIT_OFFICER', supervisorId?: string): Promise<string> {
+async function addUser(
+  name: string,
+  role: 'ADMIN' | 'SUPERVISOR' | 'CREDIT_OFFICER',
+  supervisorId?: string,
+): Promise<string> {
   const user = await prisma.user.create({
-    data: { username: name, email: `${name}@example.test`, passwordHash: 'x', firstName: name, lastName: 'T', role, supervisorId },
+    data: {
+      username: name,
+      email: `${name}@example.test`,
+      passwordHash: 'x',
+      firstName: name,
+      lastName: 'T',
+      role,
+      supervisorId,
+    },
   });
   return user.id;
 }
@@ -41,7 +63,14 @@ async function addLoan(unionMemberId: string, status: LoanStatus, repayments: nu
   });
   for (let i = 0; i < repayments; i++) {
     await prisma.repayment.create({
-      data: { loanId: loan.id, amount: '100.00', paidAt: NOW, method: 'CASH', reference: `R-${loanSeq}-${i}`, receivedById: ids.clerk },
+      data: {
+        loanId: loan.id,
+        amount: '100.00',
+        paidAt: NOW,
+        method: 'CASH',
+        reference: `R-${loanSeq}-${i}`,
+        receivedById: ids.clerk,
+      },
     });
   }
 }
@@ -52,19 +81,29 @@ beforeAll(async () => {
   ids.supervisor = await addUser('supervisor', 'SUPERVISOR');
   ids.officer = await addUser('officer', 'CREDIT_OFFICER', ids.supervisor);
   ids.clerk = await addUser('clerk', 'ADMIN');
-  ids.busyUnion = (await prisma.union.create({ data: { name: 'Busy', location: 'Lagos', creditOfficerId: ids.officer } })).id;
-  ids.emptyUnion = (await prisma.union.create({ data: { name: 'Empty', location: 'Ibadan', creditOfficerId: ids.officer } })).id;
+  ids.busyUnion = (
+    await prisma.union.create({ data: { name: 'Busy', location: 'Lagos', creditOfficerId: ids.officer } })
+  ).id;
+  ids.emptyUnion = (
+    await prisma.union.create({ data: { name: 'Empty', location: 'Ibadan', creditOfficerId: ids.officer } })
+  ).id;
   const member = (firstName: string) =>
-    prisma.unionMember.create({ data: { unionId: ids.busyUnion, firstName, lastName: 'M', createdById: ids.clerk } }).then((m) => m.id);
+    prisma.unionMember
+      .create({ data: { unionId: ids.busyUnion, firstName, lastName: 'M', createdById: ids.clerk } })
+      .then((m) => m.id);
   ids.borrower = await member('Borrower');
   ids.closedBorrower = await member('Closed');
   ids.idleMember = await member('Idle');
-  ids.usedType = (await prisma.loanType.create({
-    data: { name: 'Standard', interestRate: '0.1000', minAmount: '100.00', maxAmount: '5000.00', durationMonths: 6 },
-  })).id;
-  ids.unusedType = (await prisma.loanType.create({
-    data: { name: 'Unused', interestRate: '0.1000', minAmount: '100.00', maxAmount: '5000.00', durationMonths: 6 },
-  })).id;
+  ids.usedType = (
+    await prisma.loanType.create({
+      data: { name: 'Standard', interestRate: '0.1000', minAmount: '100.00', maxAmount: '5000.00', durationMonths: 6 },
+    })
+  ).id;
+  ids.unusedType = (
+    await prisma.loanType.create({
+      data: { name: 'Unused', interestRate: '0.1000', minAmount: '100.00', maxAmount: '5000.00', durationMonths: 6 },
+    })
+  ).id;
   await addLoan(ids.borrower, 'ACTIVE', 2);
   await addLoan(ids.borrower, 'PENDING', 0);
   await addLoan(ids.borrower, 'COMPLETED', 1);
@@ -133,14 +172,21 @@ describe('dependency checks', () => {
       dependencies: { loans: 3, activeLoans: 2, repayments: 3 },
       message: 'Cannot delete: 3 loans (2 active) depend on this union member',
     });
-    expect((await check('unionMember', ids.closedBorrower)).message).toBe('Cannot delete: 1 loan depends on this union member');
-    expect((await check('unionMember', ids.idleMember)).message).toBe('Can be deleted: nothing depends on this union member');
+    expect((await check('unionMember', ids.closedBorrower)).message).toBe(
+      'Cannot delete: 1 loan depends on this union member',
+    );
+    expect((await check('unionMember', ids.idleMember)).message).toBe(
+      'Can be deleted: nothing depends on this union member',
+    );
     expect(await check('loanType', ids.usedType)).toMatchObject({
       canDelete: false,
       dependencies: { loans: 4, activeLoans: 2 },
       message: 'Cannot delete: 4 loans (2 active) depend on this loan type',
     });
-    expect(await check('loanType', ids.unusedType)).toMatchObject({ canDelete: true, dependencies: { loans: 0, activeLoans: 0 } });
+    expect(await check('loanType', ids.unusedType)).toMatchObject({
+      canDelete: true,
+      dependencies: { loans: 0, activeLoans: 0 },
+    });
   });
 
   it('agrees with the database about what can be deleted', async () => {
@@ -167,7 +213,9 @@ describe('dependency checks', () => {
     expect(unsupported.code).toBe('UNSUPPORTED_ENTITY_TYPE');
     expect(unsupported.details).toEqual({ supported: ENTITY_TYPES });
     expect(unsupported.message).toContain('user, union, unionMember, loanType');
-    expect(((await check('__proto__', ids.borrower).catch((e: unknown) => e)) as AppError).code).toBe('UNSUPPORTED_ENTITY_TYPE');
+    expect(((await check('__proto__', ids.borrower).catch((e: unknown) => e)) as AppError).code).toBe(
+      'UNSUPPORTED_ENTITY_TYPE',
+    );
 
     for (const bad of ['not-a-uuid', '', `${ids.borrower}x`, "1' OR '1'='1"]) {
       expect(((await check('unionMember', bad).catch((e: unknown) => e)) as AppError).code).toBe('VALIDATION_ERROR');
@@ -183,9 +231,12 @@ describe('GET /api/backup/dependencies/:entityType/:entityId', () => {
     const app = await buildApp(ctx.deps);
     try {
       const admin = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
-      const union = await ctx.deps.prisma.union.create({ data: { name: 'U', location: 'Abuja', creditOfficerId: admin.user.id } });
+      const union = await ctx.deps.prisma.union.create({
+        data: { name: 'U', location: 'Abuja', creditOfficerId: admin.user.id },
+      });
       await ctx.deps.prisma.unionMember.create({ data: { unionId: union.id, firstName: 'A', lastName: 'B' } });
-      const get = (path: string, headers = admin.headers) => app.inject({ method: 'GET', url: `/api/backup/dependencies/${path}`, headers });
+      const get = (path: string, headers = admin.headers) =>
+        app.inject({ method: 'GET', url: `/api/backup/dependencies/${path}`, headers });
 
       const ok = await get(`union/${union.id}`);
       expect(ok.statusCode).toBe(200);
@@ -199,11 +250,17 @@ describe('GET /api/backup/dependencies/:entityType/:entityId', () => {
           message: 'Cannot delete: 1 member depends on this union',
         },
       });
-      expect((await get(`user/${admin.user.id}`)).json().data).toMatchObject({ canDelete: false, dependencies: { unions: 1, activeSessions: 1 } });
+      expect((await get(`user/${admin.user.id}`)).json().data).toMatchObject({
+        canDelete: false,
+        dependencies: { unions: 1, activeSessions: 1 },
+      });
 
       const unsupported = await get(`loan/${union.id}`);
       expect(unsupported.statusCode).toBe(400);
-      expect(unsupported.json().error).toMatchObject({ code: 'UNSUPPORTED_ENTITY_TYPE', details: { supported: ['user', 'union', 'unionMember', 'loanType'] } });
+      expect(unsupported.json().error).toMatchObject({
+        code: 'UNSUPPORTED_ENTITY_TYPE',
+        details: { supported: ['user', 'union', 'unionMember', 'loanType'] },
+      });
       const badId = await get('loanType/123');
       expect(badId.statusCode).toBe(400);
       expect(badId.json().error.code).toBe('VALIDATION_ERROR');

@@ -18,7 +18,10 @@ function readmeConfigurationTable(): { names: string[]; line: string }[] {
   return section
     .split('\n')
     .filter((line) => line.startsWith('| `'))
-    .map((line) => ({ line, names: [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!) }));
+    .map((line) => ({
+      line,
+      names: [...(line.split('|')[1] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!),
+    }));
 }
 
 describe('README configuration table', () => {

@@ -40,9 +40,19 @@ const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, en
 async function backup(encryption: EncryptionSettings) {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: true, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: true, includeSessions: false },
+    },
   });
-  await runBackup({ ...withKeys(encryption), settings: { gzipLevel: 1, compressThresholdBytes: 64 * 1024 * 1024 } }, id, { attempt: 1, isLastAttempt: true });
+  await runBackup(
+    { ...withKeys(encryption), settings: { gzipLevel: 1, compressThresholdBytes: 64 * 1024 * 1024 } },
+    id,
+    { attempt: 1, isLastAttempt: true },
+  );
   const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
   return { id, record, file: path.join(dir, 'backups', record.filename) };
 }
@@ -50,7 +60,8 @@ async function backup(encryption: EncryptionSettings) {
 async function restore(deps: RestoreDeps, source: { backupId: string } | { bytes: Buffer }, skipSafetyBackup = true) {
   const id = randomUUID();
   let input: object;
-  if ('backupId' in source) input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
+  if ('backupId' in source)
+    input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
   else {
     const file = path.join(dir, 'uploads', `${id}.json.enc`);
     await writeFile(file, source.bytes);
@@ -63,7 +74,12 @@ async function restore(deps: RestoreDeps, source: { backupId: string } | { bytes
 /** Everything a refused restore must leave as it was. */
 async function state() {
   const staging = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%'`);
-  return { tables: await tableHashes(db.pool), records: await db.prisma.backupRecord.count(), staging: staging.rows, files: (await readdir(path.join(dir, 'backups'))).sort() };
+  return {
+    tables: await tableHashes(db.pool),
+    records: await db.prisma.backupRecord.count(),
+    staging: staging.rows,
+    files: (await readdir(path.join(dir, 'backups'))).sort(),
+  };
 }
 
 async function refusedWith(deps: RestoreDeps, source: { backupId: string } | { bytes: Buffer }): Promise<string> {
@@ -120,7 +136,11 @@ describe('encryption at rest', () => {
   it('writes an encrypted file named for it, with the key id on the record and the checksum of the stored bytes', () => {
     expect(isEncryptedBackup(stored)).toBe(true);
     expect(readKeyId(stored)).toBe('k1');
-    expect(made.record).toMatchObject({ encryptionKeyId: 'k1', checksum: sha256(stored), fileSize: BigInt(stored.length) });
+    expect(made.record).toMatchObject({
+      encryptionKeyId: 'k1',
+      checksum: sha256(stored),
+      fileSize: BigInt(stored.length),
+    });
     expect(made.record.filename).toMatch(/\.json\.enc$/);
     expect(stored.includes(Buffer.from('"metadata"'))).toBe(false);
     expect(stored.length).toBeGreaterThan(first + 4 * SEGMENT); // room for the segment cases below
@@ -132,7 +152,8 @@ describe('encryption at rest', () => {
     const result = await restore(withKeys(keys(K1)), { backupId: made.id });
     expect(result.sha256).toBe(made.record.checksum);
     const after = await tableHashes(db.pool);
-    for (const t of ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs']) expect(after[t], t).toEqual(snapshot[t]);
+    for (const t of ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs'])
+      expect(after[t], t).toEqual(snapshot[t]);
     const report = await verifyBackup(withKeys(keys(K1)), made.id);
     expect(report).toMatchObject({ ok: true, problems: [] });
     expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
@@ -176,7 +197,12 @@ describe('encryption at rest', () => {
     expect(await refusedWith(deps, { bytes: stored.subarray(0, 30) })).toBe('BACKUP_TRUNCATED');
     // Segments 1 and 2 swapped.
     const s1 = first + SEGMENT - 40;
-    const swapped = Buffer.concat([stored.subarray(0, s1), stored.subarray(s1 + SEGMENT, s1 + 2 * SEGMENT), stored.subarray(s1, s1 + SEGMENT), stored.subarray(s1 + 2 * SEGMENT)]);
+    const swapped = Buffer.concat([
+      stored.subarray(0, s1),
+      stored.subarray(s1 + SEGMENT, s1 + 2 * SEGMENT),
+      stored.subarray(s1, s1 + SEGMENT),
+      stored.subarray(s1 + 2 * SEGMENT),
+    ]);
     expect(swapped.length).toBe(stored.length);
     expect(await refusedWith(deps, { bytes: swapped })).toBe('BACKUP_DECRYPTION_FAILED');
   });
@@ -200,7 +226,10 @@ describe('encryption at rest', () => {
     const result = await restore(withKeys(keys(K1)), { backupId: made.id }, false);
     expect(result.safetyBackup).toBe('pending');
     // The pre-restore file is written from the restore point after the restore, as the worker's housekeeping job does.
-    const op = await db.prisma.operation.findFirstOrThrow({ where: { kind: 'restore' }, orderBy: { createdAt: 'desc' } });
+    const op = await db.prisma.operation.findFirstOrThrow({
+      where: { kind: 'restore' },
+      orderBy: { createdAt: 'desc' },
+    });
     const exported = await exportRestorePoint(withKeys(keys(K1)), op.id, { attempt: 1, isLastAttempt: true });
     if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
     const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
@@ -210,9 +239,14 @@ describe('encryption at rest', () => {
 
   it('fails closed: with encryption required and no key, nothing is written', async () => {
     const id = randomUUID();
-    await db.prisma.backupRecord.create({ data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local' } });
+    await db.prisma.backupRecord.create({
+      data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local' },
+    });
     const before = (await readdir(path.join(dir, 'backups'))).sort();
-    const err = await runBackup({ ...withKeys({ ...keys(null), required: true }) }, id, { attempt: 1, isLastAttempt: true }).catch((e: unknown) => e);
+    const err = await runBackup({ ...withKeys({ ...keys(null), required: true }) }, id, {
+      attempt: 1,
+      isLastAttempt: true,
+    }).catch((e: unknown) => e);
     expect(isAppError(err) && err.code).toBe('BACKUP_KEY_UNAVAILABLE');
     expect((await readdir(path.join(dir, 'backups'))).sort()).toEqual(before);
   });
@@ -248,7 +282,9 @@ describe('key rotation', () => {
     await restore(rotated, { backupId: old.id });
 
     const operationId = randomUUID();
-    await db.prisma.operation.create({ data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'k1' } } });
+    await db.prisma.operation.create({
+      data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'k1' } },
+    });
     const progress: number[] = [];
     const result = await rekeyBackups(rotated, { operationId, fromKeyId: 'k1' }, (p) => progress.push(p.percent));
     expect(result.rekeyed.map((r) => r.id)).toContain(old.id);
@@ -279,7 +315,13 @@ describe('worker start-up', () => {
   const startWorker = (env: Record<string, string>) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'services/worker/src/main.ts'], {
-        env: { PATH: process.env.PATH ?? '', DATABASE_URL: 'postgresql://x@127.0.0.1:1/x', REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent', ...env },
+        env: {
+          PATH: process.env.PATH ?? '',
+          DATABASE_URL: 'postgresql://x@127.0.0.1:1/x',
+          REDIS_URL: 'redis://127.0.0.1:1',
+          LOG_LEVEL: 'silent',
+          ...env,
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, workerEnvSchema } from '@mp/config';
-import { RELATIONS, getMaintenance, previewEntityRestore, runBackup, type EntityRestoreResult, NO_ENCRYPTION } from '@mp/core';
+import {
+  RELATIONS,
+  getMaintenance,
+  previewEntityRestore,
+  runBackup,
+  type EntityRestoreResult,
+  NO_ENCRYPTION,
+} from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import type { RestorePreview } from '../../packages/core/src/restore/preview-types.js';
 import { createLogger } from '@mp/logger';
@@ -31,14 +38,24 @@ interface JobAnswer {
   problems: { message: string; field?: string }[] | null;
 }
 
-const q = async <T extends object = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await ctx.db.pool.query<T>(sql, params)).rows;
+const q = async <T extends object = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+  (await ctx.db.pool.query<T>(sql, params)).rows;
 
 async function backup(): Promise<string> {
   const id = randomUUID();
   await ctx.db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: false, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: false, includeSessions: false },
+    },
   });
-  await runBackup({ ...workerDeps(), settings: { gzipLevel: 1, compressThresholdBytes: 1024 } }, id, { attempt: 1, isLastAttempt: true });
+  await runBackup({ ...workerDeps(), settings: { gzipLevel: 1, compressThresholdBytes: 1024 } }, id, {
+    attempt: 1,
+    isLastAttempt: true,
+  });
   return id;
 }
 
@@ -48,17 +65,32 @@ const workerDeps = () => deps;
 /** A multipart/form-data body: text fields, then the file as field `file`. */
 function multipart(file: Buffer, fields: Record<string, string>) {
   const boundary = `----mp${randomUUID()}`;
-  const parts: Buffer[] = Object.entries(fields).map(([name, value]) => Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`));
-  parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+  const parts: Buffer[] = Object.entries(fields).map(([name, value]) =>
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`),
+  );
+  parts.push(
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+  );
   parts.push(file, Buffer.from(`\r\n--${boundary}--\r\n`));
-  return { payload: Buffer.concat(parts), headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  return {
+    payload: Buffer.concat(parts),
+    headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
 }
 
 /** POST /api/backup/restore/entity (JSON, or a multipart upload), then the job's answer once it finished. */
-async function entityRestore(body: Record<string, unknown> | { upload: Buffer; fields: Record<string, string> }): Promise<JobAnswer> {
+async function entityRestore(
+  body: Record<string, unknown> | { upload: Buffer; fields: Record<string, string> },
+): Promise<JobAnswer> {
   const res =
     'upload' in body
-      ? await app.inject({ method: 'POST', url: '/api/backup/restore/entity', ...multipart(body.upload as Buffer, body.fields as Record<string, string>) })
+      ? await app.inject({
+          method: 'POST',
+          url: '/api/backup/restore/entity',
+          ...multipart(body.upload as Buffer, body.fields as Record<string, string>),
+        })
       : await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: body });
   expect(res.statusCode, res.body).toBe(202);
   const { statusUrl } = res.json().data as { statusUrl: string };
@@ -72,7 +104,9 @@ async function entityRestore(body: Record<string, unknown> | { upload: Buffer; f
 function previewCounts(preview: RestorePreview) {
   return {
     inserted: Object.fromEntries(preview.tables.filter((t) => t.added > 0).map((t) => [t.table, t.added])),
-    skippedIdentical: Object.fromEntries(preview.tables.filter((t) => t.rowsLive - t.changed > 0).map((t) => [t.table, t.rowsLive - t.changed])),
+    skippedIdentical: Object.fromEntries(
+      preview.tables.filter((t) => t.rowsLive - t.changed > 0).map((t) => [t.table, t.rowsLive - t.changed]),
+    ),
     conflicts: preview.tables.flatMap((t) => t.sampleChangedKeys),
   };
 }
@@ -118,9 +152,19 @@ describe('the dependency graph', () => {
         WHERE c.contype = 'f' AND t.relname = ANY($1)`,
       [[...DATA, 'sessions', 'audit_logs']],
     );
-    const tableOf: Record<string, string> = { users: 'users', unions: 'unions', unionMembers: 'union_members', loanTypes: 'loan_types', loans: 'loans', repayments: 'repayments', sessions: 'sessions' };
+    const tableOf: Record<string, string> = {
+      users: 'users',
+      unions: 'unions',
+      unionMembers: 'union_members',
+      loanTypes: 'loan_types',
+      loans: 'loans',
+      repayments: 'repayments',
+      sessions: 'sessions',
+    };
     const rule: Record<string, string> = { restrict: 'r', setNull: 'n', cascade: 'c' };
-    const fromGraph = RELATIONS.map((r) => `${tableOf[r.child]}.${r.column} -> ${tableOf[r.parent]} (${rule[r.onDelete]})`).sort();
+    const fromGraph = RELATIONS.map(
+      (r) => `${tableOf[r.child]}.${r.column} -> ${tableOf[r.parent]} (${rule[r.onDelete]})`,
+    ).sort();
     expect(live.map((f) => `${f.child}.${f.column} -> ${f.parent} (${f.rule})`).sort()).toEqual(fromGraph);
   });
 });
@@ -137,18 +181,30 @@ describe('POST /api/backup/restore/entity', () => {
       `SELECT u.id FROM unions u WHERE EXISTS (SELECT 1 FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = u.id)
         ORDER BY u.id LIMIT 1`,
     )) as [{ id: string }];
-    const [other] = await q<{ id: string; creditOfficerId: string }>(`SELECT id, "creditOfficerId" FROM unions WHERE id <> $1 ORDER BY id LIMIT 1`, [union.id]);
+    const [other] = await q<{ id: string; creditOfficerId: string }>(
+      `SELECT id, "creditOfficerId" FROM unions WHERE id <> $1 ORDER BY id LIMIT 1`,
+      [union.id],
+    );
     const memberId = randomUUID();
     const loanTypeId = randomUUID();
     const loanId = randomUUID();
-    await q(`INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.05, 100, 1000, 6)`, [loanTypeId]);
-    await q(`INSERT INTO union_members (id, "unionId", "firstName", "lastName") VALUES ($1, $2, 'Ada', 'Obi')`, [memberId, other!.id]);
+    await q(
+      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.05, 100, 1000, 6)`,
+      [loanTypeId],
+    );
+    await q(`INSERT INTO union_members (id, "unionId", "firstName", "lastName") VALUES ($1, $2, 'Ada', 'Obi')`, [
+      memberId,
+      other!.id,
+    ]);
     await q(
       `INSERT INTO loans (id, "loanNumber", "unionMemberId", "loanTypeId", principal, "interestRate", "totalDue", "termMonths", "createdById")
        VALUES ($1, 'ENT-0001', $2, $3, 500, 0.05, 525, 6, $4)`,
       [loanId, memberId, loanTypeId, other!.creditOfficerId],
     );
-    await q(`INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference) VALUES ($1, $2, 100, now(), 'CASH', 'ENT-REF-1')`, [randomUUID(), loanId]);
+    await q(
+      `INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference) VALUES ($1, $2, 100, now(), 'CASH', 'ENT-REF-1')`,
+      [randomUUID(), loanId],
+    );
     loan = { id: loanId, memberId, loanTypeId };
     before = await tableHashes(ctx.db.pool, DATA);
     backupId = await backup();
@@ -156,28 +212,56 @@ describe('POST /api/backup/restore/entity', () => {
 
   it('brings back a deleted union with its members, loans and repayments, identical, and changes nothing else', async () => {
     const rows = async () => ({
-      members: Number((await q<{ n: string }>(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]))[0]!.n),
-      loans: Number((await q<{ n: string }>(`SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`, [union.id]))[0]!.n),
+      members: Number(
+        (await q<{ n: string }>(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]))[0]!.n,
+      ),
+      loans: Number(
+        (
+          await q<{ n: string }>(
+            `SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`,
+            [union.id],
+          )
+        )[0]!.n,
+      ),
       repayments: Number(
-        (await q<{ n: string }>(`SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`, [union.id]))[0]!.n,
+        (
+          await q<{ n: string }>(
+            `SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`,
+            [union.id],
+          )
+        )[0]!.n,
       ),
     });
     const counts = await rows();
     const sessionsBefore = await tableHashes(ctx.db.pool, ['sessions']);
-    await q(`DELETE FROM repayments WHERE "loanId" IN (SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1)`, [union.id]);
-    await q(`DELETE FROM loans WHERE "unionMemberId" IN (SELECT id FROM union_members WHERE "unionId" = $1)`, [union.id]);
+    await q(
+      `DELETE FROM repayments WHERE "loanId" IN (SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1)`,
+      [union.id],
+    );
+    await q(`DELETE FROM loans WHERE "unionMemberId" IN (SELECT id FROM union_members WHERE "unionId" = $1)`, [
+      union.id,
+    ]);
     await q(`DELETE FROM union_members WHERE "unionId" = $1`, [union.id]);
     await q(`DELETE FROM unions WHERE id = $1`, [union.id]);
     expect(await tableHashes(ctx.db.pool, DATA)).not.toEqual(before);
 
-    const preview = await previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'union', entityId: union.id });
+    const preview = await previewEntityRestore(deps, {
+      source: { kind: 'backup', backupId },
+      entityType: 'union',
+      entityId: union.id,
+    });
     expect(preview.mode).toBe('entity');
     expect(preview.brokenReferences).toEqual([]);
 
     const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
     expect([answer.state, answer.error]).toEqual(['completed', null]);
     const result = answer.result!;
-    expect(result.inserted).toEqual({ unions: 1, unionMembers: counts.members, loans: counts.loans, repayments: counts.repayments });
+    expect(result.inserted).toEqual({
+      unions: 1,
+      unionMembers: counts.members,
+      loans: counts.loans,
+      repayments: counts.repayments,
+    });
     expect([result.conflictCount, result.parentsRestored, result.sessionsCleared]).toEqual([0, [], false]);
     // Every row back with its content, value for value; nothing else changed, nobody logged out.
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
@@ -185,13 +269,25 @@ describe('POST /api/backup/restore/entity', () => {
     expect((await app.inject({ method: 'GET', url: '/api/backup/list', headers })).statusCode).toBe(200);
     expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
     // The preview said exactly this.
-    expect(previewCounts(preview)).toEqual({ inserted: result.inserted, skippedIdentical: result.skippedIdentical, conflicts: [] });
+    expect(previewCounts(preview)).toEqual({
+      inserted: result.inserted,
+      skippedIdentical: result.skippedIdentical,
+      conflicts: [],
+    });
 
-    const [audit] = await q<{ actorId: string; action: string; entityType: string; entityId: string; after: Record<string, unknown> }>(
-      `SELECT "actorId", action, "entityType", "entityId", after FROM audit_logs WHERE id = $1`,
-      [result.auditLogId],
-    );
-    expect(audit).toMatchObject({ actorId: adminId, action: 'ENTITY_RESTORED', entityType: 'Union', entityId: union.id });
+    const [audit] = await q<{
+      actorId: string;
+      action: string;
+      entityType: string;
+      entityId: string;
+      after: Record<string, unknown>;
+    }>(`SELECT "actorId", action, "entityType", "entityId", after FROM audit_logs WHERE id = $1`, [result.auditLogId]);
+    expect(audit).toMatchObject({
+      actorId: adminId,
+      action: 'ENTITY_RESTORED',
+      entityType: 'Union',
+      entityId: union.id,
+    });
     expect(audit!.after).toMatchObject({ backupId, inserted: result.inserted, conflicts: 0 });
   });
 
@@ -200,7 +296,11 @@ describe('POST /api/backup/restore/entity', () => {
     await q(`DELETE FROM loans WHERE id = $1`, [loan.id]);
     await q(`DELETE FROM union_members WHERE id = $1`, [loan.memberId]);
     await q(`DELETE FROM loan_types WHERE id = $1`, [loan.loanTypeId]);
-    const preview = await previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'loan', entityId: loan.id });
+    const preview = await previewEntityRestore(deps, {
+      source: { kind: 'backup', backupId },
+      entityType: 'loan',
+      entityId: loan.id,
+    });
 
     const answer = await entityRestore({ backupId, entityType: 'loan', entityId: loan.id });
     expect([answer.state, answer.error]).toEqual(['completed', null]);
@@ -216,27 +316,42 @@ describe('POST /api/backup/restore/entity', () => {
   });
 
   it('reports a conflict (same id, edited content), keeps the live row, and still inserts what is missing', async () => {
-    const [member] = await q<{ id: string }>(`SELECT id FROM union_members WHERE "unionId" = $1 ORDER BY id LIMIT 1`, [union.id]);
+    const [member] = await q<{ id: string }>(`SELECT id FROM union_members WHERE "unionId" = $1 ORDER BY id LIMIT 1`, [
+      union.id,
+    ]);
     const [repayment] = await q<{ id: string }>(
       `SELECT r.id FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1 ORDER BY r.id LIMIT 1`,
       [union.id],
     );
-    const [{ phone }] = (await q<{ phone: string | null }>(`SELECT phone FROM union_members WHERE id = $1`, [member!.id])) as [{ phone: string | null }];
+    const [{ phone }] = (await q<{ phone: string | null }>(`SELECT phone FROM union_members WHERE id = $1`, [
+      member!.id,
+    ])) as [{ phone: string | null }];
     await q(`UPDATE union_members SET phone = '+234 800 000 0000' WHERE id = $1`, [member!.id]);
     await q(`DELETE FROM repayments WHERE id = $1`, [repayment!.id]);
     const edited = await tableHashes(ctx.db.pool, ['union_members']);
-    const preview = await previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'union', entityId: union.id });
+    const preview = await previewEntityRestore(deps, {
+      source: { kind: 'backup', backupId },
+      entityType: 'union',
+      entityId: union.id,
+    });
 
     const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
     expect([answer.state, answer.error]).toEqual(['completed', null]);
     const result = answer.result!;
     expect(result.inserted).toEqual({ repayments: 1 });
-    expect([result.conflictCount, result.conflicts]).toEqual([1, [{ table: 'unionMembers', id: member!.id, changedFields: ['phone'] }]]);
+    expect([result.conflictCount, result.conflicts]).toEqual([
+      1,
+      [{ table: 'unionMembers', id: member!.id, changedFields: ['phone'] }],
+    ]);
     expect(result.skippedIdentical.unions).toBe(1);
     // The live row is kept as edited; the repayment is back as it was.
     expect(await tableHashes(ctx.db.pool, ['union_members'])).toEqual(edited);
     expect((await tableHashes(ctx.db.pool, ['repayments'])).repayments).toEqual(before.repayments);
-    expect(previewCounts(preview)).toEqual({ inserted: result.inserted, skippedIdentical: result.skippedIdentical, conflicts: [member!.id] });
+    expect(previewCounts(preview)).toEqual({
+      inserted: result.inserted,
+      skippedIdentical: result.skippedIdentical,
+      conflicts: [member!.id],
+    });
     expect(preview.tables.find((t) => t.table === 'unionMembers')).toMatchObject({ changed: 1, removed: 0 });
     // Undo the edit by hand: then everything is as in the backup again.
     await q(`UPDATE union_members SET phone = $2 WHERE id = $1`, [member!.id, phone]);
@@ -247,12 +362,22 @@ describe('POST /api/backup/restore/entity', () => {
     await q(`DELETE FROM repayments WHERE "loanId" = $1`, [loan.id]);
     await q(`DELETE FROM loans WHERE id = $1`, [loan.id]);
     await q(`DELETE FROM loan_types WHERE id = $1`, [loan.loanTypeId]);
-    await q(`INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.07, 100, 900, 3)`, [randomUUID()]);
+    await q(
+      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.07, 100, 900, 3)`,
+      [randomUUID()],
+    );
     const live = await tableHashes(ctx.db.pool, DATA);
     const answer = await entityRestore({ backupId, entityType: 'loan', entityId: loan.id });
     expect(answer.state).toBe('failed');
-    expect(answer.error).toMatch(/^The entity cannot come back without overwriting live data; nothing was changed: 1 problem: data\.loanTypes\.name: row /);
-    expect(answer.problems).toEqual([expect.objectContaining({ field: 'name', message: expect.stringContaining(`row ${loan.loanTypeId} cannot come back`) })]);
+    expect(answer.error).toMatch(
+      /^The entity cannot come back without overwriting live data; nothing was changed: 1 problem: data\.loanTypes\.name: row /,
+    );
+    expect(answer.problems).toEqual([
+      expect.objectContaining({
+        field: 'name',
+        message: expect.stringContaining(`row ${loan.loanTypeId} cannot come back`),
+      }),
+    ]);
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
     expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
   });
@@ -262,20 +387,34 @@ describe('POST /api/backup/restore/entity', () => {
     const missing = randomUUID();
     const answer = await entityRestore({ backupId, entityType: 'unionMember', entityId: missing });
     expect(answer.state).toBe('failed');
-    expect(answer.error).toBe(`ENTITY_NOT_IN_BACKUP: the backup holds no unionMember with id ${missing}; nothing was changed`);
+    expect(answer.error).toBe(
+      `ENTITY_NOT_IN_BACKUP: the backup holds no unionMember with id ${missing}; nothing was changed`,
+    );
     expect(answer.problems).toHaveLength(1);
     // As a killed worker leaves it: a private schema nobody holds. The next run drops it, and its own.
     await q(`CREATE SCHEMA mp_entity_abandoned`);
-    await expect(previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'user', entityId: missing })).rejects.toMatchObject({
+    await expect(
+      previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'user', entityId: missing }),
+    ).rejects.toMatchObject({
       code: 'ENTITY_NOT_IN_BACKUP',
     });
     expect(await q(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'mp_entity_')`)).toEqual([]);
 
     const ops = await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } });
-    const bad = await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: { backupId, entityType: 'repayment', entityId: missing } });
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/api/backup/restore/entity',
+      headers,
+      payload: { backupId, entityType: 'repayment', entityId: missing },
+    });
     expect([bad.statusCode, bad.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
     expect(bad.json().error.message).toContain('supported: user, union, unionMember, loanType, loan');
-    const noBackup = await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: { backupId: randomUUID(), entityType: 'union', entityId: missing } });
+    const noBackup = await app.inject({
+      method: 'POST',
+      url: '/api/backup/restore/entity',
+      headers,
+      payload: { backupId: randomUUID(), entityType: 'union', entityId: missing },
+    });
     expect([noBackup.statusCode, noBackup.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
     expect(await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } })).toBe(ops);
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
@@ -288,7 +427,12 @@ describe('POST /api/backup/restore/entity', () => {
     await q(`DELETE FROM loan_types WHERE name = 'Entity test type' AND id <> $1`, [loan.loanTypeId]);
     const ok = await entityRestore({ upload: file, fields: { entityType: 'unionMember', entityId: loan.memberId } });
     expect([ok.state, ok.error]).toEqual(['completed', null]);
-    expect(ok.result).toMatchObject({ inserted: { loanTypes: 1, loans: 1, repayments: 1 }, skippedIdentical: { unionMembers: 1 }, parentsRestored: [{ table: 'loanTypes', id: loan.loanTypeId }], backupId: null });
+    expect(ok.result).toMatchObject({
+      inserted: { loanTypes: 1, loans: 1, repayments: 1 },
+      skippedIdentical: { unionMembers: 1 },
+      parentsRestored: [{ table: 'loanTypes', id: loan.loanTypeId }],
+      backupId: null,
+    });
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
     expect((await readdir(ctx.uploadDir)).filter((f) => !f.startsWith('.'))).toEqual([]);
   });
@@ -304,12 +448,19 @@ describe('queue reconciliation', () => {
       const id = randomUUID();
       await ctx.db.prisma.operation.create({ data: { id, kind: 'entity_restore', jobId: id, input: {} } });
       await producer.enqueue('backup.entity_restore', { operationId: id }, { jobId: id });
-      const report = await reconcileJobs({ ...deps, producer, config: { ...deps.config, RECONCILE_GRACE_MS: 0 } }, new Date(Date.now() + 60_000));
+      const report = await reconcileJobs(
+        { ...deps, producer, config: { ...deps.config, RECONCILE_GRACE_MS: 0 } },
+        new Date(Date.now() + 60_000),
+      );
       expect(report.failed).not.toContain(id);
       expect((await ctx.db.prisma.operation.findUniqueOrThrow({ where: { id } })).status).toBe('queued');
       await ctx.db.prisma.operation.update({ where: { id }, data: { status: 'failed', error: 'test cleanup' } });
     } finally {
-      for (const queue of ['backup', 'maintenance'] as const) await producer.queue(queue).obliterate({ force: true }).catch(() => {});
+      for (const queue of ['backup', 'maintenance'] as const)
+        await producer
+          .queue(queue)
+          .obliterate({ force: true })
+          .catch(() => {});
       await producer.close();
     }
   });

@@ -15,12 +15,24 @@ let dir: string;
 let deps: RestoreDeps;
 const CORE = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments'];
 
-async function backup(options: { includeAuditLogs?: boolean; includeSessions?: boolean } = {}, threshold = 1024 * 1024) {
+async function backup(
+  options: { includeAuditLogs?: boolean; includeSessions?: boolean } = {},
+  threshold = 1024 * 1024,
+) {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: false, includeSessions: false, ...options } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: false, includeSessions: false, ...options },
+    },
   });
-  const result = await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, { attempt: 1, isLastAttempt: true });
+  const result = await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, {
+    attempt: 1,
+    isLastAttempt: true,
+  });
   const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
   return { id, result, record, file: path.join(dir, 'backups', record.filename) };
 }
@@ -34,10 +46,14 @@ async function restoreFrom(source: { backupId: string } | { text: string | Buffe
  * Records a restore operation for `source` (an upload is written to the upload folder); returns its id.
  * `allowNoAdmin`: no demo-data account can log in (by design), so these restores would otherwise be refused.
  */
-async function restoreOperation(source: { backupId: string } | { text: string | Buffer }, skipSafetyBackup = true): Promise<string> {
+async function restoreOperation(
+  source: { backupId: string } | { text: string | Buffer },
+  skipSafetyBackup = true,
+): Promise<string> {
   const id = randomUUID();
   let input: object;
-  if ('backupId' in source) input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
+  if ('backupId' in source)
+    input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
   else {
     const file = path.join(dir, 'uploads', `${id}.json`);
     await writeFile(file, source.text);
@@ -76,7 +92,11 @@ describe('export', () => {
   it('writes the seed format with counts that match the database', async () => {
     const { record, file } = await backup({ includeAuditLogs: true });
     const doc = docOf(await readFile(file));
-    expect(doc.metadata).toMatchObject({ version: '1.1', app: 'millennium-potters', options: { includeAuditLogs: true, includeSessions: false } });
+    expect(doc.metadata).toMatchObject({
+      version: '1.1',
+      app: 'millennium-potters',
+      options: { includeAuditLogs: true, includeSessions: false },
+    });
     expect(doc.metadata.schemaVersion).toMatch(/^\d{14}_/);
     const hashes = await tableHashes(db.pool);
     expect(doc.data.users).toHaveLength(hashes.users!.rows);
@@ -125,7 +145,9 @@ describe('restore', () => {
   it('brings every table back row for row after changes and deletions', async () => {
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments LIMIT 10)`);
     await db.pool.query(`UPDATE loans SET notes = 'changed', principal = principal + 1`);
-    await db.pool.query(`INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES (gen_random_uuid(), 'Extra', 0.1, 1, 2, 3)`);
+    await db.pool.query(
+      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES (gen_random_uuid(), 'Extra', 0.1, 1, 2, 3)`,
+    );
     const auditBefore = (await tableHashes(db.pool, ['audit_logs'])).audit_logs;
     expect((await tableHashes(db.pool, CORE)).loans).not.toEqual(snapshot.loans);
 
@@ -158,7 +180,8 @@ describe('restore', () => {
     await runRestore({ ...deps, logger }, await restoreOperation({ backupId: made.id }), { jobId: randomUUID() });
     const after = await tableHashes(db.pool);
     for (const t of [...CORE, 'audit_logs']) expect(after[t], t).toEqual(expected[t]);
-    const read = (await db.pool.query<{ address: string }>('SELECT address FROM unions WHERE id = $1', [union])).rows[0]!.address;
+    const read = (await db.pool.query<{ address: string }>('SELECT address FROM unions WHERE id = $1', [union]))
+      .rows[0]!.address;
     expect(read).toBe(awkward);
     // Every table of a stored backup of ours went straight into typed tables.
     const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
@@ -172,7 +195,9 @@ describe('restore', () => {
     await db.pool.query(`UPDATE loans SET notes = 'changed'`);
     const lines: string[] = [];
     const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-    await runRestore({ ...deps, logger }, await restoreOperation({ text: await readFile(made.file) }), { jobId: randomUUID() });
+    await runRestore({ ...deps, logger }, await restoreOperation({ text: await readFile(made.file) }), {
+      jobId: randomUUID(),
+    });
     expect(await tableHashes(db.pool, [...CORE, 'audit_logs'])).toEqual(expected);
     const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
     expect(staged.length).toBe(7);
@@ -196,7 +221,9 @@ describe('restore', () => {
     await restoreFrom({ backupId });
     expect(await fingerprint()).toBe(before);
     const maxId = (await db.pool.query(`SELECT max(id)::bigint AS m FROM audit_logs`)).rows[0].m;
-    const inserted = await db.pool.query(`INSERT INTO audit_logs (action, "entityType") VALUES ('TEST', 'Test') RETURNING id`);
+    const inserted = await db.pool.query(
+      `INSERT INTO audit_logs (action, "entityType") VALUES ('TEST', 'Test') RETURNING id`,
+    );
     expect(BigInt(inserted.rows[0].id)).toBeGreaterThan(BigInt(maxId ?? 0));
   });
 
@@ -206,9 +233,15 @@ describe('restore', () => {
     doc.data.unions![1]!.name = null;
     doc.data.repayments![4]!.amount = 'ten';
     const err = await restoreFrom({ text: JSON.stringify(doc) }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE', message: expect.stringMatching(/^[^\n]+: 2 problems, first: data\.unions\[1\]\.name: required/) });
-    const messages = ((err as { details: { problems: { message: string }[] } }).details.problems).map((p) => p.message);
-    expect(messages).toEqual([expect.stringMatching(/^data\.unions\[1\]\.name: required/), expect.stringMatching(/^data\.repayments\[4\]\.amount: "ten"/)]);
+    expect(err).toMatchObject({
+      code: 'INVALID_BACKUP_FILE',
+      message: expect.stringMatching(/^[^\n]+: 2 problems, first: data\.unions\[1\]\.name: required/),
+    });
+    const messages = (err as { details: { problems: { message: string }[] } }).details.problems.map((p) => p.message);
+    expect(messages).toEqual([
+      expect.stringMatching(/^data\.unions\[1\]\.name: required/),
+      expect.stringMatching(/^data\.repayments\[4\]\.amount: "ten"/),
+    ]);
   });
 
   it('restores a hand-written seed-format file, filling defaults', async () => {
@@ -218,18 +251,46 @@ describe('restore', () => {
       metadata: { version: '1.0', timestamp: '2026-01-01T00:00:00Z', recordCounts: { users: 2 } },
       data: {
         users: [
-          { id: userId, username: 'boss', email: 'boss@example.com', passwordHash: 'x', firstName: 'Adéwálé', lastName: 'O', role: 'ADMIN' },
-          { id: officer, username: 'co', email: 'co@example.com', passwordHash: 'x', firstName: 'C', lastName: 'O', role: 'CREDIT_OFFICER', supervisorId: userId },
+          {
+            id: userId,
+            username: 'boss',
+            email: 'boss@example.com',
+            passwordHash: 'x',
+            firstName: 'Adéwálé',
+            lastName: 'O',
+            role: 'ADMIN',
+          },
+          {
+            id: officer,
+            username: 'co',
+            email: 'co@example.com',
+            passwordHash: 'x',
+            firstName: 'C',
+            lastName: 'O',
+            role: 'CREDIT_OFFICER',
+            supervisorId: userId,
+          },
         ],
         unions: [{ id: randomUUID(), name: 'Ikeja Potters', location: 'Lagos', creditOfficerId: officer }],
         unionMembers: [],
-        loanTypes: [{ id: randomUUID(), name: 'Starter', interestRate: 0.05, minAmount: '1000.00', maxAmount: 50000, durationMonths: 6 }],
+        loanTypes: [
+          {
+            id: randomUUID(),
+            name: 'Starter',
+            interestRate: 0.05,
+            minAmount: '1000.00',
+            maxAmount: 50000,
+            durationMonths: 6,
+          },
+        ],
         loans: [],
         repayments: [],
       },
     };
     await restoreFrom({ text: JSON.stringify(file, null, 2) });
-    const users = await db.pool.query(`SELECT username, "isActive", "createdAt" IS NOT NULL AS dated FROM users ORDER BY username`);
+    const users = await db.pool.query(
+      `SELECT username, "isActive", "createdAt" IS NOT NULL AS dated FROM users ORDER BY username`,
+    );
     expect(users.rows).toEqual([
       { username: 'boss', isActive: true, dated: true },
       { username: 'co', isActive: true, dated: true },
@@ -262,22 +323,49 @@ describe('restore', () => {
       ['a newer format', () => mutate((d) => (d.metadata.version = '9.0')), /newer than this service/],
       ['a newer schema', () => mutate((d) => (d.metadata.schemaVersion = '29991231000000_future')), /schema version/],
       ['invalid JSON in a row', () => JSON.stringify(good).replace('{"id"', '{id'), /data\.users\[0\]: not valid JSON/],
-      ['an unknown field', () => mutate((d) => (d.data.loans![3]!.colour = 'red')), /data\.loans\[3\]\.colour: unknown field/],
-      ['a wrong type', () => mutate((d) => (d.data.loans![2]!.principal = 'lots')), /data\.loans\[2\]\.principal: "lots" is not a valid numeric/],
+      [
+        'an unknown field',
+        () => mutate((d) => (d.data.loans![3]!.colour = 'red')),
+        /data\.loans\[3\]\.colour: unknown field/,
+      ],
+      [
+        'a wrong type',
+        () => mutate((d) => (d.data.loans![2]!.principal = 'lots')),
+        /data\.loans\[2\]\.principal: "lots" is not a valid numeric/,
+      ],
       ['a bad enum value', () => mutate((d) => (d.data.users![1]!.role = 'KING')), /data\.users\[1\]\.role: "KING"/],
-      ['a missing required field', () => mutate((d) => delete d.data.unions![0]!.name), /data\.unions\[0\]\.name: required field/],
-      ['a duplicate id', () => mutate((d) => {
-        d.data.loanTypes!.push({ ...d.data.loanTypes![0]!, name: 'Other' });
-        (d.metadata.recordCounts as Record<string, number>).loanTypes! += 1;
-      }), /data\.loanTypes\[\d+\]\.id: duplicate id/],
-      ['a reference to nothing', () => mutate((d) => (d.data.loans![5]!.unionMemberId = randomUUID())), /data\.loans\[5\]\.unionMemberId: refers to unionMembers/],
+      [
+        'a missing required field',
+        () => mutate((d) => delete d.data.unions![0]!.name),
+        /data\.unions\[0\]\.name: required field/,
+      ],
+      [
+        'a duplicate id',
+        () =>
+          mutate((d) => {
+            d.data.loanTypes!.push({ ...d.data.loanTypes![0]!, name: 'Other' });
+            (d.metadata.recordCounts as Record<string, number>).loanTypes! += 1;
+          }),
+        /data\.loanTypes\[\d+\]\.id: duplicate id/,
+      ],
+      [
+        'a reference to nothing',
+        () => mutate((d) => (d.data.loans![5]!.unionMemberId = randomUUID())),
+        /data\.loans\[5\]\.unionMemberId: refers to unionMembers/,
+      ],
       ['counts that do not match', () => mutate((d) => d.data.repayments!.pop()), /metadata.recordCounts says/],
       ['a missing table', () => mutate((d) => delete d.data.loans), /data\.loans: this table is missing/],
       ['an unknown table', () => mutate((d) => (d.data.widgets = [])), /unknown table "data\.widgets"/],
-      ['gzip that does not decompress', () => Buffer.concat([gzipSync(JSON.stringify(good)).subarray(0, 200)]), /gzip|ends before/],
+      [
+        'gzip that does not decompress',
+        () => Buffer.concat([gzipSync(JSON.stringify(good)).subarray(0, 200)]),
+        /gzip|ends before/,
+      ],
     ])('%s', async (_name, make, message) => {
       const before = await tableHashes(db.pool);
-      await db.pool.query(`INSERT INTO sessions (id, "userId", "expiresAt") SELECT gen_random_uuid(), id, now() + interval '1 day' FROM users LIMIT 1`);
+      await db.pool.query(
+        `INSERT INTO sessions (id, "userId", "expiresAt") SELECT gen_random_uuid(), id, now() + interval '1 day' FROM users LIMIT 1`,
+      );
       const withSession = await tableHashes(db.pool);
       await expect(restoreFrom({ text: make() })).rejects.toThrow(message);
       expect(await tableHashes(db.pool)).toEqual(withSession);
@@ -303,7 +391,9 @@ describe('restore', () => {
     const before = await tableHashes(db.pool);
     await expect(restoreFrom({ backupId: made.id })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(await tableHashes(db.pool)).toEqual(before);
-    const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`);
+    const leftovers = await db.pool.query(
+      `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`,
+    );
     expect(leftovers.rows).toEqual([]);
   });
 
@@ -328,20 +418,45 @@ describe('restore', () => {
     }
 
     it.each([
-      ['a value that does not fit its column (COPY refuses it)', 'loans', (r: Record<string, unknown>[]) => (r[1]!.principal = 'ten'), /data\.loans\[1\]\.principal: the value does not fit the column \(invalid input syntax for type numeric/],
-      ['a field that is not the column in its place', 'loans', (r: Record<string, unknown>[]) => (r[0] = Object.fromEntries(Object.entries(r[0]!).map(([k, v]) => [k === 'principal' ? 'principle' : k, v]))), /data\.loans\[0\]\.principal: field "principle" found where "principal" was expected/],
-      ['a duplicate id', 'loans', (r: Record<string, unknown>[]) => (r[1]!.id = r[0]!.id), /data\.loans\[1\]\.id: duplicate id "[^"]+" \(also in row 0\)/],
-      ['a reference to nothing', 'repayments', (r: Record<string, unknown>[]) => (r[1]!.loanId = randomUUID()), /data\.repayments\[1\]\.loanId: refers to loans "[^"]+", which is not in the file/],
+      [
+        'a value that does not fit its column (COPY refuses it)',
+        'loans',
+        (r: Record<string, unknown>[]) => (r[1]!.principal = 'ten'),
+        /data\.loans\[1\]\.principal: the value does not fit the column \(invalid input syntax for type numeric/,
+      ],
+      [
+        'a field that is not the column in its place',
+        'loans',
+        (r: Record<string, unknown>[]) =>
+          (r[0] = Object.fromEntries(Object.entries(r[0]!).map(([k, v]) => [k === 'principal' ? 'principle' : k, v]))),
+        /data\.loans\[0\]\.principal: field "principle" found where "principal" was expected/,
+      ],
+      [
+        'a duplicate id',
+        'loans',
+        (r: Record<string, unknown>[]) => (r[1]!.id = r[0]!.id),
+        /data\.loans\[1\]\.id: duplicate id "[^"]+" \(also in row 0\)/,
+      ],
+      [
+        'a reference to nothing',
+        'repayments',
+        (r: Record<string, unknown>[]) => (r[1]!.loanId = randomUUID()),
+        /data\.repayments\[1\]\.loanId: refers to loans "[^"]+", which is not in the file/,
+      ],
     ])('%s', async (_name, table, edit, message) => {
       const backupId = await storedWith(edit, table);
       const before = await tableHashes(db.pool);
       const lines: string[] = [];
       const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-      const err = await runRestore({ ...deps, logger }, await restoreOperation({ backupId }), { jobId: randomUUID() }).catch((e: unknown) => e);
+      const err = await runRestore({ ...deps, logger }, await restoreOperation({ backupId }), {
+        jobId: randomUUID(),
+      }).catch((e: unknown) => e);
       expect((err as Error).message).toMatch(message);
       expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
       expect(await tableHashes(db.pool)).toEqual(before);
-      const leftovers = await db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`);
+      const leftovers = await db.pool.query(
+        `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`,
+      );
       expect(leftovers.rows).toEqual([]);
       // It was the typed reading that found it.
       const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
@@ -357,7 +472,9 @@ describe('restore', () => {
       await other.query('SELECT pg_advisory_lock($1)', [LIVE_TABLES_LOCK]);
       await db.pool.query(`UPDATE loans SET notes = 'while locked'`);
       await expect(restoreFrom({ backupId })).rejects.toThrow(/Another restore or reset is running/);
-      expect((await db.pool.query(`SELECT count(*)::int AS n FROM loans WHERE notes = 'while locked'`)).rows[0].n).toBeGreaterThan(0);
+      expect(
+        (await db.pool.query(`SELECT count(*)::int AS n FROM loans WHERE notes = 'while locked'`)).rows[0].n,
+      ).toBeGreaterThan(0);
     } finally {
       await other.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
       other.release();
@@ -372,7 +489,11 @@ describe('restore', () => {
     const id = await restoreOperation({ backupId }, false);
     const result = await runRestore(deps, id, { jobId: id });
     // The restore no longer waits for a safety export: it completes first, the file follows.
-    expect(result).toMatchObject({ safetyBackupId: null, safetyBackup: 'pending', restorePoint: { schema: expect.stringMatching(/^mp_restore_point_/) } });
+    expect(result).toMatchObject({
+      safetyBackupId: null,
+      safetyBackup: 'pending',
+      restorePoint: { schema: expect.stringMatching(/^mp_restore_point_/) },
+    });
     const exported = await exportRestorePoint(deps, id, { attempt: 1, isLastAttempt: true });
     if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
     const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
@@ -380,10 +501,15 @@ describe('restore', () => {
     expect((safety.recordCounts as Record<string, number>).loans).toBe(before.loans!.rows);
     const doc = docOf(await readFile(path.join(dir, 'backups', safety.filename)));
     expect(doc.data.loans!.every((l) => l.notes === 'before this restore')).toBe(true);
-    expect(((await db.prisma.operation.findUniqueOrThrow({ where: { id } })).result as { safetyBackupId: string }).safetyBackupId).toBe(safety.id);
+    expect(
+      ((await db.prisma.operation.findUniqueOrThrow({ where: { id } })).result as { safetyBackupId: string })
+        .safetyBackupId,
+    ).toBe(safety.id);
 
     const skipped = await restoreOperation({ backupId }, true);
     expect(await runRestore(deps, skipped, { jobId: skipped })).toMatchObject({ safetyBackup: 'skipped' });
-    expect(await exportRestorePoint(deps, skipped, { attempt: 1, isLastAttempt: true })).toEqual({ skipped: 'the restore asked for no safety backup' });
+    expect(await exportRestorePoint(deps, skipped, { attempt: 1, isLastAttempt: true })).toEqual({
+      skipped: 'the restore asked for no safety backup',
+    });
   });
 });

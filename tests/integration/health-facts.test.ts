@@ -11,10 +11,15 @@ let db: TestDatabase;
 let prisma: PrismaClient;
 
 const local = (id: string) => ({ local: { key: `${id}.json.gz`, path: `/backups/${id}.json.gz` } });
-const both = (id: string) => ({ ...local(id), cloud: { key: `${id}.json.gz`, publicId: `mp/${id}`, assetId: 'a', url: 'https://x' } });
+const both = (id: string) => ({
+  ...local(id),
+  cloud: { key: `${id}.json.gz`, publicId: `mp/${id}`, assetId: 'a', url: 'https://x' },
+});
 
 async function record(data: Partial<Prisma.BackupRecordCreateInput> & { id: string; createdAt: Date }): Promise<void> {
-  await prisma.backupRecord.create({ data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data } });
+  await prisma.backupRecord.create({
+    data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data },
+  });
 }
 
 beforeAll(async () => {
@@ -46,14 +51,47 @@ describe('loadHealthFacts', () => {
   it('finds the newest completed backups, the last scheduled run, the latest read-back and the stored bytes', async () => {
     const day = (d: number, h = 1) => new Date(Date.UTC(2026, 5, d, h, 0, 0));
     await prisma.backupSchedule.update({ where: { id: 'default' }, data: { updatedAt: day(1) } });
-    await record({ id: 'old', status: 'completed', createdAt: day(7), completedAt: day(7), fileSize: 1000n, storage: both('old') });
     await record({
-      id: 'prev', type: 'scheduled', status: 'completed', createdAt: day(8), completedAt: day(8), fileSize: 900n, storage: local('prev'),
-      verification: { ok: true, checkedAt: day(8, 2).toISOString(), copy: 'local', checksumOk: true, counts: {}, problems: [] },
+      id: 'old',
+      status: 'completed',
+      createdAt: day(7),
+      completedAt: day(7),
+      fileSize: 1000n,
+      storage: both('old'),
     });
     await record({
-      id: 'new', type: 'scheduled', status: 'completed', createdAt: day(9), completedAt: day(9, 2), fileSize: 400n, storage: local('new'),
-      verification: { ok: false, checkedAt: day(9, 3).toISOString(), copy: 'local', checksumOk: false, counts: {}, problems: ['a', 'b'] },
+      id: 'prev',
+      type: 'scheduled',
+      status: 'completed',
+      createdAt: day(8),
+      completedAt: day(8),
+      fileSize: 900n,
+      storage: local('prev'),
+      verification: {
+        ok: true,
+        checkedAt: day(8, 2).toISOString(),
+        copy: 'local',
+        checksumOk: true,
+        counts: {},
+        problems: [],
+      },
+    });
+    await record({
+      id: 'new',
+      type: 'scheduled',
+      status: 'completed',
+      createdAt: day(9),
+      completedAt: day(9, 2),
+      fileSize: 400n,
+      storage: local('new'),
+      verification: {
+        ok: false,
+        checkedAt: day(9, 3).toISOString(),
+        copy: 'local',
+        checksumOk: false,
+        counts: {},
+        problems: ['a', 'b'],
+      },
     });
     await record({ id: 'part', status: 'partial', createdAt: day(9, 4), fileSize: 50n, storage: local('part') });
     await record({ id: 'fail', type: 'scheduled', status: 'failed', createdAt: day(10), error: 'disk full' });
@@ -75,7 +113,12 @@ describe('loadHealthFacts', () => {
     const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, day(10, 12));
     expect(report.healthy).toBe(false);
     expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
-      backup_age: false, scheduled_run: false, drill: false, backup_size: false, storage_total: true, read_back: false,
+      backup_age: false,
+      scheduled_run: false,
+      drill: false,
+      backup_size: false,
+      storage_total: true,
+      read_back: false,
     });
     expect(report.checks.find((c) => c.name === 'scheduled_run')?.message).toBe(
       'The last scheduled backup (fail, 2026-06-10T01:00:00.000Z) failed',
@@ -84,7 +127,14 @@ describe('loadHealthFacts', () => {
 
   it('counts an unreadable verification report as a failed read-back', async () => {
     const at = new Date(Date.UTC(2026, 5, 11));
-    await record({ id: 'odd', status: 'completed', createdAt: at, completedAt: at, fileSize: 10n, verification: { verdict: 'fine' } });
+    await record({
+      id: 'odd',
+      status: 'completed',
+      createdAt: at,
+      completedAt: at,
+      fileSize: 10n,
+      verification: { verdict: 'fine' },
+    });
     const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
     expect(facts.latestReadBack).toEqual({ backupId: 'odd', ok: false, checkedAt: null, problems: 1 });
   });
@@ -92,11 +142,29 @@ describe('loadHealthFacts', () => {
   it('reads the read-back of the newest completed-or-partial backup only, counting its failed copies', async () => {
     const at = new Date(Date.UTC(2026, 5, 12));
     await record({
-      id: 'part2', status: 'partial', createdAt: at, completedAt: at, fileSize: 10n,
-      verification: { ok: false, checkedAt: at.toISOString(), trigger: 'read-back', copies: [{ copy: 'local', ok: true }, { copy: 'cloud', ok: false }], warnings: [] },
+      id: 'part2',
+      status: 'partial',
+      createdAt: at,
+      completedAt: at,
+      fileSize: 10n,
+      verification: {
+        ok: false,
+        checkedAt: at.toISOString(),
+        trigger: 'read-back',
+        copies: [
+          { copy: 'local', ok: true },
+          { copy: 'cloud', ok: false },
+        ],
+        warnings: [],
+      },
     });
     // A newer failed backup's report is not the newest stored backup's read-back.
-    await record({ id: 'failed2', status: 'failed', createdAt: new Date(at.getTime() + 60_000), verification: { ok: false, copies: [] } });
+    await record({
+      id: 'failed2',
+      status: 'failed',
+      createdAt: new Date(at.getTime() + 60_000),
+      verification: { ok: false, copies: [] },
+    });
     const facts = await loadHealthFacts({ prisma }, { timezone: TZ });
     expect(facts.latestReadBack).toEqual({ backupId: 'part2', ok: false, checkedAt: at, problems: 1 });
   });
@@ -104,7 +172,16 @@ describe('loadHealthFacts', () => {
   it('reads drills: the newest finished one (failed, or completed with ok false, counts as failed) and the last success', async () => {
     const at = (h: number) => new Date(Date.UTC(2026, 5, 13, h));
     const drill = (id: string, status: 'completed' | 'failed' | 'running', h: number, result: object | null) =>
-      prisma.operation.create({ data: { id, kind: 'drill', status, createdAt: at(h), completedAt: status === 'running' ? null : at(h), ...(result ? { result } : {}) } });
+      prisma.operation.create({
+        data: {
+          id,
+          kind: 'drill',
+          status,
+          createdAt: at(h),
+          completedAt: status === 'running' ? null : at(h),
+          ...(result ? { result } : {}),
+        },
+      });
     const ids = Array.from({ length: 4 }, () => randomUUID());
     await drill(ids[0]!, 'completed', 1, { ok: true, rtoSeconds: 12 });
     await drill(ids[1]!, 'completed', 2, { ok: false, rtoSeconds: 15 });

@@ -8,7 +8,16 @@ import { isAppError, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
-import { buildHostileCorpus, createTestDatabase, createUser, docText, tableHashes, type BackupDocument, type HostileCase, type TestDatabase } from '@mp/testing';
+import {
+  buildHostileCorpus,
+  createTestDatabase,
+  createUser,
+  docText,
+  tableHashes,
+  type BackupDocument,
+  type HostileCase,
+  type TestDatabase,
+} from '@mp/testing';
 
 // Every case of the generated hostile corpus (tests/e2e/hostile-input.test.ts sends a sample of each family through
 // the real API and worker, both ways) goes through the worker's restore, `runRestore`, here in-process: the same
@@ -51,7 +60,13 @@ async function openLane(): Promise<Lane> {
 async function storeBackup(lane: Lane): Promise<{ id: string; file: string }> {
   const id = randomUUID();
   await lane.db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: true, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: true, includeSessions: false },
+    },
   });
   await runBackup(lane.deps, id, { attempt: 1, isLastAttempt: true });
   const record = await lane.db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
@@ -59,7 +74,11 @@ async function storeBackup(lane: Lane): Promise<{ id: string; file: string }> {
 }
 
 /** Restores `source` on `lane`; resolves with what went wrong with the refusal, or null when it was refused plainly. */
-async function refuse(lane: Lane, source: { bytes: Buffer } | { backupId: string }, expectCode?: string): Promise<string | null> {
+async function refuse(
+  lane: Lane,
+  source: { bytes: Buffer } | { backupId: string },
+  expectCode?: string,
+): Promise<string | null> {
   const id = randomUUID();
   let input: object;
   if ('bytes' in source) {
@@ -74,12 +93,16 @@ async function refuse(lane: Lane, source: { bytes: Buffer } | { backupId: string
   );
   const complaints: string[] = [];
   if (outcome === 'restored') complaints.push('it was restored');
-  else if (!isAppError(outcome) || !REFUSAL_CODES.has(outcome.code)) complaints.push(`not a refusal: ${String((outcome as Error)?.message ?? outcome).slice(0, 300)}`);
+  else if (!isAppError(outcome) || !REFUSAL_CODES.has(outcome.code))
+    complaints.push(`not a refusal: ${String((outcome as Error)?.message ?? outcome).slice(0, 300)}`);
   else {
-    if (expectCode && outcome.code !== expectCode) complaints.push(`${outcome.code} instead of ${expectCode}: ${outcome.message.slice(0, 200)}`);
-    if (UNREADABLE.test(outcome.message) || outcome.message.length < 20) complaints.push(`unreadable: ${outcome.message.slice(0, 300)}`);
+    if (expectCode && outcome.code !== expectCode)
+      complaints.push(`${outcome.code} instead of ${expectCode}: ${outcome.message.slice(0, 200)}`);
+    if (UNREADABLE.test(outcome.message) || outcome.message.length < 20)
+      complaints.push(`unreadable: ${outcome.message.slice(0, 300)}`);
     const problems = (outcome.details as { problems?: unknown[] } | undefined)?.problems;
-    if (outcome.code === 'INVALID_BACKUP_FILE' && !(Array.isArray(problems) && problems.length > 0)) complaints.push('no structured problems');
+    if (outcome.code === 'INVALID_BACKUP_FILE' && !(Array.isArray(problems) && problems.length > 0))
+      complaints.push('no structured problems');
   }
   const after = await tableHashes(lane.db.pool, DOMAIN);
   if (JSON.stringify(after) !== JSON.stringify(lane.before)) {
@@ -145,7 +168,10 @@ describe('the whole hostile corpus through the restore', () => {
     const lane = lanes[0]!;
     // Kinds of damage a stored file can suffer; each keeps a parseable file, so only the checksum can tell.
     const damages: Array<[string, (text: string) => string]> = [
-      ['a digit changed in a value', (t) => t.replace(/"principal":"(\d)/, (_m, d: string) => `"principal":"${(Number(d) + 1) % 10}`)],
+      [
+        'a digit changed in a value',
+        (t) => t.replace(/"principal":"(\d)/, (_m, d: string) => `"principal":"${(Number(d) + 1) % 10}`),
+      ],
       ['a row removed', (t) => t.replace(/\n\{"id":"[^\n]*\},?(?=\n)/, '')],
       ['a field renamed', (t) => t.replace('"firstName"', '"firstNamf"')],
       ['trailing bytes appended', (t) => `${t}\n`],
@@ -170,7 +196,9 @@ describe('the whole hostile corpus through the restore', () => {
     const id = randomUUID();
     const file = path.join(lane.deps.uploadDir, `${id}.json`);
     await writeFile(file, docText(base));
-    await lane.db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input: { source: { kind: 'file', path: file }, skipSafetyBackup: true } } });
+    await lane.db.prisma.operation.create({
+      data: { id, kind: 'restore', jobId: id, input: { source: { kind: 'file', path: file }, skipSafetyBackup: true } },
+    });
     const result = await runRestore(lane.deps, id, { jobId: id });
     expect(result.restored.users).toBe(base.data.users!.length);
   }, 60_000);

@@ -11,7 +11,9 @@ let db: TestDatabase;
 let producer: Producer;
 
 async function record(data: Partial<Prisma.BackupRecordCreateInput> & { id: string; createdAt: Date }): Promise<void> {
-  await db.prisma.backupRecord.create({ data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data } });
+  await db.prisma.backupRecord.create({
+    data: { filename: `${data.id}.json.gz`, type: 'manual', location: 'local', ...data },
+  });
 }
 
 beforeAll(async () => {
@@ -20,7 +22,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of Object.values(QUEUES)) await producer?.queue(name).obliterate({ force: true }).catch(() => {});
+  for (const name of Object.values(QUEUES))
+    await producer
+      ?.queue(name)
+      .obliterate({ force: true })
+      .catch(() => {});
   await producer?.close();
   await db?.drop();
 });
@@ -28,8 +34,24 @@ afterAll(async () => {
 describe('loadMetricsFacts', () => {
   it('reads the newest success, durations and failures by kind, and queue depths', async () => {
     const at = (d: number) => new Date(Date.UTC(2026, 5, d, 1));
-    await record({ id: 'a', type: 'scheduled', status: 'completed', createdAt: at(1), completedAt: at(1), durationMs: 4000, fileSize: 10n });
-    await record({ id: 'b', type: 'pre_restore', status: 'completed', createdAt: at(2), completedAt: at(2), durationMs: 90_000, fileSize: 20n });
+    await record({
+      id: 'a',
+      type: 'scheduled',
+      status: 'completed',
+      createdAt: at(1),
+      completedAt: at(1),
+      durationMs: 4000,
+      fileSize: 10n,
+    });
+    await record({
+      id: 'b',
+      type: 'pre_restore',
+      status: 'completed',
+      createdAt: at(2),
+      completedAt: at(2),
+      durationMs: 90_000,
+      fileSize: 20n,
+    });
     await record({ id: 'c', type: 'scheduled', status: 'failed', createdAt: at(3) });
     await record({ id: 'd', type: 'scheduled', status: 'failed', createdAt: at(4) });
     await record({ id: 'e', status: 'running', createdAt: at(5) });
@@ -44,7 +66,12 @@ describe('loadMetricsFacts', () => {
       queueUp: true,
       healthy: false,
     });
-    expect(facts.durations).toEqual(expect.arrayContaining([{ kind: 'scheduled', seconds: 4 }, { kind: 'pre-restore', seconds: 90 }]));
+    expect(facts.durations).toEqual(
+      expect.arrayContaining([
+        { kind: 'scheduled', seconds: 4 },
+        { kind: 'pre-restore', seconds: 90 },
+      ]),
+    );
     expect(facts.queueJobs).toContainEqual({ queue: 'backup', state: 'delayed', count: 1 });
     expect(facts.queueJobs).toContainEqual({ queue: 'maintenance', state: 'waiting', count: 0 });
 
@@ -79,7 +106,9 @@ describe('loadMetricsFacts', () => {
       const families = parsePrometheusTextFormat((await renderBackupMetrics(facts)).body);
       expect(families.find((f) => f.name === 'mp_queue_up')?.metrics[0]?.value).toBe('0');
       expect(families.find((f) => f.name === 'mp_queue_jobs')?.metrics ?? []).toEqual([]);
-      expect(families.find((f) => f.name === 'mp_backup_last_success_timestamp_seconds')?.metrics[0]?.value).not.toBe('0');
+      expect(families.find((f) => f.name === 'mp_backup_last_success_timestamp_seconds')?.metrics[0]?.value).not.toBe(
+        '0',
+      );
     } finally {
       await dead.close();
     }

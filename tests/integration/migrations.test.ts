@@ -13,7 +13,10 @@ const repoRoot = path.resolve(import.meta.dirname, '../..');
 const migrationsDir = path.join(repoRoot, 'prisma/migrations');
 const schemaPath = path.join(repoRoot, 'prisma/schema.prisma');
 // The CLI's own entry point: what `npx prisma` runs, without npm's start-up cost and warnings.
-const prismaCli = path.join(path.dirname(createRequire(import.meta.url).resolve('prisma/package.json')), 'build/index.js');
+const prismaCli = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('prisma/package.json')),
+  'build/index.js',
+);
 
 const CLI_TIMEOUT_MS = 60_000;
 // `npm test` provides an admin URL next to the migrated template; a bare DATABASE_URL must allow CREATE DATABASE.
@@ -34,8 +37,12 @@ function runPrisma(args: string[], databaseUrl: string): Promise<CliResult> {
       timeout: CLI_TIMEOUT_MS,
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
@@ -59,7 +66,10 @@ async function onAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 async function listMigrations(): Promise<string[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true });
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 /** Table names from the schema's `@@map("…")`; every model here maps its table. */
@@ -74,7 +84,8 @@ describe('prisma migrations', () => {
   let tempDir = '';
 
   beforeAll(async () => {
-    if (!adminUrl) throw new Error('Set TEST_ADMIN_DATABASE_URL or DATABASE_URL to a server where databases can be created.');
+    if (!adminUrl)
+      throw new Error('Set TEST_ADMIN_DATABASE_URL or DATABASE_URL to a server where databases can be created.');
     databaseUrl = databaseUrlFor(adminUrl, database);
     tempDir = await mkdtemp(path.join(os.tmpdir(), 'mp-migrations-'));
     await onAdmin((client) => client.query(`CREATE DATABASE "${database}"`));
@@ -86,7 +97,9 @@ describe('prisma migrations', () => {
   });
 
   it('has a PostgreSQL lock file and one migration.sql per migration', async () => {
-    expect(await readFile(path.join(migrationsDir, 'migration_lock.toml'), 'utf8')).toMatch(/^provider = "postgresql"$/m);
+    expect(await readFile(path.join(migrationsDir, 'migration_lock.toml'), 'utf8')).toMatch(
+      /^provider = "postgresql"$/m,
+    );
     const migrations = await listMigrations();
     expect(migrations.length).toBeGreaterThan(0);
     for (const name of migrations) {
@@ -94,62 +107,91 @@ describe('prisma migrations', () => {
     }
   });
 
-  it('applies every migration to an empty database with `migrate deploy`', async () => {
-    const result = await runPrisma(['migrate', 'deploy'], databaseUrl);
-    expect(result.code, result.output).toBe(0);
+  it(
+    'applies every migration to an empty database with `migrate deploy`',
+    async () => {
+      const result = await runPrisma(['migrate', 'deploy'], databaseUrl);
+      expect(result.code, result.output).toBe(0);
 
-    const migrations = await listMigrations();
-    const client = new pg.Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      const { rows } = await client.query<{ migration_name: string; checksum: string; finished: boolean; rolled_back: boolean }>(
-        `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back
+      const migrations = await listMigrations();
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{
+          migration_name: string;
+          checksum: string;
+          finished: boolean;
+          rolled_back: boolean;
+        }>(
+          `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back
          FROM _prisma_migrations ORDER BY migration_name`,
-      );
-      expect(rows.map((row) => row.migration_name)).toEqual(migrations);
-      for (const row of rows) {
-        // Prisma's checksum is the sha256 of migration.sql; a mismatch makes `migrate dev` ask for a reset.
-        const sql = await readFile(path.join(migrationsDir, row.migration_name, 'migration.sql'));
-        expect(row).toMatchObject({ checksum: createHash('sha256').update(sql).digest('hex'), finished: true, rolled_back: false });
+        );
+        expect(rows.map((row) => row.migration_name)).toEqual(migrations);
+        for (const row of rows) {
+          // Prisma's checksum is the sha256 of migration.sql; a mismatch makes `migrate dev` ask for a reset.
+          const sql = await readFile(path.join(migrationsDir, row.migration_name, 'migration.sql'));
+          expect(row).toMatchObject({
+            checksum: createHash('sha256').update(sql).digest('hex'),
+            finished: true,
+            rolled_back: false,
+          });
+        }
+
+        const tables = await client.query<{ table_name: string }>(
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+        );
+        const present = tables.rows.map((row) => row.table_name);
+        const expected = await expectedTables();
+        expect(expected.length).toBeGreaterThan(0);
+        expect(present).toEqual(expect.arrayContaining([...expected, '_prisma_migrations']));
+      } finally {
+        await client.end();
       }
 
-      const tables = await client.query<{ table_name: string }>(
-        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+      const status = await runPrisma(['migrate', 'status'], databaseUrl);
+      expect(status.code, status.output).toBe(0);
+      expect(status.output).toContain('Database schema is up to date');
+    },
+    CLI_TIMEOUT_MS * 2,
+  );
+
+  it(
+    'finds no drift between the migrations and schema.prisma',
+    async () => {
+      const result = await runPrisma(
+        [
+          'migrate',
+          'diff',
+          '--from-migrations',
+          'prisma/migrations',
+          '--to-schema',
+          'prisma/schema.prisma',
+          '--exit-code',
+        ],
+        databaseUrl,
       );
-      const present = tables.rows.map((row) => row.table_name);
-      const expected = await expectedTables();
-      expect(expected.length).toBeGreaterThan(0);
-      expect(present).toEqual(expect.arrayContaining([...expected, '_prisma_migrations']));
-    } finally {
-      await client.end();
-    }
+      expect(result.code, result.output).toBe(0);
+      expect(result.output).toContain('No difference detected');
+    },
+    CLI_TIMEOUT_MS,
+  );
 
-    const status = await runPrisma(['migrate', 'status'], databaseUrl);
-    expect(status.code, status.output).toBe(0);
-    expect(status.output).toContain('Database schema is up to date');
-  }, CLI_TIMEOUT_MS * 2);
+  it(
+    'detects a schema change that has no migration (exit code 2)',
+    async () => {
+      const schema = await readFile(schemaPath, 'utf8');
+      const changed = schema.replace(/^model MaintenanceState \{\n/m, '$&  driftProbe  String?\n');
+      expect(changed).not.toBe(schema);
+      const changedPath = path.join(tempDir, 'schema.prisma');
+      await writeFile(changedPath, changed);
 
-  it('finds no drift between the migrations and schema.prisma', async () => {
-    const result = await runPrisma(
-      ['migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema', 'prisma/schema.prisma', '--exit-code'],
-      databaseUrl,
-    );
-    expect(result.code, result.output).toBe(0);
-    expect(result.output).toContain('No difference detected');
-  }, CLI_TIMEOUT_MS);
-
-  it('detects a schema change that has no migration (exit code 2)', async () => {
-    const schema = await readFile(schemaPath, 'utf8');
-    const changed = schema.replace(/^model MaintenanceState \{\n/m, '$&  driftProbe  String?\n');
-    expect(changed).not.toBe(schema);
-    const changedPath = path.join(tempDir, 'schema.prisma');
-    await writeFile(changedPath, changed);
-
-    const result = await runPrisma(
-      ['migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema', changedPath, '--exit-code'],
-      databaseUrl,
-    );
-    expect(result.code, result.output).toBe(2);
-    expect(result.output).toContain('driftProbe');
-  }, CLI_TIMEOUT_MS);
+      const result = await runPrisma(
+        ['migrate', 'diff', '--from-migrations', 'prisma/migrations', '--to-schema', changedPath, '--exit-code'],
+        databaseUrl,
+      );
+      expect(result.code, result.output).toBe(2);
+      expect(result.output).toContain('driftProbe');
+    },
+    CLI_TIMEOUT_MS,
+  );
 });

@@ -17,7 +17,9 @@ import { tableHashes } from '@mp/testing';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const migrationsDir = path.join(repoRoot, 'prisma/migrations');
-const migrations = readdirSync(migrationsDir).filter((d) => existsSync(path.join(migrationsDir, d, 'migration.sql'))).sort();
+const migrations = readdirSync(migrationsDir)
+  .filter((d) => existsSync(path.join(migrationsDir, d, 'migration.sql')))
+  .sort();
 const previous = migrations.at(-2)!;
 const adminUrl = process.env.TEST_ADMIN_DATABASE_URL!;
 const CORE = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs'];
@@ -68,11 +70,22 @@ async function databaseAtPreviousVersion(): Promise<OldDatabase> {
 }
 
 /** Runs `npm run db:migrate` (its script, without npm's wrapper) against `url`; resolves with exit code and output. */
-function migrate(url: string, backupDir: string, args: string[] = []): Promise<{ code: number | null; output: string }> {
+function migrate(
+  url: string,
+  backupDir: string,
+  args: string[] = [],
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(path.join(repoRoot, 'node_modules/.bin/tsx'), ['scripts/migrate.ts', ...args], {
       cwd: repoRoot,
-      env: { ...process.env, DATABASE_URL: url, BACKUP_DIR: backupDir, LOG_LEVEL: 'silent', CLOUDINARY_URL: '', CHECKPOINT_DISABLE: '1' },
+      env: {
+        ...process.env,
+        DATABASE_URL: url,
+        BACKUP_DIR: backupDir,
+        LOG_LEVEL: 'silent',
+        CLOUDINARY_URL: '',
+        CHECKPOINT_DISABLE: '1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -84,7 +97,9 @@ function migrate(url: string, backupDir: string, args: string[] = []): Promise<{
 }
 
 async function appliedMigrations(pool: PgPool): Promise<string[]> {
-  const { rows } = await pool.query<{ name: string }>(`SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`);
+  const { rows } = await pool.query<{ name: string }>(
+    `SELECT migration_name AS name FROM _prisma_migrations WHERE finished_at IS NOT NULL ORDER BY 1`,
+  );
   return rows.map((r) => r.name);
 }
 
@@ -97,7 +112,9 @@ afterAll(async () => {
 });
 
 describe('npm run db:migrate', () => {
-  it('backs up a database with data before migrating it, and that backup restores after the migration', { timeout: 120_000 }, async () => {
+  it('backs up a database with data before migrating it, and that backup restores after the migration', {
+    timeout: 120_000,
+  }, async () => {
     const db = await databaseAtPreviousVersion();
     let prisma: PrismaClient | undefined;
     try {
@@ -113,9 +130,18 @@ describe('npm run db:migrate', () => {
       const records = await prisma.backupRecord.findMany();
       expect(records).toHaveLength(1);
       const record = records[0]!;
-      expect(record).toMatchObject({ status: 'completed', location: 'local', labels: { reason: 'pre-migration' }, schemaVersion: previous });
+      expect(record).toMatchObject({
+        status: 'completed',
+        location: 'local',
+        labels: { reason: 'pre-migration' },
+        schemaVersion: previous,
+      });
       const file = readRecordStorage(record.storage).local!.path;
-      expect(createHash('sha256').update(await readFile(file)).digest('hex')).toBe(record.checksum);
+      expect(
+        createHash('sha256')
+          .update(await readFile(file))
+          .digest('hex'),
+      ).toBe(record.checksum);
 
       // The data changes after the migration; restoring the pre-migration backup brings back what was there.
       await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments ORDER BY id LIMIT 5)`);
@@ -123,7 +149,12 @@ describe('npm run db:migrate', () => {
       expect(await tableHashes(db.pool, CORE)).not.toEqual(before);
       const operationId = randomUUID();
       await prisma.operation.create({
-        data: { id: operationId, kind: 'restore', jobId: operationId, input: { source: { kind: 'backup', backupId: record.id }, skipSafetyBackup: true, allowNoAdmin: true } },
+        data: {
+          id: operationId,
+          kind: 'restore',
+          jobId: operationId,
+          input: { source: { kind: 'backup', backupId: record.id }, skipSafetyBackup: true, allowNoAdmin: true },
+        },
       });
       const deps = {
         prisma,

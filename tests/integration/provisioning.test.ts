@@ -5,7 +5,14 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ensurePostgres, ensureRedis, findFreePort, hasDockerEngine, isReachable, redisPing, stopLocalRedis, startLocalRedis,
+  ensurePostgres,
+  ensureRedis,
+  findFreePort,
+  hasDockerEngine,
+  isReachable,
+  redisPing,
+  stopLocalRedis,
+  startLocalRedis,
 } from '../../scripts/lib/services.mjs';
 
 let tempDir: string;
@@ -101,7 +108,10 @@ describe('local PostgreSQL', () => {
       url: `postgresql://postgres@127.0.0.1:${closed}/postgres`,
       docker: {
         available: async () => false,
-        start: async () => { dockerTried.push('start'); throw new Error('not reached'); },
+        start: async () => {
+          dockerTried.push('start');
+          throw new Error('not reached');
+        },
       },
       local: { dir: path.join(tempDir, 'pg'), port: 0, persistent: false },
     });

@@ -8,7 +8,9 @@ import { startApiApp, stopApiApp } from './api-harness.js';
 
 /** The `mp_queues` cookie a successful POST /api/system/queue-dashboard/session sets, and its attributes. */
 function queueCookie(res: { headers: Record<string, unknown> }) {
-  const header = [res.headers['set-cookie']].flat().find((c) => typeof c === 'string' && c.startsWith('mp_queues=')) as string | undefined;
+  const header = [res.headers['set-cookie']].flat().find((c) => typeof c === 'string' && c.startsWith('mp_queues=')) as
+    | string
+    | undefined;
   if (!header) throw new Error('no mp_queues cookie set');
   return { value: header.split(';')[0]!.slice('mp_queues='.length), attributes: header };
 }
@@ -28,7 +30,12 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
   const get = (url: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url, headers });
 
   it('refuses anonymous requests, forged cookies and non-admins, with the error envelope', async () => {
-    for (const url of ['/admin/queues', '/admin/queues/', '/admin/queues/api/queues', `/admin/queues/api/queues/${QUEUES.backup}/x/logs`]) {
+    for (const url of [
+      '/admin/queues',
+      '/admin/queues/',
+      '/admin/queues/api/queues',
+      `/admin/queues/api/queues/${QUEUES.backup}/x/logs`,
+    ]) {
       const res = await get(url);
       expect([url, res.statusCode, res.json().error.code]).toEqual([url, 401, 'UNAUTHORIZED']);
     }
@@ -37,13 +44,21 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
       const other = await createUserAndLogin(app, ctx.deps.prisma, role);
       const direct = await get('/admin/queues/api/queues', other.headers);
       expect([role, direct.statusCode, direct.json().error.code]).toEqual([role, 403, 'FORBIDDEN']);
-      const session = await app.inject({ method: 'POST', url: '/api/system/queue-dashboard/session', headers: other.headers });
+      const session = await app.inject({
+        method: 'POST',
+        url: '/api/system/queue-dashboard/session',
+        headers: other.headers,
+      });
       expect([role, session.statusCode, session.headers['set-cookie']]).toEqual([role, 403, undefined]);
     }
   });
 
   it('an admin gets a short-lived HttpOnly, SameSite=Strict cookie scoped to /admin/queues, and the dashboard with it', async () => {
-    const res = await app.inject({ method: 'POST', url: '/api/system/queue-dashboard/session', headers: admin.headers });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/system/queue-dashboard/session',
+      headers: admin.headers,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.json().data.url).toBe('/admin/queues/');
     const c = queueCookie(res);
@@ -68,7 +83,11 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
   });
 
   it('read-only: pausing a queue is refused and the queue keeps running', async () => {
-    const res = await app.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.backup}/pause`, headers: { cookie } });
+    const res = await app.inject({
+      method: 'PUT',
+      url: `/admin/queues/api/queues/${QUEUES.backup}/pause`,
+      headers: { cookie },
+    });
     expect(res.statusCode).toBe(405);
     expect(await ctx.deps.producer.queue(QUEUES.backup).isPaused()).toBe(false);
   });
@@ -77,7 +96,15 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
     const writable = await buildApp({ ...ctx.deps, config: { ...ctx.deps.config, BULL_BOARD_READ_ONLY: false } });
     try {
       const queue = ctx.deps.producer.queue(QUEUES.maintenance);
-      expect((await writable.inject({ method: 'PUT', url: `/admin/queues/api/queues/${QUEUES.maintenance}/pause`, headers: { cookie } })).statusCode).toBe(200);
+      expect(
+        (
+          await writable.inject({
+            method: 'PUT',
+            url: `/admin/queues/api/queues/${QUEUES.maintenance}/pause`,
+            headers: { cookie },
+          })
+        ).statusCode,
+      ).toBe(200);
       expect(await queue.isPaused()).toBe(true);
       await queue.resume();
     } finally {
@@ -87,7 +114,9 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
 
   it('a logout ends the dashboard cookie too', async () => {
     const other = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN');
-    const c = queueCookie(await app.inject({ method: 'POST', url: '/api/system/queue-dashboard/session', headers: other.headers }));
+    const c = queueCookie(
+      await app.inject({ method: 'POST', url: '/api/system/queue-dashboard/session', headers: other.headers }),
+    );
     expect((await get('/admin/queues/api/queues', { cookie: `mp_queues=${c.value}` })).statusCode).toBe(200);
     await app.inject({ method: 'POST', url: '/api/auth/logout', headers: other.headers });
     expect((await get('/admin/queues/api/queues', { cookie: `mp_queues=${c.value}` })).statusCode).toBe(401);
@@ -120,7 +149,10 @@ describe('console static files (/admin)', () => {
   });
 
   it('says how to build the console when it is not built', async () => {
-    const unbuilt = await buildApp({ ...ctx.deps, config: { ...ctx.deps.config, CONSOLE_DIR: '/nonexistent/console' } });
+    const unbuilt = await buildApp({
+      ...ctx.deps,
+      config: { ...ctx.deps.config, CONSOLE_DIR: '/nonexistent/console' },
+    });
     try {
       const res = await unbuilt.inject({ method: 'GET', url: '/admin/' });
       expect(res.statusCode).toBe(503);

@@ -5,7 +5,15 @@ import { mkdtemp, readFile, rm, stat, truncate, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readRecordStorage, runBackup, toBackupView, verifyBackup, type BackupRunDeps, type JobProgress, type VerifyReport } from '@mp/core';
+import {
+  readRecordStorage,
+  runBackup,
+  toBackupView,
+  verifyBackup,
+  type BackupRunDeps,
+  type JobProgress,
+  type VerifyReport,
+} from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createCloudinaryStorage, createLocalStorage, type BackupStorage } from '@mp/storage';
@@ -19,7 +27,10 @@ let deps: BackupRunDeps;
 const READ_BACK_CHECKS = ['readable', 'size', 'checksum', 'parse', 'metadata', 'counts'];
 
 /** A storage whose `put` damages what it just stored: damage after write, before the read-back. */
-function damaging(inner: BackupStorage, damage: (key: string, stored: { path?: string }) => Promise<void>): BackupStorage {
+function damaging(
+  inner: BackupStorage,
+  damage: (key: string, stored: { path?: string }) => Promise<void>,
+): BackupStorage {
   return new Proxy(inner, {
     get(target, prop) {
       if (prop === 'put') {
@@ -56,7 +67,13 @@ const cloudStorage = () => createCloudinaryStorage({ url: cloud.cloudinaryUrl })
 async function record(location: 'local' | 'cloud' | 'both') {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location, options: { includeAuditLogs: false, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location,
+      options: { includeAuditLogs: false, includeSessions: false },
+    },
   });
   return id;
 }
@@ -65,9 +82,13 @@ async function row(id: string) {
   return db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
 }
 
-const checkNames = (report: VerifyReport, copy: 'local' | 'cloud') => report.copies.find((c) => c.copy === copy)?.checks.map((c) => c.name);
+const checkNames = (report: VerifyReport, copy: 'local' | 'cloud') =>
+  report.copies.find((c) => c.copy === copy)?.checks.map((c) => c.name);
 const failing = (report: VerifyReport, copy: 'local' | 'cloud') =>
-  report.copies.find((c) => c.copy === copy)?.checks.filter((c) => !c.ok).map((c) => c.name);
+  report.copies
+    .find((c) => c.copy === copy)
+    ?.checks.filter((c) => !c.ok)
+    .map((c) => c.name);
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -93,13 +114,23 @@ describe('read-back after write', () => {
   it('reads both copies back before the backup is completed, with the invariants of its snapshot as warnings', async () => {
     const id = await record('both');
     const stages: JobProgress['stage'][] = [];
-    const result = await runBackup(deps, id, { attempt: 1, isLastAttempt: true, onProgress: (p) => stages.push(p.stage) });
+    const result = await runBackup(deps, id, {
+      attempt: 1,
+      isLastAttempt: true,
+      onProgress: (p) => stages.push(p.stage),
+    });
     expect(result.status).toBe('completed');
     expect(stages).toContain('verifying');
     expect(stages.indexOf('verifying')).toBeLessThan(stages.indexOf('done'));
     const r = await row(id);
     const report = r.verification as unknown as VerifyReport;
-    expect(report).toMatchObject({ ok: true, trigger: 'read-back', references: 'skipped', invariants: 'snapshot', problems: [] });
+    expect(report).toMatchObject({
+      ok: true,
+      trigger: 'read-back',
+      references: 'skipped',
+      invariants: 'snapshot',
+      problems: [],
+    });
     expect(r.verifiedAt?.toISOString()).toBe(report.checkedAt);
     expect(report.copies.map((c) => c.copy)).toEqual(['local', 'cloud']);
     for (const copy of ['local', 'cloud'] as const) expect(checkNames(report, copy)).toEqual(READ_BACK_CHECKS);
@@ -109,14 +140,21 @@ describe('read-back after write', () => {
     );
     expect(expected.rows.length).toBeGreaterThan(0);
     expect(report.warnings).toEqual([
-      expect.objectContaining({ rule: 'ACTIVE_LOAN_OF_INACTIVE_MEMBER', count: expected.rows.length, examples: expected.rows.slice(0, 5).map((x) => x.id) }),
+      expect.objectContaining({
+        rule: 'ACTIVE_LOAN_OF_INACTIVE_MEMBER',
+        count: expected.rows.length,
+        examples: expected.rows.slice(0, 5).map((x) => x.id),
+      }),
     ]);
   });
 
   it('a local copy with a flipped byte makes a "both" backup partial, names the copy and the check, and removes it', async () => {
     const id = await record('both');
     // Damaged once the cloud copy was uploaded from it (damaged before, both copies would be bad).
-    const run = { ...deps, storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(path.join(dir, key))) } };
+    const run = {
+      ...deps,
+      storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(path.join(dir, key))) },
+    };
     const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
     expect(result.status).toBe('partial');
     const r = await row(id);
@@ -130,13 +168,22 @@ describe('read-back after write', () => {
     expect(failing(report, 'local')).toContain('checksum');
     expect(failing(report, 'cloud')).toEqual([]);
     // The list shows it in short: failed, with the failed check named.
-    expect(toBackupView(r).verificationSummary).toMatchObject({ ok: false, trigger: 'read-back', failed: [expect.stringMatching(/^local copy: checksum/)] });
+    expect(toBackupView(r).verificationSummary).toMatchObject({
+      ok: false,
+      trigger: 'read-back',
+      failed: [expect.stringMatching(/^local copy: checksum/)],
+    });
   });
 
   it('a truncated local-only copy fails the backup, with size and checksum named', async () => {
     const id = await record('local');
-    const run = { ...deps, storage: { ...deps.storage, local: damaging(localStorage(), async (_k, s) => truncate(s.path!, 1000)) } };
-    await expect(runBackup(run, id, { attempt: 1, isLastAttempt: true })).rejects.toThrow(/Read-back failed: local copy: size: .*no good copy is left/);
+    const run = {
+      ...deps,
+      storage: { ...deps.storage, local: damaging(localStorage(), async (_k, s) => truncate(s.path!, 1000)) },
+    };
+    await expect(runBackup(run, id, { attempt: 1, isLastAttempt: true })).rejects.toThrow(
+      /Read-back failed: local copy: size: .*no good copy is left/,
+    );
     const r = await row(id);
     expect(r.status).not.toBe('completed');
     const report = r.verification as unknown as VerifyReport;
@@ -146,7 +193,10 @@ describe('read-back after write', () => {
 
   it('a Cloudinary asset altered after upload makes a "both" backup partial and the cloud copy is deleted', async () => {
     const id = await record('both');
-    const run = { ...deps, storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) } };
+    const run = {
+      ...deps,
+      storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) },
+    };
     const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
     expect(result.status).toBe('partial');
     const r = await row(id);
@@ -159,14 +209,21 @@ describe('read-back after write', () => {
 
   it('a "cloud" backup whose only copy is altered fails', async () => {
     const id = await record('cloud');
-    const run = { ...deps, storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) } };
-    await expect(runBackup(run, id, { attempt: 1, isLastAttempt: true })).rejects.toThrow(/cloud copy: checksum.*no good copy is left/);
+    const run = {
+      ...deps,
+      storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) },
+    };
+    await expect(runBackup(run, id, { attempt: 1, isLastAttempt: true })).rejects.toThrow(
+      /cloud copy: checksum.*no good copy is left/,
+    );
   });
 
   it('a copy that cannot be downloaded asks for a retry while attempts remain, and the retry completes', async () => {
     const id = await record('both');
     cloud.failNext(1, 503, 'download');
-    await expect(runBackup(deps, id, { attempt: 1, isLastAttempt: false })).rejects.toThrow(/Read-back failed, will retry: cloud copy: readable/);
+    await expect(runBackup(deps, id, { attempt: 1, isLastAttempt: false })).rejects.toThrow(
+      /Read-back failed, will retry: cloud copy: readable/,
+    );
     expect(readRecordStorage((await row(id)).storage).cloud).toBeTruthy();
     const result = await runBackup(deps, id, { attempt: 2, isLastAttempt: true });
     expect(result.status).toBe('completed');
@@ -202,7 +259,13 @@ describe('verify names the failing check', () => {
   it('passes a good backup with rows and references checked, and invariant warnings that do not fail it', async () => {
     const { id } = await backup();
     const report = await verify(id);
-    expect(report).toMatchObject({ ok: true, trigger: 'verify', references: 'checked', invariants: 'file', problems: [] });
+    expect(report).toMatchObject({
+      ok: true,
+      trigger: 'verify',
+      references: 'checked',
+      invariants: 'file',
+      problems: [],
+    });
     expect(checkNames(report, 'local')).toEqual([...READ_BACK_CHECKS, 'rows', 'references']);
     expect(report.warnings.map((w) => w.rule)).toEqual(['ACTIVE_LOAN_OF_INACTIVE_MEMBER']);
     expect(report.warnings[0]!.count).toBeGreaterThan(0);
@@ -234,7 +297,9 @@ describe('verify names the failing check', () => {
 
   it('wrong counts: a row removed, checksum and size matching', async () => {
     const { id, file } = await backup();
-    await rewrite(id, file, (t) => t.replace(/("repayments":\[\n)([^\n]*\n)([^\n]*\n)/, (_m, open: string, first: string) => open + first));
+    await rewrite(id, file, (t) =>
+      t.replace(/("repayments":\[\n)([^\n]*\n)([^\n]*\n)/, (_m, open: string, first: string) => open + first),
+    );
     const report = await verify(id);
     expect(failing(report, 'local')).toEqual(['counts']);
     expect(report.problems[0]).toMatch(/^local copy: counts: repayments: metadata says \d+ rows, the file has \d+/);

@@ -77,7 +77,11 @@ async function addBackup(
 }
 
 const localFiles = async () => (await readdir(dir)).sort();
-const cloudKeys = () => emulator.resources().map((r) => r.publicId.replace(/^backups\//, '')).sort();
+const cloudKeys = () =>
+  emulator
+    .resources()
+    .map((r) => r.publicId.replace(/^backups\//, ''))
+    .sort();
 const filenameOf = async (id: string) => (await prisma.backupRecord.findUniqueOrThrow({ where: { id } })).filename;
 
 describe('retention pruning', () => {
@@ -138,7 +142,9 @@ describe('retention pruning', () => {
       ],
     });
     const preview = await previewPrune(deps(), { retentionDays: 30 });
-    expect(preview.backups).toEqual([expect.objectContaining({ id: free, type: 'pre-restore', status: 'completed', location: 'local' })]);
+    expect(preview.backups).toEqual([
+      expect.objectContaining({ id: free, type: 'pre-restore', status: 'completed', location: 'local' }),
+    ]);
     expect((await pruneBackups(deps(), { retentionDays: 30 })).deleted.map((d) => d.id)).toEqual([free]);
     await prisma.operation.deleteMany();
   });

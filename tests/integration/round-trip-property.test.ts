@@ -50,9 +50,38 @@ class Gen {
   text(max = 16): string {
     const pieces = [
       ...Array.from({ length: 31 }, (_, k) => String.fromCharCode(k + 1)),
-      '\u007f', '\\', '"', '\\N', '\\.', '/', "'", ',', '{', '}', '[', ']', ':', 'null', '$json',
-      'a', 'Z', '0', ' ', 'é', 'ß', 'Ω', '中', '\u2028', '\u200b', '\ufeff', '\uffff', 'e\u0301',
-      '😀', '𝄞', '\u{10ffff}', '\u{1f600}\u{1f3fd}',
+      '\u007f',
+      '\\',
+      '"',
+      '\\N',
+      '\\.',
+      '/',
+      "'",
+      ',',
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      'null',
+      '$json',
+      'a',
+      'Z',
+      '0',
+      ' ',
+      'é',
+      'ß',
+      'Ω',
+      '中',
+      '\u2028',
+      '\u200b',
+      '\ufeff',
+      '\uffff',
+      'e\u0301',
+      '😀',
+      '𝄞',
+      '\u{10ffff}',
+      '\u{1f600}\u{1f3fd}',
     ];
     return Array.from({ length: this.int(max + 1) }, () => this.pick(pieces)).join('');
   }
@@ -71,7 +100,15 @@ class Gen {
   }
   /** timestamptz text to the microsecond, including the ends of its range and infinity. */
   timestamp(): string {
-    const special = ['4713-11-24 00:00:00+00 BC', '294276-12-31 23:59:59.999999+00', 'infinity', '-infinity', '1970-01-01 00:00:00+00', '2000-02-29 12:34:56.000001+14', '0001-01-01 00:00:00+00'];
+    const special = [
+      '4713-11-24 00:00:00+00 BC',
+      '294276-12-31 23:59:59.999999+00',
+      'infinity',
+      '-infinity',
+      '1970-01-01 00:00:00+00',
+      '2000-02-29 12:34:56.000001+14',
+      '0001-01-01 00:00:00+00',
+    ];
     if (this.chance(0.2)) return this.pick(special);
     const pad = (n: number, w = 2) => String(n).padStart(w, '0');
     const year = this.chance(0.1) ? 1 + this.int(4000) : 1900 + this.int(200);
@@ -90,7 +127,17 @@ class Gen {
       case 0:
         return this.pick(['null', 'true', 'false']);
       case 1:
-        return this.pick(['0', '-0', '10.250', '1e400', '-1.5E-300', '12345678901234567890123', '0.000000000000000000001', '3', '-7.0']);
+        return this.pick([
+          '0',
+          '-0',
+          '10.250',
+          '1e400',
+          '-1.5E-300',
+          '12345678901234567890123',
+          '0.000000000000000000001',
+          '3',
+          '-7.0',
+        ]);
       case 2:
       case 3:
         return JSON.stringify(this.chance(0.1) ? '$json' : this.text(8));
@@ -110,7 +157,15 @@ class Gen {
       case 1:
         return 'null';
       case 2:
-        return this.pick(['{"$json": null}', '{"$json": {"$json": null}}', '{"$json": 1, "b": 2}', '{"$json": []}', '[]', '{}', '""']);
+        return this.pick([
+          '{"$json": null}',
+          '{"$json": {"$json": null}}',
+          '{"$json": 1, "b": 2}',
+          '{"$json": []}',
+          '[]',
+          '{}',
+          '""',
+        ]);
       default:
         return this.json();
     }
@@ -124,7 +179,10 @@ const METHODS = ['CASH', 'BANK_TRANSFER', 'MOBILE_MONEY', 'CHEQUE'];
 async function insert(table: string, row: Record<string, unknown>, casts: Record<string, string> = {}): Promise<void> {
   const keys = Object.keys(row);
   const values = keys.map((k, i) => `$${i + 1}${casts[k] ? `::${casts[k]}` : ''}`);
-  await db.pool.query(`INSERT INTO ${table} (${keys.map((k) => `"${k}"`).join(', ')}) VALUES (${values.join(', ')})`, Object.values(row));
+  await db.pool.query(
+    `INSERT INTO ${table} (${keys.map((k) => `"${k}"`).join(', ')}) VALUES (${values.join(', ')})`,
+    Object.values(row),
+  );
 }
 
 /** Empties the domain tables and fills them with random rows whose references all hold. */
@@ -163,7 +221,16 @@ async function fillRandom(seed: number): Promise<void> {
     const id = g.uuid();
     await insert(
       'unions',
-      { id, name: `${g.text()}#${i}`, location: g.text(), address: g.maybe(() => g.text(40)), creditOfficerId: g.pick(users), isActive: g.chance(0.5), createdAt: g.timestamp(), updatedAt: g.timestamp() },
+      {
+        id,
+        name: `${g.text()}#${i}`,
+        location: g.text(),
+        address: g.maybe(() => g.text(40)),
+        creditOfficerId: g.pick(users),
+        isActive: g.chance(0.5),
+        createdAt: g.timestamp(),
+        updatedAt: g.timestamp(),
+      },
       { createdAt: ts, updatedAt: ts },
     );
     unions.push(id);
@@ -264,7 +331,8 @@ async function fillRandom(seed: number): Promise<void> {
     );
   }
   const ids = new Set(['1', '9223372036854775807', '-9223372036854775808', '0']);
-  while (ids.size < 10 + g.int(20)) ids.add(String(BigInt(g.int(2 ** 31)) * BigInt(g.int(2 ** 31)) * (g.chance(0.5) ? 1n : -1n)));
+  while (ids.size < 10 + g.int(20))
+    ids.add(String(BigInt(g.int(2 ** 31)) * BigInt(g.int(2 ** 31)) * (g.chance(0.5) ? 1n : -1n)));
   for (const id of ids) {
     await insert(
       'audit_logs',
@@ -286,7 +354,15 @@ async function fillRandom(seed: number): Promise<void> {
   for (let i = 0; i < 2 + g.int(4); i++) {
     await insert(
       'sessions',
-      { id: g.uuid(), userId: g.pick(users), expiresAt: g.timestamp(), ipAddress: g.maybe(() => g.text(8)), userAgent: g.maybe(() => g.text(30)), revokedAt: g.maybe(() => g.timestamp()), createdAt: g.timestamp() },
+      {
+        id: g.uuid(),
+        userId: g.pick(users),
+        expiresAt: g.timestamp(),
+        ipAddress: g.maybe(() => g.text(8)),
+        userAgent: g.maybe(() => g.text(30)),
+        revokedAt: g.maybe(() => g.timestamp()),
+        createdAt: g.timestamp(),
+      },
       { expiresAt: ts, revokedAt: ts, createdAt: ts },
     );
   }
@@ -295,9 +371,18 @@ async function fillRandom(seed: number): Promise<void> {
 async function backup(threshold = 1024): Promise<{ id: string; file: string }> {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: true, includeSessions: true } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: true, includeSessions: true },
+    },
   });
-  await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, { attempt: 1, isLastAttempt: true });
+  await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, {
+    attempt: 1,
+    isLastAttempt: true,
+  });
   const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
   return { id, file: path.join(dir, 'backups', record.filename) };
 }
@@ -316,7 +401,10 @@ async function restore(source: { backupId: string } | { bytes: Buffer }): Promis
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
   await runRestore({ ...deps, logger }, id, { jobId: id });
-  return lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged').map((l) => l.typed as boolean);
+  return lines
+    .map((l) => JSON.parse(l))
+    .filter((l) => l.msg === 'restore: table staged')
+    .map((l) => l.typed as boolean);
 }
 
 /** Changes every table, so only a restore that brings each row back can match the hashes. */
@@ -350,19 +438,22 @@ afterAll(async () => {
 });
 
 describe('round trip of random rows for every column type', () => {
-  it.each(SEEDS)('seed %i: export, then the typed restore of the stored file, gives back every row as PostgreSQL writes it', async (seed) => {
-    await fillRandom(seed);
-    const before = await tableHashes(db.pool, TABLES);
-    const made = await backup();
-    await scramble();
-    expect(await tableHashes(db.pool, TABLES)).not.toEqual(before);
+  it.each(SEEDS)(
+    'seed %i: export, then the typed restore of the stored file, gives back every row as PostgreSQL writes it',
+    async (seed) => {
+      await fillRandom(seed);
+      const before = await tableHashes(db.pool, TABLES);
+      const made = await backup();
+      await scramble();
+      expect(await tableHashes(db.pool, TABLES)).not.toEqual(before);
 
-    const typed = await restore({ backupId: made.id });
-    expect(typed.length).toBe(8);
-    expect(typed.every(Boolean)).toBe(true);
-    // Sessions are in the file, but a restore deletes every session by design (README, "Restore semantics").
-    expect(await tableHashes(db.pool, TABLES)).toEqual(before);
-  });
+      const typed = await restore({ backupId: made.id });
+      expect(typed.length).toBe(8);
+      expect(typed.every(Boolean)).toBe(true);
+      // Sessions are in the file, but a restore deletes every session by design (README, "Restore semantics").
+      expect(await tableHashes(db.pool, TABLES)).toEqual(before);
+    },
+  );
 
   it('gives the same rows back through the checked reading of an upload', async () => {
     await fillRandom(SEEDS[0]! + 1000);
@@ -380,17 +471,26 @@ describe('format 1.0 files', () => {
   /** The json values the two formats write differently, and what a 1.0 file means by them. */
   const CASES = [
     { action: 'json-null', value: 'null', v11: '{"$json": null}', v10: 'null', restored10: null },
-    { action: 'tag-alike', value: '{"$json": null}', v11: '{"$json": {"$json": null}}', v10: '{"$json": null}', restored10: '{"$json": null}' },
+    {
+      action: 'tag-alike',
+      value: '{"$json": null}',
+      v11: '{"$json": {"$json": null}}',
+      v10: '{"$json": null}',
+      restored10: '{"$json": null}',
+    },
     { action: 'sql-null', value: null, v11: 'null', v10: 'null', restored10: null },
   ];
 
   it('are written as 1.1 now, and a 1.0 file still restores with the meaning it always had, both ways', async () => {
     await fillRandom(99);
     await db.pool.query('TRUNCATE audit_logs RESTART IDENTITY');
-    for (const c of CASES) await insert('audit_logs', { action: c.action, entityType: 'Test', before: c.value }, { before: 'jsonb' });
+    for (const c of CASES)
+      await insert('audit_logs', { action: c.action, entityType: 'Test', before: c.value }, { before: 'jsonb' });
     const made = await backup(64 * 1024 * 1024);
     const text11 = await readFile(made.file, 'utf8');
-    expect(JSON.parse(text11.slice(0, text11.indexOf('\n')).slice('{"metadata":'.length, -1)).version).toBe(FORMAT_VERSION);
+    expect(JSON.parse(text11.slice(0, text11.indexOf('\n')).slice('{"metadata":'.length, -1)).version).toBe(
+      FORMAT_VERSION,
+    );
     expect(FORMAT_VERSION).toBe('1.1');
     let text10 = text11.replace('"version":"1.1"', '"version":"1.0"');
     for (const c of CASES) {
@@ -400,7 +500,11 @@ describe('format 1.0 files', () => {
     }
     const restored = async () =>
       Object.fromEntries(
-        (await db.pool.query<{ action: string; before: string | null }>('SELECT action, before::text AS before FROM audit_logs')).rows.map((r) => [r.action, r.before]),
+        (
+          await db.pool.query<{ action: string; before: string | null }>(
+            'SELECT action, before::text AS before FROM audit_logs',
+          )
+        ).rows.map((r) => [r.action, r.before]),
       );
     const expected10 = Object.fromEntries(CASES.map((c) => [c.action, c.restored10]));
 

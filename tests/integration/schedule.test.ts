@@ -16,7 +16,15 @@ import {
 } from '@mp/core';
 import { parseConfig, workerEnvSchema } from '@mp/config';
 import type { PrismaClient } from '@mp/db';
-import { BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, JOBS, PRUNE_SCHEDULER_ID, QUEUES, createProducer, type Producer } from '@mp/jobs';
+import {
+  BACKUP_SCHEDULER_ID,
+  DRILL_SCHEDULER_ID,
+  JOBS,
+  PRUNE_SCHEDULER_ID,
+  QUEUES,
+  createProducer,
+  type Producer,
+} from '@mp/jobs';
 import { createLogger } from '@mp/logger';
 import type { BackupStorage } from '@mp/storage';
 import { createTestDatabase, createUserAndLogin, type ApiTestContext, type TestDatabase } from '@mp/testing';
@@ -120,7 +128,12 @@ describe('schedule settings', () => {
       settings({ frequency: 'weekly', retentionDays: 14, includeAuditLogs: true }),
       { timezone: 'UTC', actor: 'admin-1' },
     );
-    expect(updated).toMatchObject({ frequency: 'weekly', retentionDays: 14, includeAuditLogs: true, updatedBy: 'admin-1' });
+    expect(updated).toMatchObject({
+      frequency: 'weekly',
+      retentionDays: 14,
+      includeAuditLogs: true,
+      updatedBy: 'admin-1',
+    });
     expect(updated.nextBackupAt).toBe(nextRunsOf('weekly', 'UTC', new Date(), 1)[0]!.toISOString());
     expect(await getBackupSchedule(deps(), { timezone: 'UTC' })).toEqual(updated);
     const scheduler = await backupQueue().getJobScheduler(BACKUP_SCHEDULER_ID);
@@ -132,7 +145,9 @@ describe('schedule settings', () => {
     await prisma.backupRecord.create({
       data: { filename: 'a.json', type: 'manual', status: 'completed', location: 'local', completedAt: finishedAt },
     });
-    await prisma.backupRecord.create({ data: { filename: 'b.json', type: 'manual', status: 'failed', location: 'local' } });
+    await prisma.backupRecord.create({
+      data: { filename: 'b.json', type: 'manual', status: 'failed', location: 'local' },
+    });
     expect((await getBackupSchedule(deps(), { timezone: 'UTC' })).lastBackupAt).toBe(finishedAt.toISOString());
 
     const disabled = await updateBackupSchedule(deps(), settings({ frequency: 'disabled' }), { timezone: 'UTC' });
@@ -145,7 +160,9 @@ describe('schedule settings', () => {
 
   it('refuses a cloud location when cloud storage is not configured, changing nothing', async () => {
     for (const location of ['cloud', 'both'] as const) {
-      const err = await updateBackupSchedule(deps(), settings({ location, frequency: 'monthly' }), { timezone: 'UTC' }).catch((e: unknown) => e);
+      const err = await updateBackupSchedule(deps(), settings({ location, frequency: 'monthly' }), {
+        timezone: 'UTC',
+      }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AppError);
       expect((err as AppError).code).toBe('CLOUD_STORAGE_NOT_CONFIGURED');
     }
@@ -153,18 +170,22 @@ describe('schedule settings', () => {
     expect(await backupQueue().getJobScheduler(BACKUP_SCHEDULER_ID)).toBeUndefined();
 
     const cloud = { ...LOCAL_ONLY, cloud: { ...unusedStorage, kind: 'cloud' as const } };
-    const both = await updateBackupSchedule({ ...deps(), storage: cloud }, settings({ location: 'both' }), { timezone: 'UTC' });
+    const both = await updateBackupSchedule({ ...deps(), storage: cloud }, settings({ location: 'both' }), {
+      timezone: 'UTC',
+    });
     expect(both.location).toBe('both');
   });
 
   it('keeps the database unchanged when Redis cannot take the scheduler', async () => {
     const offline = createProducer({ redisUrl: 'redis://127.0.0.1:1', prefix });
     try {
-      const err = await updateBackupSchedule({ ...deps(), producer: offline }, settings({ frequency: 'monthly' }), { timezone: 'UTC' }).catch(
+      const err = await updateBackupSchedule({ ...deps(), producer: offline }, settings({ frequency: 'monthly' }), {
+        timezone: 'UTC',
+      }).catch((e: unknown) => e);
+      expect((err as AppError).code).toBe('QUEUE_UNAVAILABLE');
+      const read = await getBackupSchedule({ ...deps(), producer: offline }, { timezone: 'UTC' }).catch(
         (e: unknown) => e,
       );
-      expect((err as AppError).code).toBe('QUEUE_UNAVAILABLE');
-      const read = await getBackupSchedule({ ...deps(), producer: offline }, { timezone: 'UTC' }).catch((e: unknown) => e);
       expect((read as AppError).code).toBe('QUEUE_UNAVAILABLE');
     } finally {
       await offline.close();
@@ -187,7 +208,12 @@ describe('job scheduler', () => {
     expect(scheduler?.tz).toBe(timezone);
     expect(next?.getTime()).toBe(scheduler?.next);
     expect(next?.toISOString()).toBe(nextRunsOf(frequency, timezone, new Date(), 1)[0]!.toISOString());
-    const localHour = new Intl.DateTimeFormat('en', { timeZone: timezone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(next!);
+    const localHour = new Intl.DateTimeFormat('en', {
+      timeZone: timezone,
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(next!);
     expect(localHour).toBe('02:00');
   });
 
@@ -205,7 +231,9 @@ describe('job scheduler', () => {
 
     await syncBackupScheduler(other, { frequency: 'weekly' }, { timezone: 'Africa/Lagos' });
     const schedulers = await backupQueue().getJobSchedulers();
-    expect(schedulers.map((s) => s.key).sort()).toEqual([BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, PRUNE_SCHEDULER_ID].sort());
+    expect(schedulers.map((s) => s.key).sort()).toEqual(
+      [BACKUP_SCHEDULER_ID, DRILL_SCHEDULER_ID, PRUNE_SCHEDULER_ID].sort(),
+    );
     expect(await delayedCount()).toBe(3);
     expect((await backupQueue().getJobScheduler(BACKUP_SCHEDULER_ID))?.pattern).toBe('0 2 * * 0');
   });
@@ -233,7 +261,13 @@ describe('job scheduler', () => {
     // The worker service's own start-up code (the only place that constructs BullMQ Workers), with the
     // scheduled handler narrowed to the record creation this test is about.
     const seen: string[] = [];
-    const config = parseConfig(workerEnvSchema, { DATABASE_URL: db.url, REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', UPLOAD_DIR: tmpdir() });
+    const config = parseConfig(workerEnvSchema, {
+      DATABASE_URL: db.url,
+      REDIS_URL,
+      QUEUE_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      UPLOAD_DIR: tmpdir(),
+    });
     const workerDeps: WorkerDeps = {
       config,
       logger,
@@ -299,7 +333,8 @@ describe('schedule routes', () => {
 
   afterAll(() => stopApiApp(ctx, app));
 
-  const put = (payload: unknown) => app.inject({ method: 'PUT', url: '/api/backup/schedule', headers, payload: payload as object });
+  const put = (payload: unknown) =>
+    app.inject({ method: 'PUT', url: '/api/backup/schedule', headers, payload: payload as object });
   const get = (url: string) => app.inject({ method: 'GET', url, headers });
 
   it('GET answers the defaults; PUT changes them and the scheduler; disabled removes it', async () => {
@@ -314,11 +349,22 @@ describe('schedule routes', () => {
       lastBackupAt: null,
     });
 
-    const weekly = await put({ frequency: 'weekly', location: 'local', retentionDays: 90, includeAuditLogs: true, includeSessions: false });
+    const weekly = await put({
+      frequency: 'weekly',
+      location: 'local',
+      retentionDays: 90,
+      includeAuditLogs: true,
+      includeSessions: false,
+    });
     expect(weekly.statusCode).toBe(200);
     expect(weekly.json()).toMatchObject({ success: true, message: 'Backup schedule updated' });
     const expected = nextRunsOf('weekly', 'UTC', new Date(), 1)[0]!.toISOString();
-    expect(weekly.json().data).toMatchObject({ frequency: 'weekly', retentionDays: 90, includeAuditLogs: true, nextBackupAt: expected });
+    expect(weekly.json().data).toMatchObject({
+      frequency: 'weekly',
+      retentionDays: 90,
+      includeAuditLogs: true,
+      nextBackupAt: expected,
+    });
     expect((await get('/api/backup/schedule')).json().data).toEqual(weekly.json().data);
 
     // Fields left out keep their value.
@@ -335,7 +381,13 @@ describe('schedule routes', () => {
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toMatchObject({ code: 'VALIDATION_ERROR' });
     expect(JSON.stringify(unknown.json().error.details)).toContain('hourly');
-    for (const body of [{ retentionDays: 0 }, { retentionDays: 3651 }, { retentionDays: 1.5 }, { frequency: 'hourly' }, { location: 'nas' }]) {
+    for (const body of [
+      { retentionDays: 0 },
+      { retentionDays: 3651 },
+      { retentionDays: 1.5 },
+      { frequency: 'hourly' },
+      { location: 'nas' },
+    ]) {
       expect((await put(body)).statusCode, JSON.stringify(body)).toBe(400);
     }
     const cloud = await put({ location: 'both' });
@@ -345,11 +397,21 @@ describe('schedule routes', () => {
 
   it('previews the retention prune', async () => {
     const old = await ctx.deps.prisma.backupRecord.create({
-      data: { filename: 'old.json', type: 'pre_restore', status: 'failed', location: 'local', createdAt: new Date(Date.now() - 400 * 86_400_000) },
+      data: {
+        filename: 'old.json',
+        type: 'pre_restore',
+        status: 'failed',
+        location: 'local',
+        createdAt: new Date(Date.now() - 400 * 86_400_000),
+      },
     });
     const res = await get('/api/backup/retention/preview?retentionDays=365');
     expect(res.statusCode).toBe(200);
-    expect(res.json().data).toMatchObject({ retentionDays: 365, keptId: null, backups: [{ id: old.id, filename: 'old.json', type: 'pre-restore' }] });
+    expect(res.json().data).toMatchObject({
+      retentionDays: 365,
+      keptId: null,
+      backups: [{ id: old.id, filename: 'old.json', type: 'pre-restore' }],
+    });
     expect((await get('/api/backup/retention/preview?retentionDays=0')).statusCode).toBe(400);
     expect((await get('/api/backup/retention/preview?days=3')).statusCode).toBe(400);
     expect(await ctx.deps.prisma.backupRecord.count()).toBe(1);

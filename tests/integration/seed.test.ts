@@ -55,7 +55,9 @@ beforeAll(async () => {
   db = await createTestDatabase();
   pool = db.pool;
   expect(await isDomainEmpty(pool)).toBe(true);
-  await pool.query(`INSERT INTO backup_records (id, filename, type, location) VALUES ('seed-test-keep', 'keep.json', 'manual', 'local')`);
+  await pool.query(
+    `INSERT INTO backup_records (id, filename, type, location) VALUES ('seed-test-keep', 'keep.json', 'manual', 'local')`,
+  );
 });
 
 afterAll(async () => {
@@ -65,11 +67,24 @@ afterAll(async () => {
 describe('countsForScale', () => {
   it('gives the small demo at scale 1 and the benchmark mix at scale 1000', () => {
     expect(countsForScale(1)).toEqual({
-      users: 25, unions: 10, union_members: 300, loan_types: 4, loans: 150, repayments: 450, audit_logs: 500, sessions: 20,
+      users: 25,
+      unions: 10,
+      union_members: 300,
+      loan_types: 4,
+      loans: 150,
+      repayments: 450,
+      audit_logs: 500,
+      sessions: 20,
     });
     expect(countsForScale(1000)).toEqual({
-      users: 1000, unions: 2000, union_members: 100_000, loan_types: 20, loans: 300_000, repayments: 1_500_000,
-      audit_logs: 500_000, sessions: 5000,
+      users: 1000,
+      unions: 2000,
+      union_members: 100_000,
+      loan_types: 20,
+      loans: 300_000,
+      repayments: 1_500_000,
+      audit_logs: 500_000,
+      sessions: 5000,
     });
     expect(countsForScale(0.01).users).toBeGreaterThanOrEqual(4);
     expect(() => countsForScale(0)).toThrow(RangeError);
@@ -91,16 +106,33 @@ describe('seedDemoData', { timeout: 60_000 }, () => {
   });
 
   it('follows the business rules', async () => {
-    for (const [rule, sql] of Object.entries(RULES)) expect({ rule, broken: await scalar(sql) }).toEqual({ rule, broken: '0' });
+    for (const [rule, sql] of Object.entries(RULES))
+      expect({ rule, broken: await scalar(sql) }).toEqual({ rule, broken: '0' });
   });
 
   it('includes the edge values a backup must round-trip', async () => {
-    expect(Number(await scalar(`SELECT count(*) FROM union_members WHERE "lastName" IN ('Ọlánrewájú', 'Ògúnbíyìí') OR "firstName" = 'Adéwálé'`))).toBeGreaterThan(0);
-    expect(Number(await scalar(`SELECT count(*) FROM (SELECT notes FROM loans UNION ALL SELECT notes FROM repayments) n
-                                WHERE notes LIKE E'%\\n%' OR notes LIKE E'%\\\\%' OR notes LIKE '%"%'`))).toBeGreaterThan(0);
-    expect(Number(await scalar(`SELECT count(*) FROM union_members WHERE phone IS NULL OR "nationalId" IS NULL`))).toBeGreaterThan(0);
-    expect(Number(await scalar(`SELECT count(*) FROM loans WHERE extract(microseconds FROM "appliedAt")::int8 % 1000 <> 0`))).toBeGreaterThan(0);
-    expect(Number(await scalar(`SELECT count(*) FROM audit_logs WHERE after->>'amount' ~ '\\.\\d\\d0$'`))).toBeGreaterThan(0);
+    expect(
+      Number(
+        await scalar(
+          `SELECT count(*) FROM union_members WHERE "lastName" IN ('Ọlánrewájú', 'Ògúnbíyìí') OR "firstName" = 'Adéwálé'`,
+        ),
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      Number(
+        await scalar(`SELECT count(*) FROM (SELECT notes FROM loans UNION ALL SELECT notes FROM repayments) n
+                                WHERE notes LIKE E'%\\n%' OR notes LIKE E'%\\\\%' OR notes LIKE '%"%'`),
+      ),
+    ).toBeGreaterThan(0);
+    expect(
+      Number(await scalar(`SELECT count(*) FROM union_members WHERE phone IS NULL OR "nationalId" IS NULL`)),
+    ).toBeGreaterThan(0);
+    expect(
+      Number(await scalar(`SELECT count(*) FROM loans WHERE extract(microseconds FROM "appliedAt")::int8 % 1000 <> 0`)),
+    ).toBeGreaterThan(0);
+    expect(
+      Number(await scalar(`SELECT count(*) FROM audit_logs WHERE after->>'amount' ~ '\\.\\d\\d0$'`)),
+    ).toBeGreaterThan(0);
   });
 
   it('refuses a database that already holds domain data', async () => {
@@ -120,8 +152,12 @@ describe('seedDemoData', { timeout: 60_000 }, () => {
   });
 
   it('rejects bad options before touching the database', async () => {
-    await expect(seedDemoData({ pool }, { scale: 0, truncate: true })).rejects.toMatchObject({ code: 'SEED_INVALID_OPTIONS' });
-    await expect(seedDemoData({ pool }, { scale: 1, seed: 1.5, truncate: true })).rejects.toMatchObject({ code: 'SEED_INVALID_OPTIONS' });
+    await expect(seedDemoData({ pool }, { scale: 0, truncate: true })).rejects.toMatchObject({
+      code: 'SEED_INVALID_OPTIONS',
+    });
+    await expect(seedDemoData({ pool }, { scale: 1, seed: 1.5, truncate: true })).rejects.toMatchObject({
+      code: 'SEED_INVALID_OPTIONS',
+    });
     expect(await isDomainEmpty(pool)).toBe(false);
   });
 });

@@ -3,7 +3,15 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dependencyClosure, isAppError, runBackup, runRestore, runRestorePreview, type AppError, type RestoreDeps } from '@mp/core';
+import {
+  dependencyClosure,
+  isAppError,
+  runBackup,
+  runRestore,
+  runRestorePreview,
+  type AppError,
+  type RestoreDeps,
+} from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
@@ -18,7 +26,13 @@ let seeded: string;
 async function backup(): Promise<string> {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
-    data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: false, includeSessions: false } },
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: 'local',
+      options: { includeAuditLogs: false, includeSessions: false },
+    },
   });
   await runBackup(deps, id, { attempt: 1, isLastAttempt: true });
   return id;
@@ -36,7 +50,8 @@ const restore = async (backupId: string, extra: object = {}) => {
   const id = await operation('restore', backupId, extra);
   return runRestore(deps, id, { jobId: id });
 };
-const preview = async (backupId: string, extra: object = {}) => runRestorePreview(deps, await operation('preview', backupId, extra));
+const preview = async (backupId: string, extra: object = {}) =>
+  runRestorePreview(deps, await operation('preview', backupId, extra));
 
 async function refusal(p: Promise<unknown>): Promise<AppError> {
   const err = await p.then(
@@ -47,8 +62,10 @@ async function refusal(p: Promise<unknown>): Promise<AppError> {
   return err;
 }
 
-const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) => (await db.pool.query(sql, params)).rows as T[];
-const schemas = async () => (await q<{ n: string }>(`SELECT nspname AS n FROM pg_namespace ORDER BY 1`)).map((r) => r.n);
+const q = async <T = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
+  (await db.pool.query(sql, params)).rows as T[];
+const schemas = async () =>
+  (await q<{ n: string }>(`SELECT nspname AS n FROM pg_namespace ORDER BY 1`)).map((r) => r.n);
 
 /** A new credit officer and a union of theirs, live. */
 async function newUnionWithOfficer(): Promise<{ userId: string; unionId: string }> {
@@ -58,7 +75,11 @@ async function newUnionWithOfficer(): Promise<{ userId: string; unionId: string 
     `INSERT INTO users (id, username, email, "passwordHash", "firstName", "lastName", role) VALUES ($1, $2, $3, 'scrypt$disabled$x', 'New', 'Officer', 'CREDIT_OFFICER')`,
     [userId, `officer-${userId.slice(0, 8)}`, `${userId.slice(0, 8)}@example.test`],
   );
-  await q(`INSERT INTO unions (id, name, location, "creditOfficerId") VALUES ($1, $2, 'Nowhere', $3)`, [unionId, `Union ${unionId.slice(0, 8)}`, userId]);
+  await q(`INSERT INTO unions (id, name, location, "creditOfficerId") VALUES ($1, $2, 'Nowhere', $3)`, [
+    unionId,
+    `Union ${unionId.slice(0, 8)}`,
+    userId,
+  ]);
   return { userId, unionId };
 }
 
@@ -91,7 +112,10 @@ describe('selective restore', () => {
   it('replaces only the tables named: the others keep their content, and sessions stay when users are not restored', async () => {
     const before = await tableHashes(db.pool);
     const [someUser] = await q<{ id: string }>(`SELECT id FROM users ORDER BY id LIMIT 1`);
-    await q(`INSERT INTO sessions (id, "userId", "expiresAt") VALUES (gen_random_uuid(), $1, now() + interval '1 hour')`, [someUser!.id]);
+    await q(
+      `INSERT INTO sessions (id, "userId", "expiresAt") VALUES (gen_random_uuid(), $1, now() + interval '1 hour')`,
+      [someUser!.id],
+    );
     // Live changes after the backup: a loan type renamed, and a union renamed.
     await q(`UPDATE loan_types SET name = name || ' (renamed)' WHERE id = (SELECT min(id) FROM loan_types)`);
     await q(`UPDATE unions SET location = 'Moved' WHERE id = (SELECT min(id) FROM unions)`);
@@ -99,7 +123,12 @@ describe('selective restore', () => {
     expect(changed.loan_types).not.toEqual(before.loan_types);
 
     const result = await restore(seeded, { tables: ['loanTypes'] });
-    expect(result).toMatchObject({ restored: { loanTypes: before.loan_types!.rows }, tables: ['loanTypes'], addedByDependencies: [], sessionsCleared: false });
+    expect(result).toMatchObject({
+      restored: { loanTypes: before.loan_types!.rows },
+      tables: ['loanTypes'],
+      addedByDependencies: [],
+      sessionsCleared: false,
+    });
     expect(Object.keys(result.restored)).toEqual(['loanTypes']);
     const after = await tableHashes(db.pool);
     // The restored table is back to the file's content; every other table is exactly as it was live.
@@ -114,13 +143,23 @@ describe('selective restore', () => {
   it('refuses when live rows of other tables point at rows the file does not have (nothing changes)', async () => {
     const { unionId } = await newUnionWithOfficer();
     // Two live members move to the new union, which is not in the file: restoring unions would remove it.
-    await q(`UPDATE union_members SET "unionId" = $1 WHERE id IN (SELECT id FROM union_members ORDER BY id LIMIT 2)`, [unionId]);
+    await q(`UPDATE union_members SET "unionId" = $1 WHERE id IN (SELECT id FROM union_members ORDER BY id LIMIT 2)`, [
+      unionId,
+    ]);
     const before = await tableHashes(db.pool);
     const err = await refusal(restore(seeded, { tables: ['unions'] }));
     expect(err.code).toBe('RESTORE_WOULD_BREAK_REFERENCES');
-    expect(err.message).toMatch(/^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions: 2 rows of live unionMembers point at unions missing from the file/);
+    expect(err.message).toMatch(
+      /^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions: 2 rows of live unionMembers point at unions missing from the file/,
+    );
     const problems = (err.details as { problems: { table: string; message: string }[] }).problems;
-    expect(problems).toEqual([expect.objectContaining({ table: 'unionMembers', field: 'unionId', message: expect.stringContaining(`e.g. ${unionId}`) })]);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        table: 'unionMembers',
+        field: 'unionId',
+        message: expect.stringContaining(`e.g. ${unionId}`),
+      }),
+    ]);
     expect(await tableHashes(db.pool)).toEqual(before);
     expect((await schemas()).filter((s) => s.startsWith('mp_') && !s.startsWith('mp_restore_point_'))).toEqual([]);
   });
@@ -141,17 +180,29 @@ describe('selective restore', () => {
     expect(await tableHashes(db.pool)).toEqual(before);
 
     const result = await restore(withNewUnion, { tables: ['unions'], withDependencies: true });
-    expect(result).toMatchObject({ tables: ['users', 'unions'], addedByDependencies: ['users'], sessionsCleared: true });
+    expect(result).toMatchObject({
+      tables: ['users', 'unions'],
+      addedByDependencies: ['users'],
+      sessionsCleared: true,
+    });
     expect(await q(`SELECT id FROM unions WHERE id = $1`, [unionId])).toHaveLength(1);
     expect(await q(`SELECT id FROM users WHERE id = $1`, [userId])).toHaveLength(1);
     const after = await tableHashes(db.pool);
-    for (const table of ['union_members', 'loan_types', 'loans', 'repayments']) expect([table, after[table]]).toEqual([table, before[table]]);
+    for (const table of ['union_members', 'loan_types', 'loans', 'repayments'])
+      expect([table, after[table]]).toEqual([table, before[table]]);
   });
 
   it('derives the dependency closure from the live foreign keys', async () => {
     const client = await db.pool.connect();
     try {
-      expect(await dependencyClosure(client, ['repayments'])).toEqual(['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments']);
+      expect(await dependencyClosure(client, ['repayments'])).toEqual([
+        'users',
+        'unions',
+        'unionMembers',
+        'loanTypes',
+        'loans',
+        'repayments',
+      ]);
       expect(await dependencyClosure(client, ['unionMembers'])).toEqual(['users', 'unions', 'unionMembers']);
       expect(await dependencyClosure(client, ['loanTypes'])).toEqual(['loanTypes']);
     } finally {
@@ -162,7 +213,9 @@ describe('selective restore', () => {
   it('refuses an unknown table key, naming the valid ones', async () => {
     const err = await refusal(restore(seeded, { tables: ['loanTypes', 'payments'] }));
     expect(err.code).toBe('VALIDATION_ERROR');
-    expect(err.message).toBe('Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions');
+    expect(err.message).toBe(
+      'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions',
+    );
   });
 });
 
@@ -209,7 +262,9 @@ describe('restore preview', () => {
 
   it('previews a selective restore: its tables, what the closure adds, and the references it would break', async () => {
     const { unionId } = await newUnionWithOfficer();
-    await q(`UPDATE union_members SET "unionId" = $1 WHERE id IN (SELECT id FROM union_members ORDER BY id LIMIT 1)`, [unionId]);
+    await q(`UPDATE union_members SET "unionId" = $1 WHERE id IN (SELECT id FROM union_members ORDER BY id LIMIT 1)`, [
+      unionId,
+    ]);
     const live = await tableHashes(db.pool);
     const result = await preview(seeded, { tables: ['unions'] });
     expect(result).toMatchObject({ mode: 'selective', addedByDependencies: [] });

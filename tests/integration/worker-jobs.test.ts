@@ -48,7 +48,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await started?.close();
-  for (const q of Object.values(QUEUES)) await producer?.queue(q).obliterate({ force: true }).catch(() => {});
+  for (const q of Object.values(QUEUES))
+    await producer
+      ?.queue(q)
+      .obliterate({ force: true })
+      .catch(() => {});
   await producer?.close();
   await db?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -69,12 +73,16 @@ describe('backup during maintenance', () => {
     expect(waiting.status).toBe('queued');
     // Each recheck writes the waiting note again: wait for two more of them, not for a guessed time.
     const rechecks = new Set([waiting.updatedAt.getTime()]);
-    await waitFor(async () => {
-      const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } });
-      expect(row.status).toBe('queued');
-      rechecks.add(row.updatedAt.getTime());
-      return rechecks.size >= 3;
-    }, 10_000, 50);
+    await waitFor(
+      async () => {
+        const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: record.id } });
+        expect(row.status).toBe('queued');
+        rechecks.add(row.updatedAt.getTime());
+        return rechecks.size >= 3;
+      },
+      10_000,
+      50,
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith('backup_waiting'))).toEqual([]);
 
     await exitMaintenance(db.prisma);
@@ -88,7 +96,7 @@ describe('backup during maintenance', () => {
 });
 
 describe('scheduled backup', () => {
-  it('a scheduler run becomes a completed `scheduled` backup with the schedule\'s options, then retention runs', async () => {
+  it("a scheduler run becomes a completed `scheduled` backup with the schedule's options, then retention runs", async () => {
     await db.prisma.backupSchedule.upsert({
       where: { id: 'default' },
       create: { id: 'default', frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
@@ -106,11 +114,21 @@ describe('scheduled backup', () => {
     } finally {
       await syncBackupScheduler(queue, { frequency: 'disabled' }, { timezone: 'UTC' });
     }
-    expect(done).toMatchObject({ createdBy: 'scheduler', location: 'local', options: { includeAuditLogs: true, includeSessions: false } });
+    expect(done).toMatchObject({
+      createdBy: 'scheduler',
+      location: 'local',
+      options: { includeAuditLogs: true, includeSessions: false },
+    });
     expect((done.recordCounts as Record<string, number>).auditLogs).toBeGreaterThan(0);
     const key = readRecordStorage(done.storage).local?.key;
     expect((await readdir(dir)).includes(key!)).toBe(true);
     // Every successful backup is followed by a retention prune.
-    await waitFor(async () => (await db.prisma.operation.count({ where: { kind: 'prune', status: 'completed', jobId: `prune-after-${done.id}` } })) === 1, 10_000);
+    await waitFor(
+      async () =>
+        (await db.prisma.operation.count({
+          where: { kind: 'prune', status: 'completed', jobId: `prune-after-${done.id}` },
+        })) === 1,
+      10_000,
+    );
   });
 });

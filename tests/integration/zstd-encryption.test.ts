@@ -40,7 +40,12 @@ const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, en
 async function restoreFrom(deps: RestoreDeps, backupId: string) {
   const id = randomUUID();
   await db.prisma.operation.create({
-    data: { id, kind: 'restore', jobId: id, input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true } },
+    data: {
+      id,
+      kind: 'restore',
+      jobId: id,
+      input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true },
+    },
   });
   return runRestore(deps, id, { jobId: id });
 }
@@ -73,7 +78,13 @@ describe('zstd with encryption at rest', () => {
     const snapshot = await tableHashes(db.pool, TABLES);
     const id = randomUUID();
     await db.prisma.backupRecord.create({
-      data: { id, filename: `backup_${id}.json`, type: 'manual', location: 'local', options: { includeAuditLogs: true, includeSessions: false, compression: 'zstd' } },
+      data: {
+        id,
+        filename: `backup_${id}.json`,
+        type: 'manual',
+        location: 'local',
+        options: { includeAuditLogs: true, includeSessions: false, compression: 'zstd' },
+      },
     });
     await runBackup(withKeys(keys(K1)), id, { attempt: 1, isLastAttempt: true });
     const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
@@ -99,7 +110,14 @@ describe('zstd with encryption at rest', () => {
     expect(report).toMatchObject({ ok: true, problems: [] });
     expect(checkOf(report, 'decrypt')).toMatchObject({ ok: true });
     const inspected = await inspectBackupFile(createReadStream(file), keys(K1).keyring);
-    expect(inspected).toMatchObject({ ok: true, encrypted: true, keyId: 'z1', compressed: true, compression: 'zstd', problems: [] });
+    expect(inspected).toMatchObject({
+      ok: true,
+      encrypted: true,
+      keyId: 'z1',
+      compressed: true,
+      compression: 'zstd',
+      problems: [],
+    });
 
     await db.pool.query(`UPDATE loans SET notes = 'changed'`);
     await db.pool.query(`DELETE FROM audit_logs`);
@@ -108,7 +126,9 @@ describe('zstd with encryption at rest', () => {
 
     // Re-keyed to z2: the name keeps its codec, and the file still restores with z2 alone.
     const operationId = randomUUID();
-    await db.prisma.operation.create({ data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'z1' } } });
+    await db.prisma.operation.create({
+      data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'z1' } },
+    });
     const rekeyed = await rekeyBackups(withKeys(keys(K2, K1)), { operationId, fromKeyId: 'z1' });
     expect(rekeyed.failed).toEqual([]);
     const moved = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });

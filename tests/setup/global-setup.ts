@@ -10,7 +10,9 @@ export default async function checkTestEnvironment(): Promise<void> {
   const required = ['TEST_ADMIN_DATABASE_URL', 'DATABASE_URL', 'REDIS_URL'] as const;
   const missing = required.filter((key) => !process.env[key]);
   if (missing.length > 0) {
-    throw new Error(`Missing ${missing.join(', ')}: run \`npm test\` (optionally \`npm test -- <file>\`), which provisions PostgreSQL and Redis and sets them.`);
+    throw new Error(
+      `Missing ${missing.join(', ')}: run \`npm test\` (optionally \`npm test -- <file>\`), which provisions PostgreSQL and Redis and sets them.`,
+    );
   }
   await buildServices();
 }

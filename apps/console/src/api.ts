@@ -35,8 +35,18 @@ async function failure(res: Response, path: string): Promise<ApiError> {
   } catch {
     /* not JSON: a proxy's page, say */
   }
-  const err = new ApiError(res.status, body?.error?.code ?? `HTTP_${res.status}`, body?.error?.message ?? `${res.status} ${res.statusText}`, body?.error?.details);
-  if (res.status === 401 && !path.startsWith('/api/auth/login') && !path.startsWith('/api/auth/reset-claim') && session.get().token) {
+  const err = new ApiError(
+    res.status,
+    body?.error?.code ?? `HTTP_${res.status}`,
+    body?.error?.message ?? `${res.status} ${res.statusText}`,
+    body?.error?.details,
+  );
+  if (
+    res.status === 401 &&
+    !path.startsWith('/api/auth/login') &&
+    !path.startsWith('/api/auth/reset-claim') &&
+    session.get().token
+  ) {
     session.end('Your session ended (a restore or reset logs everyone out, and sessions expire). Log in again.');
   }
   if (err.code === 'PASSWORD_CHANGE_REQUIRED') session.mustChangePassword();
@@ -72,19 +82,32 @@ export interface Failure {
  * become problems, never raw JSON. Anything else in `details` is left out: the message already says it.
  */
 export function toFailure(err: unknown): Failure {
-  if (!(err instanceof ApiError)) return { message: err instanceof Error ? err.message : String(err), code: null, problems: [] };
+  if (!(err instanceof ApiError))
+    return { message: err instanceof Error ? err.message : String(err), code: null, problems: [] };
   return { message: err.message, code: err.code, problems: problemsOf(err.details) };
 }
 
 function problemsOf(details: unknown): Problem[] {
-  const list = Array.isArray(details) ? details : details && typeof details === 'object' && Array.isArray((details as { problems?: unknown }).problems) ? (details as { problems: unknown[] }).problems : [];
+  const list = Array.isArray(details)
+    ? details
+    : details && typeof details === 'object' && Array.isArray((details as { problems?: unknown }).problems)
+      ? (details as { problems: unknown[] }).problems
+      : [];
   return list.flatMap((d): Problem[] => {
     if (!d || typeof d !== 'object') return [];
     const p = d as Record<string, unknown>;
     const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const problem = text(p.problem) ?? text(p.message);
     if (!problem) return [];
-    return [{ table: text(p.table), row: typeof p.row === 'number' ? p.row : undefined, field: text(p.field) ?? text(p.path), problem, message: text(p.message) ?? problem }];
+    return [
+      {
+        table: text(p.table),
+        row: typeof p.row === 'number' ? p.row : undefined,
+        field: text(p.field) ?? text(p.path),
+        problem,
+        message: text(p.message) ?? problem,
+      },
+    ];
   });
 }
 
@@ -94,7 +117,12 @@ function problemsOf(details: unknown): Problem[] {
  */
 export async function download(path: string, fallbackName: string): Promise<void> {
   const res = await fetch(path, { headers: authHeaders(), redirect: 'manual' });
-  if (res.type === 'opaqueredirect') throw new ApiError(302, 'CLOUD_COPY', 'This backup is only in the cloud: download it with the CLI or the API (it answers a signed link).');
+  if (res.type === 'opaqueredirect')
+    throw new ApiError(
+      302,
+      'CLOUD_COPY',
+      'This backup is only in the cloud: download it with the CLI or the API (it answers a signed link).',
+    );
   if (!res.ok) throw await failure(res, path);
   const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
   const url = URL.createObjectURL(await res.blob());
@@ -123,7 +151,13 @@ export interface JobStatus {
   jobId: string;
   kind: string;
   state: JobState;
-  progress: { percent: number | null; stage: string | null; table: string | null; rows: number | null; counts?: Record<string, number> | null };
+  progress: {
+    percent: number | null;
+    stage: string | null;
+    table: string | null;
+    rows: number | null;
+    counts?: Record<string, number> | null;
+  };
   result: Record<string, unknown> | null;
   error: string | null;
   problems: Problem[] | null;
@@ -239,7 +273,15 @@ export interface UndoPreview {
 /** The result of a `backup.preview` job. */
 export interface RestorePreview {
   mode: 'full' | 'selective' | 'entity';
-  tables: { table: string; rowsInFile: number; rowsLive: number; added: number; removed: number; changed: number; sampleChangedKeys: string[] }[];
+  tables: {
+    table: string;
+    rowsInFile: number;
+    rowsLive: number;
+    added: number;
+    removed: number;
+    changed: number;
+    sampleChangedKeys: string[];
+  }[];
   addedByDependencies: string[];
   brokenReferences: string[];
   estimatedSeconds: number;
@@ -269,12 +311,29 @@ export interface EntityRestoreResult {
 /** GET /api/backup/retention/preview: what a prune now would keep and delete, and why. */
 export interface RetentionPreview {
   retentionDays: number;
-  rules: { keepWithinDays?: number; keepDaily?: number; keepWeekly?: number; keepMonthly?: number; keepYearly?: number; maxTotalSizeMb?: number };
+  rules: {
+    keepWithinDays?: number;
+    keepDaily?: number;
+    keepWeekly?: number;
+    keepMonthly?: number;
+    keepYearly?: number;
+    maxTotalSizeMb?: number;
+  };
   cutoff: string;
   keptBytes: number;
   overSizeCap: boolean;
   backups: { id: string; fileSize: number | null }[];
-  decisions: { id: string; filename: string; type: string; status: string; fileSize: number | null; createdAt: string; action: 'keep' | 'delete'; reasons: string[]; overridden?: string[] }[];
+  decisions: {
+    id: string;
+    filename: string;
+    type: string;
+    status: string;
+    fileSize: number | null;
+    createdAt: string;
+    action: 'keep' | 'delete';
+    reasons: string[];
+    overridden?: string[];
+  }[];
 }
 
 export interface Accepted {

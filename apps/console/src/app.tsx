@@ -77,7 +77,14 @@ export function App() {
   return (
     <>
       {/* biome-ignore lint/a11y/useValidAnchor: a skip link is a link; the handler only keeps the hash router's URL */}
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header class="top">
@@ -86,7 +93,12 @@ export function App() {
           <ul>
             {VIEWS.filter((v) => !v.hidden).map((v) => (
               <li key={v.path}>
-                <a href={`#/${v.path}`} aria-current={v.path === current.path || (v.path === 'backups' && current.path === 'backup') ? 'page' : undefined}>
+                <a
+                  href={`#/${v.path}`}
+                  aria-current={
+                    v.path === current.path || (v.path === 'backups' && current.path === 'backup') ? 'page' : undefined
+                  }
+                >
                   {v.label}
                 </a>
               </li>
@@ -106,7 +118,11 @@ export function App() {
         </span>
       </header>
       <MaintenanceBanner />
-      {navError && <p class="error" role="alert">{navError}</p>}
+      {navError && (
+        <p class="error" role="alert">
+          {navError}
+        </p>
+      )}
       <View key={current.path} query={route.query} />
     </>
   );

@@ -23,7 +23,8 @@ export function tableName(key: string): string {
   return key.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 }
 
-export const sum = (counts: Record<string, number> | null | undefined) => Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
+export const sum = (counts: Record<string, number> | null | undefined) =>
+  Object.values(counts ?? {}).reduce((a, b) => a + b, 0);
 
 // The order the worker exports tables in (packages/core backup-format/tables.ts); stored JSON may reorder keys.
 const EXPORT_ORDER = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments', 'auditLogs', 'sessions'];

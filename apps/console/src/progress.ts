@@ -12,7 +12,11 @@ export interface TableBar {
  * tables are exported in a fixed order, so tables before the current one are full and later ones empty. A
  * finished job fills every bar. Null when there are no per-table counts (restores, verifies).
  */
-export function tableBars(p: JobStatus['progress'], counts: Record<string, number> | null, done: boolean): TableBar[] | null {
+export function tableBars(
+  p: JobStatus['progress'],
+  counts: Record<string, number> | null,
+  done: boolean,
+): TableBar[] | null {
   if (!counts) return null;
   const names = inExportOrder(Object.keys(counts));
   const current = p.table ? names.indexOf(p.table) : -1;

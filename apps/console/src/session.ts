@@ -42,7 +42,10 @@ export const session = {
   get: () => state,
   start: (token: string, user: SessionUser) => set({ token, user, notice: null }),
   passwordChanged: () => state.user && set({ ...state, user: { ...state.user, mustChangePassword: false } }),
-  mustChangePassword: () => state.user && !state.user.mustChangePassword && set({ ...state, user: { ...state.user, mustChangePassword: true } }),
+  mustChangePassword: () =>
+    state.user &&
+    !state.user.mustChangePassword &&
+    set({ ...state, user: { ...state.user, mustChangePassword: true } }),
   end: (notice: string | null = null) => set({ token: null, user: null, notice }),
   subscribe(listener: (s: SessionState) => void): () => void {
     listeners.add(listener);

@@ -14,10 +14,19 @@ function refusal(status: number, body: Envelope<unknown> | null, fallback: strin
   const message = body?.error?.message ?? fallback;
   const details = body?.error?.details;
   const list = Array.isArray(details)
-    ? details.map((d) => (typeof d === 'object' && d ? Object.values(d as Record<string, unknown>).join(': ') : String(d)))
+    ? details.map((d) =>
+        typeof d === 'object' && d ? Object.values(d as Record<string, unknown>).join(': ') : String(d),
+      )
     : [];
   const text = [`${message}${code ? ` (${code})` : ''}`, ...list.slice(0, 10).map((l) => `  - ${l}`)].join('\n');
-  const exitCode = status === 401 || status === 403 ? EXIT.AUTH : status === 404 ? EXIT.NOT_FOUND : status >= 500 ? EXIT.UNAVAILABLE : EXIT.REFUSED;
+  const exitCode =
+    status === 401 || status === 403
+      ? EXIT.AUTH
+      : status === 404
+        ? EXIT.NOT_FOUND
+        : status >= 500
+          ? EXIT.UNAVAILABLE
+          : EXIT.REFUSED;
   return new CliError(text, exitCode, { code, problems: list });
 }
 
@@ -40,7 +49,10 @@ export class ApiClient {
       return await fetch(this.url(path), { ...init, headers });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new CliError(`Cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, EXIT.UNAVAILABLE);
+      throw new CliError(
+        `Cannot reach the API at ${this.baseUrl}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+        EXIT.UNAVAILABLE,
+      );
     }
   }
 
@@ -64,7 +76,8 @@ export class ApiClient {
       parsed = null;
     }
     if (!res.ok) throw refusal(res.status, parsed, `HTTP ${res.status} ${res.statusText}`);
-    if (parsed?.success !== true) throw new CliError(`Unexpected answer from the API (HTTP ${res.status})`, EXIT.FAILURE);
+    if (parsed?.success !== true)
+      throw new CliError(`Unexpected answer from the API (HTTP ${res.status})`, EXIT.FAILURE);
     return parsed.data as T;
   }
 }

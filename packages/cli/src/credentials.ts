@@ -31,7 +31,10 @@ export async function loadCredentials(file: string): Promise<Credentials> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new CliError(`Not logged in: run \`mp-backup login --url <api address>\` first (no credentials at ${file})`, EXIT.AUTH);
+    throw new CliError(
+      `Not logged in: run \`mp-backup login --url <api address>\` first (no credentials at ${file})`,
+      EXIT.AUTH,
+    );
   }
   const parsed = JSON.parse(text) as Partial<Credentials>;
   if (typeof parsed.url !== 'string' || typeof parsed.token !== 'string') {

@@ -24,12 +24,21 @@ async function session(): Promise<ApiClient> {
   return new ApiClient(credentials.url, credentials.token);
 }
 
-const mb = (bytes: number | null | undefined) => (bytes == null ? '—' : bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
+const mb = (bytes: number | null | undefined) =>
+  bytes == null
+    ? '—'
+    : bytes < 1024 * 1024
+      ? `${(bytes / 1024).toFixed(1)} KB`
+      : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 
 function describeStatus(s: JobStatus): string[] {
-  const lines = [`job ${s.jobId} (${s.kind}): ${s.state}${s.progress?.percent != null ? ` ${s.progress.percent}%` : ''}`];
+  const lines = [
+    `job ${s.jobId} (${s.kind}): ${s.state}${s.progress?.percent != null ? ` ${s.progress.percent}%` : ''}`,
+  ];
   if (s.error) lines.push(`error: ${s.error}`);
-  if (s.result) for (const [k, v] of Object.entries(s.result)) lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+  if (s.result)
+    for (const [k, v] of Object.entries(s.result))
+      lines.push(`  ${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
   return lines;
 }
 
@@ -62,18 +71,32 @@ export function buildProgram(): Command {
       const username = opts.username ?? (await ask('username: '));
       const password = opts.passwordStdin ? await readStdinLine() : await ask('password: ', { hidden: true });
       const api = new ApiClient(opts.url, null);
-      const answer = await api.json<{ token: string; expiresAt: string | null; user: { role: string; mustChangePassword?: boolean } }>('POST', '/api/auth/login', { username, password });
-      if (answer.user.role !== 'ADMIN') throw new CliError(`${username} is not an admin: the backup service is for admins only`, EXIT.AUTH);
+      const answer = await api.json<{
+        token: string;
+        expiresAt: string | null;
+        user: { role: string; mustChangePassword?: boolean };
+      }>('POST', '/api/auth/login', { username, password });
+      if (answer.user.role !== 'ADMIN')
+        throw new CliError(`${username} is not an admin: the backup service is for admins only`, EXIT.AUTH);
       if (answer.user.mustChangePassword) {
-        if (!process.stdin.isTTY) throw new CliError('This account must change its password first: run `mp-backup login` in a terminal, or use the console', EXIT.AUTH);
+        if (!process.stdin.isTTY)
+          throw new CliError(
+            'This account must change its password first: run `mp-backup login` in a terminal, or use the console',
+            EXIT.AUTH,
+          );
         const next = await ask('this password must be changed now; new password: ', { hidden: true });
         const again = await ask('new password again: ', { hidden: true });
         if (next !== again) throw new CliError('The two new passwords differ; nothing was changed', EXIT.USAGE);
-        await new ApiClient(opts.url, answer.token).json('POST', '/api/auth/change-password', { currentPassword: password, newPassword: next });
+        await new ApiClient(opts.url, answer.token).json('POST', '/api/auth/change-password', {
+          currentPassword: password,
+          newPassword: next,
+        });
       }
       const file = credentialsPath();
       await saveCredentials(file, { url: opts.url, token: answer.token, username, expiresAt: answer.expiresAt });
-      print(globals(), { loggedIn: true, username, url: opts.url, credentials: file }, () => [`logged in as ${username} at ${opts.url} (token kept in ${file})`]);
+      print(globals(), { loggedIn: true, username, url: opts.url, credentials: file }, () => [
+        `logged in as ${username} at ${opts.url} (token kept in ${file})`,
+      ]);
     });
 
   program
@@ -93,7 +116,9 @@ export function buildProgram(): Command {
     .description('take a backup and follow it to the end with a progress bar')
     .option('--audit-logs', 'include the audit logs', false)
     .option('--sessions', 'include the sessions', false)
-    .addOption(new Option('--location <where>', 'where to keep it').choices(['local', 'cloud', 'both']).default('local'))
+    .addOption(
+      new Option('--location <where>', 'where to keep it').choices(['local', 'cloud', 'both']).default('local'),
+    )
     .option('--no-wait', 'answer with the job id at once')
     .action(async (opts: { auditLogs: boolean; sessions: boolean; location: string; wait: boolean }) => {
       const api = await session();
@@ -120,12 +145,21 @@ export function buildProgram(): Command {
     .option('--type <type>', 'only this type (manual, scheduled, pre-restore)')
     .option('--limit <n>', 'how many', '20')
     .action(async (opts: { status?: string; type?: string; limit: string }) => {
-      const query = new URLSearchParams({ limit: opts.limit, ...(opts.status ? { status: opts.status } : {}), ...(opts.type ? { type: opts.type } : {}) });
-      const page = await (await session()).json<{ items: Record<string, unknown>[]; nextCursor: string | null }>('GET', `/api/backup/list?${query}`);
+      const query = new URLSearchParams({
+        limit: opts.limit,
+        ...(opts.status ? { status: opts.status } : {}),
+        ...(opts.type ? { type: opts.type } : {}),
+      });
+      const page = await (await session()).json<{ items: Record<string, unknown>[]; nextCursor: string | null }>(
+        'GET',
+        `/api/backup/list?${query}`,
+      );
       print(globals(), page, () =>
         page.items.length === 0
           ? ['no backups']
-          : page.items.map((b) => [b.id, b.createdAt, b.type, b.status, b.location, mb(b.fileSize as number | null)].join('  ')),
+          : page.items.map((b) =>
+              [b.id, b.createdAt, b.type, b.status, b.location, mb(b.fileSize as number | null)].join('  '),
+            ),
       );
     });
 
@@ -141,11 +175,17 @@ export function buildProgram(): Command {
       const output = opts.output ?? named ?? `${id}.json`;
       const partial = `${output}.part`;
       try {
-        await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(partial));
+        await pipeline(
+          Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
+          createWriteStream(partial),
+        );
         await rename(partial, output);
       } catch (err) {
         await rm(partial, { force: true });
-        throw new CliError(`The download stopped before the end; nothing was kept: ${(err as Error).message}`, EXIT.UNAVAILABLE);
+        throw new CliError(
+          `The download stopped before the end; nothing was kept: ${(err as Error).message}`,
+          EXIT.UNAVAILABLE,
+        );
       }
       const size = (await stat(output)).size;
       print(globals(), { file: output, bytes: size }, () => [`wrote ${output} (${mb(size)})`]);
@@ -173,7 +213,8 @@ export function buildProgram(): Command {
       const final = await watchJob(api, accepted.jobId, { quiet: globals().json });
       print(globals(), final, () => describeStatus(final));
       judgeJob(final);
-      if ((final.result as { ok?: boolean } | null)?.ok === false) throw new CliError(`Backup ${target} failed verification`, EXIT.INVALID_BACKUP);
+      if ((final.result as { ok?: boolean } | null)?.ok === false)
+        throw new CliError(`Backup ${target} failed verification`, EXIT.INVALID_BACKUP);
     });
 
   program
@@ -187,7 +228,11 @@ export function buildProgram(): Command {
       const isFile = existsSync(target);
       const what = isFile ? `the file ${target}` : `stored backup ${target}`;
       if (!opts.yes) {
-        if (!process.stdin.isTTY) throw new CliError('A restore replaces every table and logs everyone out: confirm with --yes', EXIT.CANCELLED);
+        if (!process.stdin.isTTY)
+          throw new CliError(
+            'A restore replaces every table and logs everyone out: confirm with --yes',
+            EXIT.CANCELLED,
+          );
         const answer = await ask(
           `This replaces ALL live data (users, unions, members, loan types, loans, repayments, audit logs) with ${what}.\n` +
             'The tables it replaces are kept as a safety point first. Everyone, you included, is logged out.\nType "restore" to go on: ',
@@ -206,7 +251,11 @@ export function buildProgram(): Command {
         });
         accepted = await api.read<{ jobId: string }>(res);
       } else {
-        accepted = await api.json('POST', '/api/backup/restore', { backupId: target, skipSafetyBackup: opts.skipSafetyBackup, allowNoAdmin: opts.allowNoAdmin });
+        accepted = await api.json('POST', '/api/backup/restore', {
+          backupId: target,
+          skipSafetyBackup: opts.skipSafetyBackup,
+          allowNoAdmin: opts.allowNoAdmin,
+        });
       }
       let final: JobStatus;
       try {
@@ -233,7 +282,11 @@ export function buildProgram(): Command {
     .description('the schedule, with its last and next run')
     .action(async () => {
       const current = await (await session()).json<Record<string, unknown>>('GET', '/api/backup/schedule');
-      print(globals(), current, () => Object.entries(current).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`));
+      print(globals(), current, () =>
+        Object.entries(current).map(
+          ([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
+        ),
+      );
     });
   schedule
     .command('set')
@@ -242,32 +295,56 @@ export function buildProgram(): Command {
     .addOption(new Option('--location <where>', 'where scheduled backups go').choices(['local', 'cloud', 'both']))
     .option('--retention-days <n>', 'days a backup is kept', (v) => {
       const n = Number(v);
-      if (!Number.isInteger(n) || n < 1) throw new CliError('--retention-days must be a whole number of days, 1 or more', EXIT.USAGE);
+      if (!Number.isInteger(n) || n < 1)
+        throw new CliError('--retention-days must be a whole number of days, 1 or more', EXIT.USAGE);
       return n;
     })
     .option('--audit-logs', 'include audit logs')
     .option('--no-audit-logs', 'leave audit logs out')
     .option('--sessions', 'include sessions')
     .option('--no-sessions', 'leave sessions out')
-    .action(async (opts: { frequency?: string; location?: string; retentionDays?: number; auditLogs?: boolean; sessions?: boolean }) => {
-      const body = {
-        ...(opts.frequency ? { frequency: opts.frequency } : {}),
-        ...(opts.location ? { location: opts.location } : {}),
-        ...(opts.retentionDays ? { retentionDays: opts.retentionDays } : {}),
-        ...(opts.auditLogs !== undefined ? { includeAuditLogs: opts.auditLogs } : {}),
-        ...(opts.sessions !== undefined ? { includeSessions: opts.sessions } : {}),
-      };
-      if (Object.keys(body).length === 0) throw new CliError('Nothing to change: give --frequency, --location, --retention-days, --[no-]audit-logs or --[no-]sessions', EXIT.USAGE);
-      const updated = await (await session()).json<Record<string, unknown>>('PUT', '/api/backup/schedule', body);
-      print(globals(), updated, () => ['schedule updated', ...Object.entries(updated).map(([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`)]);
-    });
+    .action(
+      async (opts: {
+        frequency?: string;
+        location?: string;
+        retentionDays?: number;
+        auditLogs?: boolean;
+        sessions?: boolean;
+      }) => {
+        const body = {
+          ...(opts.frequency ? { frequency: opts.frequency } : {}),
+          ...(opts.location ? { location: opts.location } : {}),
+          ...(opts.retentionDays ? { retentionDays: opts.retentionDays } : {}),
+          ...(opts.auditLogs !== undefined ? { includeAuditLogs: opts.auditLogs } : {}),
+          ...(opts.sessions !== undefined ? { includeSessions: opts.sessions } : {}),
+        };
+        if (Object.keys(body).length === 0)
+          throw new CliError(
+            'Nothing to change: give --frequency, --location, --retention-days, --[no-]audit-logs or --[no-]sessions',
+            EXIT.USAGE,
+          );
+        const updated = await (await session()).json<Record<string, unknown>>('PUT', '/api/backup/schedule', body);
+        print(globals(), updated, () => [
+          'schedule updated',
+          ...Object.entries(updated).map(
+            ([k, v]) => `${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`,
+          ),
+        ]);
+      },
+    );
 
   program
     .command('health')
     .description('are the backups healthy? (exit code 11 when not)')
     .action(async () => {
-      const health = await (await session()).json<{ healthy: boolean; checks: { name: string; ok: boolean; message: string }[] }>('GET', '/api/backup/health');
-      print(globals(), health, () => [health.healthy ? 'healthy' : 'UNHEALTHY', ...health.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}`)]);
+      const health = await (await session()).json<{
+        healthy: boolean;
+        checks: { name: string; ok: boolean; message: string }[];
+      }>('GET', '/api/backup/health');
+      print(globals(), health, () => [
+        health.healthy ? 'healthy' : 'UNHEALTHY',
+        ...health.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}`),
+      ]);
       if (!health.healthy) throw new CliError('The backups are not healthy', EXIT.UNHEALTHY);
     });
 
@@ -287,7 +364,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof CliError) {
       process.stderr.write(`mp-backup: ${err.message}\n`);
-      if (program.opts<Globals>().json && err.details) process.stdout.write(`${JSON.stringify({ error: err.message, exitCode: err.exitCode, ...err.details }, null, 2)}\n`);
+      if (program.opts<Globals>().json && err.details)
+        process.stdout.write(
+          `${JSON.stringify({ error: err.message, exitCode: err.exitCode, ...err.details }, null, 2)}\n`,
+        );
       return err.exitCode;
     }
     process.stderr.write(`mp-backup: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -24,7 +24,13 @@ export async function multipartUpload(
       'Content-Type: application/octet-stream\r\n\r\n',
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  const bar = !opts.quiet && stream.isTTY ? new cliProgress.SingleBar({ format: 'upload {bar} {percentage}% | {value}/{total} bytes', stream }, cliProgress.Presets.shades_classic) : null;
+  const bar =
+    !opts.quiet && stream.isTTY
+      ? new cliProgress.SingleBar(
+          { format: 'upload {bar} {percentage}% | {value}/{total} bytes', stream },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
   bar?.start(size, 0);
   let sent = 0;
   async function* parts(): AsyncGenerator<Uint8Array> {

@@ -27,7 +27,13 @@ export async function watchJob(
   opts: { quiet: boolean; intervalMs?: number; stream?: NodeJS.WriteStream },
 ): Promise<JobStatus> {
   const stream = opts.stream ?? process.stderr;
-  const bar = !opts.quiet && stream.isTTY ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {stage}', stream, hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  const bar =
+    !opts.quiet && stream.isTTY
+      ? new cliProgress.SingleBar(
+          { format: '{bar} {percentage}% | {stage}', stream, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : null;
   let lastStage = '';
   bar?.start(100, 0, { stage: 'queued' });
   try {

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 
-const postgresUrl = z
-  .string()
-  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL');
+const postgresUrl = z.string().refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL');
 const redisUrl = z.string().refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// URL');
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -12,7 +10,10 @@ export const databaseEnv = z.object({ DATABASE_URL: postgresUrl });
 export const redisEnv = z.object({
   REDIS_URL: redisUrl,
   /** Key prefix of every BullMQ queue; tests use a unique one each. On a cluster it must be hash-tagged: `{mp}`. */
-  QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9:_{}-]+$/, 'letters, digits, : _ - { } only').default('mp'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_{}-]+$/, 'letters, digits, : _ - { } only')
+    .default('mp'),
   /** REDIS_URL names one node of a Redis Cluster; the others are discovered from it. */
   REDIS_CLUSTER: bool.default(false),
 });
@@ -21,7 +22,10 @@ export const redisEnv = z.object({
  * On a Redis Cluster every key of a queue must live in one slot, which BullMQ gets from a hash-tagged
  * prefix (`{mp}`): refuse any other prefix at start-up rather than fail on the first multi-key command.
  */
-export function requireHashTaggedPrefixOnCluster(env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string }, ctx: z.RefinementCtx): void {
+export function requireHashTaggedPrefixOnCluster(
+  env: { REDIS_CLUSTER: boolean; QUEUE_PREFIX: string },
+  ctx: z.RefinementCtx,
+): void {
   if (env.REDIS_CLUSTER && !/\{[^{}]+\}/.test(env.QUEUE_PREFIX)) {
     ctx.addIssue({
       code: 'custom',
@@ -103,7 +107,12 @@ export const failpointEnv = z.object({
   FAILPOINTS: z
     .string()
     .optional()
-    .transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      (v ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(FAILPOINT_NAMES))),
 });
 
@@ -114,8 +123,16 @@ export const failpointEnv = z.object({
 export const healthEnv = z.object({
   /** Maximum age of the newest completed backup for a daily, weekly and monthly schedule (26 h, 8 days, 32 days). */
   BACKUP_HEALTH_MAX_AGE_DAILY_HOURS: z.coerce.number().int().min(1).default(26),
-  BACKUP_HEALTH_MAX_AGE_WEEKLY_HOURS: z.coerce.number().int().min(1).default(8 * 24),
-  BACKUP_HEALTH_MAX_AGE_MONTHLY_HOURS: z.coerce.number().int().min(1).default(32 * 24),
+  BACKUP_HEALTH_MAX_AGE_WEEKLY_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(8 * 24),
+  BACKUP_HEALTH_MAX_AGE_MONTHLY_HOURS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(32 * 24),
   /** How long after its due time a scheduled run may take to appear before it counts as missed. */
   BACKUP_HEALTH_SCHEDULE_GRACE_MINUTES: z.coerce.number().int().min(1).default(60),
   /** Total size every stored copy may take; unset: no limit. */

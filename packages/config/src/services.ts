@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { booleanEnv, databaseEnv, encryptionEnv, failpointEnv, healthEnv, logEnv, redisEnv, requireHashTaggedPrefixOnCluster, scheduleEnv, storageEnv } from './fragments.js';
+import {
+  booleanEnv,
+  databaseEnv,
+  encryptionEnv,
+  failpointEnv,
+  healthEnv,
+  logEnv,
+  redisEnv,
+  requireHashTaggedPrefixOnCluster,
+  scheduleEnv,
+  storageEnv,
+} from './fragments.js';
 
 /** A password that is at least 12 characters with three of: lower, upper, digit, symbol. */
 export function isStrongPassword(value: string): boolean {
@@ -22,7 +33,12 @@ export const apiEnvSchema = databaseEnv
     PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
     HOST: z.string().default('127.0.0.1'),
     JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
-    JWT_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(8 * 3600),
+    JWT_TTL_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(8 * 3600),
     /** Largest JSON body (`{ backupData }`) POST /api/backup/restore accepts. */
     RESTORE_BODY_LIMIT_MB: z.coerce.number().int().min(1).max(10_240).default(50),
     /** Largest uploaded backup file; streamed to disk, so it may be far larger than a JSON body. */
@@ -52,7 +68,11 @@ export const workerEnvSchema = databaseEnv
     GZIP_LEVEL: z.coerce.number().int().min(1).max(9).default(1),
     /** zstd level for backups created with `compression: "zstd"` (docs/benchmarks.md has the measured choice). */
     ZSTD_LEVEL: z.coerce.number().int().min(1).max(19).default(1),
-    COMPRESS_THRESHOLD_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+    COMPRESS_THRESHOLD_BYTES: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(1024 * 1024),
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
     /** How long BullMQ's job lock lasts; a crashed worker's job is picked up after about this long. */
     JOB_LOCK_MS: z.coerce.number().int().min(1000).default(30_000),
@@ -80,31 +100,37 @@ export const workerEnvSchema = databaseEnv
      * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
      * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
      */
-    UNDO_WINDOW_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
+    UNDO_WINDOW_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 365)
+      .default(24),
   })
   .superRefine(requireHashTaggedPrefixOnCluster);
 export type WorkerConfig = z.output<typeof workerEnvSchema>;
 
 /** `npm run admin:bootstrap` (scripts/bootstrap-admin.ts): the first ADMIN when no admin can log in. */
 export const bootstrapEnvSchema = databaseEnv.extend({
-  ADMIN_USERNAME: z.string().regex(/^[A-Za-z0-9._-]{3,50}$/, '3-50 letters, digits, . _ -').default('admin'),
+  ADMIN_USERNAME: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{3,50}$/, '3-50 letters, digits, . _ -')
+    .default('admin'),
   ADMIN_PASSWORD: strongPassword.optional(),
   ADMIN_EMAIL: z.email().optional(),
 });
 export type BootstrapConfig = z.output<typeof bootstrapEnvSchema>;
 
 /** `npm run db:migrate` (scripts/migrate.ts): applies pending migrations, after a backup when the database holds data. */
-export const migrateEnvSchema = databaseEnv
-  .extend(logEnv.shape)
-  .extend(storageEnv.shape)
-  .extend({
-    GZIP_LEVEL: workerEnvSchema.shape.GZIP_LEVEL,
-    COMPRESS_THRESHOLD_BYTES: workerEnvSchema.shape.COMPRESS_THRESHOLD_BYTES,
-  });
+export const migrateEnvSchema = databaseEnv.extend(logEnv.shape).extend(storageEnv.shape).extend({
+  GZIP_LEVEL: workerEnvSchema.shape.GZIP_LEVEL,
+  COMPRESS_THRESHOLD_BYTES: workerEnvSchema.shape.COMPRESS_THRESHOLD_BYTES,
+});
 export type MigrateConfig = z.output<typeof migrateEnvSchema>;
 
 /** A webhook URL without its secret cannot sign; the worker refuses to start with it (one message, no values). */
-export function alertWebhookConfigProblem(config: Pick<WorkerConfig, 'BACKUP_ALERT_WEBHOOK_URL' | 'BACKUP_ALERT_WEBHOOK_SECRET'>): string | null {
+export function alertWebhookConfigProblem(
+  config: Pick<WorkerConfig, 'BACKUP_ALERT_WEBHOOK_URL' | 'BACKUP_ALERT_WEBHOOK_SECRET'>,
+): string | null {
   return config.BACKUP_ALERT_WEBHOOK_URL && !config.BACKUP_ALERT_WEBHOOK_SECRET
     ? 'BACKUP_ALERT_WEBHOOK_SECRET: required when BACKUP_ALERT_WEBHOOK_URL is set'
     : null;

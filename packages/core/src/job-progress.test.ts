@@ -4,7 +4,12 @@ import { jobProgressSchema } from './job-progress.js';
 
 describe('progress read back', () => {
   it('keeps the fields of the right type and drops the others', () => {
-    expect(normaliseProgress({ percent: 40, stage: 'exporting', table: 'loans', rows: 'many', counts: { users: 3, loans: 'x' } }, 'running')).toEqual({
+    expect(
+      normaliseProgress(
+        { percent: 40, stage: 'exporting', table: 'loans', rows: 'many', counts: { users: 3, loans: 'x' } },
+        'running',
+      ),
+    ).toEqual({
       percent: 40,
       stage: 'exporting',
       table: 'loans',
@@ -14,8 +19,20 @@ describe('progress read back', () => {
   });
 
   it('fills a finished or queued job, and reads a bare number or junk', () => {
-    expect(normaliseProgress(null, 'completed')).toEqual({ percent: 100, stage: 'done', table: null, rows: null, counts: null });
-    expect(normaliseProgress([1, 2], 'queued')).toEqual({ percent: 0, stage: null, table: null, rows: null, counts: null });
+    expect(normaliseProgress(null, 'completed')).toEqual({
+      percent: 100,
+      stage: 'done',
+      table: null,
+      rows: null,
+      counts: null,
+    });
+    expect(normaliseProgress([1, 2], 'queued')).toEqual({
+      percent: 0,
+      stage: null,
+      table: null,
+      rows: null,
+      counts: null,
+    });
     expect(normaliseProgress(7, 'running')).toEqual({ percent: 7, stage: null, table: null, rows: null, counts: null });
     expect(normaliseProgress({ counts: { users: 'x' } }, 'running').counts).toBeNull();
   });

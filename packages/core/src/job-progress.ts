@@ -44,7 +44,11 @@ export const storedProgressSchema = z
     rows: z.number().optional().catch(undefined),
     counts: z
       .record(z.string(), z.unknown())
-      .transform((c) => Object.fromEntries(Object.entries(c).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))))
+      .transform((c) =>
+        Object.fromEntries(
+          Object.entries(c).filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1])),
+        ),
+      )
       .optional()
       .catch(undefined),
   })

@@ -112,14 +112,14 @@ export async function getJobStatus(
       state: backup.status,
       progress: normaliseProgress(backup.progress, backup.status),
       result: done
-        ? {
+        ? ({
             backupId: backup.id,
             filename: backup.filename,
             fileSize: backup.fileSize === null ? null : Number(backup.fileSize),
             checksum: backup.checksum,
             recordCounts: backup.recordCounts,
             location: backup.location,
-          } satisfies BackupJobResult
+          } satisfies BackupJobResult)
         : null,
       error: backup.error,
       problems: null,
@@ -154,7 +154,13 @@ export async function getJobStatus(
  * Operation row, which housekeeping keeps current; other results pass through.
  */
 function withRestorePoint(
-  op: { kind: string; restorePoint: string | null; restorePointBytes: bigint | null; undoUntil: Date | null; restorePointDroppedAt: Date | null },
+  op: {
+    kind: string;
+    restorePoint: string | null;
+    restorePointBytes: bigint | null;
+    undoUntil: Date | null;
+    restorePointDroppedAt: Date | null;
+  },
   result: unknown,
 ): unknown {
   if (op.kind !== 'restore' || !op.restorePoint || !result || typeof result !== 'object') return result;
@@ -194,7 +200,10 @@ async function mergeLive(
   if (status.state !== 'queued' && status.state !== 'running') return status;
   try {
     const queue = JOBS[status.kind].queue;
-    const job = early.jobId === status.jobId && queue === QUEUES.backup ? await early.job : await deps.producer.queue(queue).getJob(status.jobId);
+    const job =
+      early.jobId === status.jobId && queue === QUEUES.backup
+        ? await early.job
+        : await deps.producer.queue(queue).getJob(status.jobId);
     if (!job) return status;
     // BullMQ's default progress is 0: only a reported value is newer than the stored one.
     const reported = typeof job.progress === 'object' || (typeof job.progress === 'number' && job.progress > 0);

@@ -5,7 +5,11 @@ import type { Logger } from '@mp/logger';
  * (stop taking work, finish what runs, close queues, then the database), then exits 0. Exits 1
  * when a step fails or when all of them take longer than `timeoutMs`. A second signal is ignored.
  */
-export function exitGracefullyOnSignals(logger: Logger, steps: (() => Promise<unknown>)[], opts: { timeoutMs: number; message?: string }): void {
+export function exitGracefullyOnSignals(
+  logger: Logger,
+  steps: (() => Promise<unknown>)[],
+  opts: { timeoutMs: number; message?: string },
+): void {
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;

@@ -7,7 +7,12 @@ import { verdictOf } from './verify/report.js';
 // JSON columns are read back with the zod schema beside their type; these readers never throw on odd rows.
 describe('stored JSON read back', () => {
   it('record storage: a copy of unknown shape counts as no copy; cloud fields default to empty text', () => {
-    expect(readRecordStorage({ local: { key: 'a.json', path: '/b/a.json' }, cloud: { key: 'a.json', publicId: 'p', assetId: 7 } })).toEqual({
+    expect(
+      readRecordStorage({
+        local: { key: 'a.json', path: '/b/a.json' },
+        cloud: { key: 'a.json', publicId: 'p', assetId: 7 },
+      }),
+    ).toEqual({
       local: { key: 'a.json', path: '/b/a.json' },
       cloud: { key: 'a.json', publicId: 'p', assetId: '7', url: '' },
     });
@@ -23,8 +28,13 @@ describe('stored JSON read back', () => {
   });
 
   it('operation inputs: restore flags, the uploaded file of a sourced operation', () => {
-    expect(readRestoreFlags({ source: { kind: 'backup', backupId: 'b' }, skipSafetyBackup: true, tables: ['loans'] })).toEqual({ skipSafetyBackup: true, selective: true });
-    expect(readRestoreFlags({ skipSafetyBackup: 'yes', tables: 'loans' })).toEqual({ skipSafetyBackup: false, selective: false });
+    expect(
+      readRestoreFlags({ source: { kind: 'backup', backupId: 'b' }, skipSafetyBackup: true, tables: ['loans'] }),
+    ).toEqual({ skipSafetyBackup: true, selective: true });
+    expect(readRestoreFlags({ skipSafetyBackup: 'yes', tables: 'loans' })).toEqual({
+      skipSafetyBackup: false,
+      selective: false,
+    });
     expect(uploadPathOf({ source: { kind: 'file', path: '/u/x.json', compressed: false } })).toBe('/u/x.json');
     expect(uploadPathOf({ source: { kind: 'backup', backupId: 'b' } })).toBeNull();
     expect(uploadPathOf({ source: { kind: 'file', path: 3 } })).toBeNull();

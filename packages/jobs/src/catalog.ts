@@ -89,7 +89,11 @@ export const JOBS = {
      * `drop`: drops that restore's point now (DELETE …/restore-point), tracked by operation `operationId`.
      */
     payload: z
-      .object({ action: z.enum(['sweep', 'export', 'drop']).default('sweep'), operationId: id.optional(), restoreOperationId: id.optional() })
+      .object({
+        action: z.enum(['sweep', 'export', 'drop']).default('sweep'),
+        operationId: id.optional(),
+        restoreOperationId: id.optional(),
+      })
       .strict(),
     options: { attempts: 3, backoff: { type: 'exponential', delay: 10_000 } },
   },

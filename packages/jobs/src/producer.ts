@@ -55,7 +55,8 @@ export function createProducer(options: ProducerOptions): Producer {
       // The offline queue being off makes commands fail fast, but a Queue first used while Redis is down
       // waits for its connection to be ready before any command, which made a restore or reset (the
       // maintenance queue, first used then) hang until the caller's timeout.
-      if (connection.status !== 'ready') throw new Error(`Redis is not connected (${connection.status}); job ${name} not queued`);
+      if (connection.status !== 'ready')
+        throw new Error(`Redis is not connected (${connection.status}); job ${name} not queued`);
       const job = await queue(def.queue).add(name, data, { ...def.options, ...RETENTION, ...opts });
       return job.id ?? opts.jobId;
     },

@@ -7,7 +7,10 @@ export type RedisConnection = Redis | Cluster;
  * (the others are discovered from it). The same `options` apply to every node. BullMQ takes either as its
  * connection; on a cluster its prefix must be hash-tagged (`{mp}`), which the config schemas require.
  */
-export function createRedisConnection(url: string, options: RedisOptions & { cluster?: boolean } = {}): RedisConnection {
+export function createRedisConnection(
+  url: string,
+  options: RedisOptions & { cluster?: boolean } = {},
+): RedisConnection {
   const { cluster, ...redisOptions } = options;
   if (!cluster) return new Redis(url, redisOptions);
   const parsed = new URL(url);

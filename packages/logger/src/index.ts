@@ -26,7 +26,12 @@ export const REDACT_PATHS = [
  * Creates the process logger. Pretty output only when asked (`pretty`), never switched on NODE_ENV.
  * Secrets listed in {@link REDACT_PATHS} are censored; still never log whole third-party error objects.
  */
-export function createLogger(opts: { level?: string; pretty?: boolean; name?: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(opts: {
+  level?: string;
+  pretty?: boolean;
+  name?: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     name: opts.name,

@@ -17,7 +17,11 @@ export type SendPart<T> = (part: Buffer, range: PartRange | undefined) => Promis
  * A body of at most `chunkSize` bytes goes as one plain request without range headers. Resolves with
  * the answer to the last part and the byte count. A failing part stops the upload and destroys `body`.
  */
-export async function uploadInParts<T>(body: Readable, chunkSize: number, send: SendPart<T>): Promise<{ result: T; size: number }> {
+export async function uploadInParts<T>(
+  body: Readable,
+  chunkSize: number,
+  send: SendPart<T>,
+): Promise<{ result: T; size: number }> {
   const uploadId = randomBytes(16).toString('hex');
   let pending: Buffer[] = [];
   let pendingBytes = 0;
@@ -32,7 +36,9 @@ export async function uploadInParts<T>(body: Readable, chunkSize: number, send: 
     offset += part.length;
     const single = isLast && sentParts === 0;
     sentParts += 1;
-    const range = single ? undefined : { contentRange: `bytes ${first}-${offset - 1}/${isLast ? offset : -1}`, uploadId };
+    const range = single
+      ? undefined
+      : { contentRange: `bytes ${first}-${offset - 1}/${isLast ? offset : -1}`, uploadId };
     return send(part, range);
   };
 

@@ -15,9 +15,17 @@ export function toCloudError(action: string, raw: unknown, secrets: readonly str
   else if (inner.message instanceof Error) detail = inner.message.message;
   else if (typeof raw === 'string') detail = raw;
   // Socket errors carry `code` (ECONNREFUSED…); fetch wraps it in `cause`.
-  const errno = typeof inner.code === 'string' ? inner.code : isRecord(inner.cause) && typeof inner.cause.code === 'string' ? inner.cause.code : undefined;
+  const errno =
+    typeof inner.code === 'string'
+      ? inner.code
+      : isRecord(inner.cause) && typeof inner.cause.code === 'string'
+        ? inner.cause.code
+        : undefined;
   const sysCode = errno ? ` (${errno})` : '';
-  const text = scrub(`Cloudinary ${action} failed${status ? ` with HTTP ${status}` : ''}: ${detail}${sysCode}`, secrets);
+  const text = scrub(
+    `Cloudinary ${action} failed${status ? ` with HTTP ${status}` : ''}: ${detail}${sysCode}`,
+    secrets,
+  );
   const code = status === 404 ? 'STORAGE_NOT_FOUND' : 'STORAGE_CLOUD_ERROR';
   return new StorageError(code, text.slice(0, 500), status, isRetryable(status));
 }

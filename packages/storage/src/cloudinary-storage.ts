@@ -60,21 +60,26 @@ interface UploadAnswer {
  * upload to the wrong place and make deletes match nothing). Errors are `StorageError`s whose text
  * holds only the status and Cloudinary's message; the API secret never appears in them.
  */
-export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupStorage & Required<Pick<BackupStorage, 'signedUrl'>> {
+export function createCloudinaryStorage(
+  opts: CloudinaryStorageOptions,
+): BackupStorage & Required<Pick<BackupStorage, 'signedUrl'>> {
   const creds = parseCloudinaryUrl(opts.url);
   const folder = (opts.folder ?? 'backups').replace(/^\/+|\/+$/g, '');
   const chunkSize = opts.chunkSize ?? 20 * 1024 * 1024;
   const urlTtlSeconds = opts.urlTtlSeconds ?? 900;
   const timeoutMs = opts.requestTimeoutMs ?? 120_000;
   const now = opts.now ?? (() => new Date());
-  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(folder)) throw new Error('Cloudinary folder must be path segments of letters, digits, _ and -');
+  if (!/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(folder))
+    throw new Error('Cloudinary folder must be path segments of letters, digits, _ and -');
   if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new Error(`Cloudinary chunkSize must be an integer between ${MIN_CHUNK_SIZE} and ${MAX_CHUNK_SIZE} bytes`);
   }
   assertTtl(urlTtlSeconds);
 
   const secrets = [creds.apiSecret, `${creds.apiKey}:${creds.apiSecret}`];
-  const agent = creds.uploadPrefix.startsWith('http:') ? new http.Agent({ keepAlive: true }) : new https.Agent({ keepAlive: true });
+  const agent = creds.uploadPrefix.startsWith('http:')
+    ? new http.Agent({ keepAlive: true })
+    : new https.Agent({ keepAlive: true });
   // Spread into every SDK call: the SDK reads options before its global config.
   const account = {
     cloud_name: creds.cloudName,
@@ -95,27 +100,34 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
     assertTtl(ttlSeconds);
     const timestamp = Math.floor(now().getTime() / 1000);
     // The SDK's typings list only a few options; it reads credentials and base from the same object.
-    const options: Record<string, unknown> = { ...account, timestamp, expires_at: timestamp + ttlSeconds, attachment: true };
+    const options: Record<string, unknown> = {
+      ...account,
+      timestamp,
+      expires_at: timestamp + ttlSeconds,
+      attachment: true,
+    };
     return sdk().utils.private_download_url(publicIdOf(key), '', options);
   };
 
-  const sendPart = (publicId: string, key: string) => (part: Buffer, range: PartRange | undefined): Promise<UploadAnswer> =>
-    new Promise((resolve, reject) => {
-      let settled = false;
-      const options = {
-        ...account,
-        public_id: publicId,
-        filename: key,
-        ...(range ? { content_range: range.contentRange, x_unique_upload_id: range.uploadId } : {}),
-      };
-      const stream = sdk().uploader.upload_stream(options, (err, result) => {
-        if (settled) return;
-        settled = true;
-        if (err || !result) reject(fail('upload', err ?? 'empty answer'));
-        else resolve(result as UploadAnswer);
+  const sendPart =
+    (publicId: string, key: string) =>
+    (part: Buffer, range: PartRange | undefined): Promise<UploadAnswer> =>
+      new Promise((resolve, reject) => {
+        let settled = false;
+        const options = {
+          ...account,
+          public_id: publicId,
+          filename: key,
+          ...(range ? { content_range: range.contentRange, x_unique_upload_id: range.uploadId } : {}),
+        };
+        const stream = sdk().uploader.upload_stream(options, (err, result) => {
+          if (settled) return;
+          settled = true;
+          if (err || !result) reject(fail('upload', err ?? 'empty answer'));
+          else resolve(result as UploadAnswer);
+        });
+        stream.end(part);
       });
-      stream.end(part);
-    });
 
   return {
     kind: 'cloud',
@@ -130,14 +142,28 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
         throw err;
       }
       const { result, size } = await uploadInParts(body, chunkSize, sendPart(publicId, key));
-      if (!result.asset_id || !result.secure_url || !result.url) throw fail('upload', { message: 'answer lacks asset_id or URLs' });
+      if (!result.asset_id || !result.secure_url || !result.url)
+        throw fail('upload', { message: 'answer lacks asset_id or URLs' });
       if (typeof result.bytes === 'number' && result.bytes !== size) {
-        throw new StorageError('STORAGE_CLOUD_ERROR', `Cloudinary stored ${result.bytes} bytes of ${key}, ${size} were sent`, undefined, true);
+        throw new StorageError(
+          'STORAGE_CLOUD_ERROR',
+          `Cloudinary stored ${result.bytes} bytes of ${key}, ${size} were sent`,
+          undefined,
+          true,
+        );
       }
       return {
         key,
         size,
-        location: { kind: 'cloud', publicId: result.public_id ?? publicId, assetId: result.asset_id, url: result.url, secureUrl: result.secure_url, resourceType: 'raw', type: 'authenticated' },
+        location: {
+          kind: 'cloud',
+          publicId: result.public_id ?? publicId,
+          assetId: result.asset_id,
+          url: result.url,
+          secureUrl: result.secure_url,
+          resourceType: 'raw',
+          type: 'authenticated',
+        },
       };
     },
 
@@ -161,9 +187,11 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
 
     async delete(key) {
       const publicId = publicIdOf(key);
-      const answer: unknown = await sdk().uploader.destroy(publicId, { ...account, invalidate: true }).catch((err: unknown) => {
-        throw fail('destroy', err);
-      });
+      const answer: unknown = await sdk()
+        .uploader.destroy(publicId, { ...account, invalidate: true })
+        .catch((err: unknown) => {
+          throw fail('destroy', err);
+        });
       const result = (answer as { result?: unknown } | null)?.result;
       if (result === 'ok') return { deleted: true, notFound: false };
       if (result === 'not found') return { deleted: false, notFound: true };
@@ -176,7 +204,12 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
       let cursor: string | undefined;
       do {
         const page = (await withTimeout(
-          sdk().api.resources({ ...account, prefix: `${folder}/${prefix}`, max_results: 500, ...(cursor ? { next_cursor: cursor } : {}) }),
+          sdk().api.resources({
+            ...account,
+            prefix: `${folder}/${prefix}`,
+            max_results: 500,
+            ...(cursor ? { next_cursor: cursor } : {}),
+          }),
           timeoutMs,
         ).catch((err: unknown) => {
           throw fail('list', err);
@@ -195,7 +228,8 @@ export function createCloudinaryStorage(opts: CloudinaryStorageOptions): BackupS
 }
 
 function assertTtl(ttl: number): void {
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 24 * 3600) throw new Error('Signed URL lifetime must be 1 s to 7 days, in whole seconds');
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 24 * 3600)
+    throw new Error('Signed URL lifetime must be 1 s to 7 days, in whole seconds');
 }
 
 async function readErrorMessage(res: Response): Promise<string> {

@@ -25,7 +25,9 @@ export function parseCloudinaryUrl(value: string): CloudinaryCredentials {
   const apiKey = decodeURIComponent(url.username);
   const apiSecret = decodeURIComponent(url.password);
   if (!cloudName || !apiKey || !apiSecret) {
-    throw new Error('CLOUDINARY_URL must hold an API key, an API secret and a cloud name (cloudinary://key:secret@cloud)');
+    throw new Error(
+      'CLOUDINARY_URL must hold an API key, an API secret and a cloud name (cloudinary://key:secret@cloud)',
+    );
   }
   const uploadPrefix = (url.searchParams.get('upload_prefix') ?? DEFAULT_UPLOAD_PREFIX).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/]+$/.test(uploadPrefix)) {

@@ -2,6 +2,11 @@ export type { BackupStorage, DeleteResult, StoredLocation, StoredObject, StoredO
 export { StorageError, isStorageError, type StorageErrorCode } from './errors.js';
 export { assertValidKey } from './keys.js';
 export { createLocalStorage, writeTemporary, type LocalStorageOptions } from './local-storage.js';
-export { createCloudinaryStorage, MIN_CHUNK_SIZE, MAX_CHUNK_SIZE, type CloudinaryStorageOptions } from './cloudinary-storage.js';
+export {
+  createCloudinaryStorage,
+  MIN_CHUNK_SIZE,
+  MAX_CHUNK_SIZE,
+  type CloudinaryStorageOptions,
+} from './cloudinary-storage.js';
 export { parseCloudinaryUrl, type CloudinaryCredentials } from './cloudinary-url.js';
 export { copyObject } from './copy-object.js';

@@ -12,7 +12,10 @@ export const TEMP_INFIX = '.tmp-';
  */
 export function assertValidKey(key: string): void {
   if (typeof key !== 'string' || !KEY_PATTERN.test(key) || key.includes('..') || key.includes(TEMP_INFIX)) {
-    throw new StorageError('STORAGE_INVALID_KEY', `Invalid storage key ${JSON.stringify(String(key).slice(0, 80))}: use a flat file name`);
+    throw new StorageError(
+      'STORAGE_INVALID_KEY',
+      `Invalid storage key ${JSON.stringify(String(key).slice(0, 80))}: use a flat file name`,
+    );
   }
 }
 

@@ -22,8 +22,16 @@ vi.mock('node:fs', async (importOriginal) => {
   type OpenCallback = (err: NodeJS.ErrnoException | null, fd: number) => void;
   const open = (path: string, flags: string, mode: number, cb: OpenCallback) =>
     void slow
-      .late(() => new Promise<number>((resolve, reject) => real.open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd)))))
-      .then((fd) => cb(null, fd), (err: NodeJS.ErrnoException) => cb(err, -1));
+      .late(
+        () =>
+          new Promise<number>((resolve, reject) =>
+            real.open(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))),
+          ),
+      )
+      .then(
+        (fd) => cb(null, fd),
+        (err: NodeJS.ErrnoException) => cb(err, -1),
+      );
   const createWriteStream: typeof real.createWriteStream = (path, options) =>
     real.createWriteStream(path, {
       ...(typeof options === 'object' ? options : {}),

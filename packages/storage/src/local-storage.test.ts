@@ -40,7 +40,11 @@ function failingBody(): Readable {
 describe('createLocalStorage', () => {
   it('puts, stats, opens, lists and deletes a file', async () => {
     const stored = await storage.put('backup-1.json', text('{"a":1}'));
-    expect(stored).toEqual({ key: 'backup-1.json', size: 7, location: { kind: 'local', path: join(dir, 'backup-1.json') } });
+    expect(stored).toEqual({
+      key: 'backup-1.json',
+      size: 7,
+      location: { kind: 'local', path: join(dir, 'backup-1.json') },
+    });
     expect(await readFile(join(dir, 'backup-1.json'), 'utf8')).toBe('{"a":1}');
     expect((await storage.stat('backup-1.json')).size).toBe(7);
     expect(await readAll(await storage.open('backup-1.json'))).toBe('{"a":1}');
@@ -96,7 +100,20 @@ describe('createLocalStorage', () => {
     await expect(storage.stat('missing.json')).rejects.toMatchObject({ code: 'STORAGE_NOT_FOUND' });
   });
 
-  const badKeys = ['../escape.json', '..', '.', '/etc/passwd', 'a/b.json', 'a\\b.json', '.hidden', '', 'x.json.tmp-abc', 'a..b', 'nul\0.json', '-rf'];
+  const badKeys = [
+    '../escape.json',
+    '..',
+    '.',
+    '/etc/passwd',
+    'a/b.json',
+    'a\\b.json',
+    '.hidden',
+    '',
+    'x.json.tmp-abc',
+    'a..b',
+    'nul\0.json',
+    '-rf',
+  ];
   it.each(badKeys)('rejects the key %j in every method', async (key) => {
     await writeFile(join(root, 'escape.json'), 'outside');
     const calls: Array<(s: BackupStorage) => Promise<unknown>> = [
@@ -106,7 +123,10 @@ describe('createLocalStorage', () => {
       (s) => s.stat!(key),
     ];
     for (const call of calls) {
-      const err = await call(storage).then(() => null, (e: unknown) => e);
+      const err = await call(storage).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(StorageError);
       expect(err).toMatchObject({ code: 'STORAGE_INVALID_KEY' });
     }

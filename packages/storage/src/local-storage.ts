@@ -19,7 +19,9 @@ export interface LocalStorageOptions {
  * file is removed when the body fails or is destroyed. Keys are validated before any path is built,
  * so nothing outside `dir` can be read, written or deleted. `list` ignores temporary files.
  */
-export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & Required<Pick<BackupStorage, 'stat' | 'removeTemporaries'>> {
+export function createLocalStorage(
+  opts: LocalStorageOptions,
+): BackupStorage & Required<Pick<BackupStorage, 'stat' | 'removeTemporaries'>> {
   const dir = resolve(opts.dir);
   const pathOf = (key: string): string => {
     assertValidKey(key);
@@ -33,7 +35,9 @@ export function createLocalStorage(opts: LocalStorageOptions): BackupStorage & R
       let path: string;
       try {
         path = pathOf(key);
-        await mkdir(dir, { recursive: true }).catch((err: unknown) => Promise.reject(describeWriteError(err, dir, 'folder')));
+        await mkdir(dir, { recursive: true }).catch((err: unknown) =>
+          Promise.reject(describeWriteError(err, dir, 'folder')),
+        );
       } catch (err) {
         body.destroy();
         throw err;

@@ -23,24 +23,34 @@ describe('local storage write failures', () => {
   it('says in words when part of the backup folder path is a file', async () => {
     await writeFile(join(root, 'file'), 'x');
     const dir = join(root, 'file', 'backups');
-    const err = await createLocalStorage({ dir }).put('b.json', body()).catch((e: unknown) => e);
+    const err = await createLocalStorage({ dir })
+      .put('b.json', body())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
     expect(err).toMatchObject({ code: 'STORAGE_UNWRITABLE', retryable: false });
-    expect((err as Error).message).toBe(`The backup folder (${dir}) cannot be used: part of its path is a file, not a folder`);
+    expect((err as Error).message).toBe(
+      `The backup folder (${dir}) cannot be used: part of its path is a file, not a folder`,
+    );
   });
 
   it('says in words when the backup folder is a file', async () => {
     const dir = join(root, 'backups');
     await writeFile(dir, 'x');
-    const err = await createLocalStorage({ dir }).put('b.json', body()).catch((e: unknown) => e);
+    const err = await createLocalStorage({ dir })
+      .put('b.json', body())
+      .catch((e: unknown) => e);
     expect((err as Error).message).toBe(`The backup folder (${dir}) cannot be used: a file of that name is in the way`);
     expect(await readdir(root)).toEqual(['backups']);
   });
 
   it('names disk full, read-only and permission failures, and passes other errors on unchanged', () => {
-    expect((describeWriteError(errno('ENOSPC'), '/srv/b', 'file') as Error).message).toMatch(/^No space left on the backup disk \(\/srv\/b\)/);
+    expect((describeWriteError(errno('ENOSPC'), '/srv/b', 'file') as Error).message).toMatch(
+      /^No space left on the backup disk \(\/srv\/b\)/,
+    );
     expect((describeWriteError(errno('EROFS'), '/srv/b', 'file') as Error).message).toMatch(/read-only file system/);
-    expect((describeWriteError(errno('EACCES'), '/srv/b', 'folder') as Error).message).toMatch(/^No permission to write/);
+    expect((describeWriteError(errno('EACCES'), '/srv/b', 'folder') as Error).message).toMatch(
+      /^No permission to write/,
+    );
     const other = errno('EMFILE');
     expect(describeWriteError(other, '/srv/b', 'file')).toBe(other);
     const exclusive = errno('EEXIST');

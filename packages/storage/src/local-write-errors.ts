@@ -2,9 +2,12 @@ import { StorageError } from './errors.js';
 
 /** What the operator reads for each errno that means "this folder cannot take the file". */
 const UNWRITABLE: Record<string, (dir: string) => string> = {
-  ENOSPC: (dir) => `No space left on the backup disk (${dir}); free some space or point BACKUP_DIR elsewhere, then try again`,
-  EDQUOT: (dir) => `The disk quota of the backup folder (${dir}) is used up; free some space or raise the quota, then try again`,
-  EROFS: (dir) => `The backup folder (${dir}) is on a read-only file system; mount it read-write or point BACKUP_DIR elsewhere`,
+  ENOSPC: (dir) =>
+    `No space left on the backup disk (${dir}); free some space or point BACKUP_DIR elsewhere, then try again`,
+  EDQUOT: (dir) =>
+    `The disk quota of the backup folder (${dir}) is used up; free some space or raise the quota, then try again`,
+  EROFS: (dir) =>
+    `The backup folder (${dir}) is on a read-only file system; mount it read-write or point BACKUP_DIR elsewhere`,
   EACCES: (dir) => `No permission to write in the backup folder (${dir}); give the worker's user write access`,
   EPERM: (dir) => `No permission to write in the backup folder (${dir}); give the worker's user write access`,
   ENOTDIR: (dir) => `The backup folder (${dir}) cannot be used: part of its path is a file, not a folder`,

@@ -3,7 +3,15 @@ import type { Readable } from 'node:stream';
 /** Where one stored copy lives; the backup record keeps this so the copy can be found again. */
 export type StoredLocation =
   | { kind: 'local'; path: string }
-  | { kind: 'cloud'; publicId: string; assetId: string; url: string; secureUrl: string; resourceType: 'raw'; type: 'authenticated' };
+  | {
+      kind: 'cloud';
+      publicId: string;
+      assetId: string;
+      url: string;
+      secureUrl: string;
+      resourceType: 'raw';
+      type: 'authenticated';
+    };
 
 /** What `put` returns: the key, the bytes written and where they live. */
 export interface StoredObject {

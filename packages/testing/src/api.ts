@@ -76,7 +76,14 @@ export async function createApiTestContext(
     pool: db.pool,
     producer,
     storage: { local: createLocalStorage({ dir: backupDir }), cloud: opts.cloud ?? null },
-    checkRedis: () => producer.queue(QUEUES.backup).count().then(() => true, () => false),
+    checkRedis: () =>
+      producer
+        .queue(QUEUES.backup)
+        .count()
+        .then(
+          () => true,
+          () => false,
+        ),
   };
   return {
     deps,
@@ -85,7 +92,11 @@ export async function createApiTestContext(
     uploadDir,
     logLines,
     async close() {
-      for (const name of Object.values(QUEUES)) await producer.queue(name).obliterate({ force: true }).catch(() => {});
+      for (const name of Object.values(QUEUES))
+        await producer
+          .queue(name)
+          .obliterate({ force: true })
+          .catch(() => {});
       await producer.close();
       await db.drop();
       await rm(root, { recursive: true, force: true });
@@ -126,7 +137,11 @@ export async function createUser(
 
 /** Anything with fastify's `inject` (kept structural: packages/testing does not depend on fastify). */
 export interface Injectable {
-  inject(opts: { method: 'POST'; url: string; payload: Record<string, unknown> }): PromiseLike<{ statusCode: number; body: string }>;
+  inject(opts: {
+    method: 'POST';
+    url: string;
+    payload: Record<string, unknown>;
+  }): PromiseLike<{ statusCode: number; body: string }>;
 }
 
 /** Logs in through the real endpoint and returns the bearer token. Throws with the answer when it fails. */

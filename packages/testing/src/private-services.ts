@@ -90,7 +90,8 @@ export async function startPrivatePostgres(templateUrl = process.env.DATABASE_UR
         // -l: without a log file the new postmaster inherits our pipes and execFile never returns.
         const args = ['-D', dir, '-l', path.join(dir, 'server.log'), '-m', 'fast', '-w', '-t', '60', 'restart'];
         // As in scripts/lib/postgres.mjs: initdb and pg_ctl refuse root.
-        if (process.getuid?.() === 0) await run('runuser', ['-u', 'postgres', '--', path.join(binDir, 'pg_ctl'), ...args]);
+        if (process.getuid?.() === 0)
+          await run('runuser', ['-u', 'postgres', '--', path.join(binDir, 'pg_ctl'), ...args]);
         else await run(path.join(binDir, 'pg_ctl'), args);
       },
       dispose,
@@ -126,10 +127,30 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
     const dir = dirOf(port);
     await run('mkdir', ['-p', dir]);
     await run('redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--daemonize', 'yes', '--dir', dir,
-      '--pidfile', path.join(dir, 'redis.pid'), '--logfile', path.join(dir, 'redis.log'),
-      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
-      '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--daemonize',
+      'yes',
+      '--dir',
+      dir,
+      '--pidfile',
+      path.join(dir, 'redis.pid'),
+      '--logfile',
+      path.join(dir, 'redis.log'),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      '2000',
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--maxmemory-policy',
+      'noeviction',
     ]);
     for (let i = 0; ; i++) {
       const ping = await run('redis-cli', ['-p', String(port), 'ping']).catch(() => ({ stdout: '' }));
@@ -140,14 +161,23 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
   };
   const whole = async () => {
     for (let i = 0; ; i++) {
-      const states = await Promise.all(ports.map((p) => run('redis-cli', ['-p', String(p), 'cluster', 'info']).then((r) => r.stdout, () => '')));
+      const states = await Promise.all(
+        ports.map((p) =>
+          run('redis-cli', ['-p', String(p), 'cluster', 'info']).then(
+            (r) => r.stdout,
+            () => '',
+          ),
+        ),
+      );
       if (states.every((s) => s.includes('cluster_state:ok'))) return;
       if (i > 200) throw new Error(`the Redis Cluster did not become whole:\n${states.join('\n')}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
   const stopNode = async (port: number, signal: NodeJS.Signals) => {
-    const pid = Number((await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim());
+    const pid = Number(
+      (await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim(),
+    );
     if (!pid) return;
     try {
       process.kill(pid, signal);
@@ -164,7 +194,14 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
     }
   };
   await Promise.all(ports.map(startNode));
-  await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
+  await run('redis-cli', [
+    '--cluster',
+    'create',
+    ...ports.map((p) => `127.0.0.1:${p}`),
+    '--cluster-replicas',
+    '0',
+    '--cluster-yes',
+  ]);
   await whole();
   return {
     url: `redis://127.0.0.1:${ports[0]}`,
@@ -173,11 +210,21 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       const slot = Number((await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'keyslot', key])).stdout.trim());
       const { stdout } = await run('redis-cli', ['-p', String(ports[0]), 'cluster', 'slots']);
       // Lines come in groups: start, end, ip, port, id (…): find the range holding the slot.
-      const lines = stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       for (let i = 0; i + 3 < lines.length; i++) {
         const start = Number(lines[i]);
         const end = Number(lines[i + 1]);
-        if (Number.isInteger(start) && Number.isInteger(end) && slot >= start && slot <= end && lines[i + 2] === '127.0.0.1') return Number(lines[i + 3]);
+        if (
+          Number.isInteger(start) &&
+          Number.isInteger(end) &&
+          slot >= start &&
+          slot <= end &&
+          lines[i + 2] === '127.0.0.1'
+        )
+          return Number(lines[i + 3]);
       }
       throw new Error(`no master holds slot ${slot}:\n${stdout}`);
     },

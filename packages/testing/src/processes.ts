@@ -34,7 +34,10 @@ export interface E2eEnvironment {
  * A unique queue prefix, temporary backup and upload folders and a random JWT secret for processes
  * that talk to the database at `databaseUrl`. `extra` overrides anything (e.g. CLOUDINARY_URL).
  */
-export async function createE2eEnvironment(databaseUrl: string, extra: Record<string, string> = {}): Promise<E2eEnvironment> {
+export async function createE2eEnvironment(
+  databaseUrl: string,
+  extra: Record<string, string> = {},
+): Promise<E2eEnvironment> {
   const root = await mkdtemp(path.join(tmpdir(), 'mp-e2e-'));
   const backupDir = path.join(root, 'backups');
   const uploadDir = path.join(root, 'uploads');
@@ -63,7 +66,9 @@ export async function createE2eEnvironment(databaseUrl: string, extra: Record<st
     async cleanup() {
       await rm(root, { recursive: true, force: true });
       // Job payloads, results and failure reasons are stored in clear text: none may hold a secret.
-      const leaked = await scanQueueData(env.REDIS_URL, env.QUEUE_PREFIX, { cluster: (env as Record<string, string | undefined>).REDIS_CLUSTER === 'true' });
+      const leaked = await scanQueueData(env.REDIS_URL, env.QUEUE_PREFIX, {
+        cluster: (env as Record<string, string | undefined>).REDIS_CLUSTER === 'true',
+      });
       if (leaked) throw new Error(`BullMQ job data under ${env.QUEUE_PREFIX} holds secrets:\n${leaked}`);
     },
   };
@@ -77,7 +82,11 @@ let building: Promise<unknown> | undefined;
  * "worker ready". The bundles are built once per test run by the global setup (tests/setup/global-setup.ts);
  * a process that finds no bundle (vitest started without that setup) builds them itself.
  */
-export async function startService(kind: 'api' | 'worker', env: Record<string, string>, timeoutMs = 30_000): Promise<ServiceProcess> {
+export async function startService(
+  kind: 'api' | 'worker',
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<ServiceProcess> {
   if (!existsSync(serviceBundle(kind, REPO_ROOT))) await (building ??= buildServices({ root: REPO_ROOT }));
   const child: ChildProcess = spawn(process.execPath, serviceArgs(kind, REPO_ROOT), {
     cwd: REPO_ROOT,
@@ -127,7 +136,11 @@ export async function startService(kind: 'api' | 'worker', env: Record<string, s
 }
 
 /** Polls `fn` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();

@@ -16,7 +16,10 @@ describe('secret scan of captured logs', () => {
 
   function capture(secret: string, logs: Record<string, string>) {
     dir = mkdtempSync(path.join(tmpdir(), 'mp-scan-test-'));
-    appendFileSync(path.join(dir, SECRETS_FILE), `${JSON.stringify({ kind: 'password', value: secret })}\n{"kind":"cut`);
+    appendFileSync(
+      path.join(dir, SECRETS_FILE),
+      `${JSON.stringify({ kind: 'password', value: secret })}\n{"kind":"cut`,
+    );
     for (const [name, text] of Object.entries(logs)) {
       mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       writeFileSync(path.join(dir, name), text);
@@ -27,7 +30,11 @@ describe('secret scan of captured logs', () => {
     const secret = `Planted-${randomBytes(6).toString('hex')}`;
     const jwt = `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${'s'.repeat(43)}`;
     capture(secret, {
-      'api-x.log': ['{"msg":"request completed"}', `{"msg":"login","body":{"password":"${secret}"}}`, `{"auth":"Bearer ${jwt}"}`].join('\n'),
+      'api-x.log': [
+        '{"msg":"request completed"}',
+        `{"msg":"login","body":{"password":"${secret}"}}`,
+        `{"auth":"Bearer ${jwt}"}`,
+      ].join('\n'),
       'nested/worker-y.log': [
         '{"hash":"scrypt$32768$8$1$c2FsdA==$aGFzaA=="}',
         '{"hash":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"}',
@@ -55,7 +62,10 @@ describe('secret scan of captured logs', () => {
     const secret = `Planted-${randomBytes(6).toString('hex')}`;
     capture(secret, { 'api-z.log': `ok\n{"err":"bad password ${secret}"}\n` });
     const script = path.join(REPO_ROOT, 'scripts', 'check-secrets.mjs');
-    const failed = await run(process.execPath, [script, dir]).then(() => null, (err: { code: number; stderr: string }) => err);
+    const failed = await run(process.execPath, [script, dir]).then(
+      () => null,
+      (err: { code: number; stderr: string }) => err,
+    );
     expect(failed?.code).toBe(1);
     expect(failed?.stderr).toContain('1 captured log line(s) hold a secret');
     expect(failed?.stderr).toContain('api-z.log:2: recorded password: {"err":"bad password [secret]"}');

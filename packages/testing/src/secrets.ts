@@ -39,7 +39,11 @@ export function captureLog(name: string): WriteStream | null {
  * test planted on purpose), and returns the lines that hold a recorded secret or a secret-shaped string
  * ('' when clean), masked.
  */
-export async function scanQueueData(redisUrl: string, prefix: string, opts: { capture?: boolean; cluster?: boolean } = {}): Promise<string> {
+export async function scanQueueData(
+  redisUrl: string,
+  prefix: string,
+  opts: { capture?: boolean; cluster?: boolean } = {},
+): Promise<string> {
   const lines: string[] = [];
   // On a cluster the keys of a (hash-tagged) prefix sit on one master; every master is read.
   const nodes = opts.cluster ? await clusterMasterUrls(redisUrl) : [redisUrl];
@@ -57,9 +61,12 @@ export async function scanQueueData(redisUrl: string, prefix: string, opts: { ca
       for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 }) as AsyncIterable<string[]>) {
         for (const key of keys) {
           const type = await redis.type(key);
-          if (type === 'hash') for (const [f, v] of Object.entries(await redis.hgetall(key))) lines.push(`${key} ${f}=${v}`);
+          if (type === 'hash')
+            for (const [f, v] of Object.entries(await redis.hgetall(key))) lines.push(`${key} ${f}=${v}`);
           else if (type === 'string') lines.push(`${key}=${await redis.get(key)}`);
-          else if (type === 'stream') for (const [id, fields] of await redis.xrange(key, '-', '+')) lines.push(`${key} ${id} ${fields.join(' ')}`);
+          else if (type === 'stream')
+            for (const [id, fields] of await redis.xrange(key, '-', '+'))
+              lines.push(`${key} ${id} ${fields.join(' ')}`);
           else if (type === 'list') for (const v of await redis.lrange(key, 0, -1)) lines.push(`${key} ${v}`);
         }
       }
@@ -69,7 +76,8 @@ export async function scanQueueData(redisUrl: string, prefix: string, opts: { ca
   }
   const text = lines.join('\n').replace(/\r/g, '');
   const dir = testLogDir();
-  if (dir && opts.capture !== false) writeFileSync(path.join(dir, `redis-${prefix.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), text);
+  if (dir && opts.capture !== false)
+    writeFileSync(path.join(dir, `redis-${prefix.replace(/[^A-Za-z0-9._-]/g, '_')}.log`), text);
   const found = scanText(text, dir ? loadSecrets(dir) : []);
   return formatFindings(found.map((f) => ({ file: `redis ${prefix}`, ...f })));
 }

@@ -59,7 +59,8 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // A path the router cannot decode (`%zz`) or a path parameter over 100 characters. These answers bypass
     // the error handler (no route context yet), so the envelope is written here; the status still comes from its table.
     frameworkErrors: (err, _request, reply: FastifyReply) => {
-      const message = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL path is not valid';
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A path parameter is too long' : 'The URL path is not valid';
       reply.code(HTTP_STATUS.VALIDATION_ERROR).send({ success: false, error: { code: 'VALIDATION_ERROR', message } });
     },
   });

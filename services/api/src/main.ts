@@ -8,7 +8,11 @@ import type { ApiDeps } from './deps.js';
 
 // The composition root: the only place that reads process.env.
 const config = loadConfigOrExit(apiEnvSchema, process.env);
-const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'api' });
+const logger = createLogger({
+  level: config.LOG_LEVEL,
+  pretty: config.LOG_PRETTY && process.stdout.isTTY,
+  name: 'api',
+});
 // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
 const repeatLimited = createRepeatLimiter();
 const prisma = createPrismaClient(config.DATABASE_URL);
@@ -23,7 +27,9 @@ const producer = createProducer({
   cluster: config.REDIS_CLUSTER,
   prefix: config.QUEUE_PREFIX,
   onError: (err, queue) =>
-    repeatLimited(`${queue} ${err.message}`, (extra) => logger.warn({ queue, err: { name: err.name, message: err.message }, ...extra }, 'queue connection error')),
+    repeatLimited(`${queue} ${err.message}`, (extra) =>
+      logger.warn({ queue, err: { name: err.name, message: err.message }, ...extra }, 'queue connection error'),
+    ),
 });
 
 const deps: ApiDeps = {
@@ -40,15 +46,22 @@ const deps: ApiDeps = {
     return producer
       .queue('backup')
       .count()
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
   },
 };
 
 const app = await buildApp(deps);
 
-exitGracefullyOnSignals(logger, [() => app.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
-  timeoutMs: 15_000,
-});
+exitGracefullyOnSignals(
+  logger,
+  [() => app.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()],
+  {
+    timeoutMs: 15_000,
+  },
+);
 
 try {
   await app.listen({ host: config.HOST, port: config.PORT });

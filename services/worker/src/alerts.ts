@@ -4,7 +4,13 @@ import { raiseAlert, verdictOf, type AlertCondition, type AlertDeps } from '@mp/
 import type { WorkerDeps } from './deps.js';
 
 /** Jobs after which health is judged again at once (not only on the health-check scheduler). */
-const HEALTH_AFTER = new Set(['backup.create', 'backup.scheduled', 'backup.drill', 'backup.scheduled-drill', 'backup.verify']);
+const HEALTH_AFTER = new Set([
+  'backup.create',
+  'backup.scheduled',
+  'backup.drill',
+  'backup.scheduled-drill',
+  'backup.verify',
+]);
 const BACKUP_JOBS = new Set(['backup.create', 'backup.scheduled', 'backup.verify']);
 
 /** Alert events go out only with a webhook configured; conditions are tracked in `alert_states` either way. */

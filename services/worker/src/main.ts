@@ -1,7 +1,15 @@
 import { setFlagsFromString } from 'node:v8';
 import { mkdir } from 'node:fs/promises';
 import { alertWebhookConfigProblem, loadConfigOrExit, workerEnvSchema } from '@mp/config';
-import { createStorageSet, exitGracefullyOnSignals, readEncryptionSettings, resyncSchedulers, syncHealthScheduler, syncRestorePointsScheduler, type EncryptionSettings } from '@mp/core';
+import {
+  createStorageSet,
+  exitGracefullyOnSignals,
+  readEncryptionSettings,
+  resyncSchedulers,
+  syncHealthScheduler,
+  syncRestorePointsScheduler,
+  type EncryptionSettings,
+} from '@mp/core';
 import { createPgPool, createPrismaClient } from '@mp/db';
 import { QUEUES, createProducer } from '@mp/jobs';
 import { createLogger, createRepeatLimiter } from '@mp/logger';
@@ -26,7 +34,11 @@ if (webhookProblem) {
   process.exit(1);
 }
 const encryption = readEncryptionOrExit();
-const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY && process.stdout.isTTY, name: 'worker' });
+const logger = createLogger({
+  level: config.LOG_LEVEL,
+  pretty: config.LOG_PRETTY && process.stdout.isTTY,
+  name: 'worker',
+});
 // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
 const repeatLimited = createRepeatLimiter();
 const prisma = createPrismaClient(config.DATABASE_URL, { max: 4 });
@@ -39,7 +51,10 @@ const producer = createProducer({
   redisUrl: config.REDIS_URL,
   cluster: config.REDIS_CLUSTER,
   prefix: config.QUEUE_PREFIX,
-  onError: (err, queue) => repeatLimited(`producer ${queue} ${err.message}`, (extra) => logger.warn({ queue, err: err.message, ...extra }, 'producer connection error')),
+  onError: (err, queue) =>
+    repeatLimited(`producer ${queue} ${err.message}`, (extra) =>
+      logger.warn({ queue, err: err.message, ...extra }, 'producer connection error'),
+    ),
 });
 await mkdir(config.UPLOAD_DIR, { recursive: true });
 
@@ -53,7 +68,11 @@ const deps: WorkerDeps = {
   encryption,
 };
 logger.info(
-  { encryptionKeyId: encryption.current?.id ?? null, decryptionKeyIds: [...encryption.keyring.keys()], required: encryption.required },
+  {
+    encryptionKeyId: encryption.current?.id ?? null,
+    decryptionKeyIds: [...encryption.keyring.keys()],
+    required: encryption.required,
+  },
   encryption.current ? 'backup files are encrypted' : 'backup files are written in clear (BACKUP_ENCRYPTION_KEY unset)',
 );
 
@@ -70,7 +89,9 @@ await reconcile();
 const reconciling = setInterval(() => void reconcile(), config.RECONCILE_GRACE_MS);
 const schedule = await resyncSchedulers(deps, producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
 await syncRestorePointsScheduler(producer.queue(QUEUES.backup), { timezone: config.BACKUP_TIMEZONE });
-const nextHealthCheckAt = await syncHealthScheduler(producer.queue(QUEUES.backup), { everyMinutes: config.BACKUP_HEALTH_CHECK_EVERY_MINUTES });
+const nextHealthCheckAt = await syncHealthScheduler(producer.queue(QUEUES.backup), {
+  everyMinutes: config.BACKUP_HEALTH_CHECK_EVERY_MINUTES,
+});
 logger.info(
   {
     frequency: schedule.settings.frequency,
@@ -93,7 +114,17 @@ function readEncryptionOrExit(): EncryptionSettings {
   }
 }
 
-exitGracefullyOnSignals(logger, [async () => clearInterval(reconciling), () => started.close(), () => producer.close(), () => prisma.$disconnect(), () => pool.end()], {
-  timeoutMs: 60_000,
-  message: 'shutting down: finishing active jobs',
-});
+exitGracefullyOnSignals(
+  logger,
+  [
+    async () => clearInterval(reconciling),
+    () => started.close(),
+    () => producer.close(),
+    () => prisma.$disconnect(),
+    () => pool.end(),
+  ],
+  {
+    timeoutMs: 60_000,
+    message: 'shutting down: finishing active jobs',
+  },
+);

@@ -37,10 +37,18 @@ export async function recoverInterrupted(
     try {
       // An operation marked running a moment ago may be just about to take the lock on another worker.
       const olderThan = new Date(Date.now() - 1000);
-      const finished = await finishInterruptedSwaps({ ...deps, undoWindowHours: deps.config?.UNDO_WINDOW_HOURS }, client, olderThan);
+      const finished = await finishInterruptedSwaps(
+        { ...deps, undoWindowHours: deps.config?.UNDO_WINDOW_HOURS },
+        client,
+        olderThan,
+      );
       const { count } = await deps.prisma.operation.updateMany({
         where: { kind: { in: [...EXCLUSIVE_KINDS] }, status: 'running', startedAt: { lt: olderThan } },
-        data: { status: 'failed', error: 'Interrupted: the worker stopped during the operation; nothing was changed', completedAt: new Date() },
+        data: {
+          status: 'failed',
+          error: 'Interrupted: the worker stopped during the operation; nothing was changed',
+          completedAt: new Date(),
+        },
       });
       const cleared = await exitMaintenance(deps.prisma);
       // A restore killed mid-way leaves its staging schema behind (never the live tables); restore points are kept.
@@ -52,9 +60,20 @@ export async function recoverInterrupted(
       for (const { name } of staging) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
       const sweep = await dropStaleRestorePoints(deps, client);
       for (const id of new Set([...finished.restores, ...sweep.needsExport])) await enqueuePreRestoreExport(deps, id);
-      if (count > 0 || cleared || staging.length > 0 || finished.restores.length + finished.undos.length + sweep.dropped.length > 0) {
+      if (
+        count > 0 ||
+        cleared ||
+        staging.length > 0 ||
+        finished.restores.length + finished.undos.length + sweep.dropped.length > 0
+      ) {
         deps.logger.warn(
-          { interrupted: count, finished, maintenanceCleared: cleared, stagingDropped: staging.length, restorePointsDropped: sweep.dropped.length },
+          {
+            interrupted: count,
+            finished,
+            maintenanceCleared: cleared,
+            stagingDropped: staging.length,
+            restorePointsDropped: sweep.dropped.length,
+          },
           'recovered from an interrupted restore/reset/undo',
         );
       }
@@ -70,12 +89,22 @@ export async function recoverInterrupted(
  * Queues the background export of restore `restoreOperationId`'s pre-restore file (idempotent: the job id
  * is derived from the restore). A failed enqueue is logged: the hourly restore-point sweep queues it again.
  */
-export async function enqueuePreRestoreExport(deps: Pick<WorkerDeps, 'logger'> & Partial<Pick<WorkerDeps, 'producer'>>, restoreOperationId: string): Promise<void> {
+export async function enqueuePreRestoreExport(
+  deps: Pick<WorkerDeps, 'logger'> & Partial<Pick<WorkerDeps, 'producer'>>,
+  restoreOperationId: string,
+): Promise<void> {
   if (!deps.producer) return;
   try {
-    await deps.producer.enqueue('backup.restore-points', { action: 'export', restoreOperationId }, { jobId: preRestoreJobId(restoreOperationId) });
+    await deps.producer.enqueue(
+      'backup.restore-points',
+      { action: 'export', restoreOperationId },
+      { jobId: preRestoreJobId(restoreOperationId) },
+    );
   } catch (err) {
-    deps.logger.warn({ restoreOperationId, err: (err as Error).message }, 'could not queue the pre-restore export; the hourly sweep will');
+    deps.logger.warn(
+      { restoreOperationId, err: (err as Error).message },
+      'could not queue the pre-restore export; the hourly sweep will',
+    );
   }
 }
 
@@ -106,7 +135,8 @@ type ReconcileDeps = Pick<WorkerDeps, 'prisma' | 'producer' | 'logger' | 'config
 export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date()): Promise<ReconcileReport> {
   const report: ReconcileReport = { requeued: [], failed: [], removed: [] };
   const before = new Date(now.getTime() - deps.config.RECONCILE_GRACE_MS);
-  const jobExists = async (queue: QueueName, jobId: string | null) => !!jobId && !!(await deps.producer.queue(queue).getJob(jobId));
+  const jobExists = async (queue: QueueName, jobId: string | null) =>
+    !!jobId && !!(await deps.producer.queue(queue).getJob(jobId));
 
   const records = await deps.prisma.backupRecord.findMany({
     where: { status: { in: ['queued', 'running'] }, updatedAt: { lt: before } },
@@ -119,8 +149,14 @@ export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date())
       report.requeued.push(r.id);
       continue;
     }
-    const error = r.status === 'queued' ? NEVER_QUEUED : 'Interrupted: the worker stopped and the job is gone; run the backup again';
-    const { count } = await deps.prisma.backupRecord.updateMany({ where: { id: r.id, status: r.status }, data: { status: 'failed', error, completedAt: now } });
+    const error =
+      r.status === 'queued'
+        ? NEVER_QUEUED
+        : 'Interrupted: the worker stopped and the job is gone; run the backup again';
+    const { count } = await deps.prisma.backupRecord.updateMany({
+      where: { id: r.id, status: r.status },
+      data: { status: 'failed', error, completedAt: now },
+    });
     if (count > 0) report.failed.push(r.id);
   }
 
@@ -139,13 +175,18 @@ export async function reconcileJobs(deps: ReconcileDeps, now: Date = new Date())
     if (count === 0) continue;
     report.failed.push(op.id);
     const upload = uploadPathOf(op.input);
-    if (upload && path.dirname(path.resolve(upload)) === path.resolve(deps.config.UPLOAD_DIR)) await rm(upload, { force: true });
+    if (upload && path.dirname(path.resolve(upload)) === path.resolve(deps.config.UPLOAD_DIR))
+      await rm(upload, { force: true });
   }
 
   for (const queue of Object.values(QUEUES)) {
     for (const job of await deps.producer.queue(queue).getJobs(['waiting', 'delayed', 'prioritized'])) {
       if (!job?.id || (await rowExists(deps, job.name, job.data as Record<string, unknown>))) continue;
-      await job.remove().catch((err: Error) => deps.logger.warn({ jobId: job.id, err: err.message }, 'could not remove an orphaned job'));
+      await job
+        .remove()
+        .catch((err: Error) =>
+          deps.logger.warn({ jobId: job.id, err: err.message }, 'could not remove an orphaned job'),
+        );
       report.removed.push(job.id);
     }
   }
@@ -160,6 +201,7 @@ async function rowExists(deps: ReconcileDeps, name: string, data: Record<string,
   if (name === 'backup.create' && typeof data.backupId === 'string') {
     return (await deps.prisma.backupRecord.count({ where: { id: data.backupId } })) > 0;
   }
-  if (typeof data.operationId === 'string') return (await deps.prisma.operation.count({ where: { id: data.operationId } })) > 0;
+  if (typeof data.operationId === 'string')
+    return (await deps.prisma.operation.count({ where: { id: data.operationId } })) > 0;
   return true;
 }

@@ -1,5 +1,13 @@
 import { Worker, type ConnectionOptions, type Job } from 'bullmq';
-import { JOBS, QUEUES, UnrecoverableError, createRedisConnection, jobsOfQueue, type JobName, type QueueName } from '@mp/jobs';
+import {
+  JOBS,
+  QUEUES,
+  UnrecoverableError,
+  createRedisConnection,
+  jobsOfQueue,
+  type JobName,
+  type QueueName,
+} from '@mp/jobs';
 import { createRepeatLimiter } from '@mp/logger';
 import type { WorkerDeps } from './deps.js';
 import { assertCompleteHandlerMap, type HandlerMap } from './handlers/index.js';
@@ -25,10 +33,17 @@ function isJobName(name: string): name is JobName {
 export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWorkers {
   assertCompleteHandlerMap(handlers);
   const { config, logger } = deps;
-  const connection = createRedisConnection(config.REDIS_URL, { cluster: config.REDIS_CLUSTER, maxRetriesPerRequest: null });
+  const connection = createRedisConnection(config.REDIS_URL, {
+    cluster: config.REDIS_CLUSTER,
+    maxRetriesPerRequest: null,
+  });
   // Redis clients retry many times a second during an outage: one line per error and 30 s, not one per retry.
   const repeatLimited = createRepeatLimiter();
-  connection.on('error', (err) => repeatLimited(`connection ${err.message}`, (extra) => logger.warn({ err: err.message, ...extra }, 'worker redis connection error')));
+  connection.on('error', (err) =>
+    repeatLimited(`connection ${err.message}`, (extra) =>
+      logger.warn({ err: err.message, ...extra }, 'worker redis connection error'),
+    ),
+  );
 
   const processor = async (job: Job, token?: string) => {
     if (!isJobName(job.name)) throw new UnrecoverableError(`Unknown job "${job.name}"`);
@@ -48,30 +63,45 @@ export function startWorkers(deps: WorkerDeps, handlers: HandlerMap): StartedWor
       stalledInterval: config.JOB_STALLED_INTERVAL_MS,
       maxStalledCount,
     });
-    worker.on('error', (err) => repeatLimited(`${queue} ${err.message}`, (extra) => logger.error({ queue, err: err.message, ...extra }, 'worker error')));
+    worker.on('error', (err) =>
+      repeatLimited(`${queue} ${err.message}`, (extra) =>
+        logger.error({ queue, err: err.message, ...extra }, 'worker error'),
+      ),
+    );
     worker.on('failed', (job, err) => {
       if (!job) return;
-      logger.warn({ queue, jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err: err.message }, 'job failed');
+      logger.warn(
+        { queue, jobId: job.id, name: job.name, attemptsMade: job.attemptsMade, err: err.message },
+        'job failed',
+      );
       // Alerts only after the row is final, and only for a failure no retry follows.
       void markStalledFailure(deps, job, err)
         .catch((e: Error) => logger.error({ err: e.message }, 'could not record failure'))
         .then(() => (isFinalFailure(job, err) ? afterFinalFailure(deps, job) : undefined))
-        .catch((e: Error) => logger.error({ jobId: job.id, name: job.name, err: e.message.split('\n')[0] }, 'could not raise the failure alert'));
+        .catch((e: Error) =>
+          logger.error(
+            { jobId: job.id, name: job.name, err: e.message.split('\n')[0] },
+            'could not raise the failure alert',
+          ),
+        );
     });
     worker.on('completed', (job) => {
       logger.info({ queue, jobId: job.id, name: job.name }, 'job completed');
       void afterCompleted(deps, job).catch((e: Error) =>
-        logger.error({ jobId: job.id, name: job.name, err: e.message.split('\n')[0] }, 'could not check the job for alerts'),
+        logger.error(
+          { jobId: job.id, name: job.name, err: e.message.split('\n')[0] },
+          'could not check the job for alerts',
+        ),
       );
     });
     return worker;
   };
 
-  const workers = [
-    make(QUEUES.backup, config.WORKER_CONCURRENCY, 1),
-    make(QUEUES.maintenance, 1, 0),
-  ];
-  logger.info({ queues: Object.values(QUEUES), jobs: [...jobsOfQueue('backup'), ...jobsOfQueue('maintenance')] }, 'workers started');
+  const workers = [make(QUEUES.backup, config.WORKER_CONCURRENCY, 1), make(QUEUES.maintenance, 1, 0)];
+  logger.info(
+    { queues: Object.values(QUEUES), jobs: [...jobsOfQueue('backup'), ...jobsOfQueue('maintenance')] },
+    'workers started',
+  );
   return {
     workers,
     async close() {

@@ -18,7 +18,9 @@ export function isLastAttempt(job: Job): boolean {
  * error is unrecoverable, the attempts are used up, or the job stalled past its limit.
  */
 export function isFinalFailure(job: Job, err: Error): boolean {
-  return err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message);
+  return (
+    err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(err.message)
+  );
 }
 
 /**
@@ -69,7 +71,8 @@ export async function trackOperation<T extends object>(
     where: { id: operationId, status: { in: ['queued', 'running'] } },
     data: { status: 'running', attempts: job.attemptsMade + 1, startedAt: new Date(), error: null },
   });
-  if (count === 0) throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
+  if (count === 0)
+    throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
   const onProgress = progressReporter(job, (p) =>
     deps.prisma.operation.update({ where: { id: operationId }, data: { progress: toJsonValue(p) } }),
   );
@@ -77,19 +80,32 @@ export async function trackOperation<T extends object>(
     const result = await run(onProgress);
     await deps.prisma.operation.update({
       where: { id: operationId },
-      data: { status: 'completed', result: toJsonValue(result), completedAt: new Date(), progress: { percent: 100, stage: 'done' } },
+      data: {
+        status: 'completed',
+        result: toJsonValue(result),
+        completedAt: new Date(),
+        progress: { percent: 100, stage: 'done' },
+      },
     });
     return result;
   } catch (err) {
     return settleFailure(deps, job, err, ({ status, error, completedAt, details }) =>
       // A failed operation keeps its structured problems in `result` (the Operation model has no `details`).
-      deps.prisma.operation.update({ where: { id: operationId }, data: { status, error, completedAt, result: details } }),
+      deps.prisma.operation.update({
+        where: { id: operationId },
+        data: { status, error, completedAt, result: details },
+      }),
     );
   }
 }
 
 /** Marks a backup record failed (last attempt) or back to queued (a retry follows), then rethrows. */
-export function failBackup(deps: Pick<WorkerDeps, 'prisma' | 'logger'>, job: Job, backupId: string, err: unknown): Promise<never> {
+export function failBackup(
+  deps: Pick<WorkerDeps, 'prisma' | 'logger'>,
+  job: Job,
+  backupId: string,
+  err: unknown,
+): Promise<never> {
   return settleFailure(deps, job, err, ({ details: _details, ...failure }) =>
     deps.prisma.backupRecord.update({ where: { id: backupId }, data: failure }),
   );
@@ -104,7 +120,12 @@ async function settleFailure(
   deps: Pick<WorkerDeps, 'logger'>,
   job: Job,
   err: unknown,
-  save: (failure: { status: 'failed' | 'queued'; error: string; completedAt?: Date; details?: object }) => Promise<unknown>,
+  save: (failure: {
+    status: 'failed' | 'queued';
+    error: string;
+    completedAt?: Date;
+    details?: object;
+  }) => Promise<unknown>,
 ): Promise<never> {
   const classified = classify(err);
   const final = classified instanceof UnrecoverableError || isLastAttempt(job);
@@ -112,13 +133,25 @@ async function settleFailure(
   try {
     await save(
       final
-        ? { status: 'failed', error: classified.message, completedAt: new Date(), ...(details ? { details: details as object } : {}) }
+        ? {
+            status: 'failed',
+            error: classified.message,
+            completedAt: new Date(),
+            ...(details ? { details: details as object } : {}),
+          }
         : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
     );
   } catch (saveErr) {
     // The job's own failure is what the user must read: a failed bookkeeping write is logged, never put in its place
     // (the `failed` listener marks the row from the rethrown error below).
-    deps.logger.error({ jobId: job.id, name: job.name, err: saveErr instanceof Error ? saveErr.message.split('\n')[0] : String(saveErr) }, 'could not record the job failure');
+    deps.logger.error(
+      {
+        jobId: job.id,
+        name: job.name,
+        err: saveErr instanceof Error ? saveErr.message.split('\n')[0] : String(saveErr),
+      },
+      'could not record the job failure',
+    );
   }
   deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
   throw classified;

@@ -16,15 +16,18 @@ export function DrillOutcome({ result }: { result: unknown }) {
   return (
     <div class="drill-outcome" data-testid="drill-outcome">
       <p>
-        <strong class={r.ok ? 'ok' : 'error'}>{r.ok ? 'The backup restored and matched the file.' : 'The restored data did not match the file.'}</strong>{' '}
-        Recovery time <strong data-testid="rto">{seconds(r.rtoSeconds)}</strong> · {Math.round(r.rowsPerSecond ?? 0).toLocaleString()} rows/s ·{' '}
-        {(r.rows ?? 0).toLocaleString()} rows
+        <strong class={r.ok ? 'ok' : 'error'}>
+          {r.ok ? 'The backup restored and matched the file.' : 'The restored data did not match the file.'}
+        </strong>{' '}
+        Recovery time <strong data-testid="rto">{seconds(r.rtoSeconds)}</strong> ·{' '}
+        {Math.round(r.rowsPerSecond ?? 0).toLocaleString()} rows/s · {(r.rows ?? 0).toLocaleString()} rows
       </p>
       {r.tables && (
         <ul class="counts">
           {Object.entries(r.tables).map(([t, v]) => (
             <li key={t}>
-              {tableName(t)}: {v.rows.toLocaleString()} of {v.fileRows.toLocaleString()} rows, content {v.hashOk ? 'identical' : 'different'}
+              {tableName(t)}: {v.rows.toLocaleString()} of {v.fileRows.toLocaleString()} rows, content{' '}
+              {v.hashOk ? 'identical' : 'different'}
             </li>
           ))}
         </ul>

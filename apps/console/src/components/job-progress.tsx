@@ -13,7 +13,17 @@ const POLL_MS = 1000;
  * a bar per table (backups), the one-line error and a refused restore's problems. `onFinish` runs once;
  * `render` shows what a finished job produced (a preview, a drill's recovery time, an entity restore's rows).
  */
-export function JobProgress({ jobId, title, onFinish, render }: { jobId: string; title: string; onFinish?: (s: JobStatus) => void; render?: (s: JobStatus) => ComponentChildren }) {
+export function JobProgress({
+  jobId,
+  title,
+  onFinish,
+  render,
+}: {
+  jobId: string;
+  title: string;
+  onFinish?: (s: JobStatus) => void;
+  render?: (s: JobStatus) => ComponentChildren;
+}) {
   const [status, setStatus] = useState<JobStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const finish = useRef(onFinish);
@@ -55,7 +65,12 @@ export function JobProgress({ jobId, title, onFinish, render }: { jobId: string;
   const resultCounts = (status?.result as { recordCounts?: Record<string, number> } | null)?.recordCounts ?? null;
   const bars = status ? tableBars(status.progress, status.progress.counts ?? resultCounts, done) : null;
   return (
-    <section class={`job job-${status?.state ?? 'loading'}`} aria-labelledby={`job-${jobId}`} data-job-id={jobId} data-state={status?.state ?? 'loading'}>
+    <section
+      class={`job job-${status?.state ?? 'loading'}`}
+      aria-labelledby={`job-${jobId}`}
+      data-job-id={jobId}
+      data-state={status?.state ?? 'loading'}
+    >
       <h3 id={`job-${jobId}`}>{title}</h3>
       <p class="job-state" aria-live="polite">
         <span class={`badge badge-${status?.state ?? 'queued'}`}>{status?.state ?? 'loading'}</span>
@@ -75,7 +90,11 @@ export function JobProgress({ jobId, title, onFinish, render }: { jobId: string;
                 <span>
                   {b.rows.toLocaleString()} / {b.total.toLocaleString()}
                 </span>
-                <progress max={Math.max(1, b.total)} value={b.total === 0 && done ? 1 : b.rows} aria-label={`${tableName(b.name)}: ${b.rows} of ${b.total} rows`} />
+                <progress
+                  max={Math.max(1, b.total)}
+                  value={b.total === 0 && done ? 1 : b.rows}
+                  aria-label={`${tableName(b.name)}: ${b.rows} of ${b.total} rows`}
+                />
               </label>
             </li>
           ))}

@@ -27,7 +27,8 @@ export function MaintenanceBanner() {
   return (
     <div class="banner" role="status">
       <strong>Maintenance in progress</strong>: {m.reason ?? 'an operation'} since {when(m.since)}
-      {m.jobId ? ` (job ${m.jobId})` : ''}. Backups, restores and schedule changes are refused until it ends; reading works.
+      {m.jobId ? ` (job ${m.jobId})` : ''}. Backups, restores and schedule changes are refused until it ends; reading
+      works.
     </div>
   );
 }

@@ -18,6 +18,11 @@ export function Message({ ok, error }: { ok?: string | null; error?: Failure | s
       </div>
     );
   }
-  if (ok) return <p class="ok" role="status">{ok}</p>;
+  if (ok)
+    return (
+      <p class="ok" role="status">
+        {ok}
+      </p>
+    );
   return null;
 }

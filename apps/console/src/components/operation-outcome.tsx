@@ -9,8 +9,8 @@ function PreviewOutcome({ p }: { p: RestorePreview }) {
   return (
     <div class="outcome" data-testid="preview">
       <p>
-        {p.mode === 'entity' ? 'An entity restore' : p.mode === 'selective' ? 'This selective restore' : 'This restore'} would take about{' '}
-        <strong>{seconds(p.estimatedSeconds)}</strong>. Nothing has changed.
+        {p.mode === 'entity' ? 'An entity restore' : p.mode === 'selective' ? 'This selective restore' : 'This restore'}{' '}
+        would take about <strong>{seconds(p.estimatedSeconds)}</strong>. Nothing has changed.
       </p>
       {p.addedByDependencies.length > 0 && (
         <p data-testid="added-tables">
@@ -40,7 +40,9 @@ function PreviewOutcome({ p }: { p: RestorePreview }) {
               <td data-label="Removed">{n(t.removed)}</td>
               <td data-label={p.mode === 'entity' ? 'Conflicts' : 'Changed'}>
                 {n(t.changed)}
-                {t.sampleChangedKeys.length > 0 && <small class="keys"> e.g. {t.sampleChangedKeys.slice(0, 3).join(', ')}</small>}
+                {t.sampleChangedKeys.length > 0 && (
+                  <small class="keys"> e.g. {t.sampleChangedKeys.slice(0, 3).join(', ')}</small>
+                )}
               </td>
             </tr>
           ))}
@@ -95,9 +97,16 @@ function EntityOutcome({ r }: { r: EntityRestoreResult }) {
   return (
     <div class="outcome" data-testid="entity-outcome">
       <p>
-        Inserted {inserted.length === 0 ? 'nothing (everything was already live)' : inserted.map(([t, v]) => `${tableName(t)} ${n(v)}`).join(', ')}.
+        Inserted{' '}
+        {inserted.length === 0
+          ? 'nothing (everything was already live)'
+          : inserted.map(([t, v]) => `${tableName(t)} ${n(v)}`).join(', ')}
+        .
         {Object.values(r.skippedIdentical ?? {}).some((v) => v > 0) &&
-          ` Already live and identical: ${Object.entries(r.skippedIdentical).filter(([, v]) => v > 0).map(([t, v]) => `${tableName(t)} ${n(v)}`).join(', ')}.`}
+          ` Already live and identical: ${Object.entries(r.skippedIdentical)
+            .filter(([, v]) => v > 0)
+            .map(([t, v]) => `${tableName(t)} ${n(v)}`)
+            .join(', ')}.`}
       </p>
       {r.parentsRestored.length > 0 && (
         <>

@@ -6,7 +6,13 @@ import { tableName } from '../format.js';
  * API refusal's details (see `toFailure`). Where (table, row, field) and what, one row each; a phone shows each
  * row as a card.
  */
-export function Problems({ problems, title = 'Why it was refused (nothing was changed)' }: { problems: Problem[]; title?: string }) {
+export function Problems({
+  problems,
+  title = 'Why it was refused (nothing was changed)',
+}: {
+  problems: Problem[];
+  title?: string;
+}) {
   if (problems.length === 0) return null;
   return (
     <div class="problems">

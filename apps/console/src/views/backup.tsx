@@ -8,11 +8,17 @@ import { Extras } from './backups.js';
 
 /** The verification kept on the record: overall, each copy's checks, and the business-rule warnings. */
 function Verification({ report }: { report: VerifyReport | null | undefined }) {
-  if (!report) return <p data-testid="verification">Not verified yet: a backup is read back right after it is written; Verify checks it again.</p>;
+  if (!report)
+    return (
+      <p data-testid="verification">
+        Not verified yet: a backup is read back right after it is written; Verify checks it again.
+      </p>
+    );
   return (
     <div data-testid="verification">
       <p class={report.ok ? 'ok' : 'error'}>
-        {report.trigger === 'read-back' ? 'Read-back' : 'Verify'} {report.ok ? 'passed' : 'failed'} · {when(report.checkedAt)}
+        {report.trigger === 'read-back' ? 'Read-back' : 'Verify'} {report.ok ? 'passed' : 'failed'} ·{' '}
+        {when(report.checkedAt)}
       </p>
       {(report.copies ?? []).map((c) => (
         <table key={c.copy} class="checks">
@@ -65,7 +71,10 @@ export function BackupView({ query }: { query: URLSearchParams }) {
   const [error, setError] = useState<Failure | null>(null);
   const [job, setJob] = useState<{ id: string; title: string; kind: 'verify' | 'drill' } | null>(null);
 
-  const load = useCallback(() => get<BackupDetail>(`/api/backup/${encodeURIComponent(id)}`).then(setB, (e) => setError(toFailure(e))), [id]);
+  const load = useCallback(
+    () => get<BackupDetail>(`/api/backup/${encodeURIComponent(id)}`).then(setB, (e) => setError(toFailure(e))),
+    [id],
+  );
   useEffect(() => void load(), [load]);
 
   const act = async (what: () => Promise<string | undefined>) => {
@@ -81,7 +90,9 @@ export function BackupView({ query }: { query: URLSearchParams }) {
   const pin = (e: Event) => {
     e.preventDefault();
     void act(async () => {
-      const { data, message } = await call<BackupDetail>('POST', `/api/backup/${id}/pin`, { note: note.trim() || null });
+      const { data, message } = await call<BackupDetail>('POST', `/api/backup/${id}/pin`, {
+        note: note.trim() || null,
+      });
       setB((prev) => (prev ? { ...prev, ...data } : prev));
       setNote('');
       return message ?? 'Pinned';
@@ -100,7 +111,13 @@ export function BackupView({ query }: { query: URLSearchParams }) {
       return undefined;
     });
 
-  if (!b) return <main id="main"><h1>Backup</h1>{error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>}</main>;
+  if (!b)
+    return (
+      <main id="main">
+        <h1>Backup</h1>
+        {error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>}
+      </main>
+    );
   const usable = b.status === 'completed' || b.status === 'partial';
   return (
     <main id="main">
@@ -112,7 +129,8 @@ export function BackupView({ query }: { query: URLSearchParams }) {
       <dl class="facts">
         <dt>Status</dt>
         <dd>
-          <span class={`badge badge-${b.status}`}>{b.status}</span> {b.error && <span class="error-text">{b.error}</span>}
+          <span class={`badge badge-${b.status}`}>{b.status}</span>{' '}
+          {b.error && <span class="error-text">{b.error}</span>}
         </dd>
         <dt>Type</dt>
         <dd>{b.type}</dd>
@@ -129,7 +147,11 @@ export function BackupView({ query }: { query: URLSearchParams }) {
         <dt>Rows</dt>
         <dd>
           {sum(b.recordCounts).toLocaleString()}
-          {b.recordCounts ? ` (${inExportOrder(Object.keys(b.recordCounts)).map((k) => `${tableName(k)} ${b.recordCounts![k]}`).join(', ')})` : ''}
+          {b.recordCounts
+            ? ` (${inExportOrder(Object.keys(b.recordCounts))
+                .map((k) => `${tableName(k)} ${b.recordCounts![k]}`)
+                .join(', ')})`
+            : ''}
         </dd>
         {b.pinned && (
           <>
@@ -159,7 +181,13 @@ export function BackupView({ query }: { query: URLSearchParams }) {
           <form class="inline-form" onSubmit={pin}>
             <label>
               Pin note (optional)
-              <input name="pinNote" maxLength={500} placeholder="before the 2026 migration" value={note} onInput={(e) => setNote(e.currentTarget.value)} />
+              <input
+                name="pinNote"
+                maxLength={500}
+                placeholder="before the 2026 migration"
+                value={note}
+                onInput={(e) => setNote(e.currentTarget.value)}
+              />
             </label>
             <button type="submit">Pin</button>
           </form>
@@ -171,7 +199,11 @@ export function BackupView({ query }: { query: URLSearchParams }) {
           <button type="button" class="secondary" disabled={!usable} onClick={() => start('drill')}>
             Run a restore drill
           </button>
-          <a class={`button secondary${usable ? '' : ' disabled'}`} href={usable ? `#/restore?backup=${b.id}` : undefined} aria-disabled={!usable}>
+          <a
+            class={`button secondary${usable ? '' : ' disabled'}`}
+            href={usable ? `#/restore?backup=${b.id}` : undefined}
+            aria-disabled={!usable}
+          >
             Preview or restore…
           </a>
         </div>

@@ -20,11 +20,13 @@ function Counts({ counts }: { counts: Record<string, number> | null }) {
     <details>
       <summary>{sum(counts).toLocaleString()} rows</summary>
       <ul class="counts">
-        {inExportOrder(Object.keys(counts)).map((k) => [k, counts[k] ?? 0] as const).map(([k, v]) => (
-          <li key={k}>
-            {tableName(k)}: {v.toLocaleString()}
-          </li>
-        ))}
+        {inExportOrder(Object.keys(counts))
+          .map((k) => [k, counts[k] ?? 0] as const)
+          .map(([k, v]) => (
+            <li key={k}>
+              {tableName(k)}: {v.toLocaleString()}
+            </li>
+          ))}
       </ul>
     </details>
   );
@@ -49,7 +51,13 @@ export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) =
       )}
       {labels.map(([k, v]) =>
         onLabel ? (
-          <button key={k} type="button" class="tag tag-button" onClick={() => onLabel(`${k}:${v}`)} title={`Show only backups labelled ${k}=${v}`}>
+          <button
+            key={k}
+            type="button"
+            class="tag tag-button"
+            onClick={() => onLabel(`${k}:${v}`)}
+            title={`Show only backups labelled ${k}=${v}`}
+          >
             {k}={v}
           </button>
         ) : (
@@ -59,8 +67,13 @@ export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) =
         ),
       )}
       {verified && (
-        <span class={`tag ${verified.ok ? 'tag-ok' : 'tag-bad'}`} data-testid="verification-summary" title={failed.join('\n') || undefined}>
-          {verified.trigger === 'read-back' ? 'read-back' : 'verify'} {verified.ok ? 'passed' : `failed: ${failed.join('; ') || 'see details'}`}
+        <span
+          class={`tag ${verified.ok ? 'tag-ok' : 'tag-bad'}`}
+          data-testid="verification-summary"
+          title={failed.join('\n') || undefined}
+        >
+          {verified.trigger === 'read-back' ? 'read-back' : 'verify'}{' '}
+          {verified.ok ? 'passed' : `failed: ${failed.join('; ') || 'see details'}`}
           {warnings > 0 ? ` (${warnings.toLocaleString()} rule warnings)` : ''}
         </span>
       )}
@@ -96,7 +109,9 @@ export function BackupsView() {
       if (cursor) q.set('cursor', cursor);
       try {
         const next = await get<Page>(`/api/backup/list?${q}`);
-        setPage((prev) => (cursor && prev ? { items: [...prev.items, ...next.items], nextCursor: next.nextCursor } : next));
+        setPage((prev) =>
+          cursor && prev ? { items: [...prev.items, ...next.items], nextCursor: next.nextCursor } : next,
+        );
         setError(null);
       } catch (err) {
         setError(toFailure(err));
@@ -159,7 +174,13 @@ export function BackupsView() {
         </label>
         <label>
           Label
-          <input name="label" type="search" placeholder="reason:pre-migration" value={labelInput} onInput={(e) => setLabelInput(e.currentTarget.value)} />
+          <input
+            name="label"
+            type="search"
+            placeholder="reason:pre-migration"
+            value={labelInput}
+            onInput={(e) => setLabelInput(e.currentTarget.value)}
+          />
         </label>
         <label>
           Pinned
@@ -219,16 +240,40 @@ export function BackupsView() {
                   <a class="button secondary" href={`#/backup?id=${b.id}`} aria-label={`Details of ${b.filename}`}>
                     Details
                   </a>
-                  <button type="button" class="secondary" disabled={!usable(b)} onClick={() => act(() => download(`/api/backup/download/${b.id}`, b.filename), `Downloaded ${b.filename}`)} aria-label={`Download ${b.filename}`}>
+                  <button
+                    type="button"
+                    class="secondary"
+                    disabled={!usable(b)}
+                    onClick={() =>
+                      act(() => download(`/api/backup/download/${b.id}`, b.filename), `Downloaded ${b.filename}`)
+                    }
+                    aria-label={`Download ${b.filename}`}
+                  >
                     Download
                   </button>
-                  <button type="button" class="secondary" disabled={!usable(b)} onClick={() => verify(b)} aria-label={`Verify ${b.filename}`}>
+                  <button
+                    type="button"
+                    class="secondary"
+                    disabled={!usable(b)}
+                    onClick={() => verify(b)}
+                    aria-label={`Verify ${b.filename}`}
+                  >
                     Verify
                   </button>
-                  <a class={`button secondary${usable(b) ? '' : ' disabled'}`} href={usable(b) ? `#/restore?backup=${b.id}` : undefined} aria-disabled={!usable(b)} aria-label={`Restore ${b.filename}`}>
+                  <a
+                    class={`button secondary${usable(b) ? '' : ' disabled'}`}
+                    href={usable(b) ? `#/restore?backup=${b.id}` : undefined}
+                    aria-disabled={!usable(b)}
+                    aria-label={`Restore ${b.filename}`}
+                  >
                     Restore…
                   </a>
-                  <button type="button" class="danger" onClick={() => setDeleting(b)} aria-label={`Delete ${b.filename}`}>
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => setDeleting(b)}
+                    aria-label={`Delete ${b.filename}`}
+                  >
                     Delete…
                   </button>
                 </td>
@@ -243,10 +288,16 @@ export function BackupsView() {
         </button>
       )}
       {deleting && (
-        <ConfirmDialog title="Delete this backup?" confirmLabel="Delete everywhere" danger onConfirm={() => remove(deleting)} onCancel={() => setDeleting(null)}>
+        <ConfirmDialog
+          title="Delete this backup?"
+          confirmLabel="Delete everywhere"
+          danger
+          onConfirm={() => remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        >
           <p>
-            <strong>{deleting.filename}</strong> ({bytes(deleting.fileSize)}, {deleting.location}) is removed from every location, then its record. This cannot
-            be undone.
+            <strong>{deleting.filename}</strong> ({bytes(deleting.fileSize)}, {deleting.location}) is removed from every
+            location, then its record. This cannot be undone.
           </p>
         </ConfirmDialog>
       )}

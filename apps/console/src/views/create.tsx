@@ -36,7 +36,13 @@ export function CreateView() {
     setError(null);
     setFinished(null);
     try {
-      const { data } = await call<Accepted>('POST', '/api/backup/create', { includeAuditLogs, includeSessions, location, compression, labels: parseLabels(labels) });
+      const { data } = await call<Accepted>('POST', '/api/backup/create', {
+        includeAuditLogs,
+        includeSessions,
+        location,
+        compression,
+        labels: parseLabels(labels),
+      });
       setJob(data);
     } catch (err) {
       setError(toFailure(err));
@@ -53,17 +59,31 @@ export function CreateView() {
         <fieldset>
           <legend>Include</legend>
           <label class="check">
-            <input type="checkbox" name="includeAuditLogs" checked={includeAuditLogs} onChange={(e) => setAudit(e.currentTarget.checked)} />
+            <input
+              type="checkbox"
+              name="includeAuditLogs"
+              checked={includeAuditLogs}
+              onChange={(e) => setAudit(e.currentTarget.checked)}
+            />
             Audit logs
           </label>
           <label class="check">
-            <input type="checkbox" name="includeSessions" checked={includeSessions} onChange={(e) => setSessions(e.currentTarget.checked)} />
+            <input
+              type="checkbox"
+              name="includeSessions"
+              checked={includeSessions}
+              onChange={(e) => setSessions(e.currentTarget.checked)}
+            />
             Sessions
           </label>
         </fieldset>
         <label>
           Location
-          <select name="location" value={location} onChange={(e) => setLocation(e.currentTarget.value as typeof location)}>
+          <select
+            name="location"
+            value={location}
+            onChange={(e) => setLocation(e.currentTarget.value as typeof location)}
+          >
             <option value="local">Local disk</option>
             <option value="cloud">Cloud (Cloudinary)</option>
             <option value="both">Both</option>
@@ -71,26 +91,48 @@ export function CreateView() {
         </label>
         <label>
           Compression
-          <select name="compression" value={compression} onChange={(e) => setCompression(e.currentTarget.value as typeof compression)}>
+          <select
+            name="compression"
+            value={compression}
+            onChange={(e) => setCompression(e.currentTarget.value as typeof compression)}
+          >
             <option value="gzip">gzip (default, readable by any tool)</option>
             <option value="zstd">zstd (faster, smaller)</option>
           </select>
         </label>
         <label>
           Labels (optional)
-          <input name="labels" placeholder="reason=pre-migration, ticket=OPS-12" value={labels} onInput={(e) => setLabels(e.currentTarget.value)} aria-describedby="labels-help" />
-          <small id="labels-help">key=value pairs, separated by commas: shown in the list, and the list can filter by them.</small>
+          <input
+            name="labels"
+            placeholder="reason=pre-migration, ticket=OPS-12"
+            value={labels}
+            onInput={(e) => setLabels(e.currentTarget.value)}
+            aria-describedby="labels-help"
+          />
+          <small id="labels-help">
+            key=value pairs, separated by commas: shown in the list, and the list can filter by them.
+          </small>
         </label>
         <Message error={error} />
         <button type="submit" disabled={busy}>
           Start backup
         </button>
       </form>
-      {job && <JobProgress key={job.jobId} jobId={job.jobId} title={`Backup ${job.filename ?? ''}`} onFinish={setFinished} />}
+      {job && (
+        <JobProgress key={job.jobId} jobId={job.jobId} title={`Backup ${job.filename ?? ''}`} onFinish={setFinished} />
+      )}
       {result?.backupId && (
         <p class="ok" role="status">
           Backup written: {result.filename} ({bytes(result.fileSize ?? null)}).{' '}
-          <button type="button" class="link" onClick={() => download(`/api/backup/download/${result.backupId}`, result.filename ?? 'backup.json').catch((e: Error) => setError(e.message))}>
+          <button
+            type="button"
+            class="link"
+            onClick={() =>
+              download(`/api/backup/download/${result.backupId}`, result.filename ?? 'backup.json').catch((e: Error) =>
+                setError(e.message),
+              )
+            }
+          >
             Download it
           </button>{' '}
           or <a href="#/backups">see all backups</a>.

@@ -29,7 +29,9 @@ export function DependenciesView() {
     setError(null);
     setAnswer(null);
     try {
-      setAnswer(await get<Answer>(`/api/backup/dependencies/${encodeURIComponent(type)}/${encodeURIComponent(id.trim())}`));
+      setAnswer(
+        await get<Answer>(`/api/backup/dependencies/${encodeURIComponent(type)}/${encodeURIComponent(id.trim())}`),
+      );
     } catch (err) {
       setError(toFailure(err));
     }
@@ -50,7 +52,13 @@ export function DependenciesView() {
         </label>
         <label>
           Id
-          <input name="entityId" required placeholder="00000000-0000-0000-0000-000000000000" value={id} onInput={(e) => setId(e.currentTarget.value)} />
+          <input
+            name="entityId"
+            required
+            placeholder="00000000-0000-0000-0000-000000000000"
+            value={id}
+            onInput={(e) => setId(e.currentTarget.value)}
+          />
         </label>
         <Message error={error} />
         <button type="submit">Check</button>

@@ -1,5 +1,14 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { call, get, toFailure, type Accepted, type Backup, type Drill, type Failure, type HealthCheck } from '../api.js';
+import {
+  call,
+  get,
+  toFailure,
+  type Accepted,
+  type Backup,
+  type Drill,
+  type Failure,
+  type HealthCheck,
+} from '../api.js';
 import { DrillOutcome } from '../components/drill-outcome.js';
 import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
@@ -19,13 +28,18 @@ function HealthChecks({ refresh }: { refresh: number }) {
   const [report, setReport] = useState<{ healthy: boolean; checks: HealthCheck[] } | null>(null);
   const [error, setError] = useState<Failure | null>(null);
   useEffect(() => {
-    get<{ healthy: boolean; checks: HealthCheck[] }>('/api/backup/health').then(setReport, (e) => setError(toFailure(e)));
+    get<{ healthy: boolean; checks: HealthCheck[] }>('/api/backup/health').then(setReport, (e) =>
+      setError(toFailure(e)),
+    );
   }, [refresh]);
   if (!report) return error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>;
   return (
     <section class="card" aria-labelledby="health-title" data-testid="health">
       <h2 id="health-title">
-        Health: <span class={`badge ${report.healthy ? 'badge-completed' : 'badge-failed'}`}>{report.healthy ? 'healthy' : 'unhealthy'}</span>
+        Health:{' '}
+        <span class={`badge ${report.healthy ? 'badge-completed' : 'badge-failed'}`}>
+          {report.healthy ? 'healthy' : 'unhealthy'}
+        </span>
       </h2>
       <table class="health-checks">
         <thead>
@@ -64,7 +78,14 @@ function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }
   const [backupId, setBackupId] = useState('');
   const [job, setJob] = useState<string | null>(null);
   const [error, setError] = useState<Failure | null>(null);
-  const load = useCallback(() => get<{ items: Drill[] }>('/api/backup/drills?limit=20').then((p) => setDrills(p.items), (e) => setError(toFailure(e))), []);
+  const load = useCallback(
+    () =>
+      get<{ items: Drill[] }>('/api/backup/drills?limit=20').then(
+        (p) => setDrills(p.items),
+        (e) => setError(toFailure(e)),
+      ),
+    [],
+  );
   useEffect(() => {
     void load();
     get<{ items: Backup[] }>('/api/backup/list?status=completed&limit=50').then(
@@ -90,7 +111,10 @@ function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }
   return (
     <section class="card" aria-labelledby="drills-title">
       <h2 id="drills-title">Restore drills</h2>
-      <p class="hint">A drill restores a stored backup into a scratch database (never the live one), compares it with the file, and drops it.</p>
+      <p class="hint">
+        A drill restores a stored backup into a scratch database (never the live one), compares it with the file, and
+        drops it.
+      </p>
       <form class="inline-form" onSubmit={run}>
         <label>
           Backup to drill
@@ -144,10 +168,16 @@ function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }
                   {d.createdBy ? <small> · {d.createdBy}</small> : null}
                 </td>
                 <td data-label="Backup">
-                  {d.backupId ? <a href={`#/backup?id=${d.backupId}`}>{names.get(d.backupId) ?? d.backupId.slice(0, 8)}</a> : '—'}
+                  {d.backupId ? (
+                    <a href={`#/backup?id=${d.backupId}`}>{names.get(d.backupId) ?? d.backupId.slice(0, 8)}</a>
+                  ) : (
+                    '—'
+                  )}
                 </td>
                 <td data-label="Result">
-                  <span class={`badge badge-${d.status === 'completed' && d.ok !== false ? 'completed' : d.status === 'failed' || d.ok === false ? 'failed' : 'running'}`}>
+                  <span
+                    class={`badge badge-${d.status === 'completed' && d.ok !== false ? 'completed' : d.status === 'failed' || d.ok === false ? 'failed' : 'running'}`}
+                  >
                     {d.status === 'completed' ? (d.ok === false ? 'mismatch' : 'passed') : d.status}
                   </span>
                   {d.error && <small class="error-text">{d.error}</small>}
@@ -155,7 +185,9 @@ function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }
                 <td data-label="Recovery time" data-testid="drill-rto">
                   {seconds(d.rtoSeconds)}
                 </td>
-                <td data-label="Rows/s">{d.rowsPerSecond === null ? '—' : Math.round(d.rowsPerSecond).toLocaleString()}</td>
+                <td data-label="Rows/s">
+                  {d.rowsPerSecond === null ? '—' : Math.round(d.rowsPerSecond).toLocaleString()}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -17,7 +17,10 @@ export function LoginView({ notice }: { notice: string | null }) {
     setBusy(true);
     setError(null);
     try {
-      const { data } = await call<{ token: string; user: SessionUser }>('POST', '/api/auth/login', { username, password });
+      const { data } = await call<{ token: string; user: SessionUser }>('POST', '/api/auth/login', {
+        username,
+        password,
+      });
       session.start(data.token, data.user);
     } catch (err) {
       setError(err instanceof ApiError ? err.message : `The API did not answer (${(err as Error).message})`);
@@ -28,17 +31,34 @@ export function LoginView({ notice }: { notice: string | null }) {
   return (
     <main id="main" class="narrow">
       <h1>Millennium Potters backups</h1>
-      {notice && <p class="warning" role="status">{notice}</p>}
+      {notice && (
+        <p class="warning" role="status">
+          {notice}
+        </p>
+      )}
       {claiming && <ClaimPanel onClaimed={(u) => setUsername(u)} />}
       <form onSubmit={submit} class="card">
         <h2>Log in</h2>
         <label>
           Username
-          <input name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />
+          <input
+            name="username"
+            autocomplete="username"
+            required
+            value={username}
+            onInput={(e) => setUsername(e.currentTarget.value)}
+          />
         </label>
         <label>
           Password
-          <input name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+          <input
+            name="password"
+            type="password"
+            autocomplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
         </label>
         <Message error={error} />
         <button type="submit" disabled={busy}>
@@ -74,8 +94,8 @@ function ClaimPanel({ onClaimed }: { onClaimed: (username: string) => void }) {
       <section class="card" aria-labelledby="claimed-title">
         <h2 id="claimed-title">New SuperAdmin password</h2>
         <p>
-          Username <code>{claimed.username}</code>, password <code class="secret">{claimed.password}</code>. It is shown once: log in with it now and
-          choose your own.
+          Username <code>{claimed.username}</code>, password <code class="secret">{claimed.password}</code>. It is shown
+          once: log in with it now and choose your own.
         </p>
       </section>
     );
@@ -83,7 +103,9 @@ function ClaimPanel({ onClaimed }: { onClaimed: (username: string) => void }) {
   return (
     <section class="card" aria-labelledby="claim-title">
       <h2 id="claim-title">Emergency reset</h2>
-      <p>Every account was deleted by the reset. Once the reset has completed, claim the new SuperAdmin password (once).</p>
+      <p>
+        Every account was deleted by the reset. Once the reset has completed, claim the new SuperAdmin password (once).
+      </p>
       <Message error={error} />
       <button type="button" onClick={claim}>
         Claim the SuperAdmin password
@@ -114,21 +136,43 @@ export function ChangePasswordView({ username }: { username: string }) {
       <h1>Choose your password</h1>
       <form onSubmit={submit} class="card">
         <p>
-          <strong>{username}</strong> has a generated password. Replace it before doing anything else: at least 12 characters with three of lower case, upper
-          case, digits and symbols.
+          <strong>{username}</strong> has a generated password. Replace it before doing anything else: at least 12
+          characters with three of lower case, upper case, digits and symbols.
         </p>
         <input type="text" name="username" autocomplete="username" value={username} hidden readOnly />
         <label>
           Current (generated) password
-          <input type="password" name="current" autocomplete="current-password" required value={current} onInput={(e) => setCurrent(e.currentTarget.value)} />
+          <input
+            type="password"
+            name="current"
+            autocomplete="current-password"
+            required
+            value={current}
+            onInput={(e) => setCurrent(e.currentTarget.value)}
+          />
         </label>
         <label>
           New password
-          <input type="password" name="new" autocomplete="new-password" required minLength={12} value={next} onInput={(e) => setNext(e.currentTarget.value)} />
+          <input
+            type="password"
+            name="new"
+            autocomplete="new-password"
+            required
+            minLength={12}
+            value={next}
+            onInput={(e) => setNext(e.currentTarget.value)}
+          />
         </label>
         <label>
           New password again
-          <input type="password" name="repeat" autocomplete="new-password" required value={repeat} onInput={(e) => setRepeat(e.currentTarget.value)} />
+          <input
+            type="password"
+            name="repeat"
+            autocomplete="new-password"
+            required
+            value={repeat}
+            onInput={(e) => setRepeat(e.currentTarget.value)}
+          />
         </label>
         <Message error={error} />
         <div class="actions">

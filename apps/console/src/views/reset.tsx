@@ -16,11 +16,15 @@ export function ResetView() {
   const start = async () => {
     setError(null);
     try {
-      const { data } = await call<{ jobId: string; claimToken: string }>('POST', '/api/backup/reset', { confirmationToken: typed });
+      const { data } = await call<{ jobId: string; claimToken: string }>('POST', '/api/backup/reset', {
+        confirmationToken: typed,
+      });
       pendingClaim.set({ jobId: data.jobId, claimToken: data.claimToken });
       // The next login (the new SuperAdmin) starts on the backup list, not on this screen.
       location.hash = '#/backups';
-      session.end('The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below once it has completed.');
+      session.end(
+        'The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below once it has completed.',
+      );
     } catch (err) {
       setConfirming(false);
       setError(toFailure(err));
@@ -37,12 +41,18 @@ export function ResetView() {
         }}
       >
         <p>
-          Deletes <strong>every</strong> user, union, member, loan type, loan, repayment, audit log and session, after a safety backup. A new SuperAdmin with a
-          generated password is created; this tab can claim it once. Keep this tab open until then.
+          Deletes <strong>every</strong> user, union, member, loan type, loan, repayment, audit log and session, after a
+          safety backup. A new SuperAdmin with a generated password is created; this tab can claim it once. Keep this
+          tab open until then.
         </p>
         <label>
           Type DELETE to confirm
-          <input name="confirmationToken" autocomplete="off" value={typed} onInput={(e) => setTyped(e.currentTarget.value)} />
+          <input
+            name="confirmationToken"
+            autocomplete="off"
+            value={typed}
+            onInput={(e) => setTyped(e.currentTarget.value)}
+          />
         </label>
         <Message error={error} />
         <button type="submit" class="danger" disabled={typed !== 'DELETE'}>
@@ -50,7 +60,13 @@ export function ResetView() {
         </button>
       </form>
       {confirming && (
-        <ConfirmDialog title="Wipe all data?" confirmLabel="Wipe and reset" danger onConfirm={start} onCancel={() => setConfirming(false)}>
+        <ConfirmDialog
+          title="Wipe all data?"
+          confirmLabel="Wipe and reset"
+          danger
+          onConfirm={start}
+          onCancel={() => setConfirming(false)}
+        >
           <p>All domain data and every account are deleted. You are logged out at once.</p>
         </ConfirmDialog>
       )}

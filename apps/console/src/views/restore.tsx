@@ -29,7 +29,10 @@ async function sniffCounts(file: File): Promise<Record<string, number> | null> {
   try {
     const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
     let stream: ReadableStream<Uint8Array> = file.stream();
-    if (head[0] === 0x1f && head[1] === 0x8b) stream = stream.pipeThrough(new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+    if (head[0] === 0x1f && head[1] === 0x8b)
+      stream = stream.pipeThrough(
+        new DecompressionStream('gzip') as unknown as ReadableWritablePair<Uint8Array, Uint8Array>,
+      );
     const reader = stream.getReader();
     const decoder = new TextDecoder();
     let text = '';
@@ -40,7 +43,9 @@ async function sniffCounts(file: File): Promise<Record<string, number> | null> {
     }
     void reader.cancel();
     const first = text.split('\n')[0]?.trim().replace(/,$/, '') ?? '';
-    const meta = (JSON.parse(first.endsWith('}') ? `${first}}` : first) as { metadata?: { recordCounts?: Record<string, number> } }).metadata;
+    const meta = (
+      JSON.parse(first.endsWith('}') ? `${first}}` : first) as { metadata?: { recordCounts?: Record<string, number> } }
+    ).metadata;
     return meta?.recordCounts ?? null;
   } catch {
     return null;
@@ -48,11 +53,22 @@ async function sniffCounts(file: File): Promise<Record<string, number> | null> {
 }
 
 /** What the confirmation names: the tables replaced (with the file's rows) and what else happens. */
-function Replaces({ counts, safety, selective }: { counts: Record<string, number> | null; safety: boolean; selective?: boolean }) {
+function Replaces({
+  counts,
+  safety,
+  selective,
+}: {
+  counts: Record<string, number> | null;
+  safety: boolean;
+  selective?: boolean;
+}) {
   const tables = counts ? inExportOrder(Object.keys(counts)) : DOMAIN_TABLES;
   return (
     <>
-      <p>These live tables are replaced by the file's contents{counts ? '' : ' (the tables the file holds; typically these)'}:</p>
+      <p>
+        These live tables are replaced by the file's contents
+        {counts ? '' : ' (the tables the file holds; typically these)'}:
+      </p>
       <ul class="counts">
         {tables.map((t) => (
           <li key={t}>
@@ -63,12 +79,16 @@ function Replaces({ counts, safety, selective }: { counts: Record<string, number
       </ul>
       {selective && <p>The tables these depend on are replaced too; the result names them.</p>}
       <p>
-        Tables not {selective === undefined ? 'in the file' : 'chosen'} keep their rows. Everyone is logged out where users change (you included). Maintenance
-        mode is on meanwhile.
+        Tables not {selective === undefined ? 'in the file' : 'chosen'} keep their rows. Everyone is logged out where
+        users change (you included). Maintenance mode is on meanwhile.
       </p>
       <p>
-        <strong>The replaced tables are kept as a restore point: the restore can be undone (Undo) within its window.</strong>{' '}
-        {safety ? 'A safety backup file (pre-restore) of the replaced data is written in the background.' : 'No safety backup file is written (the restore point is kept all the same).'}
+        <strong>
+          The replaced tables are kept as a restore point: the restore can be undone (Undo) within its window.
+        </strong>{' '}
+        {safety
+          ? 'A safety backup file (pre-restore) of the replaced data is written in the background.'
+          : 'No safety backup file is written (the restore point is kept all the same).'}
       </p>
     </>
   );
@@ -111,7 +131,8 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
   const chosen = backups.find((b) => b.id === backupId) ?? null;
   const haveSource = source === 'stored' ? !!chosen : !!file;
   const ready = haveSource && (mode !== 'tables' || tables.length > 0) && (mode !== 'entity' || entityId.trim() !== '');
-  const toggleTable = (t: string, on: boolean) => setTables((prev) => (on ? inExportOrder([...prev, t]) : prev.filter((x) => x !== t)));
+  const toggleTable = (t: string, on: boolean) =>
+    setTables((prev) => (on ? inExportOrder([...prev, t]) : prev.filter((x) => x !== t)));
 
   /** The request body: JSON for a stored backup, multipart (fields before the file) for an upload. */
   const body = (kind: 'restore' | 'preview' | 'entity'): unknown => {
@@ -153,7 +174,11 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
     setError(null);
     try {
       const entity = mode === 'entity';
-      const { data } = await call<Accepted>('POST', entity ? '/api/backup/restore/entity' : '/api/backup/restore', body(entity ? 'entity' : 'restore'));
+      const { data } = await call<Accepted>(
+        'POST',
+        entity ? '/api/backup/restore/entity' : '/api/backup/restore',
+        body(entity ? 'entity' : 'restore'),
+      );
       sessionStorage.setItem(JOB_KEY, data.jobId);
       if (!entity) sessionStorage.setItem(LAST_RESTORE_KEY, data.operationId ?? data.jobId);
       setJobId(data.jobId);
@@ -183,11 +208,23 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
         <fieldset>
           <legend>Restore from</legend>
           <label class="check">
-            <input type="radio" name="source" value="stored" checked={source === 'stored'} onChange={() => setSource('stored')} />
+            <input
+              type="radio"
+              name="source"
+              value="stored"
+              checked={source === 'stored'}
+              onChange={() => setSource('stored')}
+            />
             A stored backup
           </label>
           <label class="check">
-            <input type="radio" name="source" value="file" checked={source === 'file'} onChange={() => setSource('file')} />
+            <input
+              type="radio"
+              name="source"
+              value="file"
+              checked={source === 'file'}
+              onChange={() => setSource('file')}
+            />
             A file from this computer (.json or .json.gz)
           </label>
         </fieldset>
@@ -206,21 +243,45 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
         ) : (
           <label>
             Backup file
-            <input type="file" name="file" accept=".json,.gz,application/json,application/gzip" required onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)} />
+            <input
+              type="file"
+              name="file"
+              accept=".json,.gz,application/json,application/gzip"
+              required
+              onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
+            />
           </label>
         )}
         <fieldset>
           <legend>What to restore</legend>
           <label class="check">
-            <input type="radio" name="mode" value="whole" checked={mode === 'whole'} onChange={() => setMode('whole')} />
+            <input
+              type="radio"
+              name="mode"
+              value="whole"
+              checked={mode === 'whole'}
+              onChange={() => setMode('whole')}
+            />
             Everything in the file
           </label>
           <label class="check">
-            <input type="radio" name="mode" value="tables" checked={mode === 'tables'} onChange={() => setMode('tables')} />
+            <input
+              type="radio"
+              name="mode"
+              value="tables"
+              checked={mode === 'tables'}
+              onChange={() => setMode('tables')}
+            />
             Only some tables (selective)
           </label>
           <label class="check">
-            <input type="radio" name="mode" value="entity" checked={mode === 'entity'} onChange={() => setMode('entity')} />
+            <input
+              type="radio"
+              name="mode"
+              value="entity"
+              checked={mode === 'entity'}
+              onChange={() => setMode('entity')}
+            />
             One deleted entity, with what hangs off it
           </label>
         </fieldset>
@@ -230,16 +291,29 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
             <div class="check-grid">
               {SELECTABLE_TABLES.map((t) => (
                 <label key={t} class="check">
-                  <input type="checkbox" name="tables" value={t} checked={tables.includes(t)} onChange={(e) => toggleTable(t, e.currentTarget.checked)} />
+                  <input
+                    type="checkbox"
+                    name="tables"
+                    value={t}
+                    checked={tables.includes(t)}
+                    onChange={(e) => toggleTable(t, e.currentTarget.checked)}
+                  />
                   {tableName(t)}
                 </label>
               ))}
             </div>
             <label class="check">
-              <input type="checkbox" name="withDependencies" checked={withDependencies} onChange={(e) => setWithDependencies(e.currentTarget.checked)} />
+              <input
+                type="checkbox"
+                name="withDependencies"
+                checked={withDependencies}
+                onChange={(e) => setWithDependencies(e.currentTarget.checked)}
+              />
               Also restore the tables they depend on (the result names the tables this adds)
             </label>
-            <p class="hint">Without it, a restore that would leave rows pointing at missing rows is refused, and says which.</p>
+            <p class="hint">
+              Without it, a restore that would leave rows pointing at missing rows is refused, and says which.
+            </p>
           </fieldset>
         )}
         {mode === 'entity' && (
@@ -257,20 +331,39 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
             </label>
             <label>
               Entity id
-              <input name="entityId" required placeholder="00000000-0000-0000-0000-000000000000" value={entityId} onInput={(e) => setEntityId(e.currentTarget.value)} />
+              <input
+                name="entityId"
+                required
+                placeholder="00000000-0000-0000-0000-000000000000"
+                value={entityId}
+                onInput={(e) => setEntityId(e.currentTarget.value)}
+              />
             </label>
-            <p class="hint">Only rows missing live are inserted; a live row is never overwritten (a difference is reported as a conflict). Nobody is logged out.</p>
+            <p class="hint">
+              Only rows missing live are inserted; a live row is never overwritten (a difference is reported as a
+              conflict). Nobody is logged out.
+            </p>
           </fieldset>
         )}
         {mode !== 'entity' && (
           <fieldset>
             <legend>Options</legend>
             <label class="check">
-              <input type="checkbox" name="skipSafetyBackup" checked={skipSafetyBackup} onChange={(e) => setSkip(e.currentTarget.checked)} />
+              <input
+                type="checkbox"
+                name="skipSafetyBackup"
+                checked={skipSafetyBackup}
+                onChange={(e) => setSkip(e.currentTarget.checked)}
+              />
               Skip the background safety file (the restore point for undo is kept anyway)
             </label>
             <label class="check">
-              <input type="checkbox" name="allowNoAdmin" checked={allowNoAdmin} onChange={(e) => setAllowNoAdmin(e.currentTarget.checked)} />
+              <input
+                type="checkbox"
+                name="allowNoAdmin"
+                checked={allowNoAdmin}
+                onChange={(e) => setAllowNoAdmin(e.currentTarget.checked)}
+              />
               Restore even if the file has no usable admin (nobody could log in afterwards)
             </label>
           </fieldset>
@@ -285,11 +378,30 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
           </button>
         </div>
       </form>
-      {previewJob && <JobProgress key={previewJob} jobId={previewJob} title="Preview (nothing changes)" render={(s) => <OperationOutcome status={s} />} />}
-      {jobId && <JobProgress key={jobId} jobId={jobId} title={mode === 'entity' ? 'Entity restore' : 'Restore'} onFinish={finished} render={(s) => <OperationOutcome status={s} />} />}
+      {previewJob && (
+        <JobProgress
+          key={previewJob}
+          jobId={previewJob}
+          title="Preview (nothing changes)"
+          render={(s) => <OperationOutcome status={s} />}
+        />
+      )}
+      {jobId && (
+        <JobProgress
+          key={jobId}
+          jobId={jobId}
+          title={mode === 'entity' ? 'Entity restore' : 'Restore'}
+          onFinish={finished}
+          render={(s) => <OperationOutcome status={s} />}
+        />
+      )}
       {confirming && (
         <ConfirmDialog
-          title={mode === 'entity' ? `Bring back ${entityLabel} ${entityId.trim()} from ${name}?` : `Replace ${mode === 'tables' ? 'these tables' : 'the live data'} with ${name}?`}
+          title={
+            mode === 'entity'
+              ? `Bring back ${entityLabel} ${entityId.trim()} from ${name}?`
+              : `Replace ${mode === 'tables' ? 'these tables' : 'the live data'} with ${name}?`
+          }
           confirmLabel={mode === 'entity' ? 'Insert what is missing' : 'Replace the data'}
           danger={mode !== 'entity'}
           busy={busy}
@@ -298,17 +410,23 @@ export function RestoreView({ query }: { query: URLSearchParams }) {
         >
           {mode === 'entity' ? (
             <p>
-              The {entityLabel} and what hangs off it in the file are inserted where they are missing live, with the parents they need. Live rows are never
-              changed; conflicts are listed afterwards. It runs in one transaction and writes an audit log entry.
+              The {entityLabel} and what hangs off it in the file are inserted where they are missing live, with the
+              parents they need. Live rows are never changed; conflicts are listed afterwards. It runs in one
+              transaction and writes an audit log entry.
             </p>
           ) : mode === 'tables' ? (
             <Replaces
-              counts={Object.fromEntries(tables.map((t) => [t, (source === 'stored' ? chosen?.recordCounts : fileCounts)?.[t] ?? 0]))}
+              counts={Object.fromEntries(
+                tables.map((t) => [t, (source === 'stored' ? chosen?.recordCounts : fileCounts)?.[t] ?? 0]),
+              )}
               safety={!skipSafetyBackup}
               selective={withDependencies}
             />
           ) : (
-            <Replaces counts={source === 'stored' ? (chosen?.recordCounts ?? null) : fileCounts} safety={!skipSafetyBackup} />
+            <Replaces
+              counts={source === 'stored' ? (chosen?.recordCounts ?? null) : fileCounts}
+              safety={!skipSafetyBackup}
+            />
           )}
         </ConfirmDialog>
       )}

@@ -5,7 +5,18 @@ import { bytes, when } from '../format.js';
 
 type Settings = Pick<
   Schedule,
-  'frequency' | 'location' | 'retentionDays' | 'includeAuditLogs' | 'includeSessions' | 'compression' | 'drillFrequency' | 'keepDaily' | 'keepWeekly' | 'keepMonthly' | 'keepYearly' | 'maxTotalSizeMb'
+  | 'frequency'
+  | 'location'
+  | 'retentionDays'
+  | 'includeAuditLogs'
+  | 'includeSessions'
+  | 'compression'
+  | 'drillFrequency'
+  | 'keepDaily'
+  | 'keepWeekly'
+  | 'keepMonthly'
+  | 'keepYearly'
+  | 'maxTotalSizeMb'
 >;
 const KEEP_RULES = [
   ['keepDaily', 'Keep daily', 'the newest backup of each of the last N days that have one'],
@@ -13,9 +24,23 @@ const KEEP_RULES = [
   ['keepMonthly', 'Keep monthly', 'the newest of each of the last N months'],
   ['keepYearly', 'Keep yearly', 'the newest of each of the last N years'],
 ] as const;
-const SETTING_KEYS = ['frequency', 'location', 'retentionDays', 'includeAuditLogs', 'includeSessions', 'compression', 'drillFrequency', 'keepDaily', 'keepWeekly', 'keepMonthly', 'keepYearly', 'maxTotalSizeMb'] as const;
+const SETTING_KEYS = [
+  'frequency',
+  'location',
+  'retentionDays',
+  'includeAuditLogs',
+  'includeSessions',
+  'compression',
+  'drillFrequency',
+  'keepDaily',
+  'keepWeekly',
+  'keepMonthly',
+  'keepYearly',
+  'maxTotalSizeMb',
+] as const;
 
-const settingsOf = (s: Schedule): Settings => Object.fromEntries(SETTING_KEYS.map((k) => [k, s[k] ?? null])) as unknown as Settings;
+const settingsOf = (s: Schedule): Settings =>
+  Object.fromEntries(SETTING_KEYS.map((k) => [k, s[k] ?? null])) as unknown as Settings;
 /** An empty number field is "no rule" (null); anything else a whole number. */
 const optionalNumber = (v: string): number | null => (v.trim() === '' ? null : Number(v));
 
@@ -29,10 +54,11 @@ function RetentionTable({ preview, unsavedRules }: { preview: RetentionPreview; 
     <section class="card" aria-labelledby="retention-title" aria-live="polite" data-testid="retention-preview">
       <h2 id="retention-title">Retention preview</h2>
       <p class="hint">
-        With {preview.retentionDays} days{unsavedRules ? ' and the saved keep rules (save to preview changed ones)' : ''}, the next prune would delete{' '}
+        With {preview.retentionDays} days
+        {unsavedRules ? ' and the saved keep rules (save to preview changed ones)' : ''}, the next prune would delete{' '}
         {deleting.length} backup{deleting.length === 1 ? '' : 's'}
-        {deleting.length ? ` (${bytes(deleting.reduce((a, b) => a + (b.fileSize ?? 0), 0))})` : ''} and keep {bytes(preview.keptBytes)}.
-        {preview.overSizeCap ? ' The kept backups are over the size cap.' : ''}
+        {deleting.length ? ` (${bytes(deleting.reduce((a, b) => a + (b.fileSize ?? 0), 0))})` : ''} and keep{' '}
+        {bytes(preview.keptBytes)}.{preview.overSizeCap ? ' The kept backups are over the size cap.' : ''}
       </p>
       {preview.decisions.length > 0 && (
         <table class="retention">
@@ -89,7 +115,9 @@ export function ScheduleView() {
   useEffect(() => {
     if (!days || days < 1) return;
     const t = setTimeout(() => {
-      get<RetentionPreview>(`/api/backup/retention/preview?retentionDays=${days}`).then(setPreview, () => setPreview(null));
+      get<RetentionPreview>(`/api/backup/retention/preview?retentionDays=${days}`).then(setPreview, () =>
+        setPreview(null),
+      );
     }, 300);
     return () => clearTimeout(t);
   }, [days, saved]);
@@ -107,9 +135,17 @@ export function ScheduleView() {
       setError(toFailure(err));
     }
   };
-  if (!form || !schedule) return <main id="main"><h1>Schedule</h1>{error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>}</main>;
+  if (!form || !schedule)
+    return (
+      <main id="main">
+        <h1>Schedule</h1>
+        {error ? <Message error={error} /> : <p aria-busy="true">Loading…</p>}
+      </main>
+    );
   const patch = (p: Partial<Settings>) => setForm({ ...form, ...p });
-  const unsavedRules = [...KEEP_RULES.map(([k]) => k), 'maxTotalSizeMb' as const].some((k) => form[k] !== (schedule[k] ?? null));
+  const unsavedRules = [...KEEP_RULES.map(([k]) => k), 'maxTotalSizeMb' as const].some(
+    (k) => form[k] !== (schedule[k] ?? null),
+  );
 
   return (
     <main id="main">
@@ -131,7 +167,11 @@ export function ScheduleView() {
         <div class="form-grid">
           <label>
             Frequency
-            <select name="frequency" value={form.frequency} onChange={(e) => patch({ frequency: e.currentTarget.value as Settings['frequency'] })}>
+            <select
+              name="frequency"
+              value={form.frequency}
+              onChange={(e) => patch({ frequency: e.currentTarget.value as Settings['frequency'] })}
+            >
               <option value="disabled">Disabled</option>
               <option value="daily">Daily</option>
               <option value="weekly">Weekly</option>
@@ -140,7 +180,11 @@ export function ScheduleView() {
           </label>
           <label>
             Location
-            <select name="location" value={form.location} onChange={(e) => patch({ location: e.currentTarget.value as Settings['location'] })}>
+            <select
+              name="location"
+              value={form.location}
+              onChange={(e) => patch({ location: e.currentTarget.value as Settings['location'] })}
+            >
               <option value="local">Local disk</option>
               <option value="cloud">Cloud (Cloudinary)</option>
               <option value="both">Both</option>
@@ -148,14 +192,22 @@ export function ScheduleView() {
           </label>
           <label>
             Compression
-            <select name="compression" value={form.compression} onChange={(e) => patch({ compression: e.currentTarget.value as Settings['compression'] })}>
+            <select
+              name="compression"
+              value={form.compression}
+              onChange={(e) => patch({ compression: e.currentTarget.value as Settings['compression'] })}
+            >
               <option value="gzip">gzip (default, readable by any tool)</option>
               <option value="zstd">zstd (faster, smaller)</option>
             </select>
           </label>
           <label>
             Restore drills
-            <select name="drillFrequency" value={form.drillFrequency} onChange={(e) => patch({ drillFrequency: e.currentTarget.value as Settings['drillFrequency'] })}>
+            <select
+              name="drillFrequency"
+              value={form.drillFrequency}
+              onChange={(e) => patch({ drillFrequency: e.currentTarget.value as Settings['drillFrequency'] })}
+            >
               <option value="disabled">Disabled</option>
               <option value="daily">Daily</option>
               <option value="weekly">Weekly</option>
@@ -166,24 +218,42 @@ export function ScheduleView() {
         <fieldset>
           <legend>Include</legend>
           <label class="check">
-            <input type="checkbox" name="includeAuditLogs" checked={form.includeAuditLogs} onChange={(e) => patch({ includeAuditLogs: e.currentTarget.checked })} />
+            <input
+              type="checkbox"
+              name="includeAuditLogs"
+              checked={form.includeAuditLogs}
+              onChange={(e) => patch({ includeAuditLogs: e.currentTarget.checked })}
+            />
             Audit logs
           </label>
           <label class="check">
-            <input type="checkbox" name="includeSessions" checked={form.includeSessions} onChange={(e) => patch({ includeSessions: e.currentTarget.checked })} />
+            <input
+              type="checkbox"
+              name="includeSessions"
+              checked={form.includeSessions}
+              onChange={(e) => patch({ includeSessions: e.currentTarget.checked })}
+            />
             Sessions
           </label>
         </fieldset>
         <fieldset>
           <legend>Retention</legend>
           <p class="hint">
-            A backup is kept when any rule keeps it. The newest completed backup, pinned ones, ones being read and the safety backups of restores still in
-            their undo window are never deleted. Leave a rule empty to not use it.
+            A backup is kept when any rule keeps it. The newest completed backup, pinned ones, ones being read and the
+            safety backups of restores still in their undo window are never deleted. Leave a rule empty to not use it.
           </p>
           <div class="form-grid">
             <label>
               Keep backups for (days)
-              <input type="number" name="retentionDays" min={1} max={3650} required value={form.retentionDays} onInput={(e) => patch({ retentionDays: Number(e.currentTarget.value) })} />
+              <input
+                type="number"
+                name="retentionDays"
+                min={1}
+                max={3650}
+                required
+                value={form.retentionDays}
+                onInput={(e) => patch({ retentionDays: Number(e.currentTarget.value) })}
+              />
             </label>
             {KEEP_RULES.map(([key, label, help]) => (
               <label key={key}>
@@ -210,7 +280,9 @@ export function ScheduleView() {
                 aria-describedby="maxTotalSizeMb-help"
                 onInput={(e) => patch({ maxTotalSizeMb: optionalNumber(e.currentTarget.value) })}
               />
-              <small id="maxTotalSizeMb-help">after the rules, the oldest unprotected backups go until the rest fit</small>
+              <small id="maxTotalSizeMb-help">
+                after the rules, the oldest unprotected backups go until the rest fit
+              </small>
             </label>
           </div>
         </fieldset>

@@ -15,7 +15,8 @@ function Discards({ p }: { p: UndoPreview }) {
   return (
     <table data-testid="undo-discards">
       <caption class="caption-left">
-        An undo discards <strong data-testid="undo-written">{p.written.toLocaleString()}</strong> row change{p.written === 1 ? '' : 's'} written since the restore:
+        An undo discards <strong data-testid="undo-written">{p.written.toLocaleString()}</strong> row change
+        {p.written === 1 ? '' : 's'} written since the restore:
       </caption>
       <thead>
         <tr>
@@ -151,7 +152,13 @@ export function UndoView({ query }: { query: URLSearchParams }) {
       >
         <label>
           Restore operation id
-          <input name="operationId" required placeholder="the restore's job id" value={opId} onInput={(e) => setOpId(e.currentTarget.value)} />
+          <input
+            name="operationId"
+            required
+            placeholder="the restore's job id"
+            value={opId}
+            onInput={(e) => setOpId(e.currentTarget.value)}
+          />
         </label>
         <button type="submit" class="secondary">
           Check
@@ -168,16 +175,18 @@ export function UndoView({ query }: { query: URLSearchParams }) {
       <Message error={error} />
       {p && (
         <section class="card" aria-labelledby="undo-title" data-testid="undo-preview">
-          <h2 id="undo-title">
-            {p.available ? 'This restore can be undone' : 'This restore cannot be undone'}
-          </h2>
+          <h2 id="undo-title">{p.available ? 'This restore can be undone' : 'This restore cannot be undone'}</h2>
           {p.reason && <p class="warning">{p.reason}</p>}
           <dl class="facts">
             <dt>Window</dt>
             <dd>{p.undoUntil ? `until ${when(p.undoUntil)}` : '—'}</dd>
             <dt>Restore point</dt>
             <dd>
-              {p.restorePoint.droppedAt ? `dropped ${when(p.restorePoint.droppedAt)}` : p.restorePoint.schema ? `${bytes(p.restorePoint.bytes)} kept` : 'none'}
+              {p.restorePoint.droppedAt
+                ? `dropped ${when(p.restorePoint.droppedAt)}`
+                : p.restorePoint.schema
+                  ? `${bytes(p.restorePoint.bytes)} kept`
+                  : 'none'}
             </dd>
           </dl>
           <Discards p={p} />
@@ -185,7 +194,12 @@ export function UndoView({ query }: { query: URLSearchParams }) {
             <button type="button" class="danger" disabled={!p.available} onClick={() => setConfirm('undo')}>
               Undo the restore…
             </button>
-            <button type="button" class="secondary" disabled={!p.restorePoint.schema || !!p.restorePoint.droppedAt} onClick={() => setConfirm('drop')}>
+            <button
+              type="button"
+              class="secondary"
+              disabled={!p.restorePoint.schema || !!p.restorePoint.droppedAt}
+              onClick={() => setConfirm('drop')}
+            >
               Drop the restore point…
             </button>
           </div>
@@ -205,7 +219,11 @@ export function UndoView({ query }: { query: URLSearchParams }) {
       {confirm && p && (
         <ConfirmDialog
           title={confirm === 'undo' ? 'Undo this restore?' : 'Drop the restore point?'}
-          confirmLabel={confirm === 'undo' ? `Undo, discarding ${p.written.toLocaleString()} change${p.written === 1 ? '' : 's'}` : 'Drop it'}
+          confirmLabel={
+            confirm === 'undo'
+              ? `Undo, discarding ${p.written.toLocaleString()} change${p.written === 1 ? '' : 's'}`
+              : 'Drop it'
+          }
           danger
           busy={busy}
           onConfirm={act}
@@ -227,7 +245,9 @@ export function UndoView({ query }: { query: URLSearchParams }) {
               <p>Everyone, you included, is logged out.</p>
             </>
           ) : (
-            <p>The kept tables ({bytes(p.restorePoint.bytes)}) are dropped now: this restore can no longer be undone.</p>
+            <p>
+              The kept tables ({bytes(p.restorePoint.bytes)}) are dropped now: this restore can no longer be undone.
+            </p>
           )}
         </ConfirmDialog>
       )}

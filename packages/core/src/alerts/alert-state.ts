@@ -26,10 +26,22 @@ export interface AlertSending {
 
 const HEALTH_CHECK_WORDING: Record<HealthCheckName, { failing: string; passing: string }> = {
   backup_age: { failing: 'no completed backup is recent enough', passing: 'a recent completed backup exists' },
-  scheduled_run: { failing: 'the last scheduled backup failed or did not run when due', passing: 'scheduled backups run' },
-  drill: { failing: 'the last restore drill failed, or none succeeded within its period', passing: 'restore drills succeed' },
-  backup_size: { failing: 'the newest backup is empty or under half the size of the previous one', passing: 'the newest backup size is plausible' },
-  storage_total: { failing: 'stored backups take more than the configured total', passing: 'stored backups fit the configured total' },
+  scheduled_run: {
+    failing: 'the last scheduled backup failed or did not run when due',
+    passing: 'scheduled backups run',
+  },
+  drill: {
+    failing: 'the last restore drill failed, or none succeeded within its period',
+    passing: 'restore drills succeed',
+  },
+  backup_size: {
+    failing: 'the newest backup is empty or under half the size of the previous one',
+    passing: 'the newest backup size is plausible',
+  },
+  storage_total: {
+    failing: 'stored backups take more than the configured total',
+    passing: 'stored backups fit the configured total',
+  },
   read_back: { failing: 'the read-back of the newest backup failed', passing: 'the newest backup reads back' },
 };
 
@@ -80,10 +92,18 @@ export function alertSummary(type: AlertEventType, subject: AlertEvent['subject'
 export async function raiseAlert(deps: AlertDeps, condition: AlertCondition, opts: AlertSending): Promise<boolean> {
   const key = conditionKey(condition);
   const now = deps.now?.() ?? new Date();
-  const created = await deps.prisma.alertState.createMany({ data: [{ key, active: true, raisedAt: now }], skipDuplicates: true });
+  const created = await deps.prisma.alertState.createMany({
+    data: [{ key, active: true, raisedAt: now }],
+    skipDuplicates: true,
+  });
   const raised =
     created.count === 1 ||
-    (await deps.prisma.alertState.updateMany({ where: { key, active: false }, data: { active: true, raisedAt: now, resolvedAt: null } })).count === 1;
+    (
+      await deps.prisma.alertState.updateMany({
+        where: { key, active: false },
+        data: { active: true, raisedAt: now, resolvedAt: null },
+      })
+    ).count === 1;
   if (!raised) return false;
   if (opts.send && !(await enqueueAlert(deps, key, condition.type))) {
     await deps.prisma.alertState.updateMany({ where: { key, active: true }, data: { active: false } });
@@ -135,13 +155,17 @@ export interface DeliverAlertInput {
  * @returns `false` when the condition's row is gone or the key is not ours (nothing sent).
  * @throws WebhookDeliveryError (retry) or WebhookRejectedError (final) from {@link sendWebhook}.
  */
-export async function deliverAlert(deps: { prisma: PrismaClient; now?: () => Date }, input: DeliverAlertInput): Promise<boolean> {
+export async function deliverAlert(
+  deps: { prisma: PrismaClient; now?: () => Date },
+  input: DeliverAlertInput,
+): Promise<boolean> {
   const condition = parseConditionKey(input.key);
   const type = alertEventSchema.shape.type.safeParse(input.event);
   if (!condition || !type.success) return false;
   const state = await deps.prisma.alertState.findUnique({ where: { key: input.key } });
   if (!state) return false;
-  const occurredAt = type.data === 'health.recovered' ? (state.resolvedAt ?? deps.now?.() ?? new Date()) : state.raisedAt;
+  const occurredAt =
+    type.data === 'health.recovered' ? (state.resolvedAt ?? deps.now?.() ?? new Date()) : state.raisedAt;
   const event = alertEventSchema.parse({
     id: input.alertId,
     type: type.data,

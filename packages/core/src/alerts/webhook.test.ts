@@ -38,7 +38,11 @@ beforeAll(async () => {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const header = req.headers[WEBHOOK_SIGNATURE_HEADER];
-      received.push({ body, headers: req.headers, signed: verifyWebhookSignature({ body, header: String(header), secret: SECRET }) });
+      received.push({
+        body,
+        headers: req.headers,
+        signed: verifyWebhookSignature({ body, header: String(header), secret: SECRET }),
+      });
       if (answer === 'hang') return;
       res.writeHead(answer.status, answer.headers).end('receiver says no');
     });
@@ -61,9 +65,16 @@ afterAll(async () => {
 });
 
 const event = (over: Partial<Omit<AlertEvent, 'id' | 'occurredAt'>> = {}): AlertEvent =>
-  createAlertEvent({ type: 'backup.failed', summary: 'Backup failed: STORAGE_ERROR', subject: { kind: 'backup', id: BACKUP_ID }, code: 'STORAGE_ERROR', ...over });
+  createAlertEvent({
+    type: 'backup.failed',
+    summary: 'Backup failed: STORAGE_ERROR',
+    subject: { kind: 'backup', id: BACKUP_ID },
+    code: 'STORAGE_ERROR',
+    ...over,
+  });
 
-const send = (e: AlertEvent, url = `${base}/hooks/T0K3N-in-path`, timeoutMs = 5000) => sendWebhook({ url, secret: SECRET, event: e, timeoutMs });
+const send = (e: AlertEvent, url = `${base}/hooks/T0K3N-in-path`, timeoutMs = 5000) =>
+  sendWebhook({ url, secret: SECRET, event: e, timeoutMs });
 
 describe('sendWebhook to a real receiver', () => {
   it('POSTs the event as JSON, signed, once', async () => {
@@ -73,7 +84,11 @@ describe('sendWebhook to a real receiver', () => {
     const [r] = received;
     expect(r!.signed).toBe(true);
     expect(JSON.parse(r!.body)).toEqual(e);
-    expect(r!.headers).toMatchObject({ 'content-type': 'application/json', 'x-mp-event': 'backup.failed', 'x-mp-delivery': e.id });
+    expect(r!.headers).toMatchObject({
+      'content-type': 'application/json',
+      'x-mp-event': 'backup.failed',
+      'x-mp-delivery': e.id,
+    });
     expect(Object.keys(JSON.parse(r!.body)).sort()).toEqual(['code', 'id', 'occurredAt', 'subject', 'summary', 'type']);
   });
 
@@ -82,7 +97,11 @@ describe('sendWebhook to a real receiver', () => {
     const err = await send(event()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WebhookDeliveryError);
     expect(err).not.toBeInstanceOf(UnrecoverableError);
-    expect(err).toMatchObject({ retryable: true, status, message: `Alert webhook to ${new URL(base).host} answered ${status}` });
+    expect(err).toMatchObject({
+      retryable: true,
+      status,
+      message: `Alert webhook to ${new URL(base).host} answered ${status}`,
+    });
   });
 
   it.each([400, 401, 404, 410, 422])('throws a permanent error (UnrecoverableError) on %i', async (status) => {
@@ -132,9 +151,18 @@ describe('signatures', () => {
     const header = signWebhook(body, SECRET, at);
     expect(header).toMatch(/^t=1781092800,v1=[0-9a-f]{64}$/);
     expect(verifyWebhookSignature({ body, header, secret: SECRET, now: at })).toBe(true);
-    expect(verifyWebhookSignature({ body: body.replace('world', 'World'), header, secret: SECRET, now: at })).toBe(false);
+    expect(verifyWebhookSignature({ body: body.replace('world', 'World'), header, secret: SECRET, now: at })).toBe(
+      false,
+    );
     expect(verifyWebhookSignature({ body, header, secret: 'other', now: at })).toBe(false);
-    for (const bad of [undefined, '', 'v1=abc', 't=1781092800', `t=x,${header.split(',')[1]}`, header.replace('v1=', 'v0=')]) {
+    for (const bad of [
+      undefined,
+      '',
+      'v1=abc',
+      't=1781092800',
+      `t=x,${header.split(',')[1]}`,
+      header.replace('v1=', 'v0='),
+    ]) {
       expect(verifyWebhookSignature({ body, header: bad, secret: SECRET, now: at })).toBe(false);
     }
   });
@@ -145,7 +173,9 @@ describe('signatures', () => {
     expect(verifyWebhookSignature({ body, header, secret: SECRET, now: new Date(at.getTime() + 301_000) })).toBe(false);
     const v1 = header.split(',')[1];
     const moved = `t=${1781092800 + 3600},${v1}`;
-    expect(verifyWebhookSignature({ body, header: moved, secret: SECRET, now: new Date(at.getTime() + 3600_000) })).toBe(false);
+    expect(
+      verifyWebhookSignature({ body, header: moved, secret: SECRET, now: new Date(at.getTime() + 3600_000) }),
+    ).toBe(false);
   });
 
   it('accepts any one of several v1 signatures (secret rotation)', () => {
@@ -159,7 +189,9 @@ describe('signatures', () => {
 describe('events and their keys', () => {
   it('refuse extra fields, addresses and credentials', () => {
     expect(() => event({ summary: 'Backup failed for ada@example.com' })).toThrow(/address or credentials/);
-    expect(() => event({ summary: 'Upload to https://key:secret@api.example.test failed' })).toThrow(/address or credentials/);
+    expect(() => event({ summary: 'Upload to https://key:secret@api.example.test failed' })).toThrow(
+      /address or credentials/,
+    );
     expect(() => createAlertEvent({ ...event(), member: 'Ada' } as never)).toThrow();
     expect(() => event({ type: 'backup.exploded' as never })).toThrow();
   });
@@ -171,7 +203,13 @@ describe('events and their keys', () => {
     expect(alertKey(a)).toBe(alertKey(b));
     expect(alertKey(a)).toBe(`alert/backup.failed/backup/${BACKUP_ID}/STORAGE_ERROR`);
     expect(alertKey(event({ subject: { kind: 'backup', id: 'other' } }))).not.toBe(alertKey(a));
-    const unhealthy = (code: string) => event({ type: 'health.unhealthy', summary: 'Backups unhealthy', subject: { kind: 'health', id: 'backups' }, code });
+    const unhealthy = (code: string) =>
+      event({
+        type: 'health.unhealthy',
+        summary: 'Backups unhealthy',
+        subject: { kind: 'health', id: 'backups' },
+        code,
+      });
     expect(alertKey(unhealthy('backup_age'))).toBe(alertKey(unhealthy('backup_age')));
     expect(alertKey(unhealthy('backup_age,read_back'))).not.toBe(alertKey(unhealthy('backup_age')));
     expect(alertKey(event({ code: 'A:B' }))).not.toContain(':');

@@ -35,7 +35,9 @@ export const alertEventSchema = z
       .min(1)
       .max(300)
       .refine((s) => !LEAKY.test(s), 'summary must not carry an address or credentials'),
-    subject: z.object({ kind: z.enum(['backup', 'operation', 'drill', 'health']), id: z.string().min(1).max(100) }).strict(),
+    subject: z
+      .object({ kind: z.enum(['backup', 'operation', 'drill', 'health']), id: z.string().min(1).max(100) })
+      .strict(),
     code: z.string().max(100).optional(),
   })
   .strict();
@@ -165,7 +167,8 @@ export async function sendWebhook(input: SendWebhookInput): Promise<void> {
     });
   } catch (err) {
     const name = (err as Error).name;
-    const why = name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${input.timeoutMs} ms` : 'network failure';
+    const why =
+      name === 'TimeoutError' || name === 'AbortError' ? `no answer within ${input.timeoutMs} ms` : 'network failure';
     throw new WebhookDeliveryError(`Alert webhook to ${host}: ${why}`, null);
   }
   // The receiver's body is not ours to log (and may be large): release the connection without reading it.

@@ -17,9 +17,13 @@ export async function changePassword(
     throw new AppError('INVALID_CREDENTIALS', 'The current password is wrong');
   }
   if (!isStrongPassword(input.newPassword)) {
-    throw new AppError('VALIDATION_ERROR', 'The new password is too weak: use 12+ characters with three of lower case, upper case, digits, symbols', {
-      fields: [{ path: 'newPassword', message: 'too weak' }],
-    });
+    throw new AppError(
+      'VALIDATION_ERROR',
+      'The new password is too weak: use 12+ characters with three of lower case, upper case, digits, symbols',
+      {
+        fields: [{ path: 'newPassword', message: 'too weak' }],
+      },
+    );
   }
   if (input.newPassword === input.currentPassword) {
     throw new AppError('VALIDATION_ERROR', 'The new password must differ from the current one', {

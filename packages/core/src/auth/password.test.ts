@@ -1,7 +1,14 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStrongPassword } from '@mp/config';
-import { ARGON2_PARAMS, generateStrongPassword, hashPassword, isUsablePasswordHash, needsRehash, verifyPassword } from './password.js';
+import {
+  ARGON2_PARAMS,
+  generateStrongPassword,
+  hashPassword,
+  isUsablePasswordHash,
+  needsRehash,
+  verifyPassword,
+} from './password.js';
 
 /** A hash in the format this product wrote before Argon2id (N lowered so the test stays fast). */
 function legacyScrypt(password: string, N = 1 << 14): string {

@@ -75,11 +75,21 @@ interface ScryptHash {
 function parseScrypt(stored: string): ScryptHash | null {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
-  const [N, r, p] = parts.slice(1, 4).map((v) => (/^\d{1,8}$/.test(v ?? '') ? Number(v) : NaN)) as [number, number, number];
+  const [N, r, p] = parts.slice(1, 4).map((v) => (/^\d{1,8}$/.test(v ?? '') ? Number(v) : NaN)) as [
+    number,
+    number,
+    number,
+  ];
   const salt = Buffer.from(parts[4] ?? '', 'base64');
   const hash = Buffer.from(parts[5] ?? '', 'base64');
   const powerOfTwo = N > 1 && (N & (N - 1)) === 0;
-  if (!powerOfTwo || N > SCRYPT_LIMITS.maxN || !(r >= 1 && r <= SCRYPT_LIMITS.maxR) || !(p >= 1 && p <= SCRYPT_LIMITS.maxP)) return null;
+  if (
+    !powerOfTwo ||
+    N > SCRYPT_LIMITS.maxN ||
+    !(r >= 1 && r <= SCRYPT_LIMITS.maxR) ||
+    !(p >= 1 && p <= SCRYPT_LIMITS.maxP)
+  )
+    return null;
   if (salt.length < 8 || hash.length < SCRYPT_LIMITS.minKeylen || hash.length > SCRYPT_LIMITS.maxKeylen) return null;
   return { N, r, p, salt, hash };
 }

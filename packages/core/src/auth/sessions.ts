@@ -51,10 +51,7 @@ let dummyHash: Promise<string> | undefined;
  * password just checked, in the same transaction as the session (see `needsRehash`).
  * @throws AppError INVALID_CREDENTIALS
  */
-export async function login(
-  deps: { prisma: PrismaClient; now?: () => Date },
-  input: LoginInput,
-): Promise<LoginResult> {
+export async function login(deps: { prisma: PrismaClient; now?: () => Date }, input: LoginInput): Promise<LoginResult> {
   const user = await deps.prisma.user.findUnique({
     where: { username: input.username },
     select: { ...publicUserSelect, passwordHash: true, isActive: true },
@@ -67,11 +64,21 @@ export async function login(
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
   const rehash = needsRehash(user.passwordHash)
     ? // Only over the hash just checked: a password changed meanwhile is never put back to this one.
-      [deps.prisma.user.updateMany({ where: { id: user.id, passwordHash: user.passwordHash }, data: { passwordHash: await hashPassword(input.password) } })]
+      [
+        deps.prisma.user.updateMany({
+          where: { id: user.id, passwordHash: user.passwordHash },
+          data: { passwordHash: await hashPassword(input.password) },
+        }),
+      ]
     : [];
   const [session, updated] = await deps.prisma.$transaction([
     deps.prisma.session.create({
-      data: { userId: user.id, expiresAt, ipAddress: input.ip ?? null, userAgent: input.userAgent?.slice(0, 500) ?? null },
+      data: {
+        userId: user.id,
+        expiresAt,
+        ipAddress: input.ip ?? null,
+        userAgent: input.userAgent?.slice(0, 500) ?? null,
+      },
       select: { id: true },
     }),
     deps.prisma.user.update({ where: { id: user.id }, data: { lastLoginAt: now }, select: publicUserSelect }),

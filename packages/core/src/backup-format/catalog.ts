@@ -11,7 +11,8 @@ export interface ColumnInfo {
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** json and jsonb columns: a value is JSON text, where other columns take a string's content. */
-export const isJsonColumn = (column: Pick<ColumnInfo, 'type'>): boolean => column.type === 'json' || column.type === 'jsonb';
+export const isJsonColumn = (column: Pick<ColumnInfo, 'type'>): boolean =>
+  column.type === 'json' || column.type === 'jsonb';
 
 /** Columns of `<schema>.<table>` (default `public`) in their physical order, read from the catalog. */
 export async function readColumns(db: Queryable, table: string, schema = 'public'): Promise<ColumnInfo[]> {

@@ -1,7 +1,13 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { createCompressor, decompressing, detectCompression, isDecompressError, type Compression } from './compression.js';
+import {
+  createCompressor,
+  decompressing,
+  detectCompression,
+  isDecompressError,
+  type Compression,
+} from './compression.js';
 
 const doc = Buffer.from(
   `{"metadata":{"version":"1.1"},\n"data":{\n"loans":[\n${Array.from({ length: 5000 }, (_, i) => `{"id":"${i}","amount":"${(i * 13.37).toFixed(2)}","notes":"row ${i}"}`).join('\n,')}\n]\n}}`,
@@ -21,20 +27,27 @@ async function compress(kind: Compression, data: Buffer): Promise<Buffer> {
 async function read(pieces: Buffer[]): Promise<{ kind: Compression | null | undefined; data: Buffer }> {
   let kind: Compression | null | undefined;
   const out: Buffer[] = [];
-  await pipeline(Readable.from(pieces), decompressing((k) => (kind = k)), async (s: AsyncIterable<Buffer>) => {
-    for await (const c of s) out.push(c);
-  });
+  await pipeline(
+    Readable.from(pieces),
+    decompressing((k) => (kind = k)),
+    async (s: AsyncIterable<Buffer>) => {
+      for await (const c of s) out.push(c);
+    },
+  );
   return { kind, data: Buffer.concat(out) };
 }
 
 describe('compression', () => {
-  it.each(['gzip', 'zstd'] as const)('%s round-trips, detected by its first bytes even when they arrive one at a time', async (kind) => {
-    const file = await compress(kind, doc);
-    expect(file.length).toBeLessThan(doc.length / 3);
-    expect(detectCompression(file)).toBe(kind);
-    const pieces = [file.subarray(0, 1), file.subarray(1, 2), file.subarray(2, 3), file.subarray(3)];
-    expect(await read(pieces)).toEqual({ kind, data: doc });
-  });
+  it.each(['gzip', 'zstd'] as const)(
+    '%s round-trips, detected by its first bytes even when they arrive one at a time',
+    async (kind) => {
+      const file = await compress(kind, doc);
+      expect(file.length).toBeLessThan(doc.length / 3);
+      expect(detectCompression(file)).toBe(kind);
+      const pieces = [file.subarray(0, 1), file.subarray(1, 2), file.subarray(2, 3), file.subarray(3)];
+      expect(await read(pieces)).toEqual({ kind, data: doc });
+    },
+  );
 
   it('passes plain JSON through untouched', async () => {
     expect(detectCompression(doc)).toBeNull();

@@ -88,7 +88,9 @@ class ZstdDecompress extends Transform {
         src = src.subarray(consumed);
         this.bytesOut += produced;
         if (this.bytesOut > ZSTD_INFLATE_SLACK && this.bytesOut > ZSTD_MAX_INFLATE_RATIO * this.bytesIn) {
-          throw new ZstdDataError(`the zstd data inflates more than ${ZSTD_MAX_INFLATE_RATIO} times; refused as a likely zstd bomb`);
+          throw new ZstdDataError(
+            `the zstd data inflates more than ${ZSTD_MAX_INFLATE_RATIO} times; refused as a likely zstd bomb`,
+          );
         }
         if (produced > 0) this.push(dst.subarray(0, produced));
         if (src.length === 0 && (produced < dst.length || ret === 0)) {
@@ -103,7 +105,8 @@ class ZstdDecompress extends Transform {
   }
 
   override _flush(done: (err?: Error | null) => void): void {
-    if (this.inFrame || this.bytesIn === 0) done(new ZstdDataError('the zstd data ends in the middle of a frame (the file is cut short)'));
+    if (this.inFrame || this.bytesIn === 0)
+      done(new ZstdDataError('the zstd data ends in the middle of a frame (the file is cut short)'));
     else done();
   }
 }
@@ -147,6 +150,10 @@ export function decompressing(onDetect?: (kind: Compression | null) => void): Du
       return;
     }
     // pipeline() carries an error either way: the source's into the decompressor, and a consumer's stop back to the source.
-    yield* pipeline(Readable.from(rest(), { objectMode: false }), createDecompressor(kind), () => {}) as AsyncIterable<Buffer>;
+    yield* pipeline(
+      Readable.from(rest(), { objectMode: false }),
+      createDecompressor(kind),
+      () => {},
+    ) as AsyncIterable<Buffer>;
   });
 }

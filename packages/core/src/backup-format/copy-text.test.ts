@@ -29,34 +29,51 @@ function failure(row: string, columns = COLUMNS, options = UNTAGGED): RowShapeEr
 
 describe('CopyTextEncoder', () => {
   it('writes one tab-separated line per row, null as \\N', () => {
-    expect(encode(['{"id":"a","name":"Ada","amount":"10.250","active":true,"data":null}', '{"id":"b","name":null,"amount":-1.5e3,"active":false,"data":{"k": [1, "x"]}}'])).toBe(
-      'a\tAda\t10.250\ttrue\t\\N\nb\t\\N\t-1.5e3\tfalse\t{"k": [1, "x"]}\n',
-    );
+    expect(
+      encode([
+        '{"id":"a","name":"Ada","amount":"10.250","active":true,"data":null}',
+        '{"id":"b","name":null,"amount":-1.5e3,"active":false,"data":{"k": [1, "x"]}}',
+      ]),
+    ).toBe('a\tAda\t10.250\ttrue\t\\N\nb\t\\N\t-1.5e3\tfalse\t{"k": [1, "x"]}\n');
   });
 
   it('keeps JSON escapes that mean the same in COPY text, and rewrites \\u escapes', () => {
-    const row = JSON.stringify({ id: 'a', name: 'tab\there "q" back\\slash /\n\r\b\f \u0001 é 😀 \\N', amount: '1', active: true, data: null });
+    const row = JSON.stringify({
+      id: 'a',
+      name: 'tab\there "q" back\\slash /\n\r\b\f \u0001 é 😀 \\N',
+      amount: '1',
+      active: true,
+      data: null,
+    });
     // JSON.stringify writes \u0001 as an escape, é and the emoji as UTF-8.
     expect(encode([row])).toBe('a\ttab\\there \\"q\\" back\\\\slash /\\n\\r\\b\\f \\x01 é 😀 \\\\N\t1\ttrue\t\\N\n');
-    expect(encode(['{"id":"\\u00e9\\ud83d\\ude00\\u005c","name":"","amount":0,"active":true,"data":null}'])).toBe('é😀\\x5c\t\t0\ttrue\t\\N\n');
+    expect(encode(['{"id":"\\u00e9\\ud83d\\ude00\\u005c","name":"","amount":0,"active":true,"data":null}'])).toBe(
+      'é😀\\x5c\t\t0\ttrue\t\\N\n',
+    );
   });
 
   it('keeps a json value as JSON text, with COPY special bytes escaped', () => {
     const out = encode(['{"id":"a","name":"n","amount":1,"active":true,"data":{"s": "a\\\\b\\"c\\u0001", "t":\t"x"}}']);
     expect(out).toBe('a\tn\t1\ttrue\t{"s": "a\\\\\\\\b\\\\"c\\\\u0001", "t":\\t"x"}\n');
-    expect(encode(['{"id":"a","name":"n","amount":1,"active":true,"data":"just text"}'])).toBe('a\tn\t1\ttrue\t"just text"\n');
+    expect(encode(['{"id":"a","name":"n","amount":1,"active":true,"data":"just text"}'])).toBe(
+      'a\tn\t1\ttrue\t"just text"\n',
+    );
     expect(encode(['{"id":"a","name":"n","amount":1,"active":true,"data":[]}'])).toBe('a\tn\t1\ttrue\t[]\n');
     expect(encode(['{"id":"a","name":"n","amount":1,"active":true,"data":12.50}'])).toBe('a\tn\t1\ttrue\t12.50\n');
   });
 
   it('accepts whitespace between tokens', () => {
-    expect(encode([' { "id" : "a" , "name" : "n" , "amount" : 1 , "active" : true , "data" : null } '])).toBe('a\tn\t1\ttrue\t\\N\n');
+    expect(encode([' { "id" : "a" , "name" : "n" , "amount" : 1 , "active" : true , "data" : null } '])).toBe(
+      'a\tn\t1\ttrue\t\\N\n',
+    );
   });
 
   it('hands over what was encoded since the last take, and keeps nothing of a refused row', () => {
     const encoder = new CopyTextEncoder(COLUMNS, UNTAGGED);
     encoder.encode(Buffer.from('{"id":"a","name":"n","amount":1,"active":true,"data":null}'));
-    expect(() => encoder.encode(Buffer.from('{"id":"b","name":"n","amount":1,"active":true,"data":'))).toThrow(RowShapeError);
+    expect(() => encoder.encode(Buffer.from('{"id":"b","name":"n","amount":1,"active":true,"data":'))).toThrow(
+      RowShapeError,
+    );
     expect(encoder.take().toString()).toBe('a\tn\t1\ttrue\t\\N\n');
     expect(encoder.take().length).toBe(0);
     const big = 'x'.repeat(300 * 1024);
@@ -80,7 +97,15 @@ describe('CopyTextEncoder', () => {
   });
 
   it('brings every character PostgreSQL text can hold through a text column exactly, escaped or raw', () => {
-    const all = [...Array.from({ length: 0x7f }, (_, k) => String.fromCharCode(k + 1)), 'é', '\u2028', '\uffff', '😀', '\u{10ffff}', '\\N'].join('');
+    const all = [
+      ...Array.from({ length: 0x7f }, (_, k) => String.fromCharCode(k + 1)),
+      'é',
+      '\u2028',
+      '\uffff',
+      '😀',
+      '\u{10ffff}',
+      '\\N',
+    ].join('');
     // JSON.stringify escapes the controls (\t short, \u0001 long) and leaves DEL and the rest raw.
     for (const text of [all, ...all]) {
       const line = encode([JSON.stringify({ id: 'a', name: text, amount: 1, active: true, data: null })]);
@@ -95,21 +120,26 @@ describe('CopyTextEncoder', () => {
     expect(decodeCopyField(line.split('\t')[0]!)).toBe(JSON.parse(escapes));
   });
 
-  it.each(Array.from({ length: 0x20 }, (_, b) => b))('refuses raw control character %i inside a string, naming the field', (b) => {
-    const raw = String.fromCharCode(b);
-    for (const [row, field] of [
-      [`{"id":"a","name":"x${raw}y","amount":1,"active":true,"data":null}`, 'name'],
-      [`{"id":"a","name":"n","amount":1,"active":true,"data":{"k":"x${raw}y"}}`, 'data'],
-      [`{"id":"a","name":"n","amount":1,"active":true,"data":"x${raw}"}`, 'data'],
-    ] as const) {
-      const err = failure(row);
-      expect(err.message).toMatch(/raw control character U\+00[01][0-9A-F]/);
-      expect(err.field).toBe(field);
-    }
-  });
+  it.each(Array.from({ length: 0x20 }, (_, b) => b))(
+    'refuses raw control character %i inside a string, naming the field',
+    (b) => {
+      const raw = String.fromCharCode(b);
+      for (const [row, field] of [
+        [`{"id":"a","name":"x${raw}y","amount":1,"active":true,"data":null}`, 'name'],
+        [`{"id":"a","name":"n","amount":1,"active":true,"data":{"k":"x${raw}y"}}`, 'data'],
+        [`{"id":"a","name":"n","amount":1,"active":true,"data":"x${raw}"}`, 'data'],
+      ] as const) {
+        const err = failure(row);
+        expect(err.message).toMatch(/raw control character U\+00[01][0-9A-F]/);
+        expect(err.field).toBe(field);
+      }
+    },
+  );
 
   it('keeps DEL (U+007F) raw: JSON allows it and PostgreSQL text holds it', () => {
-    expect(encode(['{"id":"a\u007f","name":"n","amount":1,"active":true,"data":{"k":"\u007f"}}'])).toBe('a\u007f\tn\t1\ttrue\t{"k":"\u007f"}\n');
+    expect(encode(['{"id":"a\u007f","name":"n","amount":1,"active":true,"data":{"k":"\u007f"}}'])).toBe(
+      'a\u007f\tn\t1\ttrue\t{"k":"\u007f"}\n',
+    );
   });
 
   it('names a string cut by a raw line break as one that does not close on its line', () => {
@@ -119,7 +149,10 @@ describe('CopyTextEncoder', () => {
   describe('json values of format 1.1 (tagged)', () => {
     const TAGGED = { taggedJson: true };
     const row = (data: string) => `{"id":"a","name":"n","amount":1,"active":true,"data":${data}}`;
-    const dataOf = (data: string, options = TAGGED) => encode([row(data)], COLUMNS, options).split('\t')[4]!.slice(0, -1);
+    const dataOf = (data: string, options = TAGGED) =>
+      encode([row(data)], COLUMNS, options)
+        .split('\t')[4]!
+        .slice(0, -1);
 
     it('reads null as SQL NULL and {"$json": v} as v, JSON null included', () => {
       expect(dataOf('null')).toBe('\\N');
@@ -144,14 +177,20 @@ describe('CopyTextEncoder', () => {
     });
 
     it('only untags json columns', () => {
-      expect(failure('{"id":"a","name":{"$json": "x"},"amount":1,"active":true,"data":null}', COLUMNS, TAGGED).message).toMatch(/an object is not a valid value/);
+      expect(
+        failure('{"id":"a","name":{"$json": "x"},"amount":1,"active":true,"data":null}', COLUMNS, TAGGED).message,
+      ).toMatch(/an object is not a valid value/);
     });
   });
 
   it.each([
     ['[1]', /must be a JSON object/, undefined],
     ['{"id":"a","name":"n"}', /fields "amount", "active", "data" are missing/, 'name'],
-    ['{"id":"a","nam":"n","amount":1,"active":true,"data":null}', /field "nam" found where "name" was expected/, 'name'],
+    [
+      '{"id":"a","nam":"n","amount":1,"active":true,"data":null}',
+      /field "nam" found where "name" was expected/,
+      'name',
+    ],
     ['{"name":"n","id":"a","amount":1,"active":true,"data":null}', /field "name" found where "id" was expected/, 'id'],
     ['{"id":"a","name":"n","amount":1,"active":true,"data":null,"extra":1}', /unknown field/, undefined],
     ['{"id":"a","name":{"x":1},"amount":1,"active":true,"data":null}', /an object is not a valid value/, 'name'],

@@ -58,7 +58,9 @@ export class RowShapeError extends Error {
 
 const isWs = isJsonWhitespace;
 const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
-const isWordByte = (b: number | undefined) => b !== undefined && ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
+const isWordByte = (b: number | undefined) =>
+  b !== undefined &&
+  ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
 const NULL = Buffer.from('null');
 const WORDS = [NULL, Buffer.from('true'), Buffer.from('false')];
 const HEX = Buffer.from('0123456789abcdef');
@@ -146,7 +148,10 @@ export class CopyTextEncoder {
 
   /** Kept out of the string loop, which stays small enough to optimise well. */
   private rawControl(b: number, c: number): never {
-    this.fail(`not valid JSON: a string holds a raw control character ${controlName(b)}; it must be written as an escape`, c);
+    this.fail(
+      `not valid JSON: a string holds a raw control character ${controlName(b)}; it must be written as an escape`,
+      c,
+    );
   }
 
   private fail(problem: string, column?: number): never {
@@ -160,7 +165,14 @@ export class CopyTextEncoder {
     i++;
     for (let c = 0; c < n; c++) {
       i = skipWs(r, i);
-      if (r[i] === CLOSE_BRACE) this.fail(`fields ${this.columns.slice(c).map((x) => `"${x.name}"`).join(', ')} are missing`, c);
+      if (r[i] === CLOSE_BRACE)
+        this.fail(
+          `fields ${this.columns
+            .slice(c)
+            .map((x) => `"${x.name}"`)
+            .join(', ')} are missing`,
+          c,
+        );
       i = this.expectKey(r, i, c);
       i = skipWs(r, i);
       if (r[i] !== COLON) this.fail('not valid JSON: ":" expected after a field name', c);
@@ -170,7 +182,16 @@ export class CopyTextEncoder {
       i = skipWs(r, i);
       const b = r[i];
       if (c < n - 1) {
-        if (b !== COMMA) this.fail(b === CLOSE_BRACE ? `fields ${this.columns.slice(c + 1).map((x) => `"${x.name}"`).join(', ')} are missing` : 'not valid JSON: "," expected after a value', c);
+        if (b !== COMMA)
+          this.fail(
+            b === CLOSE_BRACE
+              ? `fields ${this.columns
+                  .slice(c + 1)
+                  .map((x) => `"${x.name}"`)
+                  .join(', ')} are missing`
+              : 'not valid JSON: "," expected after a value',
+            c,
+          );
       } else if (b !== CLOSE_BRACE) {
         if (b === COMMA) this.fail(`unknown field(s) after "${this.columns[c]!.name}"`);
         this.fail('not valid JSON: "}" expected after the last value', c);
@@ -199,7 +220,10 @@ export class CopyTextEncoder {
     }
     const found = /^"((?:[^"\\]|\\.){0,200})"/.exec(r.subarray(i, i + 210).toString('utf8'))?.[1];
     if (found === undefined) this.fail('not valid JSON: a field name expected', c);
-    this.fail(`field "${found}" found where "${this.columns[c]!.name}" was expected (fields must be the table's columns, in order)`, c);
+    this.fail(
+      `field "${found}" found where "${this.columns[c]!.name}" was expected (fields must be the table's columns, in order)`,
+      c,
+    );
   }
 
   /** Writes the value at `i` for column `c`; returns the index after it. */
@@ -207,7 +231,8 @@ export class CopyTextEncoder {
     const b = r[i];
     if (b === QUOTE) return this.string(r, i, c, this.json[c]!);
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-      if (!this.json[c]) this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
+      if (!this.json[c])
+        this.fail(`${b === OPEN_BRACE ? 'an object' : 'an array'} is not a valid value for this column`, c);
       if (b === OPEN_BRACE && this.tagged) {
         const end = this.untag(r, i, c);
         if (end >= 0) return end;
@@ -275,7 +300,11 @@ export class CopyTextEncoder {
     if (json) out[o++] = QUOTE;
     i++;
     for (;;) {
-      if (i >= n) this.fail('not valid JSON: unterminated string (a string must close on its own line; a raw line break inside it is not valid JSON)', c);
+      if (i >= n)
+        this.fail(
+          'not valid JSON: unterminated string (a string must close on its own line; a raw line break inside it is not valid JSON)',
+          c,
+        );
       const b = r[i]!;
       if (b === QUOTE) break;
       if (b !== BACKSLASH) {
@@ -298,7 +327,16 @@ export class CopyTextEncoder {
         continue;
       } else {
         // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
-        if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) {
+        if (
+          e !== QUOTE &&
+          e !== BACKSLASH &&
+          e !== 0x2f &&
+          e !== 0x62 &&
+          e !== 0x66 &&
+          e !== 0x6e &&
+          e !== 0x72 &&
+          e !== 0x74
+        ) {
           this.fail('not valid JSON: a bad escape in a string', c);
         }
         out[o++] = BACKSLASH;

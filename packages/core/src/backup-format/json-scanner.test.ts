@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { BackupScanner, ScanError, type ScanEvent } from './json-scanner.js';
 
 /** Feeds `text` in chunks of `size` bytes and collects rows per table plus metadata. */
-function scan(text: string, size = 7): { metadata: unknown; tables: Record<string, unknown[]>; counts: Record<string, number> } {
+function scan(
+  text: string,
+  size = 7,
+): { metadata: unknown; tables: Record<string, unknown[]>; counts: Record<string, number> } {
   const scanner = new BackupScanner();
   const bytes = Buffer.from(text, 'utf8');
   const events: ScanEvent[] = [];

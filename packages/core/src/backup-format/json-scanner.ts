@@ -9,7 +9,20 @@
  * Only the structure is checked here (objects, arrays, strings, nesting); the JSON of each row is
  * checked by the database. Key order at the top is free: metadata may come before or after data.
  */
-import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, CR, NEWLINE, OPEN_BRACE, OPEN_BRACKET, QUOTE, SPACE, isJsonWhitespace } from './bytes.js';
+import {
+  BACKSLASH,
+  CLOSE_BRACE,
+  CLOSE_BRACKET,
+  COLON,
+  COMMA,
+  CR,
+  NEWLINE,
+  OPEN_BRACE,
+  OPEN_BRACKET,
+  QUOTE,
+  SPACE,
+  isJsonWhitespace,
+} from './bytes.js';
 
 export type ScanEvent =
   | { type: 'metadata'; value: unknown }
@@ -179,7 +192,11 @@ export class BackupScanner {
         case S.AfterElem:
           if (b === COMMA) this.state = S.ElemOrEnd;
           else if (b === CLOSE_BRACKET) this.endTable();
-          else throw new ScanError(`Expected "," or "]" after row ${this.rowCount} of data.${this.table}`, this.offset + i);
+          else
+            throw new ScanError(
+              `Expected "," or "]" after row ${this.rowCount} of data.${this.table}`,
+              this.offset + i,
+            );
           break;
         case S.DataAfterValue:
           if (b === COMMA) this.state = S.DataKeyOrEnd;
@@ -315,7 +332,10 @@ export class BackupScanner {
     }
     if (this.captureFor === 'skip') this.parts = [];
     if (this.captureFor === 'row' && this.partBytes > this.maxRowBytes) {
-      throw new ScanError(`Row ${this.rowCount} of data.${this.table} is larger than ${this.maxRowBytes} bytes`, this.offset);
+      throw new ScanError(
+        `Row ${this.rowCount} of data.${this.table} is larger than ${this.maxRowBytes} bytes`,
+        this.offset,
+      );
     }
   }
 
@@ -324,7 +344,9 @@ export class BackupScanner {
     this.parts = [];
     if (this.captureFor === 'row') {
       // Rows travel to COPY one per line, so line breaks between tokens become spaces.
-      this.pendingRows.push(this.hasNewline ? Buffer.from(value.map((c) => (c === NEWLINE || c === CR ? SPACE : c))) : value);
+      this.pendingRows.push(
+        this.hasNewline ? Buffer.from(value.map((c) => (c === NEWLINE || c === CR ? SPACE : c))) : value,
+      );
       this.rowCount++;
       this.state = S.AfterElem;
       return;

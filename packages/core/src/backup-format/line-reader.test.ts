@@ -27,12 +27,17 @@ function thrown(fn: () => unknown): unknown {
 }
 
 /** Reads `text` (after its metadata line) in pieces of `size` bytes; returns the tables' COPY text and counts. */
-function read(text: string, size: number, taggedJson = false): { copy: Record<string, string>; counts: Record<string, number>; order: string[] } {
+function read(
+  text: string,
+  size: number,
+  taggedJson = false,
+): { copy: Record<string, string>; counts: Record<string, number>; order: string[] } {
   const bytes = Buffer.from(text, 'utf8');
   const first = bytes.indexOf(0x0a) + 1;
   const reader = new LineReader((key) => COLUMNS[key], first, { taggedJson });
   const events: LineEvent[] = [];
-  for (let i = first; i < bytes.length; i += size) events.push(...reader.push(bytes.subarray(i, Math.min(i + size, bytes.length))));
+  for (let i = first; i < bytes.length; i += size)
+    events.push(...reader.push(bytes.subarray(i, Math.min(i + size, bytes.length))));
   events.push(...reader.end());
   const copy: Record<string, string> = {};
   const counts: Record<string, number> = {};
@@ -78,23 +83,38 @@ describe('LineReader', () => {
     expect(ourLayoutMetadata('{"metadata":{broken},')).toBeUndefined();
   });
 
-  it.each([1, 3, 7, 64, 1 << 16])('hands over every row of each table before its end, whatever the piece size (%i bytes)', (size) => {
-    const { copy, counts, order } = read(FILE, size);
-    expect(order).toEqual(['users', 'loans']);
-    expect(counts).toEqual({ users: 2, loans: 1 });
-    expect(copy.users).toBe('u1\tAdéwálé \\"Wale\\"\nu2\t\\N\n');
-    expect(copy.loans).toBe('l1\t{"a": [1, "x,y"], "b": "}"}\n');
-  });
+  it.each([1, 3, 7, 64, 1 << 16])(
+    'hands over every row of each table before its end, whatever the piece size (%i bytes)',
+    (size) => {
+      const { copy, counts, order } = read(FILE, size);
+      expect(order).toEqual(['users', 'loans']);
+      expect(counts).toEqual({ users: 2, loans: 1 });
+      expect(copy.users).toBe('u1\tAdéwálé \\"Wale\\"\nu2\t\\N\n');
+      expect(copy.loans).toBe('l1\t{"a": [1, "x,y"], "b": "}"}\n');
+    },
+  );
 
   it.each([
     ['an unknown table', `${META}\n"data":{\n"payments":[\n]\n}}\n`, /unknown table "data.payments" \(line 3\)/],
-    ['a row without its comma', `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n{"id":"c","name":"d"}\n]\n}}\n`, /a row must start with ","/],
-    ['a first row with a comma', `${META}\n"data":{\n"users":[\n,{"id":"a","name":"b"}\n]\n}}\n`, /must not start with ","/],
+    [
+      'a row without its comma',
+      `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n{"id":"c","name":"d"}\n]\n}}\n`,
+      /a row must start with ","/,
+    ],
+    [
+      'a first row with a comma',
+      `${META}\n"data":{\n"users":[\n,{"id":"a","name":"b"}\n]\n}}\n`,
+      /must not start with ","/,
+    ],
     ['text after the end', `${META}\n"data":{\n"users":[\n]\n}}\n{}\n`, /nothing expected after the end/],
     ['an early end', `${META}\n"data":{\n"users":[\n{"id":"a","name":"b"}\n`, /the file ends early/],
     ['no final newline', `${META}\n"data":{\n"users":[\n]\n}}`, /does not end with a newline/],
     ['pretty-printed data', `${META}\n  "data": {\n`, /"data":\{ expected/],
-    ['a table twice', `${META}\n"data":{\n"users":[\n],\n"users":[\n]\n}}\n`, /table "data.users" appears twice \(line 5\)/],
+    [
+      'a table twice',
+      `${META}\n"data":{\n"users":[\n],\n"users":[\n]\n}}\n`,
+      /table "data.users" appears twice \(line 5\)/,
+    ],
   ])('refuses %s', (_name, text, message) => {
     const caught = thrown(() => read(text, 4));
     expect(caught).toBeInstanceOf(ScanError);

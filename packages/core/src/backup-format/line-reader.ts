@@ -111,7 +111,9 @@ export class LineReader {
         this.endTable(data.toString('latin1', start, end), events);
       } else {
         if ((first === COMMA) !== (this.state === 'rows')) {
-          this.fail(this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","');
+          this.fail(
+            this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","',
+          );
         }
         this.state = 'rows';
         try {

@@ -14,11 +14,20 @@ const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\
 export function isIsoTimestamp(value: string): boolean {
   const m = ISO_TIMESTAMP.exec(value);
   if (!m) return false;
-  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v))) as number[];
+  const [year, month, day, hour, minute, second = 0, offH = 0, offM = 0] = m
+    .slice(1)
+    .map((v) => (v === undefined ? undefined : Number(v))) as number[];
   const date = new Date(Date.UTC(year!, month! - 1, day!));
   return (
-    year! >= 1 && date.getUTCFullYear() === year && date.getUTCMonth() === month! - 1 && date.getUTCDate() === day &&
-    hour! <= 23 && minute! <= 59 && second <= 59 && offH <= 23 && offM <= 59
+    year! >= 1 &&
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month! - 1 &&
+    date.getUTCDate() === day &&
+    hour! <= 23 &&
+    minute! <= 59 &&
+    second <= 59 &&
+    offH <= 23 &&
+    offM <= 59
   );
 }
 
@@ -28,7 +37,9 @@ const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 export const metadataSchema = z.object({
   version: z.string(),
   timestamp: z.string().refine(isIsoTimestamp, 'not an ISO-8601 date and time with a time zone').optional(),
-  app: z.literal(BACKUP_APP, { error: `names another product; this service restores only files of ${BACKUP_APP}` }).optional(),
+  app: z
+    .literal(BACKUP_APP, { error: `names another product; this service restores only files of ${BACKUP_APP}` })
+    .optional(),
   schemaVersion: z.string().nullable().optional(),
   options: z
     .object({ includeAuditLogs: z.boolean().optional(), includeSessions: z.boolean().optional() })
@@ -56,10 +67,18 @@ function compareVersions(a: string, b: string): number {
  */
 export function readMetadata(raw: unknown): BackupMetadata {
   const odd = raw && typeof raw === 'object' ? Object.keys(raw).filter((k) => PROTOTYPE_KEYS.has(k)) : [];
-  if (odd.length > 0) throw invalidBackup(odd.map((k) => ({ field: `metadata.${k}`, problem: "not a metadata field (a key that names JavaScript's object machinery)" })));
+  if (odd.length > 0)
+    throw invalidBackup(
+      odd.map((k) => ({
+        field: `metadata.${k}`,
+        problem: "not a metadata field (a key that names JavaScript's object machinery)",
+      })),
+    );
   const parsed = metadataSchema.safeParse(raw);
   if (!parsed.success) {
-    throw invalidBackup(parsed.error.issues.map((i) => ({ field: ['metadata', ...i.path].join('.'), problem: i.message })));
+    throw invalidBackup(
+      parsed.error.issues.map((i) => ({ field: ['metadata', ...i.path].join('.'), problem: i.message })),
+    );
   }
   const meta = parsed.data;
   if (!/^\d+(\.\d+)*$/.test(meta.version)) {

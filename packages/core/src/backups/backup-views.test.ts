@@ -42,8 +42,12 @@ const record: BackupRecord = {
 describe('backup request helpers', () => {
   it('names files backup_<ISO time with - for : and .>_<id prefix>.json, distinct within one millisecond', () => {
     const at = new Date('2026-11-24T12:00:00.000Z');
-    expect(backupFilename(at, '1f0c9a2b-0000-4000-8000-000000000000')).toBe('backup_2026-11-24T12-00-00-000Z_1f0c9a2b.json');
-    expect(backupFilename(at, '2a7e41d3-0000-4000-8000-000000000000')).not.toBe(backupFilename(at, '1f0c9a2b-0000-4000-8000-000000000000'));
+    expect(backupFilename(at, '1f0c9a2b-0000-4000-8000-000000000000')).toBe(
+      'backup_2026-11-24T12-00-00-000Z_1f0c9a2b.json',
+    );
+    expect(backupFilename(at, '2a7e41d3-0000-4000-8000-000000000000')).not.toBe(
+      backupFilename(at, '1f0c9a2b-0000-4000-8000-000000000000'),
+    );
   });
 
   it('maps the pre_restore enum to the API name and back', () => {

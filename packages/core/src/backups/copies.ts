@@ -57,7 +57,8 @@ export async function deleteCopies(
     }
     try {
       const result = await storage.delete(copy.key);
-      if (result.notFound) deps.logger.debug({ backupId: record.id, key: copy.key, location: copy.location }, 'copy already gone');
+      if (result.notFound)
+        deps.logger.debug({ backupId: record.id, key: copy.key, location: copy.location }, 'copy already gone');
       removed.push(copy.location);
     } catch (err) {
       if (isStorageError(err) && err.code === 'STORAGE_INVALID_KEY') {
@@ -65,7 +66,10 @@ export async function deleteCopies(
         continue;
       }
       errors.push(`${copy.location} copy ${copy.key}: ${reasonOf(err)}`);
-      deps.logger.warn({ backupId: record.id, location: copy.location, err: errorSummary(err) }, 'deleting a backup copy failed');
+      deps.logger.warn(
+        { backupId: record.id, location: copy.location, err: errorSummary(err) },
+        'deleting a backup copy failed',
+      );
     }
   }
   return { removed, error: errors.length > 0 ? errors.join('; ') : null };

@@ -43,14 +43,28 @@ export async function openBackupDownload(
         kind: 'file',
         stream,
         size,
-        filename: gz && !base.endsWith('.gz') ? `${base}.gz` : zst && !base.endsWith('.zst') ? `${base}.zst` : encrypted && !base.endsWith('.enc') ? `${base}.enc` : base,
-        contentType: encrypted ? 'application/octet-stream' : zst ? 'application/zstd' : gz ? 'application/gzip' : 'application/json',
+        filename:
+          gz && !base.endsWith('.gz')
+            ? `${base}.gz`
+            : zst && !base.endsWith('.zst')
+              ? `${base}.zst`
+              : encrypted && !base.endsWith('.enc')
+                ? `${base}.enc`
+                : base,
+        contentType: encrypted
+          ? 'application/octet-stream'
+          : zst
+            ? 'application/zstd'
+            : gz
+              ? 'application/gzip'
+              : 'application/json',
         checksum: record.checksum?.replace(/^sha256[:=]/, '') ?? null,
       };
     } catch (err) {
       if (!isStorageError(err) || err.code === 'STORAGE_CLOUD_ERROR') throw err;
       deps.logger.warn({ backupId: record.id, code: err.code }, 'local backup copy unusable');
-      if (!cloudKey) throw new AppError('BACKUP_FILE_MISSING', `The file of backup ${record.id} is missing from local storage`);
+      if (!cloudKey)
+        throw new AppError('BACKUP_FILE_MISSING', `The file of backup ${record.id} is missing from local storage`);
     }
   }
   if (!cloudKey) throw new AppError('BACKUP_FILE_MISSING', `Backup ${record.id} has no stored copy`);

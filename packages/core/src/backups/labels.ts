@@ -19,7 +19,8 @@ export const backupLabelsSchema = z
   )
   .superRefine((labels, ctx) => {
     const keys = Object.keys(labels);
-    if (keys.length > LABEL_LIMITS.maxLabels) ctx.addIssue({ code: 'custom', message: `at most ${LABEL_LIMITS.maxLabels} labels` });
+    if (keys.length > LABEL_LIMITS.maxLabels)
+      ctx.addIssue({ code: 'custom', message: `at most ${LABEL_LIMITS.maxLabels} labels` });
     for (const key of keys) {
       // Checked here rather than by a key schema, so the message names the key and says what is allowed.
       if (key.length > LABEL_LIMITS.maxKeyLength || !LABEL_KEY.test(key)) {
@@ -57,7 +58,10 @@ export function parseLabelFilter(text: string): LabelFilter {
 /** Labels as stored (`BackupRecord.labels`, a Json column): only string values are shown; anything else reads as none. */
 export const storedLabelsSchema = z
   .record(z.string(), z.unknown())
-  .transform((v): BackupLabels => Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')))
+  .transform(
+    (v): BackupLabels =>
+      Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  )
   .catch({});
 
 export function readLabels(value: unknown): BackupLabels {

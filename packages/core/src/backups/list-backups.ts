@@ -30,7 +30,12 @@ export async function listBackups(deps: { prisma: PrismaClient }, input: ListBac
     );
   }
   if (input.pinned !== undefined) conds.push(Prisma.sql`pinned = ${input.pinned}`);
-  const page = await keysetPage(deps.prisma, { table: 'backup_records', conditions: conds, limit: input.limit, cursor: input.cursor });
+  const page = await keysetPage(deps.prisma, {
+    table: 'backup_records',
+    conditions: conds,
+    limit: input.limit,
+    cursor: input.cursor,
+  });
   const records = await deps.prisma.backupRecord.findMany({ where: { id: { in: page.ids } } });
   return { items: inPageOrder(page.ids, records).map(toBackupView), nextCursor: page.nextCursor };
 }

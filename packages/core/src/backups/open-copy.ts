@@ -12,6 +12,10 @@ import type { StoredCopy } from './copies.js';
  */
 export async function openCopy(storage: StorageSet, copy: StoredCopy): Promise<Readable> {
   const driver = storage[copy.location];
-  if (!driver) throw new AppError('BACKUP_FILE_MISSING', `The ${copy.location} copy cannot be read: ${copy.location} storage is not configured`);
+  if (!driver)
+    throw new AppError(
+      'BACKUP_FILE_MISSING',
+      `The ${copy.location} copy cannot be read: ${copy.location} storage is not configured`,
+    );
   return driver.open(copy.key);
 }

@@ -22,7 +22,10 @@ export async function pinBackup(
  * Unpins a backup: retention treats it like any other again. Unpinning an unpinned backup changes nothing.
  * @throws AppError BACKUP_NOT_FOUND
  */
-export async function unpinBackup(deps: { prisma: Pick<PrismaClient, 'backupRecord'> }, input: { id: string }): Promise<BackupRecord> {
+export async function unpinBackup(
+  deps: { prisma: Pick<PrismaClient, 'backupRecord'> },
+  input: { id: string },
+): Promise<BackupRecord> {
   const { count } = await deps.prisma.backupRecord.updateMany({
     where: { id: input.id },
     data: { pinned: false, pinNote: null, pinnedAt: null, pinnedBy: null },

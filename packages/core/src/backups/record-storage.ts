@@ -2,7 +2,10 @@ import { z } from 'zod';
 import type { StoredLocation } from '@mp/storage';
 
 /** A cloud copy's descriptive fields: text as stored, empty when missing. */
-const text = z.unknown().optional().transform((v) => String(v ?? ''));
+const text = z
+  .unknown()
+  .optional()
+  .transform((v) => String(v ?? ''));
 
 /**
  * Where a backup's copies live, as kept in `BackupRecord.storage`, read defensively: a copy whose shape is

@@ -52,16 +52,26 @@ export async function rekeyBackups(
 ): Promise<RekeyResult> {
   const encryption = deps.encryption ?? NO_ENCRYPTION;
   const current = encryption.current;
-  if (!current) throw new UnrecoverableError('BACKUP_ENCRYPTION_KEY is not set: there is no current key to re-encrypt to');
-  if (input.fromKeyId === current.id) throw new UnrecoverableError(`Key "${input.fromKeyId}" is already the current key`);
+  if (!current)
+    throw new UnrecoverableError('BACKUP_ENCRYPTION_KEY is not set: there is no current key to re-encrypt to');
+  if (input.fromKeyId === current.id)
+    throw new UnrecoverableError(`Key "${input.fromKeyId}" is already the current key`);
   if (!encryption.keyring.get(input.fromKeyId)) {
-    throw new UnrecoverableError(`Key "${input.fromKeyId}" is not in BACKUP_DECRYPTION_KEYS: its backups cannot be read`);
+    throw new UnrecoverableError(
+      `Key "${input.fromKeyId}" is not in BACKUP_DECRYPTION_KEYS: its backups cannot be read`,
+    );
   }
   const records = await deps.prisma.backupRecord.findMany({
     where: { encryptionKeyId: input.fromKeyId, status: { in: ['completed', 'partial'] } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
   });
-  const result: RekeyResult = { fromKeyId: input.fromKeyId, toKeyId: current.id, rekeyed: [], failed: [], leftovers: [] };
+  const result: RekeyResult = {
+    fromKeyId: input.fromKeyId,
+    toKeyId: current.id,
+    rekeyed: [],
+    failed: [],
+    leftovers: [],
+  };
   for (const [index, record] of records.entries()) {
     onProgress({ percent: Math.floor((index / records.length) * 100), stage: 'rekeying', rows: index });
     await deps.prisma.operation.update({ where: { id: input.operationId }, data: { backupId: record.id } });
@@ -76,7 +86,10 @@ export async function rekeyBackups(
   }
   await deps.prisma.operation.update({ where: { id: input.operationId }, data: { backupId: null } });
   onProgress({ percent: 100, stage: 'done', rows: records.length });
-  deps.logger.info({ from: input.fromKeyId, to: current.id, rekeyed: result.rekeyed.length, failed: result.failed.length }, 'rekey finished');
+  deps.logger.info(
+    { from: input.fromKeyId, to: current.id, rekeyed: result.rekeyed.length, failed: result.failed.length },
+    'rekey finished',
+  );
   if (result.failed.length > 0) {
     throw new AppError(
       'BACKUP_DECRYPTION_FAILED',
@@ -99,14 +112,21 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
   try {
     // 1. Decrypt the old file, hash its plaintext, encrypt with the current key, store it locally.
     const plain = await openPlaintext(await from.open(fromKey), encryption.keyring);
-    if (plain.keyId !== record.encryptionKeyId) throw new AppError('BACKUP_DECRYPTION_FAILED', `The file names key "${plain.keyId}", not "${record.encryptionKeyId}"`);
+    if (plain.keyId !== record.encryptionKeyId)
+      throw new AppError(
+        'BACKUP_DECRYPTION_FAILED',
+        `The file names key "${plain.keyId}", not "${record.encryptionKeyId}"`,
+      );
     const plainTally = new Sha256Tally();
     const sealed = encryptForStorage(Readable.from(tallied(plain.stream, plainTally)), encryption);
     const digest = digesting(sealed.stream);
     const storedLocal = await deps.storage.local.put(newKey, digest.stream);
     written.push({ where: 'local', key: newKey });
     if (record.checksum && plain.stored().sha256 !== record.checksum) {
-      throw new AppError('CHECKSUM_MISMATCH', 'The old file does not match its recorded checksum; it was left as it is');
+      throw new AppError(
+        'CHECKSUM_MISMATCH',
+        'The old file does not match its recorded checksum; it was left as it is',
+      );
     }
     const { sha256: newChecksum, bytes } = digest.result();
     const oldPlain = plainTally.result().sha256;
@@ -126,7 +146,11 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
     }
     if (copies.cloud) {
       const cloud = deps.storage.cloud;
-      if (!cloud) throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', 'This backup has a cloud copy and cloud storage is not configured');
+      if (!cloud)
+        throw new AppError(
+          'CLOUD_STORAGE_NOT_CONFIGURED',
+          'This backup has a cloud copy and cloud storage is not configured',
+        );
       const stored = await cloud.put(newKey, await deps.storage.local.open(newKey), { size: bytes });
       written.push({ where: 'cloud', key: newKey });
       if ((await sha256Of(await cloud.open(newKey))).sha256 !== newChecksum) {
@@ -150,12 +174,19 @@ async function rekeyOne(deps: RekeyDeps, record: BackupRecord, result: RekeyResu
     });
     written.length = 0;
     if (!copies.local) await deps.storage.local.delete(newKey).catch(() => result.leftovers.push(`local:${newKey}`));
-    if (copies.local) await deps.storage.local.delete(copies.local.key).catch(() => result.leftovers.push(`local:${copies.local!.key}`));
-    if (copies.cloud) await deps.storage.cloud!.delete(copies.cloud.key).catch(() => result.leftovers.push(`cloud:${copies.cloud!.key}`));
+    if (copies.local)
+      await deps.storage.local
+        .delete(copies.local.key)
+        .catch(() => result.leftovers.push(`local:${copies.local!.key}`));
+    if (copies.cloud)
+      await deps.storage
+        .cloud!.delete(copies.cloud.key)
+        .catch(() => result.leftovers.push(`cloud:${copies.cloud!.key}`));
     return newChecksum;
   } catch (err) {
     // Nothing changed for this backup: the new files go, the old ones and the record stay.
-    for (const w of written) await (w.where === 'local' ? deps.storage.local : deps.storage.cloud!).delete(w.key).catch(() => {});
+    for (const w of written)
+      await (w.where === 'local' ? deps.storage.local : deps.storage.cloud!).delete(w.key).catch(() => {});
     throw err;
   }
 }

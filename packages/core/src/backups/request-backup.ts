@@ -78,7 +78,10 @@ interface InsertOutcome {
  */
 export async function requestBackup(deps: RequestBackupDeps, input: BackupRequestInput) {
   if (input.location !== 'local' && !deps.storage.cloud) {
-    throw new AppError('CLOUD_STORAGE_NOT_CONFIGURED', `Location "${input.location}" needs Cloudinary, which is not configured`);
+    throw new AppError(
+      'CLOUD_STORAGE_NOT_CONFIGURED',
+      `Location "${input.location}" needs Cloudinary, which is not configured`,
+    );
   }
   const now = deps.now?.() ?? new Date();
   const id = randomUUID();
@@ -87,7 +90,16 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
     const { rows } = await client.query<InsertOutcome>({
       name: 'mp-insert-queued-backup',
       text: INSERT_QUEUED_BACKUP_SQL,
-      values: [id, filename, input.type, input.location, JSON.stringify(input.options), input.createdBy, now, JSON.stringify(input.labels ?? {})],
+      values: [
+        id,
+        filename,
+        input.type,
+        input.location,
+        JSON.stringify(input.options),
+        input.createdBy,
+        now,
+        JSON.stringify(input.labels ?? {}),
+      ],
     });
     return rows[0] as InsertOutcome; // the outer SELECT always yields exactly one row
   });
@@ -102,7 +114,9 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
       `UPDATE backup_records SET status = 'failed', error = $2, "completedAt" = now(), "updatedAt" = now() WHERE id = $1`,
       [id, 'Job queue unavailable; the backup was not started'],
     );
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
   return { backupId: id, jobId: id, filename, status: 'queued' as const };
 }
@@ -110,7 +124,12 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
 /** Why nothing was inserted, in the order the checks had before: maintenance, then a running restore/reset. */
 function refusal(o: InsertOutcome): AppError {
   if (!o.inMaintenance && o.operationId && o.operationKind && o.operationStatus) {
-    return operationInProgress({ id: o.operationId, kind: o.operationKind, status: o.operationStatus, jobId: o.operationJobId });
+    return operationInProgress({
+      id: o.operationId,
+      kind: o.operationKind,
+      status: o.operationStatus,
+      jobId: o.operationJobId,
+    });
   }
   return maintenanceActive({ reason: o.maintenanceReason, since: o.maintenanceSince, jobId: o.maintenanceJobId });
 }

@@ -23,10 +23,23 @@ export async function requestRekey(
   if (!KEY_ID_PATTERN.test(input.fromKeyId)) {
     throw new AppError('VALIDATION_ERROR', 'A key id is 1 to 32 characters among A-Z a-z 0-9 . _ -');
   }
-  const running = await deps.prisma.operation.findFirst({ where: { kind: 'rekey', status: { in: ['queued', 'running'] } } });
-  if (running) throw new AppError('OPERATION_IN_PROGRESS', `Re-key ${running.id} is already ${running.status}`, { operationId: running.id });
+  const running = await deps.prisma.operation.findFirst({
+    where: { kind: 'rekey', status: { in: ['queued', 'running'] } },
+  });
+  if (running)
+    throw new AppError('OPERATION_IN_PROGRESS', `Re-key ${running.id} is already ${running.status}`, {
+      operationId: running.id,
+    });
   const id = randomUUID();
-  await deps.prisma.operation.create({ data: { id, kind: 'rekey', jobId: id, input: { fromKeyId: input.fromKeyId } satisfies RekeyInput, createdBy: input.createdBy } });
+  await deps.prisma.operation.create({
+    data: {
+      id,
+      kind: 'rekey',
+      jobId: id,
+      input: { fromKeyId: input.fromKeyId } satisfies RekeyInput,
+      createdBy: input.createdBy,
+    },
+  });
   try {
     await enqueueWithin(deps.producer, 'backup.rekey', { operationId: id }, id);
   } catch (err) {
@@ -34,7 +47,9 @@ export async function requestRekey(
       where: { id },
       data: { status: 'failed', error: 'Job queue unavailable; the re-key was not started', completedAt: new Date() },
     });
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
   return { operationId: id, jobId: id };
 }

@@ -47,10 +47,16 @@ export function createDecryptStream(keyring: Keyring): Transform {
     if (pending.length < MAGIC.length + 2) return null;
     const fixed = pending.take(MAGIC.length + 2);
     if (!isEncryptedBackup(fixed)) {
-      throw new AppError('BACKUP_DECRYPTION_FAILED', `This file does not start with the encrypted backup header: ${ALTERED}`);
+      throw new AppError(
+        'BACKUP_DECRYPTION_FAILED',
+        `This file does not start with the encrypted backup header: ${ALTERED}`,
+      );
     }
     if (fixed[4] !== FORMAT_VERSION) {
-      throw new AppError('UNSUPPORTED_BACKUP_VERSION', `Encrypted backup format version ${fixed[4]} is not supported (this service reads ${FORMAT_VERSION})`);
+      throw new AppError(
+        'UNSUPPORTED_BACKUP_VERSION',
+        `Encrypted backup format version ${fixed[4]} is not supported (this service reads ${FORMAT_VERSION})`,
+      );
     }
     const idLength = fixed[5]!;
     if (pending.length < idLength + TINK_HEADER_BYTES) {
@@ -121,7 +127,10 @@ export function createDecryptStream(keyring: Keyring): Transform {
             );
           }
           throw sealed.length === 0
-            ? new AppError('BACKUP_TRUNCATED', 'This encrypted backup ends right after its header: the file is truncated')
+            ? new AppError(
+                'BACKUP_TRUNCATED',
+                'This encrypted backup ends right after its header: the file is truncated',
+              )
             : failed(index, 'does not authenticate');
         }
         this.push(plain);

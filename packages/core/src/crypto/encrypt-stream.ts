@@ -17,7 +17,10 @@ import { buildPrefix, deriveFileKey, KEY_BYTES, plaintextSegmentSize, sealSegmen
  */
 export function createEncryptStream(key: BackupKey): Transform {
   if (key.bytes.length !== KEY_BYTES) {
-    throw new AppError('VALIDATION_ERROR', `Backup key "${key.id}" must be ${KEY_BYTES} bytes, not ${key.bytes.length}`);
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `Backup key "${key.id}" must be ${KEY_BYTES} bytes, not ${key.bytes.length}`,
+    );
   }
   const prefix = buildPrefix(key.id);
   const salt = randomBytes(KEY_BYTES);

@@ -5,7 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
 import { createDecryptStream } from './decrypt-stream.js';
 import { createEncryptStream } from './encrypt-stream.js';
-import { CIPHERTEXT_SEGMENT_BYTES, isEncryptedBackup, plaintextSegmentSize, readKeyId, TAG_BYTES, type BackupKey } from './format.js';
+import {
+  CIPHERTEXT_SEGMENT_BYTES,
+  isEncryptedBackup,
+  plaintextSegmentSize,
+  readKeyId,
+  TAG_BYTES,
+  type BackupKey,
+} from './format.js';
 
 const keyA: BackupKey = { id: 'key-2026-a', bytes: randomBytes(32) };
 const keyB: BackupKey = { id: 'key-2026-b', bytes: randomBytes(32) };
@@ -29,17 +36,22 @@ function source(data: Buffer, sizes: number[] = [data.length || 1]): Readable {
 
 async function collect(stream: Readable, ...transforms: NodeJS.ReadWriteStream[]): Promise<Buffer> {
   const out: Buffer[] = [];
-  await pipeline(stream, ...(transforms as []), new Writable({
-    write(chunk: Buffer, _e, cb) {
-      out.push(chunk);
-      cb();
-    },
-  }));
+  await pipeline(
+    stream,
+    ...(transforms as []),
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        out.push(chunk);
+        cb();
+      },
+    }),
+  );
   return Buffer.concat(out);
 }
 
 const encrypt = (data: Buffer, key = keyA, sizes?: number[]) => collect(source(data, sizes), createEncryptStream(key));
-const decrypt = (file: Buffer, keyring = ring(keyA), sizes?: number[]) => collect(source(file, sizes), createDecryptStream(keyring));
+const decrypt = (file: Buffer, keyring = ring(keyA), sizes?: number[]) =>
+  collect(source(file, sizes), createDecryptStream(keyring));
 
 /** The AppError code a decryption of `file` fails with (the test fails if it succeeds). */
 async function refusal(file: Buffer, keyring = ring(keyA)): Promise<string> {
@@ -112,7 +124,9 @@ describe('encrypted backup stream: refusals', () => {
   const filePromise = encrypt(data);
 
   it('a wrong key under the right id', async () => {
-    expect(await refusal(await filePromise, ring({ id: keyA.id, bytes: randomBytes(32) }))).toBe('BACKUP_DECRYPTION_FAILED');
+    expect(await refusal(await filePromise, ring({ id: keyA.id, bytes: randomBytes(32) }))).toBe(
+      'BACKUP_DECRYPTION_FAILED',
+    );
   });
 
   it('a key id the keyring lacks, named in the error without any key material', async () => {
@@ -138,7 +152,9 @@ describe('encrypted backup stream: refusals', () => {
     const renamed = Buffer.from(file);
     renamed[PREFIX - 1]! ^= 0x02;
     expect(readKeyId(renamed)).toBe('key-2026-c');
-    expect(await refusal(renamed, ring(keyA, { id: 'key-2026-c', bytes: keyA.bytes }))).toBe('BACKUP_DECRYPTION_FAILED');
+    expect(await refusal(renamed, ring(keyA, { id: 'key-2026-c', bytes: keyA.bytes }))).toBe(
+      'BACKUP_DECRYPTION_FAILED',
+    );
     for (let at = PREFIX + 1; at < HEADER; at++) {
       const bad = Buffer.from(file);
       bad[at]! ^= 0x40;
@@ -164,9 +180,12 @@ describe('encrypted backup stream: refusals', () => {
     const starts = segmentStarts(file);
     expect(starts).toHaveLength(4);
     for (const cut of [0, 3, 5, PREFIX, PREFIX + 20, HEADER - 1]) {
-      expect(await refusal(file.subarray(0, cut)), `cut at ${cut}`).toMatch(/BACKUP_TRUNCATED|BACKUP_DECRYPTION_FAILED/);
+      expect(await refusal(file.subarray(0, cut)), `cut at ${cut}`).toMatch(
+        /BACKUP_TRUNCATED|BACKUP_DECRYPTION_FAILED/,
+      );
     }
-    for (const cut of [HEADER - 1, 2, PREFIX + 10]) expect(await refusal(file.subarray(0, cut))).toBe('BACKUP_TRUNCATED');
+    for (const cut of [HEADER - 1, 2, PREFIX + 10])
+      expect(await refusal(file.subarray(0, cut))).toBe('BACKUP_TRUNCATED');
     expect(await refusal(file.subarray(0, HEADER))).toBe('BACKUP_TRUNCATED');
     for (const boundary of starts.slice(1)) {
       expect(await refusal(file.subarray(0, boundary)), `cut at segment boundary ${boundary}`).toBe('BACKUP_TRUNCATED');
@@ -190,12 +209,17 @@ describe('encrypted backup stream: refusals', () => {
   it('data appended after the last segment, short or a whole segment long', async () => {
     const file = await filePromise;
     for (const extra of [1, 17, CIPHERTEXT_SEGMENT_BYTES, CIPHERTEXT_SEGMENT_BYTES + 5]) {
-      expect(await refusal(Buffer.concat([file, randomBytes(extra)])), `${extra} bytes appended`).toBe('BACKUP_DECRYPTION_FAILED');
+      expect(await refusal(Buffer.concat([file, randomBytes(extra)])), `${extra} bytes appended`).toBe(
+        'BACKUP_DECRYPTION_FAILED',
+      );
     }
     // A file whose last segment is full: the appended bytes follow a segment that authenticates only as the last.
     const full = await encrypt(randomBytes(FIRST + FULL));
     const err = await decrypt(Buffer.concat([full, Buffer.from('garbage')])).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'BACKUP_DECRYPTION_FAILED', message: expect.stringContaining('more data follows') });
+    expect(err).toMatchObject({
+      code: 'BACKUP_DECRYPTION_FAILED',
+      message: expect.stringContaining('more data follows'),
+    });
   });
 
   it('a file that is not an encrypted backup', async () => {
@@ -208,7 +232,16 @@ describe('encrypted backup stream: refusals', () => {
     bad[segmentStarts(file)[1]! + 10]! ^= 1;
     const out: Buffer[] = [];
     await expect(
-      pipeline(source(bad), createDecryptStream(ring(keyA)), new Writable({ write: (c: Buffer, _e, cb) => { out.push(c); cb(); } })),
+      pipeline(
+        source(bad),
+        createDecryptStream(ring(keyA)),
+        new Writable({
+          write: (c: Buffer, _e, cb) => {
+            out.push(c);
+            cb();
+          },
+        }),
+      ),
     ).rejects.toMatchObject({ code: 'BACKUP_DECRYPTION_FAILED' });
     expect(Buffer.concat(out).equals(data.subarray(0, FIRST))).toBe(true);
   });

@@ -89,9 +89,17 @@ export function sealSegment(key: Buffer, noncePrefix: Uint8Array, index: number,
  * The plaintext of one segment, or null when it does not authenticate under that index and flag.
  * Trap: nothing of an unauthenticated segment is returned, so callers never pass on unverified bytes.
  */
-export function openSegment(key: Buffer, noncePrefix: Uint8Array, index: number, sealed: Buffer, last: boolean): Buffer | null {
+export function openSegment(
+  key: Buffer,
+  noncePrefix: Uint8Array,
+  index: number,
+  sealed: Buffer,
+  last: boolean,
+): Buffer | null {
   if (sealed.length < TAG_BYTES) return null;
-  const decipher = createDecipheriv('aes-256-gcm', key, nonceFor(noncePrefix, index, last), { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv('aes-256-gcm', key, nonceFor(noncePrefix, index, last), {
+    authTagLength: TAG_BYTES,
+  });
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
     return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);

@@ -50,7 +50,10 @@ export function parseKeyConfig(current?: string, older?: string): BackupKeyConfi
   const keyring = new Map<string, Uint8Array>();
   const add = (variable: string, key: BackupKey) => {
     if (keyring.has(key.id)) {
-      throw new AppError('VALIDATION_ERROR', `${variable}: the key id "${key.id}" appears more than once; each id must name one key`);
+      throw new AppError(
+        'VALIDATION_ERROR',
+        `${variable}: the key id "${key.id}" appears more than once; each id must name one key`,
+      );
     }
     keyring.set(key.id, key.bytes);
   };

@@ -101,7 +101,10 @@ export async function openPlaintext(raw: Readable, keyring: Keyring): Promise<Pl
  * closed: with `required` and no current key nothing is returned, so no clear byte is ever written.
  * @throws AppError BACKUP_KEY_UNAVAILABLE when encryption is required and no key is configured
  */
-export function encryptForStorage(plain: Readable, encryption: EncryptionSettings): { stream: Readable; keyId: string | null } {
+export function encryptForStorage(
+  plain: Readable,
+  encryption: EncryptionSettings,
+): { stream: Readable; keyId: string | null } {
   const key = keyForWriting(encryption);
   if (!key) return { stream: plain, keyId: null };
   return { stream: pipeline(plain, createEncryptStream(key), () => {}), keyId: key.id };

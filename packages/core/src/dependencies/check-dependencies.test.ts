@@ -59,7 +59,9 @@ describe('the dependency graph and the dependency check', () => {
       for (const r of direct) {
         // Only this relation has a row: the check blocks the delete iff the relation is restrictive.
         const counts = Object.fromEntries(direct.map((o) => [o.dependent!, o === r ? 1 : 0]));
-        const blocked = (def.blockers as (c: Record<string, number>) => { count: number }[])(counts).some((p) => p.count > 0);
+        const blocked = (def.blockers as (c: Record<string, number>) => { count: number }[])(counts).some(
+          (p) => p.count > 0,
+        );
         expect([type, r.column, blocked]).toEqual([type, r.column, r.onDelete === 'restrict']);
       }
     }

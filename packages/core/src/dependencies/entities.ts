@@ -1,7 +1,12 @@
 import type { LoanStatus, PrismaClient } from '@mp/db';
 
 /** Loan states that still involve money or a decision; a loan in one of them is "active". */
-export const ACTIVE_LOAN_STATUSES = ['PENDING', 'APPROVED', 'ACTIVE', 'DEFAULTED'] as const satisfies readonly LoanStatus[];
+export const ACTIVE_LOAN_STATUSES = [
+  'PENDING',
+  'APPROVED',
+  'ACTIVE',
+  'DEFAULTED',
+] as const satisfies readonly LoanStatus[];
 
 type Db = Pick<PrismaClient, 'user' | 'union' | 'unionMember' | 'loanType' | 'loan' | 'repayment' | 'session'>;
 
@@ -29,7 +34,9 @@ const activeLoan = { status: { in: [...ACTIVE_LOAN_STATUSES] } };
 /** "5 loans (2 active)", "2 active loans", or "5 loans". */
 function loanPhrase(loans: number, activeLoans: number): Phrase {
   if (activeLoans === 0 || activeLoans === loans) {
-    return activeLoans > 0 ? { count: loans, one: 'active loan', many: 'active loans' } : { count: loans, one: 'loan', many: 'loans' };
+    return activeLoans > 0
+      ? { count: loans, one: 'active loan', many: 'active loans' }
+      : { count: loans, one: 'loan', many: 'loans' };
   }
   return { count: loans, one: 'loan', many: `loans (${activeLoans} active)` };
 }
@@ -39,7 +46,13 @@ export function countPhrase(p: Phrase): string {
 }
 
 const user: EntityDefinition<
-  'unions' | 'supervisees' | 'loansCreated' | 'loansApproved' | 'repaymentsReceived' | 'unionMembersCreated' | 'activeSessions'
+  | 'unions'
+  | 'supervisees'
+  | 'loansCreated'
+  | 'loansApproved'
+  | 'repaymentsReceived'
+  | 'unionMembersCreated'
+  | 'activeSessions'
 > = {
   label: 'user',
   exists: async (db, id) => (await db.user.count({ where: { id } })) > 0,
@@ -54,7 +67,15 @@ const user: EntityDefinition<
         db.unionMember.count({ where: { createdById: id } }),
         db.session.count({ where: { userId: id, revokedAt: null, expiresAt: { gt: now } } }),
       ]);
-    return { unions, supervisees, loansCreated, loansApproved, repaymentsReceived, unionMembersCreated, activeSessions };
+    return {
+      unions,
+      supervisees,
+      loansCreated,
+      loansApproved,
+      repaymentsReceived,
+      unionMembersCreated,
+      activeSessions,
+    };
   },
   blockers: (c) => [
     { count: c.unions, one: 'union', many: 'unions' },
@@ -64,7 +85,8 @@ const user: EntityDefinition<
   ],
   effects: (c) => {
     const out: string[] = [];
-    if (c.activeSessions > 0) out.push(`ends ${countPhrase({ count: c.activeSessions, one: 'active session', many: 'active sessions' })}`);
+    if (c.activeSessions > 0)
+      out.push(`ends ${countPhrase({ count: c.activeSessions, one: 'active session', many: 'active sessions' })}`);
     const unlinked = [
       { count: c.repaymentsReceived, one: 'repayment', many: 'repayments' },
       { count: c.unionMembersCreated, one: 'union member', many: 'union members' },

@@ -24,13 +24,25 @@ export const RELATIONS: readonly Relation[] = [
   { child: 'users', column: 'supervisorId', parent: 'users', onDelete: 'restrict', dependent: 'supervisees' },
   { child: 'unions', column: 'creditOfficerId', parent: 'users', onDelete: 'restrict', dependent: 'unions' },
   { child: 'unionMembers', column: 'unionId', parent: 'unions', onDelete: 'restrict', dependent: 'unionMembers' },
-  { child: 'unionMembers', column: 'createdById', parent: 'users', onDelete: 'setNull', dependent: 'unionMembersCreated' },
+  {
+    child: 'unionMembers',
+    column: 'createdById',
+    parent: 'users',
+    onDelete: 'setNull',
+    dependent: 'unionMembersCreated',
+  },
   { child: 'loans', column: 'unionMemberId', parent: 'unionMembers', onDelete: 'restrict', dependent: 'loans' },
   { child: 'loans', column: 'loanTypeId', parent: 'loanTypes', onDelete: 'restrict', dependent: 'loans' },
   { child: 'loans', column: 'createdById', parent: 'users', onDelete: 'restrict', dependent: 'loansCreated' },
   { child: 'loans', column: 'approvedById', parent: 'users', onDelete: 'restrict', dependent: 'loansApproved' },
   { child: 'repayments', column: 'loanId', parent: 'loans', onDelete: 'restrict' },
-  { child: 'repayments', column: 'receivedById', parent: 'users', onDelete: 'setNull', dependent: 'repaymentsReceived' },
+  {
+    child: 'repayments',
+    column: 'receivedById',
+    parent: 'users',
+    onDelete: 'setNull',
+    dependent: 'repaymentsReceived',
+  },
   { child: 'sessions', column: 'userId', parent: 'users', onDelete: 'cascade', dependent: 'activeSessions' },
 ];
 

@@ -1,9 +1,17 @@
 import type { PgPool, PrismaClient } from '@mp/db';
 import type { Logger } from '@mp/logger';
-import { DRILL_DATABASE_PREFIX, drillDatabaseName, dropScratchDatabase, releaseDrillLock, scratchComment, tryDrillLock } from './scratch-database.js';
+import {
+  DRILL_DATABASE_PREFIX,
+  drillDatabaseName,
+  dropScratchDatabase,
+  releaseDrillLock,
+  scratchComment,
+  tryDrillLock,
+} from './scratch-database.js';
 
 /** What a drill interrupted by a dying worker is told. */
-export const DRILL_INTERRUPTED = 'Interrupted: the worker stopped during the drill; its scratch database was dropped (live data was never touched)';
+export const DRILL_INTERRUPTED =
+  'Interrupted: the worker stopped during the drill; its scratch database was dropped (live data was never touched)';
 
 /**
  * Cleans up after workers that died mid-drill: every scratch database (`mp_drill_*`) of this live
@@ -14,7 +22,11 @@ export const DRILL_INTERRUPTED = 'Interrupted: the worker stopped during the dri
  * Trap: operations marked running within the last second are left alone (their worker may be about to
  * take the lock).
  */
-export async function dropAbandonedDrills(deps: { pool: PgPool; prisma: PrismaClient; logger: Pick<Logger, 'warn'> }): Promise<{ dropped: string[]; failed: string[] }> {
+export async function dropAbandonedDrills(deps: {
+  pool: PgPool;
+  prisma: PrismaClient;
+  logger: Pick<Logger, 'warn'>;
+}): Promise<{ dropped: string[]; failed: string[] }> {
   const client = await deps.pool.connect();
   const dropped: string[] = [];
   const failed: string[] = [];
@@ -54,6 +66,7 @@ export async function dropAbandonedDrills(deps: { pool: PgPool; prisma: PrismaCl
   } finally {
     client.release();
   }
-  if (dropped.length + failed.length > 0) deps.logger.warn({ dropped, failed }, 'recovered from interrupted restore drills');
+  if (dropped.length + failed.length > 0)
+    deps.logger.warn({ dropped, failed }, 'recovered from interrupted restore drills');
   return { dropped, failed };
 }

@@ -21,15 +21,28 @@ interface DrillRequestDeps {
  * anything; only a completed (or partial) backup with a file can be drilled.
  * @throws AppError BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE (the operation is then failed)
  */
-export async function requestDrill(deps: DrillRequestDeps, input: { backupId: string; createdBy: string }): Promise<OperationAccepted> {
+export async function requestDrill(
+  deps: DrillRequestDeps,
+  input: { backupId: string; createdBy: string },
+): Promise<OperationAccepted> {
   const backup = await deps.prisma.backupRecord.findUnique({ where: { id: input.backupId }, select: { status: true } });
   if (!backup) throw new AppError('BACKUP_NOT_FOUND', `Backup ${input.backupId} not found`);
   if (backup.status !== 'completed' && backup.status !== 'partial') {
-    throw new AppError('BACKUP_NOT_READY', `Backup ${input.backupId} is ${backup.status}; only a completed backup can be drilled`);
+    throw new AppError(
+      'BACKUP_NOT_READY',
+      `Backup ${input.backupId} is ${backup.status}; only a completed backup can be drilled`,
+    );
   }
   const operationId = randomUUID();
   await deps.prisma.operation.create({
-    data: { id: operationId, kind: 'drill', jobId: operationId, backupId: input.backupId, input: {}, createdBy: input.createdBy },
+    data: {
+      id: operationId,
+      kind: 'drill',
+      jobId: operationId,
+      backupId: input.backupId,
+      input: {},
+      createdBy: input.createdBy,
+    },
   });
   try {
     await enqueueWithin(deps.producer, 'backup.drill', { operationId }, operationId);
@@ -39,7 +52,9 @@ export async function requestDrill(deps: DrillRequestDeps, input: { backupId: st
       where: { id: operationId },
       data: { status: 'failed', error: 'Job queue unavailable; the drill was not started', completedAt: new Date() },
     });
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
   return { operationId, jobId: operationId };
 }
@@ -48,7 +63,10 @@ export async function requestDrill(deps: DrillRequestDeps, input: { backupId: st
  * The drill operation of one run of the drill scheduler (BullMQ job `jobId`), on the newest completed
  * backup; created on the first attempt, found again on a retry. `null` when no backup can be drilled.
  */
-export async function ensureScheduledDrill(deps: { prisma: PrismaClient }, input: { jobId: string }): Promise<Operation | null> {
+export async function ensureScheduledDrill(
+  deps: { prisma: PrismaClient },
+  input: { jobId: string },
+): Promise<Operation | null> {
   const existing = await deps.prisma.operation.findUnique({ where: { jobId: input.jobId } });
   if (existing) return existing;
   const newest = await deps.prisma.backupRecord.findFirst({
@@ -59,7 +77,13 @@ export async function ensureScheduledDrill(deps: { prisma: PrismaClient }, input
   if (!newest) return null;
   try {
     return await deps.prisma.operation.create({
-      data: { kind: 'drill', jobId: input.jobId, backupId: newest.id, input: { scheduled: true }, createdBy: 'scheduler' },
+      data: {
+        kind: 'drill',
+        jobId: input.jobId,
+        backupId: newest.id,
+        input: { scheduled: true },
+        createdBy: 'scheduler',
+      },
     });
   } catch (err) {
     // Two attempts racing: the unique jobId decides, the loser takes the winner's row.
@@ -100,8 +124,15 @@ export interface DrillView {
  * `ok` is null until a drill compared its tables (queued, running, or failed before the comparison).
  * @throws AppError VALIDATION_ERROR for a cursor this did not hand out
  */
-export async function listDrills(deps: { prisma: PrismaClient }, input: { limit: number; cursor?: string }): Promise<{ items: DrillView[]; nextCursor: string | null }> {
-  const page = await keysetPage(deps.prisma, { table: 'operations', conditions: [Prisma.sql`kind = 'drill'::"OperationKind"`], ...input });
+export async function listDrills(
+  deps: { prisma: PrismaClient },
+  input: { limit: number; cursor?: string },
+): Promise<{ items: DrillView[]; nextCursor: string | null }> {
+  const page = await keysetPage(deps.prisma, {
+    table: 'operations',
+    conditions: [Prisma.sql`kind = 'drill'::"OperationKind"`],
+    ...input,
+  });
   const rows = inPageOrder(page.ids, await deps.prisma.operation.findMany({ where: { id: { in: page.ids } } }));
   return { items: rows.map(toDrillView), nextCursor: page.nextCursor };
 }

@@ -3,7 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, digestBackupDocument } from './row-digests.js';
 
-const doc = (rows: string[]) => `{"metadata":{"version":"1.1"},\n"data":{\n"loans":[\n${rows.join(',\n')}\n],\n"users":[\n]\n}}\n`;
+const doc = (rows: string[]) =>
+  `{"metadata":{"version":"1.1"},\n"data":{\n"loans":[\n${rows.join(',\n')}\n],\n"users":[\n]\n}}\n`;
 const digest = (text: string | Buffer) => digestBackupDocument(Readable.from([Buffer.from(text)]));
 
 describe('digestBackupDocument', () => {

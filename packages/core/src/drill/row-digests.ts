@@ -34,14 +34,18 @@ class Digests {
     if (event.type !== 'rows') return;
     const table = this.sums.get(event.key)!;
     for (const raw of event.rows) {
-      const h = createHash('sha256').update(canonicalJson(JSON.parse(raw.toString('utf8')))).digest();
+      const h = createHash('sha256')
+        .update(canonicalJson(JSON.parse(raw.toString('utf8'))))
+        .digest();
       table.sum = (table.sum + ((h.readBigUInt64BE(0) << 64n) | h.readBigUInt64BE(8))) & MASK;
       table.rows++;
     }
   }
 
   result(): Record<string, TableDigest> {
-    return Object.fromEntries([...this.sums].map(([key, t]) => [key, { rows: t.rows, digest: t.sum.toString(16).padStart(32, '0') }]));
+    return Object.fromEntries(
+      [...this.sums].map(([key, t]) => [key, { rows: t.rows, digest: t.sum.toString(16).padStart(32, '0') }]),
+    );
   }
 }
 

@@ -82,7 +82,8 @@ export async function runDrill(
   const started = Date.now();
   const progress = ctx.onProgress ?? (() => {});
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
-  if (op?.kind !== 'drill' || !op.backupId) throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
+  if (op?.kind !== 'drill' || !op.backupId)
+    throw new UnrecoverableError(`Operation ${operationId} is not a drill of a stored backup`);
   const backupId = op.backupId;
   const name = drillDatabaseName(operationId);
   // The lock lives on its own live-database connection for the whole drill: it is how a restarted worker
@@ -90,7 +91,8 @@ export async function runDrill(
   const lock = await deps.pool.connect();
   let broken: Error | undefined;
   try {
-    if (!(await tryDrillLock(lock, name))) throw new AppError('OPERATION_IN_PROGRESS', 'This drill is already running on another worker');
+    if (!(await tryDrillLock(lock, name)))
+      throw new AppError('OPERATION_IN_PROGRESS', 'This drill is already running on another worker');
     try {
       progress({ percent: 1, stage: 'preparing' });
       await createScratchDatabase(lock, name);
@@ -98,7 +100,10 @@ export async function runDrill(
         return await drillInto(deps, { name, backupId, operationId, started, progress });
       } finally {
         await dropScratchDatabase(lock, name).catch((err: Error) =>
-          deps.logger.warn({ database: name, err: err.message }, 'drill: could not drop the scratch database; the next worker start drops it'),
+          deps.logger.warn(
+            { database: name, err: err.message },
+            'drill: could not drop the scratch database; the next worker start drops it',
+          ),
         );
       }
     } finally {
@@ -132,9 +137,19 @@ async function drillInto(deps: DrillDeps, run: DrillRun): Promise<DrillResult> {
     // The file's own digests, from a second read of the stored file beside the restore (mostly waiting on PostgreSQL).
     const fileDigests = digestStoredFile(deps, run.backupId);
     fileDigests.catch(() => {});
-    const restored = await restoreIntoScratch(deps, { pool: scratch }, { backupId: run.backupId, operationId: run.operationId }, {
-      onProgress: (p) => progress({ ...p, percent: 5 + Math.floor(p.percent * 0.75), stage: p.stage === 'done' ? 'comparing' : p.stage }),
-    });
+    const restored = await restoreIntoScratch(
+      deps,
+      { pool: scratch },
+      { backupId: run.backupId, operationId: run.operationId },
+      {
+        onProgress: (p) =>
+          progress({
+            ...p,
+            percent: 5 + Math.floor(p.percent * 0.75),
+            stage: p.stage === 'done' ? 'comparing' : p.stage,
+          }),
+      },
+    );
     const rtoSeconds = seconds(Date.now() - run.started);
     deps.logger.info({ rtoSeconds }, 'drill: restored into the scratch database');
     progress({ percent: 82, stage: 'comparing' });
@@ -144,7 +159,14 @@ async function drillInto(deps: DrillDeps, run: DrillRun): Promise<DrillResult> {
       compared.map((key) => {
         const f = file[key];
         const d = db[key];
-        return [key, { rows: d?.rows ?? 0, fileRows: f?.rows ?? 0, hashOk: !!f && !!d && f.rows === d.rows && f.digest === d.digest }];
+        return [
+          key,
+          {
+            rows: d?.rows ?? 0,
+            fileRows: f?.rows ?? 0,
+            hashOk: !!f && !!d && f.rows === d.rows && f.digest === d.digest,
+          },
+        ];
       }),
     );
     const checkedSeconds = seconds(Date.now() - run.started);
@@ -160,13 +182,23 @@ async function drillInto(deps: DrillDeps, run: DrillRun): Promise<DrillResult> {
       rowsPerSecond: Math.round(rows / Math.max(restored.durationMs / 1000, 0.001)),
       rows,
       tables,
-      skipped: Object.fromEntries(Object.keys(restored.restored).filter((k) => k in CLEARED_BY_RESTORE).map((k) => [k, CLEARED_BY_RESTORE[k]!])),
+      skipped: Object.fromEntries(
+        Object.keys(restored.restored)
+          .filter((k) => k in CLEARED_BY_RESTORE)
+          .map((k) => [k, CLEARED_BY_RESTORE[k]!]),
+      ),
       ok: Object.values(tables).every((t) => t.hashOk),
       invariants: invariants.map((w) => ({ rule: w.code, count: w.count, examples: w.examples, message: w.message })),
     };
     if (!result.ok) {
-      const bad = Object.entries(tables).filter(([, t]) => !t.hashOk).map(([k, t]) => `${k} (${t.rows} rows restored, ${t.fileRows} in the file)`);
-      throw new AppError('DRILL_FAILED', `Restore drill failed: the restored data differs from the file in ${bad.join(', ')}`, result);
+      const bad = Object.entries(tables)
+        .filter(([, t]) => !t.hashOk)
+        .map(([k, t]) => `${k} (${t.rows} rows restored, ${t.fileRows} in the file)`);
+      throw new AppError(
+        'DRILL_FAILED',
+        `Restore drill failed: the restored data differs from the file in ${bad.join(', ')}`,
+        result,
+      );
     }
     progress({ percent: 100, stage: 'done' });
     return result;

@@ -31,7 +31,10 @@ export function databaseUrlFor(databaseUrl: string, name: string): string {
  * so a killed worker never leaves it held). Returns false when another session holds it.
  */
 export async function tryDrillLock(client: pg.ClientBase, name: string): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [DRILL_LOCK_CLASS, name]);
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+    DRILL_LOCK_CLASS,
+    name,
+  ]);
   return rows[0]?.ok === true;
 }
 
@@ -77,7 +80,8 @@ function notPermitted(role: string): AppError {
 
 /** Drops scratch database `name` if it exists, ending its connections first. Refuses any other name. */
 export async function dropScratchDatabase(client: pg.ClientBase, name: string): Promise<void> {
-  if (!name.startsWith(DRILL_DATABASE_PREFIX)) throw new Error(`Refusing to drop ${name}: not a drill's scratch database`);
+  if (!name.startsWith(DRILL_DATABASE_PREFIX))
+    throw new Error(`Refusing to drop ${name}: not a drill's scratch database`);
   await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
 }
 
@@ -90,13 +94,19 @@ export async function dropScratchDatabase(client: pg.ClientBase, name: string): 
  */
 export async function applyMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch(() => []);
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  const names = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
   const migrations: { name: string; sql: string }[] = [];
   for (const name of names) {
     const sql = await readFile(path.join(migrationsDir, name, 'migration.sql'), 'utf8').catch(() => null);
     if (sql !== null) migrations.push({ name, sql });
   }
-  if (migrations.length === 0) throw new Error(`No migrations found in ${path.resolve(migrationsDir)} (DRILL_MIGRATIONS_DIR): the scratch database cannot get the schema`);
+  if (migrations.length === 0)
+    throw new Error(
+      `No migrations found in ${path.resolve(migrationsDir)} (DRILL_MIGRATIONS_DIR): the scratch database cannot get the schema`,
+    );
   const client = await pool.connect();
   try {
     await client.query(`CREATE TABLE "_prisma_migrations" (

@@ -21,7 +21,9 @@ export async function findPendingMigrations(db: Queryable, migrations: readonly 
 export async function hasBusinessData(db: Queryable): Promise<boolean> {
   const tables = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments'];
   for (const table of tables) {
-    const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [`public.${table}`]);
+    const { rows } = await db.query<{ present: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS present`, [
+      `public.${table}`,
+    ]);
     if (!rows[0]?.present) continue;
     const found = await db.query(`SELECT 1 FROM public."${table}" LIMIT 1`);
     if (found.rowCount) return true;
@@ -50,7 +52,10 @@ export interface PreMigrationExport {
  */
 export async function takePreMigrationBackup(deps: BackupRunDeps, now = new Date()): Promise<PreMigrationExport> {
   const id = randomUUID();
-  const exported = await exportToLocal(deps, backupFilename(now, id), { includeAuditLogs: true, includeSessions: false });
+  const exported = await exportToLocal(deps, backupFilename(now, id), {
+    includeAuditLogs: true,
+    includeSessions: false,
+  });
   return {
     id,
     key: exported.local.key,

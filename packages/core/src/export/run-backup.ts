@@ -11,7 +11,12 @@ import { copiesOf } from '../backups/copies.js';
 import { exportSnapshot, type ExportSummary } from './snapshot-export.js';
 import { digesting } from '../crypto/sha256.js';
 import { compressIfLarge } from './compress.js';
-import { COMPRESSED_EXTENSIONS, COMPRESSIONS, type Compression, type CompressionLevels } from '../backup-format/compression.js';
+import {
+  COMPRESSED_EXTENSIONS,
+  COMPRESSIONS,
+  type Compression,
+  type CompressionLevels,
+} from '../backup-format/compression.js';
 import { isFailpointArmed, reachFailpoint, type FailpointName } from '../failpoints.js';
 import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 import type { InvariantWarning } from '../verify/business-invariants.js';
@@ -50,7 +55,11 @@ const storedOptionsSchema = z
   .object({
     includeAuditLogs: z.boolean().catch(false),
     includeSessions: z.boolean().catch(false),
-    schema: z.string().regex(/^mp_restore_point_[0-9a-f]+$/).optional().catch(undefined),
+    schema: z
+      .string()
+      .regex(/^mp_restore_point_[0-9a-f]+$/)
+      .optional()
+      .catch(undefined),
     compression: z.enum(COMPRESSIONS).catch('gzip'),
   })
   .catch({ includeAuditLogs: false, includeSessions: false, compression: 'gzip' as const });
@@ -101,7 +110,8 @@ export async function runBackup(
   if (record.status === 'completed' || record.status === 'partial') return toResult(record, started);
   // The API gave up on this request (e.g. the enqueue timed out and it answered 503), yet the job
   // reached the queue: the admin was told it failed, so it must not run behind their back.
-  if (record.status === 'failed') throw new UnrecoverableError(`Backup ${backupId} was already marked failed: ${record.error ?? ''}`);
+  if (record.status === 'failed')
+    throw new UnrecoverableError(`Backup ${backupId} was already marked failed: ${record.error ?? ''}`);
   // Fail closed before any work: with encryption required, no key means no file at all.
   keyForWriting(deps.encryption ?? NO_ENCRYPTION);
   const wantsCloud = record.location === 'cloud' || record.location === 'both';
@@ -175,7 +185,10 @@ export async function runBackup(
     const reason = `Read-back failed: ${readBack.failed.map((f) => f.reason).join('; ')}; the failing copy was removed${left}`;
     const good = copiesOf({ storage }).map((c) => c.location);
     if (good.length === 0) {
-      await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: toJsonValue(storage), cloudinaryUrl: null, cloudinaryAssetId: null } });
+      await deps.prisma.backupRecord.update({
+        where: { id: backupId },
+        data: { storage: toJsonValue(storage), cloudinaryUrl: null, cloudinaryAssetId: null },
+      });
       await saveReport(deps.prisma, backupId, readBack.report);
       throw new UnrecoverableError(`${reason}; no good copy is left`);
     }
@@ -234,18 +247,27 @@ export async function exportToLocal(
   let failed: Error | undefined;
   try {
     const summary: ExportSummary = { recordCounts: {}, schemaVersion: null, timestamp: '' };
-    const source = exportSnapshot(client, options, summary, (p) =>
-      onProgress?.({
-        percent: p.totalRows === 0 ? 90 : Math.min(90, Math.floor((p.rows / p.totalRows) * 90)),
-        stage: 'exporting',
-        table: p.table,
-        rows: p.rows,
-        counts: p.counts as Record<string, number>,
-      }),
+    const source = exportSnapshot(
+      client,
+      options,
+      summary,
+      (p) =>
+        onProgress?.({
+          percent: p.totalRows === 0 ? 90 : Math.min(90, Math.floor((p.rows / p.totalRows) * 90)),
+          stage: 'exporting',
+          table: p.table,
+          rows: p.rows,
+          counts: p.counts as Record<string, number>,
+        }),
       deps,
       { invariants: true },
     );
-    const { compression, stream } = await compressIfLarge(source, deps.settings.compressThresholdBytes, options.compression ?? 'gzip', deps.settings);
+    const { compression, stream } = await compressIfLarge(
+      source,
+      deps.settings.compressThresholdBytes,
+      options.compression ?? 'gzip',
+      deps.settings,
+    );
     // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.
     const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
     const key = `${baseName(filename)}${compression ? COMPRESSED_EXTENSIONS[compression] : '.json'}${sealed.keyId ? '.enc' : ''}`;
@@ -253,7 +275,15 @@ export async function exportToLocal(
     const stored = await deps.storage.local.put(key, digest.stream);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
-    return { local: { key, path: stored.location.path }, bytes, sha256, compressed: compression !== null, compression, keyId: sealed.keyId, summary };
+    return {
+      local: { key, path: stored.location.path },
+      bytes,
+      sha256,
+      compressed: compression !== null,
+      compression,
+      keyId: sealed.keyId,
+      summary,
+    };
   } catch (err) {
     failed = err as Error;
     throw err;
@@ -296,7 +326,15 @@ function describeCloudError(err: unknown): string {
 }
 
 function toResult(
-  record: { id: string; filename: string; status: string; fileSize: bigint | null; checksum: string | null; recordCounts: unknown; durationMs: number | null },
+  record: {
+    id: string;
+    filename: string;
+    status: string;
+    fileSize: bigint | null;
+    checksum: string | null;
+    recordCounts: unknown;
+    durationMs: number | null;
+  },
   started: number,
 ): BackupRunResult {
   return {

@@ -73,7 +73,8 @@ export async function* exportSnapshot(
   const schema = options.schema ?? 'public';
   const from = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  if (schema !== 'public') await client.query(`LOCK TABLE ${tables.map((t) => from(t.table)).join(', ')} IN ACCESS SHARE MODE`);
+  if (schema !== 'public')
+    await client.query(`LOCK TABLE ${tables.map((t) => from(t.table)).join(', ')} IN ACCESS SHARE MODE`);
   summary.timestamp = new Date().toISOString();
   summary.schemaVersion = await readSchemaVersion(client);
   const counts = await client.query<Record<string, string>>(

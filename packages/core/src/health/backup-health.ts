@@ -1,5 +1,11 @@
 import type { PrismaClient } from '@mp/db';
-import { DEFAULT_HEALTH_LIMITS, evaluateHealth, type HealthFacts, type HealthLimits, type HealthReport } from './evaluate-health.js';
+import {
+  DEFAULT_HEALTH_LIMITS,
+  evaluateHealth,
+  type HealthFacts,
+  type HealthLimits,
+  type HealthReport,
+} from './evaluate-health.js';
 import { loadHealthFacts } from './load-health-facts.js';
 
 const HOUR = 3600;
@@ -36,7 +42,10 @@ export function healthSettingsOf(config: {
  * from the drill frequency (a drill must have succeeded within the same window a backup of that
  * frequency must: 26 h daily, 8 days weekly, 32 days monthly by default; `disabled`: not checked).
  */
-export function healthLimitsOf(settings: HealthSettings, drillFrequency: HealthFacts['schedule']['drillFrequency']): HealthLimits {
+export function healthLimitsOf(
+  settings: HealthSettings,
+  drillFrequency: HealthFacts['schedule']['drillFrequency'],
+): HealthLimits {
   const maxAgeSeconds = {
     daily: settings.maxAgeHours.daily * HOUR,
     weekly: settings.maxAgeHours.weekly * HOUR,
@@ -61,5 +70,9 @@ export async function checkBackupHealth(
   input: { timezone: string; settings: HealthSettings },
 ): Promise<HealthReport> {
   const facts = await loadHealthFacts(deps, { timezone: input.timezone });
-  return evaluateHealth(facts, healthLimitsOf(input.settings, facts.schedule.drillFrequency), deps.now?.() ?? new Date());
+  return evaluateHealth(
+    facts,
+    healthLimitsOf(input.settings, facts.schedule.drillFrequency),
+    deps.now?.() ?? new Date(),
+  );
 }

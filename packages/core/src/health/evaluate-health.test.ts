@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HEALTH_LIMITS, evaluateHealth, type HealthCheckName, type HealthFacts, type HealthLimits } from './evaluate-health.js';
+import {
+  DEFAULT_HEALTH_LIMITS,
+  evaluateHealth,
+  type HealthCheckName,
+  type HealthFacts,
+  type HealthLimits,
+} from './evaluate-health.js';
 
 const H = 3600_000;
 const D = 24 * H;
@@ -27,13 +33,20 @@ function check(name: HealthCheckName, f: HealthFacts, limits: Partial<HealthLimi
   return found;
 }
 
-const newest = (completedAt: Date, fileSize: number | null = 1000) => ({ newestCompleted: { id: 'b-new', completedAt, fileSize } });
+const newest = (completedAt: Date, fileSize: number | null = 1000) => ({
+  newestCompleted: { id: 'b-new', completedAt, fileSize },
+});
 
 describe('evaluateHealth', () => {
   it('is healthy with fresh, verified, drilled backups, and lists the six checks', () => {
     const report = evaluateHealth(facts(), DEFAULT_HEALTH_LIMITS, NOW);
     expect(report.checks.map((c) => [c.name, c.ok])).toEqual([
-      ['backup_age', true], ['scheduled_run', true], ['drill', true], ['backup_size', true], ['storage_total', true], ['read_back', true],
+      ['backup_age', true],
+      ['scheduled_run', true],
+      ['drill', true],
+      ['backup_size', true],
+      ['storage_total', true],
+      ['read_back', true],
     ]);
     expect(report.healthy).toBe(true);
     for (const c of report.checks) expect(Object.keys(c)).toEqual(['name', 'ok', 'message', 'value', 'limit']);
@@ -44,13 +57,21 @@ describe('evaluateHealth', () => {
       expect(check('backup_age', facts(newest(ago(25 * H)))).ok).toBe(true);
       const old = check('backup_age', facts(newest(ago(27 * H))));
       expect(old).toMatchObject({ ok: false, value: 27 * 3600, limit: 26 * 3600 });
-      expect(old.message).toBe('The newest completed backup (b-new) is 27 h old, over the maximum for a daily schedule of 26 h');
+      expect(old.message).toBe(
+        'The newest completed backup (b-new) is 27 h old, over the maximum for a daily schedule of 26 h',
+      );
       const weekly = (age: number) =>
-        facts({ ...newest(ago(age)), schedule: { frequency: 'weekly', timezone: 'Africa/Lagos', changedAt: ago(NOW.getTime()) } });
+        facts({
+          ...newest(ago(age)),
+          schedule: { frequency: 'weekly', timezone: 'Africa/Lagos', changedAt: ago(NOW.getTime()) },
+        });
       expect(check('backup_age', weekly(7.9 * D)).ok).toBe(true);
       expect(check('backup_age', weekly(8.1 * D)).ok).toBe(false);
       const monthly = (age: number) =>
-        facts({ ...newest(ago(age)), schedule: { frequency: 'monthly', timezone: 'Africa/Lagos', changedAt: ago(NOW.getTime()) } });
+        facts({
+          ...newest(ago(age)),
+          schedule: { frequency: 'monthly', timezone: 'Africa/Lagos', changedAt: ago(NOW.getTime()) },
+        });
       expect(check('backup_age', monthly(31 * D)).ok).toBe(true);
       expect(check('backup_age', monthly(33 * D)).ok).toBe(false);
     });
@@ -62,11 +83,17 @@ describe('evaluateHealth', () => {
     });
 
     it('is red without any completed backup', () => {
-      expect(check('backup_age', facts({ newestCompleted: null }))).toMatchObject({ ok: false, message: 'No completed backup exists' });
+      expect(check('backup_age', facts({ newestCompleted: null }))).toMatchObject({
+        ok: false,
+        message: 'No completed backup exists',
+      });
     });
 
     it('without a schedule: not checked, unless a maximum age is configured', () => {
-      const disabled = facts({ ...newest(ago(40 * D)), schedule: { frequency: 'disabled', timezone: 'Africa/Lagos', changedAt: ago(D) } });
+      const disabled = facts({
+        ...newest(ago(40 * D)),
+        schedule: { frequency: 'disabled', timezone: 'Africa/Lagos', changedAt: ago(D) },
+      });
       expect(check('backup_age', disabled)).toMatchObject({ ok: true, limit: null });
       expect(check('backup_age', disabled).message).toContain('not checked');
       expect(check('backup_age', disabled, { maxAgeWithoutScheduleSeconds: 41 * 86400 }).ok).toBe(true);
@@ -81,8 +108,12 @@ describe('evaluateHealth', () => {
       const missed = check('scheduled_run', facts({ lastScheduled: yesterday }));
       expect(missed).toMatchObject({ ok: false, value: 11 * 3600, limit: 3600 });
       expect(missed.message).toBe('The scheduled backup due at 2026-06-10T01:00:00.000Z did not run');
-      expect(check('scheduled_run', facts({ lastScheduled: yesterday }), {}, new Date('2026-06-10T01:50:00Z')).ok).toBe(true);
-      expect(check('scheduled_run', facts({ lastScheduled: yesterday }), {}, new Date('2026-06-10T02:01:00Z')).ok).toBe(false);
+      expect(check('scheduled_run', facts({ lastScheduled: yesterday }), {}, new Date('2026-06-10T01:50:00Z')).ok).toBe(
+        true,
+      );
+      expect(check('scheduled_run', facts({ lastScheduled: yesterday }), {}, new Date('2026-06-10T02:01:00Z')).ok).toBe(
+        false,
+      );
       expect(check('scheduled_run', facts({ lastScheduled: null })).ok).toBe(false);
     });
 
@@ -98,11 +129,15 @@ describe('evaluateHealth', () => {
       const fresh = { frequency: 'daily' as const, timezone: 'Africa/Lagos', changedAt: ago(2 * H) };
       expect(check('scheduled_run', facts({ schedule: fresh, lastScheduled: null }))).toMatchObject({ ok: true });
       const off = { frequency: 'disabled' as const, timezone: 'Africa/Lagos', changedAt: ago(100 * D) };
-      expect(check('scheduled_run', facts({ schedule: off, lastScheduled: null }))).toMatchObject({ ok: true, message: 'No backup schedule' });
+      expect(check('scheduled_run', facts({ schedule: off, lastScheduled: null }))).toMatchObject({
+        ok: true,
+        message: 'No backup schedule',
+      });
     });
 
     it('is red when the last scheduled run failed or is partial, green while it runs', () => {
-      const last = (status: 'failed' | 'partial' | 'running') => facts({ lastScheduled: { id: 'b-s', status, createdAt: new Date('2026-06-10T01:00:02Z') } });
+      const last = (status: 'failed' | 'partial' | 'running') =>
+        facts({ lastScheduled: { id: 'b-s', status, createdAt: new Date('2026-06-10T01:00:02Z') } });
       expect(check('scheduled_run', last('failed'))).toMatchObject({
         ok: false,
         message: 'The last scheduled backup (b-s, 2026-06-10T01:00:02.000Z) failed',
@@ -114,18 +149,30 @@ describe('evaluateHealth', () => {
 
   describe('drill', () => {
     it('is red when the last drill failed, none succeeded, or the last success is older than the period', () => {
-      const failed = facts({ drills: { last: { id: 'd-2', status: 'failed', at: ago(D) }, lastSucceededAt: ago(3 * D) } });
-      expect(check('drill', failed)).toMatchObject({ ok: false, message: 'The last restore drill (d-2, 2026-06-09T12:00:00.000Z) failed' });
+      const failed = facts({
+        drills: { last: { id: 'd-2', status: 'failed', at: ago(D) }, lastSucceededAt: ago(3 * D) },
+      });
+      expect(check('drill', failed)).toMatchObject({
+        ok: false,
+        message: 'The last restore drill (d-2, 2026-06-09T12:00:00.000Z) failed',
+      });
       expect(check('drill', facts({ drills: { last: null, lastSucceededAt: null } })).ok).toBe(false);
-      const stale = facts({ drills: { last: { id: 'd-1', status: 'completed', at: ago(9 * D) }, lastSucceededAt: ago(9 * D) } });
+      const stale = facts({
+        drills: { last: { id: 'd-1', status: 'completed', at: ago(9 * D) }, lastSucceededAt: ago(9 * D) },
+      });
       expect(check('drill', stale)).toMatchObject({ ok: false, value: 9 * 86400, limit: 8 * 86400 });
       expect(check('drill', stale, { drillPeriodSeconds: 10 * 86400 }).ok).toBe(true);
       expect(check('drill', facts()).ok).toBe(true);
     });
 
     it('passes, saying so, when drills are not recorded or not scheduled', () => {
-      expect(check('drill', facts({ drills: undefined }))).toMatchObject({ ok: true, message: 'Restore drills are not recorded: not checked' });
-      expect(check('drill', facts({ drills: { last: null, lastSucceededAt: null } }), { drillPeriodSeconds: null }).ok).toBe(true);
+      expect(check('drill', facts({ drills: undefined }))).toMatchObject({
+        ok: true,
+        message: 'Restore drills are not recorded: not checked',
+      });
+      expect(
+        check('drill', facts({ drills: { last: null, lastSucceededAt: null } }), { drillPeriodSeconds: null }).ok,
+      ).toBe(true);
     });
   });
 
@@ -135,7 +182,9 @@ describe('evaluateHealth', () => {
       expect(check('backup_size', facts(newest(at, 500)))).toMatchObject({ ok: true, value: 500, limit: 500 });
       const small = check('backup_size', facts(newest(at, 499)));
       expect(small).toMatchObject({ ok: false, value: 499, limit: 500 });
-      expect(small.message).toBe('The newest completed backup (b-new) is 499 B, under 50 % of the previous one (1.0 KB)');
+      expect(small.message).toBe(
+        'The newest completed backup (b-new) is 499 B, under 50 % of the previous one (1.0 KB)',
+      );
       expect(check('backup_size', facts(newest(at, 0))).ok).toBe(false);
       expect(check('backup_size', facts(newest(at, null))).ok).toBe(false);
       expect(check('backup_size', facts({ ...newest(at, 10), previousCompleted: null })).ok).toBe(true);
@@ -159,7 +208,11 @@ describe('evaluateHealth', () => {
   describe('read_back', () => {
     it('is red when the latest read-back failed', () => {
       const failed = facts({ latestReadBack: { backupId: 'b-new', ok: false, checkedAt: NOW, problems: 2 } });
-      expect(check('read_back', failed)).toMatchObject({ ok: false, value: 2, message: 'Reading back backup b-new failed (2 problem(s))' });
+      expect(check('read_back', failed)).toMatchObject({
+        ok: false,
+        value: 2,
+        message: 'Reading back backup b-new failed (2 problem(s))',
+      });
       expect(evaluateHealth(failed, DEFAULT_HEALTH_LIMITS, NOW).healthy).toBe(false);
       expect(check('read_back', facts({ latestReadBack: null })).ok).toBe(true);
     });

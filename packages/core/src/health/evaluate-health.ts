@@ -21,7 +21,11 @@ export interface HealthFacts {
   newestCompleted: { id: string; completedAt: Date; fileSize: number | null } | null;
   previousCompleted: { id: string; fileSize: number | null } | null;
   /** The newest backup of type `scheduled`, whatever its status. */
-  lastScheduled: { id: string; status: 'queued' | 'running' | 'completed' | 'partial' | 'failed'; createdAt: Date } | null;
+  lastScheduled: {
+    id: string;
+    status: 'queued' | 'running' | 'completed' | 'partial' | 'failed';
+    createdAt: Date;
+  } | null;
   /** The read-back (verification) of the newest backup that has one, whatever its status. */
   latestReadBack: { backupId: string; ok: boolean; checkedAt: Date | null; problems: number } | null;
   /** Bytes of every stored copy (a backup kept locally and in the cloud counts twice). */
@@ -104,12 +108,17 @@ function checkAge(facts: HealthFacts, limits: HealthLimits, now: Date): HealthCh
   const newest = facts.newestCompleted;
   const age = newest ? secondsBetween(newest.completedAt, now) : null;
   const base = { name: 'backup_age' as const, value: age, limit };
-  if (limit === null) return { ...base, ok: true, message: 'No backup schedule and no maximum age configured: the age is not checked' };
+  if (limit === null)
+    return { ...base, ok: true, message: 'No backup schedule and no maximum age configured: the age is not checked' };
   if (!newest || age === null) return { ...base, ok: false, message: 'No completed backup exists' };
   const why = frequency === 'disabled' ? 'the configured maximum' : `the maximum for a ${frequency} schedule`;
   return age <= limit
     ? { ...base, ok: true, message: `The newest completed backup is ${duration(age)} old (${why}: ${duration(limit)})` }
-    : { ...base, ok: false, message: `The newest completed backup (${newest.id}) is ${duration(age)} old, over ${why} of ${duration(limit)}` };
+    : {
+        ...base,
+        ok: false,
+        message: `The newest completed backup (${newest.id}) is ${duration(age)} old, over ${why} of ${duration(limit)}`,
+      };
 }
 
 function checkScheduledRun(facts: HealthFacts, limits: HealthLimits, now: Date): HealthCheck {
@@ -129,9 +138,14 @@ function checkScheduledRun(facts: HealthFacts, limits: HealthLimits, now: Date):
   }
   if (!last) return { ...base, ok: true, message: 'No scheduled backup was due since the schedule was set' };
   const at = last.createdAt.toISOString();
-  if (last.status === 'failed') return { ...base, ok: false, message: `The last scheduled backup (${last.id}, ${at}) failed` };
+  if (last.status === 'failed')
+    return { ...base, ok: false, message: `The last scheduled backup (${last.id}, ${at}) failed` };
   if (last.status === 'partial') {
-    return { ...base, ok: false, message: `The last scheduled backup (${last.id}, ${at}) is partial: one of its copies failed` };
+    return {
+      ...base,
+      ok: false,
+      message: `The last scheduled backup (${last.id}, ${at}) is partial: one of its copies failed`,
+    };
   }
   return { ...base, ok: true, message: `The last scheduled backup (${at}) is ${last.status}` };
 }
@@ -144,11 +158,21 @@ function checkDrill(facts: HealthFacts, limits: HealthLimits, now: Date): Health
   const { last, lastSucceededAt } = facts.drills;
   const age = lastSucceededAt ? secondsBetween(lastSucceededAt, now) : null;
   if (last?.status === 'failed') {
-    return { ...base, value: age, ok: false, message: `The last restore drill (${last.id}, ${last.at.toISOString()}) failed` };
+    return {
+      ...base,
+      value: age,
+      ok: false,
+      message: `The last restore drill (${last.id}, ${last.at.toISOString()}) failed`,
+    };
   }
   if (age === null) return { ...base, ok: false, message: 'No restore drill has succeeded yet' };
   if (age > limit) {
-    return { ...base, value: age, ok: false, message: `The last successful restore drill is ${duration(age)} old, over ${duration(limit)}` };
+    return {
+      ...base,
+      value: age,
+      ok: false,
+      message: `The last successful restore drill is ${duration(age)} old, over ${duration(limit)}`,
+    };
   }
   return { ...base, value: age, ok: true, message: `The last successful restore drill is ${duration(age)} old` };
 }
@@ -158,13 +182,27 @@ function checkSize(facts: HealthFacts, limits: HealthLimits): HealthCheck {
   const base = { name: 'backup_size' as const };
   if (!newest) return { ...base, ok: true, value: null, limit: null, message: 'No completed backup to judge' };
   const size = newest.fileSize ?? 0;
-  if (size <= 0) return { ...base, ok: false, value: size, limit: null, message: `The newest completed backup (${newest.id}) is empty` };
+  if (size <= 0)
+    return {
+      ...base,
+      ok: false,
+      value: size,
+      limit: null,
+      message: `The newest completed backup (${newest.id}) is empty`,
+    };
   const previous = facts.previousCompleted?.fileSize ?? 0;
-  if (previous <= 0) return { ...base, ok: true, value: size, limit: null, message: `The newest completed backup is ${bytes(size)}` };
+  if (previous <= 0)
+    return { ...base, ok: true, value: size, limit: null, message: `The newest completed backup is ${bytes(size)}` };
   const limit = Math.ceil(previous * limits.minSizeRatio);
   const share = `${Math.round(limits.minSizeRatio * 100)} %`;
   return size >= limit
-    ? { ...base, ok: true, value: size, limit, message: `The newest completed backup is ${bytes(size)} (previous ${bytes(previous)})` }
+    ? {
+        ...base,
+        ok: true,
+        value: size,
+        limit,
+        message: `The newest completed backup is ${bytes(size)} (previous ${bytes(previous)})`,
+      }
     : {
         ...base,
         ok: false,
@@ -178,7 +216,8 @@ function checkStorage(facts: HealthFacts, limits: HealthLimits): HealthCheck {
   const value = facts.totalStoredBytes;
   const limit = limits.maxTotalBytes;
   const base = { name: 'storage_total' as const, value, limit };
-  if (limit === null) return { ...base, ok: true, message: `Stored backups take ${bytes(value)} (no limit configured)` };
+  if (limit === null)
+    return { ...base, ok: true, message: `Stored backups take ${bytes(value)} (no limit configured)` };
   return value <= limit
     ? { ...base, ok: true, message: `Stored backups take ${bytes(value)} of ${bytes(limit)}` }
     : { ...base, ok: false, message: `Stored backups take ${bytes(value)}, over the limit of ${bytes(limit)}` };
@@ -188,7 +227,13 @@ function checkReadBack(facts: HealthFacts): HealthCheck {
   const r = facts.latestReadBack;
   const base = { name: 'read_back' as const, limit: 0 };
   if (!r) return { ...base, ok: true, value: null, message: 'No backup has been read back yet' };
-  if (!r.ok) return { ...base, ok: false, value: r.problems, message: `Reading back backup ${r.backupId} failed (${r.problems} problem(s))` };
+  if (!r.ok)
+    return {
+      ...base,
+      ok: false,
+      value: r.problems,
+      message: `Reading back backup ${r.backupId} failed (${r.problems} problem(s))`,
+    };
   return { ...base, ok: true, value: 0, message: `Backup ${r.backupId} read back without problems` };
 }
 

@@ -1,5 +1,11 @@
 import type { PrismaClient } from '@mp/db';
-import { raiseAlert, resolveAlert, type AlertCondition, type AlertDeps, type AlertSending } from '../alerts/alert-state.js';
+import {
+  raiseAlert,
+  resolveAlert,
+  type AlertCondition,
+  type AlertDeps,
+  type AlertSending,
+} from '../alerts/alert-state.js';
 import { checkBackupHealth, type HealthSettings } from './backup-health.js';
 import type { HealthCheckName, HealthReport } from './evaluate-health.js';
 

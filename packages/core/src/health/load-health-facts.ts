@@ -67,7 +67,12 @@ export async function loadHealthFacts(
     totalStoredBytes += Number(r.fileSize) * ((copies.local ? 1 : 0) + (copies.cloud ? 1 : 0));
   }
   return {
-    schedule: { frequency: schedule.frequency, timezone: input.timezone, changedAt: schedule.updatedAt, drillFrequency: schedule.drillFrequency },
+    schedule: {
+      frequency: schedule.frequency,
+      timezone: input.timezone,
+      changedAt: schedule.updatedAt,
+      drillFrequency: schedule.drillFrequency,
+    },
     newestCompleted: newest
       ? { id: newest.id, completedAt: newest.completedAt ?? newest.createdAt, fileSize: sizeOf(newest.fileSize) }
       : null,
@@ -89,12 +94,19 @@ async function loadDrillFacts(prisma: PrismaClient): Promise<NonNullable<HealthF
     take: 20,
     select: { id: true, status: true, result: true, createdAt: true, completedAt: true },
   });
-  const succeeded = (op: (typeof finished)[number]) => op.status === 'completed' && drillResultSchema.safeParse(op.result).data?.ok !== false;
+  const succeeded = (op: (typeof finished)[number]) =>
+    op.status === 'completed' && drillResultSchema.safeParse(op.result).data?.ok !== false;
   const newest = finished[0];
   // Past 20 finished drills without a success the check fails on the newest one anyway; only `value` (its age) is lost.
   const success = finished.find(succeeded);
   return {
-    last: newest ? { id: newest.id, status: succeeded(newest) ? 'completed' : 'failed', at: newest.completedAt ?? newest.createdAt } : null,
+    last: newest
+      ? {
+          id: newest.id,
+          status: succeeded(newest) ? 'completed' : 'failed',
+          at: newest.completedAt ?? newest.createdAt,
+        }
+      : null,
     lastSucceededAt: success ? (success.completedAt ?? success.createdAt) : null,
   };
 }
@@ -107,7 +119,13 @@ function readBackOf(backupId: string, value: unknown): NonNullable<HealthFacts['
   const parsed = verificationSchema.safeParse(value);
   if (!parsed.success) return { backupId, ok: false, checkedAt: null, problems: 1 };
   const { ok, checkedAt, problems, checks, copies } = parsed.data;
-  const count = problems?.length ?? checks?.filter((c) => !c.ok).length ?? copies?.filter((c) => !c.ok).length ?? (ok ? 0 : 1);
+  const count =
+    problems?.length ?? checks?.filter((c) => !c.ok).length ?? copies?.filter((c) => !c.ok).length ?? (ok ? 0 : 1);
   const at = checkedAt ? new Date(checkedAt) : null;
-  return { backupId, ok, checkedAt: at && !Number.isNaN(at.getTime()) ? at : null, problems: ok ? 0 : Math.max(count, 1) };
+  return {
+    backupId,
+    ok,
+    checkedAt: at && !Number.isNaN(at.getTime()) ? at : null,
+    problems: ok ? 0 : Math.max(count, 1),
+  };
 }

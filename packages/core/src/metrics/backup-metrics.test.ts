@@ -65,7 +65,8 @@ function parsePrometheusText(text: string): Map<string, Family> {
       const f = families.get(name!) ?? { type: 'untyped', samples: [] };
       if (f.samples.length > 0) throw new Error(`${kind} after samples: ${line}`);
       if (kind === 'TYPE') {
-        if (!TYPES.has(rest!) || families.get(name!)?.type !== undefined && families.get(name!)!.type !== 'untyped') throw new Error(`bad TYPE: ${line}`);
+        if (!TYPES.has(rest!) || (families.get(name!)?.type !== undefined && families.get(name!)!.type !== 'untyped'))
+          throw new Error(`bad TYPE: ${line}`);
         f.type = rest!;
       } else f.help = rest!.replace(/\\([\\n])/g, (_, c: string) => (c === 'n' ? '\n' : c));
       families.set(name!, f);
@@ -106,7 +107,8 @@ function checkHistogram(name: string, f: Family): void {
       if (le <= lastLe || b.value < lastCount) throw new Error(`${name}: buckets not increasing`);
       [lastLe, lastCount] = [le, b.value];
     }
-    if (lastLe !== Infinity || lastCount !== count.value) throw new Error(`${name}: +Inf bucket missing or not equal to _count`);
+    if (lastLe !== Infinity || lastCount !== count.value)
+      throw new Error(`${name}: +Inf bucket missing or not equal to _count`);
   }
 }
 
@@ -130,7 +132,8 @@ const facts = (over: Partial<BackupMetricsFacts> = {}): BackupMetricsFacts => ({
 });
 
 const value = (families: Map<string, Family>, family: string, sample: string, labels: Record<string, string> = {}) =>
-  families.get(family)?.samples.find((s) => s.name === sample && JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
+  families.get(family)?.samples.find((s) => s.name === sample && JSON.stringify(s.labels) === JSON.stringify(labels))
+    ?.value;
 
 describe('renderBackupMetrics', () => {
   it('writes every family as valid Prometheus text, with the values of the facts', async () => {
@@ -146,15 +149,35 @@ describe('renderBackupMetrics', () => {
       mp_queue_jobs: 'gauge',
       mp_backup_healthy: 'gauge',
     });
-    expect(value(families, 'mp_backup_last_success_timestamp_seconds', 'mp_backup_last_success_timestamp_seconds')).toBe(1781053500.5);
-    expect(value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_count', { kind: 'scheduled' })).toBe(2);
-    expect(value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_sum', { kind: 'scheduled' })).toBeCloseTo(45.2);
-    expect(value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', { le: '5', kind: 'scheduled' })).toBe(1);
-    expect(value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', { le: '600', kind: 'manual' })).toBe(0);
-    expect(value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', { le: '1200', kind: 'manual' })).toBe(1);
+    expect(
+      value(families, 'mp_backup_last_success_timestamp_seconds', 'mp_backup_last_success_timestamp_seconds'),
+    ).toBe(1781053500.5);
+    expect(
+      value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_count', { kind: 'scheduled' }),
+    ).toBe(2);
+    expect(
+      value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_sum', { kind: 'scheduled' }),
+    ).toBeCloseTo(45.2);
+    expect(
+      value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', {
+        le: '5',
+        kind: 'scheduled',
+      }),
+    ).toBe(1);
+    expect(
+      value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', { le: '600', kind: 'manual' }),
+    ).toBe(0);
+    expect(
+      value(families, 'mp_backup_duration_seconds', 'mp_backup_duration_seconds_bucket', {
+        le: '1200',
+        kind: 'manual',
+      }),
+    ).toBe(1);
     expect(value(families, 'mp_backup_size_bytes', 'mp_backup_size_bytes')).toBe(52_428_800);
     expect(families.get('mp_backup_failures_total')!.samples.map((s) => [s.labels.kind, s.value])).toEqual([
-      ['manual', 0], ['scheduled', 2], ['pre-restore', 0],
+      ['manual', 0],
+      ['scheduled', 2],
+      ['pre-restore', 0],
     ]);
     expect(value(families, 'mp_restore_drill_last_rto_seconds', 'mp_restore_drill_last_rto_seconds')).toBe(95.5);
     expect(value(families, 'mp_queue_jobs', 'mp_queue_jobs', { queue: 'backup', state: 'failed' })).toBe(3);
@@ -163,18 +186,30 @@ describe('renderBackupMetrics', () => {
   });
 
   it('leaves out what is unknown, says 0 for "never", and 0 when unhealthy', async () => {
-    const empty = facts({ lastSuccessAt: null, newestSizeBytes: null, drillLastRtoSeconds: null, durations: [], failuresByKind: {}, queueJobs: [], healthy: false });
+    const empty = facts({
+      lastSuccessAt: null,
+      newestSizeBytes: null,
+      drillLastRtoSeconds: null,
+      durations: [],
+      failuresByKind: {},
+      queueJobs: [],
+      healthy: false,
+    });
     const families = parsePrometheusText((await renderBackupMetrics(empty)).body);
     expect(families.has('mp_backup_size_bytes')).toBe(false);
     expect(families.has('mp_restore_drill_last_rto_seconds')).toBe(false);
-    expect(value(families, 'mp_backup_last_success_timestamp_seconds', 'mp_backup_last_success_timestamp_seconds')).toBe(0);
+    expect(
+      value(families, 'mp_backup_last_success_timestamp_seconds', 'mp_backup_last_success_timestamp_seconds'),
+    ).toBe(0);
     expect(value(families, 'mp_backup_healthy', 'mp_backup_healthy')).toBe(0);
     expect(families.get('mp_backup_failures_total')!.samples).toHaveLength(3);
   });
 
   it('escapes label values so they read back unchanged', async () => {
     const odd = 'we"ird\\queue\nname';
-    const families = parsePrometheusText((await renderBackupMetrics(facts({ queueJobs: [{ queue: odd, state: 'waiting', count: 7 }] }))).body);
+    const families = parsePrometheusText(
+      (await renderBackupMetrics(facts({ queueJobs: [{ queue: odd, state: 'waiting', count: 7 }] }))).body,
+    );
     expect(value(families, 'mp_queue_jobs', 'mp_queue_jobs', { queue: odd, state: 'waiting' })).toBe(7);
   });
 

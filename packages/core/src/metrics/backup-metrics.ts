@@ -56,7 +56,9 @@ export function buildBackupMetrics(facts: BackupMetricsFacts): Registry {
   for (const d of facts.durations) duration.observe({ kind: d.kind }, d.seconds);
 
   if (facts.newestSizeBytes !== null) {
-    new Gauge({ name: 'mp_backup_size_bytes', help: 'Size of the newest completed backup file', registers }).set(facts.newestSizeBytes);
+    new Gauge({ name: 'mp_backup_size_bytes', help: 'Size of the newest completed backup file', registers }).set(
+      facts.newestSizeBytes,
+    );
   }
 
   const failures = new Counter({
@@ -85,12 +87,16 @@ export function buildBackupMetrics(facts: BackupMetricsFacts): Registry {
   for (const q of facts.queueJobs) jobs.set({ queue: q.queue, state: q.state }, q.count);
 
   if (facts.queueUp !== undefined) {
-    new Gauge({ name: 'mp_queue_up', help: '1 when the job queue (Redis) answered this scrape, else 0 (mp_queue_jobs is then left out)', registers }).set(
-      facts.queueUp ? 1 : 0,
-    );
+    new Gauge({
+      name: 'mp_queue_up',
+      help: '1 when the job queue (Redis) answered this scrape, else 0 (mp_queue_jobs is then left out)',
+      registers,
+    }).set(facts.queueUp ? 1 : 0);
   }
 
-  new Gauge({ name: 'mp_backup_healthy', help: '1 when every backup health check passes, else 0', registers }).set(facts.healthy ? 1 : 0);
+  new Gauge({ name: 'mp_backup_healthy', help: '1 when every backup health check passes, else 0', registers }).set(
+    facts.healthy ? 1 : 0,
+  );
   return registry;
 }
 

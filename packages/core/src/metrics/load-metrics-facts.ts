@@ -6,7 +6,15 @@ import { settleWithin } from '../timeout.js';
 import type { BackupMetricsFacts } from './backup-metrics.js';
 
 /** The BullMQ states exported per queue (BullMQ 6's `JobState` has no `paused`). */
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'failed', 'completed'] as const satisfies readonly JobState[];
+export const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'failed',
+  'completed',
+] as const satisfies readonly JobState[];
 
 /** The file's spelling of a backup type (Prisma names the enum value `pre_restore`). */
 const kindOf = (type: string): string => (type === 'pre_restore' ? 'pre-restore' : type);
@@ -38,14 +46,19 @@ export async function loadMetricsFacts(
     where: { status: 'completed', durationMs: { not: null } },
     select: { type: true, durationMs: true },
   });
-  const failed = await prisma.backupRecord.groupBy({ by: ['type'], where: { status: 'failed' }, _count: { _all: true } });
+  const failed = await prisma.backupRecord.groupBy({
+    by: ['type'],
+    where: { status: 'failed' },
+    _count: { _all: true },
+  });
   const queueJobs = await readQueueJobs(deps.producer);
   return {
     lastSuccessAt: newest ? (newest.completedAt ?? newest.createdAt) : null,
     newestSizeBytes: newest?.fileSize != null ? Number(newest.fileSize) : null,
     durations: timed.map((r) => ({ kind: kindOf(r.type), seconds: (r.durationMs ?? 0) / 1000 })),
     failuresByKind: Object.fromEntries(failed.map((g) => [kindOf(g.type), g._count._all])),
-    drillLastRtoSeconds: input.drillLastRtoSeconds !== undefined ? input.drillLastRtoSeconds : await readDrillRto(prisma),
+    drillLastRtoSeconds:
+      input.drillLastRtoSeconds !== undefined ? input.drillLastRtoSeconds : await readDrillRto(prisma),
     queueJobs: queueJobs ?? [],
     queueUp: queueJobs !== null,
     healthy: input.healthy,
@@ -70,7 +83,9 @@ async function readDrillRto(prisma: PrismaClient): Promise<number | null> {
 }
 
 /** Job counts per queue and state, or `null` when Redis does not answer in time. */
-async function readQueueJobs(producer: Pick<Producer, 'queue'> & Partial<Pick<Producer, 'isDisconnected'>>): Promise<BackupMetricsFacts['queueJobs'][number][] | null> {
+async function readQueueJobs(
+  producer: Pick<Producer, 'queue'> & Partial<Pick<Producer, 'isDisconnected'>>,
+): Promise<BackupMetricsFacts['queueJobs'][number][] | null> {
   if (producer.isDisconnected?.()) return null;
   const read = async () => {
     const out: BackupMetricsFacts['queueJobs'][number][] = [];
@@ -80,5 +95,9 @@ async function readQueueJobs(producer: Pick<Producer, 'queue'> & Partial<Pick<Pr
     }
     return out;
   };
-  return settleWithin(read().catch(() => null), QUEUE_COUNTS_TIMEOUT_MS, () => null);
+  return settleWithin(
+    read().catch(() => null),
+    QUEUE_COUNTS_TIMEOUT_MS,
+    () => null,
+  );
 }

@@ -9,10 +9,13 @@ import { readMetadata } from '../backup-format/metadata.js';
 export function checkBackupDocument(doc: unknown): void {
   const d = doc as { metadata?: unknown; data?: unknown } | null;
   const problems: string[] = [];
-  if (!d || typeof d !== 'object' || Array.isArray(d)) problems.push('backupData must be an object with metadata and data');
+  if (!d || typeof d !== 'object' || Array.isArray(d))
+    problems.push('backupData must be an object with metadata and data');
   else {
-    if (!d.metadata || typeof d.metadata !== 'object' || Array.isArray(d.metadata)) problems.push('metadata must be an object');
-    if (!d.data || typeof d.data !== 'object' || Array.isArray(d.data)) problems.push('data must be an object of tables');
+    if (!d.metadata || typeof d.metadata !== 'object' || Array.isArray(d.metadata))
+      problems.push('metadata must be an object');
+    if (!d.data || typeof d.data !== 'object' || Array.isArray(d.data))
+      problems.push('data must be an object of tables');
   }
   if (problems.length > 0) throw new AppError('INVALID_BACKUP_FILE', 'The backup document is malformed', { problems });
   readMetadata((d as { metadata: unknown }).metadata);

@@ -21,19 +21,26 @@ export async function claimResetPassword(
   deps: { prisma: PrismaClient },
   input: { jobId: string; claimToken: string },
 ): Promise<{ username: string; password: string; mustChangePassword: true }> {
-  const op = await deps.prisma.operation.findFirst({ where: { kind: 'reset', OR: [{ id: input.jobId }, { jobId: input.jobId }] } });
+  const op = await deps.prisma.operation.findFirst({
+    where: { kind: 'reset', OR: [{ id: input.jobId }, { jobId: input.jobId }] },
+  });
   const expected = resetInputSchema.safeParse(op?.input).data?.claimTokenSha256;
   const given = Buffer.from(hashClaimToken(input.claimToken), 'hex');
   if (!op || !expected || !timingSafeEqual(Buffer.from(expected, 'hex'), given)) {
     throw new AppError('INVALID_CREDENTIALS', 'Unknown reset job or wrong claim token');
   }
-  if (op.status !== 'completed') throw new AppError('OPERATION_IN_PROGRESS', `The reset is ${op.status}; claim the password once it completed`);
+  if (op.status !== 'completed')
+    throw new AppError('OPERATION_IN_PROGRESS', `The reset is ${op.status}; claim the password once it completed`);
   const rows = await deps.prisma.$queryRaw<{ password: string | null; username: string | null }[]>`
     WITH old AS (SELECT result FROM operations WHERE id = ${op.id} FOR UPDATE)
     UPDATE operations o SET result = (o.result - 'generatedPassword') || '{"generatedPasswordShown": true}'::jsonb
       FROM old WHERE o.id = ${op.id} AND old.result ? 'generatedPassword'
     RETURNING old.result->>'generatedPassword' AS password, old.result->'superAdmin'->>'username' AS username`;
   const row = rows[0];
-  if (!row?.password) throw new AppError('NOT_FOUND', 'No generated password to claim: it was claimed already, or the password came from configuration');
+  if (!row?.password)
+    throw new AppError(
+      'NOT_FOUND',
+      'No generated password to claim: it was claimed already, or the password came from configuration',
+    );
   return { username: row.username ?? 'SuperAdmin', password: row.password, mustChangePassword: true };
 }

@@ -24,7 +24,9 @@ export interface OperationAccepted {
  * row is marked failed and an uploaded file (if any) deleted, so nothing waits for a job that never comes.
  * @throws AppError QUEUE_UNAVAILABLE
  */
-export async function enqueueOperation<N extends 'backup.restore' | 'backup.reset' | 'backup.verify' | 'backup.preview'>(
+export async function enqueueOperation<
+  N extends 'backup.restore' | 'backup.reset' | 'backup.verify' | 'backup.preview',
+>(
   deps: OperationDeps,
   name: N,
   operationId: string,
@@ -40,6 +42,8 @@ export async function enqueueOperation<N extends 'backup.restore' | 'backup.rese
       data: { status: 'failed', error: 'Job queue unavailable; the request was not started', completedAt: new Date() },
     });
     if (uploadPath) await rm(uploadPath, { force: true });
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
 }

@@ -5,11 +5,20 @@ import { AppError } from '../errors.js';
 export const EXCLUSIVE_KINDS = ['restore', 'reset', 'undo'] as const;
 
 /** The error for a restore or reset that is queued or running. */
-export function operationInProgress(running: { id: string; kind: string; status: string; jobId: string | null }): AppError {
-  return new AppError('OPERATION_IN_PROGRESS', `A ${running.kind} is already ${running.status}; wait for it to finish`, {
-    operationId: running.id,
-    jobId: running.jobId,
-  });
+export function operationInProgress(running: {
+  id: string;
+  kind: string;
+  status: string;
+  jobId: string | null;
+}): AppError {
+  return new AppError(
+    'OPERATION_IN_PROGRESS',
+    `A ${running.kind} is already ${running.status}; wait for it to finish`,
+    {
+      operationId: running.id,
+      jobId: running.jobId,
+    },
+  );
 }
 
 /**

@@ -14,7 +14,12 @@ import { tablesOf, type RestoreSource, type TablesInput } from './request-restor
  */
 export async function requestPreview(
   deps: OperationDeps,
-  input: { source: RestoreSource; createdBy: string; operationId?: string; entity?: { entityType: string; entityId: string } } & TablesInput,
+  input: {
+    source: RestoreSource;
+    createdBy: string;
+    operationId?: string;
+    entity?: { entityType: string; entityId: string };
+  } & TablesInput,
 ): Promise<OperationAccepted> {
   const operationId = input.operationId ?? randomUUID();
   const { source, entity } = input;

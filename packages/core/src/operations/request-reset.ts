@@ -26,7 +26,13 @@ export async function requestReset(
     await assertNotInMaintenance(tx);
     await assertNoExclusiveOperation(tx);
     await tx.operation.create({
-      data: { id: operationId, kind: 'reset', jobId: operationId, input: { claimTokenSha256: hashClaimToken(claimToken) } satisfies ResetInput, createdBy: input.createdBy },
+      data: {
+        id: operationId,
+        kind: 'reset',
+        jobId: operationId,
+        input: { claimTokenSha256: hashClaimToken(claimToken) } satisfies ResetInput,
+        createdBy: input.createdBy,
+      },
     });
   });
   await enqueueOperation(deps, 'backup.reset', operationId, null);

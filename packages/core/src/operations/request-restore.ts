@@ -15,7 +15,8 @@ export interface TablesInput {
 }
 
 /** The table selection as stored in an operation's input (nothing when the whole backup is meant). */
-export const tablesOf = (input: TablesInput) => (input.tables ? { tables: input.tables, withDependencies: input.withDependencies === true } : {});
+export const tablesOf = (input: TablesInput) =>
+  input.tables ? { tables: input.tables, withDependencies: input.withDependencies === true } : {};
 
 /**
  * Accepts a restore: checks (maintenance off, no restore/reset queued or running, the backup exists and is
@@ -27,7 +28,13 @@ export const tablesOf = (input: TablesInput) => (input.tables ? { tables: input.
  */
 export async function requestRestore(
   deps: OperationDeps,
-  input: { source: RestoreSource; skipSafetyBackup: boolean; allowNoAdmin?: boolean; createdBy: string; operationId?: string } & TablesInput,
+  input: {
+    source: RestoreSource;
+    skipSafetyBackup: boolean;
+    allowNoAdmin?: boolean;
+    createdBy: string;
+    operationId?: string;
+  } & TablesInput,
 ): Promise<OperationAccepted> {
   const operationId = input.operationId ?? randomUUID();
   const { source } = input;
@@ -42,7 +49,12 @@ export async function requestRestore(
           kind: 'restore',
           jobId: operationId,
           backupId: source.kind === 'backup' ? source.backupId : null,
-          input: { source, skipSafetyBackup: input.skipSafetyBackup, allowNoAdmin: input.allowNoAdmin === true, ...tablesOf(input) },
+          input: {
+            source,
+            skipSafetyBackup: input.skipSafetyBackup,
+            allowNoAdmin: input.allowNoAdmin === true,
+            ...tablesOf(input),
+          },
           createdBy: input.createdBy,
         },
       });

@@ -15,7 +15,14 @@ export async function requestVerify(
   await deps.prisma.$transaction(async (tx) => {
     await assertRestorableBackup(tx, input.backupId);
     await tx.operation.create({
-      data: { id: operationId, kind: 'verify', jobId: operationId, backupId: input.backupId, input: {}, createdBy: input.createdBy },
+      data: {
+        id: operationId,
+        kind: 'verify',
+        jobId: operationId,
+        backupId: input.backupId,
+        input: {},
+        createdBy: input.createdBy,
+      },
     });
   });
   await enqueueOperation(deps, 'backup.verify', operationId, null, { operationId, backupId: input.backupId });

@@ -9,6 +9,9 @@ export async function assertRestorableBackup(tx: Prisma.TransactionClient, backu
   const backup = await tx.backupRecord.findUnique({ where: { id: backupId }, select: { status: true } });
   if (!backup) throw new AppError('BACKUP_NOT_FOUND', `Backup ${backupId} not found`);
   if (backup.status !== 'completed' && backup.status !== 'partial') {
-    throw new AppError('BACKUP_NOT_READY', `Backup ${backupId} is ${backup.status}; only a completed backup can be restored or verified`);
+    throw new AppError(
+      'BACKUP_NOT_READY',
+      `Backup ${backupId} is ${backup.status}; only a completed backup can be restored or verified`,
+    );
   }
 }

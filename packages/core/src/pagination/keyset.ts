@@ -19,7 +19,9 @@ const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export function decodeCursor(cursor: string): { ts: string; id: string } {
   const [ts, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   if (!ts || !id || !CURSOR_TIME.test(ts) || id.length > 64) {
-    throw new AppError('VALIDATION_ERROR', 'Invalid cursor', [{ path: 'cursor', message: 'not a cursor this API returned' }]);
+    throw new AppError('VALIDATION_ERROR', 'Invalid cursor', [
+      { path: 'cursor', message: 'not a cursor this API returned' },
+    ]);
   }
   return { ts, id };
 }
@@ -45,7 +47,8 @@ export async function keysetPage(
      LIMIT ${input.limit + 1}`;
   const rows = page.slice(0, input.limit);
   const last = rows.at(-1);
-  const nextCursor = page.length > input.limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
+  const nextCursor =
+    page.length > input.limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
   return { ids: rows.map((r) => r.id), nextCursor };
 }
 

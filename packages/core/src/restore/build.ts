@@ -7,7 +7,15 @@ import { invalidBackup, type Problem } from './problems.js';
 import { publicTable, readConstraints, readIndexes, type IndexDef } from './keys.js';
 import type { StagedFile } from './stage.js';
 import { rawTable } from './staging-tables.js';
-import { checkShape, diagnoseCasts, diagnoseJson, diagnoseNulls, findDuplicates, findOversized, findOrphans } from './diagnostics.js';
+import {
+  checkShape,
+  diagnoseCasts,
+  diagnoseJson,
+  diagnoseNulls,
+  findDuplicates,
+  findOversized,
+  findOrphans,
+} from './diagnostics.js';
 import { columnNames, parsed, staged } from './staged-sql.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 
@@ -51,7 +59,8 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
   for (const [key, expected] of Object.entries(meta.recordCounts ?? {})) {
     if (expected === undefined || !tableByKey(key)) continue;
     const actual = file.counts.get(key as BackupTableKey) ?? 0;
-    if (actual !== expected) problems.push({ table: key, problem: `metadata.recordCounts says ${expected} rows, the file has ${actual}` });
+    if (actual !== expected)
+      problems.push({ table: key, problem: `metadata.recordCounts says ${expected} rows, the file has ${actual}` });
   }
   if (problems.length > 0) throw invalidBackup(problems);
 }
@@ -77,7 +86,9 @@ function projection(c: ColumnInfo, defaultExpr: string | undefined, taggedJson: 
  * is one whose checksum is verified (a stored backup), since metadata alone can be written by anyone.
  */
 export function isCompleteExport(metadata: BackupMetadata | undefined, currentSchemaVersion: string | null): boolean {
-  return metadata?.app === 'millennium-potters' && !!currentSchemaVersion && metadata.schemaVersion === currentSchemaVersion;
+  return (
+    metadata?.app === 'millennium-potters' && !!currentSchemaVersion && metadata.schemaVersion === currentSchemaVersion
+  );
 }
 
 async function columnDefaults(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
@@ -142,12 +153,21 @@ export async function planTable(
     const kind = PLAIN_KEY.exec(c.def)?.[1];
     if (ix && kind) {
       indexes.push({ sql: onTarget(ix), unique: c.columns, columns: c.columns });
-      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${kind} USING INDEX ${quoteIdent(c.name)}`, unique: [], columns: [] });
+      finish.push({
+        sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${kind} USING INDEX ${quoteIdent(c.name)}`,
+        unique: [],
+        columns: [],
+      });
     } else {
-      finish.push({ sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`, unique: c.columns, columns: c.columns });
+      finish.push({
+        sql: `ALTER TABLE ${target} ADD CONSTRAINT ${quoteIdent(c.name)} ${c.def}`,
+        unique: c.columns,
+        columns: c.columns,
+      });
     }
   }
-  for (const ix of all.filter((x) => !x.key)) indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [], columns: ix.columns });
+  for (const ix of all.filter((x) => !x.key))
+    indexes.push({ sql: onTarget(ix), unique: ix.unique ? ix.columns : [], columns: ix.columns });
   return { built: { key, table, columns, rows, typed: opts.typed }, indexes, finish };
 }
 
@@ -155,14 +175,22 @@ export async function planTable(
  * Runs one index step of `plan`.
  * @throws AppError INVALID_BACKUP_FILE naming duplicated rows when a unique index fails
  */
-export async function buildIndex(client: pg.PoolClient, schema: string, plan: TablePlan, step: IndexStep): Promise<void> {
+export async function buildIndex(
+  client: pg.PoolClient,
+  schema: string,
+  plan: TablePlan,
+  step: IndexStep,
+): Promise<void> {
   try {
     await client.query(step.sql);
   } catch (err) {
     const code = (err as { code?: string }).code;
     // 23505: a duplicate in a unique index; 54000: a value too large for an index entry (a 1 MB "id").
     if (code !== '23505' && code !== '54000') throw err;
-    const found = code === '23505' ? await findDuplicates(client, schema, plan.built, step.unique) : await findOversized(client, schema, plan.built, step.columns);
+    const found =
+      code === '23505'
+        ? await findDuplicates(client, schema, plan.built, step.unique)
+        : await findOversized(client, schema, plan.built, step.columns);
     throw invalidBackup(found.length > 0 ? found : [{ table: plan.built.key, problem: (err as Error).message }]);
   }
 }
@@ -190,7 +218,9 @@ async function convertRows(
   const raw = rawTable(schema, key);
   const target = staged(schema, table);
   const defaults = await columnDefaults(client, table);
-  await client.query(`CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`);
+  await client.query(
+    `CREATE TABLE ${target} (LIKE ${publicTable(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
+  );
   let inserted: number;
   try {
     // Rows that are not objects or carry unknown fields are left out here and explained below,
@@ -204,8 +234,13 @@ async function convertRows(
   } catch (err) {
     const found = await diagnoseJson(client, schema, raw, key);
     if (found.length === 0) found.push(...(await diagnoseCasts(client, schema, raw, key, columns)));
-    if (found.length === 0) found.push(...(await diagnoseNulls(client, raw, key, columns, (c) => projection(c, defaults.get(c.name), taggedJson))));
-    throw invalidBackup(found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }]);
+    if (found.length === 0)
+      found.push(
+        ...(await diagnoseNulls(client, raw, key, columns, (c) => projection(c, defaults.get(c.name), taggedJson))),
+      );
+    throw invalidBackup(
+      found.length > 0 ? found : [{ table: key, problem: `a value has the wrong type (${(err as Error).message})` }],
+    );
   }
   if (inserted !== rows) throw invalidBackup(await checkShape(client, raw, key, columns));
 }
@@ -226,7 +261,8 @@ export async function addForeignKeys(
 ): Promise<void> {
   const names = built.map((b) => b.table);
   const fks = (await readConstraints(client, names)).filter(
-    (c) => c.kind === 'f' && names.includes(c.table) && (opts.final || (c.refTable !== null && names.includes(c.refTable))),
+    (c) =>
+      c.kind === 'f' && names.includes(c.table) && (opts.final || (c.refTable !== null && names.includes(c.refTable))),
   );
   for (const fk of fks) {
     const id = `${fk.table}.${fk.name}`;
@@ -246,4 +282,3 @@ export async function addForeignKeys(
     }
   }
 }
-

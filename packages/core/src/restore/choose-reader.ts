@@ -80,7 +80,10 @@ export class ReaderChoice {
     const columns = new Map<string, CopyColumn[]>();
     for (const t of BACKUP_TABLES) {
       const live = await readColumns(this.client, t.table);
-      columns.set(t.key, live.map((c) => ({ name: c.name, json: isJsonColumn(c) })));
+      columns.set(
+        t.key,
+        live.map((c) => ({ name: c.name, json: isJsonColumn(c) })),
+      );
     }
     return columns;
   }

@@ -25,7 +25,11 @@ export interface StagedTable {
  * the file) and each field as text: from the raw JSON rows, or from a typed table, whose physical
  * order is the file's order (loaded by one COPY into a new table).
  */
-function stagedRows(schema: string, key: BackupTableKey, typed: boolean): { from: string; field: (column: string) => string } {
+function stagedRows(
+  schema: string,
+  key: BackupTableKey,
+  typed: boolean,
+): { from: string; field: (column: string) => string } {
   if (typed) {
     return {
       from: `(SELECT row_number() OVER (ORDER BY ctid) - 1 AS __ord, t.* FROM ${typedTable(schema, key)} t) AS r`,
@@ -36,7 +40,12 @@ function stagedRows(schema: string, key: BackupTableKey, typed: boolean): { from
 }
 
 /** Rows that are not objects, and fields no column has (a typo, or a file from another product). */
-export async function checkShape(client: pg.PoolClient, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+export async function checkShape(
+  client: pg.PoolClient,
+  raw: string,
+  key: BackupTableKey,
+  columns: ColumnInfo[],
+): Promise<Problem[]> {
   const names = columnNames(columns);
   const { rows } = await client.query<{ ord: string; kind: string; extra: string[] | null }>(
     `SELECT __ord AS ord, jsonb_typeof(doc) AS kind,
@@ -47,8 +56,17 @@ export async function checkShape(client: pg.PoolClient, raw: string, key: Backup
   );
   return rows.map((r) =>
     r.kind !== 'object'
-      ? { table: key, row: Number(r.ord), problem: `a row must be an object, this is ${r.kind === 'array' ? 'an array' : `a ${r.kind}`}` }
-      : { table: key, row: Number(r.ord), field: r.extra?.[0], problem: `unknown field(s) ${r.extra?.map((f) => `"${f}"`).join(', ')}` },
+      ? {
+          table: key,
+          row: Number(r.ord),
+          problem: `a row must be an object, this is ${r.kind === 'array' ? 'an array' : `a ${r.kind}`}`,
+        }
+      : {
+          table: key,
+          row: Number(r.ord),
+          field: r.extra?.[0],
+          problem: `unknown field(s) ${r.extra?.map((f) => `"${f}"`).join(', ')}`,
+        },
   );
 }
 
@@ -68,14 +86,21 @@ const NUL_ESCAPE = String.raw`(^|[^\\])(\\\\)*\\u0000`;
 const NUL_ROW_CHARS = 1 << 20;
 
 const holdsNul = (v: unknown): boolean =>
-  typeof v === 'string' ? v.includes('\0') : !!v && typeof v === 'object' && Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
+  typeof v === 'string'
+    ? v.includes('\0')
+    : !!v && typeof v === 'object' && Object.entries(v).some(([k, x]) => k.includes('\0') || holdsNul(x));
 
 /**
  * Rows PostgreSQL cannot read as jsonb (only run after a conversion failed): not JSON at all, or JSON
  * holding the NUL character `\u0000`, which PostgreSQL text (and so jsonb) cannot hold. Its own JSON
  * functions refuse such a row too, so the field at fault is found here, in rows of reasonable size.
  */
-export async function diagnoseJson(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey): Promise<Problem[]> {
+export async function diagnoseJson(
+  client: pg.PoolClient,
+  schema: string,
+  raw: string,
+  key: BackupTableKey,
+): Promise<Problem[]> {
   const castable = await castableFunction(client, schema);
   const { rows } = await client.query<{ ord: string; head: string; nul: boolean; doc: string | null }>(
     `SELECT __ord AS ord, left(doc, 60) AS head, nul, CASE WHEN nul AND length(doc) <= ${NUL_ROW_CHARS} THEN doc END AS doc
@@ -86,7 +111,12 @@ export async function diagnoseJson(client: pg.PoolClient, schema: string, raw: s
   );
   return rows.map((r) => {
     if (!r.nul) return { table: key, row: Number(r.ord), problem: `not valid JSON: ${JSON.stringify(r.head)}` };
-    return { table: key, row: Number(r.ord), field: r.doc ? nulField(r.doc) : undefined, problem: 'holds a NUL character (\\u0000), which PostgreSQL cannot store' };
+    return {
+      table: key,
+      row: Number(r.ord),
+      field: r.doc ? nulField(r.doc) : undefined,
+      problem: 'holds a NUL character (\\u0000), which PostgreSQL cannot store',
+    };
   });
 }
 
@@ -102,7 +132,13 @@ function nulField(doc: string): string | undefined {
 }
 
 /** The first values that do not convert to their column's type (only run after a conversion failed). */
-export async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: string, key: BackupTableKey, columns: ColumnInfo[]): Promise<Problem[]> {
+export async function diagnoseCasts(
+  client: pg.PoolClient,
+  schema: string,
+  raw: string,
+  key: BackupTableKey,
+  columns: ColumnInfo[],
+): Promise<Problem[]> {
   const castable = await castableFunction(client, schema);
   const problems: Problem[] = [];
   for (const c of columns) {
@@ -116,7 +152,12 @@ export async function diagnoseCasts(client: pg.PoolClient, schema: string, raw: 
     );
     for (const r of rows) {
       const shown = r.value && r.value.length > 60 ? `${r.value.slice(0, 60)}…` : r.value;
-      problems.push({ table: key, row: Number(r.ord), field: c.name, problem: `${JSON.stringify(shown)} is not a valid ${c.type}` });
+      problems.push({
+        table: key,
+        row: Number(r.ord),
+        field: c.name,
+        problem: `${JSON.stringify(shown)} is not a valid ${c.type}`,
+      });
     }
     if (problems.length >= MAX_PROBLEMS) break;
   }
@@ -142,11 +183,21 @@ export async function diagnoseNulls(
        FROM ${parsed(raw)} WHERE ${required.map(isNull).join(' OR ')}
       ORDER BY __ord LIMIT ${PER_CHECK}`,
   );
-  return rows.map((r) => ({ table: key, row: Number(r.ord), field: r.missing[0], problem: `required field(s) ${r.missing.join(', ')} missing or null` }));
+  return rows.map((r) => ({
+    table: key,
+    row: Number(r.ord),
+    field: r.missing[0],
+    problem: `required field(s) ${r.missing.join(', ')} missing or null`,
+  }));
 }
 
 /** Rows that share the value of a unique key's `columns` (only run after its index failed). */
-export async function findDuplicates(client: pg.PoolClient, schema: string, table: StagedTable, columns: string[]): Promise<Problem[]> {
+export async function findDuplicates(
+  client: pg.PoolClient,
+  schema: string,
+  table: StagedTable,
+  columns: string[],
+): Promise<Problem[]> {
   if (columns.length === 0) return [];
   const { key } = table;
   const source = stagedRows(schema, key, table.typed);
@@ -168,7 +219,12 @@ export async function findDuplicates(client: pg.PoolClient, schema: string, tabl
 const MAX_INDEXED_BYTES = 2000;
 
 /** Rows whose value in one of `columns` is too large to be indexed (only run after an index failed with 54000). */
-export async function findOversized(client: pg.PoolClient, schema: string, table: StagedTable, columns: string[]): Promise<Problem[]> {
+export async function findOversized(
+  client: pg.PoolClient,
+  schema: string,
+  table: StagedTable,
+  columns: string[],
+): Promise<Problem[]> {
   const { key } = table;
   const source = stagedRows(schema, key, table.typed);
   const problems: Problem[] = [];
@@ -179,7 +235,12 @@ export async function findOversized(client: pg.PoolClient, schema: string, table
         WHERE octet_length(${field}) > ${MAX_INDEXED_BYTES} ORDER BY __ord LIMIT ${PER_CHECK}`,
     );
     for (const r of rows) {
-      problems.push({ table: key, row: Number(r.ord), field: column, problem: `is ${r.bytes} bytes long, too long to be indexed (at most ${MAX_INDEXED_BYTES})` });
+      problems.push({
+        table: key,
+        row: Number(r.ord),
+        field: column,
+        problem: `is ${r.bytes} bytes long, too long to be indexed (at most ${MAX_INDEXED_BYTES})`,
+      });
     }
   }
   return problems.slice(0, MAX_PROBLEMS);
@@ -189,7 +250,12 @@ export async function findOversized(client: pg.PoolClient, schema: string, table
  * Rows of the child of `fk` whose reference is in neither its staged parent (when among `built`) nor,
  * for a parent not in the file, the live table (only run after adding the key failed).
  */
-export async function findOrphans(client: pg.PoolClient, schema: string, built: StagedTable[], fk: ConstraintDef): Promise<Problem[]> {
+export async function findOrphans(
+  client: pg.PoolClient,
+  schema: string,
+  built: StagedTable[],
+  fk: ConstraintDef,
+): Promise<Problem[]> {
   const child = built.find((b) => b.table === fk.table);
   if (!child || !fk.refTable) return [];
   const parent = built.find((b) => b.table === fk.refTable);

@@ -6,7 +6,6 @@ import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
 
-
 /**
  * Runs `fn` on a dedicated connection that holds the {@link LIVE_TABLES_LOCK}, with maintenance
  * mode on. Maintenance is turned off afterwards whatever happens (a crash leaves it on; the worker
@@ -22,7 +21,8 @@ export async function withExclusiveMaintenance<T>(
   let broken: Error | undefined;
   try {
     const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
-    if (!rows[0]?.ok) throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
+    if (!rows[0]?.ok)
+      throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
     await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
     try {
       return await fn(client);

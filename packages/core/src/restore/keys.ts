@@ -68,7 +68,10 @@ export async function readIndexes(db: Queryable, table: string): Promise<IndexDe
 }
 
 /** Sequences owned by columns of public `table` (serial ids), to carry over and move past the restored ids. */
-export async function readOwnedSequences(db: Queryable, table: string): Promise<{ column: string; sequence: string }[]> {
+export async function readOwnedSequences(
+  db: Queryable,
+  table: string,
+): Promise<{ column: string; sequence: string }[]> {
   const { rows } = await db.query<{ column: string; sequence: string }>(
     `SELECT a.attname AS column, pg_get_serial_sequence(format('public.%I', $1::text), a.attname) AS sequence
        FROM pg_attribute a

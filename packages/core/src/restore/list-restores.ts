@@ -29,8 +29,16 @@ export interface RestoreView {
  * whether it can be undone now (the same rule as the undo itself, `undoRefusal`). Reads only.
  * @throws AppError VALIDATION_ERROR for a cursor this API did not hand out
  */
-export async function listRestores(deps: { prisma: PrismaClient }, input: { limit: number; cursor?: string }, now = new Date()) {
-  const page = await keysetPage(deps.prisma, { table: 'operations', conditions: [Prisma.sql`kind = 'restore'::"OperationKind"`], ...input });
+export async function listRestores(
+  deps: { prisma: PrismaClient },
+  input: { limit: number; cursor?: string },
+  now = new Date(),
+) {
+  const page = await keysetPage(deps.prisma, {
+    table: 'operations',
+    conditions: [Prisma.sql`kind = 'restore'::"OperationKind"`],
+    ...input,
+  });
   const ops = inPageOrder(page.ids, await deps.prisma.operation.findMany({ where: { id: { in: page.ids } } }));
   const items: RestoreView[] = [];
   for (const op of ops) items.push(toRestoreView(op, (await undoRefusal(deps.prisma, op.id, { now })).reason));

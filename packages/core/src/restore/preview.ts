@@ -73,12 +73,21 @@ export async function runRestorePreview(
     const selection = await resolveSelection(client, input);
 
     progress({ percent: 1, stage: 'validating' });
-    const typed = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-    const run = { deps, target: { pool: deps.pool, scratch: false }, operationId, started, progress: (p: JobProgress) => progress({ ...p, percent: Math.min(p.percent, 80) }) };
-    const file = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection }).catch((err: unknown) => {
-      opened.stream.destroy();
-      throw err;
-    });
+    const typed = (metadata: BackupMetadata | undefined) =>
+      opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
+    const run = {
+      deps,
+      target: { pool: deps.pool, scratch: false },
+      operationId,
+      started,
+      progress: (p: JobProgress) => progress({ ...p, percent: Math.min(p.percent, 80) }),
+    };
+    const file = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection }).catch(
+      (err: unknown) => {
+        opened.stream.destroy();
+        throw err;
+      },
+    );
     checkStagedFile(file, applied);
     if (selection) await keepSelectedOnly(client, schema, file.counts, selection);
     const built = await builds.settle();
@@ -120,12 +129,23 @@ function estimateSeconds(stagedMs: number): number {
 }
 
 /** Rows added, removed and changed (by primary key, then by a hash of the whole row) between staged and live. */
-async function compareTable(client: pg.PoolClient, schema: string, t: BuiltTable, rowsInFile: number): Promise<TablePreview> {
+async function compareTable(
+  client: pg.PoolClient,
+  schema: string,
+  t: BuiltTable,
+  rowsInFile: number,
+): Promise<TablePreview> {
   const pk = (await readConstraints(client, [t.table])).find((c) => c.kind === 'p' && c.table === t.table);
   if (!pk) throw new Error(`Table ${t.table} has no primary key to compare rows by`);
   const key = `concat_ws(', ', ${pk.columns.map((c) => `t.${quoteIdent(c)}::text`).join(', ')})`;
   const side = (from: string) => `SELECT ${key} AS k, md5(t::text) AS h FROM ${from} t`;
-  const { rows } = await client.query<{ live: string; added: string; removed: string; changed: string; sample: string[] | null }>(
+  const { rows } = await client.query<{
+    live: string;
+    added: string;
+    removed: string;
+    changed: string;
+    sample: string[] | null;
+  }>(
     `WITH f AS MATERIALIZED (${side(staged(schema, t.table))}), l AS MATERIALIZED (${side(publicTable(t.table))}),
           j AS MATERIALIZED (SELECT f.k AS fk, l.k AS lk, f.h AS fh, l.h AS lh FROM f FULL JOIN l ON f.k = l.k)
      SELECT count(lk) AS live, count(*) FILTER (WHERE lk IS NULL) AS added, count(*) FILTER (WHERE fk IS NULL) AS removed,

@@ -32,7 +32,9 @@ export const MAX_PROBLEMS = 20;
 const SUMMARY_PROBLEM_CHARS = 300;
 
 export function formatProblem(p: Problem): string {
-  const where = p.table ? `data.${p.table}${p.row !== undefined ? `[${p.row}]` : ''}${p.field ? `.${p.field}` : ''}` : (p.field ?? 'file');
+  const where = p.table
+    ? `data.${p.table}${p.row !== undefined ? `[${p.row}]` : ''}${p.field ? `.${p.field}` : ''}`
+    : (p.field ?? 'file');
   return `${where}: ${p.problem}`;
 }
 

@@ -60,7 +60,12 @@ export async function findBrokenReferences(
   return broken;
 }
 
-async function countOrphans(db: Queryable, fk: ConstraintDef, child: string, parent: string): Promise<{ count: number; examples: string[] }> {
+async function countOrphans(
+  db: Queryable,
+  fk: ConstraintDef,
+  child: string,
+  parent: string,
+): Promise<{ count: number; examples: string[] }> {
   const cols = fk.columns.map((c) => `c.${quoteIdent(c)}`);
   const join = fk.columns.map((c, i) => `p.${quoteIdent(fk.refColumns[i]!)} = c.${quoteIdent(c)}`).join(' AND ');
   const { rows } = await db.query<{ count: string; examples: string[] | null }>(
@@ -73,7 +78,11 @@ async function countOrphans(db: Queryable, fk: ConstraintDef, child: string, par
   return { count: Number(rows[0]?.count ?? 0), examples: rows[0]?.examples ?? [] };
 }
 
-function describe(fk: ConstraintDef, direction: 'restored' | 'live', found: { count: number; examples: string[] }): BrokenReference {
+function describe(
+  fk: ConstraintDef,
+  direction: 'restored' | 'live',
+  found: { count: number; examples: string[] },
+): BrokenReference {
   const table = keyOf(fk.table);
   const refTable = keyOf(fk.refTable!);
   const rows = `${found.count} ${found.count === 1 ? 'row' : 'rows'}`;

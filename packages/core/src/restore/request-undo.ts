@@ -37,10 +37,18 @@ export async function requestUndo(
     const { reason } = await undoRefusal(tx, input.restoreOperationId);
     if (reason) throw undoNotAvailable(input.restoreOperationId, reason);
     await tx.operation.create({
-      data: { id: operationId, kind: 'undo', jobId: operationId, input: { restoreOperationId: input.restoreOperationId }, createdBy: input.createdBy },
+      data: {
+        id: operationId,
+        kind: 'undo',
+        jobId: operationId,
+        input: { restoreOperationId: input.restoreOperationId },
+        createdBy: input.createdBy,
+      },
     });
   });
-  await enqueueOrFail(deps, operationId, () => enqueueWithin(deps.producer, 'backup.undo', { operationId }, operationId));
+  await enqueueOrFail(deps, operationId, () =>
+    enqueueWithin(deps.producer, 'backup.undo', { operationId }, operationId),
+  );
   return { operationId, jobId: operationId, discards };
 }
 
@@ -56,14 +64,28 @@ export async function requestRestorePointDrop(
   const op = await deps.prisma.operation.findUnique({ where: { id: input.restoreOperationId } });
   if (op?.kind !== 'restore') throw new AppError('NOT_FOUND', `Restore ${input.restoreOperationId} does not exist`);
   if (!op.restorePoint || op.restorePointDroppedAt) {
-    throw new AppError('NOT_FOUND', `Restore ${op.id} keeps no restore point${op.restorePointDroppedAt ? ` (dropped at ${op.restorePointDroppedAt.toISOString()})` : ''}`);
+    throw new AppError(
+      'NOT_FOUND',
+      `Restore ${op.id} keeps no restore point${op.restorePointDroppedAt ? ` (dropped at ${op.restorePointDroppedAt.toISOString()})` : ''}`,
+    );
   }
   const operationId = randomUUID();
   await deps.prisma.operation.create({
-    data: { id: operationId, kind: 'prune', jobId: operationId, input: { dropRestorePointOf: op.id }, createdBy: input.createdBy },
+    data: {
+      id: operationId,
+      kind: 'prune',
+      jobId: operationId,
+      input: { dropRestorePointOf: op.id },
+      createdBy: input.createdBy,
+    },
   });
   await enqueueOrFail(deps, operationId, () =>
-    enqueueWithin(deps.producer, 'backup.restore-points', { action: 'drop', operationId, restoreOperationId: op.id }, operationId),
+    enqueueWithin(
+      deps.producer,
+      'backup.restore-points',
+      { action: 'drop', operationId, restoreOperationId: op.id },
+      operationId,
+    ),
   );
   return { operationId, jobId: operationId };
 }
@@ -77,6 +99,8 @@ async function enqueueOrFail(deps: RequestDeps, operationId: string, enqueue: ()
       where: { id: operationId },
       data: { status: 'failed', error: 'Job queue unavailable; the request was not started', completedAt: new Date() },
     });
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
 }

@@ -54,7 +54,11 @@ export async function sweepRestorePoints(deps: Deps, now: Date = new Date()): Pr
 }
 
 /** {@link sweepRestorePoints} on a connection that already holds the run lock (worker recovery). */
-export async function dropStaleRestorePoints(deps: Deps, client: pg.PoolClient, now: Date = new Date()): Promise<SweepReport> {
+export async function dropStaleRestorePoints(
+  deps: Deps,
+  client: pg.PoolClient,
+  now: Date = new Date(),
+): Promise<SweepReport> {
   const report: SweepReport = { dropped: [], kept: [], needsExport: [] };
   const latest = await deps.prisma.operation.findFirst({
     where: { kind: { in: ['restore', 'reset'] }, status: 'completed' },
@@ -84,7 +88,12 @@ export async function dropStaleRestorePoints(deps: Deps, client: pg.PoolClient, 
     }
     const bytes = await restorePointBytes(client, point.schema);
     await deps.prisma.operation.update({ where: { id: op!.id }, data: { restorePointBytes: bytes } });
-    report.kept.push({ schema: point.schema, operationId: op!.id, bytes: Number(bytes), undoUntil: op!.undoUntil!.toISOString() });
+    report.kept.push({
+      schema: point.schema,
+      operationId: op!.id,
+      bytes: Number(bytes),
+      undoUntil: op!.undoUntil!.toISOString(),
+    });
     const result = (op!.result ?? {}) as { safetyBackup?: string };
     if (result.safetyBackup === 'pending') report.needsExport.push(op!.id);
   }
@@ -95,7 +104,10 @@ export async function dropStaleRestorePoints(deps: Deps, client: pg.PoolClient, 
  * Drops restore `restoreOperationId`'s point now (DELETE …/restore-point): its undo becomes impossible.
  * @throws Error (retried) while a restore, reset or undo holds the run lock
  */
-export async function dropRestorePointOf(deps: Deps, restoreOperationId: string): Promise<{ restoreOperationId: string; dropped: string | null }> {
+export async function dropRestorePointOf(
+  deps: Deps,
+  restoreOperationId: string,
+): Promise<{ restoreOperationId: string; dropped: string | null }> {
   const done = await withRunLock(deps.pool, async (client) => {
     const op = await deps.prisma.operation.findUnique({ where: { id: restoreOperationId } });
     if (!op?.restorePoint || op.restorePointDroppedAt) return { restoreOperationId, dropped: null };
@@ -104,7 +116,8 @@ export async function dropRestorePointOf(deps: Deps, restoreOperationId: string)
     deps.logger.info({ restorePoint: op.restorePoint, restoreOperationId }, 'restore point dropped on request');
     return { restoreOperationId, dropped: op.restorePoint };
   });
-  if (!done) throw new Error('A restore, reset or undo is running; the restore point will be dropped after it (retrying)');
+  if (!done)
+    throw new Error('A restore, reset or undo is running; the restore point will be dropped after it (retrying)');
   return done;
 }
 
@@ -127,12 +140,16 @@ export async function exportRestorePoint(
   const flags = readRestoreFlags(op.input);
   if (flags.skipSafetyBackup) return { skipped: 'the restore asked for no safety backup' };
   // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.
-  if (flags.selective) return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
+  if (flags.selective)
+    return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
   const jobId = preRestoreJobId(restoreOperationId);
   let record = await deps.prisma.backupRecord.findUnique({ where: { jobId } });
   if (!record) {
     if (!op.restorePoint || op.restorePointDroppedAt) {
-      await linkSafety(deps.prisma, restoreOperationId, { safetyBackup: 'failed', safetyBackupError: 'the restore point was dropped before its file was written' });
+      await linkSafety(deps.prisma, restoreOperationId, {
+        safetyBackup: 'failed',
+        safetyBackupError: 'the restore point was dropped before its file was written',
+      });
       return { skipped: 'the restore point was dropped before its file was written' };
     }
     const tables = await restorePointTables(deps.pool, op.restorePoint);
@@ -164,7 +181,9 @@ export async function exportRestorePoint(
     const final = ctx.isLastAttempt || err instanceof UnrecoverableError;
     await deps.prisma.backupRecord.update({
       where: { id: record.id },
-      data: final ? { status: 'failed', error: reason, completedAt: new Date() } : { status: 'queued', error: `Attempt ${ctx.attempt} failed, will retry: ${reason}` },
+      data: final
+        ? { status: 'failed', error: reason, completedAt: new Date() }
+        : { status: 'queued', error: `Attempt ${ctx.attempt} failed, will retry: ${reason}` },
     });
     if (final) await linkSafety(deps.prisma, restoreOperationId, { safetyBackup: 'failed', safetyBackupError: reason });
     throw err;
@@ -191,7 +210,9 @@ export async function finishInterruptedSwaps(
 ): Promise<{ restores: string[]; undos: string[] }> {
   const out = { restores: [] as string[], undos: [] as string[] };
   const points = await listRestorePoints(client);
-  const running = await deps.prisma.operation.findMany({ where: { kind: { in: ['restore', 'undo'] }, status: 'running', startedAt: { lt: olderThan } } });
+  const running = await deps.prisma.operation.findMany({
+    where: { kind: { in: ['restore', 'undo'] }, status: 'running', startedAt: { lt: olderThan } },
+  });
   for (const op of running) {
     if (op.kind === 'restore') {
       const point = points.find((p) => p.operationId === op.id);
@@ -209,7 +230,9 @@ export async function finishInterruptedSwaps(
           completedAt: new Date(),
           progress: { percent: 100, stage: 'done' },
           result: {
-            restored: Object.fromEntries(tables.map((t) => [BACKUP_TABLES.find((b) => b.table === t)?.key ?? t, Number(counts.rows[0]![t])])),
+            restored: Object.fromEntries(
+              tables.map((t) => [BACKUP_TABLES.find((b) => b.table === t)?.key ?? t, Number(counts.rows[0]![t])]),
+            ),
             safetyBackupId: null,
             safetyBackup: skip ? 'skipped' : 'pending',
             restorePoint: { ...info },
@@ -230,7 +253,11 @@ export async function finishInterruptedSwaps(
           status: 'completed',
           completedAt: new Date(),
           progress: { percent: 100, stage: 'done' },
-          result: { restoreOperationId: restore.id, sessionsCleared: true, recovered: 'the worker stopped after the undo committed; it was finished at start-up' },
+          result: {
+            restoreOperationId: restore.id,
+            sessionsCleared: true,
+            recovered: 'the worker stopped after the undo committed; it was finished at start-up',
+          },
         },
       });
       out.undos.push(op.id);
@@ -246,10 +273,17 @@ export const RESTORE_POINTS_PATTERN = '15 * * * *';
  * Upserts the hourly restore-point sweep (fixed id {@link RESTORE_POINTS_SCHEDULER_ID}); idempotent, so every
  * worker calls it at start-up. `pattern` replaces the hourly one (tests).
  */
-export async function syncRestorePointsScheduler(queue: Pick<Queue, 'upsertJobScheduler'>, opts: { timezone: string; pattern?: string }): Promise<void> {
+export async function syncRestorePointsScheduler(
+  queue: Pick<Queue, 'upsertJobScheduler'>,
+  opts: { timezone: string; pattern?: string },
+): Promise<void> {
   await queue.upsertJobScheduler(
     RESTORE_POINTS_SCHEDULER_ID,
     { pattern: opts.pattern ?? RESTORE_POINTS_PATTERN, tz: opts.timezone },
-    { name: 'backup.restore-points', data: { action: 'sweep' }, opts: { ...JOBS['backup.restore-points'].options, ...RETENTION } },
+    {
+      name: 'backup.restore-points',
+      data: { action: 'sweep' },
+      opts: { ...JOBS['backup.restore-points'].options, ...RETENTION },
+    },
   );
 }

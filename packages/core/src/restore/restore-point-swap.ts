@@ -16,7 +16,11 @@ export interface RestorePointInfo {
 
 export const DEFAULT_UNDO_WINDOW_HOURS = 24;
 
-type BookkeepingDeps = { prisma: PrismaClient; logger: Pick<Logger, 'info' | 'warn'>; undoWindowHours?: number } & FailpointDeps;
+type BookkeepingDeps = {
+  prisma: PrismaClient;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  undoWindowHours?: number;
+} & FailpointDeps;
 
 /**
  * The restore's swap, keeping the replaced tables as its restore point, then its bookkeeping
@@ -29,7 +33,10 @@ export async function swapInKeepingRestorePoint(
   input: { schema: string; built: Pick<BuiltTable, 'table'>[]; operationId: string; clearSessions?: boolean },
 ): Promise<RestorePointInfo> {
   const point = restorePointSchema(input.operationId);
-  await swapIn(client, input.schema, input.built, deps, { retainIn: { schema: point, operationId: input.operationId }, clearSessions: input.clearSessions });
+  await swapIn(client, input.schema, input.built, deps, {
+    retainIn: { schema: point, operationId: input.operationId },
+    clearSessions: input.clearSessions,
+  });
   // Crash drills: the swap committed, nothing recorded yet.
   await reachFailpoint(deps, 'restore.after-swap');
   return recordRestorePoint(deps, client, input.operationId);
@@ -40,7 +47,11 @@ export async function swapInKeepingRestorePoint(
  * window), then drops every earlier restore point: a later restore ends the undo of earlier ones.
  * Call with the `LIVE_TABLES_LOCK` held (it drops schemas another run could be using).
  */
-export async function recordRestorePoint(deps: BookkeepingDeps, client: pg.PoolClient, operationId: string): Promise<RestorePointInfo> {
+export async function recordRestorePoint(
+  deps: BookkeepingDeps,
+  client: pg.PoolClient,
+  operationId: string,
+): Promise<RestorePointInfo> {
   const schema = restorePointSchema(operationId);
   const bytes = await restorePointBytes(client, schema);
   const hours = deps.undoWindowHours ?? DEFAULT_UNDO_WINDOW_HOURS;
@@ -52,12 +63,18 @@ export async function recordRestorePoint(deps: BookkeepingDeps, client: pg.PoolC
   for (const earlier of (await listRestorePoints(client)).filter((p) => p.schema !== schema)) {
     await dropRestorePoint(client, earlier.schema);
     await markDropped(deps.prisma, earlier.schema);
-    deps.logger.info({ restorePoint: earlier.schema, by: operationId }, 'restore point dropped: a later restore replaced the data');
+    deps.logger.info(
+      { restorePoint: earlier.schema, by: operationId },
+      'restore point dropped: a later restore replaced the data',
+    );
   }
   return { schema, bytes: Number(bytes), undoUntil: undoUntil.toISOString() };
 }
 
 /** Marks the operations whose restore point `schema` was dropped. */
 export async function markDropped(prisma: PrismaClient, schema: string): Promise<void> {
-  await prisma.operation.updateMany({ where: { restorePoint: schema, restorePointDroppedAt: null }, data: { restorePointDroppedAt: new Date() } });
+  await prisma.operation.updateMany({
+    where: { restorePoint: schema, restorePointDroppedAt: null },
+    data: { restorePointDroppedAt: new Date() },
+  });
 }

@@ -69,7 +69,9 @@ export async function restorePointBytes(db: Queryable, schema: string): Promise<
 export async function trackWrites(client: Queryable, schema: string, tables: string[]): Promise<void> {
   const log = `${quoteIdent(schema)}.${quoteIdent(WRITES_TABLE)}`;
   const fn = `${quoteIdent(schema)}.${quoteIdent(TRACK_FUNCTION)}`;
-  await client.query(`CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed boolean NOT NULL)`);
+  await client.query(
+    `CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed boolean NOT NULL)`,
+  );
   await client.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
   IF TG_OP = 'INSERT' THEN
@@ -88,10 +90,18 @@ END $f$`);
   for (const table of tables.filter((t) => !UNTRACKED.has(t))) {
     const on = publicTable(table);
     const name = (op: string) => quoteIdent(`${TRIGGER_PREFIX}${tag}_${op}`);
-    await client.query(`CREATE TRIGGER ${name('i')} AFTER INSERT ON ${on} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`);
-    await client.query(`CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${on} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`);
-    await client.query(`CREATE TRIGGER ${name('d')} AFTER DELETE ON ${on} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`);
-    await client.query(`CREATE TRIGGER ${name('t')} BEFORE TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`);
+    await client.query(
+      `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${on} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    );
+    await client.query(
+      `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${on} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    );
+    await client.query(
+      `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${on} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    );
+    await client.query(
+      `CREATE TRIGGER ${name('t')} BEFORE TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    );
   }
 }
 
@@ -106,7 +116,8 @@ export async function dropTrackers(client: Queryable, schema: string, tables: st
       WHERE n.nspname = $1 AND c.relname = ANY($2) AND starts_with(t.tgname, $3) AND NOT t.tgisinternal`,
     [schema, tables, TRIGGER_PREFIX],
   );
-  for (const r of rows) await client.query(`DROP TRIGGER ${quoteIdent(r.name)} ON ${quoteIdent(schema)}.${quoteIdent(r.table)}`);
+  for (const r of rows)
+    await client.query(`DROP TRIGGER ${quoteIdent(r.name)} ON ${quoteIdent(schema)}.${quoteIdent(r.table)}`);
 }
 
 /** Rows written to one live table since the restore, by what happened to each key. */

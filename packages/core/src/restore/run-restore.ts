@@ -107,7 +107,13 @@ export async function runRestore(
   operationId: string,
   ctx: { jobId: string; onProgress?: (p: JobProgress) => void },
 ): Promise<RestoreResult> {
-  const run: Run = { deps, target: { pool: deps.pool, scratch: false }, operationId, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const run: Run = {
+    deps,
+    target: { pool: deps.pool, scratch: false },
+    operationId,
+    started: Date.now(),
+    progress: ctx.onProgress ?? (() => {}),
+  };
   const op = await deps.prisma.operation.findUnique({ where: { id: operationId } });
   if (!op) throw new UnrecoverableError(`Operation ${operationId} does not exist`);
   const input = readRestoreInput(op.input);
@@ -133,9 +139,20 @@ export async function restoreIntoScratch(
   input: { backupId: string; operationId: string },
   ctx: { onProgress?: (p: JobProgress) => void } = {},
 ): Promise<RestoreResult> {
-  const run: Run = { deps, target: { pool: target.pool, scratch: true }, operationId: input.operationId, started: Date.now(), progress: ctx.onProgress ?? (() => {}) };
+  const run: Run = {
+    deps,
+    target: { pool: target.pool, scratch: true },
+    operationId: input.operationId,
+    started: Date.now(),
+    progress: ctx.onProgress ?? (() => {}),
+  };
   const schema = `${STAGING_SCHEMA_PREFIX}${input.operationId.replaceAll('-', '').slice(0, 16)}`;
-  const restoreInput: RestoreInput = { source: { kind: 'backup', backupId: input.backupId }, skipSafetyBackup: true, allowNoAdmin: true, withDependencies: false };
+  const restoreInput: RestoreInput = {
+    source: { kind: 'backup', backupId: input.backupId },
+    skipSafetyBackup: true,
+    allowNoAdmin: true,
+    withDependencies: false,
+  };
   const client = await target.pool.connect();
   let failed: Error | undefined;
   try {
@@ -175,7 +192,8 @@ async function restoreExclusively(
     progress({ percent: 1, stage: 'validating' });
     // The fast reading only for a stored backup of ours at the current schema: its checksum is
     // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
-    const typed = (metadata: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
+    const typed = (metadata: BackupMetadata | undefined) =>
+      opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
     const staged = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection });
     deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
 
@@ -194,7 +212,8 @@ async function restoreExclusively(
     await builds.addRemainingForeignKeys(built);
     deps.logger.info({ ms: Date.now() - started }, 'restore: references checked');
     // A valid file can still lock every administrator out: refused here, before anything is written.
-    const lockout = input.allowNoAdmin || !changesUsers(selection) ? null : await findAdminLockout(builders[0]!, schema);
+    const lockout =
+      input.allowNoAdmin || !changesUsers(selection) ? null : await findAdminLockout(builders[0]!, schema);
     if (lockout) throw invalidBackup([lockout]);
 
     // Swap. Live: the replaced tables become the restore point (the safety point, at no copying cost).
@@ -239,7 +258,10 @@ async function restoreExclusively(
  * failure is logged, never thrown (autovacuum analyzes the tables later anyway, since their rows
  * count as inserted).
  */
-export async function analyzeRestoredTables(deps: Pick<BackupRunDeps, 'pool' | 'logger'>, result: Pick<RestoreResult, 'restored'>): Promise<void> {
+export async function analyzeRestoredTables(
+  deps: Pick<BackupRunDeps, 'pool' | 'logger'>,
+  result: Pick<RestoreResult, 'restored'>,
+): Promise<void> {
   const tables = Object.keys(result.restored).flatMap((key) => tableByKey(key)?.table ?? []);
   if (tables.length === 0) return;
   const started = Date.now();
@@ -247,7 +269,10 @@ export async function analyzeRestoredTables(deps: Pick<BackupRunDeps, 'pool' | '
     await deps.pool.query(`ANALYZE ${tables.map((t) => `public.${quoteIdent(t)}`).join(', ')}`);
     deps.logger.info({ tables: tables.length, ms: Date.now() - started }, 'restore: statistics gathered');
   } catch (err) {
-    deps.logger.warn({ err: (err as Error).message }, 'restore: ANALYZE of the restored tables failed (autovacuum will gather the statistics)');
+    deps.logger.warn(
+      { err: (err as Error).message },
+      'restore: ANALYZE of the restored tables failed (autovacuum will gather the statistics)',
+    );
   }
 }
 
@@ -278,7 +303,8 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
   });
   // The checksum is that of the stored bytes (encrypted ones for an encrypted file), not of the plaintext read.
   const storedSha256 = opened.storedSha256();
-  if (opened.expectedSha256 && storedSha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, storedSha256);
+  if (opened.expectedSha256 && storedSha256 !== opened.expectedSha256)
+    throw checksumMismatch(opened.expectedSha256, storedSha256);
   return { ...staged, sha256: storedSha256 };
 }
 

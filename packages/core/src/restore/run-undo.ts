@@ -45,20 +45,32 @@ export async function runUndo(
     if (reason) throw undoNotAvailable(restoreOperationId, reason);
     const schema = op.restorePoint!;
     const tables = await restorePointTables(client, schema);
-    if (tables.length === 0) throw undoNotAvailable(restoreOperationId, `the restore point ${schema} is missing from the database`);
+    if (tables.length === 0)
+      throw undoNotAvailable(restoreOperationId, `the restore point ${schema} is missing from the database`);
     progress({ percent: 10, stage: 'validating' });
     const discarded = await countWritesSince(client, schema);
     progress({ percent: 50, stage: 'replacing' });
-    await swapIn(client, schema, tables.map((table) => ({ table })), deps, { dropSource: true, failpoint: 'undo.swap' });
+    await swapIn(
+      client,
+      schema,
+      tables.map((table) => ({ table })),
+      deps,
+      { dropSource: true, failpoint: 'undo.swap' },
+    );
     await markDropped(deps.prisma, schema);
-    deps.logger.info({ restoreOperationId, restorePoint: schema, ms: Date.now() - started }, 'undo: restore point swapped back');
+    deps.logger.info(
+      { restoreOperationId, restorePoint: schema, ms: Date.now() - started },
+      'undo: restore point swapped back',
+    );
     const counts = await client.query<Record<string, string>>(
       `SELECT ${tables.map((t) => `(SELECT count(*) FROM public.${quoteIdent(t)}) AS ${quoteIdent(t)}`).join(', ')}`,
     );
     progress({ percent: 100, stage: 'done' });
     return {
       restoreOperationId,
-      restored: Object.fromEntries(tables.map((t) => [BACKUP_TABLES.find((b) => b.table === t)?.key ?? t, Number(counts.rows[0]![t])])),
+      restored: Object.fromEntries(
+        tables.map((t) => [BACKUP_TABLES.find((b) => b.table === t)?.key ?? t, Number(counts.rows[0]![t])]),
+      ),
       discarded,
       sessionsCleared: true,
       durationMs: Date.now() - started,

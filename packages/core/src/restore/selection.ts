@@ -34,9 +34,17 @@ export function checkTableKeys(keys: readonly string[]): BackupTableKey[] {
   const unknown = keys.filter((k) => !tableByKey(k));
   if (unknown.length > 0) {
     const valid = RESTORABLE_TABLE_KEYS.join(', ');
-    throw new AppError('VALIDATION_ERROR', `Unknown table(s) ${unknown.map((k) => `"${k}"`).join(', ')}; valid tables: ${valid}`, [
-      { path: 'body.tables', message: `unknown table(s) ${unknown.join(', ')}; valid: ${valid}`, validTables: RESTORABLE_TABLE_KEYS },
-    ]);
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `Unknown table(s) ${unknown.map((k) => `"${k}"`).join(', ')}; valid tables: ${valid}`,
+      [
+        {
+          path: 'body.tables',
+          message: `unknown table(s) ${unknown.join(', ')}; valid: ${valid}`,
+          validTables: RESTORABLE_TABLE_KEYS,
+        },
+      ],
+    );
   }
   return RESTORABLE_TABLE_KEYS.filter((k) => keys.includes(k));
 }
@@ -48,7 +56,12 @@ export function checkTableKeys(keys: readonly string[]): BackupTableKey[] {
  */
 export async function dependencyClosure(db: Queryable, keys: readonly BackupTableKey[]): Promise<BackupTableKey[]> {
   const byTable = new Map(BACKUP_TABLES.map((t) => [t.table, t.key]));
-  const fks = (await readConstraints(db, BACKUP_TABLES.map((t) => t.table))).filter((c) => c.kind === 'f');
+  const fks = (
+    await readConstraints(
+      db,
+      BACKUP_TABLES.map((t) => t.table),
+    )
+  ).filter((c) => c.kind === 'f');
   const closure = new Set(keys);
   const queue = [...keys];
   while (queue.length > 0) {
@@ -79,10 +92,17 @@ export async function resolveSelection(db: Queryable, input: TableSelectionInput
  * would otherwise shadow the live table when the restored tables' references are resolved).
  * @throws AppError INVALID_BACKUP_FILE naming the selected tables missing from the file
  */
-export async function keepSelectedOnly(client: Queryable, schema: string, inFile: ReadonlyMap<BackupTableKey, number>, selection: TableSelection): Promise<void> {
+export async function keepSelectedOnly(
+  client: Queryable,
+  schema: string,
+  inFile: ReadonlyMap<BackupTableKey, number>,
+  selection: TableSelection,
+): Promise<void> {
   const missing = selection.tables.filter((k) => !inFile.has(k));
   if (missing.length > 0) {
-    throw invalidBackup(missing.map((k) => ({ table: k, problem: 'this table was asked to be restored, but the file does not hold it' })));
+    throw invalidBackup(
+      missing.map((k) => ({ table: k, problem: 'this table was asked to be restored, but the file does not hold it' })),
+    );
   }
   for (const key of inFile.keys()) {
     if (selection.tables.includes(key)) continue;

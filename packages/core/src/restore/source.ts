@@ -61,17 +61,32 @@ export async function openStoredBytes(deps: SourceDeps, source: RestoreSource): 
     }
     const info = await stat(resolved).catch(() => null);
     if (!info) throw new AppError('BACKUP_FILE_MISSING', 'The uploaded file is gone; upload it again');
-    return { stream: createReadStream(resolved, { highWaterMark: 1 << 20 }), size: info.size, expectedSha256: null, copy: 'upload' };
+    return {
+      stream: createReadStream(resolved, { highWaterMark: 1 << 20 }),
+      size: info.size,
+      expectedSha256: null,
+      copy: 'upload',
+    };
   }
   const record = await deps.prisma.backupRecord.findUnique({ where: { id: source.backupId } });
   if (!record) throw new AppError('BACKUP_NOT_FOUND', `Backup ${source.backupId} does not exist`);
   const copies = readRecordStorage(record.storage);
   const size = record.fileSize === null ? null : Number(record.fileSize);
   if (copies.local) {
-    return { stream: await openCopy(deps.storage, { location: 'local', key: copies.local.key }), size, expectedSha256: record.checksum, copy: 'local' };
+    return {
+      stream: await openCopy(deps.storage, { location: 'local', key: copies.local.key }),
+      size,
+      expectedSha256: record.checksum,
+      copy: 'local',
+    };
   }
   if (copies.cloud && deps.storage.cloud) {
-    return { stream: await openCopy(deps.storage, { location: 'cloud', key: copies.cloud.key }), size, expectedSha256: record.checksum, copy: 'cloud' };
+    return {
+      stream: await openCopy(deps.storage, { location: 'cloud', key: copies.cloud.key }),
+      size,
+      expectedSha256: record.checksum,
+      copy: 'cloud',
+    };
   }
   throw new AppError('BACKUP_FILE_MISSING', `Backup ${source.backupId} has no copy this worker can read`);
 }
@@ -84,8 +99,12 @@ export async function hashSource(deps: SourceDeps, source: RestoreSource): Promi
 
 /** The error for a stored file whose bytes are not those its record's checksum promises. */
 export function checksumMismatch(expected: string, actual: string): AppError {
-  return new AppError('CHECKSUM_MISMATCH', 'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored', {
-    expected,
-    actual,
-  });
+  return new AppError(
+    'CHECKSUM_MISMATCH',
+    'The stored backup file does not match its recorded checksum; it is damaged or was altered, so it was not restored',
+    {
+      expected,
+      actual,
+    },
+  );
 }

@@ -9,7 +9,13 @@ import { Sha256Tally, tallied } from '../crypto/sha256.js';
 import { isAppError } from '../errors.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { tagsJsonValues } from '../backup-format/json-values.js';
-import { createDecompressor, detectCompression, isDecompressError, COMPRESSION_MAGIC_BYTES, type Compression } from '../backup-format/compression.js';
+import {
+  createDecompressor,
+  detectCompression,
+  isDecompressError,
+  COMPRESSION_MAGIC_BYTES,
+  type Compression,
+} from '../backup-format/compression.js';
 import { invalidBackup } from './problems.js';
 import { ReaderChoice } from './choose-reader.js';
 import { StagingTables, type OnTableStaged } from './staging-tables.js';
@@ -27,7 +33,11 @@ export interface StageLimits {
   maxRowBytes: number;
 }
 
-export const DEFAULT_STAGE_LIMITS: StageLimits = { maxInflateRatio: 100, inflateSlackBytes: 64 * 1024 * 1024, maxRowBytes: MAX_ROW_BYTES };
+export const DEFAULT_STAGE_LIMITS: StageLimits = {
+  maxInflateRatio: 100,
+  inflateSlackBytes: 64 * 1024 * 1024,
+  maxRowBytes: MAX_ROW_BYTES,
+};
 
 /** Thrown by the inflate guard; becomes an INVALID_BACKUP_FILE problem. */
 class InflateLimitError extends Error {}
@@ -106,7 +116,11 @@ export async function stageFile(
     transform(chunk: Buffer, _enc, done) {
       inflated += chunk.length;
       if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * tally.bytes) {
-        return done(new InflateLimitError(`the ${compression} data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely ${compression} bomb`));
+        return done(
+          new InflateLimitError(
+            `the ${compression} data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely ${compression} bomb`,
+          ),
+        );
       }
       done(null, chunk);
     },
@@ -125,8 +139,12 @@ export async function stageFile(
 
 function toFileError(err: unknown, tables: StagingTables): Error {
   if (isAppError(err)) return err;
-  if (err instanceof ScanError || err instanceof InflateLimitError || err instanceof DecompressFailure) return invalidBackup([{ problem: err.message }]);
-  if (err instanceof RowShapeError) return invalidBackup([{ table: err.table ?? tables.current, row: err.row, field: err.field, problem: err.message }]);
+  if (err instanceof ScanError || err instanceof InflateLimitError || err instanceof DecompressFailure)
+    return invalidBackup([{ problem: err.message }]);
+  if (err instanceof RowShapeError)
+    return invalidBackup([
+      { table: err.table ?? tables.current, row: err.row, field: err.field, problem: err.message },
+    ]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && tables.current) {
     // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
@@ -205,7 +223,9 @@ class StagingSink extends Writable {
           this.taggedJson = tagsJsonValues(this.metadata.version);
           if (this.taggedJson && this.tables.counts.size > 0) {
             // Tables already staged were read as untagged (1.0): their json values would be wrong.
-            throw invalidBackup([{ problem: `in a file of format ${this.metadata.version}, "metadata" must come before "data"` }]);
+            throw invalidBackup([
+              { problem: `in a file of format ${this.metadata.version}, "metadata" must come before "data"` },
+            ]);
           }
           break;
         case 'tableStart':

@@ -13,4 +13,5 @@ export const staged = (schema: string, table: string) => `${quoteIdent(schema)}.
 export const parsed = (raw: string) => `(SELECT __ord, doc::jsonb AS doc FROM ${raw} OFFSET 0) AS r`;
 
 /** The names of `columns` as a PostgreSQL text array, to subtract from a row (`doc - names`). */
-export const columnNames = (columns: ColumnInfo[]) => `ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]`;
+export const columnNames = (columns: ColumnInfo[]) =>
+  `ARRAY[${columns.map((c) => quoteLiteral(c.name)).join(', ')}]::text[]`;

@@ -46,13 +46,21 @@ export async function swapIn(
   try {
     const constraints = await readConstraints(client, names);
     const external = constraints.filter((c) => c.kind === 'f' && !names.includes(c.table));
-    const outbound = constraints.filter((c) => c.kind === 'f' && names.includes(c.table) && c.refTable !== null && !names.includes(c.refTable));
-    const sequences = (await Promise.all(names.map(async (table) => (await readOwnedSequences(client, table)).map((s) => ({ ...s, table }))))).flat();
-    for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+    const outbound = constraints.filter(
+      (c) => c.kind === 'f' && names.includes(c.table) && c.refTable !== null && !names.includes(c.refTable),
+    );
+    const sequences = (
+      await Promise.all(
+        names.map(async (table) => (await readOwnedSequences(client, table)).map((s) => ({ ...s, table }))),
+      )
+    ).flat();
+    for (const fk of external)
+      await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
     for (const s of sequences) await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY NONE`);
     if (retainIn) {
       const point = quoteIdent(retainIn.schema);
-      for (const fk of outbound) await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
+      for (const fk of outbound)
+        await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
       await client.query(`CREATE SCHEMA ${point}`);
       // Whose it is, readable from the catalog alone (recovery decides from it whether this swap committed).
       await client.query(`COMMENT ON SCHEMA ${point} IS ${quoteLiteral(retainIn.operationId)}`);
@@ -61,10 +69,12 @@ export async function swapIn(
     } else {
       await client.query(`DROP TABLE ${names.map(publicTable).join(', ')}`);
     }
-    for (const table of names) await client.query(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} SET SCHEMA public`);
+    for (const table of names)
+      await client.query(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} SET SCHEMA public`);
     await dropTrackers(client, 'public', names);
     if (options.clearSessions !== false) await client.query('DELETE FROM public.sessions');
-    for (const fk of external) await client.query(`ALTER TABLE ${publicTable(fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
+    for (const fk of external)
+      await client.query(`ALTER TABLE ${publicTable(fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
     if (outbound.length > 0) {
       const present = new Set((await readConstraints(client, names)).map((c) => `${c.table}.${c.name}`));
       for (const fk of outbound.filter((c) => !present.has(`${c.table}.${c.name}`))) {

@@ -72,7 +72,11 @@ export class TableBuilds {
    * big table's indexes side by side), then attaches its keys, gathers its statistics and adds the
    * foreign keys among the tables built so far. Rejects with its first failure.
    */
-  private async build(key: BackupTableKey, rows: number, opts: { typed: boolean; taggedJson: boolean }): Promise<BuiltTable> {
+  private async build(
+    key: BackupTableKey,
+    rows: number,
+    opts: { typed: boolean; taggedJson: boolean },
+  ): Promise<BuiltTable> {
     const plan = await this.pool.run((c) => planTable(c, this.schema, key, rows, opts));
     // Once one index fails the others still queued are skipped: the table's outcome is that failure.
     let failed = false;
@@ -103,9 +107,13 @@ export class TableBuilds {
 
 /** Several tables may be wrong at once: report the problems of all of them, in file order. */
 function throwProblems(outcomes: PromiseSettledResult<BuiltTable>[]): void {
-  const errors = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected').map((o) => o.reason as Error);
+  const errors = outcomes
+    .filter((o): o is PromiseRejectedResult => o.status === 'rejected')
+    .map((o) => o.reason as Error);
   if (errors.length === 0) return;
-  const problems = errors.flatMap((e) => (isAppError(e) && e.code === 'INVALID_BACKUP_FILE' ? ((e.details as { problems?: Problem[] })?.problems ?? []) : []));
+  const problems = errors.flatMap((e) =>
+    isAppError(e) && e.code === 'INVALID_BACKUP_FILE' ? ((e.details as { problems?: Problem[] })?.problems ?? []) : [],
+  );
   if (problems.length === 0 || problems.length < errors.length) throw errors[0]!;
   throw invalidBackup(problems);
 }

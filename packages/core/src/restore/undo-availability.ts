@@ -22,7 +22,8 @@ export async function undoRefusal(
 
 /** `runningUndo`: the undo asking (from its own job), which does not count against itself. */
 async function reasonFor(db: Db, op: Operation, now: Date, runningUndo: string | undefined): Promise<string | null> {
-  if (op.kind !== 'restore') return `Operation ${op.id} is not a restore (it is a ${op.kind} operation): only a restore can be undone`;
+  if (op.kind !== 'restore')
+    return `Operation ${op.id} is not a restore (it is a ${op.kind} operation): only a restore can be undone`;
   if (op.status !== 'completed') return `The restore is ${op.status}: only a completed restore can be undone`;
   const undone = await db.operation.findFirst({
     where: {
@@ -33,23 +34,35 @@ async function reasonFor(db: Db, op: Operation, now: Date, runningUndo: string |
     },
     orderBy: { createdAt: 'desc' },
   });
-  if (undone?.status === 'completed') return `This restore was already undone (at ${undone.completedAt?.toISOString()})`;
+  if (undone?.status === 'completed')
+    return `This restore was already undone (at ${undone.completedAt?.toISOString()})`;
   if (undone) return `An undo of this restore is already ${undone.status} (job ${undone.jobId})`;
   const later = await db.operation.findFirst({
-    where: { kind: { in: ['restore', 'reset'] }, status: 'completed', completedAt: { gt: op.completedAt ?? op.createdAt }, id: { not: op.id } },
+    where: {
+      kind: { in: ['restore', 'reset'] },
+      status: 'completed',
+      completedAt: { gt: op.completedAt ?? op.createdAt },
+      id: { not: op.id },
+    },
     orderBy: { completedAt: 'asc' },
   });
-  if (later) return `A later ${later.kind} (${later.id}, completed ${later.completedAt?.toISOString()}) replaced the data since: only the latest restore can be undone`;
+  if (later)
+    return `A later ${later.kind} (${later.id}, completed ${later.completedAt?.toISOString()}) replaced the data since: only the latest restore can be undone`;
   if (!op.restorePoint || op.restorePointDroppedAt) {
     return `The restore point was dropped${op.restorePointDroppedAt ? ` at ${op.restorePointDroppedAt.toISOString()}` : ''}: there is nothing to swap back`;
   }
-  if (!op.undoUntil || op.undoUntil <= now) return `The undo window closed${op.undoUntil ? ` at ${op.undoUntil.toISOString()}` : ''}`;
+  if (!op.undoUntil || op.undoUntil <= now)
+    return `The undo window closed${op.undoUntil ? ` at ${op.undoUntil.toISOString()}` : ''}`;
   return null;
 }
 
 /** The error an undo request gets when {@link undoRefusal} gives a reason. */
 export function undoNotAvailable(operationId: string, reason: string): AppError {
-  return new AppError('UNDO_NOT_AVAILABLE', `Cannot undo restore ${operationId}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`, { operationId, reason });
+  return new AppError(
+    'UNDO_NOT_AVAILABLE',
+    `Cannot undo restore ${operationId}: ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`,
+    { operationId, reason },
+  );
 }
 
 export interface UndoPreview {
@@ -71,10 +84,18 @@ export interface UndoPreview {
  * restore point's size. Reads only.
  * @throws AppError NOT_FOUND
  */
-export async function previewUndo(deps: { prisma: PrismaClient; pool: PgPool }, operationId: string): Promise<UndoPreview> {
+export async function previewUndo(
+  deps: { prisma: PrismaClient; pool: PgPool },
+  operationId: string,
+): Promise<UndoPreview> {
   const { op, reason } = await undoRefusal(deps.prisma, operationId);
   const exists = !!op.restorePoint && (await listRestorePoints(deps.pool)).some((p) => p.schema === op.restorePoint);
-  const tables = exists ? (await countWritesSince(deps.pool, op.restorePoint!)).map((t) => ({ ...t, written: t.inserted + t.updated + t.deleted })) : [];
+  const tables = exists
+    ? (await countWritesSince(deps.pool, op.restorePoint!)).map((t) => ({
+        ...t,
+        written: t.inserted + t.updated + t.deleted,
+      }))
+    : [];
   return {
     operationId,
     available: reason === null,

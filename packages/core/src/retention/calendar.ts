@@ -4,7 +4,12 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localDate(at: Date, timeZone: string): { year: number; month: number; day: number } {
   let format = formatters.get(timeZone);
   if (!format) {
-    format = new Intl.DateTimeFormat('en-US-u-ca-gregory-nu-latn', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    format = new Intl.DateTimeFormat('en-US-u-ca-gregory-nu-latn', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+    });
     formatters.set(timeZone, format);
   }
   const parts = format.formatToParts(at);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors.js';
-import { planRetention, type RetentionBackup, type RetentionInput, type RetentionPlan, type RetentionRules } from './gfs.js';
+import {
+  planRetention,
+  type RetentionBackup,
+  type RetentionInput,
+  type RetentionPlan,
+  type RetentionRules,
+} from './gfs.js';
 
 const MB = 1024 * 1024;
 const DAY = 86_400_000;
@@ -18,9 +24,27 @@ const reasonsOf = (plan: RetentionPlan, id: string) => plan.decisions.find((d) =
 
 describe('planRetention: hand examples', () => {
   it("restic's documentation: one backup every Sunday for 12 weeks, keepDaily 4 keeps the last four Sundays", () => {
-    const sundays = ['09-01', '09-08', '09-15', '09-22', '09-29', '10-06', '10-13', '10-20', '10-27', '11-03', '11-10', '11-17'];
+    const sundays = [
+      '09-01',
+      '09-08',
+      '09-15',
+      '09-22',
+      '09-29',
+      '10-06',
+      '10-13',
+      '10-20',
+      '10-27',
+      '11-03',
+      '11-10',
+      '11-17',
+    ];
     const backups = sundays.map((d) => backup(d, `2019-${d}T11:00:00Z`));
-    const plan = planRetention({ backups, rules: { keepDaily: 4 }, now: new Date('2019-11-18T00:00:00Z'), timeZone: 'UTC' });
+    const plan = planRetention({
+      backups,
+      rules: { keepDaily: 4 },
+      now: new Date('2019-11-18T00:00:00Z'),
+      timeZone: 'UTC',
+    });
     expect(kept(plan)).toEqual(['11-17', '11-10', '11-03', '10-27']);
     expect(reasonsOf(plan, '10-27')).toEqual(['daily 2019-10-27']);
     expect(reasonsOf(plan, '11-17')).toEqual(['newest completed', 'daily 2019-11-17']);
@@ -38,12 +62,20 @@ describe('planRetention: hand examples', () => {
     // (November is a daily); 2026 and 2025 are already kept, so one more year end.
     expect(kept(plan)).toEqual([
       ...['30', '29', '28', '27', '26', '25', '24', '22', '15', '08'].map((d) => `2026-11-${d}`),
-      ...['10-31', '09-30', '08-31', '07-31', '06-30', '05-31', '04-30', '03-31', '02-28', '01-31'].map((d) => `2026-${d}`),
+      ...['10-31', '09-30', '08-31', '07-31', '06-30', '05-31', '04-30', '03-31', '02-28', '01-31'].map(
+        (d) => `2026-${d}`,
+      ),
       '2025-12-31',
       '2024-12-31',
     ]);
     expect(reasonsOf(plan, '2026-11-29')).toEqual(['daily 2026-11-29', 'weekly 2026-W48']);
-    expect(reasonsOf(plan, '2026-11-30')).toEqual(['newest completed', 'daily 2026-11-30', 'weekly 2026-W49', 'monthly 2026-11', 'yearly 2026']);
+    expect(reasonsOf(plan, '2026-11-30')).toEqual([
+      'newest completed',
+      'daily 2026-11-30',
+      'weekly 2026-W49',
+      'monthly 2026-11',
+      'yearly 2026',
+    ]);
     expect(reasonsOf(plan, '2025-12-31')).toEqual(['monthly 2025-12', 'yearly 2025']);
     expect(reasonsOf(plan, '2024-12-31')).toEqual(['yearly 2024']);
     expect(kept(plan)).not.toContain('2024-01-01');
@@ -51,14 +83,24 @@ describe('planRetention: hand examples', () => {
 
   it('keeps the oldest backup too when a rule has count left (restic 0.17)', () => {
     const backups = ['2026-11-25', '2026-11-03', '2026-10-20', '2026-10-05'].map((d) => backup(d, `${d}T02:00:00Z`));
-    const plan = planRetention({ backups, rules: { keepMonthly: 12 }, now: new Date('2026-11-30T00:00:00Z'), timeZone: 'UTC' });
+    const plan = planRetention({
+      backups,
+      rules: { keepMonthly: 12 },
+      now: new Date('2026-11-30T00:00:00Z'),
+      timeZone: 'UTC',
+    });
     expect(kept(plan)).toEqual(['2026-11-25', '2026-10-20', '2026-10-05']);
     expect(reasonsOf(plan, '2026-10-05')).toEqual(['oldest monthly 2026-10']);
   });
 
   it('buckets are calendar days in the schedule time zone', () => {
-    const backups = [backup('late', '2026-11-30T23:30:00Z'), backup('evening', '2026-11-30T20:00:00Z'), backup('before', '2026-11-29T12:00:00Z')];
-    const at = (timeZone: string) => planRetention({ backups, rules: { keepDaily: 2 }, now: new Date('2026-12-01T06:00:00Z'), timeZone });
+    const backups = [
+      backup('late', '2026-11-30T23:30:00Z'),
+      backup('evening', '2026-11-30T20:00:00Z'),
+      backup('before', '2026-11-29T12:00:00Z'),
+    ];
+    const at = (timeZone: string) =>
+      planRetention({ backups, rules: { keepDaily: 2 }, now: new Date('2026-12-01T06:00:00Z'), timeZone });
     expect(kept(at('UTC'))).toEqual(['late', 'before']);
     expect(kept(at('Africa/Lagos'))).toEqual(['late', 'evening']);
     expect(reasonsOf(at('Africa/Lagos'), 'late')).toEqual(['newest completed', 'daily 2026-12-01']);
@@ -81,13 +123,28 @@ describe('planRetention: hand examples', () => {
   });
 
   it('the size cap deletes the oldest unprotected kept backups first, never a protected one', () => {
-    const backups = ['05', '04', '03', '02', '01'].map((d) => backup(d, `2026-11-${d}T02:00:00Z`, { sizeBytes: 100 * MB }));
-    const protections = new Map([['01', ['pinned']], ['03', ['being read', 'undo window']]]);
-    const input: RetentionInput = { backups, rules: { keepDaily: 10, maxTotalSizeMb: 250 }, protections, now: new Date('2026-11-06'), timeZone: 'UTC' };
+    const backups = ['05', '04', '03', '02', '01'].map((d) =>
+      backup(d, `2026-11-${d}T02:00:00Z`, { sizeBytes: 100 * MB }),
+    );
+    const protections = new Map([
+      ['01', ['pinned']],
+      ['03', ['being read', 'undo window']],
+    ]);
+    const input: RetentionInput = {
+      backups,
+      rules: { keepDaily: 10, maxTotalSizeMb: 250 },
+      protections,
+      now: new Date('2026-11-06'),
+      timeZone: 'UTC',
+    };
     const plan = planRetention(input);
     // 05 (newest), 03 and 01 are protected: 02 goes first, then 04; 300 MB of protected backups remain.
     expect(kept(plan)).toEqual(['05', '03', '01']);
-    expect(plan.decisions.find((d) => d.id === '02')).toMatchObject({ action: 'delete', reasons: ['over maxTotalSizeMb 250'], overridden: ['daily 2026-11-02'] });
+    expect(plan.decisions.find((d) => d.id === '02')).toMatchObject({
+      action: 'delete',
+      reasons: ['over maxTotalSizeMb 250'],
+      overridden: ['daily 2026-11-02'],
+    });
     expect(reasonsOf(plan, '01')).toEqual(['pinned', 'daily 2026-11-01']);
     expect(plan).toMatchObject({ keptBytes: 300 * MB, overSizeCap: true });
     const roomy = planRetention({ ...input, rules: { keepDaily: 10, maxTotalSizeMb: 400 } });
@@ -97,7 +154,9 @@ describe('planRetention: hand examples', () => {
 
   it('no rule at all keeps everything (as restic refuses an empty policy)', () => {
     const backups = [backup('a', '2026-11-02T00:00:00Z'), backup('b', '2020-01-01T00:00:00Z', { status: 'failed' })];
-    expect(kept(planRetention({ backups, rules: { keepDaily: 0 }, now: new Date('2026-11-30'), timeZone: 'UTC' }))).toEqual(['a', 'b']);
+    expect(
+      kept(planRetention({ backups, rules: { keepDaily: 0 }, now: new Date('2026-11-30'), timeZone: 'UTC' })),
+    ).toEqual(['a', 'b']);
   });
 
   it('refuses counts, days, sizes and zones it cannot apply', () => {
@@ -109,7 +168,9 @@ describe('planRetention: hand examples', () => {
       [{ keepDaily: 1 }, 'Mars/Olympus'],
     ];
     for (const [rules, timeZone] of bad) {
-      expect(() => planRetention({ backups: [], rules, now: new Date(), timeZone }), JSON.stringify(rules)).toThrow(AppError);
+      expect(() => planRetention({ backups: [], rules, now: new Date(), timeZone }), JSON.stringify(rules)).toThrow(
+        AppError,
+      );
     }
   });
 });
@@ -119,7 +180,8 @@ describe('planRetention: hand examples', () => {
 /** Local calendar date through a differently formatted string ("2026-11-30 14:05:00" in Swedish). */
 const swedish = new Map<string, Intl.DateTimeFormat>();
 function refLocalDate(at: Date, timeZone: string): [number, number, number] {
-  if (!swedish.has(timeZone)) swedish.set(timeZone, new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'medium' }));
+  if (!swedish.has(timeZone))
+    swedish.set(timeZone, new Intl.DateTimeFormat('sv-SE', { timeZone, dateStyle: 'short', timeStyle: 'medium' }));
   const text = swedish.get(timeZone)!.format(at);
   const [y, m, d] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
   return [y, m, d];
@@ -159,7 +221,8 @@ function reference(input: RetentionInput): Map<string, { action: string; reasons
     why.get(id)!.push(reason);
     guarded.add(id);
   };
-  const newestOf = (list: RetentionBackup[]) => list.reduce<RetentionBackup | undefined>((n, b) => (!n || time(b) > time(n) ? b : n), undefined);
+  const newestOf = (list: RetentionBackup[]) =>
+    list.reduce<RetentionBackup | undefined>((n, b) => (!n || time(b) > time(n) ? b : n), undefined);
 
   for (const b of backups) if (b.status === 'queued' || b.status === 'running') guard(b.id, 'in progress');
   const newestCompleted = newestOf(backups.filter((b) => b.status === 'completed'));
@@ -170,10 +233,17 @@ function reference(input: RetentionInput): Map<string, { action: string; reasons
 
   const finished = backups.filter((b) => !['queued', 'running'].includes(b.status));
   if (rules.keepWithinDays) {
-    for (const b of finished) if (time(b) >= input.now.getTime() - rules.keepWithinDays * DAY) why.get(b.id)!.push(`within ${rules.keepWithinDays} days`);
+    for (const b of finished)
+      if (time(b) >= input.now.getTime() - rules.keepWithinDays * DAY)
+        why.get(b.id)!.push(`within ${rules.keepWithinDays} days`);
   }
   const completed = backups.filter((b) => b.status === 'completed');
-  const counts: Record<string, number | undefined> = { daily: rules.keepDaily, weekly: rules.keepWeekly, monthly: rules.keepMonthly, yearly: rules.keepYearly };
+  const counts: Record<string, number | undefined> = {
+    daily: rules.keepDaily,
+    weekly: rules.keepWeekly,
+    monthly: rules.keepMonthly,
+    yearly: rules.keepYearly,
+  };
   for (const [period, n] of Object.entries(counts)) {
     if (!n) continue;
     const buckets = new Map<string, RetentionBackup[]>();
@@ -198,12 +268,18 @@ function reference(input: RetentionInput): Map<string, { action: string; reasons
     out.set(b.id, reasons.length ? { action: 'keep', reasons } : { action: 'delete', reasons: ['kept by no rule'] });
   }
   if (rules.maxTotalSizeMb) {
-    const keptTotal = () => backups.reduce((s, b) => s + (out.get(b.id)!.action === 'keep' ? (b.sizeBytes ?? 0) : 0), 0);
+    const keptTotal = () =>
+      backups.reduce((s, b) => s + (out.get(b.id)!.action === 'keep' ? (b.sizeBytes ?? 0) : 0), 0);
     const oldestFirst = [...backups].sort((a, b) => time(a) - time(b));
     for (const b of oldestFirst) {
       if (keptTotal() <= rules.maxTotalSizeMb * MB) break;
       const d = out.get(b.id)!;
-      if (d.action === 'keep' && !guarded.has(b.id)) out.set(b.id, { action: 'delete', reasons: [`over maxTotalSizeMb ${rules.maxTotalSizeMb}`], overridden: d.reasons });
+      if (d.action === 'keep' && !guarded.has(b.id))
+        out.set(b.id, {
+          action: 'delete',
+          reasons: [`over maxTotalSizeMb ${rules.maxTotalSizeMb}`],
+          overridden: d.reasons,
+        });
     }
   }
   return out;
@@ -219,8 +295,26 @@ function prng(seed: number): () => number {
   };
 }
 
-const ZONES = ['UTC', 'Africa/Lagos', 'America/New_York', 'Europe/Berlin', 'Pacific/Chatham', 'Asia/Kolkata', 'Pacific/Kiritimati'];
-const STATUSES: RetentionBackup['status'][] = ['completed', 'completed', 'completed', 'completed', 'completed', 'partial', 'failed', 'running', 'queued'];
+const ZONES = [
+  'UTC',
+  'Africa/Lagos',
+  'America/New_York',
+  'Europe/Berlin',
+  'Pacific/Chatham',
+  'Asia/Kolkata',
+  'Pacific/Kiritimati',
+];
+const STATUSES: RetentionBackup['status'][] = [
+  'completed',
+  'completed',
+  'completed',
+  'completed',
+  'completed',
+  'partial',
+  'failed',
+  'running',
+  'queued',
+];
 
 function randomInput(seed: number): RetentionInput {
   const rand = prng(seed);
@@ -243,7 +337,8 @@ function randomInput(seed: number): RetentionInput {
     sizeBytes: rand() < 0.1 ? null : int(1, 300) * MB,
   }));
   const protections = new Map<string, string[]>();
-  for (const b of backups) if (rand() < 0.08) protections.set(b.id, [['pinned', 'being read', 'undo window'][int(0, 2)]!]);
+  for (const b of backups)
+    if (rand() < 0.08) protections.set(b.id, [['pinned', 'being read', 'undo window'][int(0, 2)]!]);
   const rules: RetentionRules = {
     keepWithinDays: maybe(0.4, () => int(1, 40)),
     keepDaily: maybe(0.6, () => int(0, 10)),
@@ -263,17 +358,28 @@ describe('planRetention: property test against a brute-force reference', () => {
       const expected = reference(input);
       const context = `seed ${seed}, ${input.timeZone}, ${JSON.stringify(input.rules)}`;
       const sorted = (list?: string[]) => list && [...list].sort();
-      const actual = plan.decisions.map((d) => ({ id: d.id, action: d.action, reasons: sorted(d.reasons), overridden: sorted(d.overridden) }));
+      const actual = plan.decisions.map((d) => ({
+        id: d.id,
+        action: d.action,
+        reasons: sorted(d.reasons),
+        overridden: sorted(d.overridden),
+      }));
       const wanted = plan.decisions.map(({ id }) => {
         const want = expected.get(id)!;
         return { id, action: want.action, reasons: sorted(want.reasons), overridden: sorted(want.overridden) };
       });
       expect(actual.map((d) => d.id).sort(), context).toEqual([...expected.keys()].sort());
       expect(actual, context).toEqual(wanted);
-      const mustStay = new Set([...(input.protections?.keys() ?? []), ...input.backups.filter((b) => b.status === 'queued' || b.status === 'running').map((b) => b.id)]);
+      const mustStay = new Set([
+        ...(input.protections?.keys() ?? []),
+        ...input.backups.filter((b) => b.status === 'queued' || b.status === 'running').map((b) => b.id),
+      ]);
       const unsafe = plan.decisions.filter((d) => d.action === 'delete' && mustStay.has(d.id));
       expect(unsafe, context).toEqual([]);
-      const keptBytes = input.backups.reduce((s, b) => s + (expected.get(b.id)!.action === 'keep' ? (b.sizeBytes ?? 0) : 0), 0);
+      const keptBytes = input.backups.reduce(
+        (s, b) => s + (expected.get(b.id)!.action === 'keep' ? (b.sizeBytes ?? 0) : 0),
+        0,
+      );
       expect(plan.keptBytes, context).toBe(keptBytes);
     }
   });
@@ -288,16 +394,28 @@ describe('planRetention: properties the schedule relies on', () => {
       const plan = planRetention({ ...input, rules });
       const context = `seed ${seed}, ${input.timeZone}, ${JSON.stringify(rules)}`;
       const completed = input.backups.filter((b) => b.status === 'completed');
-      const newest = completed.reduce<RetentionBackup | undefined>((n, b) => (!n || b.createdAt > n.createdAt ? b : n), undefined);
+      const newest = completed.reduce<RetentionBackup | undefined>(
+        (n, b) => (!n || b.createdAt > n.createdAt ? b : n),
+        undefined,
+      );
       if (newest) expect(plan.decisions.find((d) => d.id === newest.id)!.action, context).toBe('keep');
       const keptIds = new Set(kept(plan));
 
       // (From no rule at all, which keeps everything, any rule keeps less: that case is the hand example above.)
-      const anyRule = rules.keepWithinDays !== undefined || [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
+      const anyRule =
+        rules.keepWithinDays !== undefined ||
+        [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
       if (anyRule) {
-        const more: RetentionRules = { ...rules, keepDaily: (rules.keepDaily ?? 0) + 2, keepMonthly: (rules.keepMonthly ?? 0) + 1 };
+        const more: RetentionRules = {
+          ...rules,
+          keepDaily: (rules.keepDaily ?? 0) + 2,
+          keepMonthly: (rules.keepMonthly ?? 0) + 1,
+        };
         const widened = new Set(kept(planRetention({ ...input, rules: more })));
-        expect([...keptIds].filter((id) => !widened.has(id)), context).toEqual([]);
+        expect(
+          [...keptIds].filter((id) => !widened.has(id)),
+          context,
+        ).toEqual([]);
       }
 
       const victim = plan.decisions.find((d) => d.action === 'delete');

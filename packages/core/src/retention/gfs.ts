@@ -69,7 +69,9 @@ function validate(input: RetentionInput): void {
   }
   const days = rules.keepWithinDays;
   if (days !== undefined && (!Number.isInteger(days) || days < 1 || days > 3650)) {
-    throw new AppError('VALIDATION_ERROR', 'retentionDays must be a whole number of days from 1 to 3650', { retentionDays: days });
+    throw new AppError('VALIDATION_ERROR', 'retentionDays must be a whole number of days from 1 to 3650', {
+      retentionDays: days,
+    });
   }
   const mb = rules.maxTotalSizeMb;
   if (mb !== undefined && (!Number.isFinite(mb) || mb <= 0)) {
@@ -116,13 +118,15 @@ export function planRetention(input: RetentionInput): RetentionPlan {
 
   for (const b of sorted) if (b.status === 'queued' || b.status === 'running') protect(b.id, 'in progress');
   const newest = sorted.find((b) => b.status === 'completed') ?? sorted.find((b) => b.status === 'partial');
-  if (newest) protect(newest.id, newest.status === 'completed' ? 'newest completed' : 'newest partial (none completed)');
+  if (newest)
+    protect(newest.id, newest.status === 'completed' ? 'newest completed' : 'newest partial (none completed)');
   for (const [id, whys] of input.protections ?? []) for (const why of whys) protect(id, why);
 
   const finished = sorted.filter((b) => b.status !== 'queued' && b.status !== 'running');
   if (rules.keepWithinDays !== undefined) {
     const cutoff = input.now.getTime() - rules.keepWithinDays * DAY_MS;
-    for (const b of finished) if (b.createdAt.getTime() >= cutoff) reasons.get(b.id)!.push(`within ${rules.keepWithinDays} days`);
+    for (const b of finished)
+      if (b.createdAt.getTime() >= cutoff) reasons.get(b.id)!.push(`within ${rules.keepWithinDays} days`);
   }
 
   const completed = sorted.filter((b) => b.status === 'completed');
@@ -159,7 +163,12 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     for (let i = decisions.length - 1; i >= 0 && keptBytes > cap; i--) {
       const d = decisions[i]!;
       if (d.action !== 'keep' || protectedIds.has(d.id)) continue;
-      decisions[i] = { ...d, action: 'delete', reasons: [`over maxTotalSizeMb ${rules.maxTotalSizeMb}`], overridden: d.reasons };
+      decisions[i] = {
+        ...d,
+        action: 'delete',
+        reasons: [`over maxTotalSizeMb ${rules.maxTotalSizeMb}`],
+        overridden: d.reasons,
+      };
       keptBytes -= size.get(d.id)!;
     }
     overSizeCap = keptBytes > cap;

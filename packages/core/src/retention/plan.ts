@@ -90,7 +90,14 @@ function safetyBackupIdOf(result: Prisma.JsonValue): string | null {
 
 /** The schedule's rules: `retentionDays` always; a GFS count or cap only when set (null = unused). */
 function rulesOf(
-  row: { retentionDays: number; keepDaily: number | null; keepWeekly: number | null; keepMonthly: number | null; keepYearly: number | null; maxTotalSizeMb: number | null },
+  row: {
+    retentionDays: number;
+    keepDaily: number | null;
+    keepWeekly: number | null;
+    keepMonthly: number | null;
+    keepYearly: number | null;
+    maxTotalSizeMb: number | null;
+  },
   retentionDays: number,
 ): RetentionRules {
   const rules: RetentionRules = { keepWithinDays: retentionDays };
@@ -113,18 +120,34 @@ export async function planPrune(deps: PruneDeps, input: PruneInput = {}): Promis
   const schedule = await loadSchedule(deps);
   const retentionDays = input.retentionDays ?? schedule.retentionDays;
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) {
-    throw new AppError('VALIDATION_ERROR', 'retentionDays must be a whole number of days from 1 to 3650', { retentionDays });
+    throw new AppError('VALIDATION_ERROR', 'retentionDays must be a whole number of days from 1 to 3650', {
+      retentionDays,
+    });
   }
   const now = deps.now?.() ?? new Date();
   const timeZone = input.timeZone ?? 'UTC';
   const rules = rulesOf(schedule, retentionDays);
   const records = await deps.prisma.backupRecord.findMany({
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    select: { id: true, filename: true, type: true, status: true, location: true, storage: true, fileSize: true, createdAt: true },
+    select: {
+      id: true,
+      filename: true,
+      type: true,
+      status: true,
+      location: true,
+      storage: true,
+      fileSize: true,
+      createdAt: true,
+    },
   });
   const protections = await loadProtections(deps, now);
   const plan = planRetention({
-    backups: records.map((r) => ({ id: r.id, createdAt: r.createdAt, status: r.status, sizeBytes: r.fileSize === null ? null : Number(r.fileSize) })),
+    backups: records.map((r) => ({
+      id: r.id,
+      createdAt: r.createdAt,
+      status: r.status,
+      sizeBytes: r.fileSize === null ? null : Number(r.fileSize),
+    })),
     rules,
     protections,
     now,
@@ -135,7 +158,9 @@ export async function planPrune(deps: PruneDeps, input: PruneInput = {}): Promis
     .filter((d) => d.action === 'delete')
     .map((d) => byId.get(d.id)!)
     .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : 1));
-  const kept = plan.decisions.find((d) => d.reasons.includes('newest completed') || d.reasons.includes('newest partial (none completed)'));
+  const kept = plan.decisions.find(
+    (d) => d.reasons.includes('newest completed') || d.reasons.includes('newest partial (none completed)'),
+  );
   return {
     retentionDays,
     rules,

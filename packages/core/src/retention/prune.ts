@@ -45,7 +45,9 @@ export async function pruneBackups(
     if (outcome.error === null) {
       await reachFailpoint(deps, 'prune.mid-delete');
       // Re-check the status in the delete itself: a record picked up by another job meanwhile stays.
-      await deps.prisma.backupRecord.deleteMany({ where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] }, pinned: false } });
+      await deps.prisma.backupRecord.deleteMany({
+        where: { id: record.id, status: { in: ['completed', 'partial', 'failed'] }, pinned: false },
+      });
       report.deleted.push({ id: record.id, filename: record.filename });
       continue;
     }

@@ -10,7 +10,10 @@ describe('nextRunsOf', () => {
   it('runs daily, weekly on Sunday and monthly on the 1st at 02:00 UTC', () => {
     expect(iso(nextRunsOf('daily', 'UTC', from, 2))).toEqual(['2026-03-05T02:00:00.000Z', '2026-03-06T02:00:00.000Z']);
     expect(iso(nextRunsOf('weekly', 'UTC', from, 2))).toEqual(['2026-03-08T02:00:00.000Z', '2026-03-15T02:00:00.000Z']);
-    expect(iso(nextRunsOf('monthly', 'UTC', from, 2))).toEqual(['2026-04-01T02:00:00.000Z', '2026-05-01T02:00:00.000Z']);
+    expect(iso(nextRunsOf('monthly', 'UTC', from, 2))).toEqual([
+      '2026-04-01T02:00:00.000Z',
+      '2026-05-01T02:00:00.000Z',
+    ]);
   });
 
   it('reads 02:00 in the configured zone (Africa/Lagos is UTC+1, no DST)', () => {
@@ -38,7 +41,12 @@ describe('nextRunsOf', () => {
   it('keeps one run on the spring-forward day (2027-03-14) and returns to 02:00 local after it', () => {
     const runs = nextRunsOf('daily', 'America/New_York', new Date('2027-03-12T12:00:00Z'), 4);
     const local = runs.map((d) =>
-      new Intl.DateTimeFormat('en-CA', { timeZone: 'America/New_York', dateStyle: 'short', timeStyle: 'short', hourCycle: 'h23' }).format(d),
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone: 'America/New_York',
+        dateStyle: 'short',
+        timeStyle: 'short',
+        hourCycle: 'h23',
+      }).format(d),
     );
     // 02:00 does not exist on 2027-03-14: the run happens once, at the first valid local time.
     expect(local).toEqual(['2027-03-13, 02:00', '2027-03-14, 03:00', '2027-03-15, 02:00', '2027-03-16, 02:00']);

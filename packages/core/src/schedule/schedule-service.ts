@@ -3,14 +3,14 @@ import type { PrismaClient } from '@mp/db';
 import { AppError, isAppError } from '../errors.js';
 import type { CoreDeps } from '../deps.js';
 import { settleWithin } from '../timeout.js';
+import { SCHEDULE_ID, assertLocationAvailable, loadSchedule, settingsOf, type ScheduleSettings } from './settings.js';
 import {
-  SCHEDULE_ID,
-  assertLocationAvailable,
-  loadSchedule,
-  settingsOf,
-  type ScheduleSettings,
-} from './settings.js';
-import { readNextBackupAt, syncBackupScheduler, syncDrillScheduler, syncPruneScheduler, type SchedulerQueue } from './scheduler.js';
+  readNextBackupAt,
+  syncBackupScheduler,
+  syncDrillScheduler,
+  syncPruneScheduler,
+  type SchedulerQueue,
+} from './scheduler.js';
 
 /** The schedule as the API answers it. */
 export interface ScheduleView extends ScheduleSettings {
@@ -40,7 +40,8 @@ const QUEUE_READY_TIMEOUT_MS = 3_000;
 async function readyBackupQueue(producer: CoreDeps['producer']): Promise<SchedulerQueue> {
   // A queue whose connection was up once is "ready" for BullMQ while it reconnects; the connection's own
   // status tells the truth, so a request during an outage is refused at once, not after a failed command's retry.
-  if (producer.isDisconnected()) throw new AppError('QUEUE_UNAVAILABLE', 'The job queue (Redis) is unavailable; try again shortly');
+  if (producer.isDisconnected())
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue (Redis) is unavailable; try again shortly');
   const queue = producer.queue(QUEUES.backup);
   const ready = await settleWithin(
     queue.waitUntilReady().then(
@@ -113,14 +114,24 @@ export async function updateBackupSchedule(
       const current = await tx.backupSchedule.findUniqueOrThrow({ where: { id: SCHEDULE_ID } });
       const settings: ScheduleSettings = { ...settingsOf(current), ...definedOnly(changes) };
       assertLocationAvailable(deps.storage, settings.location);
-      await tx.backupSchedule.update({ where: { id: SCHEDULE_ID }, data: { ...settings, updatedBy: opts.actor ?? null } });
-      await Promise.all([syncBackupScheduler(queue, settings, opts), syncDrillScheduler(queue, settings, opts)]).catch((err: unknown) => {
-        throw isAppError(err)
-          ? err
-          : new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; the schedule was not changed', undefined, {
-              cause: err,
-            });
+      await tx.backupSchedule.update({
+        where: { id: SCHEDULE_ID },
+        data: { ...settings, updatedBy: opts.actor ?? null },
       });
+      await Promise.all([syncBackupScheduler(queue, settings, opts), syncDrillScheduler(queue, settings, opts)]).catch(
+        (err: unknown) => {
+          throw isAppError(err)
+            ? err
+            : new AppError(
+                'QUEUE_UNAVAILABLE',
+                'The job queue is unavailable; the schedule was not changed',
+                undefined,
+                {
+                  cause: err,
+                },
+              );
+        },
+      );
     },
     { timeout: 15_000 },
   );
@@ -142,7 +153,12 @@ export async function resyncSchedulers(
   deps: Pick<CoreDeps, 'prisma'>,
   queue: SchedulerQueue,
   opts: { timezone: string },
-): Promise<{ settings: ScheduleSettings; nextBackupAt: Date | null; nextPruneAt: Date | null; nextDrillAt: Date | null }> {
+): Promise<{
+  settings: ScheduleSettings;
+  nextBackupAt: Date | null;
+  nextPruneAt: Date | null;
+  nextDrillAt: Date | null;
+}> {
   // Wait for Redis outside the transaction: at start-up it may come up later than the worker.
   await queue.waitUntilReady();
   await loadSchedule(deps);

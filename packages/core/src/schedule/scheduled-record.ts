@@ -27,7 +27,10 @@ export async function createScheduledBackupRecord(
   const schedule = await loadSchedule(deps);
   let location = schedule.location;
   if (location !== 'local' && !deps.storage.cloud) {
-    deps.logger.warn({ jobId: input.jobId, location }, 'scheduled backup: cloud storage is not configured; storing locally');
+    deps.logger.warn(
+      { jobId: input.jobId, location },
+      'scheduled backup: cloud storage is not configured; storing locally',
+    );
     location = 'local';
   }
   const now = deps.now?.() ?? new Date();
@@ -40,7 +43,11 @@ export async function createScheduledBackupRecord(
         type: 'scheduled',
         status: 'queued',
         location,
-        options: { includeAuditLogs: schedule.includeAuditLogs, includeSessions: schedule.includeSessions, compression: schedule.compression },
+        options: {
+          includeAuditLogs: schedule.includeAuditLogs,
+          includeSessions: schedule.includeSessions,
+          compression: schedule.compression,
+        },
         createdBy: SCHEDULER_ACTOR,
         jobId: input.jobId,
         createdAt: now,

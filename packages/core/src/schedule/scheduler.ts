@@ -20,7 +20,10 @@ export interface SchedulerOptions {
 }
 
 /** The queue methods a scheduler sync needs; a BullMQ `Queue` on the `backup` queue. */
-export type SchedulerQueue = Pick<Queue, 'upsertJobScheduler' | 'removeJobScheduler' | 'getJobScheduler' | 'waitUntilReady'>;
+export type SchedulerQueue = Pick<
+  Queue,
+  'upsertJobScheduler' | 'removeJobScheduler' | 'getJobScheduler' | 'waitUntilReady'
+>;
 
 /** Cron pattern of a frequency, or `null` for `disabled`. */
 export function patternOf(frequency: ScheduleFrequency): string | null {

@@ -48,7 +48,12 @@ export const scheduleSettingsSchema = z
     keepMonthly: keepCount,
     keepYearly: keepCount,
     /** 0 would delete every backup retention does not protect: refused as a likely mistake. */
-    maxTotalSizeMb: z.number().int('must be a whole number').min(1, 'must be at least 1 (or null for no cap)').max(100_000_000).nullable(),
+    maxTotalSizeMb: z
+      .number()
+      .int('must be a whole number')
+      .min(1, 'must be at least 1 (or null for no cap)')
+      .max(100_000_000)
+      .nullable(),
   })
   .strict();
 export type ScheduleSettings = z.output<typeof scheduleSettingsSchema>;
@@ -83,7 +88,10 @@ export function settingsOf(row: BackupSchedule): ScheduleSettings {
 export async function loadSchedule(deps: { prisma: PrismaLike }): Promise<BackupSchedule> {
   const row = await deps.prisma.backupSchedule.findUnique({ where: { id: SCHEDULE_ID } });
   if (row) return row;
-  await deps.prisma.backupSchedule.createMany({ data: [{ id: SCHEDULE_ID, ...DEFAULT_SCHEDULE }], skipDuplicates: true });
+  await deps.prisma.backupSchedule.createMany({
+    data: [{ id: SCHEDULE_ID, ...DEFAULT_SCHEDULE }],
+    skipDuplicates: true,
+  });
   return deps.prisma.backupSchedule.findUniqueOrThrow({ where: { id: SCHEDULE_ID } });
 }
 

@@ -53,12 +53,14 @@ const RULES: readonly Rule[] = [
     table: 'repayments',
     sql: (s) => `SELECT r.id FROM ${s}.repayments r JOIN ${s}.loans l ON l.id = r."loanId"
                  WHERE l.status IN ('PENDING', 'APPROVED') OR l."disbursedAt" IS NULL`,
-    message: (n) => `${n} repayment(s) belong to a loan that was never disbursed (status PENDING or APPROVED, or no disbursedAt)`,
+    message: (n) =>
+      `${n} repayment(s) belong to a loan that was never disbursed (status PENDING or APPROVED, or no disbursedAt)`,
   },
   {
     code: 'REPAYMENT_BEFORE_DISBURSEMENT',
     table: 'repayments',
-    sql: (s) => `SELECT r.id FROM ${s}.repayments r JOIN ${s}.loans l ON l.id = r."loanId" WHERE r."paidAt" < l."disbursedAt"`,
+    sql: (s) =>
+      `SELECT r.id FROM ${s}.repayments r JOIN ${s}.loans l ON l.id = r."loanId" WHERE r."paidAt" < l."disbursedAt"`,
     message: (n) => `${n} repayment(s) were paid before their loan was disbursed`,
   },
   {
@@ -141,7 +143,13 @@ export async function checkBusinessInvariants(
     );
     const count = Number(result.rows[0]?.count ?? 0);
     if (count > 0) {
-      warnings.push({ code: rule.code, message: rule.message(count), table: rule.table, count, examples: result.rows[0]!.examples });
+      warnings.push({
+        code: rule.code,
+        message: rule.message(count),
+        table: rule.table,
+        count,
+        examples: result.rows[0]!.examples,
+      });
     }
   }
   return warnings;

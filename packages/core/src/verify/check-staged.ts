@@ -86,7 +86,13 @@ async function stageAndCheck(
     return { checks: failedChecks(err), warnings: null };
   }
   const warnings = await checkBusinessInvariants(client, { schema, examples: 5 });
-  return { checks: [{ name: 'rows', ok: true }, { name: 'references', ok: true }], warnings };
+  return {
+    checks: [
+      { name: 'rows', ok: true },
+      { name: 'references', ok: true },
+    ],
+    warnings,
+  };
 }
 
 /** A staging failure as the check it belongs to: a row referring to nothing fails `references`, anything else `rows`. */
@@ -95,18 +101,24 @@ function failedChecks(err: unknown): CheckResult[] {
   const problems = ((err.details as { problems?: Problem[] } | undefined)?.problems ?? []) as Problem[];
   const text = problems.map(formatProblem).join('; ') || err.message;
   if (problems.length > 0 && problems.every((p) => p.problem.startsWith('refers to '))) {
-    return [{ name: 'rows', ok: true }, { name: 'references', ok: false, details: text }];
+    return [
+      { name: 'rows', ok: true },
+      { name: 'references', ok: false, details: text },
+    ];
   }
   return [{ name: 'rows', ok: false, details: text }];
 }
 
 /** Scratch schemas whose verify is gone (no session holds their lock), e.g. after a worker was killed. */
 async function dropAbandonedSchemas(client: pg.PoolClient, deps: Pick<StagedCheckDeps, 'logger'>): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`, [
-    VERIFY_SCHEMA_PREFIX,
-  ]);
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
+    [VERIFY_SCHEMA_PREFIX],
+  );
   for (const { name } of rows) {
-    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name]);
+    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
+      name,
+    ]);
     if (!got[0]?.ok) continue;
     try {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);

@@ -9,19 +9,34 @@ import { inspectBackupFile } from './inspect-file.js';
 const doc = (counts: Record<string, number>, rows: Record<string, unknown[]>) =>
   Buffer.from(
     JSON.stringify({
-      metadata: { version: '1.1', app: 'millennium-potters', timestamp: '2026-12-01T02:00:00.000Z', schemaVersion: '20261124120750_init', options: { includeAuditLogs: false, includeSessions: false }, recordCounts: counts },
+      metadata: {
+        version: '1.1',
+        app: 'millennium-potters',
+        timestamp: '2026-12-01T02:00:00.000Z',
+        schemaVersion: '20261124120750_init',
+        options: { includeAuditLogs: false, includeSessions: false },
+        recordCounts: counts,
+      },
       data: rows,
     }),
   );
 const good = doc({ users: 2, unions: 1 }, { users: [{ id: 'a' }, { id: 'b' }], unions: [{ id: 'u' }] });
-const inPieces = (buf: Buffer, size = 7) => Readable.from(Array.from({ length: Math.ceil(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size)));
+const inPieces = (buf: Buffer, size = 7) =>
+  Readable.from(Array.from({ length: Math.ceil(buf.length / size) }, (_, i) => buf.subarray(i * size, (i + 1) * size)));
 const key = { id: 'k2026', bytes: new Uint8Array(randomBytes(32)) };
 const encrypt = async (buf: Buffer) => buffer(Readable.from([buf]).pipe(createEncryptStream(key)));
 
 describe('inspectBackupFile', () => {
   it('reads a plain file in small pieces: metadata, counts, checksum of the bytes as given', async () => {
     const r = await inspectBackupFile(inPieces(good));
-    expect(r).toMatchObject({ ok: true, encrypted: false, compressed: false, counts: { users: 2, unions: 1 }, bytes: good.length, problems: [] });
+    expect(r).toMatchObject({
+      ok: true,
+      encrypted: false,
+      compressed: false,
+      counts: { users: 2, unions: 1 },
+      bytes: good.length,
+      problems: [],
+    });
     expect(r.sha256).toBe((await import('node:crypto')).createHash('sha256').update(good).digest('hex'));
   });
 
@@ -34,7 +49,13 @@ describe('inspectBackupFile', () => {
   it('decrypts an encrypted (and compressed) file with its key, and names the key it needs', async () => {
     const enc = await encrypt(gzipSync(good));
     const r = await inspectBackupFile(inPieces(enc, 100), new Map([[key.id, key.bytes]]));
-    expect(r).toMatchObject({ ok: true, encrypted: true, keyId: 'k2026', compressed: true, counts: { users: 2, unions: 1 } });
+    expect(r).toMatchObject({
+      ok: true,
+      encrypted: true,
+      keyId: 'k2026',
+      compressed: true,
+      counts: { users: 2, unions: 1 },
+    });
     const without = await inspectBackupFile(inPieces(enc, 100));
     expect(without.ok).toBe(false);
     expect(without.keyId).toBe('k2026');

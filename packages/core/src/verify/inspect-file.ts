@@ -1,4 +1,4 @@
-import { Readable, Transform, Writable } from 'node:stream';
+import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
@@ -32,7 +32,18 @@ export interface FileInspection {
  * compare with a record's checksum. A file that cannot be read is a report with problems, not an error.
  */
 export async function inspectBackupFile(source: Readable, keyring: Keyring = new Map()): Promise<FileInspection> {
-  const result: FileInspection = { ok: false, sha256: '', bytes: 0, encrypted: false, keyId: null, compressed: false, compression: null, metadata: null, counts: {}, problems: [] };
+  const result: FileInspection = {
+    ok: false,
+    sha256: '',
+    bytes: 0,
+    encrypted: false,
+    keyId: null,
+    compressed: false,
+    compression: null,
+    metadata: null,
+    counts: {},
+    problems: [],
+  };
   const tally = new Sha256Tally();
   let head: Buffer | null = null;
   const chunks = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -113,7 +124,8 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
   if (!result.metadata && result.problems.length === 0) result.problems.push('The file has no metadata');
   const expected = (result.metadata?.recordCounts ?? {}) as Record<string, number | undefined>;
   for (const [table, n] of Object.entries(expected)) {
-    if (n !== undefined && result.counts[table] !== n) result.problems.push(`${table}: the metadata says ${n} rows, the file has ${result.counts[table] ?? 0}`);
+    if (n !== undefined && result.counts[table] !== n)
+      result.problems.push(`${table}: the metadata says ${n} rows, the file has ${result.counts[table] ?? 0}`);
   }
   result.ok = result.problems.length === 0;
   return result;

@@ -42,7 +42,12 @@ class RowParseError extends Error {}
  * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.
  * Trap: when the content breaks part way, the copy is read a second time for its checksum.
  */
-export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, copy: StoredCopy, keyring: Keyring = new Map()): Promise<CopyReport> {
+export async function readBackCopy(
+  storage: StorageSet,
+  expected: ExpectedFile,
+  copy: StoredCopy,
+  keyring: Keyring = new Map(),
+): Promise<CopyReport> {
   const checks: CheckResult[] = [];
   const done = (): CopyReport => ({ copy: copy.location, ok: checks.every((c) => c.ok), checks });
   let source: Readable;
@@ -103,12 +108,20 @@ export async function readBackCopy(storage: StorageSet, expected: ExpectedFile, 
   );
   if (encrypted) {
     const decryptFailed = isAppError(failure) && DECRYPTION_ERRORS.has(failure.code);
-    checks.push(decryptFailed ? { name: 'decrypt', ok: false, details: `${(failure as AppError).code}: ${(failure as Error).message}` } : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` });
+    checks.push(
+      decryptFailed
+        ? { name: 'decrypt', ok: false, details: `${(failure as AppError).code}: ${(failure as Error).message}` }
+        : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` },
+    );
     if (decryptFailed) return done();
   }
   const decompressFailed = isDecompressError(failure);
   if (expected.compressed || compression) {
-    checks.push(decompressFailed ? { name: 'decompress', ok: false, details: (failure as Error).message } : { name: 'decompress', ok: true, ...(compression ? { details: compression } : {}) });
+    checks.push(
+      decompressFailed
+        ? { name: 'decompress', ok: false, details: (failure as Error).message }
+        : { name: 'decompress', ok: true, ...(compression ? { details: compression } : {}) },
+    );
   }
   if (decompressFailed) return done();
 
@@ -167,7 +180,8 @@ class ContentSink extends Writable {
           } catch {
             throw new RowParseError(`${e.key}: row ${n} is not valid JSON`);
           }
-          if (!value || typeof value !== 'object' || Array.isArray(value)) throw new RowParseError(`${e.key}: row ${n} is not a JSON object`);
+          if (!value || typeof value !== 'object' || Array.isArray(value))
+            throw new RowParseError(`${e.key}: row ${n} is not a JSON object`);
           n++;
         }
         this.counts.set(e.key, n);
@@ -188,19 +202,24 @@ function checkMetadata(metadata: BackupMetadata, expected: ExpectedFile): CheckR
   if (recorded) {
     const inFile = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
     for (const key of new Set([...Object.keys(recorded), ...Object.keys(inFile)])) {
-      if (recorded[key] !== inFile[key]) problems.push(`recordCounts.${key} is ${inFile[key] ?? 'missing'}, the record says ${recorded[key] ?? 'none'}`);
+      if (recorded[key] !== inFile[key])
+        problems.push(`recordCounts.${key} is ${inFile[key] ?? 'missing'}, the record says ${recorded[key] ?? 'none'}`);
     }
   }
-  return problems.length === 0 ? { name: 'metadata', ok: true } : { name: 'metadata', ok: false, details: problems.join('; ') };
+  return problems.length === 0
+    ? { name: 'metadata', ok: true }
+    : { name: 'metadata', ok: false, details: problems.join('; ') };
 }
 
 function checkCounts(metadata: BackupMetadata, counts: Map<string, number>): CheckResult {
   const problems: string[] = [];
   const promised = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
   for (const [table, n] of Object.entries(promised)) {
-    if (n !== undefined && counts.get(table) !== n) problems.push(`${table}: metadata says ${n} rows, the file has ${counts.get(table) ?? 0}`);
+    if (n !== undefined && counts.get(table) !== n)
+      problems.push(`${table}: metadata says ${n} rows, the file has ${counts.get(table) ?? 0}`);
   }
-  for (const table of counts.keys()) if (!(table in promised)) problems.push(`${table}: in the file but not in metadata.recordCounts`);
+  for (const table of counts.keys())
+    if (!(table in promised)) problems.push(`${table}: in the file but not in metadata.recordCounts`);
   if (problems.length > 0) return { name: 'counts', ok: false, details: problems.join('; ') };
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   return { name: 'counts', ok: true, details: `${total} rows in ${counts.size} tables` };
@@ -212,7 +231,11 @@ function metadataProblems(details: unknown): string {
 }
 
 function messageOf(err: unknown): string {
-  return err instanceof ScanError || err instanceof RowParseError ? err.message : err instanceof Error ? err.message : String(err);
+  return err instanceof ScanError || err instanceof RowParseError
+    ? err.message
+    : err instanceof Error
+      ? err.message
+      : String(err);
 }
 
 /** A read failure as a sentence without credentials (storage errors carry none by contract). */

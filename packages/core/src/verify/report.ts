@@ -3,7 +3,17 @@ import type { CopyLocation } from '../backups/copies.js';
 import type { InvariantWarning } from './business-invariants.js';
 
 /** The checks a copy goes through, in order. A check that did not run is absent, never `ok: true`. */
-export type CheckName = 'readable' | 'size' | 'checksum' | 'decrypt' | 'decompress' | 'parse' | 'metadata' | 'counts' | 'rows' | 'references';
+export type CheckName =
+  | 'readable'
+  | 'size'
+  | 'checksum'
+  | 'decrypt'
+  | 'decompress'
+  | 'parse'
+  | 'metadata'
+  | 'counts'
+  | 'rows'
+  | 'references';
 
 export interface CheckResult {
   name: CheckName;
@@ -74,7 +84,14 @@ const storedReportSchema = z.object({
   ok: z.boolean(),
   trigger: z.enum(['read-back', 'verify']).catch('verify'),
   checkedAt: z.string().catch(''),
-  copies: z.array(z.object({ copy: z.string(), checks: z.array(z.object({ name: z.string(), ok: z.boolean(), details: z.string().optional() })).catch([]) })).catch([]),
+  copies: z
+    .array(
+      z.object({
+        copy: z.string(),
+        checks: z.array(z.object({ name: z.string(), ok: z.boolean(), details: z.string().optional() })).catch([]),
+      }),
+    )
+    .catch([]),
   warnings: z.array(z.object({ count: z.number() })).catch([]),
 });
 
@@ -94,12 +111,20 @@ export function summarizeVerification(stored: unknown, verifiedAt: Date | null):
 }
 
 export function toReportWarnings(warnings: InvariantWarning[]): InvariantReportWarning[] {
-  return warnings.map((w) => ({ rule: w.code, message: w.message, table: w.table, count: w.count, examples: w.examples }));
+  return warnings.map((w) => ({
+    rule: w.code,
+    message: w.message,
+    table: w.table,
+    count: w.count,
+    examples: w.examples,
+  }));
 }
 
 /** The failed checks of `copy`, one line each: `local copy: checksum: …`. */
 export function failuresOf(copy: CopyReport): string[] {
-  return copy.checks.filter((c) => !c.ok).map((c) => `${copy.copy} copy: ${c.name}${c.details ? `: ${c.details}` : ''}`);
+  return copy.checks
+    .filter((c) => !c.ok)
+    .map((c) => `${copy.copy} copy: ${c.name}${c.details ? `: ${c.details}` : ''}`);
 }
 
 /** Builds the report from its copies; `ok` and `problems` follow from them. */

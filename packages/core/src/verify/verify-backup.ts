@@ -48,7 +48,8 @@ export async function verifyBackup(deps: VerifyDeps, backupId: string): Promise<
       encrypted: record.encryptionKeyId !== null,
     });
     for (const r of reports) {
-      if (r === readable || (passed(r, 'checksum') && passed(readable, 'checksum'))) addChecks(r, staged.checks, r === readable ? undefined : readable.copy);
+      if (r === readable || (passed(r, 'checksum') && passed(readable, 'checksum')))
+        addChecks(r, staged.checks, r === readable ? undefined : readable.copy);
     }
     // Rows that do not load stop before their references are checked.
     if (staged.checks.some((c) => c.name === 'references')) references = 'checked';

@@ -25,7 +25,12 @@ const EVENTS = [
  */
 function auditObjectSql(st: Statement, x: string, salt: number): string {
   // Built as text and parsed once: jsonb_build_object costs several times more per row.
-  const json = (list: readonly string[], s: number): string => st.choose(list.map((v) => JSON.stringify(v)), x, salt + s);
+  const json = (list: readonly string[], s: number): string =>
+    st.choose(
+      list.map((v) => JSON.stringify(v)),
+      x,
+      salt + s,
+    );
   const parts = [
     `'{"status": ' || ${json(['PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED', 'DEFAULTED'], 0)}`,
     `', "amount": ' || round((${st.pick(x, salt + 1, 10_000_000)} * 10)::numeric / 1000, 3)`,
@@ -64,8 +69,14 @@ export async function insertAuditLogs(ctx: SeedContext): Promise<number> {
   const { counts } = ctx;
   const st = createStatement(ctx.seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
-  const actions = st.param(EVENTS.map((e) => e[0]), 'text[]');
-  const types = st.param(EVENTS.map((e) => e[1]), 'text[]');
+  const actions = st.param(
+    EVENTS.map((e) => e[0]),
+    'text[]',
+  );
+  const types = st.param(
+    EVENTS.map((e) => e[1]),
+    'text[]',
+  );
   const entityId = `CASE g.e ${EVENTS.map(
     ([, , space, table], i) => `WHEN ${i + 1} THEN ${st.uuid(space, `1 + ${st.pick('g.a', 703, counts[table])}`)}`,
   ).join(' ')} END`;

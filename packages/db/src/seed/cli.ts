@@ -7,7 +7,11 @@ const USAGE = 'usage: db:seed -- [--scale N (default 1, decimals allowed)] [--se
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { scale: { type: 'string', default: '1' }, seed: { type: 'string', default: '1' }, truncate: { type: 'boolean', default: false } },
+    options: {
+      scale: { type: 'string', default: '1' },
+      seed: { type: 'string', default: '1' },
+      truncate: { type: 'boolean', default: false },
+    },
   });
   const scale = Number(values.scale);
   const seed = Number(values.seed);
@@ -20,15 +24,22 @@ async function main(): Promise<number> {
   pool.on('error', () => {});
   const started = performance.now();
   try {
-    const counts = await seedDemoData({ pool }, {
-      scale,
-      seed,
-      truncate: values.truncate,
-      onStep: (step, rows, ms) =>
-        console.log(`${step.padEnd(14)} ${rows ? `${String(rows).padStart(10)} rows` : ' '.repeat(15)}  ${(ms / 1000).toFixed(2)} s`),
-    });
+    const counts = await seedDemoData(
+      { pool },
+      {
+        scale,
+        seed,
+        truncate: values.truncate,
+        onStep: (step, rows, ms) =>
+          console.log(
+            `${step.padEnd(14)} ${rows ? `${String(rows).padStart(10)} rows` : ' '.repeat(15)}  ${(ms / 1000).toFixed(2)} s`,
+          ),
+      },
+    );
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    console.log(`${'total'.padEnd(14)} ${String(total).padStart(10)} rows  ${((performance.now() - started) / 1000).toFixed(2)} s (scale ${scale}, seed ${seed}, incl. commit and ANALYZE)`);
+    console.log(
+      `${'total'.padEnd(14)} ${String(total).padStart(10)} rows  ${((performance.now() - started) / 1000).toFixed(2)} s (scale ${scale}, seed ${seed}, incl. commit and ANALYZE)`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof SeedError) {

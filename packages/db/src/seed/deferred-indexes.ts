@@ -16,7 +16,11 @@ interface Definition {
  * everything); it takes ACCESS EXCLUSIVE locks on `tables` (and on tables whose foreign keys point at
  * them) until commit; foreign keys are validated when recreated, so bad rows still fail the transaction.
  */
-export async function withDeferredIndexes<T>(client: pg.PoolClient, tables: readonly string[], load: () => Promise<T>): Promise<T> {
+export async function withDeferredIndexes<T>(
+  client: pg.PoolClient,
+  tables: readonly string[],
+  load: () => Promise<T>,
+): Promise<T> {
   const foreignKeys = await definitions(
     client,
     `SELECT conrelid::regclass::text AS "table", quote_ident(conname) AS name, pg_get_constraintdef(oid) AS def

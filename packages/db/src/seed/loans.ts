@@ -14,7 +14,11 @@ const INSTALLMENT = `CASE p.status WHEN 'COMPLETED' THEN trunc(p.total / p.n, 2)
 export async function insertLoanTypes(ctx: SeedContext): Promise<number> {
   const st = createStatement(ctx.seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
-  const column = (index: number, cast: string): string => st.param(LOAN_PRODUCTS.map((p) => p[index]), cast);
+  const column = (index: number, cast: string): string =>
+    st.param(
+      LOAN_PRODUCTS.map((p) => p[index]),
+      cast,
+    );
   const sql = `
     INSERT INTO loan_types (id, name, description, "interestRate", "minAmount", "maxAmount", "durationMonths", "isActive",
                             "createdAt", "updatedAt")
@@ -53,8 +57,16 @@ export async function insertLoans(ctx: SeedContext): Promise<number> {
   const st = createStatement(ctx.seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
   const product = (index: number, cast: string): string =>
-    `(${st.param(LOAN_PRODUCTS.map((p) => p[index]), cast)})[c]`;
-  const [rate, min, max, months] = [product(2, 'numeric[]'), product(3, 'numeric[]'), product(4, 'numeric[]'), product(5, 'int[]')];
+    `(${st.param(
+      LOAN_PRODUCTS.map((p) => p[index]),
+      cast,
+    )})[c]`;
+  const [rate, min, max, months] = [
+    product(2, 'numeric[]'),
+    product(3, 'numeric[]'),
+    product(4, 'numeric[]'),
+    product(5, 'int[]'),
+  ];
   const officer = officerOfUnionSql(st, unionOfMemberSql(st, 's0.member', counts.unions), staff);
 
   await ctx.client.query(

@@ -13,8 +13,16 @@ export async function insertMembers(ctx: SeedContext): Promise<number> {
   const { counts } = ctx;
   const st = createStatement(ctx.seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
-  const ascii = (list: ReadonlyArray<readonly [string, string]>): string => st.param(list.map((n) => n[1]), 'text[]');
-  const display = (list: ReadonlyArray<readonly [string, string]>): string => st.param(list.map((n) => n[0]), 'text[]');
+  const ascii = (list: ReadonlyArray<readonly [string, string]>): string =>
+    st.param(
+      list.map((n) => n[1]),
+      'text[]',
+    );
+  const display = (list: ReadonlyArray<readonly [string, string]>): string =>
+    st.param(
+      list.map((n) => n[0]),
+      'text[]',
+    );
   const sql = `
     INSERT INTO union_members (id, "unionId", "firstName", "lastName", phone, email, address, "dateOfBirth", "nationalId",
                                "isVerified", "isActive", "createdById", "joinedAt", "createdAt", "updatedAt")

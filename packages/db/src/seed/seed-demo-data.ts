@@ -69,7 +69,8 @@ const SEED_LOCK_KEY = 7_310_451_202;
  */
 export async function seedDemoData(db: { pool: pg.Pool }, options: SeedOptions): Promise<SeedCounts> {
   const { scale, seed = 1, truncate = false, anchor = startOfUtcDay(new Date()), onStep } = options;
-  if (!Number.isFinite(scale) || scale <= 0) throw new SeedError('SEED_INVALID_OPTIONS', `scale must be above 0, got ${scale}`);
+  if (!Number.isFinite(scale) || scale <= 0)
+    throw new SeedError('SEED_INVALID_OPTIONS', `scale must be above 0, got ${scale}`);
   if (!Number.isInteger(seed) || seed < 0 || seed >= 2 ** 31) {
     throw new SeedError('SEED_INVALID_OPTIONS', `seed must be an integer in [0, 2^31), got ${seed}`);
   }
@@ -86,7 +87,10 @@ export async function seedDemoData(db: { pool: pg.Pool }, options: SeedOptions):
     await client.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK_KEY]);
     if (truncate) await client.query(`TRUNCATE ${TABLE_LIST} RESTART IDENTITY`);
     else if (!(await isDomainEmpty(client))) {
-      throw new SeedError('SEED_DATABASE_NOT_EMPTY', 'the database already holds domain data; pass truncate to replace it');
+      throw new SeedError(
+        'SEED_DATABASE_NOT_EMPTY',
+        'the database already holds domain data; pass truncate to replace it',
+      );
     }
     const ctx: SeedContext = { client, seed, anchor, counts, staff: planStaff(counts.users) };
     let started = performance.now();

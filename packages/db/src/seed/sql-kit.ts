@@ -53,8 +53,7 @@ export function createStatement(seed: number): Statement {
     hash,
     pick: (ordinal, salt, n) => `((${hash(ordinal, salt)} & ${MASK62}) % (${n}))`,
     unit: (ordinal, salt) => `((${hash(ordinal, salt)} & ${MASK31})::float8 / 2147483648.0)`,
-    chance: (ordinal, salt, percent) =>
-      `((${hash(ordinal, salt)} & ${MASK62}) % 10000 < ${Math.round(percent * 100)})`,
+    chance: (ordinal, salt, percent) => `((${hash(ordinal, salt)} & ${MASK62}) % 10000 < ${Math.round(percent * 100)})`,
     micros: (ordinal, salt, maxSeconds) =>
       `(interval '1 microsecond' * ((${hash(ordinal, salt)} & ${MASK62}) % ((${maxSeconds})::int8 * 1000000)))`,
     choose(list, ordinal, salt) {

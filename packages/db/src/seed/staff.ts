@@ -20,13 +20,25 @@ export async function insertUsers(ctx: SeedContext): Promise<number> {
   const st = createStatement(seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
   const role = `CASE WHEN i <= ${staff.admins} THEN 'ADMIN' WHEN i < ${staff.firstOfficer} THEN 'SUPERVISOR' ELSE 'CREDIT_OFFICER' END`;
-  const username = `(${st.param(FIRST_NAMES.map((n) => n[1]), 'text[]')})[fi] || '.' || (${st.param(LAST_NAMES.map((n) => n[1]), 'text[]')})[li] || i`;
+  const username = `(${st.param(
+    FIRST_NAMES.map((n) => n[1]),
+    'text[]',
+  )})[fi] || '.' || (${st.param(
+    LAST_NAMES.map((n) => n[1]),
+    'text[]',
+  )})[li] || i`;
   const sql = `
     INSERT INTO users (id, username, email, "passwordHash", "firstName", "lastName", phone, role, "isActive",
                        "mustChangePassword", "supervisorId", "lastLoginAt", "createdAt", "updatedAt")
     SELECT ${st.uuid(ID_SPACE.users, 'i')}, ${username}, ${username} || '@millennium-potters.example',
            'scrypt$disabled$' || md5(${seed} || ':user:' || i) || md5(${seed} || ':salt:' || i),
-           (${st.param(FIRST_NAMES.map((n) => n[0]), 'text[]')})[fi], (${st.param(LAST_NAMES.map((n) => n[0]), 'text[]')})[li],
+           (${st.param(
+             FIRST_NAMES.map((n) => n[0]),
+             'text[]',
+           )})[fi], (${st.param(
+             LAST_NAMES.map((n) => n[0]),
+             'text[]',
+           )})[li],
            ${phoneSql(st, 'i', 100, 10)}, (${role})::"Role",
            NOT ${inactiveOfficerSql('i', staff.firstOfficer)},
            ${st.chance('i', 110, 10)},

@@ -4,10 +4,16 @@ import { describe } from './upload-api.js';
 import type { EmulatorAnswer, EmulatorCall, EmulatorContext } from './types.js';
 
 /** `GET resources/<resource_type>/<type>?prefix&max_results&next_cursor` (Basic auth). */
-export function handleResources(ctx: EmulatorContext, call: EmulatorCall, resourceType: string, type: string): EmulatorAnswer {
+export function handleResources(
+  ctx: EmulatorContext,
+  call: EmulatorCall,
+  resourceType: string,
+  type: string,
+): EmulatorAnswer {
   checkBasicAuth(ctx, call);
   const maxResults = Number(call.query.get('max_results') ?? 10);
-  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 500) throw new EmulatorHttpError(400, 'max_results must be between 1 and 500');
+  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 500)
+    throw new EmulatorHttpError(400, 'max_results must be between 1 and 500');
   const cursor = call.query.get('next_cursor');
   const start = cursor ? Number(Buffer.from(cursor, 'base64url').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) throw new EmulatorHttpError(400, 'Invalid next_cursor');
@@ -15,11 +21,19 @@ export function handleResources(ctx: EmulatorContext, call: EmulatorCall, resour
   const size = Math.min(maxResults, ctx.maxResultsCap);
   const page = all.slice(start, start + size);
   const next = start + size < all.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
-  return { status: 200, json: { resources: page.map((a) => describe(ctx, a)), ...(next ? { next_cursor: next } : {}) } };
+  return {
+    status: 200,
+    json: { resources: page.map((a) => describe(ctx, a)), ...(next ? { next_cursor: next } : {}) },
+  };
 }
 
 /** `DELETE resources/<resource_type>/<type>` with form body `public_ids[]=…` (Basic auth). */
-export async function handleDeleteResources(ctx: EmulatorContext, call: EmulatorCall, resourceType: string, type: string): Promise<EmulatorAnswer> {
+export async function handleDeleteResources(
+  ctx: EmulatorContext,
+  call: EmulatorCall,
+  resourceType: string,
+  type: string,
+): Promise<EmulatorAnswer> {
   checkBasicAuth(ctx, call);
   const form = new URLSearchParams(call.body.toString('utf8'));
   const ids = form.getAll('public_ids[]');

@@ -6,7 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
-import { StorageError, copyObject, createCloudinaryStorage, createLocalStorage, type CloudinaryStorageOptions } from '@mp/storage';
+import {
+  StorageError,
+  copyObject,
+  createCloudinaryStorage,
+  createLocalStorage,
+  type CloudinaryStorageOptions,
+} from '@mp/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCloudinaryEmulator, type CloudinaryEmulator } from './server.js';
 
@@ -28,7 +34,8 @@ beforeEach(() => {
   emu.resetStats();
 });
 
-const storageWith = (extra: Partial<CloudinaryStorageOptions> = {}) => createCloudinaryStorage({ url: emu.cloudinaryUrl, ...extra });
+const storageWith = (extra: Partial<CloudinaryStorageOptions> = {}) =>
+  createCloudinaryStorage({ url: emu.cloudinaryUrl, ...extra });
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** Streams `data` in 64 KiB pieces, as a file or gzip stream would. */
@@ -53,7 +60,8 @@ async function errorOf(promise: Promise<unknown>): Promise<StorageError> {
   return err as StorageError;
 }
 /** Everything a logger or error reporter could print of `err`. */
-const everythingAbout = (err: unknown): string => `${String(err)}\n${inspect(err, { depth: 10, showHidden: true })}\n${JSON.stringify(err)}`;
+const everythingAbout = (err: unknown): string =>
+  `${String(err)}\n${inspect(err, { depth: 10, showHidden: true })}\n${JSON.stringify(err)}`;
 
 describe('createCloudinaryStorage against the emulator', () => {
   it('uploads a small file in one request as a raw, authenticated asset and returns its ids and URLs', async () => {
@@ -61,11 +69,25 @@ describe('createCloudinaryStorage against the emulator', () => {
     const stored = await storageWith().put('backup-small.json', streamOf(data));
 
     const [asset] = emu.resources();
-    expect(asset).toMatchObject({ publicId: 'backups/backup-small.json', resourceType: 'raw', type: 'authenticated', bytes: data.length, sha256: sha256(data) });
+    expect(asset).toMatchObject({
+      publicId: 'backups/backup-small.json',
+      resourceType: 'raw',
+      type: 'authenticated',
+      bytes: data.length,
+      sha256: sha256(data),
+    });
     expect(stored).toEqual({
       key: 'backup-small.json',
       size: data.length,
-      location: { kind: 'cloud', publicId: 'backups/backup-small.json', assetId: asset!.assetId, url: expect.any(String), secureUrl: expect.any(String), resourceType: 'raw', type: 'authenticated' },
+      location: {
+        kind: 'cloud',
+        publicId: 'backups/backup-small.json',
+        assetId: asset!.assetId,
+        url: expect.any(String),
+        secureUrl: expect.any(String),
+        resourceType: 'raw',
+        type: 'authenticated',
+      },
     });
     expect(emu.requests).toHaveLength(1);
     expect(emu.requests[0]).not.toHaveProperty('contentRange');
@@ -81,7 +103,11 @@ describe('createCloudinaryStorage against the emulator', () => {
     const parts = emu.requests.filter((r) => r.action === 'upload');
     expect(parts.length).toBeGreaterThanOrEqual(3);
     expect(new Set(parts.map((p) => p.uploadId)).size).toBe(1);
-    expect(parts.map((p) => p.contentRange)).toEqual([`bytes 0-${5 * MiB - 1}/-1`, `bytes ${5 * MiB}-${10 * MiB - 1}/-1`, `bytes ${10 * MiB}-${12 * MiB - 1}/${12 * MiB}`]);
+    expect(parts.map((p) => p.contentRange)).toEqual([
+      `bytes 0-${5 * MiB - 1}/-1`,
+      `bytes ${5 * MiB}-${10 * MiB - 1}/-1`,
+      `bytes ${10 * MiB}-${12 * MiB - 1}/${12 * MiB}`,
+    ]);
     for (const p of parts) expect(p.bytes).toBeLessThanOrEqual(chunkSize + OVERHEAD);
     expect(emu.maxRequestBytes).toBeLessThanOrEqual(chunkSize + OVERHEAD);
     expect(stored.size).toBe(data.length);
@@ -116,7 +142,10 @@ describe('createCloudinaryStorage against the emulator', () => {
   it('never sends an empty last part when the size is an exact multiple of chunkSize', async () => {
     const data = randomBytes(10 * MiB);
     await storageWith({ chunkSize: 5 * MiB }).put('backup-exact.json.gz', streamOf(data));
-    expect(emu.requests.map((r) => r.contentRange)).toEqual([`bytes 0-${5 * MiB - 1}/-1`, `bytes ${5 * MiB}-${10 * MiB - 1}/${10 * MiB}`]);
+    expect(emu.requests.map((r) => r.contentRange)).toEqual([
+      `bytes 0-${5 * MiB - 1}/-1`,
+      `bytes ${5 * MiB}-${10 * MiB - 1}/${10 * MiB}`,
+    ]);
   });
 
   it('gives a signed URL that downloads the same bytes, and open() streams them too', async () => {
@@ -134,7 +163,9 @@ describe('createCloudinaryStorage against the emulator', () => {
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
 
     expect(await hashStream(await storage.open('backup-dl.json.gz'))).toBe(sha256(data));
-    expect(new URL(storage.signedUrl('backup-dl.json.gz', 60)).searchParams.get('expires_at')).toBe(String(Math.floor(Date.now() / 1000) + 60));
+    expect(new URL(storage.signedUrl('backup-dl.json.gz', 60)).searchParams.get('expires_at')).toBe(
+      String(Math.floor(Date.now() / 1000) + 60),
+    );
   });
 
   it('makes links the emulator refuses once expired or altered', async () => {
@@ -147,7 +178,10 @@ describe('createCloudinaryStorage against the emulator', () => {
     const altered = new URL(storageWith().signedUrl('backup-exp.json'));
     altered.searchParams.set('expires_at', String(Number(altered.searchParams.get('expires_at')) + 86_400));
     expect((await fetch(altered)).status).toBe(401);
-    await expect(storageWith({ now: twoHoursAgo }).open('backup-exp.json')).rejects.toMatchObject({ code: 'STORAGE_CLOUD_ERROR', status: 401 });
+    await expect(storageWith({ now: twoHoursAgo }).open('backup-exp.json')).rejects.toMatchObject({
+      code: 'STORAGE_CLOUD_ERROR',
+      status: 401,
+    });
   });
 
   it('fails every call made with the wrong secret, without the secret in any error', async () => {
@@ -217,7 +251,11 @@ describe('createCloudinaryStorage against the emulator', () => {
   it('treats every call failing as errors, not hangs', async () => {
     emu.failAll(500);
     const storage = storageWith();
-    for (const call of [() => storage.list(), () => storage.delete('backup-x.json'), () => storage.open('backup-x.json')]) {
+    for (const call of [
+      () => storage.list(),
+      () => storage.delete('backup-x.json'),
+      () => storage.open('backup-x.json'),
+    ]) {
       expect(await errorOf(call())).toMatchObject({ status: 500 });
     }
   });
@@ -226,7 +264,12 @@ describe('createCloudinaryStorage against the emulator', () => {
     const gone = await startCloudinaryEmulator({ apiSecret: SECRET });
     await gone.close();
     const storage = createCloudinaryStorage({ url: gone.cloudinaryUrl });
-    for (const call of [() => storage.put('backup-x.json', streamOf(Buffer.from('x'))), () => storage.list(), () => storage.delete('backup-x.json'), () => storage.open('backup-x.json')]) {
+    for (const call of [
+      () => storage.put('backup-x.json', streamOf(Buffer.from('x'))),
+      () => storage.list(),
+      () => storage.delete('backup-x.json'),
+      () => storage.open('backup-x.json'),
+    ]) {
       const err = await errorOf(call());
       expect(err).toMatchObject({ code: 'STORAGE_CLOUD_ERROR', retryable: true });
       expect(everythingAbout(err)).not.toContain(SECRET);
@@ -236,7 +279,10 @@ describe('createCloudinaryStorage against the emulator', () => {
   it('times out on a slow server instead of waiting forever', async () => {
     emu.setDelay(1500);
     const storage = storageWith({ requestTimeoutMs: 300 });
-    expect(await errorOf(storage.put('backup-slow.json', streamOf(Buffer.from('x'))))).toMatchObject({ status: 499, retryable: true });
+    expect(await errorOf(storage.put('backup-slow.json', streamOf(Buffer.from('x'))))).toMatchObject({
+      status: 499,
+      retryable: true,
+    });
     expect(await errorOf(storage.list())).toMatchObject({ status: 499, retryable: true });
     expect(await errorOf(storage.open('backup-slow.json'))).toMatchObject({ status: 499, retryable: true });
   });
@@ -244,7 +290,9 @@ describe('createCloudinaryStorage against the emulator', () => {
   it('rejects invalid keys before any request', async () => {
     const storage = storageWith();
     for (const key of ['../x.json', 'a/b.json', '']) {
-      expect(await errorOf(storage.put(key, streamOf(Buffer.from('x'))))).toMatchObject({ code: 'STORAGE_INVALID_KEY' });
+      expect(await errorOf(storage.put(key, streamOf(Buffer.from('x'))))).toMatchObject({
+        code: 'STORAGE_INVALID_KEY',
+      });
       expect(() => storage.signedUrl(key)).toThrow(StorageError);
       expect(await errorOf(storage.delete(key))).toMatchObject({ code: 'STORAGE_INVALID_KEY' });
     }
@@ -273,7 +321,11 @@ describe('createCloudinaryStorage against the emulator', () => {
       const data = randomBytes(7 * MiB);
       await local.put('backup-both.json.gz', streamOf(data));
       const stored = await copyObject(local, storageWith({ chunkSize: 5 * MiB }), 'backup-both.json.gz');
-      expect(stored).toMatchObject({ key: 'backup-both.json.gz', size: data.length, location: { kind: 'cloud', publicId: 'backups/backup-both.json.gz' } });
+      expect(stored).toMatchObject({
+        key: 'backup-both.json.gz',
+        size: data.length,
+        location: { kind: 'cloud', publicId: 'backups/backup-both.json.gz' },
+      });
       expect(emu.resources().find((r) => r.publicId === 'backups/backup-both.json.gz')?.sha256).toBe(sha256(data));
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -82,7 +82,14 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? (await mkdtemp(join(tmpdir(), 'cloudinary-emulator-')));
   const limit = opts.requestLimitBytes ?? 100 * 1024 * 1024;
-  const ctx: EmulatorContext = { cloudName, apiKey, apiSecret, baseUrl: '', store: new ResourceStore(dir), maxResultsCap: 500 };
+  const ctx: EmulatorContext = {
+    cloudName,
+    apiKey,
+    apiSecret,
+    baseUrl: '',
+    store: new ResourceStore(dir),
+    maxResultsCap: 500,
+  };
   let failures: FailureRule[] = [];
   let delayMs = 0;
   let maxRequestBytes = 0;
@@ -102,11 +109,20 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', ctx.baseUrl);
-    const parts = url.pathname.split('/').filter(Boolean).map((p) => decodeURIComponent(p));
+    const parts = url.pathname
+      .split('/')
+      .filter(Boolean)
+      .map((p) => decodeURIComponent(p));
     const route = routeOf(req.method ?? 'GET', parts);
     const { body, bytes } = await readBody(req, limit);
     maxRequestBytes = Math.max(maxRequestBytes, bytes);
-    const record: EmulatorRequestRecord = { action: route?.action ?? null, method: req.method ?? 'GET', path: url.pathname, bytes, status: 0 };
+    const record: EmulatorRequestRecord = {
+      action: route?.action ?? null,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      bytes,
+      status: 0,
+    };
     const range = req.headers['content-range'];
     if (typeof range === 'string') record.contentRange = range;
     const uploadId = req.headers['x-unique-upload-id'];
@@ -122,7 +138,13 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
       if (parts[0] !== 'v1_1') throw new EmulatorHttpError(404, `No route for ${req.method} ${url.pathname}`);
       if (parts[1] !== cloudName) throw new EmulatorHttpError(401, `Invalid cloud_name ${parts[1] ?? ''}`);
       if (!route) throw new EmulatorHttpError(404, `No route for ${req.method} ${url.pathname}`);
-      const call: EmulatorCall = { method: req.method ?? 'GET', query: url.searchParams, headers: req.headers, body, segments: parts.slice(2) };
+      const call: EmulatorCall = {
+        method: req.method ?? 'GET',
+        query: url.searchParams,
+        headers: req.headers,
+        body,
+        segments: parts.slice(2),
+      };
       answer = await route.handle(ctx, call);
     } catch (err) {
       const status = err instanceof EmulatorHttpError ? err.status : 500;
@@ -190,13 +212,17 @@ function routeOf(method: string, parts: string[]): Route | undefined {
   if (!first || !second || rest.length > 0) return undefined;
   if (first === 'resources' && third) {
     if (method === 'GET') return { action: 'resources', handle: (c, call) => handleResources(c, call, second, third) };
-    if (method === 'DELETE') return { action: 'delete_resources', handle: (c, call) => handleDeleteResources(c, call, second, third) };
+    if (method === 'DELETE')
+      return { action: 'delete_resources', handle: (c, call) => handleDeleteResources(c, call, second, third) };
     return undefined;
   }
   if (third) return undefined;
-  if (method === 'POST' && second === 'upload') return { action: 'upload', handle: (c, call) => handleUpload(c, call, first) };
-  if (method === 'POST' && second === 'destroy') return { action: 'destroy', handle: (c, call) => handleDestroy(c, call, first) };
-  if (method === 'GET' && second === 'download') return { action: 'download', handle: (c, call) => handleDownload(c, call, first) };
+  if (method === 'POST' && second === 'upload')
+    return { action: 'upload', handle: (c, call) => handleUpload(c, call, first) };
+  if (method === 'POST' && second === 'destroy')
+    return { action: 'destroy', handle: (c, call) => handleDestroy(c, call, first) };
+  if (method === 'GET' && second === 'download')
+    return { action: 'download', handle: (c, call) => handleDownload(c, call, first) };
   return undefined;
 }
 
@@ -215,7 +241,10 @@ function send(res: ServerResponse, answer: EmulatorAnswer): void {
   if (res.destroyed) return;
   if ('json' in answer) {
     const text = JSON.stringify(answer.json);
-    res.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(answer.status, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
     return;
   }
@@ -225,5 +254,7 @@ function send(res: ServerResponse, answer: EmulatorAnswer): void {
     'content-length': size,
     ...(attachment ? { 'content-disposition': `attachment; filename="${filename.replace(/"/g, '')}"` } : {}),
   });
-  createReadStream(path).on('error', () => res.destroy()).pipe(res);
+  createReadStream(path)
+    .on('error', () => res.destroy())
+    .pipe(res);
 }

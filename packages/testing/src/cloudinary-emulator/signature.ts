@@ -20,7 +20,9 @@ export function stringToSign(params: Record<string, string | string[]>): string 
 
 /** SHA-1 hex of the string to sign with the secret appended (the account default algorithm). */
 export function signParams(params: Record<string, string | string[]>, apiSecret: string): string {
-  return createHash('sha1').update(stringToSign(params) + apiSecret).digest('hex');
+  return createHash('sha1')
+    .update(stringToSign(params) + apiSecret)
+    .digest('hex');
 }
 
 /** Constant-time comparison of two strings. */

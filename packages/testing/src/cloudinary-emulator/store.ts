@@ -49,7 +49,14 @@ export class ResourceStore {
   async putWhole(resourceType: string, type: string, publicId: string, data: Buffer): Promise<EmulatedResource> {
     const path = join(this.dir, `upload-${randomBytes(8).toString('hex')}`);
     await writeFile(path, data);
-    return this.commit(resourceType, type, publicId, path, data.length, createHash('sha256').update(data).digest('hex'));
+    return this.commit(
+      resourceType,
+      type,
+      publicId,
+      path,
+      data.length,
+      createHash('sha256').update(data).digest('hex'),
+    );
   }
 
   /**
@@ -64,14 +71,21 @@ export class ResourceStore {
   ): Promise<EmulatedResource | undefined> {
     let session = this.sessions.get(uploadId);
     if (!session) {
-      session = { path: join(this.dir, `chunks-${randomBytes(8).toString('hex')}`), received: 0, hash: createHash('sha256') };
+      session = {
+        path: join(this.dir, `chunks-${randomBytes(8).toString('hex')}`),
+        received: 0,
+        hash: createHash('sha256'),
+      };
       this.sessions.set(uploadId, session);
     }
     if (range.first !== session.received) {
       throw new EmulatorHttpError(400, `Chunk out of order: expected offset ${session.received}, got ${range.first}`);
     }
     if (range.last - range.first + 1 !== data.length) {
-      throw new EmulatorHttpError(400, `Content-Range covers ${range.last - range.first + 1} bytes but the part holds ${data.length}`);
+      throw new EmulatorHttpError(
+        400,
+        `Content-Range covers ${range.last - range.first + 1} bytes but the part holds ${data.length}`,
+      );
     }
     const handle = await open(session.path, session.received === 0 ? 'w' : 'r+');
     try {
@@ -87,7 +101,14 @@ export class ResourceStore {
       await rm(session.path, { force: true });
       throw new EmulatorHttpError(400, `Upload declares ${range.total} bytes but ${session.received} arrived`);
     }
-    return this.commit(target.resourceType, target.type, target.publicId, session.path, session.received, session.hash.digest('hex'));
+    return this.commit(
+      target.resourceType,
+      target.type,
+      target.publicId,
+      session.path,
+      session.received,
+      session.hash.digest('hex'),
+    );
   }
 
   async delete(resourceType: string, type: string, publicId: string): Promise<boolean> {
@@ -99,7 +120,14 @@ export class ResourceStore {
     return true;
   }
 
-  private async commit(resourceType: string, type: string, publicId: string, tmpPath: string, bytes: number, sha256: string): Promise<EmulatedResource> {
+  private async commit(
+    resourceType: string,
+    type: string,
+    publicId: string,
+    tmpPath: string,
+    bytes: number,
+    sha256: string,
+  ): Promise<EmulatedResource> {
     const previous = this.get(resourceType, type, publicId);
     const path = join(this.dir, `asset-${randomBytes(8).toString('hex')}`);
     await rename(tmpPath, path);

@@ -8,7 +8,11 @@ import type { EmulatorAnswer, EmulatorCall, EmulatorContext } from './types.js';
 const MAX_AGE_SECONDS = 3600;
 
 /** `POST <resource_type>/upload`, whole or one part of a chunked upload (Content-Range + X-Unique-Upload-Id). */
-export async function handleUpload(ctx: EmulatorContext, call: EmulatorCall, resourceType: string): Promise<EmulatorAnswer> {
+export async function handleUpload(
+  ctx: EmulatorContext,
+  call: EmulatorCall,
+  resourceType: string,
+): Promise<EmulatorAnswer> {
   const { fields, file } = parseMultipart(call.body, call.headers['content-type']);
   const params = verifySignedParams(ctx, fields);
   if (!file) throw new EmulatorHttpError(400, 'Missing required parameter - file');
@@ -17,7 +21,11 @@ export async function handleUpload(ctx: EmulatorContext, call: EmulatorCall, res
   const target = { resourceType, type, publicId };
 
   const rangeHeader = header(call, 'content-range');
-  if (!rangeHeader) return { status: 200, json: describe(ctx, await ctx.store.putWhole(resourceType, type, publicId, file.data), file.filename) };
+  if (!rangeHeader)
+    return {
+      status: 200,
+      json: describe(ctx, await ctx.store.putWhole(resourceType, type, publicId, file.data), file.filename),
+    };
   const uploadId = header(call, 'x-unique-upload-id');
   if (!uploadId) throw new EmulatorHttpError(400, 'Chunked upload without X-Unique-Upload-Id');
   const m = /^bytes (\d+)-(\d+)\/(-1|\d+)$/.exec(rangeHeader);
@@ -28,7 +36,11 @@ export async function handleUpload(ctx: EmulatorContext, call: EmulatorCall, res
 }
 
 /** `POST <resource_type>/destroy`: `{ result: 'ok' }` or `{ result: 'not found' }`, like Cloudinary. */
-export async function handleDestroy(ctx: EmulatorContext, call: EmulatorCall, resourceType: string): Promise<EmulatorAnswer> {
+export async function handleDestroy(
+  ctx: EmulatorContext,
+  call: EmulatorCall,
+  resourceType: string,
+): Promise<EmulatorAnswer> {
   const { fields } = parseMultipart(call.body, call.headers['content-type']);
   const params = verifySignedParams(ctx, fields);
   if (!params.public_id) throw new EmulatorHttpError(400, 'Missing required parameter - public_id');
@@ -47,18 +59,31 @@ export function handleDownload(ctx: EmulatorContext, call: EmulatorCall, resourc
   const now = Math.floor(Date.now() / 1000);
   const expiresAt = params.expires_at ? Number(params.expires_at) : Number(params.timestamp) + MAX_AGE_SECONDS;
   if (!Number.isFinite(expiresAt) || expiresAt < now) throw new EmulatorHttpError(401, 'Download link has expired');
-  const publicId = params.format && resourceType !== 'raw' ? `${params.public_id}.${params.format}` : (params.public_id ?? '');
+  const publicId =
+    params.format && resourceType !== 'raw' ? `${params.public_id}.${params.format}` : (params.public_id ?? '');
   const asset = ctx.store.get(resourceType, params.type || 'upload', publicId);
   if (!asset) throw new EmulatorHttpError(404, `Resource not found - ${publicId}`);
   const filename = publicId.split('/').pop() ?? publicId;
-  return { status: 200, file: { path: asset.path, size: asset.bytes, filename, attachment: params.attachment === 'true' || params.attachment === '1' } };
+  return {
+    status: 200,
+    file: {
+      path: asset.path,
+      size: asset.bytes,
+      filename,
+      attachment: params.attachment === 'true' || params.attachment === '1',
+    },
+  };
 }
 
 /**
  * Checks `api_key`, the SHA-1 signature over every other parameter and (for API calls) that the
  * timestamp is under an hour old. Returns single-valued parameters by name.
  */
-function verifySignedParams(ctx: EmulatorContext, fields: Map<string, string[]>, opts = { checkAge: true }): Record<string, string> {
+function verifySignedParams(
+  ctx: EmulatorContext,
+  fields: Map<string, string[]>,
+  opts = { checkAge: true },
+): Record<string, string> {
   const flat: Record<string, string> = {};
   const toSign: Record<string, string | string[]> = {};
   for (const [k, values] of fields) {
@@ -70,18 +95,28 @@ function verifySignedParams(ctx: EmulatorContext, fields: Map<string, string[]>,
   if (!flat.signature) throw new EmulatorHttpError(401, 'Missing required parameter - signature');
   const expected = signParams(toSign, ctx.apiSecret);
   if (!sameString(flat.signature, expected)) {
-    throw new EmulatorHttpError(401, `Invalid Signature ${flat.signature}. String to sign - '${stringToSign(toSign)}'.`);
+    throw new EmulatorHttpError(
+      401,
+      `Invalid Signature ${flat.signature}. String to sign - '${stringToSign(toSign)}'.`,
+    );
   }
   const timestamp = Number(flat.timestamp);
   if (!Number.isFinite(timestamp)) throw new EmulatorHttpError(400, 'Missing required parameter - timestamp');
   if (opts.checkAge && timestamp < Date.now() / 1000 - MAX_AGE_SECONDS) {
-    throw new EmulatorHttpError(400, `Stale request - reported time is ${new Date(timestamp * 1000).toISOString()} which is more than 1 hour ago`);
+    throw new EmulatorHttpError(
+      400,
+      `Stale request - reported time is ${new Date(timestamp * 1000).toISOString()} which is more than 1 hour ago`,
+    );
   }
   return flat;
 }
 
 /** The JSON Cloudinary answers for an asset (upload result, `resources` entry). */
-export function describe(ctx: EmulatorContext, asset: EmulatedResource, originalFilename?: string): Record<string, unknown> {
+export function describe(
+  ctx: EmulatorContext,
+  asset: EmulatedResource,
+  originalFilename?: string,
+): Record<string, unknown> {
   const deliveryUrl = `${ctx.baseUrl}/${ctx.cloudName}/${asset.resourceType}/${asset.type}/s--${asset.assetId.slice(0, 8)}--/v${asset.version}/${asset.publicId}`;
   return {
     asset_id: asset.assetId,

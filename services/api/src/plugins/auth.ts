@@ -55,7 +55,8 @@ async function verifyToken(request: FastifyRequest): Promise<TokenPayload> {
     if (parsed.success) return parsed.data;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED') throw new AppError('SESSION_EXPIRED', 'Token expired; log in again');
+    if (code === 'FST_JWT_AUTHORIZATION_TOKEN_EXPIRED')
+      throw new AppError('SESSION_EXPIRED', 'Token expired; log in again');
     if (code === 'FST_JWT_NO_AUTHORIZATION_IN_HEADER') throw new AppError('UNAUTHORIZED', 'Authentication required');
   }
   throw new AppError('UNAUTHORIZED', 'Invalid token');
@@ -69,7 +70,13 @@ export function authenticate(deps: Pick<ApiDeps, 'pool'>): onRequestAsyncHookHan
   return async (request) => {
     const payload = await verifyToken(request);
     const user = await checkSession(deps, { sessionId: payload.sid, userId: payload.sub });
-    request.user = { id: user.id, sessionId: payload.sid, username: user.username, role: user.role, mustChangePassword: user.mustChangePassword };
+    request.user = {
+      id: user.id,
+      sessionId: payload.sid,
+      username: user.username,
+      role: user.role,
+      mustChangePassword: user.mustChangePassword,
+    };
   };
 }
 

@@ -65,7 +65,11 @@ function validationDetails(context: string | undefined, issues: ValidationIssue[
 /** Turns fastify's and its plugins' own errors (bad JSON, body too large, …) into domain errors. */
 function fromFrameworkError(err: FastifyError, request: FastifyRequest): AppError | null {
   if (hasZodFastifySchemaValidationErrors(err) || err.validation) {
-    return new AppError('VALIDATION_ERROR', 'Request validation failed', validationDetails(err.validationContext, err.validation ?? []));
+    return new AppError(
+      'VALIDATION_ERROR',
+      'Request validation failed',
+      validationDetails(err.validationContext, err.validation ?? []),
+    );
   }
   const status = err.statusCode ?? 500;
   if (status === 413) return new AppError('PAYLOAD_TOO_LARGE', 'The request body is larger than allowed');

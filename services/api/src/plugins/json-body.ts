@@ -51,11 +51,17 @@ const PROTO_KEY = Buffer.from('"__proto__"');
  */
 export function parseJsonBody(body: Buffer): unknown {
   if (body.length === 0) {
-    throw new AppError('VALIDATION_ERROR', 'The request body is empty; send a JSON object (or omit the content-type header)');
+    throw new AppError(
+      'VALIDATION_ERROR',
+      'The request body is empty; send a JSON object (or omit the content-type header)',
+    );
   }
   const deep = findExcessNesting(body, MAX_JSON_DEPTH);
   if (deep >= 0) {
-    throw new AppError('VALIDATION_ERROR', `The request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels (at byte ${deep}); no valid request does`);
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `The request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels (at byte ${deep}); no valid request does`,
+    );
   }
   const text = body.toString('utf8');
   try {
@@ -69,7 +75,11 @@ export function parseJsonBody(body: Buffer): unknown {
 }
 
 function refuseProtoKey(key: string, value: unknown): unknown {
-  if (key === '__proto__') throw new AppError('VALIDATION_ERROR', 'The request body has a "__proto__" key, which no field of this API is called');
+  if (key === '__proto__')
+    throw new AppError(
+      'VALIDATION_ERROR',
+      'The request body has a "__proto__" key, which no field of this API is called',
+    );
   return value;
 }
 
@@ -80,11 +90,15 @@ function refuseProtoKey(key: string, value: unknown): unknown {
  */
 export function registerJsonBodyParser(app: FastifyInstance): void {
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done) => {
-    try {
-      done(null, parseJsonBody(body));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer' },
+    (_request: FastifyRequest, body: Buffer, done) => {
+      try {
+        done(null, parseJsonBody(body));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
+    },
+  );
 }

@@ -31,7 +31,11 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prism
     registers: [processRegistry],
   });
   app.addHook('onResponse', async (request, reply) => {
-    requests.inc({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    requests.inc({
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
   });
 
   const token = deps.config.METRICS_TOKEN;
@@ -41,14 +45,18 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prism
   const schema = {
     tags: ['health'],
     summary: 'Prometheus metrics (process, HTTP requests, backups, queues)',
-    description: 'Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` (not a login token), else 401 UNAUTHORIZED.',
+    description:
+      'Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` (not a login token), else 401 UNAUTHORIZED.',
     security: token ? [{ bearerAuth: [] }] : [],
     response: {
       200: {
         description: 'Prometheus text exposition format 0.0.4',
         content: {
           'text/plain': {
-            schema: z.string().meta({ example: '# HELP mp_backup_healthy 1 when every backup health check passes.\n# TYPE mp_backup_healthy gauge\nmp_backup_healthy 1\n' }),
+            schema: z.string().meta({
+              example:
+                '# HELP mp_backup_healthy 1 when every backup health check passes.\n# TYPE mp_backup_healthy gauge\nmp_backup_healthy 1\n',
+            }),
           },
         },
       },

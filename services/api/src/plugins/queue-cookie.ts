@@ -20,12 +20,24 @@ function dashboardKey(jwtSecret: string): string {
 }
 
 /** Signs a short-lived dashboard token for a live session (the session is checked again on every request). */
-export function signQueueToken(app: FastifyInstance, jwtSecret: string, user: { id: string; sessionId: string }, ttlSeconds: number): string {
-  return app.jwt.sign({ sub: user.id, sid: user.sessionId, scope: 'queues' } as never, { key: dashboardKey(jwtSecret), expiresIn: ttlSeconds });
+export function signQueueToken(
+  app: FastifyInstance,
+  jwtSecret: string,
+  user: { id: string; sessionId: string },
+  ttlSeconds: number,
+): string {
+  return app.jwt.sign({ sub: user.id, sid: user.sessionId, scope: 'queues' } as never, {
+    key: dashboardKey(jwtSecret),
+    expiresIn: ttlSeconds,
+  });
 }
 
 /** The session a dashboard token names, or null when it is forged, expired or not a dashboard token. */
-export function verifyQueueToken(app: FastifyInstance, jwtSecret: string, token: string): { userId: string; sessionId: string } | null {
+export function verifyQueueToken(
+  app: FastifyInstance,
+  jwtSecret: string,
+  token: string,
+): { userId: string; sessionId: string } | null {
   try {
     const parsed = payloadSchema.safeParse(app.jwt.verify(token, { key: dashboardKey(jwtSecret) }));
     return parsed.success ? { userId: parsed.data.sub, sessionId: parsed.data.sid } : null;

@@ -33,7 +33,10 @@ export async function registerRateLimit(app: FastifyInstance, deps: Pick<ApiDeps
   redis.on('error', (err: Error) => {
     if (!healthy) return;
     healthy = false;
-    deps.logger.warn({ err: { name: err.name, message: err.message } }, 'rate-limit store unavailable: login attempts are not counted until Redis is back');
+    deps.logger.warn(
+      { err: { name: err.name, message: err.message } },
+      'rate-limit store unavailable: login attempts are not counted until Redis is back',
+    );
   });
   redis.on('ready', () => {
     if (!healthy) deps.logger.info('rate-limit store back: login attempts are counted again');

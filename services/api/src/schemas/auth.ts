@@ -17,7 +17,11 @@ export const changePasswordBody = z
 export const claimBody = z
   .object({ jobId: z.uuid(), claimToken: z.string().min(20).max(200) })
   .strict()
-  .meta({ examples: [{ jobId: '7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90', claimToken: 'q3JxN0c2k9V1bWx0ZTh5aG9uM2ZrZ2x0c2R4cDJ3YQ' }] });
+  .meta({
+    examples: [
+      { jobId: '7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90', claimToken: 'q3JxN0c2k9V1bWx0ZTh5aG9uM2ZrZ2x0c2R4cDJ3YQ' },
+    ],
+  });
 
 const publicUserSchema = viewOf<PublicUser>()({
   id: z.uuid(),
@@ -26,7 +30,9 @@ const publicUserSchema = viewOf<PublicUser>()({
   firstName: z.string(),
   lastName: z.string(),
   role: z.enum(['ADMIN', 'SUPERVISOR', 'CREDIT_OFFICER']),
-  mustChangePassword: z.boolean().meta({ description: 'A generated password: change it (POST /api/auth/change-password) before anything else' }),
+  mustChangePassword: z
+    .boolean()
+    .meta({ description: 'A generated password: change it (POST /api/auth/change-password) before anything else' }),
   lastLoginAt: z.date().nullable(),
 });
 
@@ -51,4 +57,8 @@ export const LOGIN_EXAMPLE = {
   },
 };
 
-export const claimAnswer = z.object({ username: z.string(), password: z.string(), mustChangePassword: z.literal(true) });
+export const claimAnswer = z.object({
+  username: z.string(),
+  password: z.string(),
+  mustChangePassword: z.literal(true),
+});

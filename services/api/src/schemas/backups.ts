@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { reportedProblemSchema, type BackupView, type DrillView, type RestoreView, type HealthReport, type JobStatus, type UndoPreview, type toBackupDetail } from '@mp/core';
+import {
+  reportedProblemSchema,
+  type BackupView,
+  type DrillView,
+  type RestoreView,
+  type HealthReport,
+  type JobStatus,
+  type UndoPreview,
+  type toBackupDetail,
+} from '@mp/core';
 import { JOB_NAMES, type JobName } from '@mp/jobs';
 import { viewOf } from './envelope.js';
 import { EXAMPLE_IDS } from './params.js';
@@ -31,17 +40,25 @@ const backupViewShape = {
   pinNote: z.string().nullable(),
   pinnedAt: nullableDate,
   pinnedBy: z.string().nullable(),
-  encryptionKeyId: z.string().nullable().meta({ description: 'The key the stored file is encrypted with; null in clear' }),
+  encryptionKeyId: z
+    .string()
+    .nullable()
+    .meta({ description: 'The key the stored file is encrypted with; null in clear' }),
   verificationSummary: z
     .object({
       ok: z.boolean(),
       trigger: z.enum(['read-back', 'verify']),
       checkedAt: z.string(),
-      failed: z.array(z.string()).meta({ description: 'The failed checks, one line each (`local copy: checksum: …`), the first five' }),
+      failed: z
+        .array(z.string())
+        .meta({ description: 'The failed checks, one line each (`local copy: checksum: …`), the first five' }),
       warnings: z.number().meta({ description: 'Rows that break business rules (warnings, never failures)' }),
     })
     .nullable()
-    .meta({ description: 'The last read-back or verify in short (null before the first); GET /api/backup/:id has the whole report' }),
+    .meta({
+      description:
+        'The last read-back or verify in short (null before the first); GET /api/backup/:id has the whole report',
+    }),
 };
 
 /** A backup record as lists and pins answer it (core `toBackupView`). */
@@ -67,7 +84,13 @@ export const BACKUP_EXAMPLE = {
   pinnedAt: null,
   pinnedBy: null,
   encryptionKeyId: null,
-  verificationSummary: { ok: true, trigger: 'read-back', checkedAt: '2026-11-24T02:00:03.398Z', failed: [], warnings: 4 },
+  verificationSummary: {
+    ok: true,
+    trigger: 'read-back',
+    checkedAt: '2026-11-24T02:00:03.398Z',
+    failed: [],
+    warnings: 4,
+  },
 };
 
 /** One backup record with everything the single-record answer adds (core `toBackupDetail`). */
@@ -80,7 +103,9 @@ export const backupDetailSchema = viewOf<ReturnType<typeof toBackupDetail>>()({
   schemaVersion: z.string().nullable().meta({ description: 'The last migration of the database it was taken from' }),
   startedAt: nullableDate,
   durationMs: z.number().nullable(),
-  verification: z.unknown().meta({ description: 'The last verification report (read-back or on demand): { ok, checks, warnings, … }, or null' }),
+  verification: z.unknown().meta({
+    description: 'The last verification report (read-back or on demand): { ok, checks, warnings, … }, or null',
+  }),
   verifiedAt: nullableDate,
 });
 
@@ -96,7 +121,16 @@ export const BACKUP_DETAIL_EXAMPLE = {
   verification: {
     ok: true,
     trigger: 'read-back',
-    copies: [{ copy: 'local', ok: true, checks: [{ name: 'checksum', ok: true }, { name: 'counts', ok: true, details: '759 rows in 6 tables' }] }],
+    copies: [
+      {
+        copy: 'local',
+        ok: true,
+        checks: [
+          { name: 'checksum', ok: true },
+          { name: 'counts', ok: true, details: '759 rows in 6 tables' },
+        ],
+      },
+    ],
     problems: [],
     warnings: [],
     checkedAt: '2026-11-24T02:00:03.500Z',
@@ -113,7 +147,10 @@ const drillViewSchema = viewOf<DrillView>()({
   jobId: z.string().nullable(),
   status: z.string(),
   backupId: z.string().nullable(),
-  rtoSeconds: z.number().nullable().meta({ description: 'Recovery time: seconds from the drill start to a usable (restored) database' }),
+  rtoSeconds: z
+    .number()
+    .nullable()
+    .meta({ description: 'Recovery time: seconds from the drill start to a usable (restored) database' }),
   rowsPerSecond: z.number().nullable(),
   ok: z.boolean().nullable().meta({ description: 'Null until the drill compared its tables' }),
   error: z.string().nullable(),
@@ -144,14 +181,23 @@ const restoreViewSchema = viewOf<RestoreView>()({
   status: z.string(),
   backupId: z.string().nullable().meta({ description: 'The stored backup restored; null for an uploaded file' }),
   source: z.enum(['backup', 'upload']).nullable(),
-  tables: z.array(z.string()).nullable().meta({ description: 'The tables a selective restore asked for; null for a whole restore' }),
+  tables: z
+    .array(z.string())
+    .nullable()
+    .meta({ description: 'The tables a selective restore asked for; null for a whole restore' }),
   error: z.string().nullable(),
   createdBy: z.string().nullable(),
   createdAt: z.string(),
   completedAt: z.string().nullable(),
-  restorePoint: z.object({ schema: z.string().nullable(), bytes: z.number().nullable(), droppedAt: z.string().nullable() }),
+  restorePoint: z.object({
+    schema: z.string().nullable(),
+    bytes: z.number().nullable(),
+    droppedAt: z.string().nullable(),
+  }),
   undoUntil: z.string().nullable(),
-  undoAvailable: z.boolean().meta({ description: 'Whether POST /api/backup/restore/:operationId/undo would be accepted now' }),
+  undoAvailable: z
+    .boolean()
+    .meta({ description: 'Whether POST /api/backup/restore/:operationId/undo would be accepted now' }),
   undoRefusal: z.string().nullable().meta({ description: 'Why it cannot be undone now; null when it can' }),
 });
 
@@ -168,7 +214,11 @@ export const RESTORE_EXAMPLE = {
   createdBy: 'admin',
   createdAt: '2026-11-24T09:00:00.000Z',
   completedAt: '2026-11-24T09:00:03.100Z',
-  restorePoint: { schema: `mp_restore_point_${EXAMPLE_IDS.operation.replaceAll('-', '').slice(0, 16)}`, bytes: 1_245_184, droppedAt: null },
+  restorePoint: {
+    schema: `mp_restore_point_${EXAMPLE_IDS.operation.replaceAll('-', '').slice(0, 16)}`,
+    bytes: 1_245_184,
+    droppedAt: null,
+  },
   undoUntil: '2026-11-25T09:00:03.100Z',
   undoAvailable: true,
   undoRefusal: null,
@@ -185,7 +235,9 @@ export const jobStatusSchema = viewOf<JobStatus>()({
       stage: z.string().nullable(),
       table: z.string().nullable(),
       rows: z.number().nullable().meta({ description: 'Rows done so far, all tables together' }),
-      counts: counts.nullable().meta({ description: "A backup's rows per table, in export order (null for other jobs)" }),
+      counts: counts
+        .nullable()
+        .meta({ description: "A backup's rows per table, in export order (null for other jobs)" }),
     })
     .meta({ description: 'Live while the job runs' }),
   result: z.unknown().meta({
@@ -195,10 +247,9 @@ export const jobStatusSchema = viewOf<JobStatus>()({
       'a preview, drill, verify, reset or undo its report. Null until then, and for a failed job.',
   }),
   error: z.string().nullable().meta({ description: 'One line: why a failed job failed' }),
-  problems: z
-    .array(reportedProblemSchema)
-    .nullable()
-    .meta({ description: 'A refused restore: what is wrong with the file, where (`data.loans[12].principal: …`); else null' }),
+  problems: z.array(reportedProblemSchema).nullable().meta({
+    description: 'A refused restore: what is wrong with the file, where (`data.loans[12].principal: …`); else null',
+  }),
   attempts: z.number(),
   createdAt: z.date(),
   startedAt: nullableDate,
@@ -248,9 +299,17 @@ export const undoPreviewSchema = viewOf<UndoPreview>()({
   reason: z.string().nullable().meta({ description: 'Why not' }),
   undoUntil: nullableDate,
   restorePoint: z.object({ schema: z.string().nullable(), bytes: z.number().nullable(), droppedAt: nullableDate }),
-  tables: z.array(
-    z.object({ table: z.string(), inserted: z.number(), updated: z.number(), deleted: z.number(), written: z.number() }),
-  ).meta({ description: 'Per table, the rows written since the restore: an undo discards them' }),
+  tables: z
+    .array(
+      z.object({
+        table: z.string(),
+        inserted: z.number(),
+        updated: z.number(),
+        deleted: z.number(),
+        written: z.number(),
+      }),
+    )
+    .meta({ description: 'Per table, the rows written since the restore: an undo discards them' }),
   written: z.number(),
 });
 

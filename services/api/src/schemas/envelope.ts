@@ -11,7 +11,10 @@ export const apiErrorSchema = z
   .object({
     code: z.enum(ERROR_CODES),
     message: z.string(),
-    details: z.unknown().optional().meta({ description: 'Validation paths, `problems`, the blocking job: whatever the code carries' }),
+    details: z
+      .unknown()
+      .optional()
+      .meta({ description: 'Validation paths, `problems`, the blocking job: whatever the code carries' }),
   })
   .meta({ id: 'ApiError', description: 'A refusal: stable code, readable message, optional details' });
 
@@ -36,10 +39,12 @@ const EXAMPLE_MESSAGES: Record<ErrorCode, string> = {
   BACKUP_FILE_MISSING: 'The file of backup 1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c is missing from local storage',
   CHECKSUM_MISMATCH: 'The stored file does not match its checksum',
   OPERATION_IN_PROGRESS: 'A restore is already running; wait for it to finish',
-  UNDO_NOT_AVAILABLE: 'Cannot undo restore 7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90: the undo window closed at 2026-11-25T12:00:00.000Z',
+  UNDO_NOT_AVAILABLE:
+    'Cannot undo restore 7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90: the undo window closed at 2026-11-25T12:00:00.000Z',
   MAINTENANCE_ACTIVE: 'Maintenance in progress (restore); try again later',
   CLOUD_STORAGE_NOT_CONFIGURED: 'Location "cloud" needs Cloudinary, which is not configured',
-  INVALID_BACKUP_FILE: 'The backup file is not valid; nothing was changed: 1 problem: data.loans[12].principal: not a decimal',
+  INVALID_BACKUP_FILE:
+    'The backup file is not valid; nothing was changed: 1 problem: data.loans[12].principal: not a decimal',
   RESTORE_WOULD_BREAK_REFERENCES: 'Restoring only these tables would break references to kept tables',
   UNSUPPORTED_BACKUP_VERSION: 'Backup format 2.0 is newer than this service reads (1.0)',
   BACKUP_KEY_UNAVAILABLE: 'The key this backup is encrypted with is not configured',
@@ -81,16 +86,32 @@ export function errorResponses(codes: readonly ErrorCode[]): Record<number, z.Zo
 }
 
 /** Codes any authenticated, ADMIN-only route can answer before its handler runs (plus the hidden 500). */
-export const ADMIN_ERRORS = ['UNAUTHORIZED', 'SESSION_EXPIRED', 'FORBIDDEN', 'PASSWORD_CHANGE_REQUIRED', 'INTERNAL_ERROR'] as const satisfies readonly ErrorCode[];
+export const ADMIN_ERRORS = [
+  'UNAUTHORIZED',
+  'SESSION_EXPIRED',
+  'FORBIDDEN',
+  'PASSWORD_CHANGE_REQUIRED',
+  'INTERNAL_ERROR',
+] as const satisfies readonly ErrorCode[];
 /** Codes of a route that reads a JSON body (fastify's own refusals included). */
-export const BODY_ERRORS = ['VALIDATION_ERROR', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'] as const satisfies readonly ErrorCode[];
+export const BODY_ERRORS = [
+  'VALIDATION_ERROR',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+] as const satisfies readonly ErrorCode[];
 
 /**
  * `{ success: true, data, message? }` around `data`, with one example of the whole answer (shown by /docs).
  * Use as the 2xx entry of a route's `response`; the handler answers with `ok()` / `accepted()` from reply.ts.
  */
-export function okResponse<T extends z.ZodType>(data: T, doc: { description: string; example: unknown; message?: string }) {
-  const example = doc.message === undefined ? { success: true, data: doc.example } : { success: true, data: doc.example, message: doc.message };
+export function okResponse<T extends z.ZodType>(
+  data: T,
+  doc: { description: string; example: unknown; message?: string },
+) {
+  const example =
+    doc.message === undefined
+      ? { success: true, data: doc.example }
+      : { success: true, data: doc.example, message: doc.message };
   return z
     .object({ success: z.literal(true), data, message: z.string().optional() })
     .meta({ description: doc.description, examples: [example] });
@@ -102,5 +123,6 @@ export function okResponse<T extends z.ZodType>(data: T, doc: { description: str
  * Value types are checked by the route's handler against the schema.
  */
 export function viewOf<T>() {
-  return <S extends { [K in keyof T]-?: z.ZodType }>(shape: S & Record<Exclude<keyof S, keyof T>, never>) => z.object(shape);
+  return <S extends { [K in keyof T]-?: z.ZodType }>(shape: S & Record<Exclude<keyof S, keyof T>, never>) =>
+    z.object(shape);
 }

@@ -73,7 +73,10 @@ export const prunePreviewSchema = viewOf<PrunePreview>()({
         ...previewBackup,
         action: z.enum(['keep', 'delete']),
         reasons: z.array(z.string()),
-        overridden: z.array(z.string()).optional().meta({ description: 'Deleted by the size cap: the rules that would have kept it' }),
+        overridden: z
+          .array(z.string())
+          .optional()
+          .meta({ description: 'Deleted by the size cap: the rules that would have kept it' }),
       }),
     )
     .meta({ description: 'Every backup, newest first, with its decision and why' }),

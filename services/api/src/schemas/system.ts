@@ -35,4 +35,8 @@ export const readyAnswer = z.object({ status: z.literal('ready'), database: z.bo
 
 /** /healthz/backups answers without the envelope (a monitor reads the status code). */
 export const backupsHealthyAnswer = (status: 'ok' | 'unhealthy') =>
-  z.object({ status: z.literal(status) }).meta({ description: status === 'ok' ? 'Every backup health check passes' : 'A check fails (details: GET /api/backup/health)', examples: [{ status }] });
+  z.object({ status: z.literal(status) }).meta({
+    description:
+      status === 'ok' ? 'Every backup health check passes' : 'A check fails (details: GET /api/backup/health)',
+    examples: [{ status }],
+  });

@@ -16,15 +16,28 @@ const base: Omit<JobStatus, 'kind' | 'result'> = {
 
 describe('toJobStatusView', () => {
   it("adds a finished backup's downloadUrl last, as the answer always had it", () => {
-    const result = { backupId: 'b1', filename: 'f.json', fileSize: 3, checksum: null, recordCounts: { users: 1 }, location: 'local' };
+    const result = {
+      backupId: 'b1',
+      filename: 'f.json',
+      fileSize: 3,
+      checksum: null,
+      recordCounts: { users: 1 },
+      location: 'local',
+    };
     const view = toJobStatusView({ ...base, kind: 'backup.create', result });
-    expect(JSON.stringify(view)).toBe(JSON.stringify({ ...base, kind: 'backup.create', result: { ...result, downloadUrl: '/api/backup/download/b1' } }));
+    expect(JSON.stringify(view)).toBe(
+      JSON.stringify({ ...base, kind: 'backup.create', result: { ...result, downloadUrl: '/api/backup/download/b1' } }),
+    );
     // Key order of the whole answer is kept: `result` stays where the status had it.
     expect(Object.keys(view)).toEqual(Object.keys({ ...base, kind: 'backup.create', result }));
   });
 
   it("tells how to claim a reset's pending password, and nothing once it was claimed", () => {
-    const pending = toJobStatusView({ ...base, kind: 'backup.reset', result: { superAdmin: { username: 'SuperAdmin' }, generatedPasswordPending: true } });
+    const pending = toJobStatusView({
+      ...base,
+      kind: 'backup.reset',
+      result: { superAdmin: { username: 'SuperAdmin' }, generatedPasswordPending: true },
+    });
     expect(pending.result).toEqual({
       superAdmin: { username: 'SuperAdmin' },
       generatedPasswordPending: true,

@@ -12,6 +12,11 @@ export async function handleBackupAlert(job: Job<JobPayload<'backup.alert'>>, de
   const url = deps.config.BACKUP_ALERT_WEBHOOK_URL;
   const secret = deps.config.BACKUP_ALERT_WEBHOOK_SECRET;
   if (!url || !secret) return { sent: false, reason: 'no webhook configured' };
-  const sent = await deliverAlert(deps, { ...job.data, url, secret, timeoutMs: deps.config.BACKUP_ALERT_WEBHOOK_TIMEOUT_MS });
+  const sent = await deliverAlert(deps, {
+    ...job.data,
+    url,
+    secret,
+    timeoutMs: deps.config.BACKUP_ALERT_WEBHOOK_TIMEOUT_MS,
+  });
   return sent ? { sent: true, event: job.data.event } : { sent: false, reason: 'the alert condition is unknown' };
 }

@@ -6,7 +6,11 @@ import { trackOperation } from '../tracking.js';
 import { restoreDeps } from './shared.js';
 
 function drillDeps(deps: WorkerDeps): DrillDeps {
-  return { ...restoreDeps(deps), databaseUrl: deps.config.DATABASE_URL, migrationsDir: deps.config.DRILL_MIGRATIONS_DIR };
+  return {
+    ...restoreDeps(deps),
+    databaseUrl: deps.config.DATABASE_URL,
+    migrationsDir: deps.config.DRILL_MIGRATIONS_DIR,
+  };
 }
 
 /** `backup.drill`: restores a stored backup into a scratch database, compares it with the file, drops it. */

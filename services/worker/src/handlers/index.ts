@@ -17,7 +17,11 @@ import { handleBackupHealthCheck } from './backup-health-check.handler.js';
 import { handleBackupAlert } from './backup-alert.handler.js';
 
 /** `token` is the job's lock token, needed to move it (e.g. to delayed) from inside the handler. */
-export type Handler<N extends JobName> = (job: Job<JobPayload<N>>, deps: WorkerDeps, token?: string) => Promise<unknown>;
+export type Handler<N extends JobName> = (
+  job: Job<JobPayload<N>>,
+  deps: WorkerDeps,
+  token?: string,
+) => Promise<unknown>;
 /** One handler per catalog job: a job without a handler does not compile. */
 export type HandlerMap = { [N in JobName]: Handler<N> };
 

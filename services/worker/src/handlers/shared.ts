@@ -8,7 +8,11 @@ export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
     pool: deps.pool,
     storage: deps.storage,
     logger: deps.logger,
-    settings: { gzipLevel: deps.config.GZIP_LEVEL, zstdLevel: deps.config.ZSTD_LEVEL, compressThresholdBytes: deps.config.COMPRESS_THRESHOLD_BYTES },
+    settings: {
+      gzipLevel: deps.config.GZIP_LEVEL,
+      zstdLevel: deps.config.ZSTD_LEVEL,
+      compressThresholdBytes: deps.config.COMPRESS_THRESHOLD_BYTES,
+    },
     failpoints: deps.config.FAILPOINTS,
     encryption: deps.encryption,
   };

@@ -22,11 +22,17 @@ export type EntityRestoreInput = z.output<typeof entityRestoreInputSchema>;
  */
 export function assertEntityTarget(entityType: string, entityId: string): asserts entityType is GraphEntityType {
   if (!isGraphEntityType(entityType)) {
-    throw new AppError('UNSUPPORTED_ENTITY_TYPE', `Unsupported entity type "${entityType}"; supported: ${GRAPH_ENTITY_TYPES.join(', ')}`, {
-      supported: GRAPH_ENTITY_TYPES,
-    });
+    throw new AppError(
+      'UNSUPPORTED_ENTITY_TYPE',
+      `Unsupported entity type "${entityType}"; supported: ${GRAPH_ENTITY_TYPES.join(', ')}`,
+      {
+        supported: GRAPH_ENTITY_TYPES,
+      },
+    );
   }
   if (!UUID_PATTERN.test(entityId)) {
-    throw new AppError('VALIDATION_ERROR', `entityId must be a UUID for entity type ${entityType}`, { field: 'entityId' });
+    throw new AppError('VALIDATION_ERROR', `entityId must be a UUID for entity type ${entityType}`, {
+      field: 'entityId',
+    });
   }
 }

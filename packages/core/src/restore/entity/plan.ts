@@ -10,7 +10,9 @@ import { staged } from '../staged-sql.js';
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** The data tables an entity restore can write (sessions never come back; audit logs are not in the graph). */
-export const ENTITY_RESTORE_TABLES: readonly BackupTableKey[] = BACKUP_TABLES.map((t) => t.key).filter((k) => RELATIONS.some((r) => r.child === k || r.parent === k) && k !== 'sessions');
+export const ENTITY_RESTORE_TABLES: readonly BackupTableKey[] = BACKUP_TABLES.map((t) => t.key).filter(
+  (k) => RELATIONS.some((r) => r.child === k || r.parent === k) && k !== 'sessions',
+);
 
 /** How many conflicting keys a plan names (the counts are always complete). */
 export const MAX_CONFLICTS_LISTED = 20;
@@ -63,19 +65,39 @@ const stagedName = (schema: string, key: BackupTableKey) => staged(schema, table
  * Reads the live tables only; writes only in `schema`. Run it again inside the write transaction.
  * @throws AppError ENTITY_NOT_IN_BACKUP
  */
-export async function planEntityRestore(db: Queryable, schema: string, entityType: GraphEntityType, entityId: string): Promise<EntityPlan> {
+export async function planEntityRestore(
+  db: Queryable,
+  schema: string,
+  entityType: GraphEntityType,
+  entityId: string,
+): Promise<EntityPlan> {
   const rows = work(schema);
   await db.query(`DROP TABLE IF EXISTS ${rows}`);
-  await db.query(`CREATE TABLE ${rows} (tbl text NOT NULL, id text NOT NULL, via text NOT NULL, state text, PRIMARY KEY (tbl, id))`);
+  await db.query(
+    `CREATE TABLE ${rows} (tbl text NOT NULL, id text NOT NULL, via text NOT NULL, state text, PRIMARY KEY (tbl, id))`,
+  );
   const table = ENTITY_TABLES[entityType];
-  const seed = await db.query(`INSERT INTO ${rows} (tbl, id, via) SELECT $1, id, 'entity' FROM ${stagedName(schema, table)} WHERE id = $2`, [table, entityId]);
+  const seed = await db.query(
+    `INSERT INTO ${rows} (tbl, id, via) SELECT $1, id, 'entity' FROM ${stagedName(schema, table)} WHERE id = $2`,
+    [table, entityId],
+  );
   if (seed.rowCount === 0) {
-    throw new AppError('ENTITY_NOT_IN_BACKUP', `ENTITY_NOT_IN_BACKUP: the backup holds no ${entityType} with id ${entityId}; nothing was changed`, {
-      code: 'ENTITY_NOT_IN_BACKUP',
-      entityType,
-      entityId,
-      problems: [{ table, problem: `no ${entityType} with id ${entityId} in this backup`, message: `data.${table}: no ${entityType} with id ${entityId} in this backup` }],
-    });
+    throw new AppError(
+      'ENTITY_NOT_IN_BACKUP',
+      `ENTITY_NOT_IN_BACKUP: the backup holds no ${entityType} with id ${entityId}; nothing was changed`,
+      {
+        code: 'ENTITY_NOT_IN_BACKUP',
+        entityType,
+        entityId,
+        problems: [
+          {
+            table,
+            problem: `no ${entityType} with id ${entityId} in this backup`,
+            message: `data.${table}: no ${entityType} with id ${entityId} in this backup`,
+          },
+        ],
+      },
+    );
   }
   await untilStable(() => addChildren(db, schema));
   for (const key of ENTITY_RESTORE_TABLES) await classify(db, schema, key);
@@ -144,7 +166,8 @@ async function summarise(db: Queryable, schema: string): Promise<EntityPlan> {
   for (const key of ENTITY_RESTORE_TABLES) {
     const of = (state: string) => Number(counts.find((c) => c.tbl === key && c.state === state)?.n ?? 0);
     const t = { insert: of('insert'), identical: of('identical'), conflicts: of('conflict') };
-    if (t.insert + t.identical + t.conflicts > 0) tables[key] = { selected: t.insert + t.identical + t.conflicts, ...t };
+    if (t.insert + t.identical + t.conflicts > 0)
+      tables[key] = { selected: t.insert + t.identical + t.conflicts, ...t };
   }
   const { rows: parents } = await db.query<{ table: BackupTableKey; id: string }>(
     `SELECT tbl AS table, id FROM ${work(schema)} WHERE via = 'parent' ORDER BY tbl, id`,
@@ -152,13 +175,19 @@ async function summarise(db: Queryable, schema: string): Promise<EntityPlan> {
   const conflicts: EntityConflict[] = [];
   const problems: Problem[] = [];
   for (const key of ENTITY_RESTORE_TABLES) {
-    if (tables[key]?.conflicts && conflicts.length < MAX_CONFLICTS_LISTED) conflicts.push(...(await listConflicts(db, schema, key, MAX_CONFLICTS_LISTED - conflicts.length)));
+    if (tables[key]?.conflicts && conflicts.length < MAX_CONFLICTS_LISTED)
+      conflicts.push(...(await listConflicts(db, schema, key, MAX_CONFLICTS_LISTED - conflicts.length)));
     if (tables[key]?.insert) problems.push(...(await findTakenUniqueValues(db, schema, key)));
   }
   return { tables, parents, conflicts, problems };
 }
 
-async function listConflicts(db: Queryable, schema: string, key: BackupTableKey, limit: number): Promise<EntityConflict[]> {
+async function listConflicts(
+  db: Queryable,
+  schema: string,
+  key: BackupTableKey,
+  limit: number,
+): Promise<EntityConflict[]> {
   const { rows } = await db.query<{ id: string; changed: string[] }>(
     `SELECT s.id, ARRAY(SELECT e.key FROM jsonb_each(to_jsonb(s)) e WHERE to_jsonb(l)->e.key IS DISTINCT FROM e.value ORDER BY e.key) AS changed
        FROM ${work(schema)} w JOIN ${stagedName(schema, key)} s ON s.id = w.id JOIN ${liveName(key)} l ON l.id = s.id
@@ -175,7 +204,9 @@ async function listConflicts(db: Queryable, schema: string, key: BackupTableKey,
  */
 async function findTakenUniqueValues(db: Queryable, schema: string, key: BackupTableKey): Promise<Problem[]> {
   const problems: Problem[] = [];
-  const uniques = (await readIndexes(db, tableByKey(key)!.table)).filter((ix) => ix.unique && !(ix.columns.length === 1 && ix.columns[0] === 'id'));
+  const uniques = (await readIndexes(db, tableByKey(key)!.table)).filter(
+    (ix) => ix.unique && !(ix.columns.length === 1 && ix.columns[0] === 'id'),
+  );
   for (const ix of uniques) {
     const same = ix.columns.map((c) => `l.${quoteIdent(c)} = s.${quoteIdent(c)}`).join(' AND ');
     const { rows } = await db.query<{ id: string; live: string }>(
@@ -185,7 +216,11 @@ async function findTakenUniqueValues(db: Queryable, schema: string, key: BackupT
       [key],
     );
     for (const r of rows) {
-      problems.push({ table: key, field: ix.columns.join(', '), problem: `row ${r.id} cannot come back: live row ${r.live} already has the same ${ix.columns.join(', ')}` });
+      problems.push({
+        table: key,
+        field: ix.columns.join(', '),
+        problem: `row ${r.id} cannot come back: live row ${r.live} already has the same ${ix.columns.join(', ')}`,
+      });
     }
   }
   return problems;
@@ -196,7 +231,10 @@ async function findTakenUniqueValues(db: Queryable, schema: string, key: BackupT
  * backup's tables; a user and the supervisor it points at go in one statement, so their order does
  * not matter). Never touches a live row. Returns the rows inserted per table.
  */
-export async function insertPlannedRows(db: Queryable, schema: string): Promise<Partial<Record<BackupTableKey, number>>> {
+export async function insertPlannedRows(
+  db: Queryable,
+  schema: string,
+): Promise<Partial<Record<BackupTableKey, number>>> {
   const inserted: Partial<Record<BackupTableKey, number>> = {};
   for (const key of ENTITY_RESTORE_TABLES) {
     const { rows: cols } = await db.query<{ list: string }>(

@@ -27,7 +27,14 @@ export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind:
  */
 export async function requestEntityRestore(
   deps: { prisma: PrismaClient; producer: Producer; logger: Logger },
-  input: { source: EntityRestoreSource; entityType: string; entityId: string; createdBy: string; actorId: string | null; operationId?: string },
+  input: {
+    source: EntityRestoreSource;
+    entityType: string;
+    entityId: string;
+    createdBy: string;
+    actorId: string | null;
+    operationId?: string;
+  },
 ): Promise<OperationAccepted> {
   const { source } = input;
   const operationId = input.operationId ?? randomUUID();
@@ -45,7 +52,9 @@ export async function requestEntityRestore(
       data: { status: 'failed', error: 'Job queue unavailable; the request was not started', completedAt: new Date() },
     });
     await dropUpload();
-    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, { cause: err });
+    throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {
+      cause: err,
+    });
   }
   return { operationId, jobId: operationId };
 }
@@ -53,7 +62,13 @@ export async function requestEntityRestore(
 /** The checks and the `queued` operation row, under the operation lock. */
 async function accept(
   deps: { prisma: PrismaClient },
-  input: { source: EntityRestoreSource; entityType: string; entityId: string; createdBy: string; actorId: string | null },
+  input: {
+    source: EntityRestoreSource;
+    entityType: string;
+    entityId: string;
+    createdBy: string;
+    actorId: string | null;
+  },
   operationId: string,
 ): Promise<void> {
   const { source } = input;
@@ -69,7 +84,10 @@ async function accept(
       const backup = await tx.backupRecord.findUnique({ where: { id: source.backupId }, select: { status: true } });
       if (!backup) throw new AppError('BACKUP_NOT_FOUND', `Backup ${source.backupId} not found`);
       if (backup.status !== 'completed' && backup.status !== 'partial') {
-        throw new AppError('BACKUP_NOT_READY', `Backup ${source.backupId} is ${backup.status}; only a completed backup can be restored from`);
+        throw new AppError(
+          'BACKUP_NOT_READY',
+          `Backup ${source.backupId} is ${backup.status}; only a completed backup can be restored from`,
+        );
       }
     }
     await tx.operation.create({

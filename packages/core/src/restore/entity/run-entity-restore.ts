@@ -10,7 +10,13 @@ import { publicTable } from '../keys.js';
 import { formatProblem, MAX_PROBLEMS, type Problem } from '../problems.js';
 import { tableByKey } from '../../backup-format/tables.js';
 import { assertEntityTarget, entityRestoreInputSchema, type EntityRestoreInput } from './input.js';
-import { ENTITY_RESTORE_TABLES, insertPlannedRows, planEntityRestore, type EntityConflict, type EntityPlan } from './plan.js';
+import {
+  ENTITY_RESTORE_TABLES,
+  insertPlannedRows,
+  planEntityRestore,
+  type EntityConflict,
+  type EntityPlan,
+} from './plan.js';
 import { dropStagedSource, stageSource, type EntityStageDeps } from './stage-source.js';
 
 export type EntityRestoreDeps = EntityStageDeps;
@@ -37,7 +43,13 @@ export interface EntityRestoreResult {
 }
 
 /** The names of the entity types in the audit trail, as the application writes them. */
-const AUDIT_ENTITY_TYPE: Record<GraphEntityType, string> = { user: 'User', union: 'Union', unionMember: 'UnionMember', loanType: 'LoanType', loan: 'Loan' };
+const AUDIT_ENTITY_TYPE: Record<GraphEntityType, string> = {
+  user: 'User',
+  union: 'Union',
+  unionMember: 'UnionMember',
+  loanType: 'LoanType',
+  loan: 'Loan',
+};
 
 function readInput(input: unknown): EntityRestoreInput {
   const parsed = entityRestoreInputSchema.safeParse(input);
@@ -79,11 +91,16 @@ export async function runEntityRestore(
       progress({ percent: 65, stage: 'validating', table: 'references' });
       assertConsistent(await planEntityRestore(staged.client, staged.schema, input.entityType, input.entityId));
       progress({ percent: 80, stage: 'replacing' });
-      const written = await withExclusiveMaintenance(deps, { jobId: ctx.jobId, operationId, reason: 'entity-restore' }, (client) =>
-        writeEntity(client, staged.schema, input, { operationId, backupId: op.backupId }),
+      const written = await withExclusiveMaintenance(
+        deps,
+        { jobId: ctx.jobId, operationId, reason: 'entity-restore' },
+        (client) => writeEntity(client, staged.schema, input, { operationId, backupId: op.backupId }),
       );
       progress({ percent: 100, stage: 'done' });
-      deps.logger.info({ operationId, inserted: written.inserted, conflicts: written.plan.conflicts.length }, 'entity restore: done');
+      deps.logger.info(
+        { operationId, inserted: written.inserted, conflicts: written.plan.conflicts.length },
+        'entity restore: done',
+      );
       return {
         entityType: input.entityType,
         entityId: input.entityId,
@@ -119,7 +136,9 @@ async function writeEntity(
   await client.query('BEGIN');
   try {
     // Reads go on; writes to the data tables wait for this short transaction, so the plan stays true until COMMIT.
-    await client.query(`LOCK TABLE ${ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)).join(', ')} IN SHARE ROW EXCLUSIVE MODE`);
+    await client.query(
+      `LOCK TABLE ${ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+    );
     const plan = await planEntityRestore(client, schema, input.entityType, input.entityId);
     assertConsistent(plan);
     const inserted = await insertPlannedRows(client, schema);
@@ -164,7 +183,11 @@ function assertConsistent(plan: EntityPlan): void {
 export function entityConflict(problems: Problem[]): AppError {
   const shown = problems.slice(0, MAX_PROBLEMS).map((p) => ({ ...p, message: formatProblem(p) }));
   const count = problems.length === 1 ? '1 problem:' : `${problems.length} problems, first:`;
-  return new AppError('ENTITY_RESTORE_CONFLICT', `The entity cannot come back without overwriting live data; nothing was changed: ${count} ${shown[0]!.message}`, {
-    problems: shown,
-  });
+  return new AppError(
+    'ENTITY_RESTORE_CONFLICT',
+    `The entity cannot come back without overwriting live data; nothing was changed: ${count} ${shown[0]!.message}`,
+    {
+      problems: shown,
+    },
+  );
 }

@@ -63,11 +63,16 @@ export async function stageSource(
     try {
       for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
       // The fast reading only for a stored backup of ours whose checksum is checked below.
-      const typed = (m: BackupMetadata | undefined) => opened.expectedSha256 !== null && isCompleteExport(m, currentSchema);
+      const typed = (m: BackupMetadata | undefined) =>
+        opened.expectedSha256 !== null && isCompleteExport(m, currentSchema);
       const file = await stageFile(client, opened.stream, {
         schema,
         typed,
-        onBytes: (bytes) => onProgress({ percent: opened.size ? Math.min(60, Math.floor((bytes / opened.size) * 60)) : 0, stage: 'validating' }),
+        onBytes: (bytes) =>
+          onProgress({
+            percent: opened.size ? Math.min(60, Math.floor((bytes / opened.size) * 60)) : 0,
+            stage: 'validating',
+          }),
         onTable: (key, rows, isTyped, taggedJson) => builds.add(key, rows, { typed: isTyped, taggedJson }),
       }).catch(async (err: unknown) => {
         opened.stream.destroy();
@@ -78,7 +83,8 @@ export async function stageSource(
         }
         throw err;
       });
-      if (opened.expectedSha256 && file.sha256 !== opened.expectedSha256) throw checksumMismatch(opened.expectedSha256, file.sha256);
+      if (opened.expectedSha256 && file.sha256 !== opened.expectedSha256)
+        throw checksumMismatch(opened.expectedSha256, file.sha256);
       checkStagedFile(file, applied);
       const built = await builds.settle();
       deps.logger.info({ bytes: file.bytes, ms: Date.now() - started }, 'entity restore: file staged');
@@ -88,7 +94,8 @@ export async function stageSource(
       throw err;
     } finally {
       await builds.close();
-      if (!builderError) for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
+      if (!builderError)
+        for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
       for (const b of builders) b.release(builderError);
     }
   } catch (err) {
@@ -114,9 +121,15 @@ export async function dropStagedSource(staged: StagedSource, failed?: Error): Pr
  * its connection): each one whose lock this connection can take is no longer in use.
  */
 async function dropAbandonedSchemas(client: pg.PoolClient): Promise<void> {
-  const { rows } = await client.query<{ name: string }>(`SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`, [ENTITY_SCHEMA_PREFIX]);
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
+    [ENTITY_SCHEMA_PREFIX],
+  );
   for (const { name } of rows) {
-    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [SCHEMA_LOCK_SPACE, name]);
+    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+      SCHEMA_LOCK_SPACE,
+      name,
+    ]);
     if (!got[0]?.ok) continue;
     try {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);

@@ -31,12 +31,17 @@ export async function registerConsole(app: FastifyInstance, opts: { dir: string 
   const root = path.resolve(opts.dir);
   await app.register(async (scope) => {
     scope.addHook('onSend', async (_request, reply) => {
-      reply.header('Content-Security-Policy', CSP).header('X-Content-Type-Options', 'nosniff').header('Referrer-Policy', 'no-referrer');
+      reply
+        .header('Content-Security-Policy', CSP)
+        .header('X-Content-Type-Options', 'nosniff')
+        .header('Referrer-Policy', 'no-referrer');
     });
     if (!existsSync(path.join(root, 'index.html'))) {
       const notBuilt = `The admin console is not built (no ${path.join(root, 'index.html')}): run \`npm run build\`, or \`npm start\`, which builds it.`;
       for (const url of ['/admin', '/admin/', '/admin/*']) {
-        scope.get(url, { schema: { hide: true } }, async (_request, reply) => reply.code(503).type('text/plain; charset=utf-8').send(notBuilt));
+        scope.get(url, { schema: { hide: true } }, async (_request, reply) =>
+          reply.code(503).type('text/plain; charset=utf-8').send(notBuilt),
+        );
       }
       return;
     }

@@ -1,6 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { ApiDeps } from '../../deps.js';
-import { QUEUE_COOKIE, QUEUE_COOKIE_PATH, QUEUE_COOKIE_TTL_SECONDS, signQueueToken } from '../../plugins/queue-cookie.js';
+import {
+  QUEUE_COOKIE,
+  QUEUE_COOKIE_PATH,
+  QUEUE_COOKIE_TTL_SECONDS,
+  signQueueToken,
+} from '../../plugins/queue-cookie.js';
 import { ok } from '../../reply.js';
 import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope.js';
 import { queueSessionSchema } from '../../schemas/system.js';
@@ -37,7 +42,10 @@ const queueSessionRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         secure: request.protocol === 'https',
         maxAge: ttl,
       });
-      return ok({ url: `${QUEUE_COOKIE_PATH}/`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() }, 'Queue dashboard opened');
+      return ok(
+        { url: `${QUEUE_COOKIE_PATH}/`, expiresAt: new Date(Date.now() + ttl * 1000).toISOString() },
+        'Queue dashboard opened',
+      );
     },
   );
 };

@@ -14,17 +14,36 @@ import { QUEUE_COOKIE, QUEUE_COOKIE_PATH, verifyQueueToken } from '../../plugins
  * that POST /api/system/queue-dashboard/session set. Either way the session must be live, the user an ADMIN
  * whose password is not a generated one waiting to be changed.
  */
-async function identify(app: FastifyInstance, deps: ApiDeps, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+async function identify(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
   if (request.headers.authorization) {
     await authenticate(deps).call(app, request, reply);
     return;
   }
   const token = request.cookies[QUEUE_COOKIE];
-  if (!token) throw new AppError('UNAUTHORIZED', 'Authentication required: open the queue dashboard from the admin console (/admin)');
+  if (!token)
+    throw new AppError(
+      'UNAUTHORIZED',
+      'Authentication required: open the queue dashboard from the admin console (/admin)',
+    );
   const claims = verifyQueueToken(app, deps.config.JWT_SECRET, token);
-  if (!claims) throw new AppError('UNAUTHORIZED', 'The queue dashboard cookie is not valid or expired: open it again from the admin console');
+  if (!claims)
+    throw new AppError(
+      'UNAUTHORIZED',
+      'The queue dashboard cookie is not valid or expired: open it again from the admin console',
+    );
   const user = await checkSession(deps, claims);
-  request.user = { id: user.id, sessionId: claims.sessionId, username: user.username, role: user.role, mustChangePassword: user.mustChangePassword };
+  request.user = {
+    id: user.id,
+    sessionId: claims.sessionId,
+    username: user.username,
+    role: user.role,
+    mustChangePassword: user.mustChangePassword,
+  };
 }
 
 /**
@@ -55,7 +74,10 @@ export async function registerQueueDashboard(app: FastifyInstance, deps: ApiDeps
       return undefined;
     });
     scope.addHook('onSend', async (_request, reply) => {
-      reply.header('Cache-Control', 'no-store').header('X-Frame-Options', 'DENY').header('Referrer-Policy', 'no-referrer');
+      reply
+        .header('Cache-Control', 'no-store')
+        .header('X-Frame-Options', 'DENY')
+        .header('Referrer-Policy', 'no-referrer');
     });
     await scope.register(adapter.registerPlugin(), { prefix: QUEUE_COOKIE_PATH });
     // Anything else under /admin/queues is the dashboard's too (not the console's static files): refused the same way.

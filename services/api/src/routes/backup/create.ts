@@ -19,10 +19,23 @@ const createBody = z
     labels: backupLabelsSchema.default({}),
   })
   .strict()
-  .meta({ examples: [{ includeAuditLogs: false, includeSessions: false, location: 'local', labels: { reason: 'before-upgrade' } }] })
+  .meta({
+    examples: [
+      { includeAuditLogs: false, includeSessions: false, location: 'local', labels: { reason: 'before-upgrade' } },
+    ],
+  })
   // fastify passes `null` when there is no body at all: that means "all defaults".
   .nullable()
-  .transform((b) => b ?? { includeAuditLogs: false, includeSessions: false, location: 'local' as const, compression: 'gzip' as const, labels: {} });
+  .transform(
+    (b) =>
+      b ?? {
+        includeAuditLogs: false,
+        includeSessions: false,
+        location: 'local' as const,
+        compression: 'gzip' as const,
+        labels: {},
+      },
+  );
 
 /** POST /api/backup/create → 202; the worker does the export. */
 const createRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -40,16 +53,34 @@ const createRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
             {
               description: 'Backup queued',
               message: 'Backup queued',
-              example: { jobId: BACKUP_EXAMPLE.id, backupId: BACKUP_EXAMPLE.id, filename: BACKUP_EXAMPLE.filename, status: 'queued' },
+              example: {
+                jobId: BACKUP_EXAMPLE.id,
+                backupId: BACKUP_EXAMPLE.id,
+                filename: BACKUP_EXAMPLE.filename,
+                status: 'queued',
+              },
             },
           ),
-          ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'CLOUD_STORAGE_NOT_CONFIGURED', 'MAINTENANCE_ACTIVE', 'OPERATION_IN_PROGRESS', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            ...BODY_ERRORS,
+            'CLOUD_STORAGE_NOT_CONFIGURED',
+            'MAINTENANCE_ACTIVE',
+            'OPERATION_IN_PROGRESS',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },
     async (request, reply) => {
       const { location, labels, ...options } = request.body;
-      const queued = await requestBackup(deps, { location, options, labels, createdBy: request.user.username, type: 'manual' });
+      const queued = await requestBackup(deps, {
+        location,
+        options,
+        labels,
+        createdBy: request.user.username,
+        type: 'manual',
+      });
       return reply.code(202).send(accepted(queued, 'Backup queued'));
     },
   );

@@ -16,7 +16,8 @@ const deleteRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ['backup'],
         summary: 'Delete a backup everywhere',
-        description: 'Removes every stored copy, then the record. When a copy cannot be deleted the record is kept, with the reason in its `error` (STORAGE_ERROR).',
+        description:
+          'Removes every stored copy, then the record. When a copy cannot be deleted the record is kept, with the reason in its `error` (STORAGE_ERROR).',
         params: backupIdParams,
         response: {
           200: okResponse(z.object({ id: z.uuid(), deleted: z.literal(true) }), {
@@ -24,7 +25,14 @@ const deleteRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
             message: 'Backup deleted',
             example: { id: EXAMPLE_IDS.backup, deleted: true },
           }),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'BACKUP_IN_PROGRESS', 'STORAGE_ERROR', 'MAINTENANCE_ACTIVE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'BACKUP_NOT_FOUND',
+            'BACKUP_IN_PROGRESS',
+            'STORAGE_ERROR',
+            'MAINTENANCE_ACTIVE',
+          ]),
         },
       },
     },

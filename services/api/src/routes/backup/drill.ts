@@ -28,11 +28,19 @@ const drillRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ['backup'],
         summary: 'Run a restore drill of a stored backup',
-        description: 'The job fails with DRILL_FAILED (the comparison in its result) or DRILL_NOT_PERMITTED (the database role may not create a scratch database).',
+        description:
+          'The job fails with DRILL_FAILED (the comparison in its result) or DRILL_NOT_PERMITTED (the database role may not create a scratch database).',
         params: backupIdParams,
         response: {
           202: operationAccepted({ description: 'Restore drill queued', message: 'Restore drill queued' }),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'MAINTENANCE_ACTIVE', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'BACKUP_NOT_FOUND',
+            'BACKUP_NOT_READY',
+            'MAINTENANCE_ACTIVE',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },
@@ -50,7 +58,10 @@ const drillRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'List restore drills with their recovery time, newest first',
         querystring: listQuery,
         response: {
-          200: okResponse(drillListSchema, { description: 'One page of drills', example: { items: [DRILL_EXAMPLE], nextCursor: null } }),
+          200: okResponse(drillListSchema, {
+            description: 'One page of drills',
+            example: { items: [DRILL_EXAMPLE], nextCursor: null },
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR']),
         },
       },

@@ -8,7 +8,13 @@ import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope
 const EXAMPLE = {
   healthy: false,
   checks: [
-    { name: 'backup_age', ok: true, message: 'Newest completed backup 1f0c9a2b is 3.2 h old (limit 26 h)', value: 11520, limit: 93600 },
+    {
+      name: 'backup_age',
+      ok: true,
+      message: 'Newest completed backup 1f0c9a2b is 3.2 h old (limit 26 h)',
+      value: 11520,
+      limit: 93600,
+    },
     { name: 'drill', ok: false, message: 'No successful restore drill in the last 8 days', value: null, limit: 691200 },
   ],
 };
@@ -27,7 +33,10 @@ const healthRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Backup health: every check, with its value and limit',
         response: {
-          200: okResponse(healthReportSchema, { description: 'Healthy or not, with every check (200 either way)', example: EXAMPLE }),
+          200: okResponse(healthReportSchema, {
+            description: 'Healthy or not, with every check (200 either way)',
+            example: EXAMPLE,
+          }),
           ...errorResponses(ADMIN_ERRORS),
         },
       },

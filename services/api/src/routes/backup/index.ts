@@ -17,7 +17,22 @@ import verifyRoute from './verify.js';
 
 /** The /api/backup/* routes owned here (schedule and dependencies are registered beside them in app.ts). */
 const backupRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
-  for (const plugin of [createRoute, jobsRoute, listRoute, readRoutes, deleteRoute, restoreRoute, restoreEntityRoute, resetRoute, verifyRoute, healthRoute, drillRoutes, pinRoutes, undoRoutes, restoresRoute]) {
+  for (const plugin of [
+    createRoute,
+    jobsRoute,
+    listRoute,
+    readRoutes,
+    deleteRoute,
+    restoreRoute,
+    restoreEntityRoute,
+    resetRoute,
+    verifyRoute,
+    healthRoute,
+    drillRoutes,
+    pinRoutes,
+    undoRoutes,
+    restoresRoute,
+  ]) {
     await app.register(plugin, deps);
   }
 };

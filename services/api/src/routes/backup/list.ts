@@ -11,8 +11,16 @@ const query = z
     status: z.enum(['queued', 'running', 'completed', 'partial', 'failed']).optional(),
     type: z.enum(['manual', 'scheduled', 'pre-restore']).optional(),
     /** `key:value` (e.g. `reason:pre-migration`) or `key`. */
-    label: z.string().min(1).max(300).optional().meta({ description: '`key:value` (e.g. `reason:pre-migration`) or `key`' }),
-    pinned: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+    label: z
+      .string()
+      .min(1)
+      .max(300)
+      .optional()
+      .meta({ description: '`key:value` (e.g. `reason:pre-migration`) or `key`' }),
+    pinned: z
+      .enum(['true', 'false'])
+      .transform((v) => v === 'true')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     cursor: z.string().max(200).optional().meta({ description: 'The `nextCursor` of the previous page' }),
   })
@@ -28,7 +36,10 @@ const listRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'List backups, newest first',
         querystring: query,
         response: {
-          200: okResponse(backupListSchema, { description: 'One page of backups', example: { items: [BACKUP_EXAMPLE], nextCursor: null } }),
+          200: okResponse(backupListSchema, {
+            description: 'One page of backups',
+            example: { items: [BACKUP_EXAMPLE], nextCursor: null },
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR']),
         },
       },

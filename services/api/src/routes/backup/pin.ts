@@ -15,7 +15,13 @@ const pinBody = z
   .nullable()
   .transform((b) => b ?? { note: null });
 
-const PINNED = { ...BACKUP_EXAMPLE, pinned: true, pinNote: 'Last backup before the 2026 audit', pinnedAt: '2026-11-24T12:00:00.000Z', pinnedBy: 'admin' };
+const PINNED = {
+  ...BACKUP_EXAMPLE,
+  pinned: true,
+  pinNote: 'Last backup before the 2026 audit',
+  pinnedAt: '2026-11-24T12:00:00.000Z',
+  pinnedBy: 'admin',
+};
 
 /** POST /api/backup/:id/pin and /unpin: a pinned backup is never pruned. */
 const pinRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -29,8 +35,18 @@ const pinRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         params: backupIdParams,
         body: pinBody,
         response: {
-          200: okResponse(backupViewSchema, { description: 'The pinned record', message: 'Backup pinned', example: PINNED }),
-          ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'MAINTENANCE_ACTIVE']),
+          200: okResponse(backupViewSchema, {
+            description: 'The pinned record',
+            message: 'Backup pinned',
+            example: PINNED,
+          }),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            ...BODY_ERRORS,
+            'BACKUP_NOT_FOUND',
+            'BACKUP_NOT_READY',
+            'MAINTENANCE_ACTIVE',
+          ]),
         },
       },
     },
@@ -50,7 +66,11 @@ const pinRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'Unpin a backup',
         params: backupIdParams,
         response: {
-          200: okResponse(backupViewSchema, { description: 'The unpinned record', message: 'Backup unpinned', example: BACKUP_EXAMPLE }),
+          200: okResponse(backupViewSchema, {
+            description: 'The unpinned record',
+            message: 'Backup unpinned',
+            example: BACKUP_EXAMPLE,
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'MAINTENANCE_ACTIVE']),
         },
       },

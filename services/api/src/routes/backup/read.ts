@@ -50,13 +50,25 @@ const readRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
               'application/octet-stream': { schema: file },
             },
           },
-          302: z.undefined().meta({ description: 'The copy is in Cloudinary only: follow Location (a signed URL that expires)' }),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'BACKUP_FILE_MISSING', 'CLOUD_STORAGE_NOT_CONFIGURED']),
+          302: z
+            .undefined()
+            .meta({ description: 'The copy is in Cloudinary only: follow Location (a signed URL that expires)' }),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'BACKUP_NOT_FOUND',
+            'BACKUP_NOT_READY',
+            'BACKUP_FILE_MISSING',
+            'CLOUD_STORAGE_NOT_CONFIGURED',
+          ]),
         },
       },
     },
     async (request, reply) => {
-      const found = await openBackupDownload(deps, { id: request.params.id, urlTtlSeconds: deps.config.CLOUDINARY_URL_TTL_SECONDS });
+      const found = await openBackupDownload(deps, {
+        id: request.params.id,
+        urlTtlSeconds: deps.config.CLOUDINARY_URL_TTL_SECONDS,
+      });
       if (found.kind === 'redirect') return reply.redirect(found.url, 302);
       reply.header('Content-Type', found.contentType).header('Content-Length', found.size);
       reply.header('Content-Disposition', `attachment; filename="${found.filename}"`);

@@ -7,7 +7,10 @@ import { accepted } from '../../reply.js';
 import { operationAccepted } from '../../schemas/accepted.js';
 import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelope.js';
 
-const body = z.object({ confirmationToken: z.string().max(100) }).strict().meta({ examples: [{ confirmationToken: 'DELETE' }] });
+const body = z
+  .object({ confirmationToken: z.string().max(100) })
+  .strict()
+  .meta({ examples: [{ confirmationToken: 'DELETE' }] });
 
 const MESSAGE =
   'Reset queued. Keep claimToken: every account is deleted, and it is the only way to get the new SuperAdmin password (POST /api/auth/reset-claim)';
@@ -25,15 +28,29 @@ const resetRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         response: {
           202: operationAccepted(
             { description: 'Reset queued (a safety backup first)', message: MESSAGE },
-            { claimToken: z.string().meta({ description: 'Once: POST /api/auth/reset-claim { jobId, claimToken } gives the new SuperAdmin password' }) },
+            {
+              claimToken: z.string().meta({
+                description: 'Once: POST /api/auth/reset-claim { jobId, claimToken } gives the new SuperAdmin password',
+              }),
+            },
             { claimToken: 'q3JxN0c2k9V1bWx0ZTh5aG9uM2ZrZ2x0c2R4cDJ3YQ' },
           ),
-          ...errorResponses([...ADMIN_ERRORS, ...BODY_ERRORS, 'INVALID_CONFIRMATION_TOKEN', 'MAINTENANCE_ACTIVE', 'OPERATION_IN_PROGRESS', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            ...BODY_ERRORS,
+            'INVALID_CONFIRMATION_TOKEN',
+            'MAINTENANCE_ACTIVE',
+            'OPERATION_IN_PROGRESS',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },
     async (request, reply) => {
-      const queued = await requestReset(deps, { confirmationToken: request.body.confirmationToken, createdBy: request.user.username });
+      const queued = await requestReset(deps, {
+        confirmationToken: request.body.confirmationToken,
+        createdBy: request.user.username,
+      });
       return reply.code(202).send(accepted(queued, MESSAGE));
     },
   );

@@ -16,7 +16,15 @@ const target = { entityType: z.string().min(1), entityId: z.string().min(1) };
 const jsonBody = z
   .object({ backupId: z.uuid(), ...target })
   .strict()
-  .meta({ examples: [{ backupId: '1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c', entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' }] });
+  .meta({
+    examples: [
+      {
+        backupId: '1f0c9a2b-5d3e-4f6a-8b7c-9d0e1f2a3b4c',
+        entityType: 'union',
+        entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c',
+      },
+    ],
+  });
 const uploadFields = z.object(target);
 
 interface EntityRequest {
@@ -26,11 +34,19 @@ interface EntityRequest {
 }
 
 function invalid(error: z.ZodError): AppError {
-  return new AppError('VALIDATION_ERROR', 'Request validation failed', error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })));
+  return new AppError(
+    'VALIDATION_ERROR',
+    'Request validation failed',
+    error.issues.map((i) => ({ path: ['body', ...i.path].join('.'), message: i.message })),
+  );
 }
 
 /** JSON `{ backupId, entityType, entityId }`, or multipart fields `entityType`, `entityId`, then the file as field `file`. */
-async function readEntityRequest(request: FastifyRequest, uploadDir: string, operationId: string): Promise<EntityRequest> {
+async function readEntityRequest(
+  request: FastifyRequest,
+  uploadDir: string,
+  operationId: string,
+): Promise<EntityRequest> {
   if (!request.isMultipart()) {
     const parsed = jsonBody.safeParse(request.body ?? {});
     if (!parsed.success) throw invalid(parsed.error);
@@ -39,7 +55,9 @@ async function readEntityRequest(request: FastifyRequest, uploadDir: string, ope
   }
   const part = await request.file();
   if (!part || part.fieldname !== 'file') {
-    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file", after entityType and entityId' }]);
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [
+      { path: 'body.file', message: 'upload the backup as field "file", after entityType and entityId' },
+    ]);
   }
   const value = (name: string) => {
     const field = part.fields[name];
@@ -57,7 +75,9 @@ async function readEntityRequest(request: FastifyRequest, uploadDir: string, ope
 /** POST /api/backup/restore/entity → 202; the worker re-inserts the entity and what hangs off it where missing live. */
 const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   // Multipart only in this plugin's scope; an upload is streamed to disk, never held in memory.
-  await app.register(fastifyMultipart, { limits: { fileSize: deps.config.RESTORE_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1, fields: 3, parts: 4 } });
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: deps.config.RESTORE_UPLOAD_LIMIT_MB * 1024 * 1024, files: 1, fields: 3, parts: 4 },
+  });
   app.post(
     '/api/backup/restore/entity',
     {
@@ -92,7 +112,12 @@ const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
     async (request, reply) => {
       const operationId = randomUUID();
       const input = await readEntityRequest(request, deps.config.UPLOAD_DIR, operationId);
-      const queued = await requestEntityRestore(deps, { ...input, operationId, createdBy: request.user.username, actorId: request.user.id });
+      const queued = await requestEntityRestore(deps, {
+        ...input,
+        operationId,
+        createdBy: request.user.username,
+        actorId: request.user.id,
+      });
       return reply.code(202).send(accepted(queued, 'Entity restore queued'));
     },
   );

@@ -28,7 +28,16 @@ describe('sniffFormat', () => {
 
 describe('saveUpload', () => {
   it.each([
-    ['fails before its first byte', () => new Readable({ read() { this.destroy(new Error('connection reset')); } }), 'connection reset'],
+    [
+      'fails before its first byte',
+      () =>
+        new Readable({
+          read() {
+            this.destroy(new Error('connection reset'));
+          },
+        }),
+      'connection reset',
+    ],
     ['is not a backup', () => Readable.from([Buffer.from('PK\u0003\u0004zip')]), 'neither JSON nor gzip'],
   ])('leaves no file behind when the upload %s', async (_name, body, message) => {
     const dir = await mkdtemp(join(tmpdir(), 'save-upload-'));

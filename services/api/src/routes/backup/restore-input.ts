@@ -9,7 +9,10 @@ import { BACKUP_DOCUMENT_EXAMPLE } from '../../schemas/backup-document.js';
 
 const bodyFields = {
   backupId: z.uuid().optional().meta({ description: 'A stored backup' }),
-  backupData: z.unknown().optional().meta({ description: 'A whole backup document (format 1.0: `{ metadata, data }`)' }),
+  backupData: z
+    .unknown()
+    .optional()
+    .meta({ description: 'A whole backup document (format 1.0: `{ metadata, data }`)' }),
   skipSafetyBackup: z.boolean().default(false),
   allowNoAdmin: z.boolean().default(false),
   /** Selective restore: backup table keys (`loanTypes`, `unions`, …); absent = the whole file. */
@@ -32,7 +35,11 @@ export const restoreJsonBody = z
   .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource)
   .meta({
     description: 'Exactly one of `backupId` and `backupData` (or a multipart upload, field `file`)',
-    examples: [{ backupId: BACKUP_ID }, { backupId: BACKUP_ID, tables: ['loanTypes', 'unions'], withDependencies: true }, { backupData: BACKUP_DOCUMENT_EXAMPLE }],
+    examples: [
+      { backupId: BACKUP_ID },
+      { backupId: BACKUP_ID, tables: ['loanTypes', 'unions'], withDependencies: true },
+      { backupData: BACKUP_DOCUMENT_EXAMPLE },
+    ],
   });
 /**
  * A route's `validatorCompiler` for a body schema that is there for /docs only: the restore routes take JSON or a
@@ -47,7 +54,10 @@ export const previewJsonBody = z
   .refine((b) => (b.backupId === undefined) !== (b.backupData === undefined), oneSource)
   .meta({
     description: 'The inputs of a restore, or one entity of a stored backup',
-    examples: [{ backupId: BACKUP_ID, tables: ['loans'] }, { backupId: BACKUP_ID, entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' }],
+    examples: [
+      { backupId: BACKUP_ID, tables: ['loans'] },
+      { backupId: BACKUP_ID, entityType: 'union', entityId: '4e2b8c1a-7f3d-4a9e-b6c5-0d1e2f3a4b5c' },
+    ],
   });
 
 export interface RestoreInput {
@@ -67,13 +77,22 @@ export interface RestoreInput {
  * @throws AppError VALIDATION_ERROR for an unknown table key (listing the valid ones), `withDependencies`
  *   without `tables`, an entity half given, or an entity combined with `tables`
  */
-function readSelection(fields: { tables?: string[]; withDependencies: boolean; entityType?: string; entityId?: string }) {
-  const invalid = (path: string, message: string) => new AppError('VALIDATION_ERROR', `Request validation failed: ${message}`, [{ path, message }]);
+function readSelection(fields: {
+  tables?: string[];
+  withDependencies: boolean;
+  entityType?: string;
+  entityId?: string;
+}) {
+  const invalid = (path: string, message: string) =>
+    new AppError('VALIDATION_ERROR', `Request validation failed: ${message}`, [{ path, message }]);
   const tables = fields.tables ? checkTableKeys(fields.tables) : undefined;
   if (fields.withDependencies && !tables) throw invalid('body.withDependencies', 'withDependencies needs "tables"');
-  if ((fields.entityType === undefined) !== (fields.entityId === undefined)) throw invalid('body.entityId', 'give both entityType and entityId');
-  if (fields.entityType !== undefined && tables) throw invalid('body.tables', 'give either tables or an entity, not both');
-  const entity = fields.entityType !== undefined ? { entityType: fields.entityType, entityId: fields.entityId! } : undefined;
+  if ((fields.entityType === undefined) !== (fields.entityId === undefined))
+    throw invalid('body.entityId', 'give both entityType and entityId');
+  if (fields.entityType !== undefined && tables)
+    throw invalid('body.tables', 'give either tables or an entity, not both');
+  const entity =
+    fields.entityType !== undefined ? { entityType: fields.entityType, entityId: fields.entityId! } : undefined;
   return { ...(tables ? { tables } : {}), withDependencies: fields.withDependencies, ...(entity ? { entity } : {}) };
 }
 
@@ -91,12 +110,14 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 export function sniffFormat(head: Buffer): Sniffed {
   if (head.length === 0) return 'undecided';
   if (head[0] === ENCRYPTED_MAGIC[0]) {
-    if (head.length < ENCRYPTED_MAGIC.length) return ENCRYPTED_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
+    if (head.length < ENCRYPTED_MAGIC.length)
+      return ENCRYPTED_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
     return isEncryptedBackup(head) ? 'encrypted' : 'invalid';
   }
   if (head[0] === 0x1f) return head.length < 2 ? 'undecided' : head[1] === 0x8b ? 'gzip' : 'invalid';
   if (head[0] === ZSTD_MAGIC[0]) {
-    if (head.length < ZSTD_MAGIC.length) return ZSTD_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
+    if (head.length < ZSTD_MAGIC.length)
+      return ZSTD_MAGIC.subarray(0, head.length).equals(head) ? 'undecided' : 'invalid';
     return ZSTD_MAGIC.equals(head.subarray(0, ZSTD_MAGIC.length)) ? 'zstd' : 'invalid';
   }
   let i = 0;
@@ -113,7 +134,10 @@ export function sniffFormat(head: Buffer): Sniffed {
 const UPLOAD_EXTENSIONS = { gzip: '.gz', zstd: '.zst', encrypted: '.enc', json: '' } as const;
 
 const notABackup = () =>
-  new AppError('INVALID_BACKUP_FILE', 'The uploaded file is neither JSON nor gzip- or zstd-compressed JSON (nor an encrypted backup of this service)');
+  new AppError(
+    'INVALID_BACKUP_FILE',
+    'The uploaded file is neither JSON nor gzip- or zstd-compressed JSON (nor an encrypted backup of this service)',
+  );
 
 /**
  * Streams an upload to `<dir>/<operationId>.json[.gz|.zst|.enc]` without holding it in memory: written under a
@@ -155,22 +179,36 @@ export async function saveUpload(
   }
 }
 
-async function readUpload(request: FastifyRequest, dir: string, operationId: string, preview: boolean): Promise<RestoreInput> {
+async function readUpload(
+  request: FastifyRequest,
+  dir: string,
+  operationId: string,
+  preview: boolean,
+): Promise<RestoreInput> {
   const part = await request.file();
   if (!part || part.fieldname !== 'file') {
-    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.file', message: 'upload the backup as field "file"' }]);
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [
+      { path: 'body.file', message: 'upload the backup as field "file"' },
+    ]);
   }
   const values = (name: string): string[] => {
     const field = part.fields[name];
-    return (Array.isArray(field) ? field : field ? [field] : []).flatMap((f) => (f.type === 'field' ? [String(f.value)] : []));
+    return (Array.isArray(field) ? field : field ? [field] : []).flatMap((f) =>
+      f.type === 'field' ? [String(f.value)] : [],
+    );
   };
   const flag = (name: string) => values(name)[0] === 'true';
   const text = (name: string) => values(name)[0];
   if (!preview && (text('entityType') !== undefined || text('entityId') !== undefined)) {
-    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [{ path: 'body.entityType', message: 'unknown field' }]);
+    throw new AppError('VALIDATION_ERROR', 'Request validation failed', [
+      { path: 'body.entityType', message: 'unknown field' },
+    ]);
   }
   // `tables` as one comma-separated field ("loanTypes,unions") or the field repeated; checked before the file is written.
-  const tables = values('tables').flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  const tables = values('tables')
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const selection = readSelection({
     tables: tables.length > 0 ? tables : undefined,
     withDependencies: flag('withDependencies'),
@@ -178,7 +216,12 @@ async function readUpload(request: FastifyRequest, dir: string, operationId: str
     entityId: text('entityId'),
   });
   const saved = await saveUpload(part.file, dir, operationId, () => part.file.truncated);
-  return { source: { kind: 'file', ...saved }, skipSafetyBackup: flag('skipSafetyBackup'), allowNoAdmin: flag('allowNoAdmin'), ...selection };
+  return {
+    source: { kind: 'file', ...saved },
+    skipSafetyBackup: flag('skipSafetyBackup'),
+    allowNoAdmin: flag('allowNoAdmin'),
+    ...selection,
+  };
 }
 
 /**
@@ -188,8 +231,17 @@ async function readUpload(request: FastifyRequest, dir: string, operationId: str
  */
 function malformedMultipart(err: unknown): never {
   const e = err as { statusCode?: unknown; code?: unknown; syscall?: unknown } | null;
-  if (err instanceof Error && !(err instanceof AppError) && e?.statusCode === undefined && e?.code === undefined && e?.syscall === undefined) {
-    throw new AppError('VALIDATION_ERROR', `The multipart body is malformed (${err.message.slice(0, 200)}); upload the backup as field "file"`);
+  if (
+    err instanceof Error &&
+    !(err instanceof AppError) &&
+    e?.statusCode === undefined &&
+    e?.code === undefined &&
+    e?.syscall === undefined
+  ) {
+    throw new AppError(
+      'VALIDATION_ERROR',
+      `The multipart body is malformed (${err.message.slice(0, 200)}); upload the backup as field "file"`,
+    );
   }
   throw err;
 }

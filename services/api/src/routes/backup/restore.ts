@@ -10,7 +10,14 @@ import { ADMIN_ERRORS, BODY_ERRORS, errorResponses } from '../../schemas/envelop
 import { documentOnly, previewJsonBody, readRestoreInput, restoreJsonBody } from './restore-input.js';
 
 /** What reading the input refuses, before anything is queued. */
-const INPUT_ERRORS: ErrorCode[] = [...BODY_ERRORS, 'INVALID_BACKUP_FILE', 'UNSUPPORTED_BACKUP_VERSION', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'QUEUE_UNAVAILABLE'];
+const INPUT_ERRORS: ErrorCode[] = [
+  ...BODY_ERRORS,
+  'INVALID_BACKUP_FILE',
+  'UNSUPPORTED_BACKUP_VERSION',
+  'BACKUP_NOT_FOUND',
+  'BACKUP_NOT_READY',
+  'QUEUE_UNAVAILABLE',
+];
 
 /**
  * POST /api/backup/restore → 202. JSON `{ backupId }` or `{ backupData }`, or multipart field `file`
@@ -77,7 +84,14 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     async (request, reply) => {
       const operationId = randomUUID();
       const input = await readRestoreInput(request, deps.config.UPLOAD_DIR, operationId, { preview: true });
-      const queued = await requestPreview(deps, { source: input.source, tables: input.tables, withDependencies: input.withDependencies, entity: input.entity, operationId, createdBy: request.user.username });
+      const queued = await requestPreview(deps, {
+        source: input.source,
+        tables: input.tables,
+        withDependencies: input.withDependencies,
+        entity: input.entity,
+        operationId,
+        createdBy: request.user.username,
+      });
       return reply.code(202).send(accepted(queued, 'Restore preview queued'));
     },
   );

@@ -26,7 +26,10 @@ const restoresRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
           'rule: a completed restore, not undone, not followed by another restore or reset, its restore point kept and its window open.',
         querystring: listQuery,
         response: {
-          200: okResponse(restoreListSchema, { description: 'One page of restores', example: { items: [RESTORE_EXAMPLE], nextCursor: null } }),
+          200: okResponse(restoreListSchema, {
+            description: 'One page of restores',
+            example: { items: [RESTORE_EXAMPLE], nextCursor: null },
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR']),
         },
       },

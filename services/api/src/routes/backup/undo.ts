@@ -25,7 +25,10 @@ const undoRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'What undoing a restore would discard (rows written since, per table)',
         params: operationIdParams,
         response: {
-          200: okResponse(undoPreviewSchema, { description: 'What an undo would discard, and whether it is available', example: UNDO_PREVIEW_EXAMPLE }),
+          200: okResponse(undoPreviewSchema, {
+            description: 'What an undo would discard, and whether it is available',
+            example: UNDO_PREVIEW_EXAMPLE,
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'NOT_FOUND']),
         },
       },
@@ -39,20 +42,36 @@ const undoRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ['backup'],
         summary: 'Undo a restore: swap its restore point back in',
-        description: 'Refused with 409 UNDO_NOT_AVAILABLE (the message says why) when the window closed, a later restore or reset happened, the restore point was dropped, it was undone already, or the operation is not a completed restore.',
+        description:
+          'Refused with 409 UNDO_NOT_AVAILABLE (the message says why) when the window closed, a later restore or reset happened, the restore point was dropped, it was undone already, or the operation is not a completed restore.',
         params: operationIdParams,
         response: {
           202: operationAccepted(
             { description: 'Undo queued, with what it will discard', message: UNDO_MESSAGE },
             { discards: undoPreviewSchema },
-            { operationId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f', jobId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f', discards: UNDO_PREVIEW_EXAMPLE },
+            {
+              operationId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f',
+              jobId: '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5e6f',
+              discards: UNDO_PREVIEW_EXAMPLE,
+            },
           ),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'NOT_FOUND', 'UNDO_NOT_AVAILABLE', 'MAINTENANCE_ACTIVE', 'OPERATION_IN_PROGRESS', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'NOT_FOUND',
+            'UNDO_NOT_AVAILABLE',
+            'MAINTENANCE_ACTIVE',
+            'OPERATION_IN_PROGRESS',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },
     async (request, reply) => {
-      const queued = await requestUndo(deps, { restoreOperationId: request.params.operationId, createdBy: request.user.username });
+      const queued = await requestUndo(deps, {
+        restoreOperationId: request.params.operationId,
+        createdBy: request.user.username,
+      });
       return reply.code(202).send(accepted(queued, UNDO_MESSAGE));
     },
   );
@@ -66,12 +85,21 @@ const undoRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         params: operationIdParams,
         response: {
           202: operationAccepted({ description: 'Restore point drop queued', message: 'Restore point drop queued' }),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'NOT_FOUND', 'MAINTENANCE_ACTIVE', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'NOT_FOUND',
+            'MAINTENANCE_ACTIVE',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },
     async (request, reply) => {
-      const queued = await requestRestorePointDrop(deps, { restoreOperationId: request.params.operationId, createdBy: request.user.username });
+      const queued = await requestRestorePointDrop(deps, {
+        restoreOperationId: request.params.operationId,
+        createdBy: request.user.username,
+      });
       return reply.code(202).send(accepted(queued, 'Restore point drop queued'));
     },
   );

@@ -16,11 +16,19 @@ const verifyRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ['backup'],
         summary: 'Verify a stored backup',
-        description: 'Reads every stored copy back (checksum, structure, counts); the report lands on the record (`verification`) and in the job result.',
+        description:
+          'Reads every stored copy back (checksum, structure, counts); the report lands on the record (`verification`) and in the job result.',
         params: backupIdParams,
         response: {
           202: operationAccepted({ description: 'Verification queued', message: 'Verification queued' }),
-          ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'BACKUP_NOT_FOUND', 'BACKUP_NOT_READY', 'MAINTENANCE_ACTIVE', 'QUEUE_UNAVAILABLE']),
+          ...errorResponses([
+            ...ADMIN_ERRORS,
+            'VALIDATION_ERROR',
+            'BACKUP_NOT_FOUND',
+            'BACKUP_NOT_READY',
+            'MAINTENANCE_ACTIVE',
+            'QUEUE_UNAVAILABLE',
+          ]),
         },
       },
     },

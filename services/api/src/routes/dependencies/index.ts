@@ -14,10 +14,14 @@ const dependencyRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
       schema: {
         tags: ['dependencies'],
         summary: 'Can this entity be deleted, and what depends on it',
-        description: 'UNSUPPORTED_ENTITY_TYPE lists the supported types in `details.supported`; VALIDATION_ERROR for an id that is not a UUID.',
+        description:
+          'UNSUPPORTED_ENTITY_TYPE lists the supported types in `details.supported`; VALIDATION_ERROR for an id that is not a UUID.',
         params: entityParams,
         response: {
-          200: okResponse(dependencyReportSchema, { description: 'The counts and the verdict', example: DEPENDENCY_EXAMPLE }),
+          200: okResponse(dependencyReportSchema, {
+            description: 'The counts and the verdict',
+            example: DEPENDENCY_EXAMPLE,
+          }),
           ...errorResponses([...ADMIN_ERRORS, 'VALIDATION_ERROR', 'UNSUPPORTED_ENTITY_TYPE', 'ENTITY_NOT_FOUND']),
         },
       },

@@ -22,7 +22,9 @@ const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['health'],
         summary: 'Liveness: the process answers',
         security: [],
-        response: { 200: okResponse(z.object({ status: z.literal('ok') }), { description: 'Alive', example: { status: 'ok' } }) },
+        response: {
+          200: okResponse(z.object({ status: z.literal('ok') }), { description: 'Alive', example: { status: 'ok' } }),
+        },
       },
     },
     async () => ok({ status: 'ok' as const }),
@@ -59,14 +61,24 @@ const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary: 'Readiness: PostgreSQL and Redis answer (within 2 s each)',
         security: [],
         response: {
-          200: okResponse(readyAnswer, { description: 'Ready', example: { status: 'ready', database: true, redis: true } }),
+          200: okResponse(readyAnswer, {
+            description: 'Ready',
+            example: { status: 'ready', database: true, redis: true },
+          }),
           ...errorResponses(['NOT_READY', 'INTERNAL_ERROR']),
         },
       },
     },
     async () => {
       const [database, redis] = await Promise.all([
-        withTimeout(deps.pool.query('SELECT 1').then(() => true, () => false), 2_000, false),
+        withTimeout(
+          deps.pool.query('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
+          2_000,
+          false,
+        ),
         withTimeout(deps.checkRedis(), 2_000, false),
       ]);
       if (!database || !redis) throw new AppError('NOT_READY', 'Not ready', { database, redis });

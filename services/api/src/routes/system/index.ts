@@ -5,7 +5,14 @@ import { ok } from '../../reply.js';
 import { ADMIN_ERRORS, errorResponses, okResponse } from '../../schemas/envelope.js';
 import { maintenanceSchema } from '../../schemas/system.js';
 
-const EXAMPLE = { maintenance: { active: true, reason: 'restore', since: '2026-11-24T12:00:01.000Z', jobId: '7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90' } };
+const EXAMPLE = {
+  maintenance: {
+    active: true,
+    reason: 'restore',
+    since: '2026-11-24T12:00:01.000Z',
+    jobId: '7d9f0c1e-4b8a-4c52-9a41-2f1e6b3c8d90',
+  },
+};
 
 /** GET /api/system/status: maintenance state (admin only, like every /api/system/* route). */
 const systemRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
@@ -16,7 +23,10 @@ const systemRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['system'],
         summary: 'Maintenance state',
         response: {
-          200: okResponse(maintenanceSchema, { description: 'Whether a restore or reset holds maintenance mode', example: EXAMPLE }),
+          200: okResponse(maintenanceSchema, {
+            description: 'Whether a restore or reset holds maintenance mode',
+            example: EXAMPLE,
+          }),
           ...errorResponses(ADMIN_ERRORS),
         },
       },
