@@ -83,6 +83,13 @@ describe('Redis stopped', () => {
     const done = await createBackup();
     expect(done.state).toBe('completed');
     const { backupId } = done;
+    // The backup queues its retention prune as it completes: let that settle first, so that what is left
+    // queued or running below can only come from the refused requests.
+    await waitFor(
+      async () => (await prisma.operation.count({ where: { status: { in: ['queued', 'running'] } } })) === 0,
+      30_000,
+      100,
+    );
 
     await redis.stop();
     try {

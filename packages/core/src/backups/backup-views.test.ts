@@ -50,6 +50,40 @@ describe('backup request helpers', () => {
     );
   });
 
+  it('sums up the last verification for the list: the failed checks named, the rule warnings counted', () => {
+    const verification = {
+      ok: false,
+      trigger: 'read-back',
+      checkedAt: '2026-11-24T12:00:03.000Z',
+      copies: [
+        {
+          copy: 'local',
+          ok: false,
+          checks: [
+            { name: 'readable', ok: true },
+            { name: 'checksum', ok: false, details: 'sha256 differs' },
+          ],
+        },
+        { copy: 'cloud', ok: true, checks: [{ name: 'checksum', ok: true }] },
+      ],
+      warnings: [
+        { rule: 'AMOUNT_PAID_MISMATCH', count: 2 },
+        { rule: 'UNION_WITHOUT_OFFICER', count: 1 },
+      ],
+    };
+    expect(
+      toBackupView({ ...record, verification, verifiedAt: new Date('2026-11-24T12:00:03Z') }).verificationSummary,
+    ).toEqual({
+      ok: false,
+      trigger: 'read-back',
+      checkedAt: '2026-11-24T12:00:03.000Z',
+      failed: ['local copy: checksum: sha256 differs'],
+      warnings: 3,
+    });
+    // Not a report (a hand-edited row, an older shape): no summary rather than a wrong one.
+    expect(toBackupView({ ...record, verification: { checked: 'yes' } }).verificationSummary).toBeNull();
+  });
+
   it('maps the pre_restore enum to the API name and back', () => {
     expect(toTypeName('pre_restore')).toBe('pre-restore');
     expect(toTypeName('manual')).toBe('manual');
@@ -78,6 +112,7 @@ describe('backup request helpers', () => {
       pinnedAt: null,
       pinnedBy: null,
       encryptionKeyId: null,
+      verificationSummary: null,
     });
     expect(JSON.stringify(toBackupDetail(record))).not.toContain('/p');
     expect(toBackupView({ ...record, fileSize: null }).fileSize).toBeNull();
