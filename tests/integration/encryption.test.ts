@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,9 +17,7 @@ import {
   type RestoreDeps,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
 
 const SEGMENT = 64 * 1024;
 const K1 = { id: 'k1', bytes: randomBytes(32) };
@@ -97,16 +94,7 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-encrypt-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  base = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  ({ dir, deps: base } = await createRestoreWorkspace(db, 'encrypt'));
   await seedDemoData(db, { scale: 1, seed: 11 });
 });
 

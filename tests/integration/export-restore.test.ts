@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LIVE_TABLES_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
 
 let db: TestDatabase;
 let dir: string;
@@ -70,16 +68,7 @@ function docOf(buf: Buffer): { metadata: Record<string, unknown>; data: Record<s
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-restore-'));
-  await import('node:fs/promises').then((fs) => fs.mkdir(path.join(dir, 'uploads'), { recursive: true }));
-  deps = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  ({ dir, deps: deps } = await createRestoreWorkspace(db, 'restore'));
   await seedDemoData(db, { scale: 1, seed: 7 });
 });
 

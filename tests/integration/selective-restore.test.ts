@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   dependencyClosure,
@@ -13,9 +11,7 @@ import {
   type RestoreDeps,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
 
 let db: TestDatabase;
 let dir: string;
@@ -85,16 +81,7 @@ async function newUnionWithOfficer(): Promise<{ userId: string; unionId: string 
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-selective-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  deps = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  ({ dir, deps: deps } = await createRestoreWorkspace(db, 'selective'));
   await seedDemoData(db, { scale: 1, seed: 11 });
   seeded = await backup();
 });

@@ -7,3 +7,4 @@ export * from './secrets.js';
 export * from './hostile-corpus.js';
 export * from './private-services.js';
 export * from './random.js';
+export * from './restore-workspace.js';

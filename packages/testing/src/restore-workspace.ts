@@ -1,0 +1,33 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RestoreDeps } from '@mp/core';
+import type { TestDatabase } from './db.js';
+import { createLogger } from '@mp/logger';
+import { createLocalStorage } from '@mp/storage';
+
+/** A temporary folder with `backups/` and `uploads/`, and the in-process restore deps that use it. */
+export interface RestoreWorkspace {
+  dir: string;
+  deps: RestoreDeps;
+  /** Removes the folder (the database is the caller's). */
+  remove: () => Promise<void>;
+}
+
+/**
+ * What the in-process export/restore tests share: local storage only, a silent logger, gzip level 1 and
+ * compression from 1 MiB, on database `db`. `prefix` names the temporary folder.
+ */
+export async function createRestoreWorkspace(db: TestDatabase, prefix: string): Promise<RestoreWorkspace> {
+  const dir = await mkdtemp(path.join(tmpdir(), `mp-${prefix}-`));
+  await mkdir(path.join(dir, 'uploads'), { recursive: true });
+  const deps: RestoreDeps = {
+    prisma: db.prisma,
+    pool: db.pool,
+    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
+    logger: createLogger({ level: 'silent' }),
+    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+    uploadDir: path.join(dir, 'uploads'),
+  };
+  return { dir, deps, remove: () => rm(dir, { recursive: true, force: true }) };
+}
