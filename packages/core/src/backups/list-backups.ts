@@ -13,26 +13,32 @@ export interface ListBackupsInput {
   cursor?: string;
 }
 
-/**
- * One page of records, newest first, with an opaque keyset cursor (see `keysetPage`).
- * @throws AppError VALIDATION_ERROR for a cursor this API did not return
- */
-export async function listBackups(deps: { prisma: PrismaClient }, input: ListBackupsInput) {
+/** The list's filters as SQL conditions on `backup_records`, each served by an index (see schema.prisma). */
+export function backupListConditions(input: Omit<ListBackupsInput, 'limit' | 'cursor'>): Prisma.Sql[] {
   const conds: Prisma.Sql[] = [];
   if (input.status) conds.push(Prisma.sql`status = ${input.status}::"BackupStatus"`);
   if (input.type) conds.push(Prisma.sql`type = ${input.type}::"BackupType"`);
   if (input.label !== undefined) {
     const filter = parseLabelFilter(input.label);
+    // `?` and `@>`, not jsonb_exists(): only the operators can use the GIN index on labels.
     conds.push(
       filter.value === undefined
-        ? Prisma.sql`jsonb_exists(labels, ${filter.key})`
+        ? Prisma.sql`labels ? ${filter.key}`
         : Prisma.sql`labels @> ${JSON.stringify({ [filter.key]: filter.value })}::jsonb`,
     );
   }
   if (input.pinned !== undefined) conds.push(Prisma.sql`pinned = ${input.pinned}`);
+  return conds;
+}
+
+/**
+ * One page of records, newest first, with an opaque keyset cursor (see `keysetPage`).
+ * @throws AppError VALIDATION_ERROR for a cursor this API did not return
+ */
+export async function listBackups(deps: { prisma: PrismaClient }, input: ListBackupsInput) {
   const page = await keysetPage(deps.prisma, {
     table: 'backup_records',
-    conditions: conds,
+    conditions: backupListConditions(input),
     limit: input.limit,
     cursor: input.cursor,
   });

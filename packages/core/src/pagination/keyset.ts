@@ -26,25 +26,39 @@ export function decodeCursor(cursor: string): { ts: string; id: string } {
   return { ts, id };
 }
 
+type KeysetInput = {
+  table: 'backup_records' | 'operations';
+  conditions: Prisma.Sql[];
+  limit: number;
+  cursor?: string;
+};
+
 /**
- * One page of the ids of `table` matching `conditions` (already-safe SQL fragments), newest first.
+ * The query of one page (one row more than `limit`, to tell whether there is a next page). Served by an index on
+ * `("createdAt", id)` scanned backwards, the cursor's row comparison included, and for a filter on one column
+ * by an index on `(column, "createdAt", id)`.
  * @throws AppError VALIDATION_ERROR for a cursor this API did not hand out
  */
-export async function keysetPage(
-  prisma: PrismaClient,
-  input: { table: 'backup_records' | 'operations'; conditions: Prisma.Sql[]; limit: number; cursor?: string },
-): Promise<KeysetPage> {
+export function keysetQuery(input: KeysetInput): Prisma.Sql {
   const conds = [...input.conditions];
   if (input.cursor) {
     const c = decodeCursor(input.cursor);
     conds.push(Prisma.sql`("createdAt", id) < (${c.ts}::timestamptz, ${c.id})`);
   }
   const where = conds.length ? Prisma.sql`WHERE ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
-  const page = await prisma.$queryRaw<{ id: string; ts: string }[]>`
+  return Prisma.sql`
     SELECT id, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
       FROM ${Prisma.raw(input.table)} ${where}
      ORDER BY "createdAt" DESC, id DESC
      LIMIT ${input.limit + 1}`;
+}
+
+/**
+ * One page of the ids of `table` matching `conditions` (already-safe SQL fragments), newest first.
+ * @throws AppError VALIDATION_ERROR for a cursor this API did not hand out
+ */
+export async function keysetPage(prisma: PrismaClient, input: KeysetInput): Promise<KeysetPage> {
+  const page = await prisma.$queryRaw<{ id: string; ts: string }[]>(keysetQuery(input));
   const rows = page.slice(0, input.limit);
   const last = rows.at(-1);
   const nextCursor =
