@@ -18,7 +18,8 @@ export interface PacedResult {
  * as one burst of 100 requests, 10 at a time, then nothing for most of the second.
  */
 export async function pacedLoad(opts: {
-  url: string;
+  /** One URL, or the URL of request `i` (the list row cycles through its pages). */
+  url: string | ((i: number) => string);
   headers: Record<string, string>;
   rate: number;
   seconds: number;
@@ -37,7 +38,8 @@ export async function pacedLoad(opts: {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     inFlight.push(
       new Promise<void>((resolve) => {
-        const req = http.get(opts.url, { agent, headers: opts.headers }, (res) => {
+        const url = typeof opts.url === 'string' ? opts.url : opts.url(i);
+        const req = http.get(url, { agent, headers: opts.headers }, (res) => {
           if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
           res.resume();
           res.on('end', () => {

@@ -54,6 +54,7 @@ describe('npm run bench -- --smoke', () => {
         'mem-quarter',
         'mem-growth',
         'api-poll',
+        'api-list',
         'api-enqueue',
       ];
       expect([...byId.keys()].sort()).toEqual([...expected].sort());
@@ -66,7 +67,15 @@ describe('npm run bench -- --smoke', () => {
       // The read-back is a share of the export's own time: above 0, below 1.
       expect(byId.get('read-back')!.measure?.value).toBeGreaterThan(0);
       expect(byId.get('read-back')!.measure?.value).toBeLessThan(1);
-      for (const id of ['mem-export', 'mem-restore', 'mem-quarter', 'mem-growth', 'api-poll', 'api-enqueue']) {
+      for (const id of [
+        'mem-export',
+        'mem-restore',
+        'mem-quarter',
+        'mem-growth',
+        'api-poll',
+        'api-list',
+        'api-enqueue',
+      ]) {
         expect(Number.isFinite(byId.get(id)!.measure?.value), id).toBe(true);
       }
       // Smoke runs print the table but never judge the targets.
