@@ -14,6 +14,7 @@ import {
 } from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
+import { tryLockForSession, unlockForSession } from '@mp/core';
 
 /**
  * Cleans up after a worker that died during a restore, reset, undo or drill. A drill's abandoned scratch
@@ -32,8 +33,7 @@ export async function recoverInterrupted(
   await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
-    if (!rows[0]?.ok) return; // another worker is running one right now
+    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK))) return; // another worker is running one right now
     try {
       // An operation marked running a moment ago may be just about to take the lock on another worker.
       const olderThan = new Date(Date.now() - 1000);
@@ -78,7 +78,7 @@ export async function recoverInterrupted(
         );
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
+      await unlockForSession(client, LIVE_TABLES_LOCK);
     }
   } finally {
     client.release();

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '@mp/db';
 import { generateStrongPassword, hashPassword, isUsablePasswordHash } from './password.js';
+import { lockForPrismaTransaction } from '../sql/dialect.js';
 
 /** Advisory lock key so two bootstraps started at once cannot both create an admin. */
 const BOOTSTRAP_LOCK = 0x6d70_6164n;
@@ -23,7 +24,7 @@ export async function bootstrapAdmin(
   const generated = input.password ? null : generateStrongPassword(24);
   const passwordHash = await hashPassword(input.password ?? (generated as string));
   return deps.prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${BOOTSTRAP_LOCK})`;
+    await lockForPrismaTransaction(tx, BOOTSTRAP_LOCK);
     const admins = await tx.user.findMany({
       where: { role: 'ADMIN', isActive: true },
       select: { username: true, passwordHash: true },

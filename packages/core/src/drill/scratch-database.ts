@@ -4,6 +4,7 @@ import path from 'node:path';
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../backup-format/catalog.js';
 import { AppError } from '../errors.js';
+import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
 
 /** Scratch databases of drills are named `mp_drill_<operation id, 16 hex>`, so a crashed one can be found. */
 export const DRILL_DATABASE_PREFIX = 'mp_drill_';
@@ -31,15 +32,11 @@ export function databaseUrlFor(databaseUrl: string, name: string): string {
  * so a killed worker never leaves it held). Returns false when another session holds it.
  */
 export async function tryDrillLock(client: pg.ClientBase, name: string): Promise<boolean> {
-  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
-    DRILL_LOCK_CLASS,
-    name,
-  ]);
-  return rows[0]?.ok === true;
+  return tryLockForSession(client, [DRILL_LOCK_CLASS, name]);
 }
 
 export async function releaseDrillLock(client: pg.ClientBase, name: string): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [DRILL_LOCK_CLASS, name]);
+  await unlockForSession(client, [DRILL_LOCK_CLASS, name]);
 }
 
 /**

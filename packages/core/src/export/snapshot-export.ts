@@ -5,6 +5,7 @@ import { isJsonColumn, quoteIdent, readColumns, readSchemaVersion } from '../bac
 import { exportJsonExpression } from '../backup-format/json-values.js';
 import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
 import { checkBusinessInvariants, type InvariantWarning } from '../verify/business-invariants.js';
+import { beginReadOnlySnapshot, holdTablesAgainstDrop } from '../sql/dialect.js';
 
 export interface ExportProgress {
   table: BackupTableKey;
@@ -72,9 +73,12 @@ export async function* exportSnapshot(
   const tables = tablesFor(options);
   const schema = options.schema ?? 'public';
   const from = (table: string) => `${quoteIdent(schema)}.${quoteIdent(table)}`;
-  await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  await beginReadOnlySnapshot(client);
   if (schema !== 'public')
-    await client.query(`LOCK TABLE ${tables.map((t) => from(t.table)).join(', ')} IN ACCESS SHARE MODE`);
+    await holdTablesAgainstDrop(
+      client,
+      tables.map((t) => from(t.table)),
+    );
   summary.timestamp = new Date().toISOString();
   summary.schemaVersion = await readSchemaVersion(client);
   const counts = await client.query<Record<string, string>>(

@@ -1,5 +1,6 @@
 import type { PgClient, PgPool, Prisma, PrismaClient } from '@mp/db';
 import { ADMISSION_LOCK } from './advisory-locks.js';
+import { beginHoldingLock, lockForPrismaTransaction } from '../sql/dialect.js';
 
 type Tx = Prisma.TransactionClient;
 
@@ -9,7 +10,7 @@ type Tx = Prisma.TransactionClient;
  */
 export async function withOperationLock<T>(prisma: PrismaClient, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return prisma.$transaction(async (tx) => {
-    await tx.$queryRaw`SELECT 1 AS locked FROM pg_advisory_xact_lock(${ADMISSION_LOCK})`;
+    await lockForPrismaTransaction(tx, ADMISSION_LOCK);
     return fn(tx);
   });
 }
@@ -26,7 +27,7 @@ export async function withOperationLockOn<T>(pool: PgPool, fn: (client: PgClient
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`);
+    await beginHoldingLock(client, ADMISSION_LOCK);
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

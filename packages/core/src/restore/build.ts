@@ -18,6 +18,7 @@ import {
 } from './diagnostics.js';
 import { columnNames, parsed, staged } from './staged-sql.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
+import { searchSchemaFirst } from '../sql/dialect.js';
 
 /** Tables every backup must hold: without them a restore would break references. */
 const REQUIRED: BackupTableKey[] = ['users', 'unions', 'unionMembers', 'loanTypes', 'loans', 'repayments'];
@@ -271,7 +272,7 @@ export async function addForeignKeys(
     await client.query('BEGIN');
     try {
       // Unqualified parent names in the definition resolve to the staged tables first.
-      await client.query(`SET LOCAL search_path = ${quoteIdent(schema)}, public`);
+      await searchSchemaFirst(client, quoteIdent(schema));
       await client.query(`ALTER TABLE ${staged(schema, fk.table)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
       await client.query('COMMIT');
     } catch (err) {

@@ -5,6 +5,7 @@ import { AppError } from '../errors.js';
 import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
+import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
 
 /**
  * Runs `fn` on a dedicated connection that holds the {@link LIVE_TABLES_LOCK}, with maintenance
@@ -20,8 +21,7 @@ export async function withExclusiveMaintenance<T>(
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
-    if (!rows[0]?.ok)
+    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK)))
       throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
     await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
     try {
@@ -36,7 +36,7 @@ export async function withExclusiveMaintenance<T>(
     // A failed run may leave the connection mid-transaction or mid-COPY: close it rather than reuse it.
     if (broken) client.release(broken);
     else {
-      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
+      await unlockForSession(client, LIVE_TABLES_LOCK);
       client.release();
     }
   }

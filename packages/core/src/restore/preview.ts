@@ -15,6 +15,7 @@ import { openSource, restoreSourceSchema } from './source.js';
 import { staged } from './staged-sql.js';
 import { TableBuilds } from './table-builds.js';
 import { previewEntityRestore } from './entity/preview-entity-restore.js';
+import { buildIndexesSerially, resetIndexBuildParallelism } from '../sql/dialect.js';
 
 /** Preview staging schemas: never `mp_restore_…`, which a worker's start-up recovery drops. */
 export const PREVIEW_SCHEMA_PREFIX = 'mp_preview_';
@@ -68,7 +69,7 @@ export async function runRestorePreview(
     const applied = await readAppliedMigrations(client);
     const currentSchema = [...applied].sort().at(-1) ?? null;
     for (let i = 0; i < BUILDERS; i++) builders.push(await deps.pool.connect());
-    for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
+    for (const b of builders) await buildIndexesSerially(b);
     builds = new TableBuilds(deps, builders, schema, started);
     const selection = await resolveSelection(client, input);
 
@@ -110,7 +111,7 @@ export async function runRestorePreview(
     throw err;
   } finally {
     await builds?.close().catch(() => {});
-    if (!failed) for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
+    if (!failed) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
     for (const b of builders) b.release(failed);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');

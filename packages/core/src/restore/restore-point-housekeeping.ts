@@ -12,6 +12,7 @@ import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
 import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
+import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
@@ -22,12 +23,11 @@ type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 async function withRunLock<T>(pool: PgPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
   try {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LIVE_TABLES_LOCK]);
-    if (!rows[0]?.ok) return null;
+    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK))) return null;
     try {
       return await fn(client);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [LIVE_TABLES_LOCK]);
+      await unlockForSession(client, LIVE_TABLES_LOCK);
     }
   } finally {
     client.release();

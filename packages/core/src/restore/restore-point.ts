@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import { publicTable } from './keys.js';
+import { schemaDiskBytes, writeLogTriggerStatements } from '../sql/dialect.js';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -50,12 +51,7 @@ export async function restorePointTables(db: Queryable, schema: string): Promise
 
 /** Disk used by restore point `schema` (tables, indexes, TOAST and the write log), in bytes. */
 export async function restorePointBytes(db: Queryable, schema: string): Promise<bigint> {
-  const { rows } = await db.query<{ bytes: string }>(
-    `SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::text AS bytes
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'`,
-    [schema],
-  );
-  return BigInt(rows[0]?.bytes ?? '0');
+  return schemaDiskBytes(db, schema);
 }
 
 /**
@@ -90,18 +86,7 @@ END $f$`);
   for (const table of tables.filter((t) => !UNTRACKED.has(t))) {
     const on = publicTable(table);
     const name = (op: string) => quoteIdent(`${TRIGGER_PREFIX}${tag}_${op}`);
-    await client.query(
-      `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${on} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    );
-    await client.query(
-      `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${on} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    );
-    await client.query(
-      `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${on} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    );
-    await client.query(
-      `CREATE TRIGGER ${name('t')} BEFORE TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    );
+    for (const statement of writeLogTriggerStatements(on, fn, name)) await client.query(statement);
   }
 }
 

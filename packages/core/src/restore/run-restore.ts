@@ -21,6 +21,7 @@ import { readRestoreInput, type RestoreInput } from './operation-inputs.js';
 import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
 import { changesUsers, keepSelectedOnly, resolveSelection, type TableSelection } from './selection.js';
 import { findBrokenReferences, wouldBreakReferences } from './reference-check.js';
+import { analyzeTables, buildIndexesSerially, resetIndexBuildParallelism } from '../sql/dialect.js';
 
 export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
@@ -186,7 +187,7 @@ async function restoreExclusively(
     // Selective restore (`tables`): only those (and their dependencies) are built, checked and swapped.
     const selection = await resolveSelection(client, input);
     // The builders are the parallelism (one index each, side by side): no parallel workers per index on top.
-    for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
+    for (const b of builders) await buildIndexesSerially(b);
 
     // Stage: the file read once, each table built as soon as it is in.
     progress({ percent: 1, stage: 'validating' });
@@ -245,7 +246,7 @@ async function restoreExclusively(
   } finally {
     await builds.close();
     // Back to the pool as they came; a failed run may have left one mid-statement, so close those.
-    if (!failed) for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
+    if (!failed) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
     for (const b of builders) b.release(failed);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
@@ -266,7 +267,10 @@ export async function analyzeRestoredTables(
   if (tables.length === 0) return;
   const started = Date.now();
   try {
-    await deps.pool.query(`ANALYZE ${tables.map((t) => `public.${quoteIdent(t)}`).join(', ')}`);
+    await analyzeTables(
+      deps.pool,
+      tables.map((t) => `public.${quoteIdent(t)}`),
+    );
     deps.logger.info({ tables: tables.length, ms: Date.now() - started }, 'restore: statistics gathered');
   } catch (err) {
     deps.logger.warn(

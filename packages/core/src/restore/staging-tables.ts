@@ -5,6 +5,7 @@ import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { quoteIdent } from '../backup-format/catalog.js';
 import type { CopyColumn } from '../backup-format/copy-text.js';
 import { invalidBackup, type Problem } from './problems.js';
+import { copyFrozenFromStdin, createUnloggedTable } from '../sql/dialect.js';
 
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
 const NEWLINE = Buffer.from('\n');
@@ -86,8 +87,10 @@ export class StagingTables {
     // Unlogged: the raw rows are scratch; only the converted tables are swapped in. Text, not jsonb:
     // the JSON is parsed once, by the connection that converts the table, so the parsing of one
     // table overlaps with the reading of the next.
-    await this.client.query(
-      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL)`,
+    await createUnloggedTable(
+      this.client,
+      name,
+      '__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL',
     );
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
@@ -143,7 +146,7 @@ export class StagingTables {
       `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
     );
     const list = columns.map((c) => quoteIdent(c.name)).join(', ');
-    this.copy = this.client.query(copyStreams.from(`COPY ${name} (${list}) FROM STDIN WITH (FORMAT text, FREEZE)`));
+    this.copy = this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
   }
 

@@ -4,6 +4,7 @@ import type { BuiltTable } from './build.js';
 import { publicTable, readConstraints, readOwnedSequences } from './keys.js';
 import { reachFailpoint, type FailpointDeps, type FailpointName } from '../failpoints.js';
 import { dropTrackers, trackWrites } from './restore-point.js';
+import { moveTableToSchema } from '../sql/dialect.js';
 
 export interface SwapOptions {
   /**
@@ -64,13 +65,12 @@ export async function swapIn(
       await client.query(`CREATE SCHEMA ${point}`);
       // Whose it is, readable from the catalog alone (recovery decides from it whether this swap committed).
       await client.query(`COMMENT ON SCHEMA ${point} IS ${quoteLiteral(retainIn.operationId)}`);
-      for (const table of names) await client.query(`ALTER TABLE ${publicTable(table)} SET SCHEMA ${point}`);
+      for (const table of names) await moveTableToSchema(client, publicTable(table), point);
       await dropTrackers(client, retainIn.schema, names);
     } else {
       await client.query(`DROP TABLE ${names.map(publicTable).join(', ')}`);
     }
-    for (const table of names)
-      await client.query(`ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} SET SCHEMA public`);
+    for (const table of names) await moveTableToSchema(client, `${quoteIdent(schema)}.${quoteIdent(table)}`, 'public');
     await dropTrackers(client, 'public', names);
     if (options.clearSessions !== false) await client.query('DELETE FROM public.sessions');
     for (const fk of external)

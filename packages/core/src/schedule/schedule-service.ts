@@ -11,6 +11,7 @@ import {
   syncPruneScheduler,
   type SchedulerQueue,
 } from './scheduler.js';
+import { lockForPrismaTransaction } from '../sql/dialect.js';
 
 /** The schedule as the API answers it. */
 export interface ScheduleView extends ScheduleSettings {
@@ -110,7 +111,7 @@ export async function updateBackupSchedule(
   await loadSchedule(deps);
   await deps.prisma.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SCHEDULE_LOCK_KEY})`;
+      await lockForPrismaTransaction(tx, SCHEDULE_LOCK_KEY);
       const current = await tx.backupSchedule.findUniqueOrThrow({ where: { id: SCHEDULE_ID } });
       const settings: ScheduleSettings = { ...settingsOf(current), ...definedOnly(changes) };
       assertLocationAvailable(deps.storage, settings.location);
@@ -164,7 +165,7 @@ export async function resyncSchedulers(
   await loadSchedule(deps);
   return deps.prisma.$transaction(
     async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SCHEDULE_LOCK_KEY})`;
+      await lockForPrismaTransaction(tx, SCHEDULE_LOCK_KEY);
       const settings = settingsOf(await loadSchedule({ prisma: tx }));
       const nextBackupAt = await syncBackupScheduler(queue, settings, opts);
       const nextPruneAt = await syncPruneScheduler(queue, opts);

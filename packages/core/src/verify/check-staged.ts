@@ -11,6 +11,7 @@ import { stageFile } from '../restore/stage.js';
 import { TableBuilds } from '../restore/table-builds.js';
 import { checkBusinessInvariants, type InvariantWarning } from './business-invariants.js';
 import type { CheckResult } from './report.js';
+import { lockForSession, tryLockForSession, unlockForSession } from '../sql/dialect.js';
 
 /** Verify's scratch schemas; never the restore's prefix, whose clean-up assumes the restore lock. */
 export const VERIFY_SCHEMA_PREFIX = 'mp_verify_';
@@ -43,7 +44,7 @@ export async function checkStagedCopy(
   const builder = await deps.pool.connect();
   let failed: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock(hashtext($1))', [schema]);
+    await lockForSession(client, schema);
     await dropAbandonedSchemas(client, deps);
     await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
     return await stageAndCheck(deps, client, builder, schema, copy, opts.trustedBytes, opts.encrypted === true);
@@ -52,7 +53,7 @@ export async function checkStagedCopy(
     throw err;
   } finally {
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
-    await client.query('SELECT pg_advisory_unlock(hashtext($1))', [schema]).catch(() => {});
+    await unlockForSession(client, schema).catch(() => {});
     builder.release(failed);
     client.release(failed);
   }
@@ -116,15 +117,12 @@ async function dropAbandonedSchemas(client: pg.PoolClient, deps: Pick<StagedChec
     [VERIFY_SCHEMA_PREFIX],
   );
   for (const { name } of rows) {
-    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [
-      name,
-    ]);
-    if (!got[0]?.ok) continue;
+    if (!(await tryLockForSession(client, name))) continue;
     try {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
       deps.logger.warn({ schema: name }, 'verify: dropped a scratch schema left by an interrupted verification');
     } finally {
-      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]);
+      await unlockForSession(client, name);
     }
   }
 }

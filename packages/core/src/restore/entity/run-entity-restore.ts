@@ -18,6 +18,7 @@ import {
   type EntityPlan,
 } from './plan.js';
 import { dropStagedSource, stageSource, type EntityStageDeps } from './stage-source.js';
+import { blockWritersOf } from '../../sql/dialect.js';
 
 export type EntityRestoreDeps = EntityStageDeps;
 
@@ -136,8 +137,9 @@ async function writeEntity(
   await client.query('BEGIN');
   try {
     // Reads go on; writes to the data tables wait for this short transaction, so the plan stays true until COMMIT.
-    await client.query(
-      `LOCK TABLE ${ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+    await blockWritersOf(
+      client,
+      ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)),
     );
     const plan = await planEntityRestore(client, schema, input.entityType, input.entityId);
     assertConsistent(plan);

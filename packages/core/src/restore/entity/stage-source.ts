@@ -9,6 +9,13 @@ import { checkStagedFile, isCompleteExport, type BuiltTable } from '../build.js'
 import { checksumMismatch, hashSource, openSource, type RestoreSource, type SourceDeps } from '../source.js';
 import { stageFile, type StagedFile } from '../stage.js';
 import { TableBuilds } from '../table-builds.js';
+import {
+  buildIndexesSerially,
+  lockForSession,
+  resetIndexBuildParallelism,
+  tryLockForSession,
+  unlockForSession,
+} from '../../sql/dialect.js';
 
 export type EntityStageDeps = Pick<BackupRunDeps, 'prisma' | 'pool' | 'storage' | 'logger' | 'failpoints'> & SourceDeps;
 
@@ -51,7 +58,7 @@ export async function stageSource(
   const client = await deps.pool.connect();
   let failed: Error | undefined;
   try {
-    await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [SCHEMA_LOCK_SPACE, schema]);
+    await lockForSession(client, [SCHEMA_LOCK_SPACE, schema]);
     await dropAbandonedSchemas(client);
     const opened = await openSource(deps, source);
     await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
@@ -61,7 +68,7 @@ export async function stageSource(
     const builds = new TableBuilds(deps, builders, schema, started);
     let builderError: Error | undefined;
     try {
-      for (const b of builders) await b.query('SET max_parallel_maintenance_workers = 0');
+      for (const b of builders) await buildIndexesSerially(b);
       // The fast reading only for a stored backup of ours whose checksum is checked below.
       const typed = (m: BackupMetadata | undefined) =>
         opened.expectedSha256 !== null && isCompleteExport(m, currentSchema);
@@ -94,8 +101,7 @@ export async function stageSource(
       throw err;
     } finally {
       await builds.close();
-      if (!builderError)
-        for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
+      if (!builderError) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
       for (const b of builders) b.release(builderError);
     }
   } catch (err) {
@@ -112,7 +118,7 @@ export async function dropStagedSource(staged: StagedSource, failed?: Error): Pr
   const { client, schema } = staged;
   if (failed) await client.query('ROLLBACK').catch(() => {});
   await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
-  await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SCHEMA_LOCK_SPACE, schema]).catch(() => {});
+  await unlockForSession(client, [SCHEMA_LOCK_SPACE, schema]).catch(() => {});
   client.release(failed);
 }
 
@@ -126,15 +132,11 @@ async function dropAbandonedSchemas(client: pg.PoolClient): Promise<void> {
     [ENTITY_SCHEMA_PREFIX],
   );
   for (const { name } of rows) {
-    const { rows: got } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
-      SCHEMA_LOCK_SPACE,
-      name,
-    ]);
-    if (!got[0]?.ok) continue;
+    if (!(await tryLockForSession(client, [SCHEMA_LOCK_SPACE, name]))) continue;
     try {
       await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [SCHEMA_LOCK_SPACE, name]);
+      await unlockForSession(client, [SCHEMA_LOCK_SPACE, name]);
     }
   }
 }
