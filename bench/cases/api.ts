@@ -121,7 +121,7 @@ const LIST_CREATED_BY = 'bench_list';
  * 10,000 backup records in the work database, inserted directly: 70 % scheduled, 20 % manual, 10 % pre-restore;
  * 2 % failed, 0.5 % running, the rest completed; a quarter labelled `reason: pre-migration`, one in seven
  * `env: prod` with a ticket; one in 97 pinned; a verification report on every finished one. One a minute,
- * going back about a week, with every tenth pair sharing one createdAt (the cursor's tie-break on id).
+ * going back about a week, every twentieth sharing its createdAt with the one before (the cursor's tie-break on id).
  */
 async function insertListRecords(url: string, runTag: string): Promise<void> {
   await withClient(url, async (c) => {
