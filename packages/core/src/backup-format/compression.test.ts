@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
 import {
@@ -68,5 +68,68 @@ describe('compression', () => {
       expect(isDecompressError(err)).toBe(true);
       expect((err as Error).message).toMatch(/zstd/);
     }
+  });
+});
+
+/**
+ * Damaged files through `decompressing()` with every kind of consumer the read-only paths use (a
+ * function, a Writable that takes its time): each must reject with a decompression error. A hang
+ * fails the test by its timeout (the restore's decompressor once hung on a frame checksum that
+ * failed after the file's last byte).
+ */
+describe('decompressing() on damaged files', () => {
+  const big = Buffer.from(
+    Array.from({ length: 40_000 }, (_, i) => `{"id":"${i}","amount":"${(i * 7.31).toFixed(2)}"}`).join('\n,'),
+  );
+
+  async function damaged(kind: Compression): Promise<Record<string, Buffer>> {
+    const file = await compress(kind, big);
+    const flip = (at: number) => {
+      const copy = Buffer.from(file);
+      copy[at]! ^= 0x55;
+      return copy;
+    };
+    return {
+      'cut in the middle': file.subarray(0, Math.floor(file.length / 2)),
+      'cut before its last bytes': file.subarray(0, file.length - 3),
+      'only its magic bytes': file.subarray(0, 4),
+      'a byte changed in the middle': flip(Math.floor(file.length / 2)),
+      'a byte of its checksum changed': flip(file.length - 2),
+    };
+  }
+
+  const consumers = {
+    'a function': async (s: AsyncIterable<Buffer>) => {
+      for await (const _ of s);
+    },
+    'a slow Writable': () =>
+      new Writable({
+        highWaterMark: 1024,
+        write(_chunk, _enc, done) {
+          setImmediate(done);
+        },
+      }),
+  };
+
+  it.each(['gzip', 'zstd'] as const)('%s: every damage fails with a decompression error, never hangs', async (kind) => {
+    const failures: string[] = [];
+    for (const [damage, bytes] of Object.entries(await damaged(kind))) {
+      const pieces = [
+        [bytes],
+        Array.from({ length: Math.ceil(bytes.length / 4096) }, (_, i) => bytes.subarray(i * 4096, (i + 1) * 4096)),
+      ];
+      for (const [index, split] of pieces.entries()) {
+        for (const [name, consumer] of Object.entries(consumers)) {
+          const sink = name === 'a function' ? consumer : (consumer as () => Writable)();
+          const err = await pipeline(Readable.from(split), decompressing(), sink as never).then(
+            () => null,
+            (e: unknown) => e,
+          );
+          if (!isDecompressError(err))
+            failures.push(`${damage}, ${index ? 'in pieces' : 'whole'}, ${name}: ${String(err)}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { Duplex, pipeline, Readable, Transform } from 'node:stream';
+import { Transform } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { CompressStream } from 'zstd-napi';
 import zstd from 'zstd-napi/binding.js';
@@ -121,39 +121,102 @@ export function createDecompressor(kind: Compression): Transform {
  * Decompresses whatever its first bytes say (gzip, zstd) and passes anything else through
  * untouched; `onDetect` hears the codec (or null) before the first byte comes out. Streams: memory
  * stays flat, and a consumer that stops early releases the source.
+ *
+ * A plain Transform around the codec's own Transform (no async-generator Duplex): a damaged or cut
+ * file fails the stream with the codec's error wherever it is found, including in the codec's flush
+ * after the last input byte (a frame checksum, a gzip trailer), so a pipeline through it rejects and
+ * never waits forever.
  */
-export function decompressing(onDetect?: (kind: Compression | null) => void): Duplex {
-  return Duplex.from(async function* (source: AsyncIterable<Buffer>) {
-    const it = source[Symbol.asyncIterator]();
-    const head: Buffer[] = [];
-    let headBytes = 0;
-    let ended = false;
-    while (headBytes < COMPRESSION_MAGIC_BYTES) {
-      const next = await it.next();
-      if (next.done) {
-        ended = true;
-        break;
-      }
-      head.push(next.value);
-      headBytes += next.value.length;
-    }
-    const start = Buffer.concat(head);
-    const kind = detectCompression(start);
-    onDetect?.(kind);
-    async function* rest(): AsyncGenerator<Buffer> {
-      if (start.length > 0) yield start;
-      if (ended) return;
-      for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
-    }
-    if (!kind) {
-      yield* rest();
+export function decompressing(onDetect?: (kind: Compression | null) => void): Transform {
+  return new Decompressing(onDetect);
+}
+
+class Decompressing extends Transform {
+  private head: Buffer[] = [];
+  private headBytes = 0;
+  private detected = false;
+  private inner: Transform | null = null;
+  private failed: Error | null = null;
+
+  constructor(private readonly onDetect?: (kind: Compression | null) => void) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (this.detected) {
+      this.forward(chunk, done);
       return;
     }
-    // pipeline() carries an error either way: the source's into the decompressor, and a consumer's stop back to the source.
-    yield* pipeline(
-      Readable.from(rest(), { objectMode: false }),
-      createDecompressor(kind),
-      () => {},
-    ) as AsyncIterable<Buffer>;
-  });
+    this.head.push(chunk);
+    this.headBytes += chunk.length;
+    if (this.headBytes < COMPRESSION_MAGIC_BYTES) {
+      done();
+      return;
+    }
+    this.forward(this.detect(), done);
+  }
+
+  override _flush(done: (err?: Error | null) => void): void {
+    const start = this.detected ? null : this.detect();
+    if (start && start.length > 0 && !this.inner) this.push(start);
+    const inner = this.inner;
+    if (!inner) {
+      done();
+      return;
+    }
+    const finish = (err?: Error | null) => {
+      inner.off('end', onEnd);
+      inner.off('error', finish);
+      done(err ?? this.failed);
+    };
+    const onEnd = () => finish();
+    inner.once('end', onEnd);
+    inner.once('error', finish);
+    if (this.failed) finish(this.failed);
+    else if (start && start.length > 0) inner.end(start);
+    else inner.end();
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.inner?.destroy();
+    done(err);
+  }
+
+  /** Names the codec from the bytes held so far; sets up its decompressor. Returns those bytes. */
+  private detect(): Buffer {
+    const start = Buffer.concat(this.head);
+    this.head = [];
+    this.detected = true;
+    const kind = detectCompression(start);
+    this.onDetect?.(kind);
+    if (kind) {
+      const inner = createDecompressor(kind);
+      inner.on('data', (out: Buffer) => this.push(out));
+      // The codec's error fails this stream (and so the pipeline), whenever it comes.
+      inner.on('error', (err: Error) => {
+        this.failed ??= err;
+        this.destroy(err);
+      });
+      this.inner = inner;
+    }
+    return start;
+  }
+
+  /** Passes `chunk` on (through the codec when there is one); `done` once the codec has taken it. */
+  private forward(chunk: Buffer, done: (err?: Error | null) => void): void {
+    if (this.failed) {
+      done(this.failed);
+      return;
+    }
+    if (!this.inner) {
+      if (chunk.length > 0) this.push(chunk);
+      done();
+      return;
+    }
+    if (chunk.length === 0) {
+      done();
+      return;
+    }
+    this.inner.write(chunk, (err) => done(err ?? this.failed));
+  }
 }

@@ -56,6 +56,7 @@ export async function takePreMigrationBackup(deps: BackupRunDeps, now = new Date
     includeAuditLogs: true,
     includeSessions: false,
   });
+  await exported.invariants;
   return {
     id,
     key: exported.local.key,

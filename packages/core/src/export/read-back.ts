@@ -24,7 +24,8 @@ export interface ReadBackOutcome {
  * against the record (`readBackCopy`: readable, size, checksum, decompress, parse, metadata, counts).
  * The reference check is skipped (it needs the rows staged; `POST /api/backup/:id/verify` runs it),
  * and the report says so (`references: 'skipped'`). `snapshotWarnings` are the invariants the export
- * computed in its own snapshot (absent when this attempt resumed a file exported earlier).
+ * computed in its own snapshot (absent when this attempt resumed a file exported earlier), or the promise
+ * of them while PostgreSQL still computes them: awaited after the copies are read, so both run at once.
  * Copies that fail are deleted from their storage unless `keepFailed` (an unreadable copy on an
  * attempt that will be retried), so a record only ever lists copies that passed.
  */
@@ -32,22 +33,28 @@ export async function readBackCopies(
   deps: { storage: StorageSet; logger: Logger; encryption?: EncryptionSettings },
   expected: ExpectedFile,
   storage: RecordStorage,
-  opts: { snapshotWarnings?: InvariantWarning[]; keepUnreadable: boolean },
+  opts: {
+    snapshotWarnings?: InvariantWarning[] | Promise<InvariantWarning[] | undefined>;
+    keepUnreadable: boolean;
+  },
 ): Promise<ReadBackOutcome> {
   const started = Date.now();
   const copies = copiesOf({ storage });
   const reports = [];
   const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
   for (const copy of copies) reports.push(await readBackCopy(deps.storage, expected, copy, keyring));
+  const readMs = Date.now() - started;
+  // PostgreSQL computed them in the export's snapshot while the copies were read; rejects if they failed.
+  const snapshotWarnings = await opts.snapshotWarnings;
   const report: VerifyReport = {
     ...buildReport({
       trigger: 'read-back',
       copies: reports,
       references: 'skipped',
-      invariants: opts.snapshotWarnings ? 'snapshot' : 'not-run',
-      warnings: toReportWarnings(opts.snapshotWarnings ?? []),
+      invariants: snapshotWarnings ? 'snapshot' : 'not-run',
+      warnings: toReportWarnings(snapshotWarnings ?? []),
     }),
-    durationMs: Date.now() - started,
+    durationMs: readMs,
   };
   const unreadable = reports.filter((r) => r.checks.some((c) => c.name === 'readable' && !c.ok)).map((r) => r.copy);
   const outcome: ReadBackOutcome = { report, storage: { ...storage }, failed: [], unreadable, leftovers: [] };

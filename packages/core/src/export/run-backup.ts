@@ -123,7 +123,8 @@ export async function runBackup(
     data: { status: 'running', attempts: ctx.attempt, startedAt: record.startedAt ?? new Date(), error: null },
   });
   let storage = readRecordStorage(record.storage);
-  let snapshotWarnings: InvariantWarning[] | undefined;
+  // The invariants PostgreSQL computes in the export's snapshot while the copies are read back.
+  let snapshotWarnings: Promise<InvariantWarning[] | undefined> | undefined;
 
   // A file left in clear by an attempt before encryption became required is written again, encrypted,
   // so a retried upload never sends clear bytes.
@@ -132,7 +133,7 @@ export async function runBackup(
     if (clearButRequired && storage.local) await removeLocal(deps, storage);
     const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
     storage = { ...storage, local: exported.local };
-    snapshotWarnings = exported.summary.warnings;
+    snapshotWarnings = exported.invariants;
     record = await deps.prisma.backupRecord.update({
       where: { id: backupId },
       data: {
@@ -240,11 +241,19 @@ export async function exportToLocal(
   compression: Compression | null;
   keyId: string | null;
   summary: ExportSummary;
+  /**
+   * The business invariants over the snapshot: PostgreSQL computes them after the file is written,
+   * while the caller goes on (reads it back); the connection is released once they are in. Rejects
+   * when they fail (marked handled: a caller that gives up first leaves no unhandled rejection).
+   */
+  invariants: Promise<InvariantWarning[] | undefined>;
 }> {
   // A previous attempt killed mid-write left its temporary file; this record owns these names.
   for (const ext of STORED_EXTENSIONS) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
   const client = await deps.pool.connect();
   let failed: Error | undefined;
+  // Once the file is written the client is released when the invariants are in, not here.
+  let handedOver = false;
   try {
     const summary: ExportSummary = { recordCounts: {}, schemaVersion: null, timestamp: '' };
     const source = exportSnapshot(
@@ -260,7 +269,7 @@ export async function exportToLocal(
           counts: p.counts as Record<string, number>,
         }),
       deps,
-      { invariants: true },
+      { invariants: true, afterStream: true },
     );
     const { compression, stream } = await compressIfLarge(
       source,
@@ -275,6 +284,20 @@ export async function exportToLocal(
     const stored = await deps.storage.local.put(key, digest.stream);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
+    const settled = summary.settled ?? Promise.resolve();
+    handedOver = true;
+    const invariants = settled.then(
+      () => {
+        client.release();
+        return summary.warnings;
+      },
+      (err: Error) => {
+        // Inside the snapshot still: closed, not reused.
+        client.release(err);
+        throw err;
+      },
+    );
+    invariants.catch(() => {});
     return {
       local: { key, path: stored.location.path },
       bytes,
@@ -283,13 +306,14 @@ export async function exportToLocal(
       compression,
       keyId: sealed.keyId,
       summary,
+      invariants,
     };
   } catch (err) {
     failed = err as Error;
     throw err;
   } finally {
     // A connection left inside COPY or the snapshot transaction is closed, not reused.
-    client.release(failed);
+    if (!handedOver) client.release(failed);
   }
 }
 

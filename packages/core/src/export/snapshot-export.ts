@@ -22,6 +22,11 @@ export interface ExportSummary {
   timestamp: string;
   /** The business invariants over the exported rows (same snapshot), when asked for; else absent. */
   warnings?: InvariantWarning[];
+  /**
+   * With `checks.afterStream`: settles once the invariants (when asked for) ran in the snapshot and it
+   * was committed, which happens after the stream's last byte. The client stays busy until then.
+   */
+  settled?: Promise<void>;
 }
 
 // CSV with quote and delimiter bytes that JSON text can never contain: each row's JSON comes out
@@ -58,7 +63,9 @@ function countNewlines(chunk: Buffer): number {
  * not finish (error, or the consumer stops early) the connection may still be inside COPY: the
  * caller must release it with an error (`client.release(err)`), which closes it and so ends the
  * transaction. `summary` is filled before the first byte, except `warnings`: with
- * `checks.invariants` the business invariants run on the same snapshot once the last row is out.
+ * `checks.invariants` the business invariants run on the same snapshot once the last row is out,
+ * before the stream ends, or, with `checks.afterStream`, after it: then `summary.settled` says when
+ * they ran and the snapshot committed, and the client must not be released before it settles.
  * `options.schema` reads the tables from another schema than `public` (a restore point, for its
  * pre-restore file): they are locked first (ACCESS SHARE), so the point cannot be dropped half-read.
  */
@@ -68,7 +75,7 @@ export async function* exportSnapshot(
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
   failpoints?: FailpointDeps,
-  checks?: { invariants?: boolean },
+  checks?: { invariants?: boolean; afterStream?: boolean },
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
   const schema = options.schema ?? 'public';
@@ -130,6 +137,12 @@ export async function* exportSnapshot(
   }
   yield Buffer.from('}}\n');
   // Still inside the snapshot: the warnings describe exactly the rows just written.
-  if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema });
-  await client.query('COMMIT');
+  const settle = async () => {
+    if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema });
+    await client.query('COMMIT');
+  };
+  if (!checks?.afterStream) return await settle();
+  // The stream ends now; PostgreSQL checks the invariants while the caller reads the file back.
+  summary.settled = settle();
+  summary.settled.catch(() => {});
 }

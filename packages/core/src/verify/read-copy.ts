@@ -11,6 +11,10 @@ import type { CheckResult, CopyReport } from './report.js';
 import { createDecryptStream, type Keyring } from '../crypto/index.js';
 import { Sha256Tally, sha256Of, tallied } from '../crypto/sha256.js';
 import { decompressing, isDecompressError, type Compression } from '../backup-format/compression.js';
+import { jsonObjectProblem } from '../backup-format/json-check.js';
+import { LayoutChecker, LayoutRowError } from '../backup-format/layout-check.js';
+import { ourLayoutMetadata } from '../backup-format/line-reader.js';
+import { NEWLINE } from '../backup-format/bytes.js';
 
 /** What a file that does not decrypt fails with (crypto/decrypt-stream.ts). */
 const DECRYPTION_ERRORS = new Set(['BACKUP_KEY_UNAVAILABLE', 'BACKUP_DECRYPTION_FAILED', 'BACKUP_TRUNCATED']);
@@ -29,8 +33,6 @@ export interface ExpectedFile {
 
 /** The stream broke while reading the stored bytes (storage or network), as opposed to bad content. */
 class ReadFailure extends Error {}
-/** A row that is not a JSON object. */
-class RowParseError extends Error {}
 
 /**
  * Reads one stored copy from where it is kept (through {@link openCopy}) and checks it against its
@@ -143,15 +145,30 @@ export async function hashCopy(storage: StorageSet, copy: StoredCopy): Promise<{
   return sha256Of((await openCopy(storage, copy)) as AsyncIterable<Buffer>);
 }
 
-/** The document's bytes in: structure scanned, every row parsed, metadata read, rows counted. */
+/** Longest first line looked at for this product's metadata line before falling back to the structural scan. */
+const FIRST_LINE_MAX = 4 * 1024 * 1024;
+
+/**
+ * The document's bytes in: structure checked, every row checked to be a JSON object (on its bytes, as
+ * `JSON.parse` would accept it), metadata read, rows counted. A document whose first line is this
+ * product's metadata line is checked line by line in that layout ({@link LayoutChecker}); any other
+ * goes through the structural scan ({@link BackupScanner}), each row checked the same way.
+ */
 class ContentSink extends Writable {
-  readonly scanner = new BackupScanner();
+  private scanner: BackupScanner | undefined;
+  private layout: LayoutChecker | undefined;
+  private head: Buffer[] = [];
+  private headBytes = 0;
   metadata: BackupMetadata | undefined;
-  readonly counts = new Map<string, number>();
+  private readonly scanned = new Map<string, number>();
+
+  get counts(): Map<string, number> {
+    return this.layout ? this.layout.counts : this.scanned;
+  }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     try {
-      this.handle(this.scanner.push(chunk));
+      this.take(chunk);
       cb();
     } catch (err) {
       cb(err as Error);
@@ -160,32 +177,54 @@ class ContentSink extends Writable {
 
   override _final(cb: (err?: Error | null) => void): void {
     try {
-      this.handle(this.scanner.end());
+      if (!this.layout && !this.scanner) this.choose(true);
+      if (this.layout) this.layout.end();
+      else this.handle(this.scanner!.end());
       cb();
     } catch (err) {
       cb(err as Error);
     }
   }
 
+  private take(chunk: Buffer): void {
+    if (this.layout) this.layout.push(chunk);
+    else if (this.scanner) this.handle(this.scanner.push(chunk));
+    else {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
+      if (chunk.includes(NEWLINE) || this.headBytes > FIRST_LINE_MAX) this.choose(false);
+    }
+  }
+
+  /** Line by line when the first line is this product's metadata line, else the structural scan. */
+  private choose(atEnd: boolean): void {
+    const all = Buffer.concat(this.head);
+    this.head = [];
+    const nl = all.indexOf(NEWLINE);
+    const ours = nl >= 0 ? ourLayoutMetadata(all.toString('utf8', 0, nl)) : undefined;
+    if (ours !== undefined) {
+      this.metadata = readMetadata(ours);
+      this.layout = new LayoutChecker(nl + 1);
+      this.layout.push(all.subarray(nl + 1));
+    } else {
+      this.scanner = new BackupScanner();
+      if (all.length > 0 || atEnd) this.handle(this.scanner.push(all));
+    }
+  }
+
   private handle(events: ScanEvent[]): void {
     for (const e of events) {
       if (e.type === 'metadata') this.metadata = readMetadata(e.value);
-      else if (e.type === 'tableStart') this.counts.set(e.key, 0);
+      else if (e.type === 'tableStart') this.scanned.set(e.key, 0);
       else if (e.type === 'rows') {
-        let n = this.counts.get(e.key) ?? 0;
+        let n = this.scanned.get(e.key) ?? 0;
         for (const row of e.rows) {
-          let value: unknown;
-          try {
-            value = JSON.parse(row.toString('utf8'));
-          } catch {
-            throw new RowParseError(`${e.key}: row ${n} is not valid JSON`);
-          }
-          if (!value || typeof value !== 'object' || Array.isArray(value))
-            throw new RowParseError(`${e.key}: row ${n} is not a JSON object`);
+          const problem = jsonObjectProblem(row);
+          if (problem !== null) throw new LayoutRowError(e.key, n, problem);
           n++;
         }
-        this.counts.set(e.key, n);
-      } else if (e.type === 'tableEnd') this.counts.set(e.key, e.count);
+        this.scanned.set(e.key, n);
+      } else if (e.type === 'tableEnd') this.scanned.set(e.key, e.count);
     }
   }
 }
@@ -231,7 +270,7 @@ function metadataProblems(details: unknown): string {
 }
 
 function messageOf(err: unknown): string {
-  return err instanceof ScanError || err instanceof RowParseError
+  return err instanceof ScanError || err instanceof LayoutRowError
     ? err.message
     : err instanceof Error
       ? err.message
