@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- bench args]`: install, generate, provision PostgreSQL + Redis (BENCH_DATABASE_URL/DATABASE_URL and
-// BENCH_REDIS_URL/REDIS_URL when given and reachable → testcontainers is not used → local processes in a temp folder),
+// BENCH_REDIS_URL/REDIS_URL when given and reachable → testcontainers is not used → local processes in a temp
+// folder),
 // then run `node --import tsx bench/run.ts <args>`. The bench creates its own databases (mp_bench_*) on that server.
 // Stops what it started; exits with the bench's code (0 even when a target fails: it is a measurement).
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';

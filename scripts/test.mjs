@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and scan every log it captured for
+// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and
+// scan every log it captured for
 // secrets (scripts/check-secrets.mjs). Tears everything down at the end.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

@@ -113,12 +113,20 @@ class Gen {
     const pad = (n: number, w = 2) => String(n).padStart(w, '0');
     const year = this.chance(0.1) ? 1 + this.int(4000) : 1900 + this.int(200);
     const offset = this.pick(['+00', '-03:30', '+05:45', '+14', '-12']);
-    return `${pad(year, 4)}-${pad(1 + this.int(12))}-${pad(1 + this.int(28))} ${pad(this.int(24))}:${pad(this.int(60))}:${pad(this.int(60))}.${pad(this.int(1_000_000), 6)}${offset}${this.chance(0.03) ? ' BC' : ''}`;
+    return (
+      `${pad(year, 4)}-${pad(1 + this.int(12))}-${pad(1 + this.int(28))} ${pad(this.int(24))}:` +
+      `${pad(this.int(60))}:${pad(this.int(60))}.${pad(this.int(1_000_000), 6)}${offset}${
+        this.chance(0.03) ? ' ' + 'BC' : ''
+      }`
+    );
   }
   date(): string {
     const special = ['4713-01-01 BC', '5874897-12-31', '0001-01-01', '2000-02-29', 'infinity', '-infinity'];
     if (this.chance(0.2)) return this.pick(special);
-    return `${String(1 + this.int(9999)).padStart(4, '0')}-${String(1 + this.int(12)).padStart(2, '0')}-${String(1 + this.int(28)).padStart(2, '0')}`;
+    return (
+      `${String(1 + this.int(9999)).padStart(4, '0')}-${String(1 + this.int(12)).padStart(2, '0')}-` +
+      `${String(1 + this.int(28)).padStart(2, '0')}`
+    );
   }
   /** JSON text (numbers as written: 10.250, 1e400, -0), nested, with awkward keys and strings. */
   json(depth = 0): string {
@@ -142,7 +150,9 @@ class Gen {
       case 3:
         return JSON.stringify(this.chance(0.1) ? '$json' : this.text(8));
       case 4:
-        return `[${Array.from({ length: this.int(4) }, () => this.json(depth + 1)).join(this.pick([',', ', ', ' ,\n\t']))}]`;
+        return `[${Array.from({ length: this.int(4) }, () => this.json(depth + 1)).join(
+          this.pick([',', ', ', ' ' + ',\n\t']),
+        )}]`;
       default: {
         const keys = new Set(Array.from({ length: this.int(4) }, () => (this.chance(0.2) ? '$json' : this.text(5))));
         return `{${[...keys].map((k) => `${JSON.stringify(k)}: ${this.json(depth + 1)}`).join(', ')}}`;

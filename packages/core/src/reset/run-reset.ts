@@ -51,7 +51,8 @@ export async function runReset(
       droppedPoints = await dropAllRestorePoints(client);
       await client.query(`TRUNCATE ${BACKUP_TABLES.map((t) => `public.${quoteIdent(t.table)}`).join(', ')}`);
       await client.query(
-        `INSERT INTO public.users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive", "mustChangePassword")
+        `INSERT INTO public.users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive",
+          "mustChangePassword")
          VALUES ($1, $2, $3, $4, 'Super', 'Admin', 'ADMIN', true, true)`,
         [id, SUPERADMIN_USERNAME, 'superadmin@millennium-potters.local', passwordHash],
       );

@@ -11,7 +11,9 @@ export interface TablePreview {
   added: number;
   /** Keys live and not in the file (a whole or selective restore removes them; an entity restore never does: 0). */
   removed: number;
-  /** Keys on both sides whose row hash differs (an entity restore reports these as conflicts and keeps the live row). */
+  /**
+   * Keys on both sides whose row hash differs (an entity restore reports these as conflicts and keeps the live row).
+   */
   changed: number;
   /** The first few changed (or conflicting) primary keys, for the operator to look at. */
   sampleChangedKeys: string[];

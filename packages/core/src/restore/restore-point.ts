@@ -70,7 +70,8 @@ export async function trackWrites(client: Queryable, schema: string, tables: str
   const log = `${quoteIdent(schema)}.${quoteIdent(WRITES_TABLE)}`;
   const fn = `${quoteIdent(schema)}.${quoteIdent(TRACK_FUNCTION)}`;
   await client.query(
-    `CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed boolean NOT NULL)`,
+    `CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed ` +
+      `boolean NOT NULL)`,
   );
   await client.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
@@ -82,7 +83,8 @@ BEGIN
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO ${log} (tbl, key, existed) SELECT TG_TABLE_NAME, o.id::text, true FROM o;
   ELSE
-    EXECUTE format('INSERT INTO ${log.replaceAll("'", "''")} (tbl, key, existed) SELECT %L, id::text, true FROM %I.%I', TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    EXECUTE format('INSERT INTO ${log.replaceAll("'", "''")} (tbl, key, existed) '
+      || 'SELECT %L, id::text, true FROM %I.%I', TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
   END IF;
   RETURN NULL;
 END $f$`);
@@ -91,13 +93,16 @@ END $f$`);
     const on = publicTable(table);
     const name = (op: string) => quoteIdent(`${TRIGGER_PREFIX}${tag}_${op}`);
     await client.query(
-      `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${on} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${on} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE ` +
+        `FUNCTION ${fn}()`,
     );
     await client.query(
-      `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${on} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${on} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH ` +
+        `STATEMENT EXECUTE FUNCTION ${fn}()`,
     );
     await client.query(
-      `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${on} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+      `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${on} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE ` +
+        `FUNCTION ${fn}()`,
     );
     await client.query(
       `CREATE TRIGGER ${name('t')} BEFORE TRUNCATE ON ${on} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,

@@ -87,7 +87,8 @@ export class StagingTables {
     // the JSON is parsed once, by the connection that converts the table, so the parsing of one
     // table overlaps with the reading of the next.
     await this.client.query(
-      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL)`,
+      `CREATE UNLOGGED TABLE ${name} (__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT ` +
+        `NULL)`,
     );
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
     this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
@@ -140,7 +141,8 @@ export class StagingTables {
     await this.client.query('BEGIN');
     this.inTransaction = true;
     await this.client.query(
-      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
+      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING ` +
+        `GENERATED)`,
     );
     const list = columns.map((c) => quoteIdent(c.name)).join(', ');
     this.copy = this.client.query(copyStreams.from(`COPY ${name} (${list}) FROM STDIN WITH (FORMAT text, FREEZE)`));

@@ -36,7 +36,8 @@ class RowParseError extends Error {}
  * Reads one stored copy from where it is kept (through {@link openCopy}) and checks it against its
  * record, in one pass: `readable`, `size`, `checksum` (SHA-256 of the stored bytes), `decrypt` (an
  * encrypted file, with `keyring`), `decompress`
- * (gzip and zstd files, told apart by their first bytes whatever the record says), `parse` (the document's structure, and every row a JSON object), `metadata` (valid,
+ * (gzip and zstd files, told apart by their first bytes whatever the record says), `parse` (the document's structure,
+ * and every row a JSON object), `metadata` (valid,
  * and the schema version and counts the record holds) and `counts` (rows per table as the metadata
  * says). Never throws for a bad copy: each failure is a check with `ok: false` and its details.
  * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.

@@ -21,7 +21,8 @@ export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind:
  * (a stored one) is complete; inserts the `queued` Operation (kind `entity_restore`) under the operation lock, then
  * enqueues `backup.entity_restore` with jobId = operation id. Whether the backup holds the entity is
  * known only once the worker reads the file (the job then fails with ENTITY_NOT_IN_BACKUP).
- * Trap: an uploaded file is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the worker.
+ * Trap: an uploaded file is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the
+ * worker.
  * @throws AppError UNSUPPORTED_ENTITY_TYPE, VALIDATION_ERROR, MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS,
  *   BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
  */

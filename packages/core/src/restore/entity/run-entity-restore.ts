@@ -70,7 +70,8 @@ function readInput(input: unknown): EntityRestoreInput {
  *    entry (`ENTITY_RESTORED`, the entity and the counts, by the admin). Live rows are never
  *    updated or deleted; conflicts are reported in the result. Sessions stay.
  * Any failure leaves the live tables as they were; the private schema is always dropped.
- * @throws AppError ENTITY_NOT_IN_BACKUP, ENTITY_RESTORE_CONFLICT (details.problems), OPERATION_IN_PROGRESS, and the file's errors
+ * @throws AppError ENTITY_NOT_IN_BACKUP, ENTITY_RESTORE_CONFLICT (details.problems), OPERATION_IN_PROGRESS, and the
+ * file's errors
  */
 export async function runEntityRestore(
   deps: EntityRestoreDeps,
@@ -137,7 +138,8 @@ async function writeEntity(
   try {
     // Reads go on; writes to the data tables wait for this short transaction, so the plan stays true until COMMIT.
     await client.query(
-      `LOCK TABLE ${ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)).join(', ')} IN SHARE ROW EXCLUSIVE MODE`,
+      `LOCK TABLE ${ENTITY_RESTORE_TABLES.map((k) => publicTable(tableByKey(k)!.table)).join(', ')} IN SHARE ROW ` +
+        `EXCLUSIVE MODE`,
     );
     const plan = await planEntityRestore(client, schema, input.entityType, input.entityId);
     assertConsistent(plan);
@@ -151,7 +153,8 @@ async function writeEntity(
       parentsRestored: plan.parents,
     };
     const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO public.audit_logs ("actorId", action, "entityType", "entityId", after) VALUES ($1, 'ENTITY_RESTORED', $2, $3, $4) RETURNING id::text`,
+      `INSERT INTO public.audit_logs ("actorId", action, "entityType", "entityId", after) VALUES ($1, ` +
+        `'ENTITY_RESTORED', $2, $3, $4) RETURNING id::text`,
       [input.actorId, AUDIT_ENTITY_TYPE[input.entityType], input.entityId, JSON.stringify(after)],
     );
     await client.query('COMMIT');
