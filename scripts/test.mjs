@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and
-// scan every log it captured for
-// secrets (scripts/check-secrets.mjs). Tears everything down at the end.
+// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome) and line
+// length (scripts/check-line-length.mjs), run vitest and scan every log it captured for secrets
+// (scripts/check-secrets.mjs). Tears everything down at the end.
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -143,6 +143,10 @@ async function main() {
   );
   log('format and lint (biome check)');
   await step(() => runStep(bin('biome'), ['check', '.'], opts).finally(killGroup));
+  log('line length (scripts/check-line-length.mjs)');
+  await step(() =>
+    runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-line-length.mjs')], opts).finally(killGroup),
+  );
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
   // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
   const report = path.join(local(), 'vitest-report.json');
