@@ -10,10 +10,8 @@ import type { OperationAccepted } from '../../operations/enqueue-operation.js';
 import { enqueueWithin } from '../../operations/enqueue-within.js';
 import { operationInProgress } from '../../operations/exclusive-operations.js';
 import { withOperationLock } from '../../operations/operation-lock.js';
+import type { RestoreSource } from '../source.js';
 import { assertEntityTarget } from './input.js';
-
-/** What an entity restore reads: a stored backup, or a file the API saved in the upload folder. */
-export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string };
 
 /**
  * Accepts an entity restore from a stored backup or an upload: checks the entity type and id, that maintenance is
@@ -29,7 +27,7 @@ export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind:
 export async function requestEntityRestore(
   deps: { prisma: PrismaClient; producer: Producer; logger: Logger },
   input: {
-    source: EntityRestoreSource;
+    source: RestoreSource;
     entityType: string;
     entityId: string;
     createdBy: string;
@@ -64,7 +62,7 @@ export async function requestEntityRestore(
 async function accept(
   deps: { prisma: PrismaClient },
   input: {
-    source: EntityRestoreSource;
+    source: RestoreSource;
     entityType: string;
     entityId: string;
     createdBy: string;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
-import { AppError, requestEntityRestore, type EntityRestoreSource } from '@mp/core';
+import { AppError, requestEntityRestore, type RestoreSource } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { accepted } from '../../reply.js';
@@ -28,7 +28,7 @@ const jsonBody = z
 const uploadFields = z.object(target);
 
 interface EntityRequest {
-  source: EntityRestoreSource;
+  source: RestoreSource;
   entityType: string;
   entityId: string;
 }
