@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from '@mp/jobs';
 import { generateStrongPassword, hashPassword } from '../auth/password.js';
@@ -19,6 +20,14 @@ export interface ResetResult {
   generatedPassword?: string;
   durationMs: number;
 }
+
+/** {@link ResetResult} as stored on `Operation.result` (JSON; `generatedPassword` gone once claimed). */
+export const resetResultSchema = z.object({
+  safetyBackupId: z.string(),
+  superAdmin: z.object({ id: z.string(), username: z.string(), mustChangePassword: z.literal(true) }),
+  generatedPassword: z.string().optional(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<ResetResult>;
 
 /**
  * Emergency reset: with maintenance on, takes a full safety backup, then in one transaction wipes

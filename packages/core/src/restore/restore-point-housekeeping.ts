@@ -12,6 +12,7 @@ import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
 import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
+import { restoreResultSchema } from './run-restore.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
@@ -94,8 +95,8 @@ export async function dropStaleRestorePoints(
       bytes: Number(bytes),
       undoUntil: op!.undoUntil!.toISOString(),
     });
-    const result = (op!.result ?? {}) as { safetyBackup?: string };
-    if (result.safetyBackup === 'pending') report.needsExport.push(op!.id);
+    const { safetyBackup } = restoreResultSchema.pick({ safetyBackup: true }).safeParse(op!.result).data ?? {};
+    if (safetyBackup === 'pending') report.needsExport.push(op!.id);
   }
   return report;
 }

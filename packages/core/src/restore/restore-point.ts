@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
@@ -136,6 +137,13 @@ export interface TableWrites {
   /** Keys that existed at the restore and are gone. */
   deleted: number;
 }
+
+export const tableWritesSchema = z.object({
+  table: z.string(),
+  inserted: z.number(),
+  updated: z.number(),
+  deleted: z.number(),
+}) satisfies z.ZodType<TableWrites>;
 
 /**
  * What an undo of the restore whose point is `schema` would discard, per tracked table: exact counts

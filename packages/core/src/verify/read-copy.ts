@@ -4,6 +4,7 @@ import { isStorageError } from '@mp/storage';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { openCopy } from '../backups/open-copy.js';
+import { readRecordCounts } from '../backups/record-storage.js';
 import type { StoredCopy } from '../backups/copies.js';
 import type { StorageSet } from '../deps.js';
 import { isAppError, type AppError } from '../errors.js';
@@ -199,7 +200,7 @@ function checkMetadata(metadata: BackupMetadata, expected: ExpectedFile): CheckR
   if (expected.schemaVersion && metadata.schemaVersion !== expected.schemaVersion) {
     problems.push(`schema version ${metadata.schemaVersion ?? 'none'}, the record says ${expected.schemaVersion}`);
   }
-  const recorded = (expected.recordCounts ?? null) as Record<string, number> | null;
+  const recorded = readRecordCounts(expected.recordCounts);
   if (recorded) {
     const inFile = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
     for (const key of new Set([...Object.keys(recorded), ...Object.keys(inFile)])) {

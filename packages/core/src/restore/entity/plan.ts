@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import type pg from 'pg';
 import { quoteIdent } from '../../backup-format/catalog.js';
-import { BACKUP_TABLES, tableByKey, type BackupTableKey } from '../../backup-format/tables.js';
+import { BACKUP_TABLES, backupTableKeySchema, tableByKey, type BackupTableKey } from '../../backup-format/tables.js';
 import { ENTITY_TABLES, RELATIONS, ownedRelations, type GraphEntityType } from '../../dependencies/graph.js';
 import { AppError } from '../../errors.js';
 import { publicTable, readIndexes } from '../keys.js';
@@ -24,6 +25,12 @@ export interface EntityConflict {
   /** The columns whose values differ between the backup and the live row. */
   changedFields: string[];
 }
+
+export const entityConflictSchema = z.object({
+  table: backupTableKeySchema,
+  id: z.string(),
+  changedFields: z.array(z.string()),
+}) satisfies z.ZodType<EntityConflict>;
 
 export interface TablePlan {
   /** Rows of the subtree (and the parents it needs) found in the file. */

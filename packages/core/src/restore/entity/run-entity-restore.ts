@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { rm } from 'node:fs/promises';
 import type pg from 'pg';
 import { UnrecoverableError } from '@mp/jobs';
-import type { BackupTableKey } from '../../backup-format/tables.js';
-import type { GraphEntityType } from '../../dependencies/graph.js';
+import { backupTableKeySchema, type BackupTableKey } from '../../backup-format/tables.js';
+import { isGraphEntityType, type GraphEntityType } from '../../dependencies/graph.js';
 import { AppError } from '../../errors.js';
 import type { JobProgress } from '../../job-progress.js';
 import { withExclusiveMaintenance } from '../exclusive.js';
@@ -14,6 +15,7 @@ import {
   ENTITY_RESTORE_TABLES,
   insertPlannedRows,
   planEntityRestore,
+  entityConflictSchema,
   type EntityConflict,
   type EntityPlan,
 } from './plan.js';
@@ -41,6 +43,24 @@ export interface EntityRestoreResult {
   sha256: string;
   durationMs: number;
 }
+
+const tableCounts = z.partialRecord(backupTableKeySchema, z.number());
+
+/** {@link EntityRestoreResult} as stored on `Operation.result` (JSON), for reading it back. */
+export const entityRestoreResultSchema = z.object({
+  entityType: z.custom<GraphEntityType>((v) => typeof v === 'string' && isGraphEntityType(v)),
+  entityId: z.string(),
+  backupId: z.string().nullable(),
+  inserted: tableCounts,
+  skippedIdentical: tableCounts,
+  conflictCount: z.number(),
+  conflicts: z.array(entityConflictSchema),
+  parentsRestored: z.array(z.object({ table: backupTableKeySchema, id: z.string() })),
+  sessionsCleared: z.literal(false),
+  auditLogId: z.string(),
+  sha256: z.string(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<EntityRestoreResult>;
 
 /** The names of the entity types in the audit trail, as the application writes them. */
 const AUDIT_ENTITY_TYPE: Record<GraphEntityType, string> = {
