@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, hashPassword, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, seededRandom, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createRestoreWorkspace,
+  createTestDatabase,
+  seededRandom,
+  tableHashes,
+  type RestoreWorkspace,
+  type TestDatabase,
+} from '@mp/testing';
 
 /**
  * The whole round trip, exact: random rows for every column type of the schema, backed up by the
@@ -21,6 +26,7 @@ const TABLES = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repa
 const SEEDS = process.env.ROUND_TRIP_SEEDS?.split(',').map(Number) ?? [1, 2, 3, 4];
 
 let db: TestDatabase;
+let workspace: RestoreWorkspace;
 let dir: string;
 let deps: RestoreDeps;
 let adminHash: string;
@@ -429,22 +435,16 @@ async function scramble(): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-roundtrip-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  deps = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
+  workspace = await createRestoreWorkspace(db, 'roundtrip', {
     settings: { gzipLevel: 1, compressThresholdBytes: 1024 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  });
+  ({ dir, deps } = workspace);
   adminHash = await hashPassword('round-trip admin password');
 });
 
 afterAll(async () => {
   await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await workspace?.remove();
 });
 
 describe('round trip of random rows for every column type', () => {
