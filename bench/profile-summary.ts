@@ -35,7 +35,9 @@ const where = (url: string) => {
   return repo ? `${repo[1]}/${repo[2]}` : url ? 'other' : '(native/vm)';
 };
 const fnKey = (n: Node) =>
-  `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:${n.callFrame.lineNumber + 1}`;
+  `${n.callFrame.functionName || '(anonymous)'} ` +
+  `${n.callFrame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/\/work\/main\//, '')}:` +
+  `${n.callFrame.lineNumber + 1}`;
 
 const sum = (key: (n: Node) => string) => {
   const out = new Map<string, number>();

@@ -35,7 +35,8 @@ function serviceUrls(): { adminUrl: string; redisUrl: string } {
     (env.DATABASE_URL ? withDatabase(env.DATABASE_URL, 'postgres') : '');
   if (!adminUrl)
     throw new Error(
-      'set BENCH_ADMIN_DATABASE_URL (or DATABASE_URL) to a PostgreSQL server where the bench may create databases, or use `npm run bench`',
+      'set BENCH_ADMIN_DATABASE_URL (or DATABASE_URL) to a PostgreSQL server where the bench may create databases, ' +
+        'or use `npm run bench`',
     );
   if (!env.REDIS_URL) throw new Error('set REDIS_URL, or use `npm run bench`');
   return { adminUrl, redisUrl: env.REDIS_URL };
@@ -44,7 +45,8 @@ function serviceUrls(): { adminUrl: string; redisUrl: string } {
 async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<void>)[]): Promise<void> {
   const started = performance.now();
   log(
-    `scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}${opts.encrypt ? ', files encrypted' : ''}; output in ${h.outDir}`,
+    `scale ${opts.scale}, cases ${opts.cases.join(',')}, runs ${opts.runs}${opts.smoke ? ', smoke' : ''}` +
+      `${opts.encrypt ? ', files encrypted' : ''}; output in ${h.outDir}`,
   );
   const migrations = await ensureSchemaTemplate(h.adminUrl);
   const db = await ensureBenchDatabase(h.adminUrl, opts.scale, migrations, log);
@@ -86,7 +88,10 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
     `Bench ${when}: scale ${opts.scale} (${db.totalRows.toLocaleString('en')} rows: ${Object.entries(db.counts)
       .map(([t, n]) => `${t} ${n.toLocaleString('en')}`)
       .join(', ')})`,
-    `runs ${opts.runs}${opts.runs > 1 ? ' (medians)' : ''}${opts.encrypt ? '; files encrypted (BACKUP_ENCRYPTION_KEY)' : ''}; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    `runs ${opts.runs}${opts.runs > 1 ? ' (medians)' : ''}${
+      opts.encrypt ? '; files encrypted ' + '(BACKUP_ENCRYPTION_KEY)' : ''
+    }; ${os.cpus().length} vCPU, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.versions.node}; total ` +
+      `${((performance.now() - started) / 1000).toFixed(0)} s`,
   ];
   process.stdout.write(`\n${header.join('\n')}\n\n${formatTable(table, !opts.smoke)}\n`);
   if (opts.json)

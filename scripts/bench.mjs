@@ -1,13 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench [-- bench args]`: install, generate, provision PostgreSQL + Redis (BENCH_DATABASE_URL/DATABASE_URL and
-// BENCH_REDIS_URL/REDIS_URL when given and reachable → testcontainers is not used → local processes in a temp folder),
+// BENCH_REDIS_URL/REDIS_URL when given and reachable → testcontainers is not used → local processes in a temp
+// folder),
 // then run `node --import tsx bench/run.ts <args>`. The bench creates its own databases (mp_bench_*) on that server.
 // Stops what it started; exits with the bench's code (0 even when a target fails: it is a measurement).
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createScript } from './lib/main.mjs';
-import { ensurePostgres, ensureRedis } from './lib/services.mjs';
+import { ensureThrowawayServices, lazyTempFolder } from './lib/throwaway.mjs';
 import { run, sleep } from './lib/proc.mjs';
 import { assertNodeVersion, ensureDependencies, makeLog, prismaGenerate, repoRoot } from './lib/setup.mjs';
 
@@ -15,7 +14,7 @@ const log = makeLog('bench');
 const env = process.env;
 const benchArgs = process.argv.slice(2);
 
-let tempDir = null;
+const tempDir = lazyTempFolder('mp-bench-services-');
 let child = null;
 
 const { track, run: runMain } = createScript({
@@ -38,7 +37,7 @@ const { track, run: runMain } = createScript({
     }
   },
   afterStop: async () => {
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    tempDir.remove();
   },
 });
 await runMain(main);
@@ -47,37 +46,19 @@ async function main() {
   assertNodeVersion();
   await ensureDependencies({ log });
   await prismaGenerate({});
-  const local = () => {
-    tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'mp-bench-services-'));
-    chmodSync(tempDir, 0o755); // the postgres user must reach its data folder inside
-    return tempDir;
-  };
-  const [pg, redis] = await Promise.all([
-    ensurePostgres({
+  const [pg, redis] = await ensureThrowawayServices({
+    postgres: {
       url: env.BENCH_DATABASE_URL || env.DATABASE_URL,
       label: env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'DATABASE_URL',
-      local: {
-        get dir() {
-          return path.join(local(), 'pg');
-        },
-        port: 0,
-        persistent: false,
-      },
-      log,
-    }).then(track),
-    ensureRedis({
+    },
+    redis: {
       url: env.BENCH_REDIS_URL || env.REDIS_URL,
       label: env.BENCH_REDIS_URL ? 'BENCH_REDIS_URL' : 'REDIS_URL',
-      local: {
-        get dir() {
-          return path.join(local(), 'redis');
-        },
-        port: 0,
-        persistent: false,
-      },
-      log,
-    }).then(track),
-  ]);
+    },
+    folder: tempDir,
+    log,
+    track,
+  });
   const { waitForSql, withDatabase } = await import('./lib/sql.mjs');
   const adminUrl = withDatabase(pg.url, 'postgres');
   await waitForSql(adminUrl);

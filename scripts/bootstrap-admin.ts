@@ -1,5 +1,6 @@
 /**
- * Creates the first ADMIN user when no admin can log in (demo-data admins cannot): `npx tsx scripts/bootstrap-admin.ts`.
+ * Creates the first ADMIN user when no admin can log in (demo-data admins cannot): `npx tsx
+ * scripts/bootstrap-admin.ts`.
  * Env: DATABASE_URL (required), ADMIN_USERNAME (default "admin"), ADMIN_PASSWORD (optional; must be
  * strong), ADMIN_EMAIL (optional). Without ADMIN_PASSWORD a strong password is generated and printed
  * once, and must be changed at first login. There is no default password.

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm run build`: bundles each service into dist/<service>.mjs (+ .mjs.map) with esbuild, so the services run
 // as plain JavaScript (`node --enable-source-maps dist/worker.mjs`) instead of through the tsx loader, which
-// costs tens of MB of resident memory per process (figures: docs/benchmarks.md, section 3). Workspace packages (@mp/*) and
+// costs tens of MB of resident memory per process (figures: docs/benchmarks.md, section 3). Workspace packages (@mp/*)
+// and
 // the generated Prisma client are bundled; real npm packages stay external and resolve from the root
 // node_modules. Tests and CLIs keep tsx. Requires a generated Prisma client (`npx prisma generate`).
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';

@@ -73,7 +73,8 @@ try {
     const code = await runPrismaDeploy();
     if (code !== 0) {
       say(
-        `prisma migrate deploy failed (exit ${code}).${exported ? ` The data as it was before is in ${exported.path}.` : ''}`,
+        `prisma migrate deploy failed (exit ${code}).` +
+          (exported ? ` The data as it was before is in ${exported.path}.` : ''),
       );
       process.exitCode = 1;
     } else if (exported) {

@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // `npm test [-- vitest args]`: install, generate, provision throwaway PostgreSQL + Redis
 // (TEST_DATABASE_URL/DATABASE_URL → testcontainers → local processes in a temp folder), create the migrated
-// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome), run vitest and scan every log it captured for
-// secrets (scripts/check-secrets.mjs). Tears everything down at the end.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// template database `mp_test_<pid>`, then typecheck, check dependencies, check format and lint (Biome) and line
+// length (scripts/check-line-length.mjs), run vitest and scan every log it captured for secrets
+// (scripts/check-secrets.mjs). Tears everything down at the end.
+import { mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
 import { ensureChromiumInstalled } from './lib/chromium.mjs';
 import { createScript } from './lib/main.mjs';
-import { ensurePostgres, ensureRedis } from './lib/services.mjs';
+import { ensureThrowawayServices, lazyTempFolder } from './lib/throwaway.mjs';
 import { run, settleWithin } from './lib/proc.mjs';
 import {
   assertNodeVersion,
@@ -29,7 +29,7 @@ const vitestArgs = process.argv.slice(2);
 const TEMPLATE_DB = `mp_test_${process.pid}`;
 let templateAdminUrl = null;
 
-let tempDir = null;
+const tempDir = lazyTempFolder('mp-test-');
 let current = null; // the step's child process, so SIGTERM can be forwarded
 
 const {
@@ -56,7 +56,7 @@ const {
     }
   },
   afterStop: async () => {
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    tempDir.remove();
   },
 });
 await runMain(main);
@@ -68,40 +68,21 @@ async function main() {
   await step(() => prismaGenerate({}));
 
   const docker = await testcontainersStrategies();
-  const local = () => {
-    tempDir ??= mkdtempSync(path.join(os.tmpdir(), 'mp-test-'));
-    chmodSync(tempDir, 0o755); // the postgres user must reach its data folder inside
-    return tempDir;
-  };
   const [pg, redis] = await step(() =>
-    Promise.all([
-      ensurePostgres({
+    ensureThrowawayServices({
+      postgres: {
         url: env.TEST_DATABASE_URL || env.DATABASE_URL,
         label: env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'DATABASE_URL',
-        docker: docker.postgres,
-        local: {
-          get dir() {
-            return path.join(local(), 'pg');
-          },
-          port: 0,
-          persistent: false,
-        },
-        log,
-      }).then(track),
-      ensureRedis({
+      },
+      redis: {
         url: env.TEST_REDIS_URL || env.REDIS_URL,
         label: env.TEST_REDIS_URL ? 'TEST_REDIS_URL' : 'REDIS_URL',
-        docker: docker.redis,
-        local: {
-          get dir() {
-            return path.join(local(), 'redis');
-          },
-          port: 0,
-          persistent: false,
-        },
-        log,
-      }).then(track),
-    ]),
+      },
+      docker,
+      folder: tempDir,
+      log,
+      track,
+    }),
   );
 
   const { recreateDatabase, waitForSql, withDatabase } = await import('./lib/sql.mjs');
@@ -116,7 +97,7 @@ async function main() {
 
   // Every service process's output, the API tests' logs, BullMQ job data and the secrets the helpers create
   // (packages/testing/src/secrets.ts) land here; the secret scan after vitest reads them.
-  const logDir = path.join(local(), 'logs');
+  const logDir = path.join(tempDir.path, 'logs');
   mkdirSync(logDir, { recursive: true });
   const testEnv = {
     ...env,
@@ -142,9 +123,13 @@ async function main() {
   );
   log('format and lint (biome check)');
   await step(() => runStep(bin('biome'), ['check', '.'], opts).finally(killGroup));
+  log('line length (scripts/check-line-length.mjs)');
+  await step(() =>
+    runStep(process.execPath, [path.join(repoRoot, 'scripts', 'check-line-length.mjs')], opts).finally(killGroup),
+  );
   log(`vitest run ${vitestArgs.join(' ')}`.trim());
   // A JSON report beside the usual output, so the run ends with one plain "N passed, N failed" line.
-  const report = path.join(local(), 'vitest-report.json');
+  const report = path.join(tempDir.path, 'vitest-report.json');
   const reporters = ['--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
   const res = await step(() =>
     run(bin('vitest'), ['run', ...reporters, ...vitestArgs], { ...opts, cwd: repoRoot, inherit: true }).finally(

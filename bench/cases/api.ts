@@ -57,8 +57,11 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
       target: P99_TARGET,
       judgeEachRun: true,
       notes: [
-        `paced (one request every 10 ms, 10 keep-alive connections): ${paced.requests} requests, p50 ${paced.p50} ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, errors ${paced.errors}`,
-        `autocannon overallRate 100 (bursts, not judged): ${bursts.requests.total} requests, p50 ${bursts.latency.p50} ms, p99 ${bursts.latency.p99} ms, max ${bursts.latency.max} ms; export still running at the end: ${after === 'running' ? 'yes' : `no (${after})`}`,
+        `paced (one request every 10 ms, 10 keep-alive connections): ${paced.requests} requests, p50 ${paced.p50} ` +
+          `ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, errors ${paced.errors}`,
+        `autocannon overallRate 100 (bursts, not judged): ${bursts.requests.total} requests, p50 ` +
+          `${bursts.latency.p50} ms, p99 ${bursts.latency.p99} ms, max ${bursts.latency.max} ms; export still ` +
+          `running at the end: ${after === 'running' ? 'yes' : `no (${after})`}`,
       ],
     };
   } finally {
@@ -90,7 +93,8 @@ async function enqueue(ctx: CaseContext): Promise<Row> {
     });
     if (res['2xx'] !== amount)
       throw new Error(
-        `POST /api/backup/create: only ${res['2xx']} of ${amount} answered 2xx (non-2xx ${res.non2xx}, errors ${res.errors})`,
+        `POST /api/backup/create: only ${res['2xx']} of ${amount} answered 2xx (non-2xx ${res.non2xx}, errors ` +
+          `${res.errors})`,
       );
     return {
       id: 'api-enqueue',
@@ -99,7 +103,8 @@ async function enqueue(ctx: CaseContext): Promise<Row> {
       measure: { value: res.latency.p99, unit: 'ms' },
       target: P99_TARGET,
       notes: [
-        `${amount} requests, p50 ${res.latency.p50} ms, max ${res.latency.max} ms, ${(amount / res.duration).toFixed(0)} req/s`,
+        `${amount} requests, p50 ${res.latency.p50} ms, max ${res.latency.max} ms, ` +
+          `${(amount / res.duration).toFixed(0)} req/s`,
       ],
     };
   } finally {

@@ -45,8 +45,13 @@ export async function drillCase(ctx: CaseContext): Promise<Row[]> {
         peakRss: peak?.hwm ?? 0,
         notes: [
           // Every run's own RTO, so that `--runs N` lists each one beside the median in the wall column.
-          `RTO ${r.rtoSeconds.toFixed(1)} s (load average ${load} at the start); restore alone ${r.restoreSeconds.toFixed(1)} s (${r.rowsPerSecond.toLocaleString('en-US')} rows/s); compared with the file at ${r.checkedSeconds.toFixed(1)} s; enqueue → completed ${((seenAt - t0) / 1000).toFixed(1)} s incl. invariants and the drop`,
-          `tables match the file: ${r.ok}; invariants broken: ${r.invariants.map((i) => `${i.rule} ×${i.count}`).join(', ') || 'none'}`,
+          `RTO ${r.rtoSeconds.toFixed(1)} s (load average ${load} at the start); restore alone ` +
+            `${r.restoreSeconds.toFixed(1)} s (${r.rowsPerSecond.toLocaleString('en-US')} rows/s); compared with ` +
+            `the file at ${r.checkedSeconds.toFixed(1)} s; enqueue → completed ` +
+            `${((seenAt - t0) / 1000).toFixed(1)} s incl. invariants and the drop`,
+          `tables match the file: ${r.ok}; invariants broken: ${
+            r.invariants.map((i) => `${i.rule} ×${i.count}`).join(', ') || 'none'
+          }`,
         ],
       },
     ];

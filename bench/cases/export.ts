@@ -53,7 +53,8 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
         ? { op: '≤', value: 0.5, unit: 'x', text: '≤ 0.50× pg_dump -Fc' }
         : { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_dump -Fc' },
       notes: [
-        `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
+        `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ` +
+          `${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
         `stages: ${describeStages(exp.stages)}`,
       ],
     },
@@ -67,7 +68,8 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
         unit: 'x',
       },
       notes: [
-        `read-back ${exp.readBackMs ?? '?'} ms of the record's durationMs ${exp.durationMs ?? '?'} (every copy read back and checked; included in the export row)`,
+        `read-back ${exp.readBackMs ?? '?'} ms of the record's durationMs ${exp.durationMs ?? '?'} (every copy read ` +
+          `back and checked; included in the export row)`,
       ],
     },
     ...(gzip
@@ -89,7 +91,8 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
             peakRss: gzip.peakRss,
             measure: { value: gzip.wallS / dump.wallS, unit: 'x' as const },
             notes: [
-              `file ${(gzip.bytes / MB).toFixed(1)} MB, worker CPU ${gzip.cpuS.toFixed(1)} s (zstd export: ${exp.cpuS.toFixed(1)} s)`,
+              `file ${(gzip.bytes / MB).toFixed(1)} MB, worker CPU ${gzip.cpuS.toFixed(1)} s (zstd export: ` +
+                `${exp.cpuS.toFixed(1)} s)`,
             ],
           },
         ]

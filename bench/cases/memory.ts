@@ -61,7 +61,8 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
       measure: { value: fullPeak / quarter.peakRss, unit: 'x' },
       target: { op: '<', value: 1.2, unit: 'x', text: '< 1.20× (+20 %)' },
       notes: [
-        `${(quarter.peakRss / MB).toFixed(0)} MB at ${quarter.rows.toLocaleString('en')} rows → ${(fullPeak / MB).toFixed(0)} MB at ${ctx.db.totalRows.toLocaleString('en')} rows`,
+        `${(quarter.peakRss / MB).toFixed(0)} MB at ${quarter.rows.toLocaleString('en')} rows → ` +
+          `${(fullPeak / MB).toFixed(0)} MB at ${ctx.db.totalRows.toLocaleString('en')} rows`,
       ],
     },
   );

@@ -129,7 +129,12 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       measure: { value: measured.totalS / ref.wallS, unit: 'x' },
       target: { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_restore -j2' },
       notes: [
-        `${measured.totalS.toFixed(1)} s / pg_restore -j2 ${ref.wallS.toFixed(1)} s = ${(measured.totalS / ref.wallS).toFixed(2)}×, load average ${measured.load} at the start; enqueue → completed, restore point included (${(measured.pointBytes / MB).toFixed(0)} MB kept for undo); worker CPU ${measured.cpuS.toFixed(1)} s; ANALYZE of the restored tables after completed (not in the wait) ${measured.analyzeMs === null ? 'not seen' : `${(measured.analyzeMs / 1000).toFixed(1)} s`}; worker idle RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
+        `${measured.totalS.toFixed(1)} s / pg_restore -j2 ${ref.wallS.toFixed(1)} s = ` +
+          `${(measured.totalS / ref.wallS).toFixed(2)}×, load average ${measured.load} at the start; enqueue → ` +
+          `completed, restore point included (${(measured.pointBytes / MB).toFixed(0)} MB kept for undo); worker ` +
+          `CPU ${measured.cpuS.toFixed(1)} s; ANALYZE of the restored tables after completed (not in the wait) ` +
+          `${measured.analyzeMs === null ? 'not seen' : `${(measured.analyzeMs / 1000).toFixed(1)} s`}; worker idle ` +
+          `RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
         `stages: ${measured.stages}`,
       ],
     },
@@ -140,7 +145,8 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       rows: measured.rows,
       bytes: measured.safetyBytes,
       notes: [
-        `written from the restore point after the restore completed, maintenance off; worker CPU for restore + export ${measured.cpuWithSafetyS.toFixed(1)} s`,
+        `written from the restore point after the restore completed, maintenance off; worker CPU for restore + ` +
+          `export ${measured.cpuWithSafetyS.toFixed(1)} s`,
       ],
     },
     {
@@ -152,7 +158,8 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       peakRss: ref.peakRss,
       measure: { value: 1, unit: 'x' },
       notes: [
-        `into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ${path.basename(ctx.state.dumpPath)}`,
+        `into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ` +
+          `${path.basename(ctx.state.dumpPath)}`,
       ],
     },
   ];

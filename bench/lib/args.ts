@@ -25,7 +25,9 @@ export interface BenchOptions {
   compression: 'gzip' | 'zstd';
 }
 
-export const USAGE = `usage: npm run bench -- [--scale N (default 1000)] [--cases ${ALL_CASES.join(',')}] [--runs N (default 1)]
+export const USAGE =
+  `usage: npm run bench -- [--scale N (default 1000)] [--cases ${ALL_CASES.join(',')}] [--runs N ` +
+  `(default 1)]
                        [--smoke] [--profile] [--out DIR] [--keep] [--json FILE] [--encrypt]
                        [--compression gzip|zstd (default gzip)]`;
 

@@ -64,7 +64,8 @@ export async function createEmptyDatabase(adminUrl: string, name: string): Promi
 async function appliedMigrations(url: string): Promise<string> {
   return withClient(url, async (c) => {
     const { rows } = await c.query<{ names: string | null }>(
-      `SELECT string_agg(migration_name, ',' ORDER BY migration_name) AS names FROM _prisma_migrations WHERE finished_at IS NOT NULL`,
+      `SELECT string_agg(migration_name, ',' ORDER BY migration_name) AS names FROM _prisma_migrations WHERE ` +
+        `finished_at IS NOT NULL`,
     );
     return rows[0]?.names ?? '';
   }).catch(() => '');
@@ -160,13 +161,16 @@ export async function upsertBenchAdmin(url: string, password: string): Promise<v
     c.query(
       `INSERT INTO users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive", "updatedAt")
        VALUES (gen_random_uuid()::text, $1, $2, $3, 'Bench', 'Admin', 'ADMIN', true, now())
-       ON CONFLICT (username) DO UPDATE SET "passwordHash" = EXCLUDED."passwordHash", "isActive" = true, role = 'ADMIN'`,
+       ON CONFLICT (username) DO UPDATE SET "passwordHash" = EXCLUDED."passwordHash", "isActive" = true, role =
+         'ADMIN'`,
       [BENCH_ADMIN, `${BENCH_ADMIN}@bench.invalid`, hash],
     ),
   );
 }
 
-/** Removes what the bench added besides its admin: its sessions, backup records and operations, and maintenance state. */
+/**
+ * Removes what the bench added besides its admin: its sessions, backup records and operations, and maintenance state.
+ */
 export async function cleanBenchLeftovers(url: string): Promise<void> {
   await withClient(url, async (c) => {
     await c.query(`DELETE FROM sessions WHERE "userId" IN (SELECT id FROM users WHERE username = $1)`, [BENCH_ADMIN]);

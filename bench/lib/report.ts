@@ -34,7 +34,10 @@ const med = (xs: (number | undefined)[]) => {
   return v.length ? median(v) : undefined;
 };
 
-/** Groups rows by id (in first-seen order) and takes the median of every number; judges each target unless `judge` is false. */
+/**
+ * Groups rows by id (in first-seen order) and takes the median of every number; judges each target unless `judge` is
+ * false.
+ */
 export function aggregate(perRun: Row[][], judge: boolean): AggregatedRow[] {
   const groups = new Map<string, Row[]>();
   for (const rows of perRun) for (const r of rows) groups.set(r.id, [...(groups.get(r.id) ?? []), r]);

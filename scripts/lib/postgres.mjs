@@ -119,7 +119,8 @@ export async function startLocalPostgres({
       'max_connections=200',
     );
   }
-  // detached: the postmaster must not share our process group, or a terminal Ctrl-C kills it before we stop it in order.
+  // detached: the postmaster must not share our process group, or a terminal Ctrl-C kills it before we stop it in
+  // order.
   await runPgOrThrow(
     binDir,
     'pg_ctl',

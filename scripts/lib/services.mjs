@@ -10,8 +10,10 @@ export { ensureRedisServerInstalled, startLocalRedis, stopLocalRedis } from './r
 export { hasDockerEngine } from './docker.mjs';
 
 /**
- * @typedef {{ url: string, source: 'given' | 'docker' | 'local', adopted?: boolean, stop: () => Promise<void> }} ServiceHandle
- * @typedef {{ available: () => Promise<boolean>, start: () => Promise<{ url: string, stop: () => Promise<void> }> }} DockerStrategy
+ * @typedef {{ url: string, source: 'given' | 'docker' | 'local', adopted?: boolean, stop: () => Promise<void> }}
+ * ServiceHandle
+ * @typedef {{ available: () => Promise<boolean>, start: () => Promise<{ url: string, stop: () => Promise<void> }> }}
+ * DockerStrategy
  * @typedef {{ dir: string, port: number, persistent?: boolean }} LocalOptions
  */
 
@@ -22,7 +24,8 @@ export { hasDockerEngine } from './docker.mjs';
  * 3. a local cluster in `local.dir` on `local.port`, or on a free port when that one is taken by something else.
  * The handle's `url` names the server's `postgres` database as superuser (cases 2, 3) or is `url` as given (case 1);
  * `stop()` stops only what this call started.
- * @param {{ url?: string, docker?: DockerStrategy, local: LocalOptions, log?: (m: string) => void, label?: string }} opts
+ * @param {{ url?: string, docker?: DockerStrategy, local: LocalOptions, log?: (m: string) => void, label?: string }}
+ * opts
  * @returns {Promise<ServiceHandle>}
  */
 export async function ensurePostgres({ url, docker, local, log = () => {}, label = 'DATABASE_URL' }) {
@@ -47,7 +50,8 @@ export async function ensurePostgres({ url, docker, local, log = () => {}, label
 /**
  * A Redis server to use; same order and contract as {@link ensurePostgres}.
  * `local.persistent` turns on AOF (`appendonly yes`); `noeviction` is always set.
- * @param {{ url?: string, docker?: DockerStrategy, local: LocalOptions, log?: (m: string) => void, label?: string }} opts
+ * @param {{ url?: string, docker?: DockerStrategy, local: LocalOptions, log?: (m: string) => void, label?: string }}
+ * opts
  * @returns {Promise<ServiceHandle>}
  */
 export async function ensureRedis({ url, docker, local, log = () => {}, label = 'REDIS_URL' }) {

@@ -252,7 +252,8 @@ describe('admin console in Chromium', () => {
     expect(await stack.db.prisma.user.count()).toBe(usersBefore);
   });
 
-  it('refuses a selective restore that would break references, showing its problems; the preview names the tables dependencies add', async () => {
+  it('refuses a selective restore that would break references, showing its problems; the preview names the tables ' +
+    'dependencies add', async () => {
     // A new union with an officer, and two members moved to it: restoring unions alone would remove it under them.
     const officer = await createUser(stack.db.prisma, { role: 'CREDIT_OFFICER' });
     const union = await stack.db.prisma.union.create({
@@ -284,7 +285,10 @@ describe('admin console in Chromium', () => {
     const job = page.locator('section.job[data-state="failed"]');
     await job.waitFor({ timeout: 60_000 });
     expect(await job.locator('.error').first().innerText()).toMatch(
-      /^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions/,
+      new RegExp(
+        '^The restore would break references between tables; nothing was changed: ' +
+          '1 problem: unionMembers\\.unionId → unions',
+      ),
     );
     const problems = await job.locator('.problems tbody tr').allInnerTexts();
     expect(problems).toHaveLength(1);
@@ -304,7 +308,8 @@ describe('admin console in Chromium', () => {
     await screenshot(page, '05c-selective-preview');
     // Put the data back as the backup has it, for the whole restore that follows.
     await stack.db.pool.query(
-      `UPDATE union_members m SET "unionId" = o."unionId" FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) AS "unionId") o WHERE m.id = o.id`,
+      `UPDATE union_members m SET "unionId" = o."unionId" FROM (SELECT unnest($1::text[]) AS id, unnest($2::text[]) ` +
+        `AS "unionId") o WHERE m.id = o.id`,
       [moved.map((m) => m.id), moved.map((m) => m.unionId)],
     );
     await stack.db.prisma.union.delete({ where: { id: union.id } });

@@ -185,8 +185,10 @@ describe('consistency under concurrent writes', () => {
         await db.pool.query(`
           WITH m AS (INSERT INTO union_members (id, "unionId", "firstName", "lastName")
                      SELECT gen_random_uuid(), id, 'Live', 'Writer' FROM unions LIMIT 1 RETURNING id),
-               l AS (INSERT INTO loans (id, "loanNumber", "unionMemberId", "loanTypeId", principal, "interestRate", "totalDue", "termMonths", "createdById")
-                     SELECT gen_random_uuid(), 'LIVE-' || gen_random_uuid(), m.id, (SELECT id FROM loan_types LIMIT 1), 100, 0.1, 110, 6, (SELECT id FROM users LIMIT 1) FROM m RETURNING id)
+               l AS (INSERT INTO loans (id, "loanNumber", "unionMemberId", "loanTypeId", principal, "interestRate",
+                 "totalDue", "termMonths", "createdById")
+                     SELECT gen_random_uuid(), 'LIVE-' || gen_random_uuid(), m.id, (SELECT id FROM loan_types LIMIT
+                       1), 100, 0.1, 110, 6, (SELECT id FROM users LIMIT 1) FROM m RETURNING id)
           INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference)
           SELECT gen_random_uuid(), l.id, 10, now(), 'CASH', 'LIVE-' || gen_random_uuid() FROM l`);
         written++;

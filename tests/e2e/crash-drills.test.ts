@@ -75,7 +75,8 @@ const temporaries = async () =>
 const stagingSchemas = async () =>
   (
     await db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_') AND NOT starts_with(nspname, 'mp_restore_point_')`,
+      `SELECT count(*)::int AS n FROM pg_namespace WHERE starts_with(nspname, 'mp_restore_') AND NOT ` +
+        `starts_with(nspname, 'mp_restore_point_')`,
     )
   ).rows[0]!.n;
 const restorePoints = async () =>
@@ -343,7 +344,8 @@ describe('worker killed during a restore', () => {
 
 describe('worker killed during the background pre-restore export', () => {
   it(
-    'mid-table of the export from the restore point: the restore stays done; the retried export completes and is linked',
+    'mid-table of the export from the restore point: the restore stays done; the retried export completes and is ' +
+      'linked',
     async () => {
       const made = await createBackup({ includeAuditLogs: true });
       expect((await waitForJob(api(), await token(), made.jobId)).state).toBe('completed');
@@ -457,7 +459,8 @@ describe('API killed between writing the record and queueing the job', () => {
       const opId = randomUUID();
       await db.pool.query(
         `INSERT INTO operations (id, kind, status, "jobId", input, "createdAt", "updatedAt")
-       VALUES ($1, 'restore', 'queued', $1, '{"source":{"kind":"backup","backupId":"${randomUUID()}"}}', now() - interval '1 minute', now() - interval '1 minute')`,
+       VALUES ($1, 'restore', 'queued', $1, '{"source":{"kind":"backup","backupId":"${randomUUID()}"}}', now() -
+         interval '1 minute', now() - interval '1 minute')`,
         [opId],
       );
       const queue = new Queue('backup', { connection: { url: env.env.REDIS_URL }, prefix: env.env.QUEUE_PREFIX });

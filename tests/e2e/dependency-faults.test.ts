@@ -79,7 +79,8 @@ async function createBackup(): Promise<{ backupId: string; state: string; error?
 }
 
 describe('Redis stopped', () => {
-  it('answers 503 QUEUE_UNAVAILABLE at once on every enqueueing route, keeps reads working, and resumes when Redis returns', async () => {
+  it('answers 503 QUEUE_UNAVAILABLE at once on every enqueueing route, keeps reads working, and resumes when Redis ' +
+    'returns', async () => {
     const done = await createBackup();
     expect(done.state).toBe('completed');
     const { backupId } = done;
@@ -168,7 +169,8 @@ describe('the backup disk', () => {
       const failed = await createBackup();
       expect(failed.state).toBe('failed');
       expect(failed.error).toBe(
-        `No space left on the backup disk (${env.backupDir}); free some space or point BACKUP_DIR elsewhere, then try again`,
+        `No space left on the backup disk (${env.backupDir}); free some space or point BACKUP_DIR elsewhere, then ` +
+          `try again`,
       );
       const record = await prisma.backupRecord.findUniqueOrThrow({ where: { id: failed.backupId } });
       expect([record.status, record.attempts]).toEqual(['failed', 1]);
@@ -185,7 +187,8 @@ describe('the backup disk', () => {
       const failed = await createBackup();
       expect(failed.state).toBe('failed');
       expect(failed.error).toBe(
-        `The backup folder (${env.backupDir}) is on a read-only file system; mount it read-write or point BACKUP_DIR elsewhere`,
+        `The backup folder (${env.backupDir}) is on a read-only file system; mount it read-write or point ` +
+          `BACKUP_DIR elsewhere`,
       );
       expect(await backupFiles()).toEqual(before);
     } finally {

@@ -20,7 +20,8 @@ const http = () => client(stack.api, token);
 const scratchDatabases = async () =>
   (
     await stack.db.pool.query<{ name: string }>(`SELECT datname AS name FROM pg_database
-        WHERE datname LIKE 'mp\\_drill\\_%' AND shobj_description(oid, 'pg_database') = 'restore drill of ' || current_database()
+        WHERE datname LIKE 'mp\\_drill\\_%' AND shobj_description(oid, 'pg_database') = 'restore drill of ' ||
+          current_database()
         ORDER BY 1`)
   ).rows.map((r) => r.name);
 
@@ -75,55 +76,59 @@ describe('restore drills', () => {
     expect(await stack.db.prisma.operation.count({ where: { kind: 'drill' } })).toBe(0);
   });
 
-  it('restores into a scratch database, matches the file table by table, leaves the live database untouched, and is listed', async () => {
-    const backupId = await createBackup();
-    const before = await tableHashes(stack.db.pool, ALL);
-    const jobId = await drill(backupId);
-    const done = await waitForJob(stack.api, token, jobId);
-    expect(done.error ?? null).toBeNull();
-    expect(done.state).toBe('completed');
-    const result = done.result as {
-      backupId: string;
-      ok: boolean;
-      rtoSeconds: number;
-      checkedSeconds: number;
-      restoreSeconds: number;
-      rowsPerSecond: number;
-      rows: number;
-      tables: Record<string, { rows: number; fileRows: number; hashOk: boolean }>;
-      invariants: { rule: string; count: number; examples: string[] }[];
-    };
-    expect(result).toMatchObject({ backupId, ok: true });
-    expect(result.rtoSeconds).toBeGreaterThan(0);
-    // Usable before it is checked: the restore is inside the recovery time, the comparison with the file after it.
-    expect(result.restoreSeconds).toBeLessThanOrEqual(result.rtoSeconds);
-    expect(result.checkedSeconds).toBeGreaterThanOrEqual(result.rtoSeconds);
-    expect(result.rowsPerSecond).toBeGreaterThan(0);
-    const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
-    const counts = record.recordCounts as Record<string, number>;
-    expect(Object.keys(result.tables).sort()).toEqual(Object.keys(counts).sort());
-    for (const [key, t] of Object.entries(result.tables))
-      expect(t, key).toEqual({ rows: counts[key], fileRows: counts[key], hashOk: true });
-    expect(result.rows).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
-    expect(Array.isArray(result.invariants)).toBe(true);
+  it(
+    'restores into a scratch database, matches the file table by table, leaves the live database untouched, and is ' +
+      'listed',
+    async () => {
+      const backupId = await createBackup();
+      const before = await tableHashes(stack.db.pool, ALL);
+      const jobId = await drill(backupId);
+      const done = await waitForJob(stack.api, token, jobId);
+      expect(done.error ?? null).toBeNull();
+      expect(done.state).toBe('completed');
+      const result = done.result as {
+        backupId: string;
+        ok: boolean;
+        rtoSeconds: number;
+        checkedSeconds: number;
+        restoreSeconds: number;
+        rowsPerSecond: number;
+        rows: number;
+        tables: Record<string, { rows: number; fileRows: number; hashOk: boolean }>;
+        invariants: { rule: string; count: number; examples: string[] }[];
+      };
+      expect(result).toMatchObject({ backupId, ok: true });
+      expect(result.rtoSeconds).toBeGreaterThan(0);
+      // Usable before it is checked: the restore is inside the recovery time, the comparison with the file after it.
+      expect(result.restoreSeconds).toBeLessThanOrEqual(result.rtoSeconds);
+      expect(result.checkedSeconds).toBeGreaterThanOrEqual(result.rtoSeconds);
+      expect(result.rowsPerSecond).toBeGreaterThan(0);
+      const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
+      const counts = record.recordCounts as Record<string, number>;
+      expect(Object.keys(result.tables).sort()).toEqual(Object.keys(counts).sort());
+      for (const [key, t] of Object.entries(result.tables))
+        expect(t, key).toEqual({ rows: counts[key], fileRows: counts[key], hashOk: true });
+      expect(result.rows).toBe(Object.values(counts).reduce((a, b) => a + b, 0));
+      expect(Array.isArray(result.invariants)).toBe(true);
 
-    expect(await tableHashes(stack.db.pool, ALL)).toEqual(before);
-    expect(await scratchDatabases()).toEqual([]);
+      expect(await tableHashes(stack.db.pool, ALL)).toEqual(before);
+      expect(await scratchDatabases()).toEqual([]);
 
-    const listed = await http().json<{ items: Record<string, unknown>[]; nextCursor: string | null }>(
-      'GET',
-      '/api/backup/drills?limit=1',
-    );
-    expect(listed.status).toBe(200);
-    expect(listed.body.data.items[0]).toMatchObject({
-      jobId,
-      status: 'completed',
-      backupId,
-      ok: true,
-      error: null,
-      rtoSeconds: result.rtoSeconds,
-    });
-  });
+      const listed = await http().json<{ items: Record<string, unknown>[]; nextCursor: string | null }>(
+        'GET',
+        '/api/backup/drills?limit=1',
+      );
+      expect(listed.status).toBe(200);
+      expect(listed.body.data.items[0]).toMatchObject({
+        jobId,
+        status: 'completed',
+        backupId,
+        ok: true,
+        error: null,
+        rtoSeconds: result.rtoSeconds,
+      });
+    },
+  );
 
   it('the scheduled drill runs on the newest completed backup', async () => {
     const newest = await createBackup();
@@ -162,24 +167,27 @@ describe('restore drills', () => {
     expect((await http().json('PUT', '/api/backup/schedule', { drillFrequency: 'hourly' })).status).toBe(400);
   });
 
-  it('a drill of a damaged stored file fails with a readable one-line error and drops its scratch database', async () => {
-    const backupId = await createBackup();
-    const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
-    const file = path.join(stack.env.backupDir, readRecordStorage(record.storage).local!.key);
-    const bytes = await readFile(file);
-    const middle = Math.floor(bytes.length / 2);
-    bytes[middle] = bytes[middle]! ^ 0xff;
-    await writeFile(file, bytes);
+  it(
+    'a drill of a damaged stored file fails with a readable one-line error and drops its scratch ' + 'database',
+    async () => {
+      const backupId = await createBackup();
+      const record = await stack.db.prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
+      const file = path.join(stack.env.backupDir, readRecordStorage(record.storage).local!.key);
+      const bytes = await readFile(file);
+      const middle = Math.floor(bytes.length / 2);
+      bytes[middle] = bytes[middle]! ^ 0xff;
+      await writeFile(file, bytes);
 
-    const jobId = await drill(backupId);
-    const done = await waitForJob(stack.api, token, jobId);
-    expect(done.state).toBe('failed');
-    expect(done.error).toMatch(/^Restore drill failed: The stored backup file does not match its recorded checksum/);
-    expect(done.error).not.toContain('\n');
-    expect(await scratchDatabases()).toEqual([]);
-    const listed = await http().json<{ items: Record<string, unknown>[] }>('GET', '/api/backup/drills?limit=1');
-    expect(listed.body.data.items[0]).toMatchObject({ jobId, status: 'failed', ok: null, error: done.error });
-  });
+      const jobId = await drill(backupId);
+      const done = await waitForJob(stack.api, token, jobId);
+      expect(done.state).toBe('failed');
+      expect(done.error).toMatch(/^Restore drill failed: The stored backup file does not match its recorded checksum/);
+      expect(done.error).not.toContain('\n');
+      expect(await scratchDatabases()).toEqual([]);
+      const listed = await http().json<{ items: Record<string, unknown>[] }>('GET', '/api/backup/drills?limit=1');
+      expect(listed.body.data.items[0]).toMatchObject({ jobId, status: 'failed', ok: null, error: done.error });
+    },
+  );
 
   it('a worker killed mid-restore leaves a scratch database that the restarted worker drops', async () => {
     const backupId = await createBackup();

@@ -250,7 +250,8 @@ describe('a restore that would lock every administrator out', () => {
     });
     await expect(stack.login()).rejects.toThrow(/INVALID_CREDENTIALS/);
 
-    // What `npm run admin:bootstrap` runs (the script only adds reading its env; it costs seconds of tsx start-up here).
+    // What `npm run admin:bootstrap` runs (the script only adds reading its env; it costs seconds of tsx start-up
+    // here).
     const password = 'Recovered-Admin-Pass-42';
     expect(await bootstrapAdmin({ prisma: db.prisma }, { username: 'recovered', password })).toMatchObject({
       created: true,

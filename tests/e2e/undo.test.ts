@@ -100,7 +100,8 @@ describe('restore, then undo', () => {
   let before: Awaited<ReturnType<typeof tableHashes>>;
   let restoreId: string;
 
-  it('a restore keeps the replaced tables as its restore point and writes the pre-restore file in the background', async () => {
+  it('a restore keeps the replaced tables as its restore point and writes the pre-restore file in the ' +
+    'background', async () => {
     // What the restore will replace, and so what an undo must give back.
     await db.pool.query(
       `UPDATE loans SET notes = 'after the backup' WHERE id IN (SELECT id FROM loans ORDER BY id LIMIT 7)`,
@@ -208,7 +209,8 @@ describe('restore, then undo', () => {
     console.info(`undo preview as the user reads it: ${JSON.stringify(res.body)}`);
   });
 
-  it('undo swaps the restore point back: every replaced table is exactly as before the restore; everyone is logged out', async () => {
+  it('undo swaps the restore point back: every replaced table is exactly as before the restore; everyone is logged ' +
+    'out', async () => {
     const res = await call<{
       jobId: string;
       operationId: string;
@@ -289,7 +291,8 @@ describe('restore points end', () => {
     expect([again.status, again.body.error?.code]).toEqual([404, 'NOT_FOUND']);
   }, 90_000);
 
-  it('when the window closes (UNDO_WINDOW_HOURS): the undo is refused and the hourly sweep drops the point', async () => {
+  it('when the window closes (UNDO_WINDOW_HOURS): the undo is refused and the hourly sweep drops the ' +
+    'point', async () => {
     await stack.worker.kill();
     stack.worker = await startService('worker', { ...env.env, UNDO_WINDOW_HOURS: '0' });
     const op = await restore(backupId);

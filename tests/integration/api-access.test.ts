@@ -27,7 +27,10 @@ const PUBLIC = new Set([
   'POST /api/auth/login',
   'POST /api/auth/reset-claim',
 ]);
-/** The console's static files (GET /admin, /admin/, /admin/*, which the tree print shows as /admin*): public, it logs in through the API. */
+/**
+ * The console's static files (GET /admin, /admin/, /admin/*, which the tree print shows as /admin*): public, it logs in
+ * through the API.
+ */
 const CONSOLE_STATIC = /^\/admin(\/|\/?\*)?$/;
 /** Routes for any signed-in user (their own session and password), so a non-admin role is not refused there. */
 const ANY_ROLE = new Set(['POST /api/auth/logout', 'POST /api/auth/change-password']);
@@ -225,7 +228,9 @@ describe('access: every route refuses every bad credential, and nothing changes'
       'a'.repeat(5000),
       `${randomUUID().slice(0, 35)}/`,
     ];
-    // bull-board's own routes (/admin/queues/…) take its job ids, which are not ours to shape; access to them is proven above.
+    // bull-board's own routes (/admin/queues/…) take its job ids, which are not ours to shape; access to them is
+    // proven
+    // above.
     const routes = allRoutes(app).filter(
       (r) =>
         /:(id|jobId|entityId|operationId)\b/.test(r.pattern) &&

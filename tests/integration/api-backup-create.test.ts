@@ -25,32 +25,35 @@ describe('backup create, reset, job status, maintenance', () => {
     ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));
   });
 
-  it('creates: 202, a queued record, and a job whose id is the record id and whose payload is only { backupId }', async () => {
-    const res = await post('/api/backup/create', { includeAuditLogs: true });
-    expect(res.statusCode).toBe(202);
-    const { data } = res.json();
-    expect(data).toEqual({
-      backupId: expect.any(String),
-      jobId: data.backupId,
-      filename: expect.stringMatching(/^backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z_[0-9a-f]{8}\.json$/),
-      status: 'queued',
-      statusUrl: `/api/backup/jobs/${data.backupId}`,
-    });
-    const record = await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id: data.backupId } });
-    expect(record).toMatchObject({
-      status: 'queued',
-      type: 'manual',
-      location: 'local',
-      jobId: record.id,
-      filename: data.filename,
-    });
-    expect(record.options).toEqual({ includeAuditLogs: true, includeSessions: false, compression: 'gzip' });
-    expect(record.createdBy).toMatch(/^admin_/);
-    const job = await ctx.deps.producer.queue('backup').getJob(record.id);
-    expect(job?.name).toBe('backup.create');
-    expect(job?.id).toBe(record.id);
-    expect(job?.data).toEqual({ backupId: record.id });
-  });
+  it(
+    'creates: 202, a queued record, and a job whose id is the record id and whose payload is only { backupId ' + '}',
+    async () => {
+      const res = await post('/api/backup/create', { includeAuditLogs: true });
+      expect(res.statusCode).toBe(202);
+      const { data } = res.json();
+      expect(data).toEqual({
+        backupId: expect.any(String),
+        jobId: data.backupId,
+        filename: expect.stringMatching(/^backup_\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}-\d{3}Z_[0-9a-f]{8}\.json$/),
+        status: 'queued',
+        statusUrl: `/api/backup/jobs/${data.backupId}`,
+      });
+      const record = await ctx.deps.prisma.backupRecord.findUniqueOrThrow({ where: { id: data.backupId } });
+      expect(record).toMatchObject({
+        status: 'queued',
+        type: 'manual',
+        location: 'local',
+        jobId: record.id,
+        filename: data.filename,
+      });
+      expect(record.options).toEqual({ includeAuditLogs: true, includeSessions: false, compression: 'gzip' });
+      expect(record.createdBy).toMatch(/^admin_/);
+      const job = await ctx.deps.producer.queue('backup').getJob(record.id);
+      expect(job?.name).toBe('backup.create');
+      expect(job?.id).toBe(record.id);
+      expect(job?.data).toEqual({ backupId: record.id });
+    },
+  );
 
   it('accepts an empty body (all defaults)', async () => {
     const res = await app.inject({ method: 'POST', url: '/api/backup/create', headers });
@@ -152,46 +155,49 @@ describe('backup create, reset, job status, maintenance', () => {
     expect(await ctx.deps.prisma.operation.count()).toBe(0);
   });
 
-  it('job status: 404 for unknown, live progress while the job exists, stored state after BullMQ dropped it', async () => {
-    const unknown = await app.inject({ method: 'GET', url: `/api/backup/jobs/${randomUUID()}`, headers });
-    expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'JOB_NOT_FOUND']);
+  it(
+    'job status: 404 for unknown, live progress while the job exists, stored state after BullMQ dropped ' + 'it',
+    async () => {
+      const unknown = await app.inject({ method: 'GET', url: `/api/backup/jobs/${randomUUID()}`, headers });
+      expect([unknown.statusCode, unknown.json().error.code]).toEqual([404, 'JOB_NOT_FOUND']);
 
-    const { jobId } = (await post('/api/backup/create', {})).json().data;
-    const job = await ctx.deps.producer.queue('backup').getJob(jobId);
-    await job!.updateProgress({ percent: 40, stage: 'exporting', table: 'loans', rows: 1200 });
-    const live = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
-    expect(live).toMatchObject({
-      jobId,
-      kind: 'backup.create',
-      state: 'queued',
-      progress: { percent: 40, stage: 'exporting', table: 'loans', rows: 1200 },
-    });
+      const { jobId } = (await post('/api/backup/create', {})).json().data;
+      const job = await ctx.deps.producer.queue('backup').getJob(jobId);
+      await job!.updateProgress({ percent: 40, stage: 'exporting', table: 'loans', rows: 1200 });
+      const live = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
+      expect(live).toMatchObject({
+        jobId,
+        kind: 'backup.create',
+        state: 'queued',
+        progress: { percent: 40, stage: 'exporting', table: 'loans', rows: 1200 },
+      });
 
-    await job!.remove();
-    await ctx.deps.prisma.backupRecord.update({
-      where: { id: jobId },
-      data: {
-        status: 'completed',
+      await job!.remove();
+      await ctx.deps.prisma.backupRecord.update({
+        where: { id: jobId },
+        data: {
+          status: 'completed',
+          attempts: 1,
+          fileSize: 123n,
+          checksum: 'ab',
+          startedAt: new Date(),
+          completedAt: new Date(),
+          progress: { percent: 100, stage: 'done' },
+        },
+      });
+      const stored = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
+      expect(stored).toMatchObject({
+        state: 'completed',
         attempts: 1,
-        fileSize: 123n,
-        checksum: 'ab',
-        startedAt: new Date(),
-        completedAt: new Date(),
         progress: { percent: 100, stage: 'done' },
-      },
-    });
-    const stored = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${jobId}`, headers })).json().data;
-    expect(stored).toMatchObject({
-      state: 'completed',
-      attempts: 1,
-      progress: { percent: 100, stage: 'done' },
-      result: { backupId: jobId, fileSize: 123 },
-    });
+        result: { backupId: jobId, fileSize: 123 },
+      });
 
-    const { jobId: resetJob } = (await post('/api/backup/reset', { confirmationToken: 'DELETE' })).json().data;
-    const op = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${resetJob}`, headers })).json().data;
-    expect(op).toMatchObject({ kind: 'backup.reset', state: 'queued' });
-  });
+      const { jobId: resetJob } = (await post('/api/backup/reset', { confirmationToken: 'DELETE' })).json().data;
+      const op = (await app.inject({ method: 'GET', url: `/api/backup/jobs/${resetJob}`, headers })).json().data;
+      expect(op).toMatchObject({ kind: 'backup.reset', state: 'queued' });
+    },
+  );
 });
 
 describe('backup create with Cloudinary configured', () => {

@@ -48,12 +48,18 @@ describe('backup list, get, download, delete', () => {
     // Five rows in one millisecond (microseconds apart) and two with equal timestamps: ids break the tie.
     await ctx.db.pool.query(`
       INSERT INTO backup_records (id, filename, type, status, location, "createdAt", "updatedAt") VALUES
-        ('00000000-0000-4000-8000-000000000001', 'a.json', 'manual', 'completed', 'local', '2026-01-01T00:00:00.123001Z', now()),
-        ('00000000-0000-4000-8000-000000000002', 'b.json', 'manual', 'completed', 'local', '2026-01-01T00:00:00.123002Z', now()),
-        ('00000000-0000-4000-8000-000000000003', 'c.json', 'scheduled', 'failed', 'local', '2026-01-01T00:00:00.123003Z', now()),
-        ('00000000-0000-4000-8000-000000000004', 'd.json', 'pre-restore', 'completed', 'local', '2026-01-01T00:00:00.123003Z', now()),
-        ('00000000-0000-4000-8000-000000000005', 'e.json', 'manual', 'queued', 'local', '2026-01-01T00:00:00.123999Z', now()),
-        ('00000000-0000-4000-8000-000000000006', 'f.json', 'manual', 'completed', 'local', '2026-01-02T00:00:00Z', now())`);
+        ('00000000-0000-4000-8000-000000000001', 'a.json', 'manual', 'completed', 'local',
+          '2026-01-01T00:00:00.123001Z', now()),
+        ('00000000-0000-4000-8000-000000000002', 'b.json', 'manual', 'completed', 'local',
+          '2026-01-01T00:00:00.123002Z', now()),
+        ('00000000-0000-4000-8000-000000000003', 'c.json', 'scheduled', 'failed', 'local',
+          '2026-01-01T00:00:00.123003Z', now()),
+        ('00000000-0000-4000-8000-000000000004', 'd.json', 'pre-restore', 'completed', 'local',
+          '2026-01-01T00:00:00.123003Z', now()),
+        ('00000000-0000-4000-8000-000000000005', 'e.json', 'manual', 'queued', 'local',
+          '2026-01-01T00:00:00.123999Z', now()),
+        ('00000000-0000-4000-8000-000000000006', 'f.json', 'manual', 'completed', 'local', '2026-01-02T00:00:00Z',
+          now())`);
     const seen: string[] = [];
     let cursor: string | null = null;
     do {

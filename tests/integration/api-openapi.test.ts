@@ -125,39 +125,43 @@ describe('OpenAPI document at /docs/json', () => {
     expect(problems).toEqual([]);
   });
 
-  it('answers errors with one ApiError schema whose code is the closed set of errors.ts, each status naming its codes', () => {
-    const apiError = doc.components.schemas.ApiError as {
-      properties: { code: { enum: string[] } };
-      required: string[];
-    };
-    expect([...apiError.properties.code.enum].sort()).toEqual([...ERROR_CODES].sort());
-    expect(apiError.required).toEqual(expect.arrayContaining(['code', 'message']));
-    const problems: string[] = [];
-    let errorResponses = 0;
-    for (const { key, op } of operations()) {
-      for (const [status, response] of Object.entries(op.responses ?? {})) {
-        const json = response.content?.['application/json'];
-        const error = (json?.schema?.properties as Json | undefined)?.error as Json | undefined;
-        if (!/^[45]\d\d$/.test(status) || !error) continue;
-        errorResponses++;
-        if (error.$ref !== '#/components/schemas/ApiError')
-          problems.push(`${key} ${status}: error is not the ApiError schema`);
-        const codes = Object.values(json?.examples ?? {}).map(
-          (e) => (e.value as { error: { code: ErrorCode } }).error.code,
-        );
-        if (json?.example) codes.push((json.example as { error: { code: ErrorCode } }).error.code);
-        if (codes.length === 0) problems.push(`${key} ${status}: no example code`);
-        for (const code of codes) {
-          if (String(HTTP_STATUS[code]) !== status)
-            problems.push(`${key} ${status}: ${code} is answered with ${HTTP_STATUS[code]}`);
-          if (!response.description?.includes(code))
-            problems.push(`${key} ${status}: description does not name ${code}`);
+  it(
+    'answers errors with one ApiError schema whose code is the closed set of errors.ts, each status naming its ' +
+      'codes',
+    () => {
+      const apiError = doc.components.schemas.ApiError as {
+        properties: { code: { enum: string[] } };
+        required: string[];
+      };
+      expect([...apiError.properties.code.enum].sort()).toEqual([...ERROR_CODES].sort());
+      expect(apiError.required).toEqual(expect.arrayContaining(['code', 'message']));
+      const problems: string[] = [];
+      let errorResponses = 0;
+      for (const { key, op } of operations()) {
+        for (const [status, response] of Object.entries(op.responses ?? {})) {
+          const json = response.content?.['application/json'];
+          const error = (json?.schema?.properties as Json | undefined)?.error as Json | undefined;
+          if (!/^[45]\d\d$/.test(status) || !error) continue;
+          errorResponses++;
+          if (error.$ref !== '#/components/schemas/ApiError')
+            problems.push(`${key} ${status}: error is not the ApiError schema`);
+          const codes = Object.values(json?.examples ?? {}).map(
+            (e) => (e.value as { error: { code: ErrorCode } }).error.code,
+          );
+          if (json?.example) codes.push((json.example as { error: { code: ErrorCode } }).error.code);
+          if (codes.length === 0) problems.push(`${key} ${status}: no example code`);
+          for (const code of codes) {
+            if (String(HTTP_STATUS[code]) !== status)
+              problems.push(`${key} ${status}: ${code} is answered with ${HTTP_STATUS[code]}`);
+            if (!response.description?.includes(code))
+              problems.push(`${key} ${status}: description does not name ${code}`);
+          }
         }
       }
-    }
-    expect(problems).toEqual([]);
-    expect(errorResponses).toBeGreaterThan(60);
-  });
+      expect(problems).toEqual([]);
+      expect(errorResponses).toBeGreaterThan(60);
+    },
+  );
 
   it('holds together as an OpenAPI 3.0 document', () => {
     expect(doc.openapi).toMatch(/^3\.0\.\d+$/);

@@ -133,7 +133,9 @@ describe('restore request bodies the API cannot use', () => {
   });
 
   it('a body over the limit: 413 PAYLOAD_TOO_LARGE, also when it arrives without a length', async () => {
-    const big = `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":[{"notes":"${'x'.repeat(3 * 1024 * 1024)}"}]}}}`;
+    const big =
+      `{"backupData":{"metadata":${JSON.stringify(metadata)},"data":{"users":[{"notes":"` +
+      `${'x'.repeat(3 * 1024 * 1024)}"}]}}}`;
     expect(refused(await send(big))).toEqual([413, 'PAYLOAD_TOO_LARGE']);
     await nothingWritten();
   });

@@ -20,7 +20,8 @@ function multipart(file: Buffer, fields: Record<string, string> = {}, fieldName 
   }
   parts.push(
     Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="b.json"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="${fieldName}"; filename="b.json"\r\nContent-Type: ` +
+        `application/octet-stream\r\n\r\n`,
     ),
   );
   parts.push(file, Buffer.from(`\r\n--${boundary}--\r\n`));
@@ -54,23 +55,26 @@ describe('restore requests', () => {
     ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));
   });
 
-  it('accepts { backupData }: written for the worker, operation queued, job enqueued with only { operationId }', async () => {
-    const res = await restore({ backupData: doc(), skipSafetyBackup: true });
-    expect(res.statusCode).toBe(202);
-    const { operationId, jobId, statusUrl } = res.json().data;
-    expect([jobId, statusUrl]).toEqual([operationId, `/api/backup/jobs/${operationId}`]);
-    const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
-    expect(op).toMatchObject({ kind: 'restore', status: 'queued', jobId: operationId });
-    const input = op.input as {
-      source: { kind: string; path: string; compressed: boolean };
-      skipSafetyBackup: boolean;
-    };
-    expect(input).toMatchObject({ skipSafetyBackup: true, source: { kind: 'file', compressed: false } });
-    expect(input.source.path.endsWith(`${operationId}.json`)).toBe(true);
-    expect(JSON.parse(await readFile(input.source.path, 'utf8'))).toEqual(doc());
-    const job = await ctx.deps.producer.queue('maintenance').getJob(operationId);
-    expect([job?.name, job?.data]).toEqual(['backup.restore', { operationId }]);
-  });
+  it(
+    'accepts { backupData }: written for the worker, operation queued, job enqueued with only { operationId ' + '}',
+    async () => {
+      const res = await restore({ backupData: doc(), skipSafetyBackup: true });
+      expect(res.statusCode).toBe(202);
+      const { operationId, jobId, statusUrl } = res.json().data;
+      expect([jobId, statusUrl]).toEqual([operationId, `/api/backup/jobs/${operationId}`]);
+      const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
+      expect(op).toMatchObject({ kind: 'restore', status: 'queued', jobId: operationId });
+      const input = op.input as {
+        source: { kind: string; path: string; compressed: boolean };
+        skipSafetyBackup: boolean;
+      };
+      expect(input).toMatchObject({ skipSafetyBackup: true, source: { kind: 'file', compressed: false } });
+      expect(input.source.path.endsWith(`${operationId}.json`)).toBe(true);
+      expect(JSON.parse(await readFile(input.source.path, 'utf8'))).toEqual(doc());
+      const job = await ctx.deps.producer.queue('maintenance').getJob(operationId);
+      expect([job?.name, job?.data]).toEqual(['backup.restore', { operationId }]);
+    },
+  );
 
   it('refuses a bad document with 422 and writes nothing', async () => {
     const newer = await restore({ backupData: doc('2.0') });
@@ -121,84 +125,93 @@ describe('restore requests', () => {
     });
   });
 
-  it('selective: stores the tables asked for (file order) and withDependencies; refuses unknown keys with the valid ones, writing nothing', async () => {
-    const done = await ctx.deps.prisma.backupRecord.create({
-      data: { filename: 's.json', type: 'manual', location: 'local', status: 'completed' },
-    });
-    const ok = await restore({ backupId: done.id, tables: ['loanTypes', 'unions'], withDependencies: true });
-    expect(ok.statusCode).toBe(202);
-    const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
-    expect(op.input).toEqual({
-      source: { kind: 'backup', backupId: done.id },
-      skipSafetyBackup: false,
-      allowNoAdmin: false,
-      tables: ['unions', 'loanTypes'],
-      withDependencies: true,
-    });
-    await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
+  it(
+    'selective: stores the tables asked for (file order) and withDependencies; refuses unknown keys with the valid ' +
+      'ones, writing nothing',
+    async () => {
+      const done = await ctx.deps.prisma.backupRecord.create({
+        data: { filename: 's.json', type: 'manual', location: 'local', status: 'completed' },
+      });
+      const ok = await restore({ backupId: done.id, tables: ['loanTypes', 'unions'], withDependencies: true });
+      expect(ok.statusCode).toBe(202);
+      const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: ok.json().data.operationId } });
+      expect(op.input).toEqual({
+        source: { kind: 'backup', backupId: done.id },
+        skipSafetyBackup: false,
+        allowNoAdmin: false,
+        tables: ['unions', 'loanTypes'],
+        withDependencies: true,
+      });
+      await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
 
-    const unknown = await restore({ backupId: done.id, tables: ['loanTypes', 'payments'] });
-    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    expect(unknown.json().error.message).toBe(
-      'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions',
-    );
-    const noTables = await restore({ backupId: done.id, withDependencies: true });
-    expect([noTables.statusCode, noTables.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    const uploadUnknown = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes,payments' });
-    expect([uploadUnknown.statusCode, uploadUnknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    expect(await uploads()).toEqual([]);
+      const unknown = await restore({ backupId: done.id, tables: ['loanTypes', 'payments'] });
+      expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      expect(unknown.json().error.message).toBe(
+        'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, ' +
+          'auditLogs, sessions',
+      );
+      const noTables = await restore({ backupId: done.id, withDependencies: true });
+      expect([noTables.statusCode, noTables.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      const uploadUnknown = await upload(Buffer.from(JSON.stringify(doc())), { tables: 'loanTypes,payments' });
+      expect([uploadUnknown.statusCode, uploadUnknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      expect(await uploads()).toEqual([]);
 
-    const form = await upload(Buffer.from(JSON.stringify(doc())), {
-      tables: 'loanTypes, unions',
-      withDependencies: 'true',
-    });
-    expect(form.statusCode).toBe(202);
-    const formOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: form.json().data.operationId } });
-    expect(formOp.input).toMatchObject({ tables: ['unions', 'loanTypes'], withDependencies: true });
-    expect(await ctx.deps.prisma.operation.count({ where: { status: 'queued' } })).toBe(1);
-  });
+      const form = await upload(Buffer.from(JSON.stringify(doc())), {
+        tables: 'loanTypes, unions',
+        withDependencies: 'true',
+      });
+      expect(form.statusCode).toBe(202);
+      const formOp = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: form.json().data.operationId } });
+      expect(formOp.input).toMatchObject({ tables: ['unions', 'loanTypes'], withDependencies: true });
+      expect(await ctx.deps.prisma.operation.count({ where: { status: 'queued' } })).toBe(1);
+    },
+  );
 
-  it('preview: queued as a backup.preview job on the backup queue; an entity preview is queued with its entity; an unknown entity type is refused', async () => {
-    const preview = (payload: object) =>
-      app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
-    const done = await ctx.deps.prisma.backupRecord.create({
-      data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' },
-    });
-    const res = await preview({ backupId: done.id, tables: ['loans'] });
-    expect(res.statusCode).toBe(202);
-    const { operationId, statusUrl } = res.json().data;
-    expect(statusUrl).toBe(`/api/backup/jobs/${operationId}`);
-    const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
-    expect(op).toMatchObject({
-      kind: 'preview',
-      status: 'queued',
-      backupId: done.id,
-      input: { source: { kind: 'backup', backupId: done.id }, tables: ['loans'], withDependencies: false },
-    });
-    const job = await ctx.deps.producer.queue('backup').getJob(operationId);
-    expect([job?.name, job?.data]).toEqual(['backup.preview', { operationId }]);
-    // A preview does not count as a running restore.
-    expect((await restore({ backupId: done.id })).statusCode).toBe(202);
+  it(
+    'preview: queued as a backup.preview job on the backup queue; an entity preview is queued with its entity; an ' +
+      'unknown entity type is refused',
+    async () => {
+      const preview = (payload: object) =>
+        app.inject({ method: 'POST', url: '/api/backup/restore/preview', headers, payload });
+      const done = await ctx.deps.prisma.backupRecord.create({
+        data: { filename: 'p.json', type: 'manual', location: 'local', status: 'completed' },
+      });
+      const res = await preview({ backupId: done.id, tables: ['loans'] });
+      expect(res.statusCode).toBe(202);
+      const { operationId, statusUrl } = res.json().data;
+      expect(statusUrl).toBe(`/api/backup/jobs/${operationId}`);
+      const op = await ctx.deps.prisma.operation.findUniqueOrThrow({ where: { id: operationId } });
+      expect(op).toMatchObject({
+        kind: 'preview',
+        status: 'queued',
+        backupId: done.id,
+        input: { source: { kind: 'backup', backupId: done.id }, tables: ['loans'], withDependencies: false },
+      });
+      const job = await ctx.deps.producer.queue('backup').getJob(operationId);
+      expect([job?.name, job?.data]).toEqual(['backup.preview', { operationId }]);
+      // A preview does not count as a running restore.
+      expect((await restore({ backupId: done.id })).statusCode).toBe(202);
 
-    const unionId = randomUUID();
-    const entity = await preview({ backupId: done.id, entityType: 'union', entityId: unionId });
-    expect(entity.statusCode).toBe(202);
-    const entityOp = await ctx.deps.prisma.operation.findUniqueOrThrow({
-      where: { id: entity.json().data.operationId },
-    });
-    expect(entityOp).toMatchObject({
-      kind: 'preview',
-      input: { source: { kind: 'backup', backupId: done.id }, entity: { entityType: 'union', entityId: unionId } },
-    });
-    const badType = await preview({ backupData: doc(), entityType: 'repayment', entityId: randomUUID() });
-    expect([badType.statusCode, badType.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
-    const unknown = await preview({ backupId: done.id, tables: ['nope'] });
-    expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    const entityOnRestore = await restore({ backupId: done.id, entityType: 'union', entityId: randomUUID() });
-    expect([entityOnRestore.statusCode, entityOnRestore.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    expect(await uploads()).toEqual([]);
-    expect(await ctx.deps.prisma.operation.count({ where: { kind: 'preview' } })).toBe(2);
-  });
+      const unionId = randomUUID();
+      const entity = await preview({ backupId: done.id, entityType: 'union', entityId: unionId });
+      expect(entity.statusCode).toBe(202);
+      const entityOp = await ctx.deps.prisma.operation.findUniqueOrThrow({
+        where: { id: entity.json().data.operationId },
+      });
+      expect(entityOp).toMatchObject({
+        kind: 'preview',
+        input: { source: { kind: 'backup', backupId: done.id }, entity: { entityType: 'union', entityId: unionId } },
+      });
+      const badType = await preview({ backupData: doc(), entityType: 'repayment', entityId: randomUUID() });
+      expect([badType.statusCode, badType.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
+      const unknown = await preview({ backupId: done.id, tables: ['nope'] });
+      expect([unknown.statusCode, unknown.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      const entityOnRestore = await restore({ backupId: done.id, entityType: 'union', entityId: randomUUID() });
+      expect([entityOnRestore.statusCode, entityOnRestore.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      expect(await uploads()).toEqual([]);
+      expect(await ctx.deps.prisma.operation.count({ where: { kind: 'preview' } })).toBe(2);
+    },
+  );
 
   it('accepts uploaded .json.gz and .json files, detected by their first bytes', async () => {
     const gz = gzipSync(Buffer.from(JSON.stringify(doc())));
@@ -217,37 +230,48 @@ describe('restore requests', () => {
     expect(await uploads()).toEqual([`${op.id}.json.gz`, `${plain.json().data.operationId}.json`].sort());
   });
 
-  it('refuses uploads that are not JSON or gzip, too large, or in the wrong field, leaving no file behind', async () => {
-    const text = await upload(Buffer.from('hello, not json'));
-    expect([text.statusCode, text.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
-    const empty = await upload(Buffer.alloc(0));
-    expect([empty.statusCode, empty.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
-    const big = await upload(Buffer.concat([Buffer.from('{"x":"'), Buffer.alloc(1024 * 1024 + 10, 0x61)]));
-    expect([big.statusCode, big.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
-    const field = await upload(Buffer.from('{}'), {}, 'backup');
-    expect([field.statusCode, field.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
-    const bigJson = await restore({ backupData: { ...doc(), pad: 'x'.repeat(1024 * 1024) } });
-    expect([bigJson.statusCode, bigJson.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
-    expect(await uploads()).toEqual([]);
-    expect(await ctx.deps.prisma.operation.count()).toBe(0);
-  });
+  it(
+    'refuses uploads that are not JSON or gzip, too large, or in the wrong field, leaving no file ' + 'behind',
+    async () => {
+      const text = await upload(Buffer.from('hello, not json'));
+      expect([text.statusCode, text.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
+      const empty = await upload(Buffer.alloc(0));
+      expect([empty.statusCode, empty.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
+      const big = await upload(Buffer.concat([Buffer.from('{"x":"'), Buffer.alloc(1024 * 1024 + 10, 0x61)]));
+      expect([big.statusCode, big.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      const field = await upload(Buffer.from('{}'), {}, 'backup');
+      expect([field.statusCode, field.json().error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      const bigJson = await restore({ backupData: { ...doc(), pad: 'x'.repeat(1024 * 1024) } });
+      expect([bigJson.statusCode, bigJson.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+      expect(await uploads()).toEqual([]);
+      expect(await ctx.deps.prisma.operation.count()).toBe(0);
+    },
+  );
 
-  it('one at a time: a second restore gets 409 and its upload is removed; concurrent requests admit exactly one', async () => {
-    expect((await restore({ backupData: doc() })).statusCode).toBe(202);
-    const second = await upload(Buffer.from(JSON.stringify(doc())));
-    expect([second.statusCode, second.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
-    expect(await uploads()).toHaveLength(1);
+  it(
+    'one at a time: a second restore gets 409 and its upload is removed; concurrent requests admit exactly ' + 'one',
+    async () => {
+      expect((await restore({ backupData: doc() })).statusCode).toBe(202);
+      const second = await upload(Buffer.from(JSON.stringify(doc())));
+      expect([second.statusCode, second.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
+      expect(await uploads()).toHaveLength(1);
 
-    await resetDatabase(ctx.db.pool);
-    ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));
-    const answers = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        i % 2
-          ? restore({ backupData: doc() })
-          : app.inject({ method: 'POST', url: '/api/backup/reset', headers, payload: { confirmationToken: 'DELETE' } }),
-      ),
-    );
-    expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 409, 409, 409, 409, 409]);
-    expect(await ctx.deps.prisma.operation.count()).toBe(1);
-  });
+      await resetDatabase(ctx.db.pool);
+      ({ headers } = await createUserAndLogin(app, ctx.deps.prisma, 'ADMIN'));
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          i % 2
+            ? restore({ backupData: doc() })
+            : app.inject({
+                method: 'POST',
+                url: '/api/backup/reset',
+                headers,
+                payload: { confirmationToken: 'DELETE' },
+              }),
+        ),
+      );
+      expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 409, 409, 409, 409, 409]);
+      expect(await ctx.deps.prisma.operation.count()).toBe(1);
+    },
+  );
 });

@@ -141,15 +141,18 @@ describe('backup health', () => {
     expect(report.checks.find((c) => c.name === 'drill')).toMatchObject({ limit: 8 * 24 * 3600 });
   });
 
-  it('turns unhealthy when the newest completed backup is older than the daily maximum, and healthy again', async () => {
-    await prisma.backupRecord.update({ where: { id: ids.newest }, data: { completedAt: new Date(now - 27 * HOUR) } });
-    await prisma.backupRecord.update({ where: { id: ids.prev }, data: { completedAt: new Date(now - 50 * HOUR) } });
-    const report = await expectUnhealthy(['backup_age']);
-    expect(report.checks[0]?.message).toContain(ids.newest);
-    await prisma.backupRecord.update({ where: { id: ids.newest }, data: { completedAt: new Date(now - HOUR) } });
-    await prisma.backupRecord.update({ where: { id: ids.prev }, data: { completedAt: new Date(now - 25 * HOUR) } });
-    await expectHealthy();
-  });
+  it(
+    'turns unhealthy when the newest completed backup is older than the daily maximum, and healthy ' + 'again',
+    async () => {
+      await prisma.backupRecord.update({ where: { id: ids.newest }, data: { completedAt: new Date(now - 27 * HOUR) } });
+      await prisma.backupRecord.update({ where: { id: ids.prev }, data: { completedAt: new Date(now - 50 * HOUR) } });
+      const report = await expectUnhealthy(['backup_age']);
+      expect(report.checks[0]?.message).toContain(ids.newest);
+      await prisma.backupRecord.update({ where: { id: ids.newest }, data: { completedAt: new Date(now - HOUR) } });
+      await prisma.backupRecord.update({ where: { id: ids.prev }, data: { completedAt: new Date(now - 25 * HOUR) } });
+      await expectHealthy();
+    },
+  );
 
   it('turns unhealthy when the last scheduled run failed, and when a due run did not fire', async () => {
     const failedId = randomUUID();
@@ -250,41 +253,45 @@ describe('backup health', () => {
 });
 
 describe('/metrics', () => {
-  it('parses as Prometheus text with the backup, drill, queue, health and HTTP families, and no personal data', async () => {
-    const { status, families, body } = await scrape();
-    expect(status).toBe(200);
-    const value = (name: string) => family(families, name)?.metrics[0]?.value;
-    expect(Number(value('mp_backup_last_success_timestamp_seconds'))).toBeCloseTo((now - HOUR) / 1000, 2);
-    expect(value('mp_backup_size_bytes')).toBe('1000');
-    expect(value('mp_restore_drill_last_rto_seconds')).toBe('12.5');
-    expect(value('mp_backup_healthy')).toBe('1');
-    expect(value('mp_queue_up')).toBe('1');
-    const durations = family(families, 'mp_backup_duration_seconds');
-    expect(durations?.type).toBe('HISTOGRAM');
-    // The parser keeps a labelled histogram's buckets only (not its labels, sum and count): those lines are read as text.
-    expect(durations?.metrics).toEqual([{ buckets: expect.objectContaining({ '1': '0', '5': '2', '+Inf': '2' }) }]);
-    expect(body).toContain('mp_backup_duration_seconds_count{kind="manual"} 2\n');
-    expect(body).toContain('mp_backup_duration_seconds_sum{kind="manual"} 7\n');
-    expect(family(families, 'mp_backup_failures_total')?.type).toBe('COUNTER');
-    expect(family(families, 'mp_backup_failures_total')?.metrics).toContainEqual({
-      labels: { kind: 'scheduled' },
-      value: '0',
-    });
-    expect(family(families, 'mp_queue_jobs')?.metrics).toContainEqual({
-      labels: { queue: 'backup', state: 'waiting' },
-      value: '0',
-    });
-    expect(family(families, 'http_requests_total')?.metrics).toContainEqual(
-      expect.objectContaining({ labels: { method: 'GET', route: '/api/backup/health', status: '200' } }),
-    );
-    expect(family(families, 'process_resident_memory_bytes')?.type).toBe('GAUGE');
-    expect(body).not.toContain(adminName);
+  it(
+    'parses as Prometheus text with the backup, drill, queue, health and HTTP families, and no personal ' + 'data',
+    async () => {
+      const { status, families, body } = await scrape();
+      expect(status).toBe(200);
+      const value = (name: string) => family(families, name)?.metrics[0]?.value;
+      expect(Number(value('mp_backup_last_success_timestamp_seconds'))).toBeCloseTo((now - HOUR) / 1000, 2);
+      expect(value('mp_backup_size_bytes')).toBe('1000');
+      expect(value('mp_restore_drill_last_rto_seconds')).toBe('12.5');
+      expect(value('mp_backup_healthy')).toBe('1');
+      expect(value('mp_queue_up')).toBe('1');
+      const durations = family(families, 'mp_backup_duration_seconds');
+      expect(durations?.type).toBe('HISTOGRAM');
+      // The parser keeps a labelled histogram's buckets only (not its labels, sum and count): those lines are read as
+      // text.
+      expect(durations?.metrics).toEqual([{ buckets: expect.objectContaining({ '1': '0', '5': '2', '+Inf': '2' }) }]);
+      expect(body).toContain('mp_backup_duration_seconds_count{kind="manual"} 2\n');
+      expect(body).toContain('mp_backup_duration_seconds_sum{kind="manual"} 7\n');
+      expect(family(families, 'mp_backup_failures_total')?.type).toBe('COUNTER');
+      expect(family(families, 'mp_backup_failures_total')?.metrics).toContainEqual({
+        labels: { kind: 'scheduled' },
+        value: '0',
+      });
+      expect(family(families, 'mp_queue_jobs')?.metrics).toContainEqual({
+        labels: { queue: 'backup', state: 'waiting' },
+        value: '0',
+      });
+      expect(family(families, 'http_requests_total')?.metrics).toContainEqual(
+        expect.objectContaining({ labels: { method: 'GET', route: '/api/backup/health', status: '200' } }),
+      );
+      expect(family(families, 'process_resident_memory_bytes')?.type).toBe('GAUGE');
+      expect(body).not.toContain(adminName);
 
-    // Unhealthy shows as 0.
-    await prisma.backupRecord.update({ where: { id: ids.newest }, data: { fileSize: 1n } });
-    expect(family((await scrape()).families, 'mp_backup_healthy')?.metrics[0]?.value).toBe('0');
-    await prisma.backupRecord.update({ where: { id: ids.newest }, data: { fileSize: 1000n } });
-  });
+      // Unhealthy shows as 0.
+      await prisma.backupRecord.update({ where: { id: ids.newest }, data: { fileSize: 1n } });
+      expect(family((await scrape()).families, 'mp_backup_healthy')?.metrics[0]?.value).toBe('0');
+      await prisma.backupRecord.update({ where: { id: ids.newest }, data: { fileSize: 1000n } });
+    },
+  );
 
   it('wants the bearer token when METRICS_TOKEN is set', async () => {
     const token = randomUUID();

@@ -103,7 +103,8 @@ describe('checkBusinessInvariants finds each broken rule', () => {
          WHERE l.status = '${status}' AND m."isActive" AND ${extra} ORDER BY l.id LIMIT 1`);
   const addRepayment = (loanId: string, amount: string, ref: string, paidAt = ANCHOR) =>
     client.query(
-      `INSERT INTO ${S}.repayments (id, "loanId", amount, "paidAt", method, reference) VALUES (gen_random_uuid(), $1, $2, $3, 'CASH', $4)
+      `INSERT INTO ${S}.repayments (id, "loanId", amount, "paidAt", method, reference) VALUES (gen_random_uuid(),
+        $1, $2, $3, 'CASH', $4)
        RETURNING id`,
       [loanId, amount, paidAt, ref],
     );
@@ -137,7 +138,8 @@ describe('checkBusinessInvariants finds each broken rule', () => {
     const repayment = await one(`SELECT id FROM ${S}.repayments ORDER BY id LIMIT 1`);
     const changed = await brokenBy(async () => {
       await client.query(
-        `UPDATE ${S}.repayments r SET "paidAt" = l."disbursedAt" - interval '1 day' FROM ${S}.loans l WHERE l.id = r."loanId" AND r.id = $1`,
+        `UPDATE ${S}.repayments r SET "paidAt" = l."disbursedAt" - interval '1 day' FROM ${S}.loans l WHERE l.id = ` +
+          `r."loanId" AND r.id = $1`,
         [repayment],
       );
     });
@@ -194,21 +196,26 @@ describe('checkBusinessInvariants finds each broken rule', () => {
     expect(Object.keys(changed)).toEqual(['ACTIVE_LOAN_OF_INACTIVE_MEMBER']);
   });
 
-  it('a union without an existing, active credit officer (an inactive officer is fine for a closed union)', async () => {
-    const unions = await column(`SELECT id AS v FROM ${S}.unions WHERE "isActive" ORDER BY id LIMIT 4`);
-    const supervisor = await one(`SELECT id FROM ${S}.users WHERE role = 'SUPERVISOR' LIMIT 1`);
-    const leaver = await one(`SELECT id FROM ${S}.users WHERE role = 'CREDIT_OFFICER' AND NOT "isActive" LIMIT 1`);
-    const changed = await brokenBy(async () => {
-      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[0], MISSING]);
-      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[1], supervisor]);
-      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[2], leaver]);
-      await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2, "isActive" = false WHERE id = $1`, [
-        unions[3],
-        leaver,
-      ]);
-    });
-    expect(changed).toEqual({ UNION_WITHOUT_ACTIVE_CREDIT_OFFICER: { count: 3, examples: unions.slice(0, 3).sort() } });
-  });
+  it(
+    'a union without an existing, active credit officer (an inactive officer is fine for a closed ' + 'union)',
+    async () => {
+      const unions = await column(`SELECT id AS v FROM ${S}.unions WHERE "isActive" ORDER BY id LIMIT 4`);
+      const supervisor = await one(`SELECT id FROM ${S}.users WHERE role = 'SUPERVISOR' LIMIT 1`);
+      const leaver = await one(`SELECT id FROM ${S}.users WHERE role = 'CREDIT_OFFICER' AND NOT "isActive" LIMIT 1`);
+      const changed = await brokenBy(async () => {
+        await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[0], MISSING]);
+        await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[1], supervisor]);
+        await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2 WHERE id = $1`, [unions[2], leaver]);
+        await client.query(`UPDATE ${S}.unions SET "creditOfficerId" = $2, "isActive" = false WHERE id = $1`, [
+          unions[3],
+          leaver,
+        ]);
+      });
+      expect(changed).toEqual({
+        UNION_WITHOUT_ACTIVE_CREDIT_OFFICER: { count: 3, examples: unions.slice(0, 3).sort() },
+      });
+    },
+  );
 
   it('a supervisor that is missing, oneself, or a credit officer', async () => {
     const officers = await column(`SELECT id AS v FROM ${S}.users WHERE role = 'CREDIT_OFFICER' ORDER BY id LIMIT 3`);

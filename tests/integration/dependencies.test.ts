@@ -149,7 +149,8 @@ describe('dependency checks', () => {
       canDelete: true,
       dependencies: { repaymentsReceived: 4, unionMembersCreated: 3, activeSessions: 2 },
       message:
-        'Can be deleted: nothing depends on this user; deleting it ends 2 active sessions and removes the user from 4 repayments and 3 union members',
+        'Can be deleted: nothing depends on this user; deleting it ends 2 active sessions and removes the user from ' +
+        '4 repayments and 3 union members',
     });
   });
 

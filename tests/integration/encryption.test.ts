@@ -121,18 +121,21 @@ describe('encryption at rest', () => {
     stored = await readFile(made.file);
   });
 
-  it('writes an encrypted file named for it, with the key id on the record and the checksum of the stored bytes', () => {
-    expect(isEncryptedBackup(stored)).toBe(true);
-    expect(readKeyId(stored)).toBe('k1');
-    expect(made.record).toMatchObject({
-      encryptionKeyId: 'k1',
-      checksum: sha256(stored),
-      fileSize: BigInt(stored.length),
-    });
-    expect(made.record.filename).toMatch(/\.json\.enc$/);
-    expect(stored.includes(Buffer.from('"metadata"'))).toBe(false);
-    expect(stored.length).toBeGreaterThan(first + 4 * SEGMENT); // room for the segment cases below
-  });
+  it(
+    'writes an encrypted file named for it, with the key id on the record and the checksum of the stored ' + 'bytes',
+    () => {
+      expect(isEncryptedBackup(stored)).toBe(true);
+      expect(readKeyId(stored)).toBe('k1');
+      expect(made.record).toMatchObject({
+        encryptionKeyId: 'k1',
+        checksum: sha256(stored),
+        fileSize: BigInt(stored.length),
+      });
+      expect(made.record.filename).toMatch(/\.json\.enc$/);
+      expect(stored.includes(Buffer.from('"metadata"'))).toBe(false);
+      expect(stored.length).toBeGreaterThan(first + 4 * SEGMENT); // room for the segment cases below
+    },
+  );
 
   it('restores (scale 1) to the same content hashes, and verify reads it', async () => {
     await db.pool.query(`UPDATE loans SET notes = 'changed'`);
@@ -154,46 +157,53 @@ describe('encryption at rest', () => {
     expect((await tableHashes(db.pool, ['loans'])).loans).toEqual(snapshot.loans);
   });
 
-  it('refuses a wrong key and a missing key, changing nothing; verify reports it and keeps the checksum right', async () => {
-    const wrong = { id: 'k1', bytes: randomBytes(32) };
-    expect(await refusedWith(withKeys(keys(wrong)), { backupId: made.id })).toBe('BACKUP_DECRYPTION_FAILED');
-    expect(await refusedWith(withKeys(keys(null)), { backupId: made.id })).toBe('BACKUP_KEY_UNAVAILABLE');
-    expect(await refusedWith(base, { bytes: stored })).toBe('BACKUP_KEY_UNAVAILABLE');
-    const report = await verifyBackup(withKeys(keys(K2)), made.id);
-    expect(report.ok).toBe(false);
-    expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
-    expect(checkOf(report, 'decrypt')?.details).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
-    expect(report.problems.join(' ')).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
-  });
+  it(
+    'refuses a wrong key and a missing key, changing nothing; verify reports it and keeps the checksum ' + 'right',
+    async () => {
+      const wrong = { id: 'k1', bytes: randomBytes(32) };
+      expect(await refusedWith(withKeys(keys(wrong)), { backupId: made.id })).toBe('BACKUP_DECRYPTION_FAILED');
+      expect(await refusedWith(withKeys(keys(null)), { backupId: made.id })).toBe('BACKUP_KEY_UNAVAILABLE');
+      expect(await refusedWith(base, { bytes: stored })).toBe('BACKUP_KEY_UNAVAILABLE');
+      const report = await verifyBackup(withKeys(keys(K2)), made.id);
+      expect(report.ok).toBe(false);
+      expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
+      expect(checkOf(report, 'decrypt')?.details).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
+      expect(report.problems.join(' ')).toMatch(/BACKUP_KEY_UNAVAILABLE.*"k1"/);
+    },
+  );
 
-  it('refuses a flipped byte in the header, in a segment and in a tag; a truncated file; reordered segments', async () => {
-    const deps = withKeys(keys(K1));
-    const flip = (at: number) => {
-      const copy = Buffer.from(stored);
-      copy[at] = copy[at]! ^ 0x01;
-      return copy;
-    };
-    expect(await refusedWith(deps, { bytes: flip(first - 20) })).toBe('BACKUP_DECRYPTION_FAILED'); // the salt
-    expect(await refusedWith(deps, { bytes: flip(6) })).toBe('BACKUP_KEY_UNAVAILABLE'); // the key id: "j1" or "k0"
-    expect(await refusedWith(deps, { bytes: flip(first + SEGMENT + 100) })).toBe('BACKUP_DECRYPTION_FAILED'); // segment 1
-    expect(await refusedWith(deps, { bytes: flip(first + SEGMENT - 40 - 1) })).toBe('BACKUP_DECRYPTION_FAILED'); // segment 0's tag
-    expect(await refusedWith(deps, { bytes: flip(stored.length - 1) })).toBe('BACKUP_DECRYPTION_FAILED'); // the last tag
-    // Cut at a segment boundary (every segment before it authentic) and inside a segment.
-    const boundary = first + (SEGMENT - 40) + 2 * SEGMENT;
-    expect(await refusedWith(deps, { bytes: stored.subarray(0, boundary) })).toBe('BACKUP_TRUNCATED');
-    expect(await refusedWith(deps, { bytes: stored.subarray(0, boundary + 1000) })).toBe('BACKUP_DECRYPTION_FAILED');
-    expect(await refusedWith(deps, { bytes: stored.subarray(0, 30) })).toBe('BACKUP_TRUNCATED');
-    // Segments 1 and 2 swapped.
-    const s1 = first + SEGMENT - 40;
-    const swapped = Buffer.concat([
-      stored.subarray(0, s1),
-      stored.subarray(s1 + SEGMENT, s1 + 2 * SEGMENT),
-      stored.subarray(s1, s1 + SEGMENT),
-      stored.subarray(s1 + 2 * SEGMENT),
-    ]);
-    expect(swapped.length).toBe(stored.length);
-    expect(await refusedWith(deps, { bytes: swapped })).toBe('BACKUP_DECRYPTION_FAILED');
-  });
+  it(
+    'refuses a flipped byte in the header, in a segment and in a tag; a truncated file; reordered ' + 'segments',
+    async () => {
+      const deps = withKeys(keys(K1));
+      const flip = (at: number) => {
+        const copy = Buffer.from(stored);
+        copy[at] = copy[at]! ^ 0x01;
+        return copy;
+      };
+      expect(await refusedWith(deps, { bytes: flip(first - 20) })).toBe('BACKUP_DECRYPTION_FAILED'); // the salt
+      expect(await refusedWith(deps, { bytes: flip(6) })).toBe('BACKUP_KEY_UNAVAILABLE'); // the key id: "j1" or "k0"
+      // segment 1, segment 0's tag, the last tag
+      expect(await refusedWith(deps, { bytes: flip(first + SEGMENT + 100) })).toBe('BACKUP_DECRYPTION_FAILED');
+      expect(await refusedWith(deps, { bytes: flip(first + SEGMENT - 40 - 1) })).toBe('BACKUP_DECRYPTION_FAILED');
+      expect(await refusedWith(deps, { bytes: flip(stored.length - 1) })).toBe('BACKUP_DECRYPTION_FAILED');
+      // Cut at a segment boundary (every segment before it authentic) and inside a segment.
+      const boundary = first + (SEGMENT - 40) + 2 * SEGMENT;
+      expect(await refusedWith(deps, { bytes: stored.subarray(0, boundary) })).toBe('BACKUP_TRUNCATED');
+      expect(await refusedWith(deps, { bytes: stored.subarray(0, boundary + 1000) })).toBe('BACKUP_DECRYPTION_FAILED');
+      expect(await refusedWith(deps, { bytes: stored.subarray(0, 30) })).toBe('BACKUP_TRUNCATED');
+      // Segments 1 and 2 swapped.
+      const s1 = first + SEGMENT - 40;
+      const swapped = Buffer.concat([
+        stored.subarray(0, s1),
+        stored.subarray(s1 + SEGMENT, s1 + 2 * SEGMENT),
+        stored.subarray(s1, s1 + SEGMENT),
+        stored.subarray(s1 + 2 * SEGMENT),
+      ]);
+      expect(swapped.length).toBe(stored.length);
+      expect(await refusedWith(deps, { bytes: swapped })).toBe('BACKUP_DECRYPTION_FAILED');
+    },
+  );
 
   it('refuses a stored file altered in place, and verify reports it', async () => {
     const altered = Buffer.from(stored);
@@ -239,16 +249,19 @@ describe('encryption at rest', () => {
     expect((await readdir(path.join(dir, 'backups'))).sort()).toEqual(before);
   });
 
-  it('writes again, encrypted, a retried backup whose attempt before encryption became required left a clear file', async () => {
-    const clear = await backup(keys(null));
-    // As if that attempt crashed after writing its file, and the worker restarted with encryption required.
-    await db.prisma.backupRecord.update({ where: { id: clear.id }, data: { status: 'running', completedAt: null } });
-    await runBackup({ ...withKeys({ ...keys(K1), required: true }) }, clear.id, { attempt: 2, isLastAttempt: true });
-    const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: clear.id } });
-    expect(record).toMatchObject({ status: 'completed', encryptionKeyId: 'k1' });
-    expect(isEncryptedBackup(await readFile(path.join(dir, 'backups', record.filename)))).toBe(true);
-    await expect(readFile(clear.file)).rejects.toThrow(); // the clear file is gone
-  });
+  it(
+    'writes again, encrypted, a retried backup whose attempt before encryption became required left a clear ' + 'file',
+    async () => {
+      const clear = await backup(keys(null));
+      // As if that attempt crashed after writing its file, and the worker restarted with encryption required.
+      await db.prisma.backupRecord.update({ where: { id: clear.id }, data: { status: 'running', completedAt: null } });
+      await runBackup({ ...withKeys({ ...keys(K1), required: true }) }, clear.id, { attempt: 2, isLastAttempt: true });
+      const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: clear.id } });
+      expect(record).toMatchObject({ status: 'completed', encryptionKeyId: 'k1' });
+      expect(isEncryptedBackup(await readFile(path.join(dir, 'backups', record.filename)))).toBe(true);
+      await expect(readFile(clear.file)).rejects.toThrow(); // the clear file is gone
+    },
+  );
 
   it('reads backups written in clear before encryption was switched on', async () => {
     const clear = await backup(keys(null));
@@ -260,43 +273,46 @@ describe('encryption at rest', () => {
 });
 
 describe('key rotation', () => {
-  it('keeps old backups restorable with the old key among the decryption keys, and rekey moves them to the new key', async () => {
-    const snapshot = await tableHashes(db.pool);
-    const old = await backup(keys(K1));
-    const oldBytes = await readFile(old.file);
-    const rotated = withKeys(keys(K2, K1));
-    const fresh = await backup(keys(K2));
-    expect(fresh.record.encryptionKeyId).toBe('k2');
-    await restore(rotated, { backupId: old.id });
+  it(
+    'keeps old backups restorable with the old key among the decryption keys, and rekey moves them to the new ' + 'key',
+    async () => {
+      const snapshot = await tableHashes(db.pool);
+      const old = await backup(keys(K1));
+      const oldBytes = await readFile(old.file);
+      const rotated = withKeys(keys(K2, K1));
+      const fresh = await backup(keys(K2));
+      expect(fresh.record.encryptionKeyId).toBe('k2');
+      await restore(rotated, { backupId: old.id });
 
-    const operationId = randomUUID();
-    await db.prisma.operation.create({
-      data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'k1' } },
-    });
-    const progress: number[] = [];
-    const result = await rekeyBackups(rotated, { operationId, fromKeyId: 'k1' }, (p) => progress.push(p.percent));
-    expect(result.rekeyed.map((r) => r.id)).toContain(old.id);
-    expect(result.failed).toEqual([]);
-    expect(progress.at(-1)).toBe(100);
-    expect(await db.prisma.backupRecord.count({ where: { encryptionKeyId: 'k1' } })).toBe(0);
+      const operationId = randomUUID();
+      await db.prisma.operation.create({
+        data: { id: operationId, kind: 'rekey', jobId: operationId, input: { fromKeyId: 'k1' } },
+      });
+      const progress: number[] = [];
+      const result = await rekeyBackups(rotated, { operationId, fromKeyId: 'k1' }, (p) => progress.push(p.percent));
+      expect(result.rekeyed.map((r) => r.id)).toContain(old.id);
+      expect(result.failed).toEqual([]);
+      expect(progress.at(-1)).toBe(100);
+      expect(await db.prisma.backupRecord.count({ where: { encryptionKeyId: 'k1' } })).toBe(0);
 
-    const moved = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: old.id } });
-    const newBytes = await readFile(path.join(dir, 'backups', moved.filename));
-    expect(readKeyId(newBytes)).toBe('k2');
-    expect(moved).toMatchObject({ encryptionKeyId: 'k2', checksum: sha256(newBytes) });
-    expect(moved.checksum).not.toBe(old.record.checksum);
-    await expect(readFile(old.file)).rejects.toThrow(); // the old copy is gone
-    expect(oldBytes.length).toBeGreaterThan(0);
+      const moved = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: old.id } });
+      const newBytes = await readFile(path.join(dir, 'backups', moved.filename));
+      expect(readKeyId(newBytes)).toBe('k2');
+      expect(moved).toMatchObject({ encryptionKeyId: 'k2', checksum: sha256(newBytes) });
+      expect(moved.checksum).not.toBe(old.record.checksum);
+      await expect(readFile(old.file)).rejects.toThrow(); // the old copy is gone
+      expect(oldBytes.length).toBeGreaterThan(0);
 
-    // Only the new key is needed now.
-    await db.pool.query(`UPDATE loans SET notes = 'after rotation'`);
-    await restore(withKeys(keys(K2)), { backupId: old.id });
-    expect((await tableHashes(db.pool, ['loans'])).loans).toEqual(snapshot.loans);
+      // Only the new key is needed now.
+      await db.pool.query(`UPDATE loans SET notes = 'after rotation'`);
+      await restore(withKeys(keys(K2)), { backupId: old.id });
+      expect((await tableHashes(db.pool, ['loans'])).loans).toEqual(snapshot.loans);
 
-    // A rekey without the old key in the keyring is refused before anything is touched.
-    const refused = await rekeyBackups(withKeys(keys(K2)), { operationId, fromKeyId: 'k1' }).catch((e: unknown) => e);
-    expect((refused as Error).message).toMatch(/BACKUP_DECRYPTION_KEYS/);
-  });
+      // A rekey without the old key in the keyring is refused before anything is touched.
+      const refused = await rekeyBackups(withKeys(keys(K2)), { operationId, fromKeyId: 'k1' }).catch((e: unknown) => e);
+      expect((refused as Error).message).toMatch(/BACKUP_DECRYPTION_KEYS/);
+    },
+  );
 });
 
 describe('worker start-up', () => {
@@ -317,16 +333,19 @@ describe('worker start-up', () => {
       child.on('exit', (code) => resolve({ code, stderr }));
     });
 
-  it('refuses to start without a valid key when encryption is required, naming the variable and never the key', async () => {
-    const secret = Buffer.from(randomBytes(16)).toString('base64');
-    const [missing, short] = await Promise.all([
-      startWorker({ BACKUP_ENCRYPTION_REQUIRED: 'true' }),
-      startWorker({ BACKUP_ENCRYPTION_REQUIRED: 'true', BACKUP_ENCRYPTION_KEY: `k1:${secret}` }),
-    ]);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/BACKUP_ENCRYPTION_REQUIRED is true, so BACKUP_ENCRYPTION_KEY must be set/);
-    expect(short.code).toBe(1);
-    expect(short.stderr).toMatch(/BACKUP_ENCRYPTION_KEY .*"k1" is 16 bytes/);
-    expect(short.stderr).not.toContain(secret);
-  });
+  it(
+    'refuses to start without a valid key when encryption is required, naming the variable and never the ' + 'key',
+    async () => {
+      const secret = Buffer.from(randomBytes(16)).toString('base64');
+      const [missing, short] = await Promise.all([
+        startWorker({ BACKUP_ENCRYPTION_REQUIRED: 'true' }),
+        startWorker({ BACKUP_ENCRYPTION_REQUIRED: 'true', BACKUP_ENCRYPTION_KEY: `k1:${secret}` }),
+      ]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/BACKUP_ENCRYPTION_REQUIRED is true, so BACKUP_ENCRYPTION_KEY must be set/);
+      expect(short.code).toBe(1);
+      expect(short.stderr).toMatch(/BACKUP_ENCRYPTION_KEY .*"k1" is 16 bytes/);
+      expect(short.stderr).not.toContain(secret);
+    },
+  );
 });

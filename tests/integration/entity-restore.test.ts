@@ -70,7 +70,8 @@ function multipart(file: Buffer, fields: Record<string, string>) {
   );
   parts.push(
     Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json.gz"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="b.json.gz"\r\nContent-Type: ` +
+        `application/octet-stream\r\n\r\n`,
     ),
   );
   parts.push(file, Buffer.from(`\r\n--${boundary}--\r\n`));
@@ -178,7 +179,8 @@ describe('POST /api/backup/restore/entity', () => {
   beforeAll(async () => {
     // A union with members, loans and repayments; a loan whose member and loan type exist for it alone.
     [union] = (await q<{ id: string }>(
-      `SELECT u.id FROM unions u WHERE EXISTS (SELECT 1 FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = u.id)
+      `SELECT u.id FROM unions u WHERE EXISTS (SELECT 1 FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN
+        union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = u.id)
         ORDER BY u.id LIMIT 1`,
     )) as [{ id: string }];
     const [other] = await q<{ id: string; creditOfficerId: string }>(
@@ -189,7 +191,8 @@ describe('POST /api/backup/restore/entity', () => {
     const loanTypeId = randomUUID();
     const loanId = randomUUID();
     await q(
-      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.05, 100, 1000, 6)`,
+      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, ` +
+        `'Entity test type', 0.05, 100, 1000, 6)`,
       [loanTypeId],
     );
     await q(`INSERT INTO union_members (id, "unionId", "firstName", "lastName") VALUES ($1, $2, 'Ada', 'Obi')`, [
@@ -197,12 +200,14 @@ describe('POST /api/backup/restore/entity', () => {
       other!.id,
     ]);
     await q(
-      `INSERT INTO loans (id, "loanNumber", "unionMemberId", "loanTypeId", principal, "interestRate", "totalDue", "termMonths", "createdById")
+      `INSERT INTO loans (id, "loanNumber", "unionMemberId", "loanTypeId", principal, "interestRate", "totalDue",
+        "termMonths", "createdById")
        VALUES ($1, 'ENT-0001', $2, $3, 500, 0.05, 525, 6, $4)`,
       [loanId, memberId, loanTypeId, other!.creditOfficerId],
     );
     await q(
-      `INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference) VALUES ($1, $2, 100, now(), 'CASH', 'ENT-REF-1')`,
+      `INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference) VALUES ($1, $2, 100, now(), ` +
+        `'CASH', 'ENT-REF-1')`,
       [randomUUID(), loanId],
     );
     loan = { id: loanId, memberId, loanTypeId };
@@ -210,86 +215,94 @@ describe('POST /api/backup/restore/entity', () => {
     backupId = await backup();
   });
 
-  it('brings back a deleted union with its members, loans and repayments, identical, and changes nothing else', async () => {
-    const rows = async () => ({
-      members: Number(
-        (await q<{ n: string }>(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]))[0]!.n,
-      ),
-      loans: Number(
-        (
-          await q<{ n: string }>(
-            `SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`,
-            [union.id],
-          )
-        )[0]!.n,
-      ),
-      repayments: Number(
-        (
-          await q<{ n: string }>(
-            `SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`,
-            [union.id],
-          )
-        )[0]!.n,
-      ),
-    });
-    const counts = await rows();
-    const sessionsBefore = await tableHashes(ctx.db.pool, ['sessions']);
-    await q(
-      `DELETE FROM repayments WHERE "loanId" IN (SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1)`,
-      [union.id],
-    );
-    await q(`DELETE FROM loans WHERE "unionMemberId" IN (SELECT id FROM union_members WHERE "unionId" = $1)`, [
-      union.id,
-    ]);
-    await q(`DELETE FROM union_members WHERE "unionId" = $1`, [union.id]);
-    await q(`DELETE FROM unions WHERE id = $1`, [union.id]);
-    expect(await tableHashes(ctx.db.pool, DATA)).not.toEqual(before);
+  it(
+    'brings back a deleted union with its members, loans and repayments, identical, and changes nothing ' + 'else',
+    async () => {
+      const rows = async () => ({
+        members: Number(
+          (await q<{ n: string }>(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]))[0]!.n,
+        ),
+        loans: Number(
+          (
+            await q<{ n: string }>(
+              `SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" ` +
+                `= $1`,
+              [union.id],
+            )
+          )[0]!.n,
+        ),
+        repayments: Number(
+          (
+            await q<{ n: string }>(
+              `SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id ` +
+                `= l."unionMemberId" WHERE m."unionId" = $1`,
+              [union.id],
+            )
+          )[0]!.n,
+        ),
+      });
+      const counts = await rows();
+      const sessionsBefore = await tableHashes(ctx.db.pool, ['sessions']);
+      await q(
+        `DELETE FROM repayments WHERE "loanId" IN (SELECT l.id FROM loans l JOIN union_members m ON m.id = ` +
+          `l."unionMemberId" WHERE m."unionId" = $1)`,
+        [union.id],
+      );
+      await q(`DELETE FROM loans WHERE "unionMemberId" IN (SELECT id FROM union_members WHERE "unionId" = $1)`, [
+        union.id,
+      ]);
+      await q(`DELETE FROM union_members WHERE "unionId" = $1`, [union.id]);
+      await q(`DELETE FROM unions WHERE id = $1`, [union.id]);
+      expect(await tableHashes(ctx.db.pool, DATA)).not.toEqual(before);
 
-    const preview = await previewEntityRestore(deps, {
-      source: { kind: 'backup', backupId },
-      entityType: 'union',
-      entityId: union.id,
-    });
-    expect(preview.mode).toBe('entity');
-    expect(preview.brokenReferences).toEqual([]);
+      const preview = await previewEntityRestore(deps, {
+        source: { kind: 'backup', backupId },
+        entityType: 'union',
+        entityId: union.id,
+      });
+      expect(preview.mode).toBe('entity');
+      expect(preview.brokenReferences).toEqual([]);
 
-    const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
-    expect([answer.state, answer.error]).toEqual(['completed', null]);
-    const result = answer.result!;
-    expect(result.inserted).toEqual({
-      unions: 1,
-      unionMembers: counts.members,
-      loans: counts.loans,
-      repayments: counts.repayments,
-    });
-    expect([result.conflictCount, result.parentsRestored, result.sessionsCleared]).toEqual([0, [], false]);
-    // Every row back with its content, value for value; nothing else changed, nobody logged out.
-    expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
-    expect(await tableHashes(ctx.db.pool, ['sessions'])).toEqual(sessionsBefore);
-    expect((await app.inject({ method: 'GET', url: '/api/backup/list', headers })).statusCode).toBe(200);
-    expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
-    // The preview said exactly this.
-    expect(previewCounts(preview)).toEqual({
-      inserted: result.inserted,
-      skippedIdentical: result.skippedIdentical,
-      conflicts: [],
-    });
+      const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
+      expect([answer.state, answer.error]).toEqual(['completed', null]);
+      const result = answer.result!;
+      expect(result.inserted).toEqual({
+        unions: 1,
+        unionMembers: counts.members,
+        loans: counts.loans,
+        repayments: counts.repayments,
+      });
+      expect([result.conflictCount, result.parentsRestored, result.sessionsCleared]).toEqual([0, [], false]);
+      // Every row back with its content, value for value; nothing else changed, nobody logged out.
+      expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
+      expect(await tableHashes(ctx.db.pool, ['sessions'])).toEqual(sessionsBefore);
+      expect((await app.inject({ method: 'GET', url: '/api/backup/list', headers })).statusCode).toBe(200);
+      expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
+      // The preview said exactly this.
+      expect(previewCounts(preview)).toEqual({
+        inserted: result.inserted,
+        skippedIdentical: result.skippedIdentical,
+        conflicts: [],
+      });
 
-    const [audit] = await q<{
-      actorId: string;
-      action: string;
-      entityType: string;
-      entityId: string;
-      after: Record<string, unknown>;
-    }>(`SELECT "actorId", action, "entityType", "entityId", after FROM audit_logs WHERE id = $1`, [result.auditLogId]);
-    expect(audit).toMatchObject({
-      actorId: adminId,
-      action: 'ENTITY_RESTORED',
-      entityType: 'Union',
-      entityId: union.id,
-    });
-    expect(audit!.after).toMatchObject({ backupId, inserted: result.inserted, conflicts: 0 });
-  });
+      const [audit] = await q<{
+        actorId: string;
+        action: string;
+        entityType: string;
+        entityId: string;
+        after: Record<string, unknown>;
+      }>(`SELECT "actorId", action, "entityType", "entityId", after FROM audit_logs WHERE id = $1`, [
+        result.auditLogId,
+      ]);
+      expect(audit).toMatchObject({
+        actorId: adminId,
+        action: 'ENTITY_RESTORED',
+        entityType: 'Union',
+        entityId: union.id,
+      });
+      expect(audit!.after).toMatchObject({ backupId, inserted: result.inserted, conflicts: 0 });
+    },
+  );
 
   it('brings a loan back with its deleted member and loan type, and lists them', async () => {
     await q(`DELETE FROM repayments WHERE "loanId" = $1`, [loan.id]);
@@ -315,72 +328,84 @@ describe('POST /api/backup/restore/entity', () => {
     expect(previewCounts(preview)).toMatchObject({ inserted: answer.result!.inserted, conflicts: [] });
   });
 
-  it('reports a conflict (same id, edited content), keeps the live row, and still inserts what is missing', async () => {
-    const [member] = await q<{ id: string }>(`SELECT id FROM union_members WHERE "unionId" = $1 ORDER BY id LIMIT 1`, [
-      union.id,
-    ]);
-    const [repayment] = await q<{ id: string }>(
-      `SELECT r.id FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1 ORDER BY r.id LIMIT 1`,
-      [union.id],
-    );
-    const [{ phone }] = (await q<{ phone: string | null }>(`SELECT phone FROM union_members WHERE id = $1`, [
-      member!.id,
-    ])) as [{ phone: string | null }];
-    await q(`UPDATE union_members SET phone = '+234 800 000 0000' WHERE id = $1`, [member!.id]);
-    await q(`DELETE FROM repayments WHERE id = $1`, [repayment!.id]);
-    const edited = await tableHashes(ctx.db.pool, ['union_members']);
-    const preview = await previewEntityRestore(deps, {
-      source: { kind: 'backup', backupId },
-      entityType: 'union',
-      entityId: union.id,
-    });
+  it(
+    'reports a conflict (same id, edited content), keeps the live row, and still inserts what is ' + 'missing',
+    async () => {
+      const [member] = await q<{ id: string }>(
+        `SELECT id FROM union_members WHERE "unionId" = $1 ORDER BY id LIMIT 1`,
+        [union.id],
+      );
+      const [repayment] = await q<{ id: string }>(
+        `SELECT r.id FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id = ` +
+          `l."unionMemberId" WHERE m."unionId" = $1 ORDER BY r.id LIMIT 1`,
+        [union.id],
+      );
+      const [{ phone }] = (await q<{ phone: string | null }>(`SELECT phone FROM union_members WHERE id = $1`, [
+        member!.id,
+      ])) as [{ phone: string | null }];
+      await q(`UPDATE union_members SET phone = '+234 800 000 0000' WHERE id = $1`, [member!.id]);
+      await q(`DELETE FROM repayments WHERE id = $1`, [repayment!.id]);
+      const edited = await tableHashes(ctx.db.pool, ['union_members']);
+      const preview = await previewEntityRestore(deps, {
+        source: { kind: 'backup', backupId },
+        entityType: 'union',
+        entityId: union.id,
+      });
 
-    const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
-    expect([answer.state, answer.error]).toEqual(['completed', null]);
-    const result = answer.result!;
-    expect(result.inserted).toEqual({ repayments: 1 });
-    expect([result.conflictCount, result.conflicts]).toEqual([
-      1,
-      [{ table: 'unionMembers', id: member!.id, changedFields: ['phone'] }],
-    ]);
-    expect(result.skippedIdentical.unions).toBe(1);
-    // The live row is kept as edited; the repayment is back as it was.
-    expect(await tableHashes(ctx.db.pool, ['union_members'])).toEqual(edited);
-    expect((await tableHashes(ctx.db.pool, ['repayments'])).repayments).toEqual(before.repayments);
-    expect(previewCounts(preview)).toEqual({
-      inserted: result.inserted,
-      skippedIdentical: result.skippedIdentical,
-      conflicts: [member!.id],
-    });
-    expect(preview.tables.find((t) => t.table === 'unionMembers')).toMatchObject({ changed: 1, removed: 0 });
-    // Undo the edit by hand: then everything is as in the backup again.
-    await q(`UPDATE union_members SET phone = $2 WHERE id = $1`, [member!.id, phone]);
-    expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
-  });
+      const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
+      expect([answer.state, answer.error]).toEqual(['completed', null]);
+      const result = answer.result!;
+      expect(result.inserted).toEqual({ repayments: 1 });
+      expect([result.conflictCount, result.conflicts]).toEqual([
+        1,
+        [{ table: 'unionMembers', id: member!.id, changedFields: ['phone'] }],
+      ]);
+      expect(result.skippedIdentical.unions).toBe(1);
+      // The live row is kept as edited; the repayment is back as it was.
+      expect(await tableHashes(ctx.db.pool, ['union_members'])).toEqual(edited);
+      expect((await tableHashes(ctx.db.pool, ['repayments'])).repayments).toEqual(before.repayments);
+      expect(previewCounts(preview)).toEqual({
+        inserted: result.inserted,
+        skippedIdentical: result.skippedIdentical,
+        conflicts: [member!.id],
+      });
+      expect(preview.tables.find((t) => t.table === 'unionMembers')).toMatchObject({ changed: 1, removed: 0 });
+      // Undo the edit by hand: then everything is as in the backup again.
+      await q(`UPDATE union_members SET phone = $2 WHERE id = $1`, [member!.id, phone]);
+      expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
+    },
+  );
 
-  it('refuses, with readable problems, a row whose unique value another live row now holds; nothing changes', async () => {
-    await q(`DELETE FROM repayments WHERE "loanId" = $1`, [loan.id]);
-    await q(`DELETE FROM loans WHERE id = $1`, [loan.id]);
-    await q(`DELETE FROM loan_types WHERE id = $1`, [loan.loanTypeId]);
-    await q(
-      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, 'Entity test type', 0.07, 100, 900, 3)`,
-      [randomUUID()],
-    );
-    const live = await tableHashes(ctx.db.pool, DATA);
-    const answer = await entityRestore({ backupId, entityType: 'loan', entityId: loan.id });
-    expect(answer.state).toBe('failed');
-    expect(answer.error).toMatch(
-      /^The entity cannot come back without overwriting live data; nothing was changed: 1 problem: data\.loanTypes\.name: row /,
-    );
-    expect(answer.problems).toEqual([
-      expect.objectContaining({
-        field: 'name',
-        message: expect.stringContaining(`row ${loan.loanTypeId} cannot come back`),
-      }),
-    ]);
-    expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
-    expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
-  });
+  it(
+    'refuses, with readable problems, a row whose unique value another live row now holds; nothing ' + 'changes',
+    async () => {
+      await q(`DELETE FROM repayments WHERE "loanId" = $1`, [loan.id]);
+      await q(`DELETE FROM loans WHERE id = $1`, [loan.id]);
+      await q(`DELETE FROM loan_types WHERE id = $1`, [loan.loanTypeId]);
+      await q(
+        `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ($1, ` +
+          `'Entity test type', 0.07, 100, 900, 3)`,
+        [randomUUID()],
+      );
+      const live = await tableHashes(ctx.db.pool, DATA);
+      const answer = await entityRestore({ backupId, entityType: 'loan', entityId: loan.id });
+      expect(answer.state).toBe('failed');
+      expect(answer.error).toMatch(
+        new RegExp(
+          '^The entity cannot come back without overwriting live data; nothing was changed: ' +
+            '1 problem: data\\.loanTypes\\.name: row ',
+        ),
+      );
+      expect(answer.problems).toEqual([
+        expect.objectContaining({
+          field: 'name',
+          message: expect.stringContaining(`row ${loan.loanTypeId} cannot come back`),
+        }),
+      ]);
+      expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
+      expect((await getMaintenance(ctx.db.prisma)).active).toBe(false);
+    },
+  );
 
   it('refuses an entity the backup does not hold, and an unknown entity type', async () => {
     const live = await tableHashes(ctx.db.pool, DATA);

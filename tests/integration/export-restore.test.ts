@@ -135,7 +135,8 @@ describe('restore', () => {
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments LIMIT 10)`);
     await db.pool.query(`UPDATE loans SET notes = 'changed', principal = principal + 1`);
     await db.pool.query(
-      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES (gen_random_uuid(), 'Extra', 0.1, 1, 2, 3)`,
+      `INSERT INTO loan_types (id, name, "interestRate", "minAmount", "maxAmount", "durationMonths") VALUES ` +
+        `(gen_random_uuid(), 'Extra', 0.1, 1, 2, 3)`,
     );
     const auditBefore = (await tableHashes(db.pool, ['audit_logs'])).audit_logs;
     expect((await tableHashes(db.pool, CORE)).loans).not.toEqual(snapshot.loans);
@@ -149,34 +150,38 @@ describe('restore', () => {
     expect(result.restored.users).toBe(snapshot.users!.rows);
   });
 
-  it('brings awkward text and JSON values back byte for byte, through the typed reading of a stored backup', async () => {
-    const awkward = 'tab\there, "quoted", back\\slash \\N \u0001\u001f é 😀 \r\n end';
-    const union = (await db.pool.query<{ id: string }>('SELECT id FROM unions ORDER BY id LIMIT 1')).rows[0]!.id;
-    await db.pool.query('UPDATE unions SET address = $1 WHERE id = $2', [awkward, union]);
-    await db.pool.query(
-      `INSERT INTO audit_logs (action, "entityType", "entityId", before, after) VALUES
-         ('TEST', 'Test', $1, $2::jsonb, '{"n": 10.250, "big": 12345678901234567890, "a": [true, null, {"k": "\\\\u0000 is text here"}]}'),
+  it(
+    'brings awkward text and JSON values back byte for byte, through the typed reading of a stored ' + 'backup',
+    async () => {
+      const awkward = 'tab\there, "quoted", back\\slash \\N \u0001\u001f é 😀 \r\n end';
+      const union = (await db.pool.query<{ id: string }>('SELECT id FROM unions ORDER BY id LIMIT 1')).rows[0]!.id;
+      await db.pool.query('UPDATE unions SET address = $1 WHERE id = $2', [awkward, union]);
+      await db.pool.query(
+        `INSERT INTO audit_logs (action, "entityType", "entityId", before, after) VALUES
+         ('TEST', 'Test', $1, $2::jsonb,
+           '{"n": 10.250, "big": 12345678901234567890, "a": [true, null, {"k": "\\\\u0000 is text here"}]}'),
          ('TEST', 'Test', NULL, '"just a string"', NULL)`,
-      [awkward, JSON.stringify({ s: awkward, nested: { t: ['\t', '\\', '"'] } })],
-    );
-    const made = await backup({ includeAuditLogs: true, includeSessions: true }, 1024);
-    const expected = await tableHashes(db.pool);
-    await db.pool.query(`UPDATE unions SET address = 'changed'`);
-    await db.pool.query(`DELETE FROM audit_logs WHERE action = 'TEST'`);
+        [awkward, JSON.stringify({ s: awkward, nested: { t: ['\t', '\\', '"'] } })],
+      );
+      const made = await backup({ includeAuditLogs: true, includeSessions: true }, 1024);
+      const expected = await tableHashes(db.pool);
+      await db.pool.query(`UPDATE unions SET address = 'changed'`);
+      await db.pool.query(`DELETE FROM audit_logs WHERE action = 'TEST'`);
 
-    const lines: string[] = [];
-    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-    await runRestore({ ...deps, logger }, await restoreOperation({ backupId: made.id }), { jobId: randomUUID() });
-    const after = await tableHashes(db.pool);
-    for (const t of [...CORE, 'audit_logs']) expect(after[t], t).toEqual(expected[t]);
-    const read = (await db.pool.query<{ address: string }>('SELECT address FROM unions WHERE id = $1', [union]))
-      .rows[0]!.address;
-    expect(read).toBe(awkward);
-    // Every table of a stored backup of ours went straight into typed tables.
-    const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
-    expect(staged.length).toBeGreaterThanOrEqual(7);
-    expect(staged.every((l) => l.typed === true)).toBe(true);
-  });
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+      await runRestore({ ...deps, logger }, await restoreOperation({ backupId: made.id }), { jobId: randomUUID() });
+      const after = await tableHashes(db.pool);
+      for (const t of [...CORE, 'audit_logs']) expect(after[t], t).toEqual(expected[t]);
+      const read = (await db.pool.query<{ address: string }>('SELECT address FROM unions WHERE id = $1', [union]))
+        .rows[0]!.address;
+      expect(read).toBe(awkward);
+      // Every table of a stored backup of ours went straight into typed tables.
+      const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+      expect(staged.length).toBeGreaterThanOrEqual(7);
+      expect(staged.every((l) => l.typed === true)).toBe(true);
+    },
+  );
 
   it('reads an upload of the same file the checked way, with the same result', async () => {
     const made = await backup({ includeAuditLogs: true }, 1024);
@@ -198,13 +203,18 @@ describe('restore', () => {
       (
         await db.pool.query<{ f: string }>(`
           SELECT string_agg(x, E'\n' ORDER BY x) AS f FROM (
-            SELECT format('con %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS x FROM pg_constraint WHERE connamespace = 'public'::regnamespace
-            UNION ALL SELECT format('idx %s', pg_get_indexdef(indexrelid)) FROM pg_index WHERE indrelid::regclass::text NOT LIKE 'pg_%'
+            SELECT format('con %s %s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)) AS x FROM
+              pg_constraint WHERE connamespace = 'public'::regnamespace
+            UNION ALL SELECT format('idx %s', pg_get_indexdef(indexrelid)) FROM pg_index WHERE
+              indrelid::regclass::text NOT LIKE 'pg_%'
               AND indrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'public'::regnamespace)
-            UNION ALL SELECT format('def %s.%s %s', c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)) FROM pg_attrdef d
-              JOIN pg_class c ON c.oid = d.adrelid JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE c.relnamespace = 'public'::regnamespace
+            UNION ALL SELECT format('def %s.%s %s', c.relname, a.attname, pg_get_expr(d.adbin, d.adrelid)) FROM
+              pg_attrdef d
+              JOIN pg_class c ON c.oid = d.adrelid JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum =
+                d.adnum WHERE c.relnamespace = 'public'::regnamespace
             UNION ALL SELECT format('seq %s', pg_get_serial_sequence('public.audit_logs', 'id'))
-            UNION ALL SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')) s`)
+            UNION ALL SELECT format('ns %s', nspname) FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT
+              starts_with(nspname, 'mp_restore_point_')) s`)
       ).rows[0]!.f;
     const before = await fingerprint();
     await restoreFrom({ backupId });
@@ -353,7 +363,8 @@ describe('restore', () => {
     ])('%s', async (_name, make, message) => {
       const before = await tableHashes(db.pool);
       await db.pool.query(
-        `INSERT INTO sessions (id, "userId", "expiresAt") SELECT gen_random_uuid(), id, now() + interval '1 day' FROM users LIMIT 1`,
+        `INSERT INTO sessions (id, "userId", "expiresAt") SELECT gen_random_uuid(), id, now() + interval '1 day' ` +
+          `FROM users LIMIT 1`,
       );
       const withSession = await tableHashes(db.pool);
       await expect(restoreFrom({ text: make() })).rejects.toThrow(message);
@@ -381,78 +392,95 @@ describe('restore', () => {
     await expect(restoreFrom({ backupId: made.id })).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
     expect(await tableHashes(db.pool)).toEqual(before);
     const leftovers = await db.pool.query(
-      `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`,
+      `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, ` +
+        `'mp_restore_point_')`,
     );
     expect(leftovers.rows).toEqual([]);
   });
 
-  describe('refuses a stored backup of ours whose checksum matches but whose rows are wrong (read typed), and changes nothing', () => {
-    /** Rewrites the rows of `table` in a stored backup's file and records the new checksum, as if it had been written that way. */
-    async function storedWith(edit: (rows: Record<string, unknown>[]) => void, table: string) {
-      const made = await backup({}, 50 * 1024 * 1024);
-      const lines = (await readFile(made.file, 'utf8')).split('\n');
-      const at = lines.indexOf(`"${table}":[`) + 1;
-      const rows = [JSON.parse(lines[at]!), JSON.parse(lines[at + 1]!.slice(1))];
-      edit(rows);
-      lines[at] = JSON.stringify(rows[0]);
-      lines[at + 1] = `,${JSON.stringify(rows[1])}`;
-      const text = lines.join('\n');
-      const { createHash } = await import('node:crypto');
-      await writeFile(made.file, text);
-      await db.prisma.backupRecord.update({
-        where: { id: made.id },
-        data: { checksum: createHash('sha256').update(text).digest('hex'), fileSize: BigInt(Buffer.byteLength(text)) },
-      });
-      return made.id;
-    }
+  describe(
+    'refuses a stored backup of ours whose checksum matches but whose rows are wrong (read typed), and ' +
+      'changes nothing',
+    () => {
+      /**
+       * Rewrites the rows of `table` in a stored backup's file and records the new checksum, as if it had been written
+       * that way.
+       */
+      async function storedWith(edit: (rows: Record<string, unknown>[]) => void, table: string) {
+        const made = await backup({}, 50 * 1024 * 1024);
+        const lines = (await readFile(made.file, 'utf8')).split('\n');
+        const at = lines.indexOf(`"${table}":[`) + 1;
+        const rows = [JSON.parse(lines[at]!), JSON.parse(lines[at + 1]!.slice(1))];
+        edit(rows);
+        lines[at] = JSON.stringify(rows[0]);
+        lines[at + 1] = `,${JSON.stringify(rows[1])}`;
+        const text = lines.join('\n');
+        const { createHash } = await import('node:crypto');
+        await writeFile(made.file, text);
+        await db.prisma.backupRecord.update({
+          where: { id: made.id },
+          data: {
+            checksum: createHash('sha256').update(text).digest('hex'),
+            fileSize: BigInt(Buffer.byteLength(text)),
+          },
+        });
+        return made.id;
+      }
 
-    it.each([
-      [
-        'a value that does not fit its column (COPY refuses it)',
-        'loans',
-        (r: Record<string, unknown>[]) => (r[1]!.principal = 'ten'),
-        /data\.loans\[1\]\.principal: the value does not fit the column \(invalid input syntax for type numeric/,
-      ],
-      [
-        'a field that is not the column in its place',
-        'loans',
-        (r: Record<string, unknown>[]) =>
-          (r[0] = Object.fromEntries(Object.entries(r[0]!).map(([k, v]) => [k === 'principal' ? 'principle' : k, v]))),
-        /data\.loans\[0\]\.principal: field "principle" found where "principal" was expected/,
-      ],
-      [
-        'a duplicate id',
-        'loans',
-        (r: Record<string, unknown>[]) => (r[1]!.id = r[0]!.id),
-        /data\.loans\[1\]\.id: duplicate id "[^"]+" \(also in row 0\)/,
-      ],
-      [
-        'a reference to nothing',
-        'repayments',
-        (r: Record<string, unknown>[]) => (r[1]!.loanId = randomUUID()),
-        /data\.repayments\[1\]\.loanId: refers to loans "[^"]+", which is not in the file/,
-      ],
-    ])('%s', async (_name, table, edit, message) => {
-      const backupId = await storedWith(edit, table);
-      const before = await tableHashes(db.pool);
-      const lines: string[] = [];
-      const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
-      const err = await runRestore({ ...deps, logger }, await restoreOperation({ backupId }), {
-        jobId: randomUUID(),
-      }).catch((e: unknown) => e);
-      expect((err as Error).message).toMatch(message);
-      expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
-      expect(await tableHashes(db.pool)).toEqual(before);
-      const leftovers = await db.pool.query(
-        `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, 'mp_restore_point_')`,
-      );
-      expect(leftovers.rows).toEqual([]);
-      // It was the typed reading that found it.
-      const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
-      expect(staged.length).toBeGreaterThan(0);
-      expect(staged.every((l) => l.typed === true)).toBe(true);
-    });
-  });
+      it.each([
+        [
+          'a value that does not fit its column (COPY refuses it)',
+          'loans',
+          (r: Record<string, unknown>[]) => (r[1]!.principal = 'ten'),
+          /data\.loans\[1\]\.principal: the value does not fit the column \(invalid input syntax for type numeric/,
+        ],
+        [
+          'a field that is not the column in its place',
+          'loans',
+          (r: Record<string, unknown>[]) =>
+            (r[0] = Object.fromEntries(
+              Object.entries(r[0]!).map(([k, v]) => [k === 'principal' ? 'principle' : k, v]),
+            )),
+          /data\.loans\[0\]\.principal: field "principle" found where "principal" was expected/,
+        ],
+        [
+          'a duplicate id',
+          'loans',
+          (r: Record<string, unknown>[]) => (r[1]!.id = r[0]!.id),
+          /data\.loans\[1\]\.id: duplicate id "[^"]+" \(also in row 0\)/,
+        ],
+        [
+          'a reference to nothing',
+          'repayments',
+          (r: Record<string, unknown>[]) => (r[1]!.loanId = randomUUID()),
+          /data\.repayments\[1\]\.loanId: refers to loans "[^"]+", which is not in the file/,
+        ],
+      ])('%s', async (_name, table, edit, message) => {
+        const backupId = await storedWith(edit, table);
+        const before = await tableHashes(db.pool);
+        const lines: string[] = [];
+        const logger = createLogger({
+          level: 'debug',
+          destination: { write: (line: string) => void lines.push(line) },
+        });
+        const err = await runRestore({ ...deps, logger }, await restoreOperation({ backupId }), {
+          jobId: randomUUID(),
+        }).catch((e: unknown) => e);
+        expect((err as Error).message).toMatch(message);
+        expect(err).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
+        expect(await tableHashes(db.pool)).toEqual(before);
+        const leftovers = await db.pool.query(
+          `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'mp_restore%' AND NOT starts_with(nspname, ` +
+            `'mp_restore_point_')`,
+        );
+        expect(leftovers.rows).toEqual([]);
+        // It was the typed reading that found it.
+        const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+        expect(staged.length).toBeGreaterThan(0);
+        expect(staged.every((l) => l.typed === true)).toBe(true);
+      });
+    },
+  );
 
   it('runs one restore at a time across workers: refused while another holds the run lock', async () => {
     // Another worker's restore, as the database sees it: a session holding the run lock.
@@ -472,33 +500,37 @@ describe('restore', () => {
     expect((await tableHashes(db.pool, CORE)).loans).toEqual(snapshot.loans);
   });
 
-  it('keeps the replaced tables as its restore point; the pre-restore file is written from it afterwards, unless told not to', async () => {
-    await db.pool.query(`UPDATE loans SET notes = 'before this restore'`);
-    const before = await tableHashes(db.pool, CORE);
-    const id = await restoreOperation({ backupId }, false);
-    const result = await runRestore(deps, id, { jobId: id });
-    // The restore no longer waits for a safety export: it completes first, the file follows.
-    expect(result).toMatchObject({
-      safetyBackupId: null,
-      safetyBackup: 'pending',
-      restorePoint: { schema: expect.stringMatching(/^mp_restore_point_/) },
-    });
-    const exported = await exportRestorePoint(deps, id, { attempt: 1, isLastAttempt: true });
-    if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
-    const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
-    expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed' });
-    expect((safety.recordCounts as Record<string, number>).loans).toBe(before.loans!.rows);
-    const doc = docOf(await readFile(path.join(dir, 'backups', safety.filename)));
-    expect(doc.data.loans!.every((l) => l.notes === 'before this restore')).toBe(true);
-    expect(
-      ((await db.prisma.operation.findUniqueOrThrow({ where: { id } })).result as { safetyBackupId: string })
-        .safetyBackupId,
-    ).toBe(safety.id);
+  it(
+    'keeps the replaced tables as its restore point; the pre-restore file is written from it afterwards, unless ' +
+      'told not to',
+    async () => {
+      await db.pool.query(`UPDATE loans SET notes = 'before this restore'`);
+      const before = await tableHashes(db.pool, CORE);
+      const id = await restoreOperation({ backupId }, false);
+      const result = await runRestore(deps, id, { jobId: id });
+      // The restore no longer waits for a safety export: it completes first, the file follows.
+      expect(result).toMatchObject({
+        safetyBackupId: null,
+        safetyBackup: 'pending',
+        restorePoint: { schema: expect.stringMatching(/^mp_restore_point_/) },
+      });
+      const exported = await exportRestorePoint(deps, id, { attempt: 1, isLastAttempt: true });
+      if (!('backupId' in exported)) throw new Error(`not exported: ${exported.skipped}`);
+      const safety = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id: exported.backupId } });
+      expect(safety).toMatchObject({ type: 'pre_restore', status: 'completed' });
+      expect((safety.recordCounts as Record<string, number>).loans).toBe(before.loans!.rows);
+      const doc = docOf(await readFile(path.join(dir, 'backups', safety.filename)));
+      expect(doc.data.loans!.every((l) => l.notes === 'before this restore')).toBe(true);
+      expect(
+        ((await db.prisma.operation.findUniqueOrThrow({ where: { id } })).result as { safetyBackupId: string })
+          .safetyBackupId,
+      ).toBe(safety.id);
 
-    const skipped = await restoreOperation({ backupId }, true);
-    expect(await runRestore(deps, skipped, { jobId: skipped })).toMatchObject({ safetyBackup: 'skipped' });
-    expect(await exportRestorePoint(deps, skipped, { attempt: 1, isLastAttempt: true })).toEqual({
-      skipped: 'the restore asked for no safety backup',
-    });
-  });
+      const skipped = await restoreOperation({ backupId }, true);
+      expect(await runRestore(deps, skipped, { jobId: skipped })).toMatchObject({ safetyBackup: 'skipped' });
+      expect(await exportRestorePoint(deps, skipped, { attempt: 1, isLastAttempt: true })).toEqual({
+        skipped: 'the restore asked for no safety backup',
+      });
+    },
+  );
 });

@@ -48,82 +48,85 @@ describe('loadHealthFacts', () => {
     expect(report.checks.find((c) => c.name === 'backup_age')?.message).toBe('No completed backup exists');
   });
 
-  it('finds the newest completed backups, the last scheduled run, the latest read-back and the stored bytes', async () => {
-    const day = (d: number, h = 1) => new Date(Date.UTC(2026, 5, d, h, 0, 0));
-    await prisma.backupSchedule.update({ where: { id: 'default' }, data: { updatedAt: day(1) } });
-    await record({
-      id: 'old',
-      status: 'completed',
-      createdAt: day(7),
-      completedAt: day(7),
-      fileSize: 1000n,
-      storage: both('old'),
-    });
-    await record({
-      id: 'prev',
-      type: 'scheduled',
-      status: 'completed',
-      createdAt: day(8),
-      completedAt: day(8),
-      fileSize: 900n,
-      storage: local('prev'),
-      verification: {
-        ok: true,
-        checkedAt: day(8, 2).toISOString(),
-        copy: 'local',
-        checksumOk: true,
-        counts: {},
-        problems: [],
-      },
-    });
-    await record({
-      id: 'new',
-      type: 'scheduled',
-      status: 'completed',
-      createdAt: day(9),
-      completedAt: day(9, 2),
-      fileSize: 400n,
-      storage: local('new'),
-      verification: {
-        ok: false,
-        checkedAt: day(9, 3).toISOString(),
-        copy: 'local',
-        checksumOk: false,
-        counts: {},
-        problems: ['a', 'b'],
-      },
-    });
-    await record({ id: 'part', status: 'partial', createdAt: day(9, 4), fileSize: 50n, storage: local('part') });
-    await record({ id: 'fail', type: 'scheduled', status: 'failed', createdAt: day(10), error: 'disk full' });
-    await record({ id: 'queued', status: 'queued', createdAt: day(10, 5) });
+  it(
+    'finds the newest completed backups, the last scheduled run, the latest read-back and the stored ' + 'bytes',
+    async () => {
+      const day = (d: number, h = 1) => new Date(Date.UTC(2026, 5, d, h, 0, 0));
+      await prisma.backupSchedule.update({ where: { id: 'default' }, data: { updatedAt: day(1) } });
+      await record({
+        id: 'old',
+        status: 'completed',
+        createdAt: day(7),
+        completedAt: day(7),
+        fileSize: 1000n,
+        storage: both('old'),
+      });
+      await record({
+        id: 'prev',
+        type: 'scheduled',
+        status: 'completed',
+        createdAt: day(8),
+        completedAt: day(8),
+        fileSize: 900n,
+        storage: local('prev'),
+        verification: {
+          ok: true,
+          checkedAt: day(8, 2).toISOString(),
+          copy: 'local',
+          checksumOk: true,
+          counts: {},
+          problems: [],
+        },
+      });
+      await record({
+        id: 'new',
+        type: 'scheduled',
+        status: 'completed',
+        createdAt: day(9),
+        completedAt: day(9, 2),
+        fileSize: 400n,
+        storage: local('new'),
+        verification: {
+          ok: false,
+          checkedAt: day(9, 3).toISOString(),
+          copy: 'local',
+          checksumOk: false,
+          counts: {},
+          problems: ['a', 'b'],
+        },
+      });
+      await record({ id: 'part', status: 'partial', createdAt: day(9, 4), fileSize: 50n, storage: local('part') });
+      await record({ id: 'fail', type: 'scheduled', status: 'failed', createdAt: day(10), error: 'disk full' });
+      await record({ id: 'queued', status: 'queued', createdAt: day(10, 5) });
 
-    const drills = { last: null, lastSucceededAt: null };
-    const facts = await loadHealthFacts({ prisma }, { timezone: TZ, drills });
-    expect(facts).toEqual({
-      schedule: { frequency: 'daily', timezone: TZ, changedAt: day(1), drillFrequency: 'weekly' },
-      newestCompleted: { id: 'new', completedAt: day(9, 2), fileSize: 400 },
-      previousCompleted: { id: 'prev', fileSize: 900 },
-      lastScheduled: { id: 'fail', status: 'failed', createdAt: day(10) },
-      latestReadBack: { backupId: 'new', ok: false, checkedAt: day(9, 3), problems: 2 },
-      // old twice (local and cloud), prev, new and the partial one once each.
-      totalStoredBytes: 2 * 1000 + 900 + 400 + 50,
-      drills,
-    });
+      const drills = { last: null, lastSucceededAt: null };
+      const facts = await loadHealthFacts({ prisma }, { timezone: TZ, drills });
+      expect(facts).toEqual({
+        schedule: { frequency: 'daily', timezone: TZ, changedAt: day(1), drillFrequency: 'weekly' },
+        newestCompleted: { id: 'new', completedAt: day(9, 2), fileSize: 400 },
+        previousCompleted: { id: 'prev', fileSize: 900 },
+        lastScheduled: { id: 'fail', status: 'failed', createdAt: day(10) },
+        latestReadBack: { backupId: 'new', ok: false, checkedAt: day(9, 3), problems: 2 },
+        // old twice (local and cloud), prev, new and the partial one once each.
+        totalStoredBytes: 2 * 1000 + 900 + 400 + 50,
+        drills,
+      });
 
-    const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, day(10, 12));
-    expect(report.healthy).toBe(false);
-    expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
-      backup_age: false,
-      scheduled_run: false,
-      drill: false,
-      backup_size: false,
-      storage_total: true,
-      read_back: false,
-    });
-    expect(report.checks.find((c) => c.name === 'scheduled_run')?.message).toBe(
-      'The last scheduled backup (fail, 2026-06-10T01:00:00.000Z) failed',
-    );
-  });
+      const report = evaluateHealth(facts, DEFAULT_HEALTH_LIMITS, day(10, 12));
+      expect(report.healthy).toBe(false);
+      expect(Object.fromEntries(report.checks.map((c) => [c.name, c.ok]))).toEqual({
+        backup_age: false,
+        scheduled_run: false,
+        drill: false,
+        backup_size: false,
+        storage_total: true,
+        read_back: false,
+      });
+      expect(report.checks.find((c) => c.name === 'scheduled_run')?.message).toBe(
+        'The last scheduled backup (fail, 2026-06-10T01:00:00.000Z) failed',
+      );
+    },
+  );
 
   it('counts an unreadable verification report as a failed read-back', async () => {
     const at = new Date(Date.UTC(2026, 5, 11));
@@ -169,29 +172,33 @@ describe('loadHealthFacts', () => {
     expect(facts.latestReadBack).toEqual({ backupId: 'part2', ok: false, checkedAt: at, problems: 1 });
   });
 
-  it('reads drills: the newest finished one (failed, or completed with ok false, counts as failed) and the last success', async () => {
-    const at = (h: number) => new Date(Date.UTC(2026, 5, 13, h));
-    const drill = (id: string, status: 'completed' | 'failed' | 'running', h: number, result: object | null) =>
-      prisma.operation.create({
-        data: {
-          id,
-          kind: 'drill',
-          status,
-          createdAt: at(h),
-          completedAt: status === 'running' ? null : at(h),
-          ...(result ? { result } : {}),
-        },
-      });
-    const ids = Array.from({ length: 4 }, () => randomUUID());
-    await drill(ids[0]!, 'completed', 1, { ok: true, rtoSeconds: 12 });
-    await drill(ids[1]!, 'completed', 2, { ok: false, rtoSeconds: 15 });
-    let facts = await loadHealthFacts({ prisma }, { timezone: TZ });
-    expect(facts.drills).toEqual({ last: { id: ids[1], status: 'failed', at: at(2) }, lastSucceededAt: at(1) });
+  it(
+    'reads drills: the newest finished one (failed, or completed with ok false, counts as failed) and the last ' +
+      'success',
+    async () => {
+      const at = (h: number) => new Date(Date.UTC(2026, 5, 13, h));
+      const drill = (id: string, status: 'completed' | 'failed' | 'running', h: number, result: object | null) =>
+        prisma.operation.create({
+          data: {
+            id,
+            kind: 'drill',
+            status,
+            createdAt: at(h),
+            completedAt: status === 'running' ? null : at(h),
+            ...(result ? { result } : {}),
+          },
+        });
+      const ids = Array.from({ length: 4 }, () => randomUUID());
+      await drill(ids[0]!, 'completed', 1, { ok: true, rtoSeconds: 12 });
+      await drill(ids[1]!, 'completed', 2, { ok: false, rtoSeconds: 15 });
+      let facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+      expect(facts.drills).toEqual({ last: { id: ids[1], status: 'failed', at: at(2) }, lastSucceededAt: at(1) });
 
-    await drill(ids[2]!, 'failed', 3, null);
-    await drill(ids[3]!, 'running', 4, null);
-    facts = await loadHealthFacts({ prisma }, { timezone: TZ });
-    // A running drill is no verdict yet: the newest finished one is.
-    expect(facts.drills).toEqual({ last: { id: ids[2], status: 'failed', at: at(3) }, lastSucceededAt: at(1) });
-  });
+      await drill(ids[2]!, 'failed', 3, null);
+      await drill(ids[3]!, 'running', 4, null);
+      facts = await loadHealthFacts({ prisma }, { timezone: TZ });
+      // A running drill is no verdict yet: the newest finished one is.
+      expect(facts.drills).toEqual({ last: { id: ids[2], status: 'failed', at: at(3) }, lastSucceededAt: at(1) });
+    },
+  );
 });

@@ -164,7 +164,8 @@ describe('the whole hostile corpus through the restore', () => {
     expect(complaints).toEqual([]);
   }, 900_000);
 
-  it('refuses a stored backup whose file was altered after it was written (wrong checksum), changing nothing', async () => {
+  it('refuses a stored backup whose file was altered after it was written (wrong checksum), changing ' +
+    'nothing', async () => {
     const lane = lanes[0]!;
     // Kinds of damage a stored file can suffer; each keeps a parseable file, so only the checksum can tell.
     const damages: Array<[string, (text: string) => string]> = [
@@ -191,7 +192,8 @@ describe('the whole hostile corpus through the restore', () => {
     expect(complaints).toEqual([]);
   }, 120_000);
 
-  it('restores the undamaged base it was built from (the control: refusals above are for the damage alone)', async () => {
+  it('restores the undamaged base it was built from (the control: refusals above are for the damage ' +
+    'alone)', async () => {
     const lane = lanes[1]!;
     const id = randomUUID();
     const file = path.join(lane.deps.uploadDir, `${id}.json`);

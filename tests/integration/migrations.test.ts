@@ -123,7 +123,8 @@ describe('prisma migrations', () => {
           finished: boolean;
           rolled_back: boolean;
         }>(
-          `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS rolled_back
+          `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished, rolled_back_at IS NOT NULL AS
+            rolled_back
          FROM _prisma_migrations ORDER BY migration_name`,
         );
         expect(rows.map((row) => row.migration_name)).toEqual(migrations);
@@ -138,7 +139,8 @@ describe('prisma migrations', () => {
         }
 
         const tables = await client.query<{ table_name: string }>(
-          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE ` +
+            `TABLE'`,
         );
         const present = tables.rows.map((row) => row.table_name);
         const expected = await expectedTables();

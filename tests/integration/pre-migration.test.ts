@@ -49,7 +49,8 @@ async function databaseAtPreviousVersion(): Promise<OldDatabase> {
     const sql = await readFile(path.join(migrationsDir, migration, 'migration.sql'), 'utf8');
     await client.query(sql);
     await client.query(
-      `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
+      `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ` +
+        `($1, $2, now(), $3, 1)`,
       [randomUUID(), createHash('sha256').update(sql).digest('hex'), migration],
     );
   }

@@ -53,34 +53,38 @@ describe('queue dashboard (/admin/queues): admins only, read-only by default', (
     }
   });
 
-  it('an admin gets a short-lived HttpOnly, SameSite=Strict cookie scoped to /admin/queues, and the dashboard with it', async () => {
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/system/queue-dashboard/session',
-      headers: admin.headers,
-    });
-    expect(res.statusCode).toBe(200);
-    expect(res.json().data.url).toBe('/admin/queues/');
-    const c = queueCookie(res);
-    expect(c.attributes).toMatch(/; Path=\/admin\/queues(;|$)/);
-    expect(c.attributes).toMatch(/; HttpOnly/);
-    expect(c.attributes).toMatch(/; SameSite=Strict/);
-    expect(Number(/Max-Age=(\d+)/.exec(c.attributes)?.[1])).toBeLessThanOrEqual(900);
-    cookie = `mp_queues=${c.value}`;
+  it(
+    'an admin gets a short-lived HttpOnly, SameSite=Strict cookie scoped to /admin/queues, and the dashboard with ' +
+      'it',
+    async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/system/queue-dashboard/session',
+        headers: admin.headers,
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().data.url).toBe('/admin/queues/');
+      const c = queueCookie(res);
+      expect(c.attributes).toMatch(/; Path=\/admin\/queues(;|$)/);
+      expect(c.attributes).toMatch(/; HttpOnly/);
+      expect(c.attributes).toMatch(/; SameSite=Strict/);
+      expect(Number(/Max-Age=(\d+)/.exec(c.attributes)?.[1])).toBeLessThanOrEqual(900);
+      cookie = `mp_queues=${c.value}`;
 
-    const page = await get('/admin/queues/', { cookie });
-    expect(page.statusCode).toBe(200);
-    expect(page.headers['content-type']).toMatch(/text\/html/);
-    const queues = await get('/admin/queues/api/queues', { cookie });
-    expect(queues.statusCode).toBe(200);
-    const listed = (queues.json() as { queues: { name: string; readOnlyMode: boolean }[] }).queues;
-    expect(listed.map((q) => q.name).sort()).toEqual(Object.values(QUEUES).sort());
-    expect(listed.every((q) => q.readOnlyMode)).toBe(true);
-    // A bearer token works too (scripts), and a bearer token is no cookie: the two are signed apart.
-    expect((await get('/admin/queues/api/queues', admin.headers)).statusCode).toBe(200);
-    expect((await get('/admin/queues/api/queues', { cookie: `mp_queues=${admin.token}` })).statusCode).toBe(401);
-    expect((await get('/api/backup/list', { authorization: `Bearer ${c.value}` })).statusCode).toBe(401);
-  });
+      const page = await get('/admin/queues/', { cookie });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toMatch(/text\/html/);
+      const queues = await get('/admin/queues/api/queues', { cookie });
+      expect(queues.statusCode).toBe(200);
+      const listed = (queues.json() as { queues: { name: string; readOnlyMode: boolean }[] }).queues;
+      expect(listed.map((q) => q.name).sort()).toEqual(Object.values(QUEUES).sort());
+      expect(listed.every((q) => q.readOnlyMode)).toBe(true);
+      // A bearer token works too (scripts), and a bearer token is no cookie: the two are signed apart.
+      expect((await get('/admin/queues/api/queues', admin.headers)).statusCode).toBe(200);
+      expect((await get('/admin/queues/api/queues', { cookie: `mp_queues=${admin.token}` })).statusCode).toBe(401);
+      expect((await get('/api/backup/list', { authorization: `Bearer ${c.value}` })).statusCode).toBe(401);
+    },
+  );
 
   it('read-only: pausing a queue is refused and the queue keeps running', async () => {
     const res = await app.inject({
@@ -132,21 +136,26 @@ describe('console static files (/admin)', () => {
   });
   afterAll(() => stopApiApp(ctx, app));
 
-  it('serves index.html revalidated and hashed assets immutable, under a strict CSP; anonymous may load them', async () => {
-    const bare = await app.inject({ method: 'GET', url: '/admin' });
-    expect([bare.statusCode, bare.headers.location]).toEqual([301, '/admin/']);
-    const index = await app.inject({ method: 'GET', url: '/admin/' });
-    expect(index.statusCode).toBe(200);
-    expect(index.headers['cache-control']).toBe('no-cache');
-    expect(index.headers['content-security-policy']).toContain("script-src 'self'");
-    expect(index.headers['content-security-policy']).toContain("frame-ancestors 'none'");
-    const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(index.body)?.[1];
-    expect(asset).toBeTruthy();
-    const js = await app.inject({ method: 'GET', url: `/admin/${asset}` });
-    expect(js.statusCode).toBe(200);
-    expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
-    expect((await app.inject({ method: 'GET', url: '/admin/../package.json' })).statusCode).toBeGreaterThanOrEqual(400);
-  });
+  it(
+    'serves index.html revalidated and hashed assets immutable, under a strict CSP; anonymous may load ' + 'them',
+    async () => {
+      const bare = await app.inject({ method: 'GET', url: '/admin' });
+      expect([bare.statusCode, bare.headers.location]).toEqual([301, '/admin/']);
+      const index = await app.inject({ method: 'GET', url: '/admin/' });
+      expect(index.statusCode).toBe(200);
+      expect(index.headers['cache-control']).toBe('no-cache');
+      expect(index.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(index.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+      const asset = /src="\.\/(assets\/[^"]+\.js)"/.exec(index.body)?.[1];
+      expect(asset).toBeTruthy();
+      const js = await app.inject({ method: 'GET', url: `/admin/${asset}` });
+      expect(js.statusCode).toBe(200);
+      expect(js.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+      expect((await app.inject({ method: 'GET', url: '/admin/../package.json' })).statusCode).toBeGreaterThanOrEqual(
+        400,
+      );
+    },
+  );
 
   it('says how to build the console when it is not built', async () => {
     const unbuilt = await buildApp({

@@ -111,69 +111,76 @@ afterAll(async () => {
 });
 
 describe('read-back after write', () => {
-  it('reads both copies back before the backup is completed, with the invariants of its snapshot as warnings', async () => {
-    const id = await record('both');
-    const stages: JobProgress['stage'][] = [];
-    const result = await runBackup(deps, id, {
-      attempt: 1,
-      isLastAttempt: true,
-      onProgress: (p) => stages.push(p.stage),
-    });
-    expect(result.status).toBe('completed');
-    expect(stages).toContain('verifying');
-    expect(stages.indexOf('verifying')).toBeLessThan(stages.indexOf('done'));
-    const r = await row(id);
-    const report = r.verification as unknown as VerifyReport;
-    expect(report).toMatchObject({
-      ok: true,
-      trigger: 'read-back',
-      references: 'skipped',
-      invariants: 'snapshot',
-      problems: [],
-    });
-    expect(r.verifiedAt?.toISOString()).toBe(report.checkedAt);
-    expect(report.copies.map((c) => c.copy)).toEqual(['local', 'cloud']);
-    for (const copy of ['local', 'cloud'] as const) expect(checkNames(report, copy)).toEqual(READ_BACK_CHECKS);
-    // The seeded data carries ACTIVE loans of inactive members: seen, counted, and not a failure.
-    const expected = await db.pool.query<{ id: string }>(
-      `SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE l.status = 'ACTIVE' AND NOT m."isActive" ORDER BY l.id`,
-    );
-    expect(expected.rows.length).toBeGreaterThan(0);
-    expect(report.warnings).toEqual([
-      expect.objectContaining({
-        rule: 'ACTIVE_LOAN_OF_INACTIVE_MEMBER',
-        count: expected.rows.length,
-        examples: expected.rows.slice(0, 5).map((x) => x.id),
-      }),
-    ]);
-  });
+  it(
+    'reads both copies back before the backup is completed, with the invariants of its snapshot as ' + 'warnings',
+    async () => {
+      const id = await record('both');
+      const stages: JobProgress['stage'][] = [];
+      const result = await runBackup(deps, id, {
+        attempt: 1,
+        isLastAttempt: true,
+        onProgress: (p) => stages.push(p.stage),
+      });
+      expect(result.status).toBe('completed');
+      expect(stages).toContain('verifying');
+      expect(stages.indexOf('verifying')).toBeLessThan(stages.indexOf('done'));
+      const r = await row(id);
+      const report = r.verification as unknown as VerifyReport;
+      expect(report).toMatchObject({
+        ok: true,
+        trigger: 'read-back',
+        references: 'skipped',
+        invariants: 'snapshot',
+        problems: [],
+      });
+      expect(r.verifiedAt?.toISOString()).toBe(report.checkedAt);
+      expect(report.copies.map((c) => c.copy)).toEqual(['local', 'cloud']);
+      for (const copy of ['local', 'cloud'] as const) expect(checkNames(report, copy)).toEqual(READ_BACK_CHECKS);
+      // The seeded data carries ACTIVE loans of inactive members: seen, counted, and not a failure.
+      const expected = await db.pool.query<{ id: string }>(
+        `SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE l.status = 'ACTIVE' AND NOT ` +
+          `m."isActive" ORDER BY l.id`,
+      );
+      expect(expected.rows.length).toBeGreaterThan(0);
+      expect(report.warnings).toEqual([
+        expect.objectContaining({
+          rule: 'ACTIVE_LOAN_OF_INACTIVE_MEMBER',
+          count: expected.rows.length,
+          examples: expected.rows.slice(0, 5).map((x) => x.id),
+        }),
+      ]);
+    },
+  );
 
-  it('a local copy with a flipped byte makes a "both" backup partial, names the copy and the check, and removes it', async () => {
-    const id = await record('both');
-    // Damaged once the cloud copy was uploaded from it (damaged before, both copies would be bad).
-    const run = {
-      ...deps,
-      storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(path.join(dir, key))) },
-    };
-    const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
-    expect(result.status).toBe('partial');
-    const r = await row(id);
-    expect(r.status).toBe('partial');
-    expect(r.error).toMatch(/^Read-back failed: local copy: checksum: .*the cloud copy is good/);
-    expect(readRecordStorage(r.storage).local).toBeUndefined();
-    expect(readRecordStorage(r.storage).cloud).toBeTruthy();
-    await expect(stat(path.join(dir, r.filename))).rejects.toMatchObject({ code: 'ENOENT' });
-    const report = r.verification as unknown as VerifyReport;
-    expect(report.ok).toBe(false);
-    expect(failing(report, 'local')).toContain('checksum');
-    expect(failing(report, 'cloud')).toEqual([]);
-    // The list shows it in short: failed, with the failed check named.
-    expect(toBackupView(r).verificationSummary).toMatchObject({
-      ok: false,
-      trigger: 'read-back',
-      failed: [expect.stringMatching(/^local copy: checksum/)],
-    });
-  });
+  it(
+    'a local copy with a flipped byte makes a "both" backup partial, names the copy and the check, and removes ' + 'it',
+    async () => {
+      const id = await record('both');
+      // Damaged once the cloud copy was uploaded from it (damaged before, both copies would be bad).
+      const run = {
+        ...deps,
+        storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(path.join(dir, key))) },
+      };
+      const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
+      expect(result.status).toBe('partial');
+      const r = await row(id);
+      expect(r.status).toBe('partial');
+      expect(r.error).toMatch(/^Read-back failed: local copy: checksum: .*the cloud copy is good/);
+      expect(readRecordStorage(r.storage).local).toBeUndefined();
+      expect(readRecordStorage(r.storage).cloud).toBeTruthy();
+      await expect(stat(path.join(dir, r.filename))).rejects.toMatchObject({ code: 'ENOENT' });
+      const report = r.verification as unknown as VerifyReport;
+      expect(report.ok).toBe(false);
+      expect(failing(report, 'local')).toContain('checksum');
+      expect(failing(report, 'cloud')).toEqual([]);
+      // The list shows it in short: failed, with the failed check named.
+      expect(toBackupView(r).verificationSummary).toMatchObject({
+        ok: false,
+        trigger: 'read-back',
+        failed: [expect.stringMatching(/^local copy: checksum/)],
+      });
+    },
+  );
 
   it('a truncated local-only copy fails the backup, with size and checksum named', async () => {
     const id = await record('local');
@@ -191,21 +198,24 @@ describe('read-back after write', () => {
     expect(readRecordStorage(r.storage).local).toBeUndefined();
   });
 
-  it('a Cloudinary asset altered after upload makes a "both" backup partial and the cloud copy is deleted', async () => {
-    const id = await record('both');
-    const run = {
-      ...deps,
-      storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) },
-    };
-    const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
-    expect(result.status).toBe('partial');
-    const r = await row(id);
-    expect(r.error).toMatch(/^Read-back failed: cloud copy: checksum: .*the local copy is good/);
-    expect(readRecordStorage(r.storage).cloud).toBeUndefined();
-    expect(r.cloudinaryUrl).toBeNull();
-    expect(cloud.resources().filter((a) => a.publicId.includes(id))).toEqual([]);
-    expect(failing(r.verification as unknown as VerifyReport, 'cloud')).toContain('checksum');
-  });
+  it(
+    'a Cloudinary asset altered after upload makes a "both" backup partial and the cloud copy is ' + 'deleted',
+    async () => {
+      const id = await record('both');
+      const run = {
+        ...deps,
+        storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(assetPath(key))) },
+      };
+      const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
+      expect(result.status).toBe('partial');
+      const r = await row(id);
+      expect(r.error).toMatch(/^Read-back failed: cloud copy: checksum: .*the local copy is good/);
+      expect(readRecordStorage(r.storage).cloud).toBeUndefined();
+      expect(r.cloudinaryUrl).toBeNull();
+      expect(cloud.resources().filter((a) => a.publicId.includes(id))).toEqual([]);
+      expect(failing(r.verification as unknown as VerifyReport, 'cloud')).toContain('checksum');
+    },
+  );
 
   it('a "cloud" backup whose only copy is altered fails', async () => {
     const id = await record('cloud');

@@ -1,13 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, hashPassword, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, seededRandom, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createRestoreWorkspace,
+  createTestDatabase,
+  seededRandom,
+  tableHashes,
+  type RestoreWorkspace,
+  type TestDatabase,
+} from '@mp/testing';
 
 /**
  * The whole round trip, exact: random rows for every column type of the schema, backed up by the
@@ -21,6 +26,7 @@ const TABLES = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repa
 const SEEDS = process.env.ROUND_TRIP_SEEDS?.split(',').map(Number) ?? [1, 2, 3, 4];
 
 let db: TestDatabase;
+let workspace: RestoreWorkspace;
 let dir: string;
 let deps: RestoreDeps;
 let adminHash: string;
@@ -113,12 +119,20 @@ class Gen {
     const pad = (n: number, w = 2) => String(n).padStart(w, '0');
     const year = this.chance(0.1) ? 1 + this.int(4000) : 1900 + this.int(200);
     const offset = this.pick(['+00', '-03:30', '+05:45', '+14', '-12']);
-    return `${pad(year, 4)}-${pad(1 + this.int(12))}-${pad(1 + this.int(28))} ${pad(this.int(24))}:${pad(this.int(60))}:${pad(this.int(60))}.${pad(this.int(1_000_000), 6)}${offset}${this.chance(0.03) ? ' BC' : ''}`;
+    return (
+      `${pad(year, 4)}-${pad(1 + this.int(12))}-${pad(1 + this.int(28))} ${pad(this.int(24))}:` +
+      `${pad(this.int(60))}:${pad(this.int(60))}.${pad(this.int(1_000_000), 6)}${offset}${
+        this.chance(0.03) ? ' ' + 'BC' : ''
+      }`
+    );
   }
   date(): string {
     const special = ['4713-01-01 BC', '5874897-12-31', '0001-01-01', '2000-02-29', 'infinity', '-infinity'];
     if (this.chance(0.2)) return this.pick(special);
-    return `${String(1 + this.int(9999)).padStart(4, '0')}-${String(1 + this.int(12)).padStart(2, '0')}-${String(1 + this.int(28)).padStart(2, '0')}`;
+    return (
+      `${String(1 + this.int(9999)).padStart(4, '0')}-${String(1 + this.int(12)).padStart(2, '0')}-` +
+      `${String(1 + this.int(28)).padStart(2, '0')}`
+    );
   }
   /** JSON text (numbers as written: 10.250, 1e400, -0), nested, with awkward keys and strings. */
   json(depth = 0): string {
@@ -142,7 +156,9 @@ class Gen {
       case 3:
         return JSON.stringify(this.chance(0.1) ? '$json' : this.text(8));
       case 4:
-        return `[${Array.from({ length: this.int(4) }, () => this.json(depth + 1)).join(this.pick([',', ', ', ' ,\n\t']))}]`;
+        return `[${Array.from({ length: this.int(4) }, () => this.json(depth + 1)).join(
+          this.pick([',', ', ', ' ' + ',\n\t']),
+        )}]`;
       default: {
         const keys = new Set(Array.from({ length: this.int(4) }, () => (this.chance(0.2) ? '$json' : this.text(5))));
         return `{${[...keys].map((k) => `${JSON.stringify(k)}: ${this.json(depth + 1)}`).join(', ')}}`;
@@ -419,22 +435,16 @@ async function scramble(): Promise<void> {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-roundtrip-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  deps = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
+  workspace = await createRestoreWorkspace(db, 'roundtrip', {
     settings: { gzipLevel: 1, compressThresholdBytes: 1024 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  });
+  ({ dir, deps } = workspace);
   adminHash = await hashPassword('round-trip admin password');
 });
 
 afterAll(async () => {
   await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await workspace?.remove();
 });
 
 describe('round trip of random rows for every column type', () => {

@@ -16,10 +16,13 @@ const RULES: Record<string, string> = {
   creditOfficerHasSupervisor: `SELECT count(*) FROM users u LEFT JOIN users s ON s.id = u."supervisorId"
                                WHERE u.role = 'CREDIT_OFFICER' AND (s.id IS NULL OR s.role <> 'SUPERVISOR')`,
   principalWithinType: `SELECT count(*) FROM loans l JOIN loan_types t ON t.id = l."loanTypeId"
-                        WHERE l.principal < t."minAmount" OR l.principal > t."maxAmount" OR t."minAmount" >= t."maxAmount"`,
-  totalDueIsPrincipalPlusInterest: `SELECT count(*) FROM loans WHERE "totalDue" <> round(principal * (1 + "interestRate"), 2)`,
+                        WHERE l.principal < t."minAmount" OR l.principal > t."maxAmount" OR t."minAmount" >=
+                          t."maxAmount"`,
+  totalDueIsPrincipalPlusInterest:
+    `SELECT count(*) FROM loans WHERE "totalDue" <> round(principal * (1 + ` + `"interestRate"), 2)`,
   amountPaidWithinTotalDue: `SELECT count(*) FROM loans WHERE "amountPaid" > "totalDue" OR "amountPaid" < 0`,
-  amountPaidIsSumOfRepayments: `SELECT count(*) FROM loans l LEFT JOIN (SELECT "loanId", sum(amount) AS s FROM repayments GROUP BY 1) r
+  amountPaidIsSumOfRepayments: `SELECT count(*) FROM loans l LEFT JOIN (SELECT "loanId", sum(amount) AS s FROM
+    repayments GROUP BY 1) r
                                 ON r."loanId" = l.id WHERE l."amountPaid" <> coalesce(r.s, 0)`,
   completedLoansFullyPaid: `SELECT count(*) FROM loans WHERE status = 'COMPLETED' AND "amountPaid" <> "totalDue"`,
   loanDatesOrdered: `SELECT count(*) FROM loans WHERE "approvedAt" < "appliedAt" OR "disbursedAt" < "approvedAt"
@@ -47,8 +50,10 @@ async function contentHash(): Promise<string> {
 
 async function schemaHash(): Promise<string> {
   return scalar(`SELECT md5(string_agg(d, ',' ORDER BY d)) FROM (
-    SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid::regclass::text IN ('users', 'loans', 'repayments', 'union_members')
-    UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid::regclass::text IN ('users', 'loans', 'repayments', 'union_members')) x`);
+    SELECT pg_get_indexdef(indexrelid) AS d FROM pg_index WHERE indrelid::regclass::text IN ('users', 'loans',
+      'repayments', 'union_members')
+    UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid::regclass::text
+      IN ('users', 'loans', 'repayments', 'union_members')) x`);
 }
 
 beforeAll(async () => {
@@ -56,7 +61,8 @@ beforeAll(async () => {
   pool = db.pool;
   expect(await isDomainEmpty(pool)).toBe(true);
   await pool.query(
-    `INSERT INTO backup_records (id, filename, type, location) VALUES ('seed-test-keep', 'keep.json', 'manual', 'local')`,
+    `INSERT INTO backup_records (id, filename, type, location) VALUES ('seed-test-keep', 'keep.json', 'manual', ` +
+      `'local')`,
   );
 });
 
@@ -114,7 +120,9 @@ describe('seedDemoData', { timeout: 60_000 }, () => {
     expect(
       Number(
         await scalar(
-          `SELECT count(*) FROM union_members WHERE "lastName" IN ('Ọlánrewájú', 'Ògúnbíyìí') OR "firstName" = 'Adéwálé'`,
+          `SELECT count(*) FROM union_members WHERE "lastName" IN ('Ọlánrewájú', 'Ògúnbíyìí') OR ` +
+            `"firstName" = ` +
+            `'Adéwálé'`,
         ),
       ),
     ).toBeGreaterThan(0);

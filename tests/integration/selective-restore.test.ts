@@ -68,7 +68,8 @@ async function newUnionWithOfficer(): Promise<{ userId: string; unionId: string 
   const userId = randomUUID();
   const unionId = randomUUID();
   await q(
-    `INSERT INTO users (id, username, email, "passwordHash", "firstName", "lastName", role) VALUES ($1, $2, $3, 'scrypt$disabled$x', 'New', 'Officer', 'CREDIT_OFFICER')`,
+    `INSERT INTO users (id, username, email, "passwordHash", "firstName", "lastName", role) VALUES ($1, $2, $3, ` +
+      `'scrypt$disabled$x', 'New', 'Officer', 'CREDIT_OFFICER')`,
     [userId, `officer-${userId.slice(0, 8)}`, `${userId.slice(0, 8)}@example.test`],
   );
   await q(`INSERT INTO unions (id, name, location, "creditOfficerId") VALUES ($1, $2, 'Nowhere', $3)`, [
@@ -96,36 +97,39 @@ beforeEach(async () => {
 });
 
 describe('selective restore', () => {
-  it('replaces only the tables named: the others keep their content, and sessions stay when users are not restored', async () => {
-    const before = await tableHashes(db.pool);
-    const [someUser] = await q<{ id: string }>(`SELECT id FROM users ORDER BY id LIMIT 1`);
-    await q(
-      `INSERT INTO sessions (id, "userId", "expiresAt") VALUES (gen_random_uuid(), $1, now() + interval '1 hour')`,
-      [someUser!.id],
-    );
-    // Live changes after the backup: a loan type renamed, and a union renamed.
-    await q(`UPDATE loan_types SET name = name || ' (renamed)' WHERE id = (SELECT min(id) FROM loan_types)`);
-    await q(`UPDATE unions SET location = 'Moved' WHERE id = (SELECT min(id) FROM unions)`);
-    const changed = await tableHashes(db.pool);
-    expect(changed.loan_types).not.toEqual(before.loan_types);
+  it(
+    'replaces only the tables named: the others keep their content, and sessions stay when users are not ' + 'restored',
+    async () => {
+      const before = await tableHashes(db.pool);
+      const [someUser] = await q<{ id: string }>(`SELECT id FROM users ORDER BY id LIMIT 1`);
+      await q(
+        `INSERT INTO sessions (id, "userId", "expiresAt") VALUES (gen_random_uuid(), $1, now() + interval '1 hour')`,
+        [someUser!.id],
+      );
+      // Live changes after the backup: a loan type renamed, and a union renamed.
+      await q(`UPDATE loan_types SET name = name || ' (renamed)' WHERE id = (SELECT min(id) FROM loan_types)`);
+      await q(`UPDATE unions SET location = 'Moved' WHERE id = (SELECT min(id) FROM unions)`);
+      const changed = await tableHashes(db.pool);
+      expect(changed.loan_types).not.toEqual(before.loan_types);
 
-    const result = await restore(seeded, { tables: ['loanTypes'] });
-    expect(result).toMatchObject({
-      restored: { loanTypes: before.loan_types!.rows },
-      tables: ['loanTypes'],
-      addedByDependencies: [],
-      sessionsCleared: false,
-    });
-    expect(Object.keys(result.restored)).toEqual(['loanTypes']);
-    const after = await tableHashes(db.pool);
-    // The restored table is back to the file's content; every other table is exactly as it was live.
-    expect(after.loan_types).toEqual(before.loan_types);
-    for (const table of ['users', 'unions', 'union_members', 'loans', 'repayments', 'audit_logs', 'sessions']) {
-      expect([table, after[table]]).toEqual([table, changed[table]]);
-    }
-    expect(after.unions).not.toEqual(before.unions);
-    expect(after.sessions!.rows).toBe(1);
-  });
+      const result = await restore(seeded, { tables: ['loanTypes'] });
+      expect(result).toMatchObject({
+        restored: { loanTypes: before.loan_types!.rows },
+        tables: ['loanTypes'],
+        addedByDependencies: [],
+        sessionsCleared: false,
+      });
+      expect(Object.keys(result.restored)).toEqual(['loanTypes']);
+      const after = await tableHashes(db.pool);
+      // The restored table is back to the file's content; every other table is exactly as it was live.
+      expect(after.loan_types).toEqual(before.loan_types);
+      for (const table of ['users', 'unions', 'union_members', 'loans', 'repayments', 'audit_logs', 'sessions']) {
+        expect([table, after[table]]).toEqual([table, changed[table]]);
+      }
+      expect(after.unions).not.toEqual(before.unions);
+      expect(after.sessions!.rows).toBe(1);
+    },
+  );
 
   it('refuses when live rows of other tables point at rows the file does not have (nothing changes)', async () => {
     const { unionId } = await newUnionWithOfficer();
@@ -137,7 +141,11 @@ describe('selective restore', () => {
     const err = await refusal(restore(seeded, { tables: ['unions'] }));
     expect(err.code).toBe('RESTORE_WOULD_BREAK_REFERENCES');
     expect(err.message).toMatch(
-      /^The restore would break references between tables; nothing was changed: 1 problem: unionMembers\.unionId → unions: 2 rows of live unionMembers point at unions missing from the file/,
+      new RegExp(
+        '^The restore would break references between tables; nothing was changed: ' +
+          '1 problem: unionMembers\\.unionId → unions: 2 rows of live unionMembers point at unions ' +
+          'missing from the file',
+      ),
     );
     const problems = (err.details as { problems: { table: string; message: string }[] }).problems;
     expect(problems).toEqual([
@@ -151,33 +159,37 @@ describe('selective restore', () => {
     expect((await schemas()).filter((s) => s.startsWith('mp_') && !s.startsWith('mp_restore_point_'))).toEqual([]);
   });
 
-  it('refuses when restored rows point at live rows that are missing, and withDependencies brings those back', async () => {
-    const { userId, unionId } = await newUnionWithOfficer();
-    const withNewUnion = await backup();
-    // Both deleted live afterwards: the file's union now points at a user missing live.
-    await q(`DELETE FROM unions WHERE id = $1`, [unionId]);
-    await q(`DELETE FROM users WHERE id = $1`, [userId]);
-    const before = await tableHashes(db.pool);
-    const err = await refusal(restore(withNewUnion, { tables: ['unions'] }));
-    expect(err.code).toBe('RESTORE_WOULD_BREAK_REFERENCES');
-    const problems = (err.details as { problems: { message: string }[] }).problems;
-    expect(problems.map((p) => p.message)).toEqual([
-      `unions.creditOfficerId → users: 1 row of unions in the file points at users missing live (users is not restored), e.g. ${userId}`,
-    ]);
-    expect(await tableHashes(db.pool)).toEqual(before);
+  it(
+    'refuses when restored rows point at live rows that are missing, and withDependencies brings those ' + 'back',
+    async () => {
+      const { userId, unionId } = await newUnionWithOfficer();
+      const withNewUnion = await backup();
+      // Both deleted live afterwards: the file's union now points at a user missing live.
+      await q(`DELETE FROM unions WHERE id = $1`, [unionId]);
+      await q(`DELETE FROM users WHERE id = $1`, [userId]);
+      const before = await tableHashes(db.pool);
+      const err = await refusal(restore(withNewUnion, { tables: ['unions'] }));
+      expect(err.code).toBe('RESTORE_WOULD_BREAK_REFERENCES');
+      const problems = (err.details as { problems: { message: string }[] }).problems;
+      expect(problems.map((p) => p.message)).toEqual([
+        `unions.creditOfficerId → users: 1 row of unions in the file points at users missing live (users is not ` +
+          `restored), e.g. ${userId}`,
+      ]);
+      expect(await tableHashes(db.pool)).toEqual(before);
 
-    const result = await restore(withNewUnion, { tables: ['unions'], withDependencies: true });
-    expect(result).toMatchObject({
-      tables: ['users', 'unions'],
-      addedByDependencies: ['users'],
-      sessionsCleared: true,
-    });
-    expect(await q(`SELECT id FROM unions WHERE id = $1`, [unionId])).toHaveLength(1);
-    expect(await q(`SELECT id FROM users WHERE id = $1`, [userId])).toHaveLength(1);
-    const after = await tableHashes(db.pool);
-    for (const table of ['union_members', 'loan_types', 'loans', 'repayments'])
-      expect([table, after[table]]).toEqual([table, before[table]]);
-  });
+      const result = await restore(withNewUnion, { tables: ['unions'], withDependencies: true });
+      expect(result).toMatchObject({
+        tables: ['users', 'unions'],
+        addedByDependencies: ['users'],
+        sessionsCleared: true,
+      });
+      expect(await q(`SELECT id FROM unions WHERE id = $1`, [unionId])).toHaveLength(1);
+      expect(await q(`SELECT id FROM users WHERE id = $1`, [userId])).toHaveLength(1);
+      const after = await tableHashes(db.pool);
+      for (const table of ['union_members', 'loan_types', 'loans', 'repayments'])
+        expect([table, after[table]]).toEqual([table, before[table]]);
+    },
+  );
 
   it('derives the dependency closure from the live foreign keys', async () => {
     const client = await db.pool.connect();
@@ -201,7 +213,8 @@ describe('selective restore', () => {
     const err = await refusal(restore(seeded, { tables: ['loanTypes', 'payments'] }));
     expect(err.code).toBe('VALIDATION_ERROR');
     expect(err.message).toBe(
-      'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, auditLogs, sessions',
+      'Unknown table(s) "payments"; valid tables: users, unions, unionMembers, loanTypes, loans, repayments, ' +
+        'auditLogs, sessions',
     );
   });
 });
@@ -216,7 +229,8 @@ describe('restore preview', () => {
     await q(`DELETE FROM repayments WHERE id = ANY($1)`, [deleted]);
     await q(
       `INSERT INTO repayments (id, "loanId", amount, "paidAt", method, reference)
-       SELECT gen_random_uuid(), "loanId", 1.00, now(), method, 'preview-' || g FROM (SELECT "loanId", method FROM repayments LIMIT 1) r, generate_series(1, 4) g`,
+       SELECT gen_random_uuid(), "loanId", 1.00, now(), method, 'preview-' || g FROM (SELECT "loanId", method FROM
+         repayments LIMIT 1) r, generate_series(1, 4) g`,
     );
     await q(`UPDATE loan_types SET name = name || ' (renamed)' WHERE id = (SELECT min(id) FROM loan_types)`);
     const [lt] = await q<{ id: string }>(`SELECT min(id) AS id FROM loan_types`);
@@ -257,7 +271,9 @@ describe('restore preview', () => {
     expect(result).toMatchObject({ mode: 'selective', addedByDependencies: [] });
     expect(result.tables.map((t) => [t.table, t.added, t.removed, t.changed])).toEqual([['unions', 0, 1, 0]]);
     expect(result.brokenReferences).toEqual([
-      `unionMembers.unionId → unions: 1 row of live unionMembers points at unions missing from the file (they would vanish), e.g. ${unionId}`,
+      `unionMembers.unionId → unions: 1 row of live unionMembers points at unions missing from the file (they ` +
+        `would ` +
+        `vanish), e.g. ${unionId}`,
     ]);
     const closure = await preview(seeded, { tables: ['unionMembers'], withDependencies: true });
     expect(closure.addedByDependencies).toEqual(['users', 'unions']);

@@ -96,39 +96,42 @@ describe('backup during maintenance', () => {
 });
 
 describe('scheduled backup', () => {
-  it("a scheduler run becomes a completed `scheduled` backup with the schedule's options, then retention runs", async () => {
-    await db.prisma.backupSchedule.upsert({
-      where: { id: 'default' },
-      create: { id: 'default', frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
-      update: { frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
-    });
-    const queue = producer.queue(QUEUES.backup);
-    // Every second instead of 02:00, so the test need not wait for the night.
-    await syncBackupScheduler(queue, { frequency: 'daily' }, { timezone: 'UTC', pattern: '* * * * * *' });
-    let done: BackupRecord;
-    try {
-      done = await waitFor(async () => {
-        const row = await db.prisma.backupRecord.findFirst({ where: { type: 'scheduled', status: 'completed' } });
-        return row ?? undefined;
-      }, 20_000);
-    } finally {
-      await syncBackupScheduler(queue, { frequency: 'disabled' }, { timezone: 'UTC' });
-    }
-    expect(done).toMatchObject({
-      createdBy: 'scheduler',
-      location: 'local',
-      options: { includeAuditLogs: true, includeSessions: false },
-    });
-    expect((done.recordCounts as Record<string, number>).auditLogs).toBeGreaterThan(0);
-    const key = readRecordStorage(done.storage).local?.key;
-    expect((await readdir(dir)).includes(key!)).toBe(true);
-    // Every successful backup is followed by a retention prune.
-    await waitFor(
-      async () =>
-        (await db.prisma.operation.count({
-          where: { kind: 'prune', status: 'completed', jobId: `prune-after-${done.id}` },
-        })) === 1,
-      10_000,
-    );
-  });
+  it(
+    "a scheduler run becomes a completed `scheduled` backup with the schedule's options, then retention " + 'runs',
+    async () => {
+      await db.prisma.backupSchedule.upsert({
+        where: { id: 'default' },
+        create: { id: 'default', frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
+        update: { frequency: 'daily', includeAuditLogs: true, retentionDays: 30 },
+      });
+      const queue = producer.queue(QUEUES.backup);
+      // Every second instead of 02:00, so the test need not wait for the night.
+      await syncBackupScheduler(queue, { frequency: 'daily' }, { timezone: 'UTC', pattern: '* * * * * *' });
+      let done: BackupRecord;
+      try {
+        done = await waitFor(async () => {
+          const row = await db.prisma.backupRecord.findFirst({ where: { type: 'scheduled', status: 'completed' } });
+          return row ?? undefined;
+        }, 20_000);
+      } finally {
+        await syncBackupScheduler(queue, { frequency: 'disabled' }, { timezone: 'UTC' });
+      }
+      expect(done).toMatchObject({
+        createdBy: 'scheduler',
+        location: 'local',
+        options: { includeAuditLogs: true, includeSessions: false },
+      });
+      expect((done.recordCounts as Record<string, number>).auditLogs).toBeGreaterThan(0);
+      const key = readRecordStorage(done.storage).local?.key;
+      expect((await readdir(dir)).includes(key!)).toBe(true);
+      // Every successful backup is followed by a retention prune.
+      await waitFor(
+        async () =>
+          (await db.prisma.operation.count({
+            where: { kind: 'prune', status: 'completed', jobId: `prune-after-${done.id}` },
+          })) === 1,
+        10_000,
+      );
+    },
+  );
 });

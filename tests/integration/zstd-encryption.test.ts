@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,9 +16,13 @@ import {
   type VerifyReport,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createRestoreWorkspace,
+  createTestDatabase,
+  tableHashes,
+  type RestoreWorkspace,
+  type TestDatabase,
+} from '@mp/testing';
 
 // zstd under encryption (compress → encrypt on write, decrypt → decompress on read) through the core functions.
 const K1 = { id: 'z1', bytes: randomBytes(32) };
@@ -33,6 +36,7 @@ const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 const TABLES = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments', 'audit_logs'];
 
 let db: TestDatabase;
+let workspace: RestoreWorkspace;
 let dir: string;
 let base: RestoreDeps;
 const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, encryption });
@@ -54,23 +58,17 @@ const checkOf = (report: VerifyReport, name: string) => report.copies[0]?.checks
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-zstd-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  base = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
-    // Every file compressed (threshold 0), at zstd's fastest level.
+  // Every file compressed (threshold 0), at zstd's fastest level.
+  workspace = await createRestoreWorkspace(db, 'zstd', {
     settings: { gzipLevel: 1, zstdLevel: 1, compressThresholdBytes: 0 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
+  });
+  ({ dir, deps: base } = workspace);
   await seedDemoData(db, { scale: 1, seed: 17 });
 });
 
 afterAll(async () => {
   await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await workspace?.remove();
 });
 
 describe('zstd with encryption at rest', () => {

@@ -11,7 +11,8 @@ export default async function checkTestEnvironment(): Promise<void> {
   const missing = required.filter((key) => !process.env[key]);
   if (missing.length > 0) {
     throw new Error(
-      `Missing ${missing.join(', ')}: run \`npm test\` (optionally \`npm test -- <file>\`), which provisions PostgreSQL and Redis and sets them.`,
+      `Missing ${missing.join(', ')}: run \`npm test\` (optionally \`npm test -- <file>\`), which provisions ` +
+        `PostgreSQL and Redis and sets them.`,
     );
   }
   await buildServices();

@@ -17,17 +17,21 @@ function toPrismaError(error, url) {
   const server = describeServer(url);
   switch (error?.code) {
     case '3D000':
-      return { error_code: 'P1003', message: `Database \`${databaseName(url)}\` does not exist on the database server at \`${server}\`.` };
+      return { error_code: 'P1003', message: `Database \`${databaseName(url)}\` does not exist on the database ` +
+        `server at \`${server}\`.` };
     case '42P04':
-      return { error_code: 'P1009', message: `Database \`${databaseName(url)}\` already exists on the database server at \`${server}\`` };
+      return { error_code: 'P1009', message: `Database \`${databaseName(url)}\` already exists on the database ` +
+        `server at \`${server}\`` };
     case '28P01':
     case '28000':
-      return { error_code: 'P1000', message: `Authentication failed against database server at \`${server}\`, the provided database credentials for \`${decodeURIComponent(url.username)}\` are not valid.` };
+      return { error_code: 'P1000', message: `Authentication failed against database server at \`${server}\`, the ` +
+        `provided database credentials for \`${decodeURIComponent(url.username)}\` are not valid.` };
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
     case 'ETIMEDOUT':
-      return { error_code: 'P1001', message: `Can't reach database server at \`${server}\`\n\nPlease make sure your database server is running at \`${server}\`.` };
+      return { error_code: 'P1001', message: `Can't reach database server at \`${server}\`\n\nPlease make sure your ` +
+        `database server is running at \`${server}\`.` };
     default:
       return { message: error?.message ?? String(error) };
   }
@@ -62,7 +66,8 @@ export async function runCliCommand(command, datasource) {
   try {
     if (!url) throw new Error('No datasource url given (--datasource).');
     if (command === 'can-connect-to-database') await canConnect(url);
-    else if (command === 'create-database') process.stderr.write(logLine('INFO', `Database '${await createDatabase(url)}' was created.`));
+    else if (command === 'create-database') process.stderr.write(logLine('INFO', `Database '` +
+      `${await createDatabase(url)}' was created.`));
     else throw new Error(`Unknown cli command: ${command}`);
     return 0;
   } catch (error) {

@@ -21,8 +21,9 @@ function reportCharAsText(result) {
 // The pool calls query() with a callback, transactions call it without (promise).
 class CharAsTextClient extends pg.Client {
   query(config, values, callback) {
-    if (typeof values === 'function') return super.query(config, (err, res) => values(err, err ? res : reportCharAsText(res)));
-    if (typeof callback === 'function') return super.query(config, values, (err, res) => callback(err, err ? res : reportCharAsText(res)));
+    const reporting = (done) => (err, res) => done(err, err ? res : reportCharAsText(res));
+    if (typeof values === 'function') return super.query(config, reporting(values));
+    if (typeof callback === 'function') return super.query(config, values, reporting(callback));
     const pending = super.query(config, values);
     return typeof pending?.then === 'function' ? pending.then(reportCharAsText) : pending;
   }
@@ -54,7 +55,10 @@ function withDatabase(url, database) {
   return copy;
 }
 
-/** Runs statements on a short-lived connection; falls back to the `postgres` database when the target does not exist yet. */
+/**
+ * Runs statements on a short-lived connection; falls back to the `postgres` database when the target does not exist
+ * yet.
+ */
 export async function runOnServer(url, statements) {
   for (const target of [url, withDatabase(url, 'postgres')]) {
     const { poolConfig } = parseDatabaseUrl(target.href);
@@ -107,7 +111,8 @@ export function createAdapterFactory({ url, shadowDatabaseUrl }) {
     async connectToShadowDb() {
       if (shadowDatabaseUrl) {
         const { url: shadowUrl, schema = 'public' } = parseDatabaseUrl(shadowDatabaseUrl);
-        await runOnServer(shadowUrl, [`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`, `CREATE SCHEMA ${quoteIdent(schema)}`]);
+        await runOnServer(shadowUrl, [`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`, `CREATE SCHEMA ` +
+          `${quoteIdent(schema)}`]);
         return connectAdapter(shadowDatabaseUrl);
       }
       // Defect 2: adapter-pg's own shadow database ignores the new name (it uses the

@@ -37,13 +37,15 @@ if (positionals[0] === 'cli') {
 const engineHash = await loadWasm();
 if (engineHash !== VERIFIED_ENGINE_HASH) {
   // A mismatched glue/wasm pair fails in obscure ways, so refuse before touching a database.
-  process.stderr.write(logLine('ERROR', `The wasm schema engine is ${engineHash}, but this stand-in was verified against ${VERIFIED_ENGINE_HASH} (see tools/prisma-engine/wasm-engine.mjs).`));
+  process.stderr.write(logLine('ERROR', `The wasm schema engine is ${engineHash}, but this stand-in was verified ` +
+    `against ${VERIFIED_ENGINE_HASH} (see tools/prisma-engine/wasm-engine.mjs).`));
   process.exit(1);
 }
 
 // Commands without a schema (e.g. `migrate diff --from-empty`) pass no --datamodels; the
 // engine panics on an empty list but accepts none.
-const datamodels = flags.datamodels && await Promise.all(flags.datamodels.map(async (file) => [file, await readFile(file, 'utf8')]));
+const readDatamodel = async (file) => [file, await readFile(file, 'utf8')];
+const datamodels = flags.datamodels && await Promise.all(flags.datamodels.map(readDatamodel));
 const adapterFactory = createAdapterFactory({ url: datasource.url, shadowDatabaseUrl: datasource.shadowDatabaseUrl });
 const boundFactory = bindMigrationAwareSqlAdapterFactory(adapterFactory);
 const engine = await createWasmEngine({
@@ -115,7 +117,8 @@ function toRpcError(error) {
     const cause = boundFactory.errorRegistry.consumeError(Number(id))?.error;
     return cause ? `${text}: ${cause.message ?? cause}` : text;
   });
-  return { code: 4466, message: 'An error happened. Check the data field for details.', data: { is_panic: false, message } };
+  return { code: 4466, message: 'An error happened. Check the data field for ' +
+    'details.', data: { is_panic: false, message } };
 }
 
 let current = null;
@@ -137,7 +140,10 @@ async function handle(request) {
 // Some panics surface from a wasm callback instead of the returned promise.
 process.on('uncaughtException', (error) => {
   if (current) send({ jsonrpc: '2.0', id: current.id, error: toRpcError(error) });
-  else process.stderr.write(logLine('ERROR', String(error?.stack ?? error), { is_panic: error instanceof WebAssembly.RuntimeError }));
+  else {
+    const fields = { is_panic: error instanceof WebAssembly.RuntimeError };
+    process.stderr.write(logLine('ERROR', String(error?.stack ?? error), fields));
+  }
   void shutDown(error instanceof WebAssembly.RuntimeError ? 101 : 1);
 });
 

@@ -11,7 +11,10 @@ export interface Credentials {
   expiresAt: string | null;
 }
 
-/** `MP_BACKUP_CREDENTIALS`, else `$XDG_CONFIG_HOME/mp-backup/credentials.json`, else `~/.config/mp-backup/credentials.json`. */
+/**
+ * `MP_BACKUP_CREDENTIALS`, else `$XDG_CONFIG_HOME/mp-backup/credentials.json`, else
+ * `~/.config/mp-backup/credentials.json`.
+ */
 export function credentialsPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.MP_BACKUP_CREDENTIALS) return path.resolve(env.MP_BACKUP_CREDENTIALS);
   const base = env.XDG_CONFIG_HOME || path.join(os.homedir(), '.config');

@@ -201,7 +201,9 @@ export function buildProgram(): Command {
         const { keyring } = parseKeyConfig(process.env.BACKUP_ENCRYPTION_KEY, process.env.BACKUP_DECRYPTION_KEYS);
         const report = await inspectBackupFile(createReadStream(target), keyring);
         print(globals(), report, () => [
-          `${target}: ${report.ok ? 'sound' : 'DAMAGED'} (${mb(report.bytes)}, sha256 ${report.sha256}${report.encrypted ? `, encrypted with key ${report.keyId ?? '?'}` : ''}${report.compression ? `, ${report.compression}` : ''})`,
+          `${target}: ${report.ok ? 'sound' : 'DAMAGED'} (${mb(report.bytes)}, sha256 ${report.sha256}` +
+            `${report.encrypted ? `, encrypted with key ${report.keyId ?? '?'}` : ''}` +
+            `${report.compression ? `, ${report.compression}` : ''})`,
           ...Object.entries(report.counts).map(([t, n]) => `  ${t}: ${n} rows`),
           ...report.problems.map((p) => `  problem: ${p}`),
         ]);
@@ -234,8 +236,10 @@ export function buildProgram(): Command {
             EXIT.CANCELLED,
           );
         const answer = await ask(
-          `This replaces ALL live data (users, unions, members, loan types, loans, repayments, audit logs) with ${what}.\n` +
-            'The tables it replaces are kept as a safety point first. Everyone, you included, is logged out.\nType "restore" to go on: ',
+          `This replaces ALL live data (users, unions, members, loan types, loans, repayments, audit logs) with ` +
+            `${what}.\n` +
+            'The tables it replaces are kept as a safety point first. Everyone, you included, is logged out.\nType ' +
+            '"restore" to go on: ',
         );
         if (answer.trim() !== 'restore') throw new CliError('Cancelled; nothing was changed', EXIT.CANCELLED);
       }

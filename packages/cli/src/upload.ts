@@ -20,7 +20,8 @@ export async function multipartUpload(
     Object.entries(fields)
       .map(([name, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`)
       .join('') +
-      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file).replace(/["\r\n]/g, '_')}"\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="` +
+      `${path.basename(file).replace(/["\r\n]/g, '_')}"\r\n` +
       'Content-Type: application/octet-stream\r\n\r\n',
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);

@@ -30,7 +30,9 @@ export function requireHashTaggedPrefixOnCluster(
     ctx.addIssue({
       code: 'custom',
       path: ['QUEUE_PREFIX'],
-      message: `with REDIS_CLUSTER=true the prefix must be hash-tagged so each queue's keys share one cluster slot: use {${env.QUEUE_PREFIX.replace(/[{}]/g, '')}}`,
+      message:
+        `with REDIS_CLUSTER=true the prefix must be hash-tagged so each queue's keys share one cluster slot: ` +
+        `use {${env.QUEUE_PREFIX.replace(/[{}]/g, '')}}`,
     });
   }
 }
@@ -84,7 +86,10 @@ export const encryptionEnv = z.object({
   BACKUP_ENCRYPTION_REQUIRED: bool.default(false),
 });
 
-/** Points where a process can be told to stop and wait, so a crash drill can kill it there (see @mp/core `reachFailpoint`). */
+/**
+ * Points where a process can be told to stop and wait, so a crash drill can kill it there (see @mp/core
+ * `reachFailpoint`).
+ */
 export const FAILPOINT_NAMES = [
   'export.mid-table',
   'upload.mid-chunk',

@@ -45,7 +45,10 @@ export const apiEnvSchema = databaseEnv
     RESTORE_UPLOAD_LIMIT_MB: z.coerce.number().int().min(1).max(1_048_576).default(10_240),
     LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
     TRUST_PROXY: booleanEnv.default(false),
-    /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (it carries no personal data). */
+    /**
+     * When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (it carries no personal
+     * data).
+     */
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     /** The built admin console (`npm run build` writes it), served at /admin; relative to the working directory. */
     CONSOLE_DIR: z.string().min(1).default('dist/console'),
@@ -94,7 +97,10 @@ export const workerEnvSchema = databaseEnv
     /** HMAC-SHA256 key of the `x-mp-signature` header; needed when BACKUP_ALERT_WEBHOOK_URL is set. */
     BACKUP_ALERT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     BACKUP_ALERT_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-    /** The migration folders (`<name>/migration.sql`) that give a restore drill's scratch database its schema; relative to the working directory. */
+    /**
+     * The migration folders (`<name>/migration.sql`) that give a restore drill's scratch database its schema; relative
+     * to the working directory.
+     */
     DRILL_MIGRATIONS_DIR: z.string().min(1).default('prisma/migrations'),
     /**
      * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
@@ -120,7 +126,9 @@ export const bootstrapEnvSchema = databaseEnv.extend({
 });
 export type BootstrapConfig = z.output<typeof bootstrapEnvSchema>;
 
-/** `npm run db:migrate` (scripts/migrate.ts): applies pending migrations, after a backup when the database holds data. */
+/**
+ * `npm run db:migrate` (scripts/migrate.ts): applies pending migrations, after a backup when the database holds data.
+ */
 export const migrateEnvSchema = databaseEnv.extend(logEnv.shape).extend(storageEnv.shape).extend({
   GZIP_LEVEL: workerEnvSchema.shape.GZIP_LEVEL,
   COMPRESS_THRESHOLD_BYTES: workerEnvSchema.shape.COMPRESS_THRESHOLD_BYTES,

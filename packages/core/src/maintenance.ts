@@ -24,7 +24,8 @@ export async function getMaintenance(prisma: Db): Promise<MaintenanceView> {
  * The active maintenance row (`reason`, `since`, `jobId`), or no row: the one SQL spelling of the check, for
  * the node-pg hot paths (the API's guard, the backup insert's CTE). Everything else goes through Prisma.
  */
-export const ACTIVE_MAINTENANCE_SQL = `SELECT reason, since, "jobId" FROM maintenance_state WHERE id = '${ROW_ID}' AND active`;
+const ACTIVE_ROW = `id = '${ROW_ID}' AND active`;
+export const ACTIVE_MAINTENANCE_SQL = `SELECT reason, since, "jobId" FROM maintenance_state WHERE ${ACTIVE_ROW}`;
 
 /**
  * {@link assertNotInMaintenance} as one prepared node-pg statement, for the API's guard on every mutating

@@ -1,23 +1,2 @@
-/**
- * The outcome of `promise`, or, when `ms` pass first, that of `onTimeout()`: what it returns is the answer,
- * what it throws is the rejection. The timer is cleared either way. The one timeout helper of core and the
- * services (a fallback value: `() => null`; a failure: `() => { throw … }`).
- * Trap: nothing is cancelled; the work behind `promise` may still finish, or fail unobserved, afterwards.
- */
-export async function settleWithin<T, F = never>(promise: Promise<T>, ms: number, onTimeout: () => F): Promise<T | F> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<F>((resolve, reject) => {
-    timer = setTimeout(() => {
-      try {
-        resolve(onTimeout());
-      } catch (err) {
-        reject(err);
-      }
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+// The one timeout helper lives in @mp/storage (the bottom layer, which may import no other workspace).
+export { settleWithin } from '@mp/storage';

@@ -9,6 +9,7 @@ import { parseCloudinaryUrl } from './cloudinary-url.js';
 import { StorageError } from './errors.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import type { BackupStorage, StoredObject, StoredObjectInfo } from './storage.js';
+import { settleWithin } from './timeout.js';
 
 /** Cloudinary's documented minimum part size, and a ceiling that keeps one request under its 100 MB cap. */
 export const MIN_CHUNK_SIZE = 5_000_000;
@@ -203,7 +204,7 @@ export function createCloudinaryStorage(
       const infos: StoredObjectInfo[] = [];
       let cursor: string | undefined;
       do {
-        const page = (await withTimeout(
+        const page = (await settleWithin(
           sdk().api.resources({
             ...account,
             prefix: `${folder}/${prefix}`,
@@ -211,6 +212,7 @@ export function createCloudinaryStorage(
             ...(cursor ? { next_cursor: cursor } : {}),
           }),
           timeoutMs,
+          requestTimeout,
         ).catch((err: unknown) => {
           throw fail('list', err);
         })) as { resources?: Array<{ public_id: string; bytes?: number; created_at?: string }>; next_cursor?: string };
@@ -243,11 +245,10 @@ async function readErrorMessage(res: Response): Promise<string> {
   return res.statusText || 'download refused';
 }
 
-/** The Admin API sets a socket timeout without aborting; this bounds how long a caller waits. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject({ message: 'Request Timeout', http_code: 499 }), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+/**
+ * The Admin API sets a socket timeout without aborting, so `settleWithin` bounds how long a caller waits; this is
+ * the failure it then gives, shaped like the SDK's own errors.
+ */
+function requestTimeout(): never {
+  throw { message: 'Request Timeout', http_code: 499 };
 }

@@ -11,7 +11,8 @@ export type StorageErrorCode =
 
 /**
  * The only error type the storage drivers throw on their own account (local file-system errors other
- * than "not found" and the unwritable folder pass through unchanged). Its message and fields never carry credentials: cloud
+ * than "not found" and the unwritable folder pass through unchanged). Its message and fields never carry credentials:
+ * cloud
  * failures keep only the HTTP status and the provider's message, never the SDK's error object.
  */
 export class StorageError extends Error {

@@ -78,7 +78,8 @@ export async function createTestDatabase(
 /** Empties every table except `_prisma_migrations` (identities restarted), in one statement. */
 export async function resetDatabase(pool: PgPool): Promise<void> {
   const { rows } = await pool.query<{ name: string }>(
-    `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'`,
+    `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> ` +
+      `'_prisma_migrations'`,
   );
   if (rows.length === 0) return;
   await pool.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY CASCADE`);

@@ -276,7 +276,8 @@ export function buildHostileCorpus(
   add('missing-key', 'metadata says audit logs are included, data.auditLogs is missing', {
     doc: withDoc((d) => delete d.data.auditLogs),
   });
-  // `app` may be missing (hand-written files and those of the first format version have none): only `version` is required.
+  // `app` may be missing (hand-written files and those of the first format version have none): only `version` is
+  // required.
   add('missing-key', 'metadata without version', { doc: withDoc((d) => delete d.metadata.version) });
   add('missing-key', 'no metadata', { doc: { data: clone(base.data) } });
   add('missing-key', 'no data', { doc: { metadata: clone(base.metadata) } });

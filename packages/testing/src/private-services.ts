@@ -18,7 +18,10 @@ const run = promisify(execFile);
 export interface PrivateRedis {
   readonly url: string;
   readonly port: number;
-  /** Stops the server (found by its pid file) and waits until it exited; its data survives only when `persistent` (AOF, as in production). */
+  /**
+   * Stops the server (found by its pid file) and waits until it exited; its data survives only when `persistent` (AOF,
+   * as in production).
+   */
   stop(): Promise<void>;
   /** Starts it again on the same port, so clients configured with {@link url} reconnect by themselves. */
   start(): Promise<void>;
@@ -109,7 +112,9 @@ export interface PrivateRedisCluster {
   readonly ports: number[];
   /** The port of the master that holds `key`'s slot (a hash-tagged prefix puts a whole queue there). */
   ownerOf(key: string): Promise<number>;
-  /** Kills one master (SIGKILL) and starts it again with its cluster config and AOF; resolves once the cluster is whole. */
+  /**
+   * Kills one master (SIGKILL) and starts it again with its cluster config and AOF; resolves once the cluster is whole.
+   */
   restart(port: number): Promise<void>;
   dispose(): Promise<void>;
 }

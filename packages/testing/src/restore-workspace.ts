@@ -16,9 +16,14 @@ export interface RestoreWorkspace {
 
 /**
  * What the in-process export/restore tests share: local storage only, a silent logger, gzip level 1 and
- * compression from 1 MiB, on database `db`. `prefix` names the temporary folder.
+ * compression from 1 MiB (unless `options.settings` says otherwise), on database `db`. `prefix` names the
+ * temporary folder.
  */
-export async function createRestoreWorkspace(db: TestDatabase, prefix: string): Promise<RestoreWorkspace> {
+export async function createRestoreWorkspace(
+  db: TestDatabase,
+  prefix: string,
+  options: { settings?: RestoreDeps['settings'] } = {},
+): Promise<RestoreWorkspace> {
   const dir = await mkdtemp(path.join(tmpdir(), `mp-${prefix}-`));
   await mkdir(path.join(dir, 'uploads'), { recursive: true });
   const deps: RestoreDeps = {
@@ -26,7 +31,7 @@ export async function createRestoreWorkspace(db: TestDatabase, prefix: string): 
     pool: db.pool,
     storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
     logger: createLogger({ level: 'silent' }),
-    settings: { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
+    settings: options.settings ?? { gzipLevel: 1, compressThresholdBytes: 1024 * 1024 },
     uploadDir: path.join(dir, 'uploads'),
   };
   return { dir, deps, remove: () => rm(dir, { recursive: true, force: true }) };

@@ -22,7 +22,8 @@ export async function tableHashes(
   const out: Record<string, { rows: number; md5: string }> = {};
   for (const table of tables) {
     const { rows } = await pool.query<{ n: string; md5: string | null }>(
-      `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '')) AS md5 FROM public."${table}" t`,
+      `SELECT count(*) AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t.id), '')) AS md5 FROM public."` +
+        `${table}" t`,
     );
     out[table] = { rows: Number(rows[0]!.n), md5: rows[0]!.md5 ?? '' };
   }

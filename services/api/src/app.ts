@@ -77,8 +77,10 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
         title: 'Millennium Potters backup service',
         version: '1.0.0',
         description:
-          'Every answer is `{ success: true, data, message? }` or `{ success: false, error: { code, message, details? } }` (the `ApiError` schema: ' +
-          'its `code` is one of a closed set). Each route lists the codes it can answer under its error statuses. Jobs answer 202 ' +
+          'Every answer is `{ success: true, data, message? }` or `{ success: false, error: { code, message, ' +
+          'details? } }` (the `ApiError` schema: ' +
+          'its `code` is one of a closed set). Each route lists the codes it can answer under its error statuses. ' +
+          'Jobs answer 202 ' +
           'with `{ jobId, statusUrl }`: poll GET /api/backup/jobs/:jobId.',
       },
       components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },

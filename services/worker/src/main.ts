@@ -104,7 +104,10 @@ logger.info(
   'worker ready',
 );
 
-/** Fail closed: a bad key, or no key while BACKUP_ENCRYPTION_REQUIRED=true, stops the worker before it connects anywhere. */
+/**
+ * Fail closed: a bad key, or no key while BACKUP_ENCRYPTION_REQUIRED=true, stops the worker before it connects
+ * anywhere.
+ */
 function readEncryptionOrExit(): EncryptionSettings {
   try {
     return readEncryptionSettings(config);

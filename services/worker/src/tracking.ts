@@ -2,6 +2,7 @@ import type { Job } from 'bullmq';
 import { UnrecoverableError } from '@mp/jobs';
 import { isAppError, toJsonValue, type JobProgress } from '@mp/core';
 import { isStorageError } from '@mp/storage';
+import type { Prisma } from '@mp/db';
 import type { WorkerDeps } from './deps.js';
 
 const DB_PROGRESS_EVERY_MS = 2_000;
@@ -124,7 +125,7 @@ async function settleFailure(
     status: 'failed' | 'queued';
     error: string;
     completedAt?: Date;
-    details?: object;
+    details?: Prisma.InputJsonValue;
   }) => Promise<unknown>,
 ): Promise<never> {
   const classified = classify(err);
@@ -137,7 +138,7 @@ async function settleFailure(
             status: 'failed',
             error: classified.message,
             completedAt: new Date(),
-            ...(details ? { details: details as object } : {}),
+            ...(details && isJsonable(details) ? { details: toJsonValue(details) } : {}),
           }
         : { status: 'queued', error: `Attempt ${job.attemptsMade + 1} failed, will retry: ${classified.message}` },
     );
@@ -155,4 +156,9 @@ async function settleFailure(
   }
   deps.logger.warn({ jobId: job.id, name: job.name, final, err: classified.message }, 'job attempt failed');
   throw classified;
+}
+
+/** Whether an error's details can go in a Json column (what `toJsonValue` takes). */
+function isJsonable(value: unknown): value is object | string | number | boolean {
+  return value !== null && ['object', 'string', 'number', 'boolean'].includes(typeof value);
 }

@@ -33,8 +33,10 @@ export function DrillOutcome({ result }: { result: unknown }) {
         </ul>
       )}
       {r.invariants && r.invariants.length > 0 && (
-        <p class="warning">Business-rule warnings: {r.invariants.map((i) => `${i.count} × ${i.message}`).join('; ')}</p>
+        <p class="warning">Business-rule warnings: {r.invariants.map(invariantText).join('; ')}</p>
       )}
     </div>
   );
 }
+
+const invariantText = (i: { count: number; message: string }) => `${i.count} × ${i.message}`;

@@ -9,7 +9,11 @@ function PreviewOutcome({ p }: { p: RestorePreview }) {
   return (
     <div class="outcome" data-testid="preview">
       <p>
-        {p.mode === 'entity' ? 'An entity restore' : p.mode === 'selective' ? 'This selective restore' : 'This restore'}{' '}
+        {p.mode === 'entity'
+          ? 'An entity restore'
+          : p.mode === 'selective'
+            ? 'This selective restore'
+            : 'This ' + 'restore'}{' '}
         would take about <strong>{seconds(p.estimatedSeconds)}</strong>. Nothing has changed.
       </p>
       {p.addedByDependencies.length > 0 && (

@@ -81,7 +81,9 @@ export function Extras({ b, onLabel }: { b: Backup; onLabel?: (filter: string) =
   );
 }
 
-/** The backup list: newest first, filters, download, verify, restore (→ restore view) and delete with a confirmation. */
+/**
+ * The backup list: newest first, filters, download, verify, restore (→ restore view) and delete with a confirmation.
+ */
 export function BackupsView() {
   const [status, setStatus] = useState('');
   const [type, setType] = useState('');

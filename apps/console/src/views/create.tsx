@@ -4,7 +4,10 @@ import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
 import { bytes } from '../format.js';
 
-/** "reason=pre-migration, ticket=OPS-12" → { reason: 'pre-migration', ticket: 'OPS-12' }; a bare key gets an empty value. */
+/**
+ * "reason=pre-migration, ticket=OPS-12" → { reason: 'pre-migration', ticket: 'OPS-12' }; a bare key gets an empty
+ * value.
+ */
 function parseLabels(text: string): Record<string, string> {
   return Object.fromEntries(
     text
@@ -18,7 +21,10 @@ function parseLabels(text: string): Record<string, string> {
   );
 }
 
-/** POST /api/backup/create with its options (tables, location, compression) and labels, then a live progress bar per table until it is done. */
+/**
+ * POST /api/backup/create with its options (tables, location, compression) and labels, then a live progress bar per
+ * table until it is done.
+ */
 export function CreateView() {
   const [includeAuditLogs, setAudit] = useState(false);
   const [includeSessions, setSessions] = useState(false);

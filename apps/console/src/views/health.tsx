@@ -71,7 +71,9 @@ function HealthChecks({ refresh }: { refresh: number }) {
   );
 }
 
-/** GET /api/backup/drills: each drill with its result, recovery time and rows per second; run one on a chosen backup. */
+/**
+ * GET /api/backup/drills: each drill with its result, recovery time and rows per second; run one on a chosen backup.
+ */
 function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }) {
   const [drills, setDrills] = useState<Drill[] | null>(null);
   const [backups, setBackups] = useState<Backup[]>([]);
@@ -175,9 +177,7 @@ function Drills({ refresh, onChange }: { refresh: number; onChange: () => void }
                   )}
                 </td>
                 <td data-label="Result">
-                  <span
-                    class={`badge badge-${d.status === 'completed' && d.ok !== false ? 'completed' : d.status === 'failed' || d.ok === false ? 'failed' : 'running'}`}
-                  >
+                  <span class={`badge badge-${drillBadge(d)}`}>
                     {d.status === 'completed' ? (d.ok === false ? 'mismatch' : 'passed') : d.status}
                   </span>
                   {d.error && <small class="error-text">{d.error}</small>}
@@ -212,4 +212,11 @@ export function HealthView() {
       <Drills refresh={refresh} onChange={() => setRefresh((n) => n + 1)} />
     </main>
   );
+}
+
+/** The badge a drill's outcome wears: completed and matching, failed or mismatched, or still running. */
+function drillBadge(d: { status: string; ok?: boolean | null }): 'completed' | 'failed' | 'running' {
+  if (d.status === 'completed' && d.ok !== false) return 'completed';
+  if (d.status === 'failed' || d.ok === false) return 'failed';
+  return 'running';
 }

@@ -23,7 +23,8 @@ export function ResetView() {
       // The next login (the new SuperAdmin) starts on the backup list, not on this screen.
       location.hash = '#/backups';
       session.end(
-        'The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below once it has completed.',
+        'The emergency reset is running: every account is being deleted. Claim the new SuperAdmin password below ' +
+          'once it has completed.',
       );
     } catch (err) {
       setConfirming(false);

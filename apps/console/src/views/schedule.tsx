@@ -55,8 +55,8 @@ function RetentionTable({ preview, unsavedRules }: { preview: RetentionPreview; 
       <h2 id="retention-title">Retention preview</h2>
       <p class="hint">
         With {preview.retentionDays} days
-        {unsavedRules ? ' and the saved keep rules (save to preview changed ones)' : ''}, the next prune would delete{' '}
-        {deleting.length} backup{deleting.length === 1 ? '' : 's'}
+        {unsavedRules ? ' and the saved keep rules (save to preview changed ' + 'ones)' : ''}, the next prune would
+        delete {deleting.length} backup{deleting.length === 1 ? '' : 's'}
         {deleting.length ? ` (${bytes(deleting.reduce((a, b) => a + (b.fileSize ?? 0), 0))})` : ''} and keep{' '}
         {bytes(preview.keptBytes)}.{preview.overSizeCap ? ' The kept backups are over the size cap.' : ''}
       </p>
@@ -95,7 +95,10 @@ function RetentionTable({ preview, unsavedRules }: { preview: RetentionPreview; 
   );
 }
 
-/** GET/PUT /api/backup/schedule: the settings with GFS retention, the last and next run, and what retention keeps and why. */
+/**
+ * GET/PUT /api/backup/schedule: the settings with GFS retention, the last and next run, and what retention keeps and
+ * why.
+ */
 export function ScheduleView() {
   const [schedule, setSchedule] = useState<Schedule | null>(null);
   const [form, setForm] = useState<Settings | null>(null);

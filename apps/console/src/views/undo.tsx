@@ -5,7 +5,9 @@ import { JobProgress } from '../components/job-progress.js';
 import { Message } from '../components/message.js';
 import { bytes, tableName, when } from '../format.js';
 
-/** The last restore started from this tab (its operation id), so Undo can offer it after the logout a restore causes. */
+/**
+ * The last restore started from this tab (its operation id), so Undo can offer it after the logout a restore causes.
+ */
 export const LAST_RESTORE_KEY = 'mp.console.lastRestore';
 const UNDO_JOB_KEY = 'mp.console.undoJob';
 
@@ -236,7 +238,8 @@ export function UndoView({ query }: { query: URLSearchParams }) {
                 <strong>
                   {p.written === 0
                     ? 'Nothing was written since the restore: nothing is lost.'
-                    : `${p.written.toLocaleString()} row change${p.written === 1 ? '' : 's'} written since the restore ${p.written === 1 ? 'is' : 'are'} discarded (${p.tables
+                    : `${p.written.toLocaleString()} row change${p.written === 1 ? '' : 's'} written since the ` +
+                      `restore ${p.written === 1 ? 'is' : 'are'} discarded (${p.tables
                         .filter((t) => t.written > 0)
                         .map((t) => `${tableName(t.table)} ${t.written}`)
                         .join(', ')}).`}

@@ -78,7 +78,9 @@ export function alertSummary(type: AlertEventType, subject: AlertEvent['subject'
     case 'health.unhealthy':
       return `Backup health check ${code ?? subject.id} fails: ${check?.failing ?? 'see GET /api/backup/health'}`;
     case 'health.recovered':
-      return `Backup health check ${code ?? subject.id} passes again: ${check?.passing ?? 'see GET /api/backup/health'}`;
+      return `Backup health check ${code ?? subject.id} passes again: ${
+        check?.passing ?? 'see GET ' + '/api/backup/health'
+      }`;
   }
 }
 

@@ -100,7 +100,10 @@ export function verifyWebhookSignature(input: {
   return candidates.some((c) => timingSafeEqual(Buffer.from(c, 'hex'), expected));
 }
 
-/** A delivery that may succeed later (network failure, timeout, 5xx, 408, 429): rethrow it so BullMQ retries with backoff. */
+/**
+ * A delivery that may succeed later (network failure, timeout, 5xx, 408, 429): rethrow it so BullMQ retries with
+ * backoff.
+ */
 export class WebhookDeliveryError extends Error {
   readonly retryable = true;
   constructor(
@@ -112,7 +115,10 @@ export class WebhookDeliveryError extends Error {
   }
 }
 
-/** The receiver refused the event (another 4xx, or a redirect), or the URL is invalid: retrying cannot help, so BullMQ does not. */
+/**
+ * The receiver refused the event (another 4xx, or a redirect), or the URL is invalid: retrying cannot help, so BullMQ
+ * does not.
+ */
 export class WebhookRejectedError extends UnrecoverableError {
   readonly retryable = false;
   constructor(

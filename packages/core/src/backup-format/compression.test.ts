@@ -9,9 +9,9 @@ import {
   type Compression,
 } from './compression.js';
 
-const doc = Buffer.from(
-  `{"metadata":{"version":"1.1"},\n"data":{\n"loans":[\n${Array.from({ length: 5000 }, (_, i) => `{"id":"${i}","amount":"${(i * 13.37).toFixed(2)}","notes":"row ${i}"}`).join('\n,')}\n]\n}}`,
-);
+const loanRow = (i: number) => `{"id":"${i}","amount":"${(i * 13.37).toFixed(2)}","notes":"row ${i}"}`;
+const loans = Array.from({ length: 5000 }, (_, i) => loanRow(i)).join('\n,');
+const doc = Buffer.from(`{"metadata":{"version":"1.1"},\n"data":{\n"loans":[\n${loans}\n]\n}}`);
 
 async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const out: Buffer[] = [];

@@ -146,7 +146,9 @@ describe('LineReader', () => {
   });
 
   it('untags the json values of a 1.1 file, and only of one', () => {
-    const text = `${META}\n"data":{\n"loans":[\n{"id":"l1","meta":{"$json": null}}\n,{"id":"l2","meta":null}\n,{"id":"l3","meta":{"$json": {"$json": 2}}}\n]\n}}\n`;
+    const text =
+      `${META}\n"data":{\n"loans":[\n{"id":"l1","meta":{"$json": ` +
+      `null}}\n,{"id":"l2","meta":null}\n,{"id":"l3","meta":{"$json": {"$json": 2}}}\n]\n}}\n`;
     expect(read(text, 7, true).copy.loans).toBe('l1\tnull\nl2\t\\N\nl3\t{"$json": 2}\n');
     expect(read(text, 7, false).copy.loans).toBe('l1\t{"$json": null}\nl2\t\\N\nl3\t{"$json": {"$json": 2}}\n');
   });

@@ -87,7 +87,8 @@ export function readMetadata(raw: unknown): BackupMetadata {
   if (compareVersions(meta.version, FORMAT_VERSION) > 0) {
     throw new AppError(
       'UNSUPPORTED_BACKUP_VERSION',
-      `This backup was written in format ${meta.version}, newer than this service understands (${FORMAT_VERSION}); upgrade the service to restore it`,
+      `This backup was written in format ${meta.version}, newer than this service understands (${FORMAT_VERSION}); ` +
+        `upgrade the service to restore it`,
     );
   }
   // "1.00" is 1.0: compare by number, then keep the canonical spelling.

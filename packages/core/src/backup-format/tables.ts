@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The backup file format this code writes (docs/backup-format.md). Readers accept every version in
  * {@link READABLE_FORMATS}; 1.1 differs from 1.0 only in how json/jsonb values are written.
@@ -55,3 +57,8 @@ export function tablesFor(options: BackupOptions): BackupTable[] {
 export function tableByKey(key: string): BackupTable | undefined {
   return BACKUP_TABLES.find((t) => t.key === key);
 }
+
+/** A backup table key (`unionMembers`) in stored JSON: one of {@link BACKUP_TABLES}. */
+export const backupTableKeySchema = z.custom<BackupTableKey>((v) => typeof v === 'string' && !!tableByKey(v), {
+  message: 'not a backup table key',
+});

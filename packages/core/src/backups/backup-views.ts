@@ -1,6 +1,7 @@
 import type { BackupRecord, BackupType } from '@mp/db';
 import { summarizeVerification } from '../verify/report.js';
 import { readLabels } from './labels.js';
+import { readRecordCounts } from './record-storage.js';
 
 /** Backup types as the API shows them (the Prisma enum spells `pre-restore` as `pre_restore`). */
 export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
@@ -17,7 +18,7 @@ export function toBackupView(r: BackupRecord) {
     cloudinaryUrl: r.cloudinaryUrl,
     type: toTypeName(r.type),
     status: r.status,
-    recordCounts: (r.recordCounts ?? null) as Record<string, number> | null,
+    recordCounts: readRecordCounts(r.recordCounts),
     checksum: r.checksum,
     createdAt: r.createdAt,
     completedAt: r.completedAt,

@@ -27,7 +27,9 @@ export const backupLabelsSchema = z
         ctx.addIssue({
           code: 'custom',
           path: [key],
-          message: `a label key is 1 to ${LABEL_LIMITS.maxKeyLength} letters, digits, . _ - (starting with a letter or digit)`,
+          message:
+            `a label key is 1 to ${LABEL_LIMITS.maxKeyLength} letters, digits, . _ - (starting with a letter ` +
+            `or digit)`,
         });
       }
     }
@@ -55,7 +57,9 @@ export function parseLabelFilter(text: string): LabelFilter {
   return colon < 0 ? { key } : { key, value: text.slice(colon + 1) };
 }
 
-/** Labels as stored (`BackupRecord.labels`, a Json column): only string values are shown; anything else reads as none. */
+/**
+ * Labels as stored (`BackupRecord.labels`, a Json column): only string values are shown; anything else reads as none.
+ */
 export const storedLabelsSchema = z
   .record(z.string(), z.unknown())
   .transform(

@@ -29,3 +29,11 @@ export function cloudEntry(key: string, location: StoredLocation): RecordStorage
   if (location.kind !== 'cloud') throw new Error('expected a cloud location');
   return { key, publicId: location.publicId, assetId: location.assetId, url: location.secureUrl || location.url };
 }
+
+/** `BackupRecord.recordCounts` (JSON): rows per backup table key. */
+export const recordCountsSchema = z.record(z.string(), z.number());
+
+/** Reads `BackupRecord.recordCounts` with {@link recordCountsSchema}; null when there is none or it is not one. */
+export function readRecordCounts(value: unknown): Record<string, number> | null {
+  return recordCountsSchema.safeParse(value).data ?? null;
+}

@@ -22,7 +22,9 @@ export interface RekeyResult {
   leftovers: string[];
 }
 
-/** `backup_….json.gz.enc` (or `.json.zst.enc`) or an earlier re-key of it → the same stem with a fresh re-key mark. */
+/**
+ * `backup_….json.gz.enc` (or `.json.zst.enc`) or an earlier re-key of it → the same stem with a fresh re-key mark.
+ */
 function rekeyedName(key: string): string {
   const ext = /\.json(\.gz|\.zst)?(\.enc)?$/.exec(key)?.[0] ?? '';
   const stem = key.slice(0, key.length - ext.length).replace(/\.rk[a-z0-9]+$/, '');
@@ -93,7 +95,8 @@ export async function rekeyBackups(
   if (result.failed.length > 0) {
     throw new AppError(
       'BACKUP_DECRYPTION_FAILED',
-      `Re-key incomplete: ${result.failed.length} backup(s) stay on key "${input.fromKeyId}" (${result.rekeyed.length} moved)`,
+      `Re-key incomplete: ${result.failed.length} backup(s) stay on key "${input.fromKeyId}" (` +
+        `${result.rekeyed.length} moved)`,
       result,
     );
   }

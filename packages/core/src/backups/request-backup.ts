@@ -44,9 +44,11 @@ const INSERT_QUEUED_BACKUP_SQL = `
   WITH maintenance AS (${ACTIVE_MAINTENANCE_SQL}),
        exclusive AS (
          SELECT id, kind::text, status::text, "jobId" FROM operations
-          WHERE kind IN (${EXCLUSIVE_KINDS.map((k) => `'${k}'`).join(', ')}) AND status IN ('queued', 'running') LIMIT 1),
+          WHERE kind IN (${EXCLUSIVE_KINDS.map((k) => `'${k}'`).join(', ')}) AND status IN ('queued', 'running')
+            LIMIT 1),
        inserted AS (
-         INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy", "createdAt", "updatedAt", labels)
+         INSERT INTO backup_records (id, "jobId", filename, type, status, location, options, "createdBy",
+           "createdAt", "updatedAt", labels)
          SELECT $1, $1, $2, $3::"BackupType", 'queued', $4::"BackupLocation", $5::jsonb, $6, $7, $7, $8::jsonb
           WHERE NOT EXISTS (SELECT 1 FROM maintenance) AND NOT EXISTS (SELECT 1 FROM exclusive)
          RETURNING id)
@@ -111,7 +113,8 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
   } catch (err) {
     deps.logger.error({ err: errorSummary(err), backupId: id }, 'enqueue backup.create failed');
     await deps.pool.query(
-      `UPDATE backup_records SET status = 'failed', error = $2, "completedAt" = now(), "updatedAt" = now() WHERE id = $1`,
+      `UPDATE backup_records SET status = 'failed', error = $2, "completedAt" = now(), "updatedAt" = now() WHERE id ` +
+        `= $1`,
       [id, 'Job queue unavailable; the backup was not started'],
     );
     throw new AppError('QUEUE_UNAVAILABLE', 'The job queue is unavailable; try again shortly', undefined, {

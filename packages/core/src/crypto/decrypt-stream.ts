@@ -73,7 +73,8 @@ export function createDecryptStream(keyring: Keyring): Transform {
     if (!master) {
       throw new AppError(
         'BACKUP_KEY_UNAVAILABLE',
-        `This backup is encrypted with key "${keyId}", which this service does not have: add it to BACKUP_DECRYPTION_KEYS`,
+        `This backup is encrypted with key "${keyId}", which this service does not have: add it to ` +
+          `BACKUP_DECRYPTION_KEYS`,
         { keyId },
       );
     }

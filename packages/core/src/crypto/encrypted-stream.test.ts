@@ -248,34 +248,37 @@ describe('encrypted backup stream: refusals', () => {
 });
 
 describe('encrypted backup stream: flat memory', () => {
-  it('streams 50 MB through encryption and decryption with a bounded distance between producer and consumer', async () => {
-    const total = 50 * 1024 * 1024;
-    const piece = randomBytes(64 * 1024);
-    let produced = 0;
-    let consumed = 0;
-    let widest = 0;
-    const producer = new Readable({
-      read() {
-        if (produced >= total) return void this.push(null);
-        produced += piece.length;
-        this.push(piece);
-      },
-    });
-    await pipeline(
-      producer,
-      createEncryptStream(keyA),
-      createDecryptStream(ring(keyA)),
-      new Writable({
-        write(chunk: Buffer, _e, cb) {
-          consumed += chunk.length;
-          widest = Math.max(widest, produced - consumed);
-          cb();
+  it(
+    'streams 50 MB through encryption and decryption with a bounded distance between producer and ' + 'consumer',
+    async () => {
+      const total = 50 * 1024 * 1024;
+      const piece = randomBytes(64 * 1024);
+      let produced = 0;
+      let consumed = 0;
+      let widest = 0;
+      const producer = new Readable({
+        read() {
+          if (produced >= total) return void this.push(null);
+          produced += piece.length;
+          this.push(piece);
         },
-      }),
-    );
-    expect(consumed).toBe(total);
-    // The stream buffers hold a few segments each (about 140 KB here); a whole-file buffer would let the
-    // producer run 50 MB ahead. RSS is not asserted: without a forced GC it grows with garbage, not with use.
-    expect(widest).toBeLessThan(2 * 1024 * 1024);
-  });
+      });
+      await pipeline(
+        producer,
+        createEncryptStream(keyA),
+        createDecryptStream(ring(keyA)),
+        new Writable({
+          write(chunk: Buffer, _e, cb) {
+            consumed += chunk.length;
+            widest = Math.max(widest, produced - consumed);
+            cb();
+          },
+        }),
+      );
+      expect(consumed).toBe(total);
+      // The stream buffers hold a few segments each (about 140 KB here); a whole-file buffer would let the
+      // producer run 50 MB ahead. RSS is not asserted: without a forced GC it grows with garbage, not with use.
+      expect(widest).toBeLessThan(2 * 1024 * 1024);
+    },
+  );
 });

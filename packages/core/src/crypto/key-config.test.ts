@@ -35,27 +35,30 @@ describe('parseKeyConfig', () => {
     expect(config.keyring.has('old')).toBe(true);
   });
 
-  it('refuses a key of the wrong length, bad base64, a missing id and a duplicate id, never echoing key material', () => {
-    const short = b64(randomBytes(16));
-    const cases: [string | undefined, string | undefined, RegExp][] = [
-      [`k:${short}`, undefined, /BACKUP_ENCRYPTION_KEY.*"k" is 16 bytes; it must be 32/],
-      [`k:${b64(a)}!`, undefined, /"k" is not valid base64/],
-      [`k:${b64(a).slice(1)}`, undefined, /not valid base64/],
-      [b64(a), undefined, /must look like <keyId>:<base64/],
-      [`:${b64(a)}`, undefined, /key id must be/],
-      [`bad id:${b64(a)}`, undefined, /key id must be/],
-      [`k:${b64(a)}`, `j:${b64(b)},k:${b64(c)}`, /BACKUP_DECRYPTION_KEYS.*"k" appears more than once/],
-      [undefined, `j:${b64(b)},j:${b64(b)}`, /"j" appears more than once/],
-      [undefined, `j:${b64(b)},x:${short}`, /BACKUP_DECRYPTION_KEYS \(entry 2\).*16 bytes/],
-    ];
-    for (const [current, older, message] of cases) {
-      const err = refusal(current, older);
-      expect(err.code).toBe('VALIDATION_ERROR');
-      expect(err.message).toMatch(message);
-      for (const secret of [a, b, c]) {
-        expect(err.message).not.toContain(b64(secret).slice(0, 12));
+  it(
+    'refuses a key of the wrong length, bad base64, a missing id and a duplicate id, never echoing key ' + 'material',
+    () => {
+      const short = b64(randomBytes(16));
+      const cases: [string | undefined, string | undefined, RegExp][] = [
+        [`k:${short}`, undefined, /BACKUP_ENCRYPTION_KEY.*"k" is 16 bytes; it must be 32/],
+        [`k:${b64(a)}!`, undefined, /"k" is not valid base64/],
+        [`k:${b64(a).slice(1)}`, undefined, /not valid base64/],
+        [b64(a), undefined, /must look like <keyId>:<base64/],
+        [`:${b64(a)}`, undefined, /key id must be/],
+        [`bad id:${b64(a)}`, undefined, /key id must be/],
+        [`k:${b64(a)}`, `j:${b64(b)},k:${b64(c)}`, /BACKUP_DECRYPTION_KEYS.*"k" appears more than once/],
+        [undefined, `j:${b64(b)},j:${b64(b)}`, /"j" appears more than once/],
+        [undefined, `j:${b64(b)},x:${short}`, /BACKUP_DECRYPTION_KEYS \(entry 2\).*16 bytes/],
+      ];
+      for (const [current, older, message] of cases) {
+        const err = refusal(current, older);
+        expect(err.code).toBe('VALIDATION_ERROR');
+        expect(err.message).toMatch(message);
+        for (const secret of [a, b, c]) {
+          expect(err.message).not.toContain(b64(secret).slice(0, 12));
+        }
+        expect(err.message).not.toContain(short.slice(0, 12));
       }
-      expect(err.message).not.toContain(short.slice(0, 12));
-    }
-  });
+    },
+  );
 });

@@ -29,7 +29,8 @@ function parseEntry(variable: string, entry: string, position: number): BackupKe
   if (bytes.length !== KEY_BYTES) {
     throw new AppError(
       'VALIDATION_ERROR',
-      `${where}: the key "${id}" is ${bytes.length} bytes; it must be ${KEY_BYTES} random bytes (openssl rand -base64 32)`,
+      `${where}: the key "${id}" is ${bytes.length} bytes; it must be ${KEY_BYTES} random bytes (openssl rand ` +
+        `-base64 32)`,
     );
   }
   return { id, bytes };

@@ -26,7 +26,8 @@ export function readEncryptionSettings(config: {
   if (config.BACKUP_ENCRYPTION_REQUIRED && !keys.current) {
     throw new AppError(
       'VALIDATION_ERROR',
-      'BACKUP_ENCRYPTION_REQUIRED is true, so BACKUP_ENCRYPTION_KEY must be set to <keyId>:<base64 of 32 random bytes> (openssl rand -base64 32)',
+      'BACKUP_ENCRYPTION_REQUIRED is true, so BACKUP_ENCRYPTION_KEY must be set to <keyId>:<base64 of 32 random ' +
+        'bytes> (openssl rand -base64 32)',
     );
   }
   return { ...keys, required: config.BACKUP_ENCRYPTION_REQUIRED };

@@ -35,7 +35,9 @@ export function dependencyMessage(label: string, blockers: Phrase[], effects: st
   const present = blockers.filter((p) => p.count > 0);
   if (present.length > 0) {
     const singular = present.length === 1 && present[0]?.count === 1;
-    return `Cannot delete: ${joinPhrases(present.map(countPhrase))} ${singular ? 'depends' : 'depend'} on this ${label}`;
+    return (
+      `Cannot delete: ${joinPhrases(present.map(countPhrase))} ${singular ? 'depends' : 'depend'} on this ` + `${label}`
+    );
   }
   const also = effects.length > 0 ? `; deleting it ${joinPhrases(effects)}` : '';
   return `Can be deleted: nothing depends on this ${label}${also}`;

@@ -15,7 +15,8 @@ export const DRILL_INTERRUPTED =
 
 /**
  * Cleans up after workers that died mid-drill: every scratch database (`mp_drill_*`) of this live
- * database (its comment says so, see `createScratchDatabase`) whose drill lock no live session holds is dropped, and drill operations still marked running whose lock is free are
+ * database (its comment says so, see `createScratchDatabase`) whose drill lock no live session holds is dropped, and
+ * drill operations still marked running whose lock is free are
  * failed with {@link DRILL_INTERRUPTED}. A running drill holds its lock for as long as its database
  * exists, so this never touches one in progress, on this worker or another. Safe to run on several
  * workers at once (each database is dropped under its own lock).

@@ -60,7 +60,8 @@ export interface DrillResult {
 const CLEARED_BY_RESTORE: Record<string, string> = { sessions: 'every restore clears sessions' };
 
 /**
- * A restore drill of the stored backup named by drill operation `operationId` (README, "Restore drills"; docs/operations.md):
+ * A restore drill of the stored backup named by drill operation `operationId` (README, "Restore drills";
+ * docs/operations.md):
  * 1. creates the scratch database `mp_drill_<id>` on the live server (never the live database) and gives
  *    it the schema from the migration files;
  * 2. restores the file into it through the restore's own code (`restoreIntoScratch`), while the file's

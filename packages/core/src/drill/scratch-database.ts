@@ -71,7 +71,8 @@ export function scratchComment(liveDatabase: string): string {
 function notPermitted(role: string): AppError {
   return new AppError(
     'DRILL_NOT_PERMITTED',
-    `A restore drill needs a scratch database, but role "${role}" may not create databases: grant it with ALTER ROLE ${quoteIdent(role)} CREATEDB`,
+    `A restore drill needs a scratch database, but role "${role}" may not create databases: grant it with ALTER ` +
+      `ROLE ${quoteIdent(role)} CREATEDB`,
   );
 }
 
@@ -102,7 +103,8 @@ export async function applyMigrations(pool: pg.Pool, migrationsDir: string): Pro
   }
   if (migrations.length === 0)
     throw new Error(
-      `No migrations found in ${path.resolve(migrationsDir)} (DRILL_MIGRATIONS_DIR): the scratch database cannot get the schema`,
+      `No migrations found in ${path.resolve(migrationsDir)} (DRILL_MIGRATIONS_DIR): the scratch database cannot ` +
+        `get the schema`,
     );
   const client = await pool.connect();
   try {
@@ -114,7 +116,8 @@ export async function applyMigrations(pool: pg.Pool, migrationsDir: string): Pro
       await client.query('BEGIN');
       await client.query(m.sql);
       await client.query(
-        `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ($1, $2, now(), $3, 1)`,
+        `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count) VALUES ` +
+          `($1, $2, now(), $3, 1)`,
         [randomUUID(), createHash('sha256').update(m.sql).digest('hex'), m.name],
       );
       await client.query('COMMIT');

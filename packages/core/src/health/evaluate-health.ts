@@ -64,7 +64,9 @@ export const DEFAULT_HEALTH_LIMITS: HealthLimits = {
 
 export type HealthCheckName = 'backup_age' | 'scheduled_run' | 'drill' | 'backup_size' | 'storage_total' | 'read_back';
 
-/** One check: `value` and `limit` in the unit the message names (seconds, bytes or a count), `null` when none applies. */
+/**
+ * One check: `value` and `limit` in the unit the message names (seconds, bytes or a count), `null` when none applies.
+ */
 export interface HealthCheck {
   name: HealthCheckName;
   ok: boolean;
@@ -117,7 +119,8 @@ function checkAge(facts: HealthFacts, limits: HealthLimits, now: Date): HealthCh
     : {
         ...base,
         ok: false,
-        message: `The newest completed backup (${newest.id}) is ${duration(age)} old, over ${why} of ${duration(limit)}`,
+        message:
+          `The newest completed backup (${newest.id}) is ${duration(age)} old, over ${why} of ` + `${duration(limit)}`,
       };
 }
 
@@ -208,7 +211,9 @@ function checkSize(facts: HealthFacts, limits: HealthLimits): HealthCheck {
         ok: false,
         value: size,
         limit,
-        message: `The newest completed backup (${newest.id}) is ${bytes(size)}, under ${share} of the previous one (${bytes(previous)})`,
+        message:
+          `The newest completed backup (${newest.id}) is ${bytes(size)}, under ${share} of the previous one (` +
+          `${bytes(previous)})`,
       };
 }
 

@@ -1,6 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-/** Backup kinds (the record's `type`) that always have a failure series, 0 included, so `rate()` works from the start. */
+/**
+ * Backup kinds (the record's `type`) that always have a failure series, 0 included, so `rate()` works from the start.
+ */
 const BACKUP_KINDS = ['manual', 'scheduled', 'pre-restore'] as const;
 
 /** Upper bounds of the duration buckets, in seconds: a small database takes seconds, 2.4 M rows minutes. */

@@ -3,7 +3,8 @@ import { rm } from 'node:fs/promises';
 import { assertEntityTarget } from '../restore/entity/input.js';
 import { enqueueOperation, type OperationAccepted, type OperationDeps } from './enqueue-operation.js';
 import { assertRestorableBackup } from './restorable-backup.js';
-import { tablesOf, type RestoreSource, type TablesInput } from './request-restore.js';
+import type { RestoreSource } from '../restore/source.js';
+import { tablesOf, type TablesInput } from './request-restore.js';
 
 /**
  * Accepts a preview of a restore (same sources and table selection as `requestRestore`): a

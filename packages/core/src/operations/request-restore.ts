@@ -4,9 +4,10 @@ import { assertNotInMaintenance } from '../maintenance.js';
 import { enqueueOperation, type OperationAccepted, type OperationDeps } from './enqueue-operation.js';
 import { assertNoExclusiveOperation } from './exclusive-operations.js';
 import { withOperationLock } from './operation-lock.js';
+import type { RestoreSource } from '../restore/source.js';
 import { assertRestorableBackup } from './restorable-backup.js';
 
-export type RestoreSource = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string; compressed: boolean };
+export type { RestoreSource } from '../restore/source.js';
 
 /** A selective restore or preview: table keys (checked by the API against the format's tables). */
 export interface TablesInput {

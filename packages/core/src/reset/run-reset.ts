@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from '@mp/jobs';
 import { generateStrongPassword, hashPassword } from '../auth/password.js';
@@ -19,6 +20,14 @@ export interface ResetResult {
   generatedPassword?: string;
   durationMs: number;
 }
+
+/** {@link ResetResult} as stored on `Operation.result` (JSON; `generatedPassword` gone once claimed). */
+export const resetResultSchema = z.object({
+  safetyBackupId: z.string(),
+  superAdmin: z.object({ id: z.string(), username: z.string(), mustChangePassword: z.literal(true) }),
+  generatedPassword: z.string().optional(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<ResetResult>;
 
 /**
  * Emergency reset: with maintenance on, takes a full safety backup, then in one transaction wipes
@@ -51,7 +60,8 @@ export async function runReset(
       droppedPoints = await dropAllRestorePoints(client);
       await client.query(`TRUNCATE ${BACKUP_TABLES.map((t) => `public.${quoteIdent(t.table)}`).join(', ')}`);
       await client.query(
-        `INSERT INTO public.users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive", "mustChangePassword")
+        `INSERT INTO public.users (id, username, email, "passwordHash", "firstName", "lastName", role, "isActive",
+          "mustChangePassword")
          VALUES ($1, $2, $3, $4, 'Super', 'Admin', 'ADMIN', true, true)`,
         [id, SUPERADMIN_USERNAME, 'superadmin@millennium-potters.local', passwordHash],
       );

@@ -25,7 +25,8 @@ export async function findAdminLockout(client: pg.PoolClient, schema: string): P
   for (;;) {
     const { rows } = await client.query<{ id: string; hash: string }>(
       `SELECT id, "passwordHash" AS hash FROM ${typedTable(schema, 'users')}
-        WHERE role = 'ADMIN' AND "isActive" AND ("passwordHash" LIKE 'scrypt$%' OR "passwordHash" LIKE '$argon2id$%') AND id > $1
+        WHERE role = 'ADMIN' AND "isActive" AND ("passwordHash" LIKE 'scrypt$%' OR "passwordHash" LIKE
+          '$argon2id$%') AND id > $1
         ORDER BY id LIMIT ${BATCH}`,
       [after],
     );

@@ -51,7 +51,9 @@ export class ReaderChoice {
     return chunk.indexOf(NEWLINE_BYTE) >= 0 || this.headBytes >= MAX_FIRST_LINE;
   }
 
-  /** Picks the reader from the first line (from what is kept, at the end of a short file), and gives it what is kept. */
+  /**
+   * Picks the reader from the first line (from what is kept, at the end of a short file), and gives it what is kept.
+   */
   async choose(): Promise<ChosenReader> {
     const head = Buffer.concat(this.head);
     this.head = [];

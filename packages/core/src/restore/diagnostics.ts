@@ -103,8 +103,10 @@ export async function diagnoseJson(
 ): Promise<Problem[]> {
   const castable = await castableFunction(client, schema);
   const { rows } = await client.query<{ ord: string; head: string; nul: boolean; doc: string | null }>(
-    `SELECT __ord AS ord, left(doc, 60) AS head, nul, CASE WHEN nul AND length(doc) <= ${NUL_ROW_CHARS} THEN doc END AS doc
-       FROM (SELECT __ord, doc, ${castable}(doc, 'json') AND doc ~ $1 AS nul FROM ${raw} WHERE NOT ${castable}(doc, 'jsonb')
+    `SELECT __ord AS ord, left(doc, 60) AS head, nul, CASE WHEN nul AND length(doc) <= ${NUL_ROW_CHARS} THEN doc
+      END AS doc
+       FROM (SELECT __ord, doc, ${castable}(doc, 'json') AND doc ~ $1 AS nul FROM ${raw} WHERE NOT ${castable}(doc,
+         'jsonb')
               ORDER BY __ord LIMIT ${PER_CHECK}) r
       ORDER BY __ord`,
     [NUL_ESCAPE],
@@ -120,7 +122,10 @@ export async function diagnoseJson(
   });
 }
 
-/** The top-level field of a JSON object row that holds a NUL; undefined when it cannot be told (too deep, not an object). */
+/**
+ * The top-level field of a JSON object row that holds a NUL; undefined when it cannot be told (too deep, not an
+ * object).
+ */
 function nulField(doc: string): string | undefined {
   try {
     const row = JSON.parse(doc) as unknown;
@@ -147,7 +152,8 @@ export async function diagnoseCasts(
     const { rows } = await client.query<{ ord: string; value: string | null }>(
       `SELECT __ord AS ord, doc->>${field} AS value FROM ${parsed(raw)}
         WHERE doc ? ${field} AND doc->${field} <> 'null'::jsonb
-          AND (jsonb_typeof(doc->${field}) IN ('object', 'array') OR NOT ${castable}(doc->>${field}, ${quoteLiteral(c.type)}))
+          AND (jsonb_typeof(doc->${field}) IN ('object', 'array') OR
+            NOT ${castable}(doc->>${field}, ${quoteLiteral(c.type)}))
         ORDER BY __ord LIMIT ${PER_CHECK}`,
     );
     for (const r of rows) {
@@ -179,7 +185,9 @@ export async function diagnoseNulls(
   if (required.length === 0) return [];
   const isNull = (c: ColumnInfo) => `(${convert(c)}) IS NULL`;
   const { rows } = await client.query<{ ord: string; missing: string[] }>(
-    `SELECT __ord AS ord, array_remove(ARRAY[${required.map((c) => `CASE WHEN ${isNull(c)} THEN ${quoteLiteral(c.name)} END`).join(', ')}], NULL) AS missing
+    `SELECT __ord AS ord, array_remove(ARRAY[${required
+      .map((c) => `CASE WHEN ${isNull(c)} THEN ` + `${quoteLiteral(c.name)} END`)
+      .join(', ')}], NULL) AS missing
        FROM ${parsed(raw)} WHERE ${required.map(isNull).join(' OR ')}
       ORDER BY __ord LIMIT ${PER_CHECK}`,
   );

@@ -52,7 +52,8 @@ export async function readConstraints(db: Queryable, tables: string[]): Promise<
 export async function readIndexes(db: Queryable, table: string): Promise<IndexDef[]> {
   const { rows } = await db.query<IndexDef>(
     `SELECT ic.relname AS name, t.relname AS "table",
-            EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x')) AS key, i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS def,
+            EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
+              AS key, i.indisunique AS unique, pg_get_indexdef(i.indexrelid) AS def,
             format('public.%I', t.relname) AS on,
             ARRAY(SELECT a.attname::text FROM unnest(i.indkey) WITH ORDINALITY k(n, o)
                     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.n ORDER BY k.o) AS columns

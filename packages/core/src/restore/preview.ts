@@ -149,9 +149,11 @@ async function compareTable(
   }>(
     `WITH f AS MATERIALIZED (${side(staged(schema, t.table))}), l AS MATERIALIZED (${side(publicTable(t.table))}),
           j AS MATERIALIZED (SELECT f.k AS fk, l.k AS lk, f.h AS fh, l.h AS lh FROM f FULL JOIN l ON f.k = l.k)
-     SELECT count(lk) AS live, count(*) FILTER (WHERE lk IS NULL) AS added, count(*) FILTER (WHERE fk IS NULL) AS removed,
+     SELECT count(lk) AS live, count(*) FILTER (WHERE lk IS NULL) AS added, count(*) FILTER (WHERE fk IS NULL) AS
+       removed,
             count(*) FILTER (WHERE fh <> lh) AS changed,
-            (SELECT array_agg(k) FROM (SELECT fk AS k FROM j WHERE fh <> lh ORDER BY fk LIMIT ${SAMPLE_KEYS}) s) AS sample
+            (SELECT array_agg(k) FROM (SELECT fk AS k FROM j WHERE fh <> lh ORDER BY fk LIMIT ${SAMPLE_KEYS}) s) AS
+              sample
        FROM j`,
   );
   const r = rows[0]!;

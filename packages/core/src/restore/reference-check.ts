@@ -73,7 +73,8 @@ async function countOrphans(
        SELECT concat_ws(', ', ${cols.join(', ')}) AS k FROM ${child} c
         WHERE ${cols.map((c) => `${c} IS NOT NULL`).join(' AND ')}
           AND NOT EXISTS (SELECT 1 FROM ${parent} p WHERE ${join}))
-     SELECT count(*) AS count, (SELECT array_agg(k) FROM (SELECT DISTINCT k FROM o ORDER BY k LIMIT ${EXAMPLES}) e) AS examples FROM o`,
+     SELECT count(*) AS count, (SELECT array_agg(k) FROM (SELECT DISTINCT k FROM o ORDER BY k LIMIT ${EXAMPLES}) e)
+       AS examples FROM o`,
   );
   return { count: Number(rows[0]?.count ?? 0), examples: rows[0]?.examples ?? [] };
 }
@@ -109,7 +110,9 @@ export function wouldBreakReferences(broken: BrokenReference[]): AppError {
   const count = broken.length === 1 ? '1 problem:' : `${broken.length} problems, first:`;
   return new AppError(
     'RESTORE_WOULD_BREAK_REFERENCES',
-    `The restore would break references between tables; nothing was changed: ${count} ${broken[0]?.message ?? 'no details'}. Restore the tables they need too (withDependencies) or choose other tables`,
+    `The restore would break references between tables; nothing was changed: ${count} ${
+      broken[0]?.message ?? 'no ' + 'details'
+    }. Restore the tables they need too (withDependencies) or choose other tables`,
     { problems, brokenReferences: broken.map(({ message: _m, ...rest }) => rest) },
   );
 }

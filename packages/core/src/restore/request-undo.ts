@@ -29,7 +29,8 @@ export async function requestUndo(
   input: { restoreOperationId: string; createdBy: string },
 ): Promise<OperationAccepted & { discards: UndoPreview }> {
   const operationId = randomUUID();
-  // What the undo will discard, read before its own Operation exists (afterwards the preview would call this restore's undo "already queued").
+  // What the undo will discard, read before its own Operation exists (afterwards the preview would call this restore's
+  // undo "already queued").
   const discards = await previewUndo(deps, input.restoreOperationId);
   await withOperationLock(deps.prisma, async (tx) => {
     await assertNotInMaintenance(tx);
@@ -66,7 +67,8 @@ export async function requestRestorePointDrop(
   if (!op.restorePoint || op.restorePointDroppedAt) {
     throw new AppError(
       'NOT_FOUND',
-      `Restore ${op.id} keeps no restore point${op.restorePointDroppedAt ? ` (dropped at ${op.restorePointDroppedAt.toISOString()})` : ''}`,
+      `Restore ${op.id} keeps no restore point` +
+        (op.restorePointDroppedAt ? ` (dropped at ${op.restorePointDroppedAt.toISOString()})` : ''),
     );
   }
   const operationId = randomUUID();

@@ -13,6 +13,7 @@ import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTab
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
 import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
 import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
+import { restoreResultSchema } from './run-restore.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
 
@@ -94,8 +95,8 @@ export async function dropStaleRestorePoints(
       bytes: Number(bytes),
       undoUntil: op!.undoUntil!.toISOString(),
     });
-    const result = (op!.result ?? {}) as { safetyBackup?: string };
-    if (result.safetyBackup === 'pending') report.needsExport.push(op!.id);
+    const { safetyBackup } = restoreResultSchema.pick({ safetyBackup: true }).safeParse(op!.result).data ?? {};
+    if (safetyBackup === 'pending') report.needsExport.push(op!.id);
   }
   return report;
 }
@@ -139,7 +140,8 @@ export async function exportRestorePoint(
   if (op?.kind !== 'restore') throw new UnrecoverableError(`Restore ${restoreOperationId} does not exist`);
   const flags = readRestoreFlags(op.input);
   if (flags.skipSafetyBackup) return { skipped: 'the restore asked for no safety backup' };
-  // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be written.
+  // A selective restore's point holds only the tables it replaced: undo works, a whole pre-restore file cannot be
+  // written.
   if (flags.selective)
     return { skipped: 'a selective restore keeps its restore point for undo, without a pre-restore file' };
   const jobId = preRestoreJobId(restoreOperationId);
@@ -193,7 +195,8 @@ export async function exportRestorePoint(
 const tableOf = (key: string) => BACKUP_TABLES.find((t) => t.key === key)!.table;
 
 async function linkSafety(prisma: PrismaClient, operationId: string, patch: Record<string, unknown>): Promise<void> {
-  await prisma.$executeRaw`UPDATE operations SET result = coalesce(result, '{}'::jsonb) || ${JSON.stringify(patch)}::jsonb, "updatedAt" = now() WHERE id = ${operationId}`;
+  await prisma.$executeRaw`UPDATE operations SET result = coalesce(result, '{}'::jsonb)
+    || ${JSON.stringify(patch)}::jsonb, "updatedAt" = now() WHERE id = ${operationId}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type pg from 'pg';
 import type { PrismaClient } from '@mp/db';
 import type { Logger } from '@mp/logger';
@@ -13,6 +14,12 @@ export interface RestorePointInfo {
   /** ISO time until which the restore can be undone. */
   undoUntil: string;
 }
+
+export const restorePointInfoSchema = z.object({
+  schema: z.string(),
+  bytes: z.number(),
+  undoUntil: z.string(),
+}) satisfies z.ZodType<RestorePointInfo>;
 
 export const DEFAULT_UNDO_WINDOW_HOURS = 24;
 

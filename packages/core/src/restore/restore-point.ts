@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
@@ -66,7 +67,8 @@ export async function trackWrites(client: Queryable, schema: string, tables: str
   const log = `${quoteIdent(schema)}.${quoteIdent(WRITES_TABLE)}`;
   const fn = `${quoteIdent(schema)}.${quoteIdent(TRACK_FUNCTION)}`;
   await client.query(
-    `CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed boolean NOT NULL)`,
+    `CREATE TABLE ${log} (seq bigint GENERATED ALWAYS AS IDENTITY, tbl text NOT NULL, key text NOT NULL, existed ` +
+      `boolean NOT NULL)`,
   );
   await client.query(`CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $f$
 BEGIN
@@ -78,7 +80,8 @@ BEGIN
   ELSIF TG_OP = 'DELETE' THEN
     INSERT INTO ${log} (tbl, key, existed) SELECT TG_TABLE_NAME, o.id::text, true FROM o;
   ELSE
-    EXECUTE format('INSERT INTO ${log.replaceAll("'", "''")} (tbl, key, existed) SELECT %L, id::text, true FROM %I.%I', TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
+    EXECUTE format('INSERT INTO ${log.replaceAll("'", "''")} (tbl, key, existed) '
+      || 'SELECT %L, id::text, true FROM %I.%I', TG_TABLE_NAME, TG_TABLE_SCHEMA, TG_TABLE_NAME);
   END IF;
   RETURN NULL;
 END $f$`);
@@ -116,6 +119,13 @@ export interface TableWrites {
   /** Keys that existed at the restore and are gone. */
   deleted: number;
 }
+
+export const tableWritesSchema = z.object({
+  table: z.string(),
+  inserted: z.number(),
+  updated: z.number(),
+  deleted: z.number(),
+}) satisfies z.ZodType<TableWrites>;
 
 /**
  * What an undo of the restore whose point is `schema` would discard, per tracked table: exact counts

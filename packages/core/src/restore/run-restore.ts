@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
@@ -15,7 +16,7 @@ import { stageFile, type StagedFile } from './stage.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 import { checksumMismatch, hashSource, openSource, type OpenedSource, type RestoreSource } from './source.js';
 import { TableBuilds } from './table-builds.js';
-import { swapInKeepingRestorePoint, type RestorePointInfo } from './restore-point-swap.js';
+import { restorePointInfoSchema, swapInKeepingRestorePoint, type RestorePointInfo } from './restore-point-swap.js';
 import { swapIn } from './swap.js';
 import { readRestoreInput, type RestoreInput } from './operation-inputs.js';
 import { isFailpointArmed, reachFailpoint, type FailpointDeps } from '../failpoints.js';
@@ -45,6 +46,19 @@ export interface RestoreResult {
   addedByDependencies?: string[];
   durationMs: number;
 }
+
+/** {@link RestoreResult} as stored on `Operation.result` (JSON), for reading it back. */
+export const restoreResultSchema = z.object({
+  restored: z.record(z.string(), z.number()),
+  safetyBackupId: z.string().nullable(),
+  safetyBackup: z.enum(['pending', 'skipped', 'completed', 'failed']),
+  restorePoint: restorePointInfoSchema.nullable(),
+  sessionsCleared: z.boolean(),
+  sha256: z.string(),
+  tables: z.array(z.string()).optional(),
+  addedByDependencies: z.array(z.string()).optional(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<RestoreResult>;
 
 /** Staging schemas are named after their operation, so a crashed one can be found and dropped. */
 export const STAGING_SCHEMA_PREFIX = 'mp_restore_';

@@ -1,9 +1,10 @@
+import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import { quoteIdent } from '../backup-format/catalog.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import type { JobProgress } from '../job-progress.js';
 import { withExclusiveMaintenance } from './exclusive.js';
-import { countWritesSince, restorePointTables, type TableWrites } from './restore-point.js';
+import { countWritesSince, restorePointTables, tableWritesSchema, type TableWrites } from './restore-point.js';
 import { markDropped } from './restore-point-swap.js';
 import type { RestoreDeps } from './run-restore.js';
 import { swapIn } from './swap.js';
@@ -19,6 +20,15 @@ export interface UndoResult {
   sessionsCleared: true;
   durationMs: number;
 }
+
+/** {@link UndoResult} as stored on `Operation.result` (JSON), for reading it back. */
+export const undoResultSchema = z.object({
+  restoreOperationId: z.string(),
+  restored: z.record(z.string(), z.number()),
+  discarded: z.array(tableWritesSchema),
+  sessionsCleared: z.literal(true),
+  durationMs: z.number(),
+}) satisfies z.ZodType<UndoResult>;
 
 /**
  * Takes back restore `input.restoreOperationId` (undo operation `operationId`), under maintenance

@@ -11,10 +11,14 @@ import type { BackupRunDeps } from '../export/run-backup.js';
 import { NO_ENCRYPTION, openPlaintext } from '../crypto/plaintext.js';
 import { sha256Of } from '../crypto/sha256.js';
 
-/** What a restore reads: a stored backup, or a file the API put in the upload folder. */
+/**
+ * What a restore, preview or entity restore reads: a stored backup, or a file the API put in the upload folder.
+ * `compressed` is what the API sniffed from an upload (kept in the operation's input for the reader of it); the
+ * worker sniffs the format again itself and does not rely on it.
+ */
 export const restoreSourceSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('backup'), backupId: z.string() }),
-  z.object({ kind: z.literal('file'), path: z.string() }),
+  z.object({ kind: z.literal('file'), path: z.string(), compressed: z.boolean().optional() }),
 ]);
 export type RestoreSource = z.output<typeof restoreSourceSchema>;
 

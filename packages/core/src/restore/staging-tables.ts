@@ -143,7 +143,8 @@ export class StagingTables {
     await this.client.query('BEGIN');
     this.inTransaction = true;
     await this.client.query(
-      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)`,
+      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING ` +
+        `GENERATED)`,
     );
     const list = columns.map((c) => quoteIdent(c.name)).join(', ');
     this.copy = this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)));

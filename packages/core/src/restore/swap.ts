@@ -22,7 +22,8 @@ export interface SwapOptions {
 
 /**
  * Swaps the tables of `schema` in for the live ones in one short transaction, and deletes every
- * session (everyone logs in again) unless `options.clearSessions` is false. Either every table is replaced or, on any error, none is.
+ * session (everyone logs in again) unless `options.clearSessions` is false. Either every table is replaced or, on any
+ * error, none is.
  *
  * The incoming tables already carry the live names of their keys and indexes and their foreign
  * keys to each other, so the swap is catalog work: move the live tables out (into the restore point

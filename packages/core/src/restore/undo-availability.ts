@@ -47,9 +47,13 @@ async function reasonFor(db: Db, op: Operation, now: Date, runningUndo: string |
     orderBy: { completedAt: 'asc' },
   });
   if (later)
-    return `A later ${later.kind} (${later.id}, completed ${later.completedAt?.toISOString()}) replaced the data since: only the latest restore can be undone`;
+    return (
+      `A later ${later.kind} (${later.id}, completed ${later.completedAt?.toISOString()}) replaced the data ` +
+      `since: only the latest restore can be undone`
+    );
   if (!op.restorePoint || op.restorePointDroppedAt) {
-    return `The restore point was dropped${op.restorePointDroppedAt ? ` at ${op.restorePointDroppedAt.toISOString()}` : ''}: there is nothing to swap back`;
+    const at = op.restorePointDroppedAt ? ` at ${op.restorePointDroppedAt.toISOString()}` : '';
+    return `The restore point was dropped${at}: there is nothing to swap back`;
   }
   if (!op.undoUntil || op.undoUntil <= now)
     return `The undo window closed${op.undoUntil ? ` at ${op.undoUntil.toISOString()}` : ''}`;

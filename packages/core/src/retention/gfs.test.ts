@@ -106,21 +106,25 @@ describe('planRetention: hand examples', () => {
     expect(reasonsOf(at('Africa/Lagos'), 'late')).toEqual(['newest completed', 'daily 2026-12-01']);
   });
 
-  it("retentionDays alone keeps today's meaning: everything from now − days, whatever its status, plus the newest completed", () => {
-    const now = new Date('2026-11-30T12:00:00Z');
-    const backups = [
-      backup('fresh-failed', '2026-11-29T02:00:00Z', { status: 'failed' }),
-      backup('cutoff', new Date(now.getTime() - 5 * DAY).toISOString(), { status: 'partial' }),
-      backup('just-past', new Date(now.getTime() - 5 * DAY - 1).toISOString()),
-      backup('old-running', '2026-10-01T02:00:00Z', { status: 'running' }),
-      backup('old-failed', '2026-09-01T02:00:00Z', { status: 'failed' }),
-    ];
-    const plan = planRetention({ backups, rules: { keepWithinDays: 5 }, now, timeZone: 'UTC' });
-    expect(kept(plan)).toEqual(['fresh-failed', 'cutoff', 'just-past', 'old-running']);
-    expect(reasonsOf(plan, 'just-past')).toEqual(['newest completed']);
-    expect(reasonsOf(plan, 'cutoff')).toEqual(['within 5 days']);
-    expect(reasonsOf(plan, 'old-running')).toEqual(['in progress']);
-  });
+  it(
+    "retentionDays alone keeps today's meaning: everything from now − days, whatever its status, plus the newest " +
+      'completed',
+    () => {
+      const now = new Date('2026-11-30T12:00:00Z');
+      const backups = [
+        backup('fresh-failed', '2026-11-29T02:00:00Z', { status: 'failed' }),
+        backup('cutoff', new Date(now.getTime() - 5 * DAY).toISOString(), { status: 'partial' }),
+        backup('just-past', new Date(now.getTime() - 5 * DAY - 1).toISOString()),
+        backup('old-running', '2026-10-01T02:00:00Z', { status: 'running' }),
+        backup('old-failed', '2026-09-01T02:00:00Z', { status: 'failed' }),
+      ];
+      const plan = planRetention({ backups, rules: { keepWithinDays: 5 }, now, timeZone: 'UTC' });
+      expect(kept(plan)).toEqual(['fresh-failed', 'cutoff', 'just-past', 'old-running']);
+      expect(reasonsOf(plan, 'just-past')).toEqual(['newest completed']);
+      expect(reasonsOf(plan, 'cutoff')).toEqual(['within 5 days']);
+      expect(reasonsOf(plan, 'old-running')).toEqual(['in progress']);
+    },
+  );
 
   it('the size cap deletes the oldest unprotected kept backups first, never a protected one', () => {
     const backups = ['05', '04', '03', '02', '01'].map((d) =>
@@ -386,45 +390,49 @@ describe('planRetention: property test against a brute-force reference', () => {
 });
 
 describe('planRetention: properties the schedule relies on', () => {
-  it('always keeps the newest completed backup and every pinned one; raising a count or adding a pin never deletes a kept backup', () => {
-    for (let seed = 1001; seed <= 1300; seed++) {
-      const input = randomInput(seed);
-      // Without the size cap, more rules can only keep more (restic's rules are a union).
-      const rules: RetentionRules = { ...input.rules, maxTotalSizeMb: undefined };
-      const plan = planRetention({ ...input, rules });
-      const context = `seed ${seed}, ${input.timeZone}, ${JSON.stringify(rules)}`;
-      const completed = input.backups.filter((b) => b.status === 'completed');
-      const newest = completed.reduce<RetentionBackup | undefined>(
-        (n, b) => (!n || b.createdAt > n.createdAt ? b : n),
-        undefined,
-      );
-      if (newest) expect(plan.decisions.find((d) => d.id === newest.id)!.action, context).toBe('keep');
-      const keptIds = new Set(kept(plan));
+  it(
+    'always keeps the newest completed backup and every pinned one; raising a count or adding a pin never deletes ' +
+      'a kept backup',
+    () => {
+      for (let seed = 1001; seed <= 1300; seed++) {
+        const input = randomInput(seed);
+        // Without the size cap, more rules can only keep more (restic's rules are a union).
+        const rules: RetentionRules = { ...input.rules, maxTotalSizeMb: undefined };
+        const plan = planRetention({ ...input, rules });
+        const context = `seed ${seed}, ${input.timeZone}, ${JSON.stringify(rules)}`;
+        const completed = input.backups.filter((b) => b.status === 'completed');
+        const newest = completed.reduce<RetentionBackup | undefined>(
+          (n, b) => (!n || b.createdAt > n.createdAt ? b : n),
+          undefined,
+        );
+        if (newest) expect(plan.decisions.find((d) => d.id === newest.id)!.action, context).toBe('keep');
+        const keptIds = new Set(kept(plan));
 
-      // (From no rule at all, which keeps everything, any rule keeps less: that case is the hand example above.)
-      const anyRule =
-        rules.keepWithinDays !== undefined ||
-        [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
-      if (anyRule) {
-        const more: RetentionRules = {
-          ...rules,
-          keepDaily: (rules.keepDaily ?? 0) + 2,
-          keepMonthly: (rules.keepMonthly ?? 0) + 1,
-        };
-        const widened = new Set(kept(planRetention({ ...input, rules: more })));
-        expect(
-          [...keptIds].filter((id) => !widened.has(id)),
-          context,
-        ).toEqual([]);
+        // (From no rule at all, which keeps everything, any rule keeps less: that case is the hand example above.)
+        const anyRule =
+          rules.keepWithinDays !== undefined ||
+          [rules.keepDaily, rules.keepWeekly, rules.keepMonthly, rules.keepYearly].some((n) => (n ?? 0) > 0);
+        if (anyRule) {
+          const more: RetentionRules = {
+            ...rules,
+            keepDaily: (rules.keepDaily ?? 0) + 2,
+            keepMonthly: (rules.keepMonthly ?? 0) + 1,
+          };
+          const widened = new Set(kept(planRetention({ ...input, rules: more })));
+          expect(
+            [...keptIds].filter((id) => !widened.has(id)),
+            context,
+          ).toEqual([]);
+        }
+
+        const victim = plan.decisions.find((d) => d.action === 'delete');
+        if (!victim) continue;
+        const protections = new Map(input.protections ?? []);
+        protections.set(victim.id, ['pinned']);
+        const pinnedPlan = planRetention({ ...input, rules, protections });
+        expect(reasonsOf(pinnedPlan, victim.id), context).toEqual(['pinned']);
+        expect(kept(pinnedPlan).sort(), context).toEqual([...keptIds, victim.id].sort());
       }
-
-      const victim = plan.decisions.find((d) => d.action === 'delete');
-      if (!victim) continue;
-      const protections = new Map(input.protections ?? []);
-      protections.set(victim.id, ['pinned']);
-      const pinnedPlan = planRetention({ ...input, rules, protections });
-      expect(reasonsOf(pinnedPlan, victim.id), context).toEqual(['pinned']);
-      expect(kept(pinnedPlan).sort(), context).toEqual([...keptIds, victim.id].sort());
-    }
-  });
+    },
+  );
 });

@@ -35,7 +35,10 @@ export interface RetentionDecision {
   id: string;
   createdAt: Date;
   action: 'keep' | 'delete';
-  /** Why it is kept (`daily 2026-11-30`, `weekly 2026-W48`, `pinned`…) or deleted (`kept by no rule`, `over maxTotalSizeMb 500`). */
+  /**
+   * Why it is kept (`daily 2026-11-30`, `weekly 2026-W48`, `pinned`…) or deleted (`kept by no rule`, `over
+   * maxTotalSizeMb 500`).
+   */
   reasons: string[];
   /** For a backup the size cap deletes: the rules that would have kept it. */
   overridden?: string[];

@@ -1,4 +1,5 @@
 import type { BackupLocation, BackupStatus, BackupType, Prisma, PrismaClient } from '@mp/db';
+import { restoreResultSchema } from '../restore/run-restore.js';
 import { toTypeName, type BackupTypeName } from '../backups/backup-views.js';
 import { AppError } from '../errors.js';
 import { loadSchedule } from '../schedule/settings.js';
@@ -83,9 +84,7 @@ export async function loadProtections(deps: PruneDeps, now: Date): Promise<Map<s
 }
 
 function safetyBackupIdOf(result: Prisma.JsonValue): string | null {
-  if (!result || typeof result !== 'object' || Array.isArray(result)) return null;
-  const id = (result as Record<string, unknown>).safetyBackupId;
-  return typeof id === 'string' ? id : null;
+  return restoreResultSchema.pick({ safetyBackupId: true }).safeParse(result).data?.safetyBackupId ?? null;
 }
 
 /** The schedule's rules: `retentionDays` always; a GFS count or cap only when set (null = unused). */

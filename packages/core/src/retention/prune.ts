@@ -66,7 +66,8 @@ export async function pruneBackups(
   if (report.failed.length > 0) {
     throw new AppError(
       'STORAGE_ERROR',
-      `Retention prune incomplete: ${report.failed.length} backup(s) could not be deleted (${report.deleted.length} deleted)`,
+      `Retention prune incomplete: ${report.failed.length} backup(s) could not be deleted (${report.deleted.length} ` +
+        `deleted)`,
       report,
     );
   }

@@ -145,7 +145,8 @@ function definedOnly(changes: Partial<ScheduleSettings>): Partial<ScheduleSettin
 }
 
 /**
- * Re-asserts the job schedulers (backup, prune, drill) from the stored settings (creating the row with the defaults when
+ * Re-asserts the job schedulers (backup, prune, drill) from the stored settings (creating the row with the defaults
+ * when
  * missing). The worker calls it at start-up so a Redis flush or a restart never loses the schedule;
  * idempotent, so every replica may call it. Takes the same lock as {@link updateBackupSchedule} so it
  * cannot re-apply settings an update is replacing.

@@ -101,13 +101,15 @@ const RULES: readonly Rule[] = [
     sql: (s) => `SELECT u.id FROM ${s}.unions u LEFT JOIN ${s}.users x ON x.id = u."creditOfficerId"
                  WHERE x.id IS NULL OR x.role <> 'CREDIT_OFFICER' OR (u."isActive" AND NOT x."isActive")`,
     message: (n) =>
-      `${n} union(s) have a creditOfficerId that is missing, not a CREDIT_OFFICER, or (for an active union) an inactive user`,
+      `${n} union(s) have a creditOfficerId that is missing, not a CREDIT_OFFICER, or (for an active union) an ` +
+      `inactive user`,
   },
   {
     code: 'SUPERVISOR_NOT_SUPERVISOR',
     table: 'users',
     sql: (s) => `SELECT u.id FROM ${s}.users u LEFT JOIN ${s}.users x ON x.id = u."supervisorId"
-                 WHERE u."supervisorId" IS NOT NULL AND (x.id IS NULL OR x.id = u.id OR x.role NOT IN ('SUPERVISOR', 'ADMIN'))`,
+                 WHERE u."supervisorId" IS NOT NULL AND (x.id IS NULL OR x.id = u.id OR x.role NOT IN
+                   ('SUPERVISOR', 'ADMIN'))`,
     message: (n) => `${n} user(s) have a supervisor that is missing, themselves, or neither SUPERVISOR nor ADMIN`,
   },
 ];

@@ -19,7 +19,9 @@ export const VERIFY_SCHEMA_PREFIX = 'mp_verify_';
 export type StagedCheckDeps = Pick<BackupRunDeps, 'pool' | 'storage' | 'logger' | 'encryption'>;
 
 export interface StagedChecks {
-  /** `rows` (every row fits its live table: types, required fields, keys) then `references`; absent when not reached. */
+  /**
+   * `rows` (every row fits its live table: types, required fields, keys) then `references`; absent when not reached.
+   */
   checks: CheckResult[];
   /** The business invariants over the staged rows; null when the rows could not be staged. */
   warnings: InvariantWarning[] | null;
@@ -96,7 +98,9 @@ async function stageAndCheck(
   };
 }
 
-/** A staging failure as the check it belongs to: a row referring to nothing fails `references`, anything else `rows`. */
+/**
+ * A staging failure as the check it belongs to: a row referring to nothing fails `references`, anything else `rows`.
+ */
 function failedChecks(err: unknown): CheckResult[] {
   if (!isAppError(err) || err.code !== 'INVALID_BACKUP_FILE') throw err;
   const problems = ((err.details as { problems?: Problem[] } | undefined)?.problems ?? []) as Problem[];

@@ -4,6 +4,7 @@ import { isStorageError } from '@mp/storage';
 import { BackupScanner, ScanError, type ScanEvent } from '../backup-format/json-scanner.js';
 import { readMetadata, type BackupMetadata } from '../backup-format/metadata.js';
 import { openCopy } from '../backups/open-copy.js';
+import { readRecordCounts } from '../backups/record-storage.js';
 import type { StoredCopy } from '../backups/copies.js';
 import type { StorageSet } from '../deps.js';
 import { isAppError, type AppError } from '../errors.js';
@@ -38,7 +39,8 @@ class ReadFailure extends Error {}
  * Reads one stored copy from where it is kept (through {@link openCopy}) and checks it against its
  * record, in one pass: `readable`, `size`, `checksum` (SHA-256 of the stored bytes), `decrypt` (an
  * encrypted file, with `keyring`), `decompress`
- * (gzip and zstd files, told apart by their first bytes whatever the record says), `parse` (the document's structure, and every row a JSON object), `metadata` (valid,
+ * (gzip and zstd files, told apart by their first bytes whatever the record says), `parse` (the document's structure,
+ * and every row a JSON object), `metadata` (valid,
  * and the schema version and counts the record holds) and `counts` (rows per table as the metadata
  * says). Never throws for a bad copy: each failure is a check with `ok: false` and its details.
  * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.
@@ -237,7 +239,7 @@ function checkMetadata(metadata: BackupMetadata, expected: ExpectedFile): CheckR
   if (expected.schemaVersion && metadata.schemaVersion !== expected.schemaVersion) {
     problems.push(`schema version ${metadata.schemaVersion ?? 'none'}, the record says ${expected.schemaVersion}`);
   }
-  const recorded = (expected.recordCounts ?? null) as Record<string, number> | null;
+  const recorded = readRecordCounts(expected.recordCounts);
   if (recorded) {
     const inFile = (metadata.recordCounts ?? {}) as Record<string, number | undefined>;
     for (const key of new Set([...Object.keys(recorded), ...Object.keys(inFile)])) {

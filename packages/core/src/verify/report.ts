@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CopyLocation } from '../backups/copies.js';
-import type { InvariantWarning } from './business-invariants.js';
+import { INVARIANT_CODES, type InvariantWarning } from './business-invariants.js';
 
 /** The checks a copy goes through, in order. A check that did not run is absent, never `ok: true`. */
 export type CheckName =
@@ -57,6 +57,51 @@ export interface VerifyReport {
   problems: string[];
   /** How long the checks took (read-back: reading every copy back), for the benchmark. */
   durationMs?: number;
+}
+
+const checkNames = [
+  'readable',
+  'size',
+  'checksum',
+  'decrypt',
+  'decompress',
+  'parse',
+  'metadata',
+  'counts',
+  'rows',
+  'references',
+] as const satisfies readonly CheckName[];
+
+/** {@link VerifyReport} as stored in `BackupRecord.verification` (JSON), for reading it back. */
+export const verifyReportSchema: z.ZodType<VerifyReport> = z.object({
+  ok: z.boolean(),
+  checkedAt: z.string(),
+  trigger: z.enum(['read-back', 'verify']),
+  copies: z.array(
+    z.object({
+      copy: z.enum(['local', 'cloud']),
+      ok: z.boolean(),
+      checks: z.array(z.object({ name: z.enum(checkNames), ok: z.boolean(), details: z.string().optional() })),
+    }),
+  ),
+  references: z.enum(['checked', 'skipped']),
+  invariants: z.enum(['snapshot', 'file', 'not-run']),
+  warnings: z.array(
+    z.object({
+      rule: z.enum(INVARIANT_CODES),
+      message: z.string(),
+      table: z.enum(['loans', 'repayments', 'unions', 'users']),
+      count: z.number(),
+      examples: z.array(z.string()),
+    }),
+  ),
+  problems: z.array(z.string()),
+  durationMs: z.number().optional(),
+});
+
+/** A stored verify report read with {@link verifyReportSchema}; null when there is none or it is not one. */
+export function readVerifyReport(stored: unknown): VerifyReport | null {
+  return verifyReportSchema.safeParse(stored).data ?? null;
 }
 
 /**

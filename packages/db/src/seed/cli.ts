@@ -32,13 +32,16 @@ async function main(): Promise<number> {
         truncate: values.truncate,
         onStep: (step, rows, ms) =>
           console.log(
-            `${step.padEnd(14)} ${rows ? `${String(rows).padStart(10)} rows` : ' '.repeat(15)}  ${(ms / 1000).toFixed(2)} s`,
+            `${step.padEnd(14)} ${rows ? `${String(rows).padStart(10)} rows` : ' '.repeat(15)}  ` +
+              `${(ms / 1000).toFixed(2)} s`,
           ),
       },
     );
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     console.log(
-      `${'total'.padEnd(14)} ${String(total).padStart(10)} rows  ${((performance.now() - started) / 1000).toFixed(2)} s (scale ${scale}, seed ${seed}, incl. commit and ANALYZE)`,
+      `${'total'.padEnd(14)} ${String(total).padStart(10)} rows  ` +
+        `${((performance.now() - started) / 1000).toFixed(2)} s (scale ${scale}, seed ${seed}, incl. commit and ` +
+        `ANALYZE)`,
     );
     return 0;
   } catch (err) {

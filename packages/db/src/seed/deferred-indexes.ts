@@ -36,7 +36,8 @@ export async function withDeferredIndexes<T>(
   );
   const indexes = await definitions(
     client,
-    `SELECT i.indrelid::regclass::text AS "table", i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
+    `SELECT i.indrelid::regclass::text AS "table", i.indexrelid::regclass::text AS name,
+      pg_get_indexdef(i.indexrelid) AS def
      FROM pg_index i
      WHERE i.indrelid = ANY($1::regclass[])
        AND NOT EXISTS (SELECT 1 FROM pg_constraint c

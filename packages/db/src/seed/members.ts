@@ -24,7 +24,8 @@ export async function insertMembers(ctx: SeedContext): Promise<number> {
       'text[]',
     );
   const sql = `
-    INSERT INTO union_members (id, "unionId", "firstName", "lastName", phone, email, address, "dateOfBirth", "nationalId",
+    INSERT INTO union_members (id, "unionId", "firstName", "lastName", phone, email, address, "dateOfBirth",
+      "nationalId",
                                "isVerified", "isActive", "createdById", "joinedAt", "createdAt", "updatedAt")
     SELECT ${st.uuid(ID_SPACE.members, 'm')}, ${st.uuid(ID_SPACE.unions, 'u')},
            (${display(FIRST_NAMES)})[fi], (${display(LAST_NAMES)})[li],
@@ -33,14 +34,18 @@ export async function insertMembers(ctx: SeedContext): Promise<number> {
                 ELSE (${ascii(FIRST_NAMES)})[fi] || '.' || (${ascii(LAST_NAMES)})[li] || m || '@'
                      || ${st.choose(['example.com', 'example.org', 'example.net'], 'm', 311)} END,
            CASE WHEN ${st.chance('m', 312, 20)} THEN NULL
-                WHEN ${st.chance('m', 313, 3)} THEN 'Shop ' || (1 + ${st.pick('m', 314, 90)}) || E',\\nBehind the "old" market'
+                WHEN ${st.chance('m', 313, 3)} THEN 'Shop ' || (1 + ${st.pick('m', 314, 90)}) ||
+                  E',\\nBehind the "old" market'
                 ELSE (1 + ${st.pick('m', 315, 300)}) || ' ' || ${st.choose(STREETS, 'm', 316)} END,
-           CASE WHEN ${st.chance('m', 317, 8)} THEN NULL ELSE date '1960-01-01' + ${st.pick('m', 318, 44 * 365)}::int END,
+           CASE WHEN ${st.chance('m', 317, 8)} THEN NULL ELSE date '1960-01-01'
+             + ${st.pick('m', 318, 44 * 365)}::int END,
            -- 7654321013 is coprime with 10, so this is a bijection modulo 10^11: unique national ids.
            CASE WHEN ${st.chance('m', 319, 12)} THEN NULL
-                ELSE lpad(((m::int8 * 7654321013 + ${(ctx.seed * 1_000_003) % 100_000_000_000}) % 100000000000)::text, 11, '0') END,
+                ELSE lpad(((m::int8 * 7654321013 + ${(ctx.seed * 1_000_003) % 100_000_000_000}) %
+                  100000000000)::text, 11, '0') END,
            ${st.chance('m', 320, 70)}, NOT ${st.chance('m', 321, 4)},
-           CASE WHEN ${st.chance('m', 322, 5)} THEN NULL ELSE ${st.uuid(ID_SPACE.users, officerOfUnionSql(st, 'u', ctx.staff))} END,
+           CASE WHEN ${st.chance('m', 322, 5)} THEN NULL
+             ELSE ${st.uuid(ID_SPACE.users, officerOfUnionSql(st, 'u', ctx.staff))} END,
            joined, joined, joined + ${st.micros('m', 323, 700 * DAY)}
     FROM (SELECT m, ${unionOfMemberSql(st, 'm', counts.unions)} AS u,
                  1 + ${st.pick('m', 301, FIRST_NAMES.length)} AS fi, 1 + ${st.pick('m', 302, LAST_NAMES.length)} AS li,

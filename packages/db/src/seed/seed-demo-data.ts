@@ -21,7 +21,10 @@ export class SeedError extends Error {
 }
 
 export interface SeedOptions {
-  /** Size multiplier (> 0, decimals allowed): 1 ≈ 1,460 rows, 1000 = the 2.4 M-row benchmark mix. See `countsForScale`. */
+  /**
+   * Size multiplier (> 0, decimals allowed): 1 ≈ 1,460 rows, 1000 = the 2.4 M-row benchmark mix. See
+   * `countsForScale`.
+   */
   scale: number;
   /** Integer in [0, 2^31); the same seed and anchor give identical rows (sessions excepted). Default 1. */
   seed?: number;

@@ -65,7 +65,10 @@ export function createStatement(seed: number): Statement {
         `lpad(to_hex(${hash(ordinal, salt + s)} & ${bits}), ${width}, '0')`;
       const variant = `to_hex((${hash(ordinal, salt + 3)} & 16383) | 32768)`;
       const tail = `${hex('65535', 4, 4)} || ${scrambleHex(ordinal, seed * 8 + table)}`;
-      return `(${hex('4294967295', 8, 0)} || '-' || ${hex('65535', 4, 1)} || '-4' || ${hex('4095', 3, 2)} || '-' || ${variant} || '-' || ${tail})`;
+      return (
+        `(${hex('4294967295', 8, 0)} || '-' || ${hex('65535', 4, 1)} || '-4' || ${hex('4095', 3, 2)} || '-' || ` +
+        `${variant} || '-' || ${tail})`
+      );
     },
   };
   return statement;

@@ -6,9 +6,16 @@ const DAY = 86_400;
 
 /** Nigerian or Ghanaian mobile number, or NULL for `nullPercent` % of rows. */
 export function phoneSql(st: Statement, x: string, salt: number, nullPercent: number): string {
-  const ng = `'+234' || ${st.choose(['70', '80', '81', '90', '91'], x, salt + 1)} || lpad(${st.pick(x, salt + 2, 100_000_000)}::text, 8, '0')`;
-  const gh = `'+233' || ${st.choose(['24', '54', '20', '50'], x, salt + 1)} || lpad(${st.pick(x, salt + 2, 10_000_000)}::text, 7, '0')`;
-  return `CASE WHEN ${st.chance(x, salt, nullPercent)} THEN NULL WHEN ${st.chance(x, salt + 3, 20)} THEN ${gh} ELSE ${ng} END`;
+  const ng =
+    `'+234' || ${st.choose(['70', '80', '81', '90', '91'], x, salt + 1)} || lpad(` +
+    `${st.pick(x, salt + 2, 100_000_000)}::text, 8, '0')`;
+  const gh =
+    `'+233' || ${st.choose(['24', '54', '20', '50'], x, salt + 1)} || lpad(` +
+    `${st.pick(x, salt + 2, 10_000_000)}::text, 7, '0')`;
+  return (
+    `CASE WHEN ${st.chance(x, salt, nullPercent)} THEN NULL WHEN ${st.chance(x, salt + 3, 20)} THEN ${gh} ELSE ` +
+    `${ng} END`
+  );
 }
 
 /**
@@ -19,7 +26,9 @@ export async function insertUsers(ctx: SeedContext): Promise<number> {
   const { staff, counts, seed } = ctx;
   const st = createStatement(seed);
   const anchor = st.param(ctx.anchor.toISOString(), 'timestamptz');
-  const role = `CASE WHEN i <= ${staff.admins} THEN 'ADMIN' WHEN i < ${staff.firstOfficer} THEN 'SUPERVISOR' ELSE 'CREDIT_OFFICER' END`;
+  const role =
+    `CASE WHEN i <= ${staff.admins} THEN 'ADMIN' WHEN i < ${staff.firstOfficer} THEN 'SUPERVISOR' ELSE ` +
+    `'CREDIT_OFFICER' END`;
   const username = `(${st.param(
     FIRST_NAMES.map((n) => n[1]),
     'text[]',
@@ -42,10 +51,14 @@ export async function insertUsers(ctx: SeedContext): Promise<number> {
            ${phoneSql(st, 'i', 100, 10)}, (${role})::"Role",
            NOT ${inactiveOfficerSql('i', staff.firstOfficer)},
            ${st.chance('i', 110, 10)},
-           CASE WHEN i >= ${staff.firstOfficer} THEN ${st.uuid(ID_SPACE.users, `${staff.admins + 1} + (i - ${staff.firstOfficer}) % ${staff.supervisors}`)} END,
+           CASE WHEN i >= ${staff.firstOfficer} THEN ${st.uuid(
+             ID_SPACE.users,
+             `${staff.admins + 1} + (i - ` + `${staff.firstOfficer}) % ${staff.supervisors}`,
+           )} END,
            CASE WHEN ${st.chance('i', 111, 15)} THEN NULL ELSE ${anchor} - ${st.micros('i', 112, 30 * DAY)} END,
            created, created + ${st.micros('i', 113, 300 * DAY)}
-    FROM (SELECT i, 1 + ${st.pick('i', 101, FIRST_NAMES.length)} AS fi, 1 + ${st.pick('i', 102, LAST_NAMES.length)} AS li,
+    FROM (SELECT i, 1 + ${st.pick('i', 101, FIRST_NAMES.length)} AS fi, 1 + ${st.pick('i', 102, LAST_NAMES.length)}
+      AS li,
                  ${anchor} - interval '400 days' - ${st.micros('i', 103, 600 * DAY)} AS created
           FROM generate_series(1, ${counts.users}) AS i OFFSET 0) AS g`;
   const result = await ctx.client.query(sql, st.values);

@@ -134,7 +134,8 @@ describe('createCloudinaryStorage against the emulator', () => {
     }
     expect(emu.requests).toHaveLength(30);
     expect(emu.maxRequestBytes).toBeLessThanOrEqual(5 * MiB + OVERHEAD);
-    // Driver and emulator share this process: each holds about one part (plus garbage not yet collected), never the 150 MiB body.
+    // Driver and emulator share this process: each holds about one part (plus garbage not yet collected), never the 150
+    // MiB body.
     expect(peak).toBeLessThan(100 * MiB);
     await storageWith().delete('backup-huge.json.gz');
   });

@@ -20,7 +20,9 @@ export interface CloudinaryEmulatorOptions {
   apiSecret?: string;
   /** Folder for stored files; default a fresh temporary folder, removed by `close()`. */
   dir?: string;
-  /** Largest request body accepted; larger ones get 400 "File size too large", as Cloudinary answers. Default 100 MB. */
+  /**
+   * Largest request body accepted; larger ones get 400 "File size too large", as Cloudinary answers. Default 100 MB.
+   */
   requestLimitBytes?: number;
 }
 
@@ -163,7 +165,9 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
 
   return {
     url: ctx.baseUrl,
-    cloudinaryUrl: `cloudinary://${encodeURIComponent(apiKey)}:${encodeURIComponent(apiSecret)}@${cloudName}?upload_prefix=${encodeURIComponent(ctx.baseUrl)}`,
+    cloudinaryUrl:
+      `cloudinary://${encodeURIComponent(apiKey)}:${encodeURIComponent(apiSecret)}@${cloudName}` +
+      `?upload_prefix=${encodeURIComponent(ctx.baseUrl)}`,
     cloudName,
     apiKey,
     apiSecret,

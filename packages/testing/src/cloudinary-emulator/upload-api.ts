@@ -117,7 +117,9 @@ export function describe(
   asset: EmulatedResource,
   originalFilename?: string,
 ): Record<string, unknown> {
-  const deliveryUrl = `${ctx.baseUrl}/${ctx.cloudName}/${asset.resourceType}/${asset.type}/s--${asset.assetId.slice(0, 8)}--/v${asset.version}/${asset.publicId}`;
+  const deliveryUrl =
+    `${ctx.baseUrl}/${ctx.cloudName}/${asset.resourceType}/${asset.type}/s--` +
+    `${asset.assetId.slice(0, 8)}--/v${asset.version}/${asset.publicId}`;
   return {
     asset_id: asset.assetId,
     public_id: asset.publicId,

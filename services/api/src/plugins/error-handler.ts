@@ -79,7 +79,8 @@ function fromFrameworkError(err: FastifyError, request: FastifyRequest): AppErro
     const type = (typeof header === 'string' && header.split(';')[0]!.trim().slice(0, 100)) || 'none';
     return new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
-      `Content type "${type}" is not accepted: send application/json (POST /api/backup/restore also takes a multipart/form-data upload)`,
+      `Content type "${type}" is not accepted: send application/json (POST /api/backup/restore also takes a ` +
+        `multipart/form-data upload)`,
     );
   }
   if (status === 429) return new AppError('RATE_LIMITED', 'Too many requests; try again later');

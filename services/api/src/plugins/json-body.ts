@@ -60,7 +60,8 @@ export function parseJsonBody(body: Buffer): unknown {
   if (deep >= 0) {
     throw new AppError(
       'VALIDATION_ERROR',
-      `The request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels (at byte ${deep}); no valid request does`,
+      `The request body nests objects or arrays deeper than ${MAX_JSON_DEPTH} levels (at byte ${deep}); no valid ` +
+        `request does`,
     );
   }
   const text = body.toString('utf8');

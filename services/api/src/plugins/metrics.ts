@@ -46,7 +46,8 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prism
     tags: ['health'],
     summary: 'Prometheus metrics (process, HTTP requests, backups, queues)',
     description:
-      'Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` (not a login token), else 401 UNAUTHORIZED.',
+      'Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>` (not a login token), else 401 ' +
+      'UNAUTHORIZED.',
     security: token ? [{ bearerAuth: [] }] : [],
     response: {
       200: {
@@ -55,7 +56,8 @@ export function registerMetrics(app: FastifyInstance, deps: Pick<ApiDeps, 'prism
           'text/plain': {
             schema: z.string().meta({
               example:
-                '# HELP mp_backup_healthy 1 when every backup health check passes.\n# TYPE mp_backup_healthy gauge\nmp_backup_healthy 1\n',
+                '# HELP mp_backup_healthy 1 when every backup health check passes.\n# TYPE mp_backup_healthy ' +
+                'gauge\nmp_backup_healthy 1\n',
             }),
           },
         },

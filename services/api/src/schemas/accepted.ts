@@ -26,7 +26,10 @@ export function acceptedResponse<S extends z.ZodRawShape>(
   });
 }
 
-/** The 202 of a queued operation (restore, preview, verify, drill, …): `{ operationId, jobId, statusUrl }`, the ids equal. */
+/**
+ * The 202 of a queued operation (restore, preview, verify, drill, …): `{ operationId, jobId, statusUrl }`, the ids
+ * equal.
+ */
 export function operationAccepted<S extends z.ZodRawShape = Record<never, never>>(
   doc: { description: string; message: string },
   extra: S = {} as S,

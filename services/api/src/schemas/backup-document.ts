@@ -1,4 +1,6 @@
-/** A small backup document in the seed's shape (format 1.x): what a download serves and a restore takes as `backupData`. */
+/**
+ * A small backup document in the seed's shape (format 1.x): what a download serves and a restore takes as `backupData`.
+ */
 export const BACKUP_DOCUMENT_EXAMPLE = {
   metadata: {
     version: '1.1',

@@ -13,7 +13,10 @@ import { JOB_NAMES, type JobName } from '@mp/jobs';
 import { viewOf } from './envelope.js';
 import { EXAMPLE_IDS } from './params.js';
 
-/** Response schemas of the /api/backup/* answers, written from the core mappers that build them (types checked by `viewOf`). */
+/**
+ * Response schemas of the /api/backup/* answers, written from the core mappers that build them (types checked by
+ * `viewOf`).
+ */
 
 const nullableDate = z.date().nullable();
 const counts = z.record(z.string(), z.number());
@@ -242,8 +245,10 @@ export const jobStatusSchema = viewOf<JobStatus>()({
     .meta({ description: 'Live while the job runs' }),
   result: z.unknown().meta({
     description:
-      'What a finished job produced, by kind: a backup `{ backupId, filename, fileSize, checksum, recordCounts, location, downloadUrl }`; ' +
-      'a restore `{ sha256, restored: { table: rows }, durationMs, restorePoint: { schema, bytes, undoUntil, droppedAt }, safetyBackup, safetyBackupId, sessionsCleared }`; ' +
+      'What a finished job produced, by kind: a backup `{ backupId, filename, fileSize, checksum, recordCounts, ' +
+      'location, downloadUrl }`; ' +
+      'a restore `{ sha256, restored: { table: rows }, durationMs, restorePoint: { schema, bytes, undoUntil, ' +
+      'droppedAt }, safetyBackup, safetyBackupId, sessionsCleared }`; ' +
       'a preview, drill, verify, reset or undo its report. Null until then, and for a failed job.',
   }),
   error: z.string().nullable().meta({ description: 'One line: why a failed job failed' }),

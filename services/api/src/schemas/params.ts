@@ -29,7 +29,10 @@ export const jobIdParams = z
   })
   .strict();
 
-/** `:entityType/:entityId`; both checked by core, so an unknown type answers UNSUPPORTED_ENTITY_TYPE with the supported list. */
+/**
+ * `:entityType/:entityId`; both checked by core, so an unknown type answers UNSUPPORTED_ENTITY_TYPE with the supported
+ * list.
+ */
 export const entityParams = z
   .object({
     entityType: z

@@ -5,7 +5,10 @@ import type { WorkerDeps } from '../deps.js';
 import { trackOperation } from '../tracking.js';
 import { restoreDeps } from './shared.js';
 
-/** `backup.entity_restore`: re-inserts one entity and what hangs off it, where missing live; maintenance only for the write. */
+/**
+ * `backup.entity_restore`: re-inserts one entity and what hangs off it, where missing live; maintenance only for the
+ * write.
+ */
 export async function handleBackupEntityRestore(job: Job<JobPayload<'backup.entity_restore'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
   return trackOperation(deps, job, operationId, (onProgress) =>

@@ -18,7 +18,8 @@ export type EntityRestoreInput = z.output<typeof entityRestoreInputSchema>;
 
 /**
  * Checks an entity type and id as a request names them.
- * @throws AppError UNSUPPORTED_ENTITY_TYPE (details list the supported types), VALIDATION_ERROR for an id that is not a UUID
+ * @throws AppError UNSUPPORTED_ENTITY_TYPE (details list the supported types), VALIDATION_ERROR for an id that is not a
+ * UUID
  */
 export function assertEntityTarget(entityType: string, entityId: string): asserts entityType is GraphEntityType {
   if (!isGraphEntityType(entityType)) {

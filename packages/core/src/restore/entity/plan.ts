@@ -1,6 +1,7 @@
+import { z } from 'zod';
 import type pg from 'pg';
 import { quoteIdent } from '../../backup-format/catalog.js';
-import { BACKUP_TABLES, tableByKey, type BackupTableKey } from '../../backup-format/tables.js';
+import { BACKUP_TABLES, backupTableKeySchema, tableByKey, type BackupTableKey } from '../../backup-format/tables.js';
 import { ENTITY_TABLES, RELATIONS, ownedRelations, type GraphEntityType } from '../../dependencies/graph.js';
 import { AppError } from '../../errors.js';
 import { publicTable, readIndexes } from '../keys.js';
@@ -24,6 +25,12 @@ export interface EntityConflict {
   /** The columns whose values differ between the backup and the live row. */
   changedFields: string[];
 }
+
+export const entityConflictSchema = z.object({
+  table: backupTableKeySchema,
+  id: z.string(),
+  changedFields: z.array(z.string()),
+}) satisfies z.ZodType<EntityConflict>;
 
 export interface TablePlan {
   /** Rows of the subtree (and the parents it needs) found in the file. */
@@ -189,7 +196,8 @@ async function listConflicts(
   limit: number,
 ): Promise<EntityConflict[]> {
   const { rows } = await db.query<{ id: string; changed: string[] }>(
-    `SELECT s.id, ARRAY(SELECT e.key FROM jsonb_each(to_jsonb(s)) e WHERE to_jsonb(l)->e.key IS DISTINCT FROM e.value ORDER BY e.key) AS changed
+    `SELECT s.id, ARRAY(SELECT e.key FROM jsonb_each(to_jsonb(s)) e WHERE to_jsonb(l)->e.key IS DISTINCT FROM
+      e.value ORDER BY e.key) AS changed
        FROM ${work(schema)} w JOIN ${stagedName(schema, key)} s ON s.id = w.id JOIN ${liveName(key)} l ON l.id = s.id
       WHERE w.tbl = $1 AND w.state = 'conflict' ORDER BY s.id LIMIT $2`,
     [key, limit],
@@ -245,7 +253,8 @@ export async function insertPlannedRows(
     const list = cols[0]!.list;
     const res = await db.query(
       `INSERT INTO ${liveName(key)} (${list})
-       SELECT ${list} FROM ${stagedName(schema, key)} WHERE id IN (SELECT id FROM ${work(schema)} WHERE tbl = $1 AND state = 'insert')`,
+       SELECT ${list} FROM ${stagedName(schema, key)} WHERE id IN (SELECT id FROM ${work(schema)} WHERE tbl = $1
+         AND state = 'insert')`,
       [key],
     );
     if (res.rowCount) inserted[key] = res.rowCount;

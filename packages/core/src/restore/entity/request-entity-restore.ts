@@ -10,10 +10,8 @@ import type { OperationAccepted } from '../../operations/enqueue-operation.js';
 import { enqueueWithin } from '../../operations/enqueue-within.js';
 import { operationInProgress } from '../../operations/exclusive-operations.js';
 import { withOperationLock } from '../../operations/operation-lock.js';
+import type { RestoreSource } from '../source.js';
 import { assertEntityTarget } from './input.js';
-
-/** What an entity restore reads: a stored backup, or a file the API saved in the upload folder. */
-export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind: 'file'; path: string };
 
 /**
  * Accepts an entity restore from a stored backup or an upload: checks the entity type and id, that maintenance is
@@ -21,14 +19,15 @@ export type EntityRestoreSource = { kind: 'backup'; backupId: string } | { kind:
  * (a stored one) is complete; inserts the `queued` Operation (kind `entity_restore`) under the operation lock, then
  * enqueues `backup.entity_restore` with jobId = operation id. Whether the backup holds the entity is
  * known only once the worker reads the file (the job then fails with ENTITY_NOT_IN_BACKUP).
- * Trap: an uploaded file is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the worker.
+ * Trap: an uploaded file is deleted whenever the request fails before the job is enqueued; afterwards it belongs to the
+ * worker.
  * @throws AppError UNSUPPORTED_ENTITY_TYPE, VALIDATION_ERROR, MAINTENANCE_ACTIVE, OPERATION_IN_PROGRESS,
  *   BACKUP_NOT_FOUND, BACKUP_NOT_READY, QUEUE_UNAVAILABLE
  */
 export async function requestEntityRestore(
   deps: { prisma: PrismaClient; producer: Producer; logger: Logger },
   input: {
-    source: EntityRestoreSource;
+    source: RestoreSource;
     entityType: string;
     entityId: string;
     createdBy: string;
@@ -63,7 +62,7 @@ export async function requestEntityRestore(
 async function accept(
   deps: { prisma: PrismaClient },
   input: {
-    source: EntityRestoreSource;
+    source: RestoreSource;
     entityType: string;
     entityId: string;
     createdBy: string;

@@ -1,8 +1,9 @@
+import { z } from 'zod';
 import { rm } from 'node:fs/promises';
 import type pg from 'pg';
 import { UnrecoverableError } from '@mp/jobs';
-import type { BackupTableKey } from '../../backup-format/tables.js';
-import type { GraphEntityType } from '../../dependencies/graph.js';
+import { backupTableKeySchema, type BackupTableKey } from '../../backup-format/tables.js';
+import { isGraphEntityType, type GraphEntityType } from '../../dependencies/graph.js';
 import { AppError } from '../../errors.js';
 import type { JobProgress } from '../../job-progress.js';
 import { withExclusiveMaintenance } from '../exclusive.js';
@@ -14,6 +15,7 @@ import {
   ENTITY_RESTORE_TABLES,
   insertPlannedRows,
   planEntityRestore,
+  entityConflictSchema,
   type EntityConflict,
   type EntityPlan,
 } from './plan.js';
@@ -43,6 +45,24 @@ export interface EntityRestoreResult {
   durationMs: number;
 }
 
+const tableCounts = z.partialRecord(backupTableKeySchema, z.number());
+
+/** {@link EntityRestoreResult} as stored on `Operation.result` (JSON), for reading it back. */
+export const entityRestoreResultSchema = z.object({
+  entityType: z.custom<GraphEntityType>((v) => typeof v === 'string' && isGraphEntityType(v)),
+  entityId: z.string(),
+  backupId: z.string().nullable(),
+  inserted: tableCounts,
+  skippedIdentical: tableCounts,
+  conflictCount: z.number(),
+  conflicts: z.array(entityConflictSchema),
+  parentsRestored: z.array(z.object({ table: backupTableKeySchema, id: z.string() })),
+  sessionsCleared: z.literal(false),
+  auditLogId: z.string(),
+  sha256: z.string(),
+  durationMs: z.number(),
+}) satisfies z.ZodType<EntityRestoreResult>;
+
 /** The names of the entity types in the audit trail, as the application writes them. */
 const AUDIT_ENTITY_TYPE: Record<GraphEntityType, string> = {
   user: 'User',
@@ -71,7 +91,8 @@ function readInput(input: unknown): EntityRestoreInput {
  *    entry (`ENTITY_RESTORED`, the entity and the counts, by the admin). Live rows are never
  *    updated or deleted; conflicts are reported in the result. Sessions stay.
  * Any failure leaves the live tables as they were; the private schema is always dropped.
- * @throws AppError ENTITY_NOT_IN_BACKUP, ENTITY_RESTORE_CONFLICT (details.problems), OPERATION_IN_PROGRESS, and the file's errors
+ * @throws AppError ENTITY_NOT_IN_BACKUP, ENTITY_RESTORE_CONFLICT (details.problems), OPERATION_IN_PROGRESS, and the
+ * file's errors
  */
 export async function runEntityRestore(
   deps: EntityRestoreDeps,
@@ -153,7 +174,8 @@ async function writeEntity(
       parentsRestored: plan.parents,
     };
     const { rows } = await client.query<{ id: string }>(
-      `INSERT INTO public.audit_logs ("actorId", action, "entityType", "entityId", after) VALUES ($1, 'ENTITY_RESTORED', $2, $3, $4) RETURNING id::text`,
+      `INSERT INTO public.audit_logs ("actorId", action, "entityType", "entityId", after) VALUES ($1, ` +
+        `'ENTITY_RESTORED', $2, $3, $4) RETURNING id::text`,
       [input.actorId, AUDIT_ENTITY_TYPE[input.entityType], input.entityId, JSON.stringify(after)],
     );
     await client.query('COMMIT');

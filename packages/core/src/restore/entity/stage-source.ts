@@ -46,7 +46,8 @@ export interface StagedSource {
  * Why a schema and not two passes over the JSON: the closure of an entity (its children, their
  * parents, their parents' parents) and its comparison with the live rows are joins, and the staged
  * tables come out typed exactly like the live ones, so "identical" is a comparison of row values.
- * @throws AppError INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION, CHECKSUM_MISMATCH, BACKUP_NOT_FOUND, BACKUP_FILE_MISSING
+ * @throws AppError INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION, CHECKSUM_MISMATCH, BACKUP_NOT_FOUND,
+ * BACKUP_FILE_MISSING
  */
 export async function stageSource(
   deps: EntityStageDeps,

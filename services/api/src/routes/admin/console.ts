@@ -37,7 +37,9 @@ export async function registerConsole(app: FastifyInstance, opts: { dir: string 
         .header('Referrer-Policy', 'no-referrer');
     });
     if (!existsSync(path.join(root, 'index.html'))) {
-      const notBuilt = `The admin console is not built (no ${path.join(root, 'index.html')}): run \`npm run build\`, or \`npm start\`, which builds it.`;
+      const notBuilt =
+        `The admin console is not built (no ${path.join(root, 'index.html')}): run \`npm run ` +
+        `build\`, or \`npm start\`, which builds it.`;
       for (const url of ['/admin', '/admin/', '/admin/*']) {
         scope.get(url, { schema: { hide: true } }, async (_request, reply) =>
           reply.code(503).type('text/plain; charset=utf-8').send(notBuilt),

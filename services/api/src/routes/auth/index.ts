@@ -23,7 +23,9 @@ const loginKey = (ip: string, body: unknown) =>
 const SESSION_ERRORS = ['UNAUTHORIZED', 'SESSION_EXPIRED', 'INTERNAL_ERROR'] as const;
 const CLAIM_MESSAGE = 'Store this password now; it is not shown again and must be changed';
 
-/** POST /api/auth/login (rate-limited per IP + username), /api/auth/reset-claim (rate-limited per IP), /api/auth/logout. */
+/**
+ * POST /api/auth/login (rate-limited per IP + username), /api/auth/reset-claim (rate-limited per IP), /api/auth/logout.
+ */
 const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   app.post(
     '/api/auth/login',
@@ -77,7 +79,8 @@ const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         summary:
           'Once, after an emergency reset: the new SuperAdmin password, for the claim token the reset answered with',
         description:
-          'INVALID_CREDENTIALS for an unknown job or a wrong token (the same answer); OPERATION_IN_PROGRESS while the reset runs; NOT_FOUND once claimed (or when the password came from configuration).',
+          'INVALID_CREDENTIALS for an unknown job or a wrong token (the same answer); OPERATION_IN_PROGRESS while ' +
+          'the reset runs; NOT_FOUND once claimed (or when the password came from configuration).',
         security: [],
         body: claimBody,
         response: {
@@ -109,7 +112,8 @@ const authRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['auth'],
         summary: 'Change your password (required first for generated passwords)',
         description:
-          'INVALID_CREDENTIALS when the current password is wrong; VALIDATION_ERROR when the new one is weak or unchanged. Your other sessions end.',
+          'INVALID_CREDENTIALS when the current password is wrong; VALIDATION_ERROR when the new one is weak or ' +
+          'unchanged. Your other sessions end.',
         security: [{ bearerAuth: [] }],
         body: changePasswordBody,
         response: {

@@ -13,7 +13,9 @@ const createBody = z
     includeAuditLogs: z.boolean().default(false),
     includeSessions: z.boolean().default(false),
     location: z.enum(['local', 'cloud', 'both']).default('local'),
-    /** Codec of a file past the compression threshold: gzip (the default, the seed's format) or zstd (faster, smaller). */
+    /**
+     * Codec of a file past the compression threshold: gzip (the default, the seed's format) or zstd (faster, smaller).
+     */
     compression: z.enum(COMPRESSIONS).default('gzip'),
     /** Free-form labels, e.g. `{ reason: "pre-migration" }`: shown and filterable in the list. */
     labels: backupLabelsSchema.default({}),

@@ -17,7 +17,8 @@ const deleteRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Delete a backup everywhere',
         description:
-          'Removes every stored copy, then the record. When a copy cannot be deleted the record is kept, with the reason in its `error` (STORAGE_ERROR).',
+          'Removes every stored copy, then the record. When a copy cannot be deleted the record is kept, with the ' +
+          'reason in its `error` (STORAGE_ERROR).',
         params: backupIdParams,
         response: {
           200: okResponse(z.object({ id: z.uuid(), deleted: z.literal(true) }), {

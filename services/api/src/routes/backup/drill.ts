@@ -29,7 +29,8 @@ const drillRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Run a restore drill of a stored backup',
         description:
-          'The job fails with DRILL_FAILED (the comparison in its result) or DRILL_NOT_PERMITTED (the database role may not create a scratch database).',
+          'The job fails with DRILL_FAILED (the comparison in its result) or DRILL_NOT_PERMITTED (the database role ' +
+          'may not create a scratch database).',
         params: backupIdParams,
         response: {
           202: operationAccepted({ description: 'Restore drill queued', message: 'Restore drill queued' }),

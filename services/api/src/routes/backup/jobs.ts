@@ -16,9 +16,11 @@ const jobsRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Job status and progress',
         description:
-          'kind, state (queued, running, completed, partial, failed), progress, result (of a finished job), error (one line), ' +
+          'kind, state (queued, running, completed, partial, failed), progress, result (of a finished job), error ' +
+          '(one line), ' +
           'problems (a refused restore: `[{ table, row, field, problem, message }]`, else null), attempts, times. ' +
-          'A failed job says why in `error`; a restore refused for its file (INVALID_BACKUP_FILE, RESTORE_WOULD_BREAK_REFERENCES, ' +
+          'A failed job says why in `error`; a restore refused for its file (INVALID_BACKUP_FILE, ' +
+          'RESTORE_WOULD_BREAK_REFERENCES, ' +
           'ENTITY_RESTORE_CONFLICT) lists what is wrong in `problems`.',
         params: jobIdParams,
         response: {

@@ -37,8 +37,10 @@ const readRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Download a backup file',
         description:
-          'The local copy, streamed as stored: `.json` (application/json), `.json.gz` (application/gzip) or an encrypted `.enc` ' +
-          '(application/octet-stream), with Content-Disposition and `X-Backup-Checksum: sha256=<hex>`. A backup kept only in ' +
+          'The local copy, streamed as stored: `.json` (application/json), `.json.gz` (application/gzip) or an ' +
+          'encrypted `.enc` ' +
+          '(application/octet-stream), with Content-Disposition and `X-Backup-Checksum: sha256=<hex>`. A backup ' +
+          'kept only in ' +
           'Cloudinary answers 302 to an expiring signed URL.',
         params: backupIdParams,
         response: {

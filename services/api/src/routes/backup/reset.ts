@@ -13,7 +13,8 @@ const body = z
   .meta({ examples: [{ confirmationToken: 'DELETE' }] });
 
 const MESSAGE =
-  'Reset queued. Keep claimToken: every account is deleted, and it is the only way to get the new SuperAdmin password (POST /api/auth/reset-claim)';
+  'Reset queued. Keep claimToken: every account is deleted, and it is the only way to get the new SuperAdmin ' +
+  'password (POST /api/auth/reset-claim)';
 
 /** POST /api/backup/reset { confirmationToken: "DELETE" } → 202; the worker wipes and recreates SuperAdmin. */
 const resetRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {

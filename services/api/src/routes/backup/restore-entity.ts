@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyRequest } from 'fastify';
 import fastifyMultipart from '@fastify/multipart';
 import { z } from 'zod';
-import { AppError, requestEntityRestore, type EntityRestoreSource } from '@mp/core';
+import { AppError, requestEntityRestore, type RestoreSource } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { rejectDuringMaintenance } from '../../plugins/maintenance-guard.js';
 import { accepted } from '../../reply.js';
@@ -28,7 +28,7 @@ const jsonBody = z
 const uploadFields = z.object(target);
 
 interface EntityRequest {
-  source: EntityRestoreSource;
+  source: RestoreSource;
   entityType: string;
   entityId: string;
 }
@@ -41,7 +41,10 @@ function invalid(error: z.ZodError): AppError {
   );
 }
 
-/** JSON `{ backupId, entityType, entityId }`, or multipart fields `entityType`, `entityId`, then the file as field `file`. */
+/**
+ * JSON `{ backupId, entityType, entityId }`, or multipart fields `entityType`, `entityId`, then the file as field
+ * `file`.
+ */
 async function readEntityRequest(
   request: FastifyRequest,
   uploadDir: string,
@@ -72,7 +75,9 @@ async function readEntityRequest(
   return { source: { kind: 'file', path: saved.path }, ...fields.data };
 }
 
-/** POST /api/backup/restore/entity → 202; the worker re-inserts the entity and what hangs off it where missing live. */
+/**
+ * POST /api/backup/restore/entity → 202; the worker re-inserts the entity and what hangs off it where missing live.
+ */
 const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
   // Multipart only in this plugin's scope; an upload is streamed to disk, never held in memory.
   await app.register(fastifyMultipart, {
@@ -87,10 +92,14 @@ const restoreEntityRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => 
         tags: ['backup'],
         summary: 'Bring back one deleted entity (union, unionMember, loan, user, loanType) and what hangs off it',
         description:
-          'JSON `{ backupId, entityType, entityId }`, or a multipart upload (fields `entityType`, `entityId`, then the file as `file`). ' +
-          'Inserts the entity and what hangs off it (a union with its members, their loans and repayments) where missing live, ' +
-          'with the parents it needs; never overwrites a live row. The job result lists rows inserted per table, identical rows skipped, ' +
-          'conflicts (same id, other content: the live row is kept) and restored parents. An entity the file lacks fails the job with ENTITY_NOT_IN_BACKUP; ' +
+          'JSON `{ backupId, entityType, entityId }`, or a multipart upload (fields `entityType`, `entityId`, then ' +
+          'the file as `file`). ' +
+          'Inserts the entity and what hangs off it (a union with its members, their loans and repayments) where ' +
+          'missing live, ' +
+          'with the parents it needs; never overwrites a live row. The job result lists rows inserted per table, ' +
+          'identical rows skipped, ' +
+          'conflicts (same id, other content: the live row is kept) and restored parents. An entity the file lacks ' +
+          'fails the job with ENTITY_NOT_IN_BACKUP; ' +
           'a unique value held by another live row fails it with ENTITY_RESTORE_CONFLICT and `problems`.',
         body: jsonBody,
         response: {

@@ -204,7 +204,8 @@ async function readUpload(
       { path: 'body.entityType', message: 'unknown field' },
     ]);
   }
-  // `tables` as one comma-separated field ("loanTypes,unions") or the field repeated; checked before the file is written.
+  // `tables` as one comma-separated field ("loanTypes,unions") or the field repeated; checked before the file is
+  // written.
   const tables = values('tables')
     .flatMap((v) => v.split(','))
     .map((v) => v.trim())
@@ -248,7 +249,8 @@ function malformedMultipart(err: unknown): never {
 
 /**
  * Reads the three accepted shapes of a restore request: multipart field `file` (send the fields
- * `skipSafetyBackup` and `allowNoAdmin`, as `true`, before it), JSON `{ backupData }` (quick-checked, then written like an upload),
+ * `skipSafetyBackup` and `allowNoAdmin`, as `true`, before it), JSON `{ backupData }` (quick-checked, then written like
+ * an upload),
  * or JSON `{ backupId }`. Files land in `dir` named after `operationId`.
  * @throws AppError VALIDATION_ERROR, INVALID_BACKUP_FILE, UNSUPPORTED_BACKUP_VERSION
  */

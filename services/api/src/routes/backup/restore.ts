@@ -40,12 +40,17 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Queue a restore (backupId, backupData or uploaded file)',
         description:
-          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). Options: `skipSafetyBackup` (no background pre-restore file; the restore point for undo is kept anyway); ' +
-          '`tables: ["loanTypes", "unions"]` replaces only those tables (multipart: one comma-separated `tables` field), refused with ' +
-          '`RESTORE_WOULD_BREAK_REFERENCES` and its `problems` when references between restored and kept tables would break; ' +
+          'JSON `{ backupId }` or `{ backupData }`, or a multipart upload (field `file`, after the fields). ' +
+          'Options: `skipSafetyBackup` (no background pre-restore file; the restore point for undo is kept anyway); ' +
+          '`tables: ["loanTypes", "unions"]` replaces only those tables (multipart: one comma-separated `tables` ' +
+          'field), refused with ' +
+          '`RESTORE_WOULD_BREAK_REFERENCES` and its `problems` when references between restored and kept tables ' +
+          'would break; ' +
           '`withDependencies: true` adds the tables they depend on (the result lists them in `addedByDependencies`); ' +
-          '`allowNoAdmin: true` restores even a file that leaves no active ADMIN with a usable password (refused by default). ' +
-          'A file that fails validation makes the job fail with a one-line `error` and the list in `problems` (GET /api/backup/jobs/:jobId).',
+          '`allowNoAdmin: true` restores even a file that leaves no active ADMIN with a usable password (refused by ' +
+          'default). ' +
+          'A file that fails validation makes the job fail with a one-line `error` and the list in `problems` (GET ' +
+          '/api/backup/jobs/:jobId).',
         body: restoreJsonBody,
         response: {
           202: operationAccepted({ description: 'Restore queued', message: 'Restore queued' }),
@@ -69,10 +74,14 @@ const restoreRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Queue a restore preview (what a restore would add, remove and change)',
         description:
-          'The same inputs as POST /api/backup/restore (`backupId`, `backupData` or an uploaded `file`; `tables`, `withDependencies`), ' +
-          'or `{ backupId, entityType, entityId }`. A read-only job: the file is staged into its own schema and compared with the live ' +
-          'tables; nothing live changes and maintenance mode stays off. The job result (GET /api/backup/jobs/:jobId) is a RestorePreview: ' +
-          'per table rows in the file, rows live, added/removed/changed (by primary key and row hash), the first changed keys; ' +
+          'The same inputs as POST /api/backup/restore (`backupId`, `backupData` or an uploaded `file`; `tables`, ' +
+          '`withDependencies`), ' +
+          'or `{ backupId, entityType, entityId }`. A read-only job: the file is staged into its own schema and ' +
+          'compared with the live ' +
+          'tables; nothing live changes and maintenance mode stays off. The job result (GET ' +
+          '/api/backup/jobs/:jobId) is a RestorePreview: ' +
+          'per table rows in the file, rows live, added/removed/changed (by primary key and row hash), the first ' +
+          'changed keys; ' +
           'the references that would break; an estimated duration.',
         body: previewJsonBody,
         response: {

@@ -22,8 +22,10 @@ const restoresRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'List restores, newest first, with their restore point and whether each can be undone',
         description:
-          'Whole and selective restores (entity restores never replace data and are not listed). `undoAvailable` follows the undo ' +
-          'rule: a completed restore, not undone, not followed by another restore or reset, its restore point kept and its window open.',
+          'Whole and selective restores (entity restores never replace data and are not listed). `undoAvailable` ' +
+          'follows the undo ' +
+          'rule: a completed restore, not undone, not followed by another restore or reset, its restore point kept ' +
+          'and its window open.',
         querystring: listQuery,
         response: {
           200: okResponse(restoreListSchema, {

@@ -12,7 +12,8 @@ const UNDO_MESSAGE = 'Undo queued: everyone will be logged out';
 
 /**
  * A restore's undo and its restore point:
- * - GET  …/undo: what an undo would discard (rows written since the restore, per table), the window, the point's size;
+ * - GET  …/undo: what an undo would discard (rows written since the restore, per table), the window, the point's
+ * size;
  * - POST …/undo → 202: swaps the restore point back in (job `backup.undo`); everyone is logged out;
  * - DELETE …/restore-point → 202: drops the restore point now (the restore can no longer be undone).
  */
@@ -43,7 +44,9 @@ const undoRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Undo a restore: swap its restore point back in',
         description:
-          'Refused with 409 UNDO_NOT_AVAILABLE (the message says why) when the window closed, a later restore or reset happened, the restore point was dropped, it was undone already, or the operation is not a completed restore.',
+          'Refused with 409 UNDO_NOT_AVAILABLE (the message says why) when the window closed, a later restore or ' +
+          'reset happened, the restore point was dropped, it was undone already, or the operation is not a ' +
+          'completed restore.',
         params: operationIdParams,
         response: {
           202: operationAccepted(

@@ -17,7 +17,8 @@ const verifyRoute: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['backup'],
         summary: 'Verify a stored backup',
         description:
-          'Reads every stored copy back (checksum, structure, counts); the report lands on the record (`verification`) and in the job result.',
+          'Reads every stored copy back (checksum, structure, counts); the report lands on the record ' +
+          '(`verification`) and in the job result.',
         params: backupIdParams,
         response: {
           202: operationAccepted({ description: 'Verification queued', message: 'Verification queued' }),

@@ -15,7 +15,8 @@ const dependencyRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['dependencies'],
         summary: 'Can this entity be deleted, and what depends on it',
         description:
-          'UNSUPPORTED_ENTITY_TYPE lists the supported types in `details.supported`; VALIDATION_ERROR for an id that is not a UUID.',
+          'UNSUPPORTED_ENTITY_TYPE lists the supported types in `details.supported`; VALIDATION_ERROR for an id ' +
+          'that is not a UUID.',
         params: entityParams,
         response: {
           200: okResponse(dependencyReportSchema, {

@@ -1,13 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AppError, checkBackupHealth, healthSettingsOf } from '@mp/core';
+import { AppError, checkBackupHealth, healthSettingsOf, settleWithin } from '@mp/core';
 import type { ApiDeps } from '../../deps.js';
 import { ok } from '../../reply.js';
 import { errorResponses, okResponse } from '../../schemas/envelope.js';
 import { backupsHealthyAnswer, readyAnswer } from '../../schemas/system.js';
-
-const withTimeout = <T>(p: Promise<T>, ms: number, fallback: T): Promise<T> =>
-  Promise.race([p, new Promise<T>((resolve) => setTimeout(() => resolve(fallback), ms).unref())]);
 
 /**
  * GET /healthz (the process answers), GET /readyz (PostgreSQL and Redis answer; else 503) and GET /healthz/backups
@@ -71,15 +68,15 @@ const healthRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
     },
     async () => {
       const [database, redis] = await Promise.all([
-        withTimeout(
+        settleWithin(
           deps.pool.query('SELECT 1').then(
             () => true,
             () => false,
           ),
           2_000,
-          false,
+          () => false,
         ),
-        withTimeout(deps.checkRedis(), 2_000, false),
+        settleWithin(deps.checkRedis(), 2_000, () => false),
       ]);
       if (!database || !redis) throw new AppError('NOT_READY', 'Not ready', { database, redis });
       return ok({ status: 'ready' as const, database, redis });

@@ -41,7 +41,8 @@ const scheduleRoutes: FastifyPluginAsyncZod<ApiDeps> = async (app, deps) => {
         tags: ['schedule'],
         summary: 'Change the backup schedule (and its job scheduler)',
         description:
-          'Fields left out keep their stored value; unknown fields are a 400. All or nothing: when Redis cannot take the new scheduler, nothing changes (QUEUE_UNAVAILABLE).',
+          'Fields left out keep their stored value; unknown fields are a 400. All or nothing: when Redis cannot ' +
+          'take the new scheduler, nothing changes (QUEUE_UNAVAILABLE).',
         body: scheduleBody,
         response: {
           200: okResponse(scheduleViewSchema, {
