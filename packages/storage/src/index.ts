@@ -10,3 +10,4 @@ export {
 } from './cloudinary-storage.js';
 export { parseCloudinaryUrl, type CloudinaryCredentials } from './cloudinary-url.js';
 export { copyObject } from './copy-object.js';
+export { teeStream, type Tee } from './tee.js';
