@@ -24,6 +24,8 @@ import { restoreCase } from './cases/restore.js';
 import { memoryCase } from './cases/memory.js';
 import { apiCase } from './cases/api.js';
 import { drillCase } from './cases/drill.js';
+import { cloudCase } from './cases/cloud.js';
+import { startCloudinaryEmulator } from '@mp/testing';
 
 const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
 
@@ -66,13 +68,26 @@ async function main(opts: BenchOptions, h: Harness, cleanups: (() => Promise<voi
   cleanups.push(() => dropDatabase(h.adminUrl, workName));
   const work = { name: workName, url: withDatabase(h.adminUrl, workName) };
   cleanups.push(() => obliterateQueues(h));
+  if (opts.cases.includes('cloud')) {
+    // As the tests start it: in this process, on loopback; every service started from here on gets its URL.
+    const emulator = await startCloudinaryEmulator();
+    h.cloudinaryUrl = emulator.cloudinaryUrl;
+    cleanups.push(() => emulator.close());
+  }
   const api = await startApi(h, work.url, 'main');
 
   const perRun: Row[][] = [];
   for (let run = 1; run <= opts.runs; run++) {
     const ctx: CaseContext = { h, opts, db, work, api, quarter: quarterDb ? { db: quarterDb } : null, run, state: {} };
     const rows: Row[] = [];
-    const cases = { export: exportCase, restore: restoreCase, memory: memoryCase, api: apiCase, drill: drillCase };
+    const cases = {
+      export: exportCase,
+      restore: restoreCase,
+      memory: memoryCase,
+      api: apiCase,
+      drill: drillCase,
+      cloud: cloudCase,
+    };
     for (const name of opts.cases) {
       log(`run ${run}/${opts.runs}: ${name}`);
       const t = performance.now();

@@ -50,6 +50,7 @@ export async function exportThroughWorker(
   target: { url: string; api: Service },
   name: string,
   compression: 'gzip' | 'zstd' = 'gzip',
+  location: 'local' | 'cloud' | 'both' = 'local',
 ): Promise<ExportRun> {
   const worker = await startWorker(ctx.h, target.url, name);
   try {
@@ -58,7 +59,7 @@ export async function exportThroughWorker(
     const t0 = performance.now();
     const accepted = await callApi<{ backupId: string; jobId: string }>(target.api, 'POST', '/api/backup/create', {
       token,
-      body: { includeAuditLogs: true, includeSessions: true, location: 'local', compression },
+      body: { includeAuditLogs: true, includeSessions: true, location, compression },
       expect: 202,
     });
     const stages = stageRecorder(ctx.h, 'backup', accepted.jobId, t0);

@@ -21,6 +21,8 @@ export interface Harness {
   producers: Map<string, Producer>;
   /** `--encrypt`: the BACKUP_ENCRYPTION_KEY every worker gets (random per run); null when off. */
   encryptionKey: string | null;
+  /** The Cloudinary emulator's URL every service gets (cloud case); null when it does not run. */
+  cloudinaryUrl: string | null;
 }
 
 export function createHarness(opts: {
@@ -43,6 +45,7 @@ export function createHarness(opts: {
     services: new Set(),
     producers: new Map(),
     encryptionKey: opts.encrypt ? `bench:${randomBytes(32).toString('base64')}` : null,
+    cloudinaryUrl: null,
   };
 }
 
@@ -60,6 +63,7 @@ function serviceEnv(h: Harness, dbUrl: string, prefix: string): NodeJS.ProcessEn
     // BENCH_LOG_LEVEL=debug adds per-table timings of the restore to the worker logs.
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     ...(h.encryptionKey ? { BACKUP_ENCRYPTION_KEY: h.encryptionKey, BACKUP_ENCRYPTION_REQUIRED: 'true' } : {}),
+    ...(h.cloudinaryUrl ? { CLOUDINARY_URL: h.cloudinaryUrl } : {}),
   };
 }
 

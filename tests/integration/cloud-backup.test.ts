@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { readRecordStorage, runBackup, type BackupRunDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
-import { createCloudinaryStorage, createLocalStorage } from '@mp/storage';
+import { createCloudinaryStorage, createLocalStorage, MIN_CHUNK_SIZE } from '@mp/storage';
 import { createTestDatabase, startCloudinaryEmulator, type CloudinaryEmulator, type TestDatabase } from '@mp/testing';
 
 // What a cloud outage leaves behind once no attempt is left.
@@ -15,7 +15,7 @@ let cloud: CloudinaryEmulator;
 let dir: string;
 let deps: BackupRunDeps;
 
-async function record(location: 'cloud' | 'both') {
+async function record(location: 'cloud' | 'both', includeAuditLogs = false) {
   const id = randomUUID();
   await db.prisma.backupRecord.create({
     data: {
@@ -23,7 +23,7 @@ async function record(location: 'cloud' | 'both') {
       filename: `backup_${id}.json`,
       type: 'manual',
       location,
-      options: { includeAuditLogs: false, includeSessions: false },
+      options: { includeAuditLogs, includeSessions: false },
     },
   });
   return id;
@@ -94,6 +94,61 @@ describe('cloud down during upload', () => {
     const row = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
     expect(row.error).toBeTruthy();
     expect(row.error).not.toContain(cloud.apiSecret);
+  });
+});
+
+// The upload runs beside the export; a part failing mid-way must cost an upload from the file, not an export.
+describe('the upload beside the export', () => {
+  // Uncompressed and 5 MB parts, so the file spans several parts.
+  const overlapped = (): BackupRunDeps => ({
+    ...deps,
+    settings: { ...deps.settings, compressThresholdBytes: 1e9 },
+    storage: {
+      ...deps.storage,
+      cloud: createCloudinaryStorage({ url: cloud.cloudinaryUrl, chunkSize: MIN_CHUNK_SIZE }),
+    },
+  });
+
+  it('fails mid-way plainly, marks nothing completed, and the retry uploads the local file without exporting', async () => {
+    // About 11 MB of audit logs, so the file spans three parts (removed afterwards for the other tests).
+    await db.pool.query(
+      `INSERT INTO audit_logs (action, "entityType", after)
+       SELECT 'test.fill', 'test', jsonb_build_object('pad', repeat(md5(g::text), 60)) FROM generate_series(1, 6000) g`,
+    );
+    onTestFinished(async () => {
+      await db.pool.query(`DELETE FROM audit_logs WHERE action = 'test.fill'`);
+    });
+    const id = await record('both', true);
+    cloud.resetStats();
+    cloud.failNext(1, 500, 'upload', 1);
+    await expect(runBackup(overlapped(), id, { attempt: 1, isLastAttempt: false })).rejects.toThrow(
+      /^Upload to Cloudinary failed, will retry from the local file: .*HTTP 500/,
+    );
+    const failed = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    expect(failed.status).toBe('running');
+    expect(failed.completedAt).toBeNull();
+    expect(Number(failed.fileSize)).toBeGreaterThan(MIN_CHUNK_SIZE);
+    // The first part was stored, the second refused, and nothing was sent after it.
+    expect(cloud.requests.filter((r) => r.contentRange).map((r) => r.status)).toEqual([200, 500]);
+    const ours = () => cloud.resources().filter((r) => r.publicId.includes(id));
+    expect(ours()).toEqual([]);
+    const local = readRecordStorage(failed.storage).local!;
+    expect(readRecordStorage(failed.storage).cloud).toBeUndefined();
+    const file = await stat(local.path);
+
+    cloud.resetStats();
+    const result = await runBackup(overlapped(), id, { attempt: 2, isLastAttempt: false });
+    expect(result.status).toBe('completed');
+    const done = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
+    // Not exported again: the same file, untouched, and the same checksum.
+    expect(done.checksum).toBe(failed.checksum);
+    const again = await stat(local.path);
+    expect([again.ino, again.mtimeMs]).toEqual([file.ino, file.mtimeMs]);
+    // One whole upload of it, every part accepted.
+    const parts = cloud.requests.filter((r) => r.contentRange);
+    expect(parts.length).toBe(Math.ceil(Number(done.fileSize) / MIN_CHUNK_SIZE));
+    expect(parts.every((r) => r.status === 200)).toBe(true);
+    expect(ours().map((r) => [r.publicId, r.bytes])).toEqual([[`backups/${done.filename}`, Number(done.fileSize)]]);
   });
 });
 

@@ -11,3 +11,4 @@ export {
 export { parseCloudinaryUrl, type CloudinaryCredentials } from './cloudinary-url.js';
 export { copyObject } from './copy-object.js';
 export { settleWithin } from './timeout.js';
+export { teeStream, type Tee } from './tee.js';

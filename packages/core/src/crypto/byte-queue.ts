@@ -18,6 +18,14 @@ export class ByteQueue {
 
   /** The first `n` bytes (n ≤ length), removed from the queue. */
   take(n: number): Buffer {
+    const first = this.pieces[0];
+    // The common case (a large chunk holding the whole segment): a view, not a copy.
+    if (first && first.length >= n) {
+      if (first.length === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+      this.length -= n;
+      return first.subarray(0, n);
+    }
     const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {

@@ -44,7 +44,14 @@ export function createEncryptStream(key: BackupKey): Transform {
       try {
         // Strictly more than a segment: a segment that might be the last waits for the next byte or the end.
         while (pending.length > plaintextSegmentSize(index)) {
-          this.push(sealSegment(fileKey, noncePrefix, index, pending.take(plaintextSegmentSize(index)), false));
+          for (const piece of sealSegment(
+            fileKey,
+            noncePrefix,
+            index,
+            pending.take(plaintextSegmentSize(index)),
+            false,
+          ))
+            this.push(piece);
           index++;
         }
         callback();
@@ -55,7 +62,7 @@ export function createEncryptStream(key: BackupKey): Transform {
     flush(callback) {
       sendHeader(this);
       try {
-        this.push(sealSegment(fileKey, noncePrefix, index, pending.takeAll(), true));
+        for (const piece of sealSegment(fileKey, noncePrefix, index, pending.takeAll(), true)) this.push(piece);
         callback();
       } catch (err) {
         callback(err as Error);

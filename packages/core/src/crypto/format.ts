@@ -80,9 +80,21 @@ function nonceFor(noncePrefix: Uint8Array, index: number, last: boolean): Buffer
   return nonce;
 }
 
-export function sealSegment(key: Buffer, noncePrefix: Uint8Array, index: number, plain: Buffer, last: boolean): Buffer {
+/**
+ * One sealed segment as its pieces (ciphertext, then the tag), written one after the other: no copy into
+ * one buffer, since a segment is sealed for every 64 KiB of every file.
+ */
+export function sealSegment(
+  key: Buffer,
+  noncePrefix: Uint8Array,
+  index: number,
+  plain: Buffer,
+  last: boolean,
+): Buffer[] {
   const cipher = createCipheriv('aes-256-gcm', key, nonceFor(noncePrefix, index, last), { authTagLength: TAG_BYTES });
-  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
+  const body = cipher.update(plain);
+  const rest = cipher.final(); // empty for GCM; kept so nothing is ever dropped
+  return rest.length > 0 ? [body, rest, cipher.getAuthTag()] : [body, cipher.getAuthTag()];
 }
 
 /**
@@ -102,7 +114,9 @@ export function openSegment(
   });
   decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
   try {
-    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]);
+    const body = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+    const rest = decipher.final(); // empty for GCM; throws when the tag does not verify
+    return rest.length > 0 ? Buffer.concat([body, rest]) : body;
   } catch {
     return null;
   }

@@ -3,7 +3,7 @@ import { UnrecoverableError } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
 import type { PgPool, PrismaClient } from '@mp/db';
 import { Readable } from 'node:stream';
-import { isStorageError } from '@mp/storage';
+import { isStorageError, teeStream, type BackupStorage, type StoredObject } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
 import { FORMAT_VERSION, type BackupOptions } from '../backup-format/tables.js';
 import { readRecordStorage, cloudEntry, type RecordStorage } from '../backups/record-storage.js';
@@ -125,14 +125,23 @@ export async function runBackup(
   let storage = readRecordStorage(record.storage);
   // The invariants PostgreSQL computes in the export's snapshot while the copies are read back.
   let snapshotWarnings: Promise<InvariantWarning[] | undefined> | undefined;
+  let overlapError: unknown;
 
   // A file left in clear by an attempt before encryption became required is written again, encrypted,
   // so a retried upload never sends clear bytes.
   const clearButRequired = deps.encryption?.required === true && record.encryptionKeyId === null;
   if (!storage.local || !record.checksum || clearButRequired || !(await exists(deps, storage.local.key))) {
     if (clearButRequired && storage.local) await removeLocal(deps, storage);
-    const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress);
+    // The cloud copy is uploaded while the file is written (the crash drill of a stopped upload uses the upload
+    // from the finished file below, where it can stop before the last part).
+    const overlap =
+      wantsCloud && !storage.cloud && !isFailpointArmed(deps, 'upload.mid-chunk')
+        ? (deps.storage.cloud ?? undefined)
+        : undefined;
+    const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress, overlap);
     storage = { ...storage, local: exported.local };
+    if (exported.cloud) storage = { ...storage, cloud: cloudEntry(exported.local.key, exported.cloud.location) };
+    overlapError = exported.cloudError;
     snapshotWarnings = exported.invariants;
     record = await deps.prisma.backupRecord.update({
       where: { id: backupId },
@@ -153,12 +162,14 @@ export async function runBackup(
   let status: 'completed' | 'partial' = 'completed';
   let error: string | null = null;
   if (wantsCloud && !storage.cloud) {
-    ctx.onProgress?.({ percent: 95, stage: 'uploading' });
     try {
+      // The upload beside the export failed in this attempt: the next one uploads the finished local file.
+      if (overlapError !== undefined) throw overlapError;
+      ctx.onProgress?.({ percent: 95, stage: 'uploading' });
       storage = await uploadCopy(deps, storage, Number(record.fileSize ?? 0));
     } catch (err) {
       const reason = describeCloudError(err);
-      if (!ctx.isLastAttempt) throw new Error(`Upload to Cloudinary failed, will retry: ${reason}`);
+      if (!ctx.isLastAttempt) throw new Error(`Upload to Cloudinary failed, will retry from the local file: ${reason}`);
       if (record.location === 'cloud') {
         await removeLocal(deps, storage);
         throw new UnrecoverableError(`Upload to Cloudinary failed: ${reason}`);
@@ -224,15 +235,23 @@ async function exists(deps: BackupRunDeps, key: string): Promise<boolean> {
   }
 }
 
+/** Bytes the cloud branch may hold beyond the part being filled, so the export goes on while a part is sent. */
+const UPLOAD_SLACK_BYTES = 4 * 1024 * 1024;
+
 /**
  * Exports one consistent snapshot into local storage as `filename` (`.json.gz` or `.json.zst` when
  * compressed, `.enc` added when encrypted); used by runBackup and the pre-migration backup.
+ *
+ * With `cloud`, the same bytes are uploaded there as they are written (same key), so a cloud backup costs
+ * about the export alone. A cloud failure does not stop the local file: it comes back as `cloudError`
+ * (the caller retries the upload from the finished file); a local or export failure throws.
  */
 export async function exportToLocal(
   deps: BackupRunDeps,
   filename: string,
   options: ExportOptions,
   onProgress?: (p: JobProgress) => void,
+  cloud?: BackupStorage,
 ): Promise<{
   local: NonNullable<RecordStorage['local']>;
   bytes: number;
@@ -247,6 +266,10 @@ export async function exportToLocal(
    * when they fail (marked handled: a caller that gives up first leaves no unhandled rejection).
    */
   invariants: Promise<InvariantWarning[] | undefined>;
+  /** The cloud copy, when `cloud` was given and its upload succeeded. */
+  cloud?: StoredObject;
+  /** Why the upload to `cloud` failed (the local file is complete nonetheless). */
+  cloudError?: unknown;
 }> {
   // A previous attempt killed mid-write left its temporary file; this record owns these names.
   for (const ext of STORED_EXTENSIONS) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
@@ -281,7 +304,7 @@ export async function exportToLocal(
     const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
     const key = `${baseName(filename)}${compression ? COMPRESSED_EXTENSIONS[compression] : '.json'}${sealed.keyId ? '.enc' : ''}`;
     const digest = digesting(sealed.stream);
-    const stored = await deps.storage.local.put(key, digest.stream);
+    const { stored, cloudCopy } = await storeFile(deps, key, digest.stream, cloud);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
     const settled = summary.settled ?? Promise.resolve();
@@ -299,6 +322,7 @@ export async function exportToLocal(
     );
     invariants.catch(() => {});
     return {
+      ...cloudCopy,
       local: { key, path: stored.location.path },
       bytes,
       sha256,
@@ -315,6 +339,30 @@ export async function exportToLocal(
     // A connection left inside COPY or the snapshot transaction is closed, not reused.
     if (!handedOver) client.release(failed);
   }
+}
+
+/** Writes `body` to local storage as `key` and, with `cloud`, uploads the same bytes at the same time. */
+async function storeFile(
+  deps: BackupRunDeps,
+  key: string,
+  body: Readable,
+  cloud: BackupStorage | undefined,
+): Promise<{ stored: StoredObject; cloudCopy: { cloud?: StoredObject; cloudError?: unknown } }> {
+  if (!cloud) return { stored: await deps.storage.local.put(key, body), cloudCopy: {} };
+  const tee = teeStream(body, { secondaryHighWaterMark: UPLOAD_SLACK_BYTES });
+  const [local, remote] = await Promise.allSettled([
+    deps.storage.local.put(key, tee.primary),
+    cloud.put(key, tee.secondary),
+  ]);
+  if (local.status === 'rejected') {
+    // The file is not there, so neither may its cloud copy be (the next attempt exports and uploads both).
+    if (remote.status === 'fulfilled') await cloud.delete(key).catch(() => {});
+    throw local.reason;
+  }
+  return {
+    stored: local.value,
+    cloudCopy: remote.status === 'fulfilled' ? { cloud: remote.value } : { cloudError: remote.reason },
+  };
 }
 
 async function uploadCopy(deps: BackupRunDeps, storage: RecordStorage, size: number): Promise<RecordStorage> {

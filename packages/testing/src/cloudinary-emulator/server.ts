@@ -46,8 +46,11 @@ export interface CloudinaryEmulator {
   readonly cloudName: string;
   readonly apiKey: string;
   readonly apiSecret: string;
-  /** The next `n` requests (of `action`, or any) answer `status` with an error body. `Infinity` = until cleared. */
-  failNext(n: number, status?: number, action?: EmulatorAction): void;
+  /**
+   * The next `n` requests (of `action`, or any) answer `status` with an error body. `Infinity` = until cleared.
+   * With `skip`, that many matching requests are served first (e.g. a chunked upload failing after its first part).
+   */
+  failNext(n: number, status?: number, action?: EmulatorAction, skip?: number): void;
   /** Every request fails with `status` until `clearFailures()`. */
   failAll(status?: number): void;
   clearFailures(): void;
@@ -66,6 +69,8 @@ export interface CloudinaryEmulator {
 
 interface FailureRule {
   remaining: number;
+  /** Matching requests still to serve before failing. */
+  skip: number;
   status: number;
   action: EmulatorAction | undefined;
 }
@@ -100,6 +105,10 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
   const takeFailure = (action: EmulatorAction | null): number | undefined => {
     const rule = failures.find((r) => r.remaining > 0 && (r.action === undefined || r.action === action));
     if (!rule) return undefined;
+    if (rule.skip > 0) {
+      rule.skip -= 1;
+      return undefined;
+    }
     rule.remaining -= 1;
     failures = failures.filter((r) => r.remaining > 0);
     return rule.status;
@@ -171,11 +180,11 @@ export async function startCloudinaryEmulator(opts: CloudinaryEmulatorOptions = 
     cloudName,
     apiKey,
     apiSecret,
-    failNext(n, status = 500, action) {
-      failures.push({ remaining: n, status, action });
+    failNext(n, status = 500, action, skip = 0) {
+      failures.push({ remaining: n, skip, status, action });
     },
     failAll(status = 500) {
-      failures.push({ remaining: Infinity, status, action: undefined });
+      failures.push({ remaining: Infinity, skip: 0, status, action: undefined });
     },
     clearFailures() {
       failures = [];
