@@ -26,6 +26,8 @@ export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
   /** How long a restore can be undone (config UNDO_WINDOW_HOURS; default 24). */
   undoWindowHours?: number;
+  /** Typed tables from this many rows are loaded over two connections (default {@link SPLIT_COPY_MIN_ROWS}; tests lower it). */
+  splitCopyMinRows?: number;
 }
 
 export interface RestoreResult {
@@ -49,6 +51,12 @@ export interface RestoreResult {
 export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
 /** Connections that convert and index staged tables while the file is still being read. */
 const BUILDERS = 2;
+/**
+ * Typed tables with at least this many rows (by the file's metadata) are loaded over two connections
+ * (`SecondCopy`): at 2.4 M rows the read was the restore's critical path, one backend parsing COPY
+ * while the other core waited for tables to build (docs/benchmarks.md, 2026-12-01 15:00).
+ */
+export const SPLIT_COPY_MIN_ROWS = 100_000;
 
 /**
  * The database a restore writes into, apart from `deps` (whose prisma client keeps the bookkeeping:
@@ -79,6 +87,8 @@ export interface StageJob {
   builds: TableBuilds;
   /** Selective restore: only these tables are built (null: every table of the file). */
   selection?: TableSelection | null;
+  /** A second connection for the COPY of big tables (see `SecondCopy`). */
+  second?: pg.PoolClient;
 }
 
 /**
@@ -180,6 +190,8 @@ async function restoreExclusively(
   const applied = await readAppliedMigrations(client);
   const currentSchema = [...applied].sort().at(-1) ?? null;
   const builders = await Promise.all(Array.from({ length: BUILDERS }, () => target.pool.connect()));
+  // The second COPY stream for big tables, released as soon as the file is read.
+  let second: pg.PoolClient | undefined = await target.pool.connect();
   const builds = new TableBuilds(deps, builders, schema, started);
   let failed: Error | undefined;
   try {
@@ -194,7 +206,27 @@ async function restoreExclusively(
     // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
     const typed = (metadata: BackupMetadata | undefined) =>
       opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-    const staged = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection });
+    const staged = await stage(run, client, {
+      schema,
+      source: input.source,
+      opened,
+      typed,
+      builds,
+      selection,
+      second,
+    }).then(
+      (file) => {
+        second?.release();
+        second = undefined;
+        return file;
+      },
+      (err: Error) => {
+        // It may have been mid-COPY: closed, not returned to the pool.
+        second?.release(err);
+        second = undefined;
+        throw err;
+      },
+    );
     deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
 
     // Validate: the file as a whole, every table built, the references between them, an admin left.
@@ -243,6 +275,7 @@ async function restoreExclusively(
     opened.stream.destroy();
     throw err;
   } finally {
+    second?.release(failed ?? true);
     await builds.close();
     // Back to the pool as they came; a failed run may have left one mid-statement, so close those.
     if (!failed) for (const b of builders) await b.query('RESET max_parallel_maintenance_workers').catch(() => {});
@@ -288,8 +321,9 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     schema: job.schema,
     typed: job.typed,
     onBytes: readProgress(run.progress, opened.size),
-    onTable: (key, rows, typed, taggedJson) => {
-      deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
+    second: job.second ? { client: job.second, minRows: deps.splitCopyMinRows ?? SPLIT_COPY_MIN_ROWS } : undefined,
+    onTable: (key, rows, typed, taggedJson, copies) => {
+      deps.logger.debug({ table: key, rows, typed, copies, ms: Date.now() - started }, 'restore: table staged');
       if (!job.selection || job.selection.tables.includes(key)) job.builds.add(key, rows, { typed, taggedJson });
     },
   }).catch(async (err: unknown) => {

@@ -18,7 +18,7 @@ import {
 } from '../backup-format/compression.js';
 import { invalidBackup } from './problems.js';
 import { ReaderChoice } from './choose-reader.js';
-import { StagingTables, type OnTableStaged } from './staging-tables.js';
+import { StagingTables, type OnTableStaged, type SecondCopy } from './staging-tables.js';
 
 /**
  * Bounds on what a file may inflate to. A gzip or zstd bomb (a few MB expanding to GBs of whitespace or of
@@ -87,6 +87,8 @@ export async function stageFile(
      */
     typed?: (metadata: BackupMetadata | undefined) => boolean;
     limits?: StageLimits;
+    /** Big typed tables are loaded over this second connection too (see `SecondCopy`). */
+    second?: SecondCopy;
   },
 ): Promise<StagedFile> {
   const limits = opts.limits ?? DEFAULT_STAGE_LIMITS;
@@ -109,7 +111,7 @@ export async function stageFile(
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
-  const tables = new StagingTables(client, opts.schema, opts.onTable);
+  const tables = new StagingTables(client, opts.schema, opts.onTable, opts.second);
   const sink = new StagingSink(new ReaderChoice(client, opts.typed, limits.maxRowBytes), tables);
   let inflated = 0;
   const guard = new Transform({
@@ -147,13 +149,13 @@ function toFileError(err: unknown, tables: StagingTables): Error {
     ]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && tables.current) {
-    // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
+    // COPY reports the 1-based line of the bad row in its stream: rows are one per line (`rowOfLine`).
     const where = /COPY [^,]+, line (\d+)(?:, column ([^:]+))?/.exec(e.where ?? '');
     const reason = `${e.message}${e.detail ? `: ${e.detail}` : ''}`;
     return invalidBackup([
       {
         table: tables.current,
-        row: where ? Number(where[1]) - 1 : undefined,
+        row: where ? tables.rowOfLine(Number(where[1])) : undefined,
         field: tables.typed ? where?.[2] : undefined,
         problem: tables.typed ? `the value does not fit the column (${reason})` : `not valid JSON (${reason})`,
       },
@@ -210,7 +212,7 @@ class StagingSink extends Writable {
     if (chosen.typed) {
       this.metadata = chosen.metadata;
       this.taggedJson = chosen.taggedJson;
-      this.tables.readTyped(chosen.columns);
+      this.tables.readTyped(chosen.columns, chosen.metadata.recordCounts ?? {});
     }
     await this.handle(chosen.events);
   }
@@ -235,7 +237,7 @@ class StagingSink extends Writable {
           await this.tables.writeRows(e.rows);
           break;
         case 'copyText':
-          await this.tables.writeText(e.data);
+          await this.tables.writeText(e.data, e.rows);
           break;
         case 'tableEnd':
           await this.tables.end(e.count, this.taggedJson);
