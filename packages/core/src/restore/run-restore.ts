@@ -322,6 +322,8 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     typed: job.typed,
     onBytes: readProgress(run.progress, opened.size),
     second: job.second ? { client: job.second, minRows: deps.splitCopyMinRows ?? SPLIT_COPY_MIN_ROWS } : undefined,
+    // The stored bytes are hashed once, by `openSource`, not a second time here.
+    hash: false,
     onTable: (key, rows, typed, taggedJson, copies) => {
       deps.logger.debug({ table: key, rows, typed, copies, ms: Date.now() - started }, 'restore: table staged');
       if (!job.selection || job.selection.tables.includes(key)) job.builds.add(key, rows, { typed, taggedJson });

@@ -89,13 +89,19 @@ export async function stageFile(
     limits?: StageLimits;
     /** Big typed tables are loaded over this second connection too (see `SecondCopy`). */
     second?: SecondCopy;
+    /**
+     * False when the caller hashes the stored bytes already (a restore: `openSource` does, on the way
+     * in): the bytes are then only counted, and `sha256` is left empty. Default true.
+     */
+    hash?: boolean;
   },
 ): Promise<StagedFile> {
   const limits = opts.limits ?? DEFAULT_STAGE_LIMITS;
   const { onBytes } = opts;
   // Hash and count the stored bytes on their way in.
-  const tally = new Sha256Tally();
-  const tapped = tallied(source as AsyncIterable<Buffer>, tally, onBytes);
+  const tally = opts.hash === false ? new ByteCount() : new Sha256Tally();
+  // `tallied` only adds chunks and reads `bytes`, which a ByteCount does too.
+  const tapped = tallied(source as AsyncIterable<Buffer>, tally as Sha256Tally, onBytes);
   const head: Buffer[] = [];
   let headBytes = 0;
   while (headBytes < COMPRESSION_MAGIC_BYTES) {
@@ -137,6 +143,17 @@ export async function stageFile(
   }
   if (!sink.metadata) throw invalidBackup([{ problem: 'the file has no "metadata" object' }]);
   return { metadata: sink.metadata, counts: tables.counts, ...tally.result() };
+}
+
+/** Counts the bytes going by, like `Sha256Tally`, without hashing them. */
+class ByteCount {
+  bytes = 0;
+  add(chunk: Buffer): void {
+    this.bytes += chunk.length;
+  }
+  result(): { sha256: string; bytes: number } {
+    return { sha256: '', bytes: this.bytes };
+  }
 }
 
 function toFileError(err: unknown, tables: StagingTables): Error {
