@@ -398,6 +398,57 @@ describe('restore', () => {
     expect(leftovers.rows).toEqual([]);
   });
 
+  describe('loads big tables over two COPY connections', () => {
+    /** Debug log lines of a restore of `backupId` with every typed table split over two streams. */
+    async function splitRestore(backupId: string) {
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
+      const outcome = await runRestore({ ...deps, logger, splitCopyMinRows: 1 }, await restoreOperation({ backupId }), {
+        jobId: randomUUID(),
+      }).catch((e: unknown) => e);
+      const staged = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'restore: table staged');
+      return { outcome, staged };
+    }
+
+    it('with the same rows as one connection', async () => {
+      const made = await backup({ includeAuditLogs: true, includeSessions: true }, 1024);
+      const expected = await tableHashes(db.pool);
+      await db.pool.query(`UPDATE loans SET notes = 'changed'`);
+      await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments LIMIT 10)`);
+      const { outcome, staged } = await splitRestore(made.id);
+      expect(outcome).not.toBeInstanceOf(Error);
+      expect(staged.find((l) => l.table === 'repayments')).toMatchObject({ typed: true, copies: 2 });
+      const after = await tableHashes(db.pool);
+      for (const t of [...CORE, 'audit_logs']) expect(after[t], t).toEqual(expected[t]);
+    });
+
+    it('naming the row of the file that COPY refused on either connection, and changing nothing', async () => {
+      const made = await backup({}, 50 * 1024 * 1024);
+      const lines = (await readFile(made.file, 'utf8')).split('\n');
+      const start = lines.indexOf('"repayments":[') + 1;
+      let end = start;
+      while (!lines[end + 1]!.startsWith(']')) end++;
+      // The last row: with two streams it is rarely on the line of its table's row number.
+      const last = JSON.parse(lines[end]!.slice(1));
+      last.amount = 'ten';
+      lines[end] = `,${JSON.stringify(last)}`;
+      const text = lines.join('\n');
+      const { createHash } = await import('node:crypto');
+      await writeFile(made.file, text);
+      await db.prisma.backupRecord.update({
+        where: { id: made.id },
+        data: { checksum: createHash('sha256').update(text).digest('hex'), fileSize: BigInt(Buffer.byteLength(text)) },
+      });
+      const before = await tableHashes(db.pool);
+      const { outcome } = await splitRestore(made.id);
+      expect(outcome).toMatchObject({ code: 'INVALID_BACKUP_FILE' });
+      expect((outcome as Error).message).toMatch(
+        new RegExp(`data\\.repayments\\[${end - start}\\]\\.amount: the value does not fit the column`),
+      );
+      expect(await tableHashes(db.pool)).toEqual(before);
+    });
+  });
+
   describe(
     'refuses a stored backup of ours whose checksum matches but whose rows are wrong (read typed), and ' +
       'changes nothing',

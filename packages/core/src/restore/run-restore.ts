@@ -28,6 +28,8 @@ export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
   /** How long a restore can be undone (config UNDO_WINDOW_HOURS; default 24). */
   undoWindowHours?: number;
+  /** Typed tables from this many rows are loaded over two connections (default {@link SPLIT_COPY_MIN_ROWS}; tests lower it). */
+  splitCopyMinRows?: number;
 }
 
 export interface RestoreResult {
@@ -64,6 +66,12 @@ export const restoreResultSchema = z.object({
 export const STAGING_SCHEMA_PREFIX = 'mp_restore_';
 /** Connections that convert and index staged tables while the file is still being read. */
 const BUILDERS = 2;
+/**
+ * Typed tables with at least this many rows (by the file's metadata) are loaded over two connections
+ * (`SecondCopy`): at 2.4 M rows the read was the restore's critical path, one backend parsing COPY
+ * while the other core waited for tables to build (docs/benchmarks.md, 2026-12-01 15:00).
+ */
+export const SPLIT_COPY_MIN_ROWS = 100_000;
 
 /**
  * The database a restore writes into, apart from `deps` (whose prisma client keeps the bookkeeping:
@@ -94,6 +102,8 @@ export interface StageJob {
   builds: TableBuilds;
   /** Selective restore: only these tables are built (null: every table of the file). */
   selection?: TableSelection | null;
+  /** A second connection for the COPY of big tables (see `SecondCopy`). */
+  second?: pg.PoolClient;
 }
 
 /**
@@ -195,6 +205,8 @@ async function restoreExclusively(
   const applied = await readAppliedMigrations(client);
   const currentSchema = [...applied].sort().at(-1) ?? null;
   const builders = await Promise.all(Array.from({ length: BUILDERS }, () => target.pool.connect()));
+  // The second COPY stream for big tables, released as soon as the file is read.
+  let second: pg.PoolClient | undefined = await target.pool.connect();
   const builds = new TableBuilds(deps, builders, schema, started);
   let failed: Error | undefined;
   try {
@@ -209,7 +221,27 @@ async function restoreExclusively(
     // checked before anything is swapped in, so a file altered by hand never gets this far on trust.
     const typed = (metadata: BackupMetadata | undefined) =>
       opened.expectedSha256 !== null && isCompleteExport(metadata, currentSchema);
-    const staged = await stage(run, client, { schema, source: input.source, opened, typed, builds, selection });
+    const staged = await stage(run, client, {
+      schema,
+      source: input.source,
+      opened,
+      typed,
+      builds,
+      selection,
+      second,
+    }).then(
+      (file) => {
+        second?.release();
+        second = undefined;
+        return file;
+      },
+      (err: Error) => {
+        // It may have been mid-COPY: closed, not returned to the pool.
+        second?.release(err);
+        second = undefined;
+        throw err;
+      },
+    );
     deps.logger.info({ bytes: staged.bytes, ms: Date.now() - started }, 'restore: file read and staged');
 
     // Validate: the file as a whole, every table built, the references between them, an admin left.
@@ -258,6 +290,7 @@ async function restoreExclusively(
     opened.stream.destroy();
     throw err;
   } finally {
+    second?.release(failed ?? true);
     await builds.close();
     // Back to the pool as they came; a failed run may have left one mid-statement, so close those.
     if (!failed) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
@@ -306,8 +339,11 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     schema: job.schema,
     typed: job.typed,
     onBytes: readProgress(run.progress, opened.size),
-    onTable: (key, rows, typed, taggedJson) => {
-      deps.logger.debug({ table: key, rows, typed, ms: Date.now() - started }, 'restore: table staged');
+    second: job.second ? { client: job.second, minRows: deps.splitCopyMinRows ?? SPLIT_COPY_MIN_ROWS } : undefined,
+    // The stored bytes are hashed once, by `openSource`, not a second time here.
+    hash: false,
+    onTable: (key, rows, typed, taggedJson, copies) => {
+      deps.logger.debug({ table: key, rows, typed, copies, ms: Date.now() - started }, 'restore: table staged');
       if (!job.selection || job.selection.tables.includes(key)) job.builds.add(key, rows, { typed, taggedJson });
     },
   }).catch(async (err: unknown) => {

@@ -18,7 +18,7 @@ import {
 } from '../backup-format/compression.js';
 import { invalidBackup } from './problems.js';
 import { ReaderChoice } from './choose-reader.js';
-import { StagingTables, type OnTableStaged } from './staging-tables.js';
+import { StagingTables, type OnTableStaged, type SecondCopy } from './staging-tables.js';
 
 /**
  * Bounds on what a file may inflate to. A gzip or zstd bomb (a few MB expanding to GBs of whitespace or of
@@ -87,13 +87,21 @@ export async function stageFile(
      */
     typed?: (metadata: BackupMetadata | undefined) => boolean;
     limits?: StageLimits;
+    /** Big typed tables are loaded over this second connection too (see `SecondCopy`). */
+    second?: SecondCopy;
+    /**
+     * False when the caller hashes the stored bytes already (a restore: `openSource` does, on the way
+     * in): the bytes are then only counted, and `sha256` is left empty. Default true.
+     */
+    hash?: boolean;
   },
 ): Promise<StagedFile> {
   const limits = opts.limits ?? DEFAULT_STAGE_LIMITS;
   const { onBytes } = opts;
   // Hash and count the stored bytes on their way in.
-  const tally = new Sha256Tally();
-  const tapped = tallied(source as AsyncIterable<Buffer>, tally, onBytes);
+  const tally = opts.hash === false ? new ByteCount() : new Sha256Tally();
+  // `tallied` only adds chunks and reads `bytes`, which a ByteCount does too.
+  const tapped = tallied(source as AsyncIterable<Buffer>, tally as Sha256Tally, onBytes);
   const head: Buffer[] = [];
   let headBytes = 0;
   while (headBytes < COMPRESSION_MAGIC_BYTES) {
@@ -109,7 +117,7 @@ export async function stageFile(
     yield* tapped;
   }
   const raw = Readable.from(all(), { objectMode: false });
-  const tables = new StagingTables(client, opts.schema, opts.onTable);
+  const tables = new StagingTables(client, opts.schema, opts.onTable, opts.second);
   const sink = new StagingSink(new ReaderChoice(client, opts.typed, limits.maxRowBytes), tables);
   let inflated = 0;
   const guard = new Transform({
@@ -137,6 +145,17 @@ export async function stageFile(
   return { metadata: sink.metadata, counts: tables.counts, ...tally.result() };
 }
 
+/** Counts the bytes going by, like `Sha256Tally`, without hashing them. */
+class ByteCount {
+  bytes = 0;
+  add(chunk: Buffer): void {
+    this.bytes += chunk.length;
+  }
+  result(): { sha256: string; bytes: number } {
+    return { sha256: '', bytes: this.bytes };
+  }
+}
+
 function toFileError(err: unknown, tables: StagingTables): Error {
   if (isAppError(err)) return err;
   if (err instanceof ScanError || err instanceof InflateLimitError || err instanceof DecompressFailure)
@@ -147,13 +166,13 @@ function toFileError(err: unknown, tables: StagingTables): Error {
     ]);
   const e = err as { code?: string; message?: string; where?: string; detail?: string };
   if (e && typeof e.code === 'string' && /^(22|23)/.test(e.code) && tables.current) {
-    // COPY reports the 1-based line of the bad row: rows are one per line, so line n is row n-1.
+    // COPY reports the 1-based line of the bad row in its stream: rows are one per line (`rowOfLine`).
     const where = /COPY [^,]+, line (\d+)(?:, column ([^:]+))?/.exec(e.where ?? '');
     const reason = `${e.message}${e.detail ? `: ${e.detail}` : ''}`;
     return invalidBackup([
       {
         table: tables.current,
-        row: where ? Number(where[1]) - 1 : undefined,
+        row: where ? tables.rowOfLine(Number(where[1])) : undefined,
         field: tables.typed ? where?.[2] : undefined,
         problem: tables.typed ? `the value does not fit the column (${reason})` : `not valid JSON (${reason})`,
       },
@@ -210,7 +229,7 @@ class StagingSink extends Writable {
     if (chosen.typed) {
       this.metadata = chosen.metadata;
       this.taggedJson = chosen.taggedJson;
-      this.tables.readTyped(chosen.columns);
+      this.tables.readTyped(chosen.columns, chosen.metadata.recordCounts ?? {});
     }
     await this.handle(chosen.events);
   }
@@ -235,7 +254,7 @@ class StagingSink extends Writable {
           await this.tables.writeRows(e.rows);
           break;
         case 'copyText':
-          await this.tables.writeText(e.data);
+          await this.tables.writeText(e.data, e.rows);
           break;
         case 'tableEnd':
           await this.tables.end(e.count, this.taggedJson);

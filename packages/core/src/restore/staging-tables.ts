@@ -23,9 +23,36 @@ export function typedTable(schema: string, key: BackupTableKey): string {
 /**
  * Called when a table's rows are all in: `typed` when they went straight into {@link typedTable};
  * `taggedJson` when the file's json values are tagged (format 1.1, `tagsJsonValues`), which the
- * conversion of raw rows must undo.
+ * conversion of raw rows must undo; `copies`: the COPY streams that loaded it (2 for a big typed table).
  */
-export type OnTableStaged = (key: BackupTableKey, rows: number, typed: boolean, taggedJson: boolean) => void;
+export type OnTableStaged = (
+  key: BackupTableKey,
+  rows: number,
+  typed: boolean,
+  taggedJson: boolean,
+  copies: number,
+) => void;
+
+/**
+ * A second connection for the COPY of big typed tables: their rows go to two COPY streams side by
+ * side (two PostgreSQL backends parse and store them), from `minRows` rows in the file's
+ * `metadata.recordCounts` on.
+ */
+export interface SecondCopy {
+  client: pg.PoolClient;
+  minRows: number;
+}
+
+/** One COPY stream of the current table, and which of the table's rows it carried (to name a failing row). */
+interface CopyStream {
+  copy: Writable;
+  /** Its COPY failed: nothing more is written to it, and its end is not awaited. */
+  error?: Error;
+  /** Rows written to this stream so far. */
+  lines: number;
+  /** Per piece written: the stream's line count before it, and the table's row index of its first row. */
+  pieces: { line: number; row: number }[];
+}
 
 /** Raw rows from the scanner as COPY lines (one JSON row per line). */
 function rowLines(rows: Buffer[]): Buffer {
@@ -49,7 +76,16 @@ export class StagingTables {
   inTransaction = false;
   /** Live columns per table when the rows are typed (see {@link readTyped}). */
   private columns: Map<string, CopyColumn[]> | undefined;
-  private copy: Writable | undefined;
+  /** Rows per table the file's metadata promises (typed files), to pick the tables split over two streams. */
+  private expected: Partial<Record<string, number>> = {};
+  /** The current table's COPY streams: one, or two for a big typed table (see {@link SecondCopy}). */
+  private streams: CopyStream[] = [];
+  /** Rows of the current table written so far, over every stream. */
+  private written = 0;
+  /** Round robin between two streams. */
+  private turn = 0;
+  /** The stream whose COPY failed, to turn its line number into the table's row. */
+  private failed: CopyStream | undefined;
   private skipping = false;
   private readonly unknown: Problem[] = [];
 
@@ -57,6 +93,7 @@ export class StagingTables {
     private readonly client: pg.PoolClient,
     private readonly schema: string,
     private readonly onTable?: OnTableStaged,
+    private readonly second?: SecondCopy,
   ) {}
 
   /** The rows go straight into typed tables (see {@link typedTable}). */
@@ -64,9 +101,28 @@ export class StagingTables {
     return this.columns !== undefined;
   }
 
-  /** From now on the rows are COPY text in the order of these live `columns` (per table key). */
-  readTyped(columns: Map<string, CopyColumn[]>): void {
+  /**
+   * From now on the rows are COPY text in the order of these live `columns` (per table key).
+   * `expected`: the rows per table the file's metadata promises (only to pick the tables worth two streams).
+   */
+  readTyped(columns: Map<string, CopyColumn[]>, expected: Partial<Record<string, number>> = {}): void {
     this.columns = columns;
+    this.expected = expected;
+  }
+
+  /**
+   * The 0-based row of the current table that COPY's 1-based `line` (of the stream that failed)
+   * stands for: with two streams, each carried every other piece of the table's rows.
+   */
+  rowOfLine(line: number): number {
+    const stream = this.failed;
+    if (!stream || this.streams.length < 2) return line - 1;
+    let piece = stream.pieces[0];
+    for (const p of stream.pieces) {
+      if (p.line >= line) break;
+      piece = p;
+    }
+    return piece ? piece.row + (line - 1 - piece.line) : line - 1;
   }
 
   /** Opens the COPY of table `key` (a name from the file: unknown ones are skipped). */
@@ -92,30 +148,30 @@ export class StagingTables {
       name,
       '__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL',
     );
-    this.copy = this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`));
-    this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
+    this.open([this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`))]);
   }
 
   /** Raw JSON rows of the current table, one per COPY line. */
   async writeRows(rows: Buffer[]): Promise<void> {
-    if (!this.skipping) await this.toCopy(rowLines(rows));
+    if (!this.skipping) await this.toCopy(rowLines(rows), rows.length);
   }
 
-  /** Typed COPY text of the current table. */
-  async writeText(data: Buffer): Promise<void> {
-    if (!this.skipping) await this.toCopy(data);
+  /** Typed COPY text of the current table: `rows` whole lines. */
+  async writeText(data: Buffer, rows: number): Promise<void> {
+    if (!this.skipping) await this.toCopy(data, rows);
   }
 
   /** Ends the current table's COPY (and its transaction), then reports it staged. */
   async end(count: number, taggedJson: boolean): Promise<void> {
     if (!this.skipping) {
       this.counts.set(this.current!, count);
+      const copies = this.streams.length;
       await this.endCopy();
       if (this.inTransaction) {
         await this.client.query('COMMIT');
         this.inTransaction = false;
       }
-      this.onTable?.(this.current!, count, this.typed, taggedJson);
+      this.onTable?.(this.current!, count, this.typed, taggedJson, copies);
     }
     this.skipping = false;
   }
@@ -128,31 +184,73 @@ export class StagingTables {
     if (this.unknown.length > 0) throw invalidBackup(this.unknown);
   }
 
-  /** Abandons a COPY in progress (the read failed). */
+  /** Abandons the COPY in progress (the read failed). */
   destroy(): void {
-    this.copy?.destroy();
+    for (const s of this.streams) s.copy.destroy();
   }
 
   /**
-   * A table shaped like the live one, created in the transaction that loads it, so COPY can write
-   * its rows frozen: no hint bits to set and nothing for autovacuum to do once it is swapped in.
-   * No keys or indexes yet: they are built afterwards, on another connection.
+   * A table shaped like the live one, with no keys or indexes yet (they are built afterwards, on
+   * another connection). Usually created in the transaction that loads it, so COPY can write its
+   * rows frozen: no hint bits to set and nothing for autovacuum to do once it is swapped in.
+   * A big table (see {@link SecondCopy}) is created first and loaded by two COPY streams, one per
+   * connection, each its own transaction: two backends share the parsing, which is most of the
+   * staging, at the price of FREEZE (its rows get their hint bits when the index builds read them).
    */
   private async startTyped(key: BackupTableKey, table: string, columns: CopyColumn[]): Promise<void> {
     const name = typedTable(this.schema, key);
+    const create =
+      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} ` +
+      'INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)';
+    const list = columns.map((c) => quoteIdent(c.name)).join(', ');
+    const split = this.second !== undefined && (this.expected[key] ?? 0) >= this.second.minRows;
+    if (split) {
+      await this.client.query(create);
+      const copy = `COPY ${name} (${list}) FROM STDIN WITH (FORMAT text)`;
+      this.open([this.client.query(copyStreams.from(copy)), this.second!.client.query(copyStreams.from(copy))]);
+      return;
+    }
     await this.client.query('BEGIN');
     this.inTransaction = true;
-    await this.client.query(
-      `CREATE TABLE ${name} (LIKE public.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING ` +
-        `GENERATED)`,
-    );
-    const list = columns.map((c) => quoteIdent(c.name)).join(', ');
-    this.copy = this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)));
-    this.copy.on('error', () => {}); // surfaced by write/endCopy; avoids an unhandled 'error' event
+    await this.client.query(create);
+    this.open([this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)))]);
   }
 
-  private async toCopy(data: Buffer): Promise<void> {
-    const copy = this.copy!;
+  private open(copies: Writable[]): void {
+    this.written = 0;
+    this.turn = 0;
+    this.failed = undefined;
+    this.streams = copies.map((copy) => {
+      const stream: CopyStream = { copy, lines: 0, pieces: [] };
+      // Surfaced by write/endCopy (this handler only notes which stream failed, and avoids an unhandled 'error' event).
+      copy.on('error', (err: Error) => {
+        stream.error = err;
+        this.failed ??= stream;
+      });
+      return stream;
+    });
+  }
+
+  /**
+   * Writes whole lines to a stream: with two, the next in turn, unless it is full and the other is
+   * not (a backend that falls behind gets fewer pieces).
+   */
+  private async toCopy(data: Buffer, rows: number): Promise<void> {
+    if (this.failed?.error) throw this.failed.error;
+    let stream = this.streams[0]!;
+    if (this.streams.length > 1) {
+      stream = this.streams[this.turn]!;
+      const other = this.streams[1 - this.turn]!;
+      if (stream.copy.writableNeedDrain && !other.copy.writableNeedDrain) stream = other;
+      this.turn = 1 - this.streams.indexOf(stream);
+      stream.pieces.push({ line: stream.lines, row: this.written });
+    }
+    stream.lines += rows;
+    this.written += rows;
+    await this.write(stream.copy, data);
+  }
+
+  private async write(copy: Writable, data: Buffer): Promise<void> {
     if (!copy.write(data)) {
       await new Promise<void>((resolve, reject) => {
         const onError = (err: Error) => {
@@ -169,13 +267,20 @@ export class StagingTables {
     }
   }
 
+  /** Ends the current table's streams; with two, both run to their end (or failure) before this settles. */
   private async endCopy(): Promise<void> {
-    const copy = this.copy!;
-    this.copy = undefined;
-    await new Promise<void>((resolve, reject) => {
-      copy.once('finish', resolve);
-      copy.once('error', reject);
-      copy.end();
-    });
+    const ends = this.streams.map(({ copy, error }) =>
+      error
+        ? Promise.reject(error)
+        : new Promise<void>((resolve, reject) => {
+            copy.once('finish', resolve);
+            copy.once('error', reject);
+            copy.end();
+          }),
+    );
+    const outcomes = await Promise.allSettled(ends);
+    const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failure) throw failure.reason;
+    this.streams = [];
   }
 }
