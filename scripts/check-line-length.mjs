@@ -14,20 +14,6 @@ export const MAX_LINE_BYTES = 120;
 const CHECKED = /\.(ts|tsx|mjs|cjs|js)$/;
 const SKIPPED = /(^|\/)(node_modules|dist|generated)\//;
 
-/**
- * TEMPORARY: files other engineers are optimising this round (the export encoder and compression, the restore
- * stage and build); the lead wraps their long lines after merging, then this list goes.
- */
-const WRAPPED_AFTER_MERGE = new Set([
-  'packages/core/src/backup-format/compression.ts',
-  'packages/core/src/backup-format/copy-text.ts',
-  'packages/core/src/backup-format/json-values.ts',
-  'packages/core/src/export/run-backup.ts',
-  'packages/core/src/export/snapshot-export.ts',
-  'packages/core/src/restore/build.ts',
-  'packages/core/src/restore/stage.ts',
-]);
-
 /** `file:line (N bytes)` for every line of `text` over {@link MAX_LINE_BYTES} bytes. */
 export function findLongLines(file, text) {
   const found = [];
@@ -40,7 +26,7 @@ export function findLongLines(file, text) {
 
 function trackedFiles(root) {
   const out = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
-  return out.split('\0').filter((f) => CHECKED.test(f) && !SKIPPED.test(f) && !WRAPPED_AFTER_MERGE.has(f));
+  return out.split('\0').filter((f) => CHECKED.test(f) && !SKIPPED.test(f));
 }
 
 function main() {

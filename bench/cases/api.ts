@@ -135,7 +135,8 @@ async function insertListRecords(url: string, runTag: string): Promise<void> {
                                    labels, pinned, "pinNote", verification, "verifiedAt", "createdBy", "createdAt",
                                    "completedAt", "updatedAt")
        SELECT gen_random_uuid()::text, 'backup_' || $2 || '_' || g || '.json.gz',
-              (CASE WHEN g % 10 < 7 THEN 'scheduled' WHEN g % 10 < 9 THEN 'manual' ELSE 'pre-restore' END)::"BackupType",
+              (CASE WHEN g % 10 < 7 THEN 'scheduled' WHEN g % 10 < 9 THEN 'manual'
+                    ELSE 'pre-restore' END)::"BackupType",
               (CASE WHEN g % 50 = 0 THEN 'failed' WHEN g % 200 = 1 THEN 'running' ELSE 'completed' END)::"BackupStatus",
               (CASE WHEN g % 3 = 0 THEN 'both' ELSE 'local' END)::"BackupLocation",
               jsonb_build_object('local', jsonb_build_object('key', 'backup_' || g || '.json.gz')),
@@ -144,7 +145,8 @@ async function insertListRecords(url: string, runTag: string): Promise<void> {
                    WHEN g % 7 = 0 THEN jsonb_build_object('env', 'prod', 'ticket', 'T-' || g) ELSE '{}' END,
               g % 97 = 0, CASE WHEN g % 97 = 0 THEN 'year-end' END,
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL
-                   ELSE jsonb_build_object('ok', g % 300 <> 0, 'checks', jsonb_build_array('size', 'sha256', 'gunzip', 'rows')) END,
+                   ELSE jsonb_build_object('ok', g % 300 <> 0,
+                                           'checks', jsonb_build_array('size', 'sha256', 'gunzip', 'rows')) END,
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL ELSE now() END,
               $3, now() - make_interval(mins => g - (g % 20 = 0)::int),
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL ELSE now() END, now()
@@ -197,7 +199,10 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
       target: P99_TARGET,
       judgeEachRun: true,
       notes: [
-        `paced over ${paths.length} page URLs (${wholePages} pages of 50 walking the whole list by cursor in ${walkS.toFixed(1)} s, then up to 5 pages each of status, type, pinned and two label filters): ${paced.requests} requests, p50 ${paced.p50} ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, errors ${paced.errors}`,
+        `paced over ${paths.length} page URLs (${wholePages} pages of 50 walking the whole list by cursor ` +
+          `in ${walkS.toFixed(1)} s, then up to 5 pages each of status, type, pinned and two label filters): ` +
+          `${paced.requests} requests, p50 ${paced.p50} ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, ` +
+          `errors ${paced.errors}`,
       ],
     };
   } finally {

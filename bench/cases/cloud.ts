@@ -25,7 +25,9 @@ export async function cloudCase(ctx: CaseContext): Promise<Row[]> {
     measure: { value: run.wallS / local.wallS, unit: 'x' },
     target: { op: '≤', value: 1.3, unit: 'x', text: '≤ 1.30× the local export' },
     notes: [
-      `file ${(run.bytes / MB).toFixed(1)} MB, worker CPU ${run.cpuS.toFixed(1)} s (local export ${local.cpuS.toFixed(1)} s), read-back ${run.readBackMs ?? '?'} ms of durationMs ${run.durationMs ?? '?'}`,
+      `file ${(run.bytes / MB).toFixed(1)} MB, worker CPU ${run.cpuS.toFixed(1)} s ` +
+        `(local export ${local.cpuS.toFixed(1)} s), ` +
+        `read-back ${run.readBackMs ?? '?'} ms of durationMs ${run.durationMs ?? '?'}`,
     ],
   });
   return [

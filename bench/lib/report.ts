@@ -46,6 +46,7 @@ export function aggregate(perRun: Row[][], judge: boolean): AggregatedRow[] {
     const values = rs.map((r) => r.measure?.value).filter((v): v is number => typeof v === 'number');
     const eachRun = first.judgeEachRun === true && values.length > 0;
     const measureValue = eachRun ? Math.max(...values) : med(values);
+    const eachRunText = rs.map((r, i) => `run ${i + 1} ${measureText(r.measure)}`).join(', ');
     const row: AggregatedRow = {
       ...first,
       runs: rs.length,
@@ -55,11 +56,7 @@ export function aggregate(perRun: Row[][], judge: boolean): AggregatedRow[] {
       peakRss: med(rs.map((r) => r.peakRss)),
       measure: first.measure && measureValue !== undefined ? { ...first.measure, value: measureValue } : undefined,
       notes: [
-        ...(eachRun && first.measure
-          ? [
-              `judged on each run (the worst shown): ${rs.map((r, i) => `run ${i + 1} ${measureText(r.measure)}`).join(', ')}`,
-            ]
-          : []),
+        ...(eachRun && first.measure ? [`judged on each run (the worst shown): ${eachRunText}`] : []),
         ...(rs.length > 1
           ? rs.flatMap((r, i) => (r.notes ?? []).map((n) => `run ${i + 1}: ${n}`))
           : (first.notes ?? [])),

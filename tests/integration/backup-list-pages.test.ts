@@ -33,9 +33,11 @@ describe('backup list over many records', () => {
     // A mix of types, statuses, labels, pins and verifications; groups of five share one createdAt to the
     // microsecond, so only the id breaks the tie at a page boundary.
     await ctx.db.pool.query(
-      `INSERT INTO backup_records (id, filename, type, status, location, labels, pinned, verification, "createdAt", "updatedAt")
+      `INSERT INTO backup_records (id, filename, type, status, location, labels, pinned, verification,
+                                  "createdAt", "updatedAt")
        SELECT gen_random_uuid()::text, 'b' || g || '.json.gz',
-              (CASE WHEN g % 10 < 7 THEN 'scheduled' WHEN g % 10 < 9 THEN 'manual' ELSE 'pre-restore' END)::"BackupType",
+              (CASE WHEN g % 10 < 7 THEN 'scheduled' WHEN g % 10 < 9 THEN 'manual'
+                    ELSE 'pre-restore' END)::"BackupType",
               (CASE WHEN g % 13 = 0 THEN 'failed' WHEN g % 50 = 1 THEN 'running' ELSE 'completed' END)::"BackupStatus",
               'local',
               CASE WHEN g % 4 = 0 THEN '{"reason":"pre-migration"}'::jsonb

@@ -109,7 +109,9 @@ describe('the upload beside the export', () => {
     },
   });
 
-  it('fails mid-way plainly, marks nothing completed, and the retry uploads the local file without exporting', async () => {
+  const failsMidWay =
+    'fails mid-way plainly, marks nothing completed, ' + 'and the retry uploads the local file without exporting';
+  it(failsMidWay, async () => {
     // About 11 MB of audit logs, so the file spans three parts (removed afterwards for the other tests).
     await db.pool.query(
       `INSERT INTO audit_logs (action, "entityType", after)

@@ -8,8 +8,12 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SEAM = 'packages/core/src/sql/dialect.ts';
 const DIRS = ['packages/core/src', 'packages/cli/src', 'services/api/src', 'services/worker/src'];
-const POSTGRES_ONLY =
-  /pg_(try_)?advisory_|pg_total_relation_size|FREEZE\)|SET SCHEMA|REPEATABLE READ|CREATE (UNLOGGED TABLE|TRIGGER)|LOCK TABLE|[`'"]ANALYZE |(SET|RESET) (LOCAL )?(search_path|max_parallel_maintenance_workers)/;
+const LOCKS_AND_SIZES = /pg_(try_)?advisory_|pg_total_relation_size|FREEZE\)|SET SCHEMA|REPEATABLE READ/;
+const DDL_AND_MAINTENANCE = /CREATE (UNLOGGED TABLE|TRIGGER)|LOCK TABLE|[`'"]ANALYZE /;
+const SESSION_SETTINGS = /(SET|RESET) (LOCAL )?(search_path|max_parallel_maintenance_workers)/;
+const POSTGRES_ONLY = new RegExp(
+  [LOCKS_AND_SIZES.source, DDL_AND_MAINTENANCE.source, SESSION_SETTINGS.source].join('|'),
+);
 
 function sources(dir: string): string[] {
   return readdirSync(path.join(ROOT, dir), { withFileTypes: true, recursive: true })

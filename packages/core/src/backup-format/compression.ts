@@ -40,7 +40,10 @@ export class ZstdDataError extends Error {
   readonly code = 'ZSTD_DATA_ERROR';
 }
 
-/** Whether an error is a decompression failure (zlib's `Z_*` codes or {@link ZstdDataError}), as opposed to bad content. */
+/**
+ * Whether an error is a decompression failure (zlib's `Z_*` codes or {@link ZstdDataError}), as opposed to bad
+ * content.
+ */
 export function isDecompressError(err: unknown): boolean {
   if (err instanceof ZstdDataError) return true;
   const code = (err as { code?: unknown } | undefined)?.code;

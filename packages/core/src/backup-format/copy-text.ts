@@ -221,7 +221,8 @@ export class CopyTextEncoder {
     const found = /^"((?:[^"\\]|\\.){0,200})"/.exec(r.subarray(i, i + 210).toString('utf8'))?.[1];
     if (found === undefined) this.fail('not valid JSON: a field name expected', c);
     this.fail(
-      `field "${found}" found where "${this.columns[c]!.name}" was expected (fields must be the table's columns, in order)`,
+      `field "${found}" found where "${this.columns[c]!.name}" was expected ` +
+        "(fields must be the table's columns, in order)",
       c,
     );
   }
@@ -302,7 +303,8 @@ export class CopyTextEncoder {
     for (;;) {
       if (i >= n)
         this.fail(
-          'not valid JSON: unterminated string (a string must close on its own line; a raw line break inside it is not valid JSON)',
+          'not valid JSON: unterminated string (a string must close on its own line; ' +
+            'a raw line break inside it is not valid JSON)',
           c,
         );
       const b = r[i]!;

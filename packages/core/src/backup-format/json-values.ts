@@ -27,13 +27,15 @@ export function exportJsonExpression(column: { name: string; type: string }): st
   if (column.type === 'jsonb') {
     return `CASE jsonb_typeof(${v})
       WHEN 'null' THEN jsonb_build_object(${tag}, ${v})
-      WHEN 'object' THEN CASE WHEN ${v} ? ${tag} AND (${v} - ${tag}) = '{}'::jsonb THEN jsonb_build_object(${tag}, ${v}) ELSE ${v} END
+      WHEN 'object' THEN CASE WHEN ${v} ? ${tag} AND (${v} - ${tag}) = '{}'::jsonb
+        THEN jsonb_build_object(${tag}, ${v}) ELSE ${v} END
       ELSE ${v} END AS ${v}`;
   }
   // json keeps its text as written: test a jsonb copy, wrap the original.
   return `CASE json_typeof(${v})
       WHEN 'null' THEN json_build_object(${tag}, ${v})
-      WHEN 'object' THEN CASE WHEN ${v}::jsonb ? ${tag} AND (${v}::jsonb - ${tag}) = '{}'::jsonb THEN json_build_object(${tag}, ${v}) ELSE ${v} END
+      WHEN 'object' THEN CASE WHEN ${v}::jsonb ? ${tag} AND (${v}::jsonb - ${tag}) = '{}'::jsonb
+        THEN json_build_object(${tag}, ${v}) ELSE ${v} END
       ELSE ${v} END AS ${v}`;
 }
 

@@ -4,7 +4,8 @@ import { LayoutChecker, LayoutRowError } from './layout-check.js';
 
 const META = '{"metadata":{"version":"1.1"},\n';
 const BODY =
-  '"data":{\n"users":[\n{"id":"u1","n":1}\n,{"id":"u2","n":[true,{"x":null}]}\n],\n"loans":[\n],\n"repayments":[\n{"id":"r1"}\n]\n}}\n';
+  '"data":{\n"users":[\n{"id":"u1","n":1}\n,{"id":"u2","n":[true,{"x":null}]}\n],\n' +
+  '"loans":[\n],\n"repayments":[\n{"id":"r1"}\n]\n}}\n';
 
 /** Runs the checker over `body` cut into pieces of `size` bytes; the counts, or the error. */
 function check(body: string, size = body.length): Map<string, number> | Error {

@@ -64,7 +64,10 @@ const storedOptionsSchema = z
   })
   .catch({ includeAuditLogs: false, includeSessions: false, compression: 'gzip' as const });
 
-/** What {@link exportToLocal} writes: the tables, and the codec for a file past the compression threshold (gzip when absent). */
+/**
+ * What {@link exportToLocal} writes: the tables, and the codec for a file past the compression threshold (gzip
+ * when absent).
+ */
 export type ExportOptions = BackupOptions & { schema?: string; compression?: Compression };
 
 /**
@@ -194,7 +197,8 @@ export async function runBackup(
   storage = readBack.storage;
   if (readBack.failed.length > 0) {
     const left = readBack.leftovers.length > 0 ? ` (could not delete: ${readBack.leftovers.join(', ')})` : '';
-    const reason = `Read-back failed: ${readBack.failed.map((f) => f.reason).join('; ')}; the failing copy was removed${left}`;
+    const failures = readBack.failed.map((f) => f.reason).join('; ');
+    const reason = `Read-back failed: ${failures}; the failing copy was removed${left}`;
     const good = copiesOf({ storage }).map((c) => c.location);
     if (good.length === 0) {
       await deps.prisma.backupRecord.update({
@@ -302,7 +306,8 @@ export async function exportToLocal(
     );
     // Encrypted after compression (ciphertext does not compress), before the first byte is written anywhere.
     const sealed = encryptForStorage(stream, deps.encryption ?? NO_ENCRYPTION);
-    const key = `${baseName(filename)}${compression ? COMPRESSED_EXTENSIONS[compression] : '.json'}${sealed.keyId ? '.enc' : ''}`;
+    const extension = compression ? COMPRESSED_EXTENSIONS[compression] : '.json';
+    const key = `${baseName(filename)}${extension}${sealed.keyId ? '.enc' : ''}`;
     const digest = digesting(sealed.stream);
     const { stored, cloudCopy } = await storeFile(deps, key, digest.stream, cloud);
     const { sha256, bytes } = digest.result();
@@ -374,7 +379,10 @@ async function uploadCopy(deps: BackupRunDeps, storage: RecordStorage, size: num
   return { ...storage, cloud: cloudEntry(key, stored.location) };
 }
 
-/** Crash drills: hands the uploader all but the file's last piece, then stops at `upload.mid-chunk` (every part but the last sent). */
+/**
+ * Crash drills: hands the uploader all but the file's last piece, then stops at `upload.mid-chunk` (every part
+ * but the last sent).
+ */
 function stopBeforeLastPiece(deps: BackupRunDeps, body: Readable, size: number): Readable {
   async function* pass(): AsyncGenerator<Buffer> {
     let sent = 0;

@@ -111,7 +111,8 @@ export async function* exportSnapshot(
     yield Buffer.from(`${JSON.stringify(t.key)}:[\n`);
     const copy = client.query(
       copyStreams.to(
-        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM ${from(t.table)}) r) TO STDOUT ${COPY_FORMAT}`,
+        `COPY (SELECT ',' || row_to_json(r)::text FROM (SELECT ${select} FROM ${from(t.table)}) r) ` +
+          `TO STDOUT ${COPY_FORMAT}`,
       ),
     );
     let first = true;

@@ -43,7 +43,8 @@ export function checkStagedFile(file: StagedFile, appliedMigrations: Set<string>
   if (meta.schemaVersion && !appliedMigrations.has(meta.schemaVersion)) {
     throw new AppError(
       'UNSUPPORTED_BACKUP_VERSION',
-      `This backup was written by schema version ${meta.schemaVersion}, which this database does not have; upgrade the service (apply its migrations) before restoring it`,
+      `This backup was written by schema version ${meta.schemaVersion}, which this database does not have; ` +
+        'upgrade the service (apply its migrations) before restoring it',
     );
   }
   const problems: Problem[] = [];
@@ -74,7 +75,9 @@ function projection(c: ColumnInfo, defaultExpr: string | undefined, taggedJson: 
   const field = quoteLiteral(c.name);
   // `->>` turns an object or array into its JSON text, which any text column would take: casting the
   // jsonb itself to numeric fails for exactly those, and diagnoseCasts then names the value.
-  const scalar = `CASE WHEN jsonb_typeof(doc->${field}) IN ('object', 'array') THEN (doc->${field})::numeric::text ELSE doc->>${field} END`;
+  const scalar =
+    `CASE WHEN jsonb_typeof(doc->${field}) IN ('object', 'array') ` +
+    `THEN (doc->${field})::numeric::text ELSE doc->>${field} END`;
   const value = isJsonColumn(c) ? importJsonExpression(`doc->${field}`, c.type, taggedJson) : `(${scalar})::${c.type}`;
   return `CASE WHEN doc ? ${field} THEN ${value} ELSE ${defaultExpr ?? 'NULL'} END`;
 }
@@ -120,7 +123,10 @@ export interface TablePlan {
   finish: IndexStep[];
 }
 
-/** `PRIMARY KEY (…)` / `UNIQUE (…)` with nothing more, which `ADD CONSTRAINT … USING INDEX` reproduces exactly. */
+/**
+ * `PRIMARY KEY (…)` / `UNIQUE (…)` with nothing more, which `ADD CONSTRAINT … USING INDEX` reproduces
+ * exactly.
+ */
 const PLAIN_KEY = /^(PRIMARY KEY|UNIQUE) \([^()]*\)$/;
 
 /**

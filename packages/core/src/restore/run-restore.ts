@@ -28,7 +28,10 @@ export interface RestoreDeps extends BackupRunDeps {
   uploadDir: string;
   /** How long a restore can be undone (config UNDO_WINDOW_HOURS; default 24). */
   undoWindowHours?: number;
-  /** Typed tables from this many rows are loaded over two connections (default {@link SPLIT_COPY_MIN_ROWS}; tests lower it). */
+  /**
+   * Typed tables from this many rows are loaded over two connections (default {@link SPLIT_COPY_MIN_ROWS}; tests
+   * lower it).
+   */
   splitCopyMinRows?: number;
 }
 

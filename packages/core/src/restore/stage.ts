@@ -70,8 +70,8 @@ export interface StagedFile {
  *
  * `onTable` is called as soon as a table's rows are all in, so its conversion or indexing can start
  * on another connection while the file is still read. The file is read once: the checksum is
- * computed on the way and gzip or zstd is detected by its magic bytes (never by name or record). Structural problems, unknown tables
- * and a metadata version this service cannot read end in `INVALID_BACKUP_FILE` /
+ * computed on the way and gzip or zstd is detected by its magic bytes (never by name or record).
+ * Structural problems, unknown tables and a metadata version this service cannot read end in `INVALID_BACKUP_FILE` /
  * `UNSUPPORTED_BACKUP_VERSION` with the place of the first problem.
  */
 export async function stageFile(
@@ -126,7 +126,8 @@ export async function stageFile(
       if (inflated > limits.inflateSlackBytes && inflated > limits.maxInflateRatio * tally.bytes) {
         return done(
           new InflateLimitError(
-            `the ${compression} data inflates more than ${limits.maxInflateRatio} times (${inflated} bytes from ${tally.bytes}); refused as a likely ${compression} bomb`,
+            `the ${compression} data inflates more than ${limits.maxInflateRatio} times ` +
+              `(${inflated} bytes from ${tally.bytes}); refused as a likely ${compression} bomb`,
           ),
         );
       }

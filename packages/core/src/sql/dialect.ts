@@ -126,9 +126,12 @@ export async function moveTableToSchema(client: SqlRunner, table: string, schema
  */
 export function writeLogTriggerStatements(table: string, fn: string, name: (kind: string) => string): string[] {
   return [
-    `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${table} REFERENCING NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS o NEW TABLE AS n FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
-    `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${table} REFERENCING OLD TABLE AS o FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    `CREATE TRIGGER ${name('i')} AFTER INSERT ON ${table} REFERENCING NEW TABLE AS n ` +
+      `FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    `CREATE TRIGGER ${name('u')} AFTER UPDATE ON ${table} REFERENCING OLD TABLE AS o NEW TABLE AS n ` +
+      `FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
+    `CREATE TRIGGER ${name('d')} AFTER DELETE ON ${table} REFERENCING OLD TABLE AS o ` +
+      `FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
     `CREATE TRIGGER ${name('t')} BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION ${fn}()`,
   ];
 }
