@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   isAppError,
   isEncryptedBackup,
+  previewEntityRestore,
   readKeyId,
   rekeyBackups,
   runBackup,
@@ -149,6 +150,17 @@ describe('encryption at rest', () => {
     expect(report).toMatchObject({ ok: true, problems: [] });
     expect(checkOf(report, 'checksum')).toMatchObject({ ok: true });
     expect(checkOf(report, 'decrypt')).toMatchObject({ ok: true, details: 'key k1' });
+  });
+
+  it('previews an entity restore from it (its checksum is the stored, encrypted bytes)', async () => {
+    const { rows } = await db.pool.query<{ id: string }>('SELECT id FROM unions ORDER BY id LIMIT 1');
+    const preview = await previewEntityRestore(withKeys(keys(K1)), {
+      source: { kind: 'backup', backupId: made.id },
+      entityType: 'union',
+      entityId: rows[0]!.id,
+    });
+    expect(preview.mode).toBe('entity');
+    expect(preview.tables.length).toBeGreaterThan(0);
   });
 
   it('restores an uploaded encrypted file too (the header, not the name, says it is encrypted)', async () => {

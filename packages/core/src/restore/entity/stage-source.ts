@@ -73,9 +73,11 @@ export async function stageSource(
       // The fast reading only for a stored backup of ours whose checksum is checked below.
       const typed = (m: BackupMetadata | undefined) =>
         opened.expectedSha256 !== null && isCompleteExport(m, currentSchema);
-      const file = await stageFile(client, opened.stream, {
+      const staged = await stageFile(client, opened.stream, {
         schema,
         typed,
+        // `openSource` hashes the stored bytes (encrypted or not): the checksum is compared with those.
+        hash: false,
         onBytes: (bytes) =>
           onProgress({
             percent: opened.size ? Math.min(60, Math.floor((bytes / opened.size) * 60)) : 0,
@@ -91,6 +93,7 @@ export async function stageSource(
         }
         throw err;
       });
+      const file: StagedFile = { ...staged, sha256: opened.storedSha256() };
       if (opened.expectedSha256 && file.sha256 !== opened.expectedSha256)
         throw checksumMismatch(opened.expectedSha256, file.sha256);
       checkStagedFile(file, applied);
