@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -134,4 +134,47 @@ describe('scheduled backup', () => {
       );
     },
   );
+});
+
+describe('a retried job whose operation is already final', () => {
+  /** A `backup.verify` job for an operation that is already `status`, completed earlier by job `doneBy`. */
+  async function retryOf(status: 'completed' | 'failed', doneBy: 'this job' | 'another job') {
+    const jobId = randomUUID();
+    const completedAt = new Date(Date.now() - 60_000);
+    const op = await db.prisma.operation.create({
+      data: {
+        kind: 'verify',
+        status,
+        jobId: doneBy === 'this job' ? jobId : randomUUID(),
+        input: { backupId: randomUUID() },
+        result: { ok: true },
+        completedAt,
+      },
+    });
+    await producer.enqueue('backup.verify', { operationId: op.id, backupId: randomUUID() }, { jobId });
+    const job = await waitFor(async () => {
+      const found = await producer.queue(QUEUES.backup).getJob(jobId);
+      const state = await found?.getState();
+      return state === 'completed' || state === 'failed' ? { state, reason: found!.failedReason } : undefined;
+    });
+    const after = await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } });
+    return { job, before: op, after };
+  }
+
+  it('completes without running again when this same job completed it (its worker died after the write)', async () => {
+    const { job, before, after } = await retryOf('completed', 'this job');
+    expect(job.state).toBe('completed');
+    expect(after).toEqual(before);
+  });
+
+  it('fails as not waiting to run when another job finished it, or it failed', async () => {
+    for (const [status, doneBy] of [
+      ['completed', 'another job'],
+      ['failed', 'this job'],
+    ] as const) {
+      const { job, before, after } = await retryOf(status, doneBy);
+      expect(job).toMatchObject({ state: 'failed', reason: expect.stringMatching(/is not waiting to run/) });
+      expect(after).toEqual(before);
+    }
+  });
 });

@@ -65,15 +65,15 @@ export async function trackOperation<T extends object>(
   job: Job,
   operationId: string,
   run: (onProgress: (p: JobProgress) => void) => Promise<T>,
-): Promise<T> {
+  readStoredResult?: (stored: unknown) => T | undefined,
+): Promise<T | undefined> {
   // Only a queued (or retried) operation runs: one the API already reported failed, or one that
   // finished, is never run again behind the admin's back.
   const { count } = await deps.prisma.operation.updateMany({
     where: { id: operationId, status: { in: ['queued', 'running'] } },
     data: { status: 'running', attempts: job.attemptsMade + 1, startedAt: new Date(), error: null },
   });
-  if (count === 0)
-    throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
+  if (count === 0) return alreadyCompletedByThisJob(deps, job, operationId, readStoredResult);
   const onProgress = progressReporter(job, (p) =>
     deps.prisma.operation.update({ where: { id: operationId }, data: { progress: toJsonValue(p) } }),
   );
@@ -98,6 +98,29 @@ export async function trackOperation<T extends object>(
       }),
     );
   }
+}
+
+/**
+ * A retried job whose operation this same job already completed (its worker died after the `completed`
+ * write, during the handler's after-steps, or crash recovery finished it): nothing runs again, and the job
+ * completes rather than failing an operation that succeeded (which would also raise a false alert). Returns
+ * the stored result when the handler can read it, so its idempotent after-steps run again.
+ * @throws UnrecoverableError for an operation that is not waiting to run and was not completed by this job
+ */
+async function alreadyCompletedByThisJob<T>(
+  deps: Pick<WorkerDeps, 'prisma' | 'logger'>,
+  job: Job,
+  operationId: string,
+  readStoredResult: ((stored: unknown) => T | undefined) | undefined,
+): Promise<T | undefined> {
+  const op = await deps.prisma.operation.findUnique({
+    where: { id: operationId },
+    select: { status: true, jobId: true, result: true },
+  });
+  if (op?.status !== 'completed' || op.jobId !== job.id)
+    throw new UnrecoverableError(`Operation ${operationId} is not waiting to run (already finished or cancelled)`);
+  deps.logger.info({ operationId, jobId: job.id }, 'operation already completed by this job: not run again');
+  return readStoredResult?.(op.result);
 }
 
 /** Marks a backup record failed (last attempt) or back to queued (a retry follows), then rethrows. */

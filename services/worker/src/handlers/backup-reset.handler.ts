@@ -13,11 +13,13 @@ import { backupRunDeps } from './shared.js';
  */
 export async function handleBackupReset(job: Job<JobPayload<'backup.reset'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
-  const { generatedPassword, ...result } = await trackOperation(deps, job, operationId, (onProgress) =>
+  const outcome = await trackOperation(deps, job, operationId, (onProgress) =>
     runReset({ ...backupRunDeps(deps), superAdminPassword: deps.config.RESET_SUPERADMIN_PASSWORD }, operationId, {
       jobId: job.id!,
       onProgress,
     }),
   );
+  if (!outcome) return undefined;
+  const { generatedPassword, ...result } = outcome;
   return { ...result, passwordToClaim: generatedPassword !== undefined };
 }

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { analyzeRestoredTables, runRestore } from '@mp/core';
+import { analyzeRestoredTables, restoreResultSchema, runRestore } from '@mp/core';
 import type { JobPayload } from '@mp/jobs';
 import type { WorkerDeps } from '../deps.js';
 import { enqueuePreRestoreExport } from '../recovery.js';
@@ -13,12 +13,15 @@ import { restoreDeps } from './shared.js';
  */
 export async function handleBackupRestore(job: Job<JobPayload<'backup.restore'>>, deps: WorkerDeps) {
   const { operationId } = job.data;
-  const result = await trackOperation(deps, job, operationId, (onProgress) =>
-    runRestore(restoreDeps(deps), operationId, {
-      jobId: job.id!,
-      onProgress,
-    }),
+  const result = await trackOperation(
+    deps,
+    job,
+    operationId,
+    (onProgress) => runRestore(restoreDeps(deps), operationId, { jobId: job.id!, onProgress }),
+    (stored) => restoreResultSchema.safeParse(stored).data,
   );
+  if (!result) return undefined;
+  // Both steps are idempotent: a retry after a crash here runs them again.
   if (result.safetyBackup === 'pending') await enqueuePreRestoreExport(deps, operationId);
   // The operation is `completed` and maintenance off: the statistics come after, off the user's wait.
   await analyzeRestoredTables(deps, result);
