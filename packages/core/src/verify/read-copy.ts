@@ -44,13 +44,15 @@ class ReadFailure extends Error {}
  * and the schema version and counts the record holds) and `counts` (rows per table as the metadata
  * says). Never throws for a bad copy: each failure is a check with `ok: false` and its details.
  * A check that could not run (nothing decompressed, nothing to count) is left out, never passed.
- * Trap: when the content breaks part way, the copy is read a second time for its checksum.
+ * Trap: when the content breaks part way, the copy is read a second time for its checksum; a copy that
+ * leaves this product's line layout part way is read again through the structural scan for its problems.
  */
 export async function readBackCopy(
   storage: StorageSet,
   expected: ExpectedFile,
   copy: StoredCopy,
   keyring: Keyring = new Map(),
+  opts: { lineLayout?: boolean } = {},
 ): Promise<CopyReport> {
   const checks: CheckResult[] = [];
   const done = (): CopyReport => ({ copy: copy.location, ok: checks.every((c) => c.ok), checks });
@@ -71,7 +73,7 @@ export async function readBackCopy(
       throw new ReadFailure(reasonOf(err));
     }
   }
-  const content = new ContentSink();
+  const content = new ContentSink(opts.lineLayout ?? true);
   let failure: unknown;
   let compression: Compression | null = null;
   const decompress = decompressing((kind) => (compression = kind));
@@ -85,6 +87,12 @@ export async function readBackCopy(
   if (failure instanceof ReadFailure) {
     checks.push({ name: 'readable', ok: false, details: failure.message });
     return done();
+  }
+  if (failure instanceof ScanError && content.readLineByLine) {
+    // It starts in this product's layout and departs from it part way (edited, or not written by us): read
+    // it again through the structural scan, which names what is wrong with the document itself (a row
+    // count, a value) rather than the first line out of place. Only damaged copies pay for the second read.
+    return readBackCopy(storage, expected, copy, keyring, { lineLayout: false });
   }
   let { sha256, bytes } = tally.result();
   if (failure !== undefined) {
@@ -164,6 +172,15 @@ class ContentSink extends Writable {
   metadata: BackupMetadata | undefined;
   private readonly scanned = new Map<string, number>();
 
+  constructor(private readonly lineLayout: boolean) {
+    super();
+  }
+
+  /** True when the document is being checked line by line in this product's layout. */
+  get readLineByLine(): boolean {
+    return this.layout !== undefined;
+  }
+
   get counts(): Map<string, number> {
     return this.layout ? this.layout.counts : this.scanned;
   }
@@ -203,7 +220,7 @@ class ContentSink extends Writable {
     const all = Buffer.concat(this.head);
     this.head = [];
     const nl = all.indexOf(NEWLINE);
-    const ours = nl >= 0 ? ourLayoutMetadata(all.toString('utf8', 0, nl)) : undefined;
+    const ours = nl >= 0 && this.lineLayout ? ourLayoutMetadata(all.toString('utf8', 0, nl)) : undefined;
     if (ours !== undefined) {
       this.metadata = readMetadata(ours);
       this.layout = new LayoutChecker(nl + 1);
