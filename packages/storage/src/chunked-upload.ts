@@ -9,11 +9,16 @@ export interface PartRange {
   uploadId: string;
 }
 
-export type SendPart<T> = (part: Buffer, range: PartRange | undefined) => Promise<T>;
+/**
+ * Sends one part, given as the pieces it was read in (never joined into one buffer, which would hold the part
+ * twice) and their total length.
+ */
+export type SendPart<T> = (pieces: readonly Buffer[], size: number, range: PartRange | undefined) => Promise<T>;
 
 /**
  * Reads `body` and sends it in parts of exactly `chunkSize` bytes (the last one shorter), one request
- * at a time, awaiting each before reading on, so memory holds about one part whatever the body's size.
+ * at a time, awaiting each before reading on, so memory holds about one part whatever the body's size (the
+ * part is handed over as the pieces read, views of the body's own chunks, not copied).
  * A body of at most `chunkSize` bytes goes as one plain request without range headers. Resolves with
  * the answer to the last part and the byte count. A failing part stops the upload and destroys `body`.
  */
@@ -29,17 +34,18 @@ export async function uploadInParts<T>(
   let sentParts = 0;
 
   const flush = (isLast: boolean): Promise<T> => {
-    const part = Buffer.concat(pending, pendingBytes);
+    const part = pending;
+    const size = pendingBytes;
     pending = [];
     pendingBytes = 0;
     const first = offset;
-    offset += part.length;
+    offset += size;
     const single = isLast && sentParts === 0;
     sentParts += 1;
     const range = single
       ? undefined
       : { contentRange: `bytes ${first}-${offset - 1}/${isLast ? offset : -1}`, uploadId };
-    return send(part, range);
+    return send(part, size, range);
   };
 
   for await (const data of body) {
