@@ -5,10 +5,8 @@ import { uploadInParts, type PartRange } from './chunked-upload.js';
 /** Records what would be sent; answers each part with its index. */
 function recorder() {
   const sent: Array<{ bytes: string; range: PartRange | undefined }> = [];
-  const send = async (part: readonly Buffer[], size: number, range: PartRange | undefined): Promise<number> => {
-    const bytes = Buffer.concat(part).toString();
-    expect(bytes.length).toBe(size);
-    sent.push({ bytes, range });
+  const send = async (part: Buffer, range: PartRange | undefined): Promise<number> => {
+    sent.push({ bytes: part.toString(), range });
     return sent.length;
   };
   return { sent, send };
@@ -46,25 +44,29 @@ describe('uploadInParts', () => {
     expect(sent.map((s) => s.range?.contentRange)).toEqual(['bytes 0-3/-1', 'bytes 4-7/8']);
   });
 
-  it('hands each part over as views of the chunks read, without copying, the last part short', async () => {
+  it('cuts exact parts into one reused buffer of chunkSize, the last part short', async () => {
     const chunks = [Buffer.alloc(3000, 1), Buffer.alloc(5000, 2), Buffer.alloc(4500, 3)];
-    const parts: Array<{ pieces: readonly Buffer[]; size: number; range: string | undefined }> = [];
-    const out = await uploadInParts(Readable.from(chunks), 4096, async (pieces, size, range) => {
-      parts.push({ pieces, size, range: range?.contentRange });
+    const parts: Array<{ buffer: ArrayBufferLike; size: number; sum: number; range: string | undefined }> = [];
+    const out = await uploadInParts(Readable.from(chunks), 4096, async (part, range) => {
+      parts.push({
+        buffer: part.buffer,
+        size: part.length,
+        sum: part.reduce((n, b) => n + b, 0),
+        range: range?.contentRange,
+      });
       return parts.length;
     });
     expect(out).toEqual({ result: 4, size: 12_500 });
-    expect(parts.map((p) => [p.size, p.range])).toEqual([
-      [4096, 'bytes 0-4095/-1'],
-      [4096, 'bytes 4096-8191/-1'],
-      [4096, 'bytes 8192-12287/-1'],
-      [212, 'bytes 12288-12499/12500'],
+    expect(parts.map((p) => [p.size, p.sum, p.range])).toEqual([
+      [4096, 3000 * 1 + 1096 * 2, 'bytes 0-4095/-1'],
+      [4096, 4096 * 2, 'bytes 4096-8191/-1'],
+      [4096, (5000 - 1096 - 4096) * 2 + (4096 - 192) * 3, 'bytes 8192-12287/-1'],
+      [212, 212 * 3, 'bytes 12288-12499/12500'],
     ]);
-    for (const p of parts) expect(p.pieces.reduce((n, b) => n + b.length, 0)).toBe(p.size);
-    // Every piece shares memory with a chunk of the body: nothing was copied into a part-sized buffer.
-    const owners = new Set<ArrayBufferLike>(chunks.map((c) => c.buffer));
-    for (const p of parts) for (const piece of p.pieces) expect(owners.has(piece.buffer)).toBe(true);
-    expect(parts[0]?.pieces.map((b) => b.length)).toEqual([3000, 1096]);
+    // One part buffer for the whole upload, none of the body's own chunks kept.
+    expect(new Set(parts.map((p) => p.buffer)).size).toBe(1);
+    expect(parts[0]?.buffer.byteLength).toBe(4096);
+    for (const c of chunks) expect(parts[0]?.buffer).not.toBe(c.buffer);
   });
 
   it('stops at a failing part and destroys the body', async () => {

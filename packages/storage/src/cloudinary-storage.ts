@@ -110,10 +110,10 @@ export function createCloudinaryStorage(
     return sdk().utils.private_download_url(publicIdOf(key), '', options);
   };
 
-  // Each piece is written to the SDK's request stream as the socket takes it (no part-sized copy is made).
+  // `part` is reused for the next part once this one has its answer (chunked-upload.ts), so nothing keeps it.
   const sendPart =
     (publicId: string, key: string) =>
-    (pieces: readonly Buffer[], _size: number, range: PartRange | undefined): Promise<UploadAnswer> =>
+    (part: Buffer, range: PartRange | undefined): Promise<UploadAnswer> =>
       new Promise((resolve, reject) => {
         let settled = false;
         const options = {
@@ -128,20 +128,7 @@ export function createCloudinaryStorage(
           if (err || !result) reject(fail('upload', err ?? 'empty answer'));
           else resolve(result as UploadAnswer);
         });
-        let next = 0;
-        const writeOn = (): void => {
-          while (next < pieces.length) {
-            // A refused request answers through the callback; the rest of the part is not written.
-            if (settled) return;
-            const piece = pieces[next++] as Buffer;
-            if (!stream.write(piece)) {
-              stream.once('drain', writeOn);
-              return;
-            }
-          }
-          stream.end();
-        };
-        writeOn();
+        stream.end(part);
       });
 
   return {
