@@ -53,7 +53,7 @@ export const storageEnv = z.object({
   UPLOAD_DIR: z.string().min(1).default('.data/uploads'),
   CLOUDINARY_FOLDER: z.string().default('backups'),
   CLOUDINARY_URL_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
-  CLOUDINARY_CHUNK_MB: z.coerce.number().int().min(5).max(94).default(20),
+  CLOUDINARY_CHUNK_MB: z.coerce.number().int().min(5).max(94).default(6),
 });
 
 /** The time zone scheduled backups run in; the API (PUT schedule) and the worker must agree. */

@@ -44,6 +44,31 @@ describe('uploadInParts', () => {
     expect(sent.map((s) => s.range?.contentRange)).toEqual(['bytes 0-3/-1', 'bytes 4-7/8']);
   });
 
+  it('cuts exact parts into one reused buffer of chunkSize, the last part short', async () => {
+    const chunks = [Buffer.alloc(3000, 1), Buffer.alloc(5000, 2), Buffer.alloc(4500, 3)];
+    const parts: Array<{ buffer: ArrayBufferLike; size: number; sum: number; range: string | undefined }> = [];
+    const out = await uploadInParts(Readable.from(chunks), 4096, async (part, range) => {
+      parts.push({
+        buffer: part.buffer,
+        size: part.length,
+        sum: part.reduce((n, b) => n + b, 0),
+        range: range?.contentRange,
+      });
+      return parts.length;
+    });
+    expect(out).toEqual({ result: 4, size: 12_500 });
+    expect(parts.map((p) => [p.size, p.sum, p.range])).toEqual([
+      [4096, 3000 * 1 + 1096 * 2, 'bytes 0-4095/-1'],
+      [4096, 3904 * 2 + 192 * 3, 'bytes 4096-8191/-1'],
+      [4096, 4096 * 3, 'bytes 8192-12287/-1'],
+      [212, 212 * 3, 'bytes 12288-12499/12500'],
+    ]);
+    // One part buffer for the whole upload, none of the body's own chunks kept.
+    expect(new Set(parts.map((p) => p.buffer)).size).toBe(1);
+    expect(parts[0]?.buffer.byteLength).toBe(4096);
+    for (const c of chunks) expect(parts[0]?.buffer).not.toBe(c.buffer);
+  });
+
   it('stops at a failing part and destroys the body', async () => {
     const body = pieces('abcdefghij');
     let calls = 0;

@@ -9,11 +9,18 @@ export interface PartRange {
   uploadId: string;
 }
 
+/**
+ * Sends one part. `part` is a view of the upload's one part buffer, overwritten by the next part: it must not
+ * be used once the returned promise settles (an HTTP request has sent every byte once it has its answer).
+ */
 export type SendPart<T> = (part: Buffer, range: PartRange | undefined) => Promise<T>;
 
 /**
  * Reads `body` and sends it in parts of exactly `chunkSize` bytes (the last one shorter), one request
- * at a time, awaiting each before reading on, so memory holds about one part whatever the body's size.
+ * at a time, awaiting each before reading on. Every part is copied into one buffer of `chunkSize` bytes,
+ * allocated once per upload and reused: the body's chunks are let go at once (they die young, like those
+ * of a local write) instead of living as long as a part takes to send, which got them promoted and left
+ * tens of MB of dead Buffers waiting for a full GC. So memory holds one part whatever the body's size.
  * A body of at most `chunkSize` bytes goes as one plain request without range headers. Resolves with
  * the answer to the last part and the byte count. A failing part stops the upload and destroys `body`.
  */
@@ -23,23 +30,22 @@ export async function uploadInParts<T>(
   send: SendPart<T>,
 ): Promise<{ result: T; size: number }> {
   const uploadId = randomBytes(16).toString('hex');
-  let pending: Buffer[] = [];
+  let part: Buffer | undefined;
   let pendingBytes = 0;
   let offset = 0;
   let sentParts = 0;
 
   const flush = (isLast: boolean): Promise<T> => {
-    const part = Buffer.concat(pending, pendingBytes);
-    pending = [];
+    const bytes = part ? part.subarray(0, pendingBytes) : Buffer.alloc(0);
     pendingBytes = 0;
     const first = offset;
-    offset += part.length;
+    offset += bytes.length;
     const single = isLast && sentParts === 0;
     sentParts += 1;
     const range = single
       ? undefined
       : { contentRange: `bytes ${first}-${offset - 1}/${isLast ? offset : -1}`, uploadId };
-    return send(part, range);
+    return send(bytes, range);
   };
 
   for await (const data of body) {
@@ -47,13 +53,15 @@ export async function uploadInParts<T>(
     // Strictly greater: a full part is sent only once a byte beyond it exists, so the last part is never empty.
     while (pendingBytes + chunk.length > chunkSize) {
       const take = chunkSize - pendingBytes;
-      pending.push(chunk.subarray(0, take));
+      part ??= Buffer.allocUnsafeSlow(chunkSize);
+      chunk.copy(part, pendingBytes, 0, take);
       pendingBytes += take;
       chunk = chunk.subarray(take);
       await flush(false);
     }
     if (chunk.length > 0) {
-      pending.push(chunk);
+      part ??= Buffer.allocUnsafeSlow(chunkSize);
+      chunk.copy(part, pendingBytes);
       pendingBytes += chunk.length;
     }
   }
