@@ -6,17 +6,12 @@ import { describeStages, exportThroughWorker, type CaseContext } from './context
 
 const MB = 1024 * 1024;
 
-/**
- * `pg_dump -Fc --schema=public` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the
- * worker. Only `public`, where the live tables are: the restore case's restore points (`mp_restore_point_*`,
- * kept for undo in the same database) would otherwise double the dump, and `pg_restore` with it, from the
- * second run on.
- */
+/** `pg_dump -Fc` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the worker. */
 export async function dumpReference(
   ctx: CaseContext,
 ): Promise<{ path: string; wallS: number; bytes: number; peakRss: number }> {
   const file = path.join(ctx.h.outDir, `dump-${ctx.run}.fc`);
-  const run = await runMeasured('pg_dump', ['-Fc', '--schema=public', '-f', file, `--dbname=${ctx.work.url}`]);
+  const run = await runMeasured('pg_dump', ['-Fc', '-f', file, `--dbname=${ctx.work.url}`]);
   return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss };
 }
 
