@@ -99,6 +99,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     if (!safety?.completedAt) throw new Error('the restore reported no completed pre-restore file');
     const analyzeMs = await analyzeTime(worker.logFile);
     const peak = worker.memory();
+    await dropRestorePoint(ctx, token, opId);
     measured = {
       totalS: (seenAt - t0) / 1000,
       safetyS: (safety.completedAt.getTime() - safety.createdAt.getTime()) / 1000,
@@ -181,6 +182,24 @@ async function analyzeTime(logFile: string): Promise<number | null> {
       if (typeof ms === 'number') return ms;
     }
     if (Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * Drops the restore point the measured restore kept for undo, the way an operator does (DELETE through the
+ * API, the worker drops it with its write-log triggers), and waits until it is gone: otherwise the next run's
+ * `pg_dump` reference, and its `pg_restore`, would carry twice the data.
+ */
+async function dropRestorePoint(ctx: CaseContext, token: string, operationId: string): Promise<void> {
+  await callApi(ctx.api, 'DELETE', `/api/backup/restore/${operationId}/restore-point`, { token, expect: 202 });
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const left = await withClient(ctx.work.url, (c) =>
+      c.query<{ n: string }>(`SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'mp\\_restore\\_point\\_%'`),
+    ).then((r) => Number(r.rows[0]?.n ?? 0));
+    if (left === 0) return;
+    if (Date.now() > deadline) throw new Error('the restore point was not dropped within 10 minutes');
     await new Promise((r) => setTimeout(r, 250));
   }
 }

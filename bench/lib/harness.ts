@@ -147,7 +147,7 @@ export const baseUrl = (api: Service) => `http://127.0.0.1:${api.port}`;
 /** Calls the API; throws with the answer unless the status is `expect`. Returns `data`. */
 export async function callApi<T>(
   api: Service,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   url: string,
   opts: { token?: string; body?: unknown; expect?: number } = {},
 ): Promise<T> {
