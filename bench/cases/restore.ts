@@ -99,7 +99,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     if (!safety?.completedAt) throw new Error('the restore reported no completed pre-restore file');
     const analyzeMs = await analyzeTime(worker.logFile);
     const peak = worker.memory();
-    await dropRestorePoint(ctx, token, opId);
+    await dropRestorePoint(ctx, opId);
     measured = {
       totalS: (seenAt - t0) / 1000,
       safetyS: (safety.completedAt.getTime() - safety.createdAt.getTime()) / 1000,
@@ -191,7 +191,9 @@ async function analyzeTime(logFile: string): Promise<number | null> {
  * API, the worker drops it with its write-log triggers), and waits until it is gone: otherwise the next run's
  * `pg_dump` reference, and its `pg_restore`, would carry twice the data.
  */
-async function dropRestorePoint(ctx: CaseContext, token: string, operationId: string): Promise<void> {
+async function dropRestorePoint(ctx: CaseContext, operationId: string): Promise<void> {
+  // The restore logged everyone out: a new session.
+  const token = await login(ctx.h, ctx.api);
   await callApi(ctx.api, 'DELETE', `/api/backup/restore/${operationId}/restore-point`, { token, expect: 202 });
   const deadline = Date.now() + 600_000;
   for (;;) {
