@@ -7,6 +7,23 @@ import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
 import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
 
+/** How long a restore or reset waits for the live-tables lock before saying another one holds it. */
+const LOCK_GRACE_MS = 3_000;
+
+/**
+ * Tries the {@link LIVE_TABLES_LOCK} for {@link LOCK_GRACE_MS}. A run that failed closes its connection
+ * instead of unlocking (it may be mid-COPY), and PostgreSQL frees the lock only once that backend has
+ * exited, a moment later: without the grace, the next restore could be refused by a run already over.
+ */
+async function lockWithinGrace(client: pg.PoolClient): Promise<boolean> {
+  const deadline = Date.now() + LOCK_GRACE_MS;
+  for (;;) {
+    if (await tryLockForSession(client, LIVE_TABLES_LOCK)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /**
  * Runs `fn` on a dedicated connection that holds the {@link LIVE_TABLES_LOCK}, with maintenance
  * mode on. Maintenance is turned off afterwards whatever happens (a crash leaves it on; the worker
@@ -21,7 +38,7 @@ export async function withExclusiveMaintenance<T>(
   const client = await deps.pool.connect();
   let broken: Error | undefined;
   try {
-    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK)))
+    if (!(await lockWithinGrace(client)))
       throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
     await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
     try {
