@@ -224,7 +224,10 @@ describe('PostgreSQL restarted mid-export', () => {
     await postgres.restart();
     await locker.end().catch(() => {});
 
-    const final = await waitForJob(api, token, backupId, { timeoutMs: 60_000 });
+    const final = await waitForJob(api, token, backupId, { timeoutMs: 60_000 }).catch((err: Error) => {
+      // The worker's own account of the attempts is what tells a hang from a slow retry.
+      throw new Error(`${err.message}\nworker log (last 6,000 characters):\n${worker.output().slice(-6_000)}`);
+    });
     expect(final.state).toBe('completed');
     const record = await prisma.backupRecord.findUniqueOrThrow({ where: { id: backupId } });
     expect([record.status, record.attempts]).toEqual(['completed', 2]);

@@ -77,24 +77,34 @@ export async function waitForJob(
   opts: { relogin?: () => Promise<string>; timeoutMs?: number } = {},
 ) {
   let current = token;
-  return waitFor(
-    async () => {
-      const res = await client(api, current).json<{
-        state: string;
-        error?: string;
-        result?: Record<string, unknown>;
-        progress?: unknown;
-      }>('GET', `/api/backup/jobs/${jobId}`);
-      if (res.status === 401 && opts.relogin) {
-        current = await opts.relogin();
-        return undefined;
-      }
-      const state = res.body.data?.state;
-      return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
-    },
-    opts.timeoutMs ?? 60_000,
-    150,
-  );
+  // What the API last answered, so a timeout says where the job stood (the state, its progress, its error).
+  let last: unknown = 'no answer yet';
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  try {
+    return await waitFor(
+      async () => {
+        const res = await client(api, current).json<{
+          state: string;
+          error?: string;
+          result?: Record<string, unknown>;
+          progress?: unknown;
+        }>('GET', `/api/backup/jobs/${jobId}`);
+        last = { status: res.status, body: res.body };
+        if (res.status === 401 && opts.relogin) {
+          current = await opts.relogin();
+          return undefined;
+        }
+        const state = res.body.data?.state;
+        return state === 'completed' || state === 'failed' || state === 'partial' ? res.body.data : undefined;
+      },
+      timeoutMs,
+      150,
+    );
+  } catch (err) {
+    throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms; last answer: ${JSON.stringify(last)}`, {
+      cause: err,
+    });
+  }
 }
 
 /** A database, API and worker processes, and an admin, for one end-to-end test file. */
