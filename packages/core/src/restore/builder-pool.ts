@@ -21,6 +21,11 @@ export class BuilderPool {
     this.ended = Promise.all(clients.map((c) => this.loop(c))).then(() => {});
   }
 
+  /** Tasks queued and not yet started. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   push(task: Task): void {
     this.queue.push(task);
     this.wake();

@@ -358,6 +358,7 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     }
     throw err;
   });
+  job.builds.fileRead();
   // The checksum is that of the stored bytes (encrypted ones for an encrypted file), not of the plaintext read.
   const storedSha256 = opened.storedSha256();
   if (opened.expectedSha256 && storedSha256 !== opened.expectedSha256)

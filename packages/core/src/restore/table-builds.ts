@@ -4,6 +4,7 @@ import { isAppError } from '../errors.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
 import { reachFailpoint } from '../failpoints.js';
 import { addForeignKeys, buildIndex, finishTable, planTable, type BuiltTable } from './build.js';
+import { allowIndexBuildWorkers } from '../sql/dialect.js';
 import { BuilderPool } from './builder-pool.js';
 import { invalidBackup, type Problem } from './problems.js';
 
@@ -22,6 +23,10 @@ export class TableBuilds {
   private readonly built: BuiltTable[] = [];
   /** Foreign keys already added (or being added), so two connections never add the same one. */
   private readonly claimed = new Set<string>();
+  /** Set once the file is read: from then on the builds alone compete for the cores. */
+  private readDone = false;
+  /** The parallel workers each connection's builds may use now (0 until the file is read). */
+  private readonly workers = new Map<pg.PoolClient, number>();
 
   constructor(
     private readonly deps: TableBuildsDeps,
@@ -40,6 +45,14 @@ export class TableBuilds {
     // Outcomes are collected with allSettled; until then a rejection is not unhandled.
     build.catch(() => {});
     this.builds.push(build);
+  }
+
+  /**
+   * The file is read: no COPY competes for the cores any more. From now on an index build that starts
+   * with no other build queued behind it (a builder would otherwise sit idle) may use one parallel worker.
+   */
+  fileRead(): void {
+    this.readDone = true;
   }
 
   /**
@@ -86,6 +99,7 @@ export class TableBuilds {
           if (failed) return;
           try {
             await reachFailpoint(this.deps, 'restore.building');
+            await this.useIdleCore(c);
             await buildIndex(c, this.schema, plan, step);
           } catch (err) {
             failed = true;
@@ -102,6 +116,18 @@ export class TableBuilds {
       await addForeignKeys(c, this.schema, this.built, { claimed: this.claimed, final: false });
       return built;
     });
+  }
+
+  /**
+   * During the read the builders share the cores with the COPY backends, so each builds alone. After it,
+   * a build with nothing queued behind it leaves another builder idle (the tail of the restore): that one
+   * may take PostgreSQL's parallel worker, so the last big indexes use both cores.
+   */
+  private async useIdleCore(c: pg.PoolClient): Promise<void> {
+    const workers = this.readDone && this.pool.queued < this.clients.length - 1 ? 1 : 0;
+    if ((this.workers.get(c) ?? 0) === workers) return;
+    await allowIndexBuildWorkers(c, workers);
+    this.workers.set(c, workers);
   }
 }
 

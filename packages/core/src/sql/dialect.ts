@@ -153,6 +153,17 @@ export async function buildIndexesSerially(client: SqlRunner): Promise<void> {
   await client.query('SET max_parallel_maintenance_workers = 0');
 }
 
+/**
+ * Lets PostgreSQL give the next index builds on this connection up to `workers` parallel workers
+ * (`SET max_parallel_maintenance_workers`; 0 is {@link buildIndexesSerially}): for builds that would
+ * otherwise leave a core idle. It decides the number from the table's size.
+ * CockroachDB: not needed (see {@link buildIndexesSerially}).
+ */
+export async function allowIndexBuildWorkers(client: SqlRunner, workers: number): Promise<void> {
+  if (!Number.isInteger(workers) || workers < 0) throw new Error(`invalid worker count ${workers}`);
+  await client.query(`SET max_parallel_maintenance_workers = ${workers}`);
+}
+
 /** Undoes {@link buildIndexesSerially} on a connection going back to the pool (`RESET`). */
 export async function resetIndexBuildParallelism(client: SqlRunner): Promise<void> {
   await client.query('RESET max_parallel_maintenance_workers');

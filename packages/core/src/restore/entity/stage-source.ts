@@ -93,6 +93,7 @@ export async function stageSource(
         }
         throw err;
       });
+      builds.fileRead();
       const file: StagedFile = { ...staged, sha256: opened.storedSha256() };
       if (opened.expectedSha256 && file.sha256 !== opened.expectedSha256)
         throw checksumMismatch(opened.expectedSha256, file.sha256);
