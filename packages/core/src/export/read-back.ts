@@ -40,9 +40,9 @@ export async function readBackCopies(
 ): Promise<ReadBackOutcome> {
   const started = Date.now();
   const copies = copiesOf({ storage });
-  const reports = [];
   const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
-  for (const copy of copies) reports.push(await readBackCopy(deps.storage, expected, copy, keyring));
+  // Side by side (`both`): the cloud copy's download and inflation overlap the local copy's checks.
+  const reports = await Promise.all(copies.map((copy) => readBackCopy(deps.storage, expected, copy, keyring)));
   const readMs = Date.now() - started;
   // PostgreSQL computed them in the export's snapshot while the copies were read; rejects if they failed.
   const snapshotWarnings = await opts.snapshotWarnings;
