@@ -49,8 +49,11 @@ async function armed(
   return proc;
 }
 
-/** Waits for the process's `failpoint` log line, then kills it with SIGKILL: exactly at that point. */
-async function killAt(proc: ServiceProcess, point: string): Promise<void> {
+/**
+ * Waits for the process's `failpoint` log line, then kills it with SIGKILL: exactly at that point. `inspect`
+ * runs in between, while the process holds whatever it holds there.
+ */
+async function killAt(proc: ServiceProcess, point: string, inspect?: () => Promise<void>): Promise<void> {
   const reached = () =>
     proc
       .output()
@@ -59,6 +62,7 @@ async function killAt(proc: ServiceProcess, point: string): Promise<void> {
   await waitFor(async () => reached(), 60_000, 25).catch(() => {
     throw new Error(`${proc.kind} never reached ${point}:\n${proc.output().slice(-3000)}`);
   });
+  await inspect?.();
   expect(await proc.kill('SIGKILL')).toBeNull();
 }
 
@@ -213,6 +217,70 @@ describe('worker killed during a backup', () => {
     },
     DRILL_MS,
   );
+
+  it(
+    'with the cloud upload beside the export: the killed upload never becomes an object; the retry stores one ' +
+      'whole copy in each place',
+    async () => {
+      // Uncompressed, so the file spans two 5 MB parts: the export is still writing when the first is stored.
+      const worker = await armed('worker', 'upload.overlap', { COMPRESS_THRESHOLD_BYTES: '1000000000' });
+      cloud.resetStats();
+      const assetsBefore = cloud.resources().map((r) => r.assetId);
+      const { jobId, backupId } = await createBackup({ includeAuditLogs: true, location: 'both' });
+      await killAt(worker, 'upload.overlap');
+      const killedParts = cloud.requests.filter((r) => r.action === 'upload');
+      // One part stored, not the last (`/-1`: the total is sent only with the last part).
+      expect(killedParts.map((r) => [r.status, r.contentRange?.endsWith('/-1')])).toEqual([[200, true]]);
+      // Killed mid-export: the local file is still temporary, nothing is recorded, no object was made.
+      expect(await temporaries()).toHaveLength(1);
+      expect(cloud.resources().map((r) => r.assetId)).toEqual(assetsBefore);
+      expect(await record(backupId)).toMatchObject({ status: 'running', checksum: null });
+      expect((await client(api(), await token()).raw(`/api/backup/download/${backupId}`)).status).toBe(409);
+
+      await stack.restartWorker();
+      const done = await waitForJob(api(), await token(), jobId, { timeoutMs: 90_000 });
+      expect(done.state).toBe('completed');
+      const stored = await record(backupId);
+      // The retry exported again (compressed: the restarted worker has the default threshold) and uploaded that
+      // file afresh, never continuing the killed upload, which stays unfinished and is no object.
+      const retried = cloud.requests.slice(killedParts.length).filter((r) => r.action === 'upload');
+      expect(retried.length).toBeGreaterThan(0);
+      expect(retried.every((r) => r.status === 200 && r.uploadId !== killedParts[0]!.uploadId)).toBe(true);
+      const added = cloud.resources().filter((r) => !assetsBefore.includes(r.assetId));
+      expect(
+        added.map((r) => ({ publicId: r.publicId, bytes: r.bytes, sha256: r.sha256, assetId: r.assetId })),
+      ).toEqual([
+        {
+          publicId: `backups/${stored.filename}`,
+          bytes: Number(stored.fileSize),
+          sha256: stored.checksum,
+          assetId: stored.cloudinaryAssetId,
+        },
+      ]);
+      // Every object in the cloud is one the product knows about.
+      const known = await db.prisma.backupRecord.findMany({ where: { cloudinaryAssetId: { not: null } } });
+      expect(
+        cloud
+          .resources()
+          .map((r) => r.assetId)
+          .sort(),
+      ).toEqual(known.map((r) => r.cloudinaryAssetId).sort());
+      const base = stored.filename.replace(/\.json(\.gz|\.zst)?(\.enc)?$/, '');
+      expect((await readdir(env.backupDir)).filter((f) => f.startsWith(base))).toEqual([stored.filename]);
+      expect(stored.verification).toMatchObject({
+        ok: true,
+        trigger: 'read-back',
+        copies: [{ ok: true }, { ok: true }],
+        problems: [],
+      });
+      await expectSettled();
+      console.info(
+        `overlap drill: killed after ${killedParts.length} part(s) stored mid-export; the retry sent ` +
+          `${retried.length} request(s) for ${stored.fileSize} bytes`,
+      );
+    },
+    DRILL_MS,
+  );
 });
 
 describe('worker killed during a restore', () => {
@@ -229,17 +297,34 @@ describe('worker killed during a restore', () => {
     await db.pool.query(`DELETE FROM repayments WHERE id IN (SELECT id FROM repayments ORDER BY id LIMIT 5)`);
   }, 120_000);
 
-  it.each(['restore.staging', 'restore.building', 'restore.swap'])(
+  /** COPY statements running on the test database (a split table is loaded by two). */
+  const copiesRunning = async () =>
+    (
+      await db.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' ` +
+          `AND query LIKE 'COPY %FROM STDIN%'`,
+      )
+    ).rows[0]!.n;
+
+  it.each<[string, Record<string, string>]>([
+    ['restore.staging', {}],
+    // A low threshold splits the demo's tables over two COPY connections; killed while both COPYs run.
+    ['restore.split-copy', { SPLIT_COPY_MIN_ROWS: '50' }],
+    ['restore.building', {}],
+    ['restore.swap', {}],
+  ])(
     'at %s: fails with a reason, data and maintenance as before',
-    async (point) => {
+    async (point, extra) => {
       const before = await tableHashes(db.pool, TABLES);
-      const worker = await armed('worker', point);
+      const worker = await armed('worker', point, extra);
       const res = await client(api(), await token()).json<{ jobId: string }>('POST', '/api/backup/restore', {
         backupId,
         skipSafetyBackup: true,
       });
       expect(res.status).toBe(202);
-      await killAt(worker, point);
+      await killAt(worker, point, async () => {
+        if (point === 'restore.split-copy') expect(await copiesRunning()).toBe(2);
+      });
       const during = await client(api(), await token()).json<{ maintenance: { active: boolean } }>(
         'GET',
         '/api/system/status',

@@ -93,7 +93,9 @@ export const encryptionEnv = z.object({
 export const FAILPOINT_NAMES = [
   'export.mid-table',
   'upload.mid-chunk',
+  'upload.overlap',
   'restore.staging',
+  'restore.split-copy',
   'restore.building',
   'restore.swap',
   'restore.after-swap',

@@ -106,6 +106,11 @@ export const workerEnvSchema = databaseEnv
      * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
      * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
      */
+    /**
+     * Typed tables of a restore with at least this many rows (by the file's metadata) are loaded over two COPY
+     * connections instead of one (docs/benchmarks.md has the measured choice).
+     */
+    SPLIT_COPY_MIN_ROWS: z.coerce.number().int().min(1).default(100_000),
     UNDO_WINDOW_HOURS: z.coerce
       .number()
       .min(0)

@@ -69,6 +69,19 @@ describe('uploadInParts', () => {
     for (const c of chunks) expect(parts[0]?.buffer).not.toBe(c.buffer);
   });
 
+  it('awaits afterPart after each part but the last has its answer, before reading on', async () => {
+    const { sent, send } = recorder();
+    const seen: Array<{ stored: number; partsSent: number }> = [];
+    const out = await uploadInParts(pieces('abc', 'defghij', 'k'), 4, send, async (stored) => {
+      seen.push({ stored, partsSent: sent.length });
+    });
+    expect(out).toEqual({ result: 3, size: 11 });
+    expect(seen).toEqual([
+      { stored: 4, partsSent: 1 },
+      { stored: 8, partsSent: 2 },
+    ]);
+  });
+
   it('stops at a failing part and destroys the body', async () => {
     const body = pieces('abcdefghij');
     let calls = 0;

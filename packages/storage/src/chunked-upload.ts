@@ -23,11 +23,13 @@ export type SendPart<T> = (part: Buffer, range: PartRange | undefined) => Promis
  * tens of MB of dead Buffers waiting for a full GC. So memory holds one part whatever the body's size.
  * A body of at most `chunkSize` bytes goes as one plain request without range headers. Resolves with
  * the answer to the last part and the byte count. A failing part stops the upload and destroys `body`.
+ * `afterPart`, when given, is awaited after each part but the last has its answer (bytes sent so far).
  */
 export async function uploadInParts<T>(
   body: Readable,
   chunkSize: number,
   send: SendPart<T>,
+  afterPart?: (bytesSent: number) => Promise<void>,
 ): Promise<{ result: T; size: number }> {
   const uploadId = randomBytes(16).toString('hex');
   let part: Buffer | undefined;
@@ -58,6 +60,7 @@ export async function uploadInParts<T>(
       pendingBytes += take;
       chunk = chunk.subarray(take);
       await flush(false);
+      await afterPart?.(offset);
     }
     if (chunk.length > 0) {
       part ??= Buffer.allocUnsafeSlow(chunkSize);

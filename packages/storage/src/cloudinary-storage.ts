@@ -135,7 +135,7 @@ export function createCloudinaryStorage(
     kind: 'cloud',
     signedUrl,
 
-    async put(key, body): Promise<StoredObject> {
+    async put(key, body, opts): Promise<StoredObject> {
       let publicId: string;
       try {
         publicId = publicIdOf(key);
@@ -143,7 +143,7 @@ export function createCloudinaryStorage(
         body.destroy();
         throw err;
       }
-      const { result, size } = await uploadInParts(body, chunkSize, sendPart(publicId, key));
+      const { result, size } = await uploadInParts(body, chunkSize, sendPart(publicId, key), opts?.afterPart);
       if (!result.asset_id || !result.secure_url || !result.url)
         throw fail('upload', { message: 'answer lacks asset_id or URLs' });
       if (typeof result.bytes === 'number' && result.bytes !== size) {

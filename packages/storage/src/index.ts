@@ -1,4 +1,11 @@
-export type { BackupStorage, DeleteResult, StoredLocation, StoredObject, StoredObjectInfo } from './storage.js';
+export type {
+  BackupStorage,
+  DeleteResult,
+  PutOptions,
+  StoredLocation,
+  StoredObject,
+  StoredObjectInfo,
+} from './storage.js';
 export { StorageError, isStorageError, type StorageErrorCode } from './errors.js';
 export { assertValidKey } from './keys.js';
 export { createLocalStorage, writeTemporary, type LocalStorageOptions } from './local-storage.js';

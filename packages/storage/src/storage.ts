@@ -34,6 +34,18 @@ export interface DeleteResult {
   notFound: boolean;
 }
 
+/** Options of {@link BackupStorage.put}. */
+export interface PutOptions {
+  /** The body's size when known: a hint only. */
+  size?: number;
+  /**
+   * Cloud only, for crash drills: awaited after each part of a chunked upload but the last has been stored
+   * (its answer arrived), with the bytes stored so far; the upload reads on once it settles. Local storage
+   * ignores it.
+   */
+  afterPart?: (bytesStored: number) => Promise<void>;
+}
+
 /**
  * A place backup files are kept. Keys are flat file names (see `assertValidKey`); every method
  * rejects anything else with `StorageError('STORAGE_INVALID_KEY')` before touching the storage.
@@ -45,7 +57,7 @@ export interface BackupStorage {
    * whole body is stored. On failure nothing partial remains readable under `key`. `size`, when known,
    * is a hint only. The body is consumed (or destroyed on failure).
    */
-  put(key: string, body: Readable, opts?: { size?: number }): Promise<StoredObject>;
+  put(key: string, body: Readable, opts?: PutOptions): Promise<StoredObject>;
   /** Opens the object for reading. Throws `STORAGE_NOT_FOUND` when it does not exist. */
   open(key: string): Promise<Readable>;
   /** Size and time of one object (for Content-Length). Throws `STORAGE_NOT_FOUND` when missing. */

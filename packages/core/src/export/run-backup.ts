@@ -354,10 +354,13 @@ async function storeFile(
   cloud: BackupStorage | undefined,
 ): Promise<{ stored: StoredObject; cloudCopy: { cloud?: StoredObject; cloudError?: unknown } }> {
   if (!cloud) return { stored: await deps.storage.local.put(key, body), cloudCopy: {} };
-  const tee = teeStream(body, { secondaryHighWaterMark: UPLOAD_SLACK_BYTES });
+  // Crash drill `upload.overlap`: stops once the first part is stored; without the slack, the export stops with
+  // it, part way through the file (the slack alone could hold the rest of a small drill file).
+  const drill = isFailpointArmed(deps, 'upload.overlap');
+  const tee = teeStream(body, drill ? {} : { secondaryHighWaterMark: UPLOAD_SLACK_BYTES });
   const [local, remote] = await Promise.allSettled([
     deps.storage.local.put(key, tee.primary),
-    cloud.put(key, tee.secondary),
+    cloud.put(key, tee.secondary, drill ? { afterPart: () => reachFailpoint(deps, 'upload.overlap') } : {}),
   ]);
   if (local.status === 'rejected') {
     // The file is not there, so neither may its cloud copy be (the next attempt exports and uploads both).

@@ -29,8 +29,8 @@ export interface RestoreDeps extends BackupRunDeps {
   /** How long a restore can be undone (config UNDO_WINDOW_HOURS; default 24). */
   undoWindowHours?: number;
   /**
-   * Typed tables from this many rows are loaded over two connections (default {@link SPLIT_COPY_MIN_ROWS}; tests
-   * lower it).
+   * Typed tables from this many rows are loaded over two connections (config SPLIT_COPY_MIN_ROWS, default
+   * {@link SPLIT_COPY_MIN_ROWS}; tests and drills lower it).
    */
   splitCopyMinRows?: number;
 }
@@ -342,7 +342,15 @@ export async function stage(run: Run, client: pg.PoolClient, job: StageJob): Pro
     schema: job.schema,
     typed: job.typed,
     onBytes: readProgress(run.progress, opened.size),
-    second: job.second ? { client: job.second, minRows: deps.splitCopyMinRows ?? SPLIT_COPY_MIN_ROWS } : undefined,
+    second: job.second
+      ? {
+          client: job.second,
+          minRows: deps.splitCopyMinRows ?? SPLIT_COPY_MIN_ROWS,
+          ...(isFailpointArmed(deps, 'restore.split-copy')
+            ? { whileSplit: () => reachFailpoint(deps, 'restore.split-copy') }
+            : {}),
+        }
+      : undefined,
     // The stored bytes are hashed once, by `openSource`, not a second time here.
     hash: false,
     onTable: (key, rows, typed, taggedJson, copies) => {

@@ -41,6 +41,11 @@ export type OnTableStaged = (
 export interface SecondCopy {
   client: pg.PoolClient;
   minRows: number;
+  /**
+   * Crash drills: awaited once, as soon as both streams of a split table have been written rows (both COPYs
+   * are in progress).
+   */
+  whileSplit?: () => Promise<void>;
 }
 
 /** One COPY stream of the current table, and which of the table's rows it carried (to name a failing row). */
@@ -87,6 +92,8 @@ export class StagingTables {
   /** The stream whose COPY failed, to turn its line number into the table's row. */
   private failed: CopyStream | undefined;
   private skipping = false;
+  /** `second.whileSplit` was called (once per file). */
+  private splitReached = false;
   private readonly unknown: Problem[] = [];
 
   constructor(
@@ -248,6 +255,10 @@ export class StagingTables {
     stream.lines += rows;
     this.written += rows;
     await this.write(stream.copy, data);
+    if (this.second?.whileSplit && !this.splitReached && this.streams.every((s) => s.lines > 0)) {
+      this.splitReached = this.streams.length > 1;
+      if (this.splitReached) await this.second.whileSplit();
+    }
   }
 
   private async write(copy: Writable, data: Buffer): Promise<void> {

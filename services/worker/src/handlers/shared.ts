@@ -18,9 +18,17 @@ export function backupRunDeps(deps: WorkerDeps): BackupRunDeps {
   };
 }
 
-/** {@link backupRunDeps} plus what restores, previews, undos and drills read: the upload folder and the undo window. */
+/**
+ * {@link backupRunDeps} plus what restores, previews, undos and drills read: the upload folder, the undo window,
+ * the size from which a table is loaded over two COPY connections.
+ */
 export function restoreDeps(deps: WorkerDeps): RestoreDeps {
-  return { ...backupRunDeps(deps), uploadDir: deps.config.UPLOAD_DIR, undoWindowHours: deps.config.UNDO_WINDOW_HOURS };
+  return {
+    ...backupRunDeps(deps),
+    uploadDir: deps.config.UPLOAD_DIR,
+    undoWindowHours: deps.config.UNDO_WINDOW_HOURS,
+    splitCopyMinRows: deps.config.SPLIT_COPY_MIN_ROWS,
+  };
 }
 
 /**
