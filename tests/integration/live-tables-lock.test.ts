@@ -25,9 +25,8 @@ describe('the live-tables lock after a failed run', () => {
       { jobId: 'failing-run', operationId: randomUUID(), reason: 'restore', lockGraceMs: 0 },
       async (client) => {
         // A backend that is slow to exit: it drops its temporary tables first, and frees its session locks after.
-        await client.query(
-          `DO $$ BEGIN FOR i IN 1..1000 LOOP EXECUTE format('CREATE TEMP TABLE scratch_%s (a int)', i); END LOOP; END $$`,
-        );
+        const tempTable = `EXECUTE format('CREATE TEMP TABLE scratch_%s (a int)', i)`;
+        await client.query(`DO $$ BEGIN FOR i IN 1..1000 LOOP ${tempTable}; END LOOP; END $$`);
         // Left inside an aborted transaction, which refuses every statement but ROLLBACK.
         await client.query('BEGIN');
         await client.query('SELECT 1 / 0');
