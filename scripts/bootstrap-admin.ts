@@ -5,9 +5,33 @@
  * strong), ADMIN_EMAIL (optional). Without ADMIN_PASSWORD a strong password is generated and printed
  * once, and must be changed at first login. There is no default password.
  */
+import { parseArgs } from 'node:util';
 import { bootstrapEnvSchema, loadConfigOrExit } from '@mp/config';
 import { bootstrapAdmin } from '@mp/core';
 import { createPrismaClient } from '@mp/db';
+
+const USAGE = `usage: npm run admin:bootstrap [-- --help]
+
+Creates the first ADMIN user when no admin can log in; changes nothing when one exists.
+Environment:
+  DATABASE_URL     the database (required)
+  ADMIN_USERNAME   the admin's username (default "admin")
+  ADMIN_PASSWORD   a strong password; without it one is generated, printed once, and must be changed at first login
+  ADMIN_EMAIL      the admin's email (optional)
+`;
+
+// Any argument is read before the database is touched: asking for help must never create an admin.
+let help = false;
+try {
+  help = parseArgs({ options: { help: { type: 'boolean', short: 'h' } } }).values.help === true;
+} catch (err) {
+  process.stderr.write(`bootstrap-admin: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
+  process.exit(2);
+}
+if (help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 const env = loadConfigOrExit(bootstrapEnvSchema, process.env);
 

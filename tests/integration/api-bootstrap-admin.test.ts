@@ -1,14 +1,27 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bootstrapAdmin, verifyPassword } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createTestDatabase, createUser, resetDatabase, type TestDatabase } from '@mp/testing';
 
-const run = (env: Record<string, string>) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bootstrap-admin.ts'], {
+const run = (env: Record<string, string>, args: string[] = []) =>
+  spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bootstrap-admin.ts', ...args], {
     env: { PATH: process.env.PATH, ...env },
     encoding: 'utf8',
     timeout: 30_000,
+  });
+
+/** {@link run} without blocking, so several runs overlap. */
+const runAsync = (env: Record<string, string>, args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bootstrap-admin.ts', ...args], {
+      env: { PATH: process.env.PATH, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 
 describe('scripts/bootstrap-admin.ts', () => {
@@ -49,6 +62,21 @@ describe('scripts/bootstrap-admin.ts', () => {
     const admin = await db.prisma.user.findUniqueOrThrow({ where: { username: 'admin' } });
     expect(await verifyPassword(password!, admin.passwordHash)).toBe(true);
     expect(await db.prisma.user.count({ where: { role: 'ADMIN' } })).toBe(seededAdmins + 1);
+  });
+
+  it('prints its usage for --help and -h; an unknown flag exits 2 with it; the database is left alone', async () => {
+    const [help, h, unknown] = await Promise.all(
+      [['--help'], ['-h'], ['--force']].map((args) => runAsync({ DATABASE_URL: db.url }, args)),
+    );
+    for (const res of [help!, h!]) {
+      expect(res.status).toBe(0);
+      expect(res.stdout).toMatch(/^usage: /);
+      expect(res.stdout).toContain('ADMIN_PASSWORD');
+    }
+    expect(unknown!.status).toBe(2);
+    expect(unknown!.stderr).toContain("Unknown option '--force'");
+    expect(unknown!.stderr).toContain('usage: ');
+    expect(await db.prisma.user.count()).toBe(0);
   });
 
   it('refuses a weak ADMIN_PASSWORD and a missing DATABASE_URL, listing both', () => {

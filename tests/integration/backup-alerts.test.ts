@@ -5,27 +5,20 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, workerEnvSchema } from '@mp/config';
 import {
   alertEventSchema,
   raiseAlert,
   verifyWebhookSignature,
   WEBHOOK_SIGNATURE_HEADER,
   type AlertEvent,
-  NO_ENCRYPTION,
 } from '@mp/core';
-import { QUEUES, createProducer, type Producer } from '@mp/jobs';
+import { QUEUES, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, recordSecret, scanQueueData, waitFor, type TestDatabase } from '@mp/testing';
+import { recordSecret, scanQueueData, waitFor, type TestDatabase } from '@mp/testing';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
-import { handlers } from '../../services/worker/src/handlers/index.js';
-import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
 interface Delivery {
   headers: Record<string, string | string[] | undefined>;
@@ -36,9 +29,8 @@ interface Delivery {
 const secret = randomBytes(24).toString('base64url');
 const urlToken = randomBytes(12).toString('hex');
 let db: TestDatabase;
-let dir: string;
 let producer: Producer;
-let started: StartedWorkers;
+let worker: InProcessWorker;
 let server: Server;
 let deps: WorkerDeps;
 const deliveries: Delivery[] = [];
@@ -93,49 +85,28 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
-  db = await createTestDatabase({ poolMax: 4 });
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-alerts-'));
-  const config = parseConfig(workerEnvSchema, {
-    DATABASE_URL: db.url,
-    REDIS_URL: process.env.REDIS_URL,
-    QUEUE_PREFIX: `al${randomBytes(4).toString('hex')}`,
-    BACKUP_DIR: dir,
-    UPLOAD_DIR: dir,
-    LOG_LEVEL: 'info',
-    BACKUP_ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/mp/${urlToken}`,
-    BACKUP_ALERT_WEBHOOK_SECRET: secret,
-  });
-  producer = createProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
-  await producer.queue(QUEUES.backup).waitUntilReady();
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
       logLines.push(chunk.toString('utf8'));
       done();
     },
   });
-  deps = {
-    config,
-    encryption: NO_ENCRYPTION,
+  worker = await startInProcessWorker({
+    prefix: 'al',
+    poolMax: 4,
+    env: {
+      LOG_LEVEL: 'info',
+      BACKUP_ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/mp/${urlToken}`,
+      BACKUP_ALERT_WEBHOOK_SECRET: secret,
+    },
     logger: createLogger({ level: 'info', destination }),
-    prisma: db.prisma,
-    pool: db.pool,
-    producer,
-    storage: { local: createLocalStorage({ dir }), cloud: null },
-  };
-  started = startWorkers(deps, handlers);
+  });
+  ({ db, producer, deps } = worker);
 });
 
 afterAll(async () => {
-  await started?.close();
-  for (const q of Object.values(QUEUES))
-    await producer
-      ?.queue(q)
-      .obliterate({ force: true })
-      .catch(() => {});
-  await producer?.close();
-  await db?.drop();
+  await worker?.close();
   await new Promise((resolve) => server?.close(resolve));
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('alerts', () => {

@@ -1,61 +1,31 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, workerEnvSchema } from '@mp/config';
-import { enterMaintenance, exitMaintenance, NO_ENCRYPTION, readRecordStorage, syncBackupScheduler } from '@mp/core';
+import { enterMaintenance, exitMaintenance, readRecordStorage, syncBackupScheduler } from '@mp/core';
 import { seedDemoData, type BackupRecord } from '@mp/db';
-import { QUEUES, createProducer, type Producer } from '@mp/jobs';
-import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, waitFor, type TestDatabase } from '@mp/testing';
-import type { WorkerDeps } from '../../services/worker/src/deps.js';
-import { handlers } from '../../services/worker/src/handlers/index.js';
-import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
+import { QUEUES, type Producer } from '@mp/jobs';
+import { waitFor, type TestDatabase } from '@mp/testing';
+import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
 // Jobs through the worker's own start-up code and real handlers, in this process.
 let db: TestDatabase;
 let dir: string;
 let producer: Producer;
-let started: StartedWorkers;
+let worker: InProcessWorker;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  await seedDemoData(db, { scale: 1, seed: 8 });
-  dir = await mkdtemp(path.join(tmpdir(), 'mp-maint-'));
-  const config = parseConfig(workerEnvSchema, {
-    DATABASE_URL: db.url,
-    REDIS_URL: process.env.REDIS_URL,
-    QUEUE_PREFIX: `wm${randomBytes(4).toString('hex')}`,
-    BACKUP_DIR: dir,
-    UPLOAD_DIR: dir,
-    LOG_LEVEL: 'silent',
-    MAINTENANCE_RECHECK_MS: '300',
+  worker = await startInProcessWorker({
+    prefix: 'wm',
+    env: { MAINTENANCE_RECHECK_MS: '300' },
+    beforeStart: async (fresh) => {
+      await seedDemoData(fresh, { scale: 1, seed: 8 });
+    },
   });
-  producer = createProducer({ redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
-  const deps: WorkerDeps = {
-    config,
-    logger: createLogger({ level: 'silent' }),
-    prisma: db.prisma,
-    pool: db.pool,
-    producer,
-    storage: { local: createLocalStorage({ dir }), cloud: null },
-    encryption: NO_ENCRYPTION,
-  };
-  started = startWorkers(deps, handlers);
+  ({ db, dir, producer } = worker);
 });
 
 afterAll(async () => {
-  await started?.close();
-  for (const q of Object.values(QUEUES))
-    await producer
-      ?.queue(q)
-      .obliterate({ force: true })
-      .catch(() => {});
-  await producer?.close();
-  await db?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await worker?.close();
 });
 
 describe('backup during maintenance', () => {

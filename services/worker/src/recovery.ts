@@ -14,7 +14,7 @@ import {
 } from '@mp/core';
 import { JOBS, QUEUES, type JobName, type QueueName } from '@mp/jobs';
 import type { WorkerDeps } from './deps.js';
-import { tryLockForSession, unlockForSession } from '@mp/core';
+import { releaseLiveTablesLock, tryLockForSession } from '@mp/core';
 
 /**
  * Cleans up after a worker that died during a restore, reset, undo or drill. A drill's abandoned scratch
@@ -32,56 +32,59 @@ export async function recoverInterrupted(
   // Drills take no run lock (they never touch live data): their scratch databases are judged by their own locks.
   await dropAbandonedDrills(deps);
   const client = await deps.pool.connect();
+  let locked = false;
+  let failed: Error | undefined;
   try {
-    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK))) return; // another worker is running one right now
-    try {
-      // An operation marked running a moment ago may be just about to take the lock on another worker.
-      const olderThan = new Date(Date.now() - 1000);
-      const finished = await finishInterruptedSwaps(
-        { ...deps, undoWindowHours: deps.config?.UNDO_WINDOW_HOURS },
-        client,
-        olderThan,
-      );
-      const { count } = await deps.prisma.operation.updateMany({
-        where: { kind: { in: [...EXCLUSIVE_KINDS] }, status: 'running', startedAt: { lt: olderThan } },
-        data: {
-          status: 'failed',
-          error: 'Interrupted: the worker stopped during the operation; nothing was changed',
-          completedAt: new Date(),
+    locked = await tryLockForSession(client, LIVE_TABLES_LOCK);
+    if (!locked) return; // another worker is running one right now
+    // An operation marked running a moment ago may be just about to take the lock on another worker.
+    const olderThan = new Date(Date.now() - 1000);
+    const finished = await finishInterruptedSwaps(
+      { ...deps, undoWindowHours: deps.config?.UNDO_WINDOW_HOURS },
+      client,
+      olderThan,
+    );
+    const { count } = await deps.prisma.operation.updateMany({
+      where: { kind: { in: [...EXCLUSIVE_KINDS] }, status: 'running', startedAt: { lt: olderThan } },
+      data: {
+        status: 'failed',
+        error: 'Interrupted: the worker stopped during the operation; nothing was changed',
+        completedAt: new Date(),
+      },
+    });
+    const cleared = await exitMaintenance(deps.prisma);
+    // A restore killed mid-way leaves its staging schema behind (never the live tables); restore points are kept.
+    const { rows: schemas } = await client.query<{ name: string }>(
+      `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
+      [STAGING_SCHEMA_PREFIX],
+    );
+    const staging = schemas.filter((s) => !isRestorePoint(s.name));
+    for (const { name } of staging) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
+    const sweep = await dropStaleRestorePoints(deps, client);
+    for (const id of new Set([...finished.restores, ...sweep.needsExport])) await enqueuePreRestoreExport(deps, id);
+    if (
+      count > 0 ||
+      cleared ||
+      staging.length > 0 ||
+      finished.restores.length + finished.undos.length + sweep.dropped.length > 0
+    ) {
+      deps.logger.warn(
+        {
+          interrupted: count,
+          finished,
+          maintenanceCleared: cleared,
+          stagingDropped: staging.length,
+          restorePointsDropped: sweep.dropped.length,
         },
-      });
-      const cleared = await exitMaintenance(deps.prisma);
-      // A restore killed mid-way leaves its staging schema behind (never the live tables); restore points are kept.
-      const { rows: schemas } = await client.query<{ name: string }>(
-        `SELECT nspname AS name FROM pg_namespace WHERE starts_with(nspname, $1)`,
-        [STAGING_SCHEMA_PREFIX],
+        'recovered from an interrupted restore/reset/undo',
       );
-      const staging = schemas.filter((s) => !isRestorePoint(s.name));
-      for (const { name } of staging) await client.query(`DROP SCHEMA ${JSON.stringify(name)} CASCADE`);
-      const sweep = await dropStaleRestorePoints(deps, client);
-      for (const id of new Set([...finished.restores, ...sweep.needsExport])) await enqueuePreRestoreExport(deps, id);
-      if (
-        count > 0 ||
-        cleared ||
-        staging.length > 0 ||
-        finished.restores.length + finished.undos.length + sweep.dropped.length > 0
-      ) {
-        deps.logger.warn(
-          {
-            interrupted: count,
-            finished,
-            maintenanceCleared: cleared,
-            stagingDropped: staging.length,
-            restorePointsDropped: sweep.dropped.length,
-          },
-          'recovered from an interrupted restore/reset/undo',
-        );
-      }
-    } finally {
-      await unlockForSession(client, LIVE_TABLES_LOCK);
     }
+  } catch (err) {
+    failed = err as Error;
+    throw err;
   } finally {
-    client.release();
+    if (locked) await releaseLiveTablesLock(client, failed);
+    else client.release(failed);
   }
 }
 

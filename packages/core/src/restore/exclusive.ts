@@ -3,20 +3,21 @@ import type pg from 'pg';
 import { enterMaintenance, exitMaintenance } from '../maintenance.js';
 import { AppError } from '../errors.js';
 import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
+import { releaseLiveTablesLock } from '../operations/release-live-tables-lock.js';
 import { runBackup, type BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
-import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
+import { tryLockForSession } from '../sql/dialect.js';
 
 /** How long a restore or reset waits for the live-tables lock before saying another one holds it. */
 const LOCK_GRACE_MS = 3_000;
 
 /**
- * Tries the {@link LIVE_TABLES_LOCK} for {@link LOCK_GRACE_MS}. A run that failed closes its connection
- * instead of unlocking (it may be mid-COPY), and PostgreSQL frees the lock only once that backend has
- * exited, a moment later: without the grace, the next restore could be refused by a run already over.
+ * Tries the {@link LIVE_TABLES_LOCK} for `graceMs`. A failed run gives the lock back before closing its
+ * connection ({@link releaseLiveTablesLock}); the grace is the second line of defence, for a connection that
+ * could not answer in time and was closed holding it (PostgreSQL frees it once that backend has exited).
  */
-async function lockWithinGrace(client: pg.PoolClient): Promise<boolean> {
-  const deadline = Date.now() + LOCK_GRACE_MS;
+async function lockWithinGrace(client: pg.PoolClient, graceMs: number): Promise<boolean> {
+  const deadline = Date.now() + graceMs;
   for (;;) {
     if (await tryLockForSession(client, LIVE_TABLES_LOCK)) return true;
     if (Date.now() >= deadline) return false;
@@ -27,19 +28,22 @@ async function lockWithinGrace(client: pg.PoolClient): Promise<boolean> {
 /**
  * Runs `fn` on a dedicated connection that holds the {@link LIVE_TABLES_LOCK}, with maintenance
  * mode on. Maintenance is turned off afterwards whatever happens (a crash leaves it on; the worker
- * clears it at start-up). The lock dies with the connection, so a killed worker never leaves it held.
+ * clears it at start-up). The lock is given back before the connection goes (closed when `fn` failed),
+ * and dies with the connection, so a killed worker never leaves it held.
+ * `lockGraceMs` (default 3 s): how long to wait for a lock another run still holds before refusing.
  * @throws AppError OPERATION_IN_PROGRESS when another worker is running a restore or reset
  */
 export async function withExclusiveMaintenance<T>(
   deps: Pick<BackupRunDeps, 'prisma' | 'pool'>,
-  input: { jobId: string; operationId: string; reason: string },
+  input: { jobId: string; operationId: string; reason: string; lockGraceMs?: number },
   fn: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await deps.pool.connect();
+  let locked = false;
   let broken: Error | undefined;
   try {
-    if (!(await lockWithinGrace(client)))
-      throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
+    locked = await lockWithinGrace(client, input.lockGraceMs ?? LOCK_GRACE_MS);
+    if (!locked) throw new AppError('OPERATION_IN_PROGRESS', 'Another restore or reset is running on another worker');
     await enterMaintenance(deps.prisma, { reason: input.reason, jobId: input.jobId, operationId: input.operationId });
     try {
       return await fn(client);
@@ -50,12 +54,9 @@ export async function withExclusiveMaintenance<T>(
     broken = err as Error;
     throw err;
   } finally {
-    // A failed run may leave the connection mid-transaction or mid-COPY: close it rather than reuse it.
-    if (broken) client.release(broken);
-    else {
-      await unlockForSession(client, LIVE_TABLES_LOCK);
-      client.release();
-    }
+    // A failed run may leave the connection mid-transaction or mid-COPY: closed rather than reused.
+    if (locked) await releaseLiveTablesLock(client, broken);
+    else client.release(broken);
   }
 }
 

@@ -68,17 +68,23 @@ export async function readIndexes(db: Queryable, table: string): Promise<IndexDe
   return rows;
 }
 
-/** Sequences owned by columns of public `table` (serial ids), to carry over and move past the restored ids. */
+/**
+ * Sequences owned by columns of the public `tables` (serial ids), to carry over and move past the restored ids:
+ * one query for all of them (in `tables` order), since a connection runs one statement at a time.
+ */
 export async function readOwnedSequences(
   db: Queryable,
-  table: string,
-): Promise<{ column: string; sequence: string }[]> {
-  const { rows } = await db.query<{ column: string; sequence: string }>(
-    `SELECT a.attname AS column, pg_get_serial_sequence(format('public.%I', $1::text), a.attname) AS sequence
-       FROM pg_attribute a
-      WHERE a.attrelid = to_regclass(format('public.%I', $1::text)) AND a.attnum > 0 AND NOT a.attisdropped
-        AND pg_get_serial_sequence(format('public.%I', $1::text), a.attname) IS NOT NULL`,
-    [table],
+  tables: readonly string[],
+): Promise<{ table: string; column: string; sequence: string }[]> {
+  const { rows } = await db.query<{ table: string; column: string; sequence: string }>(
+    `SELECT t.name AS table, a.attname AS column,
+            pg_get_serial_sequence(format('public.%I', t.name), a.attname) AS sequence
+       FROM unnest($1::text[]) WITH ORDINALITY AS t(name, ord)
+       JOIN pg_attribute a
+         ON a.attrelid = to_regclass(format('public.%I', t.name)) AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE pg_get_serial_sequence(format('public.%I', t.name), a.attname) IS NOT NULL
+      ORDER BY t.ord, a.attnum`,
+    [tables],
   );
   return rows;
 }

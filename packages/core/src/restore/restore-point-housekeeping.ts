@@ -12,7 +12,8 @@ import { LIVE_TABLES_LOCK } from '../operations/advisory-locks.js';
 import { dropRestorePoint, listRestorePoints, restorePointBytes, restorePointTables } from './restore-point.js';
 import { markDropped, recordRestorePoint } from './restore-point-swap.js';
 import { readRestoreFlags, undoInputSchema } from './operation-inputs.js';
-import { tryLockForSession, unlockForSession } from '../sql/dialect.js';
+import { tryLockForSession } from '../sql/dialect.js';
+import { releaseLiveTablesLock } from '../operations/release-live-tables-lock.js';
 import { restoreResultSchema } from './run-restore.js';
 
 type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
@@ -23,15 +24,18 @@ type Deps = { prisma: PrismaClient; pool: PgPool; logger: Logger };
  */
 async function withRunLock<T>(pool: PgPool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
+  let locked = false;
+  let failed: Error | undefined;
   try {
-    if (!(await tryLockForSession(client, LIVE_TABLES_LOCK))) return null;
-    try {
-      return await fn(client);
-    } finally {
-      await unlockForSession(client, LIVE_TABLES_LOCK);
-    }
+    locked = await tryLockForSession(client, LIVE_TABLES_LOCK);
+    if (!locked) return null;
+    return await fn(client);
+  } catch (err) {
+    failed = err as Error;
+    throw err;
   } finally {
-    client.release();
+    if (locked) await releaseLiveTablesLock(client, failed);
+    else client.release(failed);
   }
 }
 

@@ -51,11 +51,7 @@ export async function swapIn(
     const outbound = constraints.filter(
       (c) => c.kind === 'f' && names.includes(c.table) && c.refTable !== null && !names.includes(c.refTable),
     );
-    const sequences = (
-      await Promise.all(
-        names.map(async (table) => (await readOwnedSequences(client, table)).map((s) => ({ ...s, table }))),
-      )
-    ).flat();
+    const sequences = await readOwnedSequences(client, names);
     for (const fk of external)
       await client.query(`ALTER TABLE ${publicTable(fk.table)} DROP CONSTRAINT ${quoteIdent(fk.name)}`);
     for (const s of sequences) await client.query(`ALTER SEQUENCE ${s.sequence} OWNED BY NONE`);
