@@ -23,11 +23,11 @@ export class LayoutRowError extends Error {
 
 /**
  * Checks the rest of a backup document laid out as this product writes it, after its metadata line
- * (the layout `LineReader` reads for the restore, defined once in {@link layoutStep} and {@link rowLineProblem}:
- * `"data":{`, then per table `"<key>":[`, one row per line with a leading `,` from the second on, `]` or `],`,
- * and `}}` last). Every row is checked to be
- * one JSON object ({@link jsonObjectProblem}) where it lies in the piece it came in: lines are found
- * with the native `indexOf`, so the only loop over the bytes in JavaScript is the row check itself.
+ * (the layout `LineReader` reads for the restore, defined once in {@link layoutStep} and
+ * {@link rowLineProblem}: `"data":{`, then per table `"<key>":[`, one row per line with a leading `,`
+ * from the second on, `]` or `],`, and `}}` last). Every row is checked to be one JSON object
+ * ({@link jsonObjectProblem}) where it lies in the piece it came in: lines are found with the native
+ * `indexOf`, so the only loop over the bytes in JavaScript is the row check itself.
  * Rows are counted per table. Any other layout is a {@link ScanError}: only used for files whose first
  * line is this product's metadata line.
  */
