@@ -320,7 +320,8 @@ export class CopyTextEncoder {
       const b = r[i]!;
       if (b === QUOTE) break;
       if (b !== BACKSLASH) {
-        if (b < FIRST_PRINTABLE) this.rawControl(b, c);
+        // A literal, not FIRST_PRINTABLE: this runs for every byte of every string (an imported constant is a load).
+        if (b < 0x20) this.rawControl(b, c);
         out[o++] = b;
         i++;
         continue;
