@@ -40,6 +40,8 @@ interface JobAnswer {
 
 const q = async <T extends object = Record<string, unknown>>(sql: string, params: unknown[] = []) =>
   (await ctx.db.pool.query<T>(sql, params)).rows;
+/** What `SELECT count(*) AS n …` answers. */
+const count = async (sql: string, params: unknown[]) => Number((await q<{ n: string }>(sql, params))[0]!.n);
 
 async function backup(): Promise<string> {
   const id = randomUUID();
@@ -81,10 +83,14 @@ function multipart(file: Buffer, fields: Record<string, string>) {
   };
 }
 
+/** POST /api/backup/restore/entity with a JSON body: the answer as it comes. */
+const postEntity = (payload: Record<string, unknown>) =>
+  app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload });
+
+type EntityRestoreBody = Record<string, unknown> | { upload: Buffer; fields: Record<string, string> };
+
 /** POST /api/backup/restore/entity (JSON, or a multipart upload), then the job's answer once it finished. */
-async function entityRestore(
-  body: Record<string, unknown> | { upload: Buffer; fields: Record<string, string> },
-): Promise<JobAnswer> {
+async function entityRestore(body: EntityRestoreBody): Promise<JobAnswer> {
   const res =
     'upload' in body
       ? await app.inject({
@@ -92,7 +98,7 @@ async function entityRestore(
           url: '/api/backup/restore/entity',
           ...multipart(body.upload as Buffer, body.fields as Record<string, string>),
         })
-      : await app.inject({ method: 'POST', url: '/api/backup/restore/entity', headers, payload: body });
+      : await postEntity(body);
   expect(res.statusCode, res.body).toBe(202);
   const { statusUrl } = res.json().data as { statusUrl: string };
   return waitFor(async () => {
@@ -100,6 +106,17 @@ async function entityRestore(
     return answer.state === 'completed' || answer.state === 'failed' ? answer : null;
   });
 }
+
+/** An entity restore that must complete, without error: its result. */
+async function restoreCompleted(body: EntityRestoreBody): Promise<EntityRestoreResult> {
+  const answer = await entityRestore(body);
+  expect([answer.state, answer.error]).toEqual(['completed', null]);
+  return answer.result!;
+}
+
+/** The preview of restoring one entity from the stored backup `backupId`. */
+const previewFromBackup = (backupId: string, entityType: string, entityId: string) =>
+  previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType, entityId });
 
 /** The preview's per-table answer in the restore result's terms. */
 function previewCounts(preview: RestorePreview) {
@@ -218,30 +235,18 @@ describe('POST /api/backup/restore/entity', () => {
   it(
     'brings back a deleted union with its members, loans and repayments, identical, and changes nothing ' + 'else',
     async () => {
-      const rows = async () => ({
-        members: Number(
-          (await q<{ n: string }>(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]))[0]!.n,
+      const counts = {
+        members: await count(`SELECT count(*) AS n FROM union_members WHERE "unionId" = $1`, [union.id]),
+        loans: await count(
+          `SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" = $1`,
+          [union.id],
         ),
-        loans: Number(
-          (
-            await q<{ n: string }>(
-              `SELECT count(*) AS n FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE m."unionId" ` +
-                `= $1`,
-              [union.id],
-            )
-          )[0]!.n,
+        repayments: await count(
+          `SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id ` +
+            `= l."unionMemberId" WHERE m."unionId" = $1`,
+          [union.id],
         ),
-        repayments: Number(
-          (
-            await q<{ n: string }>(
-              `SELECT count(*) AS n FROM repayments r JOIN loans l ON l.id = r."loanId" JOIN union_members m ON m.id ` +
-                `= l."unionMemberId" WHERE m."unionId" = $1`,
-              [union.id],
-            )
-          )[0]!.n,
-        ),
-      });
-      const counts = await rows();
+      };
       const sessionsBefore = await tableHashes(ctx.db.pool, ['sessions']);
       await q(
         `DELETE FROM repayments WHERE "loanId" IN (SELECT l.id FROM loans l JOIN union_members m ON m.id = ` +
@@ -255,17 +260,11 @@ describe('POST /api/backup/restore/entity', () => {
       await q(`DELETE FROM unions WHERE id = $1`, [union.id]);
       expect(await tableHashes(ctx.db.pool, DATA)).not.toEqual(before);
 
-      const preview = await previewEntityRestore(deps, {
-        source: { kind: 'backup', backupId },
-        entityType: 'union',
-        entityId: union.id,
-      });
+      const preview = await previewFromBackup(backupId, 'union', union.id);
       expect(preview.mode).toBe('entity');
       expect(preview.brokenReferences).toEqual([]);
 
-      const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
-      expect([answer.state, answer.error]).toEqual(['completed', null]);
-      const result = answer.result!;
+      const result = await restoreCompleted({ backupId, entityType: 'union', entityId: union.id });
       expect(result.inserted).toEqual({
         unions: 1,
         unionMembers: counts.members,
@@ -309,23 +308,18 @@ describe('POST /api/backup/restore/entity', () => {
     await q(`DELETE FROM loans WHERE id = $1`, [loan.id]);
     await q(`DELETE FROM union_members WHERE id = $1`, [loan.memberId]);
     await q(`DELETE FROM loan_types WHERE id = $1`, [loan.loanTypeId]);
-    const preview = await previewEntityRestore(deps, {
-      source: { kind: 'backup', backupId },
-      entityType: 'loan',
-      entityId: loan.id,
-    });
+    const preview = await previewFromBackup(backupId, 'loan', loan.id);
 
-    const answer = await entityRestore({ backupId, entityType: 'loan', entityId: loan.id });
-    expect([answer.state, answer.error]).toEqual(['completed', null]);
-    expect(answer.result!.inserted).toEqual({ unionMembers: 1, loanTypes: 1, loans: 1, repayments: 1 });
-    expect(answer.result!.parentsRestored).toEqual(
+    const result = await restoreCompleted({ backupId, entityType: 'loan', entityId: loan.id });
+    expect(result.inserted).toEqual({ unionMembers: 1, loanTypes: 1, loans: 1, repayments: 1 });
+    expect(result.parentsRestored).toEqual(
       [
         { table: 'loanTypes', id: loan.loanTypeId },
         { table: 'unionMembers', id: loan.memberId },
       ].sort((a, b) => a.table.localeCompare(b.table)),
     );
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(before);
-    expect(previewCounts(preview)).toMatchObject({ inserted: answer.result!.inserted, conflicts: [] });
+    expect(previewCounts(preview)).toMatchObject({ inserted: result.inserted, conflicts: [] });
   });
 
   it(
@@ -346,15 +340,9 @@ describe('POST /api/backup/restore/entity', () => {
       await q(`UPDATE union_members SET phone = '+234 800 000 0000' WHERE id = $1`, [member!.id]);
       await q(`DELETE FROM repayments WHERE id = $1`, [repayment!.id]);
       const edited = await tableHashes(ctx.db.pool, ['union_members']);
-      const preview = await previewEntityRestore(deps, {
-        source: { kind: 'backup', backupId },
-        entityType: 'union',
-        entityId: union.id,
-      });
+      const preview = await previewFromBackup(backupId, 'union', union.id);
 
-      const answer = await entityRestore({ backupId, entityType: 'union', entityId: union.id });
-      expect([answer.state, answer.error]).toEqual(['completed', null]);
-      const result = answer.result!;
+      const result = await restoreCompleted({ backupId, entityType: 'union', entityId: union.id });
       expect(result.inserted).toEqual({ repayments: 1 });
       expect([result.conflictCount, result.conflicts]).toEqual([
         1,
@@ -418,28 +406,14 @@ describe('POST /api/backup/restore/entity', () => {
     expect(answer.problems).toHaveLength(1);
     // As a killed worker leaves it: a private schema nobody holds. The next run drops it, and its own.
     await q(`CREATE SCHEMA mp_entity_abandoned`);
-    await expect(
-      previewEntityRestore(deps, { source: { kind: 'backup', backupId }, entityType: 'user', entityId: missing }),
-    ).rejects.toMatchObject({
-      code: 'ENTITY_NOT_IN_BACKUP',
-    });
+    await expect(previewFromBackup(backupId, 'user', missing)).rejects.toMatchObject({ code: 'ENTITY_NOT_IN_BACKUP' });
     expect(await q(`SELECT nspname FROM pg_namespace WHERE starts_with(nspname, 'mp_entity_')`)).toEqual([]);
 
     const ops = await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } });
-    const bad = await app.inject({
-      method: 'POST',
-      url: '/api/backup/restore/entity',
-      headers,
-      payload: { backupId, entityType: 'repayment', entityId: missing },
-    });
+    const bad = await postEntity({ backupId, entityType: 'repayment', entityId: missing });
     expect([bad.statusCode, bad.json().error.code]).toEqual([400, 'UNSUPPORTED_ENTITY_TYPE']);
     expect(bad.json().error.message).toContain('supported: user, union, unionMember, loanType, loan');
-    const noBackup = await app.inject({
-      method: 'POST',
-      url: '/api/backup/restore/entity',
-      headers,
-      payload: { backupId: randomUUID(), entityType: 'union', entityId: missing },
-    });
+    const noBackup = await postEntity({ backupId: randomUUID(), entityType: 'union', entityId: missing });
     expect([noBackup.statusCode, noBackup.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
     expect(await ctx.db.prisma.operation.count({ where: { kind: 'entity_restore' } })).toBe(ops);
     expect(await tableHashes(ctx.db.pool, DATA)).toEqual(live);
@@ -450,9 +424,11 @@ describe('POST /api/backup/restore/entity', () => {
     const file = await readFile(join(ctx.backupDir, record!.filename));
     // Left by the refusal above: the loan and its repayment gone, the loan type's name taken by another live row.
     await q(`DELETE FROM loan_types WHERE name = 'Entity test type' AND id <> $1`, [loan.loanTypeId]);
-    const ok = await entityRestore({ upload: file, fields: { entityType: 'unionMember', entityId: loan.memberId } });
-    expect([ok.state, ok.error]).toEqual(['completed', null]);
-    expect(ok.result).toMatchObject({
+    const result = await restoreCompleted({
+      upload: file,
+      fields: { entityType: 'unionMember', entityId: loan.memberId },
+    });
+    expect(result).toMatchObject({
       inserted: { loanTypes: 1, loans: 1, repayments: 1 },
       skippedIdentical: { unionMembers: 1 },
       parentsRestored: [{ table: 'loanTypes', id: loan.loanTypeId }],

@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createLogger } from '@mp/logger';
-import { createLocalStorage } from '@mp/storage';
 import {
   buildHostileCorpus,
+  createRestoreWorkspace,
   createTestDatabase,
   createUser,
   docText,
@@ -34,6 +32,7 @@ interface Lane {
   db: TestDatabase;
   dir: string;
   deps: RestoreDeps;
+  remove: () => Promise<void>;
   before: Awaited<ReturnType<typeof tableHashes>>;
 }
 
@@ -43,17 +42,11 @@ const lanes: Lane[] = [];
 async function openLane(): Promise<Lane> {
   const db = await createTestDatabase();
   await seedDemoData(db, { scale: 0.01, seed: SEED });
-  const dir = await mkdtemp(path.join(tmpdir(), 'mp-hostile-'));
-  await mkdir(path.join(dir, 'uploads'), { recursive: true });
-  const deps: RestoreDeps = {
-    prisma: db.prisma,
-    pool: db.pool,
-    storage: { local: createLocalStorage({ dir: path.join(dir, 'backups') }), cloud: null },
-    logger: createLogger({ level: 'silent' }),
+  // Never compressed: the corpus damages the text of the file as stored.
+  const workspace = await createRestoreWorkspace(db, 'hostile', {
     settings: { gzipLevel: 1, compressThresholdBytes: 1 << 30 },
-    uploadDir: path.join(dir, 'uploads'),
-  };
-  return { db, dir, deps, before: await tableHashes(db.pool, DOMAIN) };
+  });
+  return { db, ...workspace, before: await tableHashes(db.pool, DOMAIN) };
 }
 
 /** A stored backup of the lane's database (a record and its file, as the worker writes them). */
@@ -136,7 +129,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const lane of lanes) {
     await lane.db.drop();
-    await rm(lane.dir, { recursive: true, force: true });
+    await lane.remove();
   }
 });
 

@@ -156,10 +156,11 @@ describe('read-back after write', () => {
     'a local copy with a flipped byte makes a "both" backup partial, names the copy and the check, and removes ' + 'it',
     async () => {
       const id = await record('both');
-      // Damaged once the cloud copy was uploaded from it (damaged before, both copies would be bad).
+      // Damaged once stored: the cloud copy is uploaded from the same stream at the same time, not from the file,
+      // so it stays good (damaging the file when the upload ends raced the local rename: ENOENT).
       const run = {
         ...deps,
-        storage: { ...deps.storage, cloud: damaging(cloudStorage(), async (key) => flipByte(path.join(dir, key))) },
+        storage: { ...deps.storage, local: damaging(localStorage(), async (_key, stored) => flipByte(stored.path!)) },
       };
       const result = await runBackup(run, id, { attempt: 1, isLastAttempt: true });
       expect(result.status).toBe('partial');

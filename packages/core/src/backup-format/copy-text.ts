@@ -5,12 +5,24 @@ import {
   COLON,
   COMMA,
   CR,
+  DIGIT_0,
+  FIRST_PRINTABLE,
+  isDigit,
   isJsonWhitespace,
+  isShortEscape,
+  jsonNumberEnd,
+  LOWER_F,
+  LOWER_N,
+  LOWER_R,
+  LOWER_T,
+  LOWER_U,
+  LOWER_X,
   NEWLINE,
   OPEN_BRACE,
   OPEN_BRACKET,
   QUOTE,
   TAB,
+  UPPER_N,
 } from './bytes.js';
 import { JSON_TAG } from './json-values.js';
 
@@ -57,10 +69,8 @@ export class RowShapeError extends Error {
 }
 
 const isWs = isJsonWhitespace;
-const isDigit = (b: number | undefined) => b !== undefined && b >= 0x30 && b <= 0x39;
 const isWordByte = (b: number | undefined) =>
-  b !== undefined &&
-  ((b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
+  b !== undefined && (isDigit(b) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2e || b === 0x5f);
 const NULL = Buffer.from('null');
 const WORDS = [NULL, Buffer.from('true'), Buffer.from('false')];
 const HEX = Buffer.from('0123456789abcdef');
@@ -74,7 +84,7 @@ function controlName(b: number): string {
 }
 
 function hexValue(b: number): number {
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  if (isDigit(b)) return b - DIGIT_0;
   if (b >= 0x61 && b <= 0x66) return b - 0x57;
   if (b >= 0x41 && b <= 0x46) return b - 0x37;
   return -1;
@@ -240,20 +250,20 @@ export class CopyTextEncoder {
       }
       return this.rawJson(r, i, c);
     }
-    if (b === 0x6e || b === 0x74 || b === 0x66) {
+    if (b === LOWER_N || b === LOWER_T || b === LOWER_F) {
       // null, true, false
       for (const word of WORDS) {
         if (startsWith(r, i, word) && !isWordByte(r[i + word.length])) {
           if (word === NULL) {
             this.out[this.o++] = BACKSLASH;
-            this.out[this.o++] = 0x4e; // \N
+            this.out[this.o++] = UPPER_N; // \N
           } else this.copySpan(word, 0, word.length);
           return i + word.length;
         }
       }
       this.fail('not valid JSON: a value expected', c);
     }
-    const j = numberEnd(r, i);
+    const j = jsonNumberEnd(r, i);
     if (j < 0 || isWordByte(r[j])) this.fail('not valid JSON: a value expected', c);
     this.copySpan(r, i, j);
     return j;
@@ -310,6 +320,7 @@ export class CopyTextEncoder {
       const b = r[i]!;
       if (b === QUOTE) break;
       if (b !== BACKSLASH) {
+        // A literal, not FIRST_PRINTABLE: this runs for every byte of every string (an imported constant is a load).
         if (b < 0x20) this.rawControl(b, c);
         out[o++] = b;
         i++;
@@ -317,30 +328,19 @@ export class CopyTextEncoder {
       }
       const e = r[i + 1];
       if (json) {
-        if (e === undefined || e < 0x20) this.fail('not valid JSON: a bad escape in a string', c);
+        if (e === undefined || e < FIRST_PRINTABLE) this.fail('not valid JSON: a bad escape in a string', c);
         out[o++] = BACKSLASH;
         out[o++] = BACKSLASH;
         if (e === BACKSLASH) out[o++] = BACKSLASH;
         out[o++] = e;
-      } else if (e === 0x75) {
+      } else if (e === LOWER_U) {
         this.o = o;
         i = this.unicodeEscape(r, i, c);
         o = this.o;
         continue;
       } else {
         // \" \\ \/ \b \f \n \r \t mean the same in COPY text.
-        if (
-          e !== QUOTE &&
-          e !== BACKSLASH &&
-          e !== 0x2f &&
-          e !== 0x62 &&
-          e !== 0x66 &&
-          e !== 0x6e &&
-          e !== 0x72 &&
-          e !== 0x74
-        ) {
-          this.fail('not valid JSON: a bad escape in a string', c);
-        }
+        if (!isShortEscape(e)) this.fail('not valid JSON: a bad escape in a string', c);
         out[o++] = BACKSLASH;
         out[o++] = e;
       }
@@ -355,7 +355,7 @@ export class CopyTextEncoder {
   private unicodeEscape(r: Buffer, i: number, c: number): number {
     let cp = this.hex4(r, i + 2, c);
     let next = i + 6;
-    if (cp >= 0xd800 && cp <= 0xdbff && r[next] === BACKSLASH && r[next + 1] === 0x75) {
+    if (cp >= 0xd800 && cp <= 0xdbff && r[next] === BACKSLASH && r[next + 1] === LOWER_U) {
       const low = this.hex4(r, next + 2, c);
       if (low >= 0xdc00 && low <= 0xdfff) {
         cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
@@ -365,9 +365,9 @@ export class CopyTextEncoder {
     if (cp === 0) this.fail('a string holds \\u0000, which PostgreSQL text cannot store', c);
     if (cp >= 0xd800 && cp <= 0xdfff) this.fail('a string holds an unpaired surrogate escape', c);
     const out = this.out;
-    if (cp < 0x20 || cp === BACKSLASH) {
+    if (cp < FIRST_PRINTABLE || cp === BACKSLASH) {
       out[this.o++] = BACKSLASH;
-      out[this.o++] = 0x78; // \xHH
+      out[this.o++] = LOWER_X; // \xHH
       out[this.o++] = HEX[cp >> 4]!;
       out[this.o++] = HEX[cp & 15]!;
     } else {
@@ -401,7 +401,7 @@ export class CopyTextEncoder {
         else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) depth--;
         if (b === TAB || b === NEWLINE || b === CR) {
           this.out[this.o++] = BACKSLASH;
-          this.out[this.o++] = b === TAB ? 0x74 : b === NEWLINE ? 0x6e : 0x72;
+          this.out[this.o++] = b === TAB ? LOWER_T : b === NEWLINE ? LOWER_N : LOWER_R;
         } else this.out[this.o++] = b;
         i++;
       }
@@ -434,23 +434,5 @@ function startsWith(r: Buffer, i: number, word: Buffer): boolean {
 
 function skipWs(r: Buffer, i: number): number {
   while (i < r.length && isWs(r[i]!)) i++;
-  return i;
-}
-
-/** End of the JSON number at `i` (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`), or -1. */
-function numberEnd(r: Buffer, i: number): number {
-  if (r[i] === 0x2d) i++;
-  if (r[i] === 0x30) i++;
-  else if (isDigit(r[i])) while (isDigit(r[i])) i++;
-  else return -1;
-  if (r[i] === 0x2e) {
-    if (!isDigit(r[++i])) return -1;
-    while (isDigit(r[i])) i++;
-  }
-  if (r[i] === 0x65 || r[i] === 0x45) {
-    if (r[i + 1] === 0x2b || r[i + 1] === 0x2d) i++;
-    if (!isDigit(r[++i])) return -1;
-    while (isDigit(r[i])) i++;
-  }
   return i;
 }

@@ -4,13 +4,18 @@ import {
   CLOSE_BRACKET,
   COLON,
   COMMA,
-  CR,
-  NEWLINE,
+  isDigit,
+  isHexDigit,
+  isShortEscape,
+  jsonNumberEnd,
+  LOWER_F,
+  LOWER_N,
+  LOWER_T,
+  LOWER_U,
+  MINUS,
   OPEN_BRACE,
   OPEN_BRACKET,
   QUOTE,
-  SPACE,
-  TAB,
 } from './bytes.js';
 
 /**
@@ -35,7 +40,9 @@ export function jsonObjectProblem(row: Uint8Array): string | null {
   let expectValue = true;
   while (i < n) {
     const b = row[i]!;
-    if (b === SPACE || b === NEWLINE || b === TAB || b === CR) {
+    // Whitespace (SPACE, NEWLINE, TAB, CR) as literals, here and in skipWs: this test runs for every token of
+    // every row the read-back checks, and both isJsonWhitespace and the imported constants made it slower.
+    if (b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d) {
       i++;
       continue;
     }
@@ -76,10 +83,12 @@ export function jsonObjectProblem(row: Uint8Array): string | null {
         continue;
       }
       if (b === QUOTE) i = scanString(row, i + 1);
-      else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) i = scanNumber(row, i);
-      else if (b === 0x74) i = word(row, i, TRUE);
-      else if (b === 0x66) i = word(row, i, FALSE);
-      else if (b === 0x6e) i = word(row, i, NULL);
+      else if (b === MINUS || isDigit(b)) {
+        const end = jsonNumberEnd(row, i);
+        i = end < 0 ? -(i + 1) : end;
+      } else if (b === LOWER_T) i = word(row, i, TRUE);
+      else if (b === LOWER_F) i = word(row, i, FALSE);
+      else if (b === LOWER_N) i = word(row, i, NULL);
       else return `a value expected (byte ${i})`;
       if (i < 0) return `a bad value (byte ${-i - 1})`;
       expectValue = false;
@@ -112,7 +121,7 @@ const NULL = Buffer.from('null');
 function skipWs(row: Uint8Array, i: number): number {
   while (i < row.length) {
     const b = row[i]!;
-    if (b !== SPACE && b !== NEWLINE && b !== TAB && b !== CR) break;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x09 && b !== 0x0d) break;
     i++;
   }
   return i;
@@ -130,25 +139,16 @@ function scanString(row: Uint8Array, i: number): number {
   while (i < n) {
     const b = row[i]!;
     if (b === QUOTE) return i + 1;
+    // A literal, not FIRST_PRINTABLE: this runs for every byte of every string (an imported constant is a load).
     if (b < 0x20) return -(i + 1);
     if (b === BACKSLASH) {
       const e = row[i + 1];
-      if (e === 0x75) {
-        for (let k = i + 2; k < i + 6; k++) if (k >= n || !isHex(row[k]!)) return -(i + 1);
+      if (e === LOWER_U) {
+        for (let k = i + 2; k < i + 6; k++) if (k >= n || !isHexDigit(row[k]!)) return -(i + 1);
         i += 6;
         continue;
       }
-      // " \ / b f n r t
-      if (
-        e === QUOTE ||
-        e === BACKSLASH ||
-        e === 0x2f ||
-        e === 0x62 ||
-        e === 0x66 ||
-        e === 0x6e ||
-        e === 0x72 ||
-        e === 0x74
-      ) {
+      if (isShortEscape(e)) {
         i += 2;
         continue;
       }
@@ -157,35 +157,6 @@ function scanString(row: Uint8Array, i: number): number {
     i++;
   }
   return -(n + 1);
-}
-
-function isHex(b: number): boolean {
-  return (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46);
-}
-
-function isDigit(b: number | undefined): boolean {
-  return b !== undefined && b >= 0x30 && b <= 0x39;
-}
-
-/** `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`; returns the index after it, or -(index + 1) of the fault. */
-function scanNumber(row: Uint8Array, i: number): number {
-  const start = i;
-  if (row[i] === 0x2d) i++;
-  if (row[i] === 0x30) i++;
-  else if (isDigit(row[i])) while (isDigit(row[i])) i++;
-  else return -(start + 1);
-  if (row[i] === 0x2e) {
-    i++;
-    if (!isDigit(row[i])) return -(start + 1);
-    while (isDigit(row[i])) i++;
-  }
-  if (row[i] === 0x65 || row[i] === 0x45) {
-    i++;
-    if (row[i] === 0x2b || row[i] === 0x2d) i++;
-    if (!isDigit(row[i])) return -(start + 1);
-    while (isDigit(row[i])) i++;
-  }
-  return i;
 }
 
 function word(row: Uint8Array, i: number, w: Uint8Array): number {

@@ -1,10 +1,8 @@
 import { CLOSE_BRACKET, COMMA, NEWLINE } from './bytes.js';
 import { jsonObjectProblem } from './json-check.js';
 import { ScanError } from './json-scanner.js';
+import { type LayoutState, type LayoutStep, layoutStep, MAX_LINE, rowLineProblem } from './line-reader.js';
 
-const TABLE_LINE = /^"([A-Za-z][A-Za-z0-9_]*)":\[$/;
-/** Longest line accepted: a row of this schema is a few KB; this bounds memory on a damaged file. */
-const MAX_LINE = 64 * 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
 
 /** A row that is not one JSON object; `table` is its key under `data`, `row` its 0-based index. */
@@ -25,15 +23,16 @@ export class LayoutRowError extends Error {
 
 /**
  * Checks the rest of a backup document laid out as this product writes it, after its metadata line
- * (the layout `LineReader` reads for the restore: `"data":{`, then per table `"<key>":[`, one row per
- * line with a leading `,` from the second on, `]` or `],`, and `}}` last). Every row is checked to be
- * one JSON object ({@link jsonObjectProblem}) where it lies in the piece it came in: lines are found
- * with the native `indexOf`, so the only loop over the bytes in JavaScript is the row check itself.
+ * (the layout `LineReader` reads for the restore, defined once in {@link layoutStep} and
+ * {@link rowLineProblem}: `"data":{`, then per table `"<key>":[`, one row per line with a leading `,`
+ * from the second on, `]` or `],`, and `}}` last). Every row is checked to be one JSON object
+ * ({@link jsonObjectProblem}) where it lies in the piece it came in: lines are found with the native
+ * `indexOf`, so the only loop over the bytes in JavaScript is the row check itself.
  * Rows are counted per table. Any other layout is a {@link ScanError}: only used for files whose first
  * line is this product's metadata line.
  */
 export class LayoutChecker {
-  private state: 'data' | 'table' | 'firstRow' | 'rows' | 'end' | 'done' = 'data';
+  private state: LayoutState = 'data';
   private rest = EMPTY;
   private line = 1; // the metadata line has been read
   private offset: number;
@@ -84,11 +83,8 @@ export class LayoutChecker {
       const first = data[start];
       if (first === CLOSE_BRACKET) this.endTable(data.toString('latin1', start, end));
       else {
-        if ((first === COMMA) !== (this.state === 'rows')) {
-          this.fail(
-            this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","',
-          );
-        }
+        const rowProblem = rowLineProblem(this.state, first);
+        if (rowProblem !== null) this.fail(rowProblem);
         this.state = 'rows';
         const problem = jsonObjectProblem(data.subarray(first === COMMA ? start + 1 : start, end));
         if (problem !== null) throw new LayoutRowError(this.key, this.rows, problem);
@@ -99,40 +95,26 @@ export class LayoutChecker {
   }
 
   private structure(line: string): void {
-    switch (this.state) {
-      case 'data':
-        if (line !== '"data":{') this.fail('"data":{ expected');
-        this.state = 'table';
-        return;
-      case 'table': {
-        const key = TABLE_LINE.exec(line)?.[1];
-        if (key === undefined) {
-          if (line === '}}' && this.counts.size === 0) {
-            this.state = 'done';
-            return;
-          }
-          this.fail('a table ("<name>":[) expected');
-        }
-        if (this.counts.has(key)) this.fail(`table "data.${key}" appears twice`);
-        this.counts.set(key, 0);
-        this.key = key;
-        this.rows = 0;
-        this.state = 'firstRow';
-        return;
-      }
-      case 'end':
-        if (line !== '}}') this.fail('}} expected after the last table');
-        this.state = 'done';
-        return;
-      default:
-        this.fail('nothing expected after the end of the document');
+    const step = this.step(line);
+    if (step.key !== undefined) {
+      if (this.counts.has(step.key)) this.fail(`table "data.${step.key}" appears twice`);
+      this.counts.set(step.key, 0);
+      this.key = step.key;
+      this.rows = 0;
     }
+    this.state = step.state;
   }
 
   private endTable(line: string): void {
-    if (line !== ']' && line !== '],') this.fail('"]" or "]," expected at the end of a table');
+    const step = this.step(line);
     this.counts.set(this.key, this.rows);
-    this.state = line === ']' ? 'end' : 'table';
+    this.state = step.state;
+  }
+
+  private step(line: string): LayoutStep {
+    const step = layoutStep(this.state, line, this.counts.size);
+    if (typeof step === 'string') this.fail(step);
+    return step;
   }
 
   private fail(problem: string): never {

@@ -14,10 +14,59 @@ export type LineEvent =
 /** COPY text is handed over in pieces of about this many bytes. */
 const FLUSH_AT = 128 * 1024;
 /** Longest line accepted: a row of this schema is a few KB; this bounds memory on a damaged file. */
-const MAX_LINE = 64 * 1024 * 1024;
+export const MAX_LINE = 64 * 1024 * 1024;
 const EMPTY: Buffer = Buffer.alloc(0);
 const FIRST_LINE = /^\{"metadata":(\{.*\}),$/;
 const TABLE_LINE = /^"([A-Za-z][A-Za-z0-9_]*)":\[$/;
+
+/**
+ * Where a reader of this product's layout stands, after the metadata line: before `"data":{`, before a
+ * table header (or the closing `}}` of a document without tables), before a table's first row, among its
+ * rows, after the last table, or at the end.
+ */
+export type LayoutState = 'data' | 'table' | 'firstRow' | 'rows' | 'end' | 'done';
+
+/** What a line that is not a row leads to: the next state, and the table's key after a table header line. */
+export interface LayoutStep {
+  state: LayoutState;
+  key?: string;
+}
+
+/**
+ * The one definition of this product's layout around the rows (see {@link LineReader}), shared by the
+ * restore's reader and the read-back's checker. For a line that is not a row in `state` (among a
+ * table's rows, only its closing `]` or `],`), the step it makes, or what is wrong with it.
+ * `tables` is how many tables came before: `}}` right after `"data":{` is a document without tables.
+ * A table header does not check its key against earlier ones: the caller knows the tables it has seen.
+ */
+export function layoutStep(state: LayoutState, line: string, tables: number): LayoutStep | string {
+  switch (state) {
+    case 'data':
+      return line === '"data":{' ? { state: 'table' } : '"data":{ expected';
+    case 'table': {
+      const key = TABLE_LINE.exec(line)?.[1];
+      if (key !== undefined) return { state: 'firstRow', key };
+      return line === '}}' && tables === 0 ? { state: 'done' } : 'a table ("<name>":[) expected';
+    }
+    case 'firstRow':
+    case 'rows':
+      if (line === ']') return { state: 'end' };
+      return line === '],' ? { state: 'table' } : '"]" or "]," expected at the end of a table';
+    case 'end':
+      return line === '}}' ? { state: 'done' } : '}} expected after the last table';
+    default:
+      return 'nothing expected after the end of the document';
+  }
+}
+
+/**
+ * What is wrong with a row line whose first byte is `first` (`,` before every row but a table's first),
+ * or null. Only for a line that is a row: one that starts with `]` closes the table ({@link layoutStep}).
+ */
+export function rowLineProblem(state: 'firstRow' | 'rows', first: number | undefined): string | null {
+  if ((first === COMMA) === (state === 'rows')) return null;
+  return state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","';
+}
 
 /**
  * The metadata of a file laid out as this product writes it (`{"metadata":{…},` alone on the first
@@ -52,7 +101,7 @@ export function ourLayoutMetadata(firstLine: string): unknown {
  * product wrote (the caller checks their checksum), so a difference means the file is damaged.
  */
 export class LineReader {
-  private state: 'data' | 'table' | 'firstRow' | 'rows' | 'end' | 'done' = 'data';
+  private state: LayoutState = 'data';
   private rest = EMPTY;
   private pendingRows = 0;
   private line = 1; // the metadata line has been read
@@ -110,11 +159,8 @@ export class LineReader {
         this.flush(events);
         this.endTable(data.toString('latin1', start, end), events);
       } else {
-        if ((first === COMMA) !== (this.state === 'rows')) {
-          this.fail(
-            this.state === 'rows' ? 'a row must start with ","' : 'the first row of a table must not start with ","',
-          );
-        }
+        const problem = rowLineProblem(this.state, first);
+        if (problem !== null) this.fail(problem);
         this.state = 'rows';
         try {
           this.encoder!.encode(data.subarray(first === COMMA ? start + 1 : start, end));
@@ -144,43 +190,30 @@ export class LineReader {
   }
 
   private structure(line: string, events: LineEvent[]): void {
-    switch (this.state) {
-      case 'data':
-        if (line !== '"data":{') this.fail('"data":{ expected');
-        this.state = 'table';
-        return;
-      case 'table': {
-        const key = TABLE_LINE.exec(line)?.[1];
-        if (key === undefined) {
-          if (line === '}}' && this.seen.size === 0) {
-            this.state = 'done';
-            return;
-          }
-          this.fail('a table ("<name>":[) expected');
-        }
-        const columns = this.columns(key);
-        if (!columns) this.fail(`unknown table "data.${key}"`);
-        if (this.seen.has(key)) this.fail(`table "data.${key}" appears twice`);
-        this.seen.add(key);
-        this.key = key;
-        this.encoder = new CopyTextEncoder(columns, this.options);
-        this.state = 'firstRow';
-        events.push({ type: 'tableStart', key });
-        return;
-      }
-      case 'end':
-        if (line !== '}}') this.fail('}} expected after the last table');
-        this.state = 'done';
-        return;
-      default:
-        this.fail('nothing expected after the end of the document');
+    const step = this.step(line);
+    if (step.key !== undefined) {
+      const key = step.key;
+      const columns = this.columns(key);
+      if (!columns) this.fail(`unknown table "data.${key}"`);
+      if (this.seen.has(key)) this.fail(`table "data.${key}" appears twice`);
+      this.seen.add(key);
+      this.key = key;
+      this.encoder = new CopyTextEncoder(columns, this.options);
+      events.push({ type: 'tableStart', key });
     }
+    this.state = step.state;
   }
 
   private endTable(line: string, events: LineEvent[]): void {
-    if (line !== ']' && line !== '],') this.fail('"]" or "]," expected at the end of a table');
+    const step = this.step(line);
     events.push({ type: 'tableEnd', key: this.key, count: this.encoder!.rows });
-    this.state = line === ']' ? 'end' : 'table';
+    this.state = step.state;
+  }
+
+  private step(line: string): LayoutStep {
+    const step = layoutStep(this.state, line, this.seen.size);
+    if (typeof step === 'string') this.fail(step);
+    return step;
   }
 
   private fail(problem: string): never {
