@@ -15,7 +15,7 @@ import {
 import { seedDemoData } from '@mp/db';
 import type { RestorePreview } from '../../packages/core/src/restore/preview-types.js';
 import { createLogger } from '@mp/logger';
-import { createUserAndLogin, tableHashes, waitFor, type ApiTestContext } from '@mp/testing';
+import { closeProducer, createUserAndLogin, tableHashes, waitFor, type ApiTestContext } from '@mp/testing';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
@@ -457,12 +457,7 @@ describe('queue reconciliation', () => {
       expect((await ctx.db.prisma.operation.findUniqueOrThrow({ where: { id } })).status).toBe('queued');
       await ctx.db.prisma.operation.update({ where: { id }, data: { status: 'failed', error: 'test cleanup' } });
     } finally {
-      for (const queue of ['backup', 'maintenance'] as const)
-        await producer
-          .queue(queue)
-          .obliterate({ force: true })
-          .catch(() => {});
-      await producer.close();
+      await closeProducer(producer);
     }
   });
 });

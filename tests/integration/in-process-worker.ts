@@ -10,7 +10,7 @@ import { NO_ENCRYPTION } from '@mp/core';
 import { QUEUES, createProducer, type Producer } from '@mp/jobs';
 import { createLogger, type Logger } from '@mp/logger';
 import { createLocalStorage } from '@mp/storage';
-import { createTestDatabase, type TestDatabase } from '@mp/testing';
+import { closeProducer, createTestDatabase, type TestDatabase } from '@mp/testing';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
@@ -72,12 +72,7 @@ export async function startInProcessWorker(opts: {
     started,
     async close() {
       await started.close();
-      for (const q of Object.values(QUEUES))
-        await producer
-          .queue(q)
-          .obliterate({ force: true })
-          .catch(() => {});
-      await producer.close();
+      await closeProducer(producer);
       await db.drop();
       await rm(dir, { recursive: true, force: true });
     },

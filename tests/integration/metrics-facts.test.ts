@@ -5,7 +5,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { loadMetricsFacts, renderBackupMetrics } from '@mp/core';
 import type { Prisma } from '@mp/db';
 import { createProducer, QUEUES, type Producer } from '@mp/jobs';
-import { createTestDatabase, type TestDatabase } from '@mp/testing';
+import { closeProducer, createTestDatabase, type TestDatabase } from '@mp/testing';
 
 let db: TestDatabase;
 let producer: Producer;
@@ -22,12 +22,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of Object.values(QUEUES))
-    await producer
-      ?.queue(name)
-      .obliterate({ force: true })
-      .catch(() => {});
-  await producer?.close();
+  await closeProducer(producer);
   await db?.drop();
 });
 

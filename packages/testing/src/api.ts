@@ -92,17 +92,26 @@ export async function createApiTestContext(
     uploadDir,
     logLines,
     async close() {
-      for (const name of Object.values(QUEUES))
-        await producer
-          .queue(name)
-          .obliterate({ force: true })
-          .catch(() => {});
-      await producer.close();
+      await closeProducer(producer);
       await db.drop();
       await rm(root, { recursive: true, force: true });
       capture?.end();
     },
   };
+}
+
+/**
+ * Test teardown: obliterates every queue under the producer's prefix (a queue that is already gone is fine), then
+ * closes it.
+ */
+export async function closeProducer(producer: Producer | undefined): Promise<void> {
+  if (!producer) return;
+  for (const name of Object.values(QUEUES))
+    await producer
+      .queue(name)
+      .obliterate({ force: true })
+      .catch(() => {});
+  await producer.close();
 }
 
 /** A password that satisfies the API's strength rule. */
