@@ -101,9 +101,8 @@ export async function waitForJob(
       150,
     );
   } catch (err) {
-    throw new Error(`job ${jobId} did not finish within ${timeoutMs} ms; last answer: ${JSON.stringify(last)}`, {
-      cause: err,
-    });
+    // A timeout, or the API unreachable: either way, with where the job stood when last seen.
+    throw new Error(`job ${jobId}: ${(err as Error).message}; last answer: ${JSON.stringify(last)}`, { cause: err });
   }
 }
 
