@@ -84,13 +84,19 @@ describe('Redis stopped', () => {
     const done = await createBackup();
     expect(done.state).toBe('completed');
     const { backupId } = done;
-    // The backup queues its retention prune as it completes: let that settle first, so that what is left
-    // queued or running below can only come from the refused requests.
+    // The backup queues its retention prune just after it reads as completed, and the prune's Operation row
+    // appears only when the worker takes the job: wait for that prune by its job id, finished, so that what is
+    // left queued or running below can only come from the refused requests. (Waiting for "nothing queued"
+    // raced that gap: a prune taken just as Redis stopped was left running, which once failed this test.)
     await waitFor(
-      async () => (await prisma.operation.count({ where: { status: { in: ['queued', 'running'] } } })) === 0,
+      async () =>
+        (await prisma.operation.count({
+          where: { jobId: `prune-after-${backupId}`, status: { in: ['completed', 'failed'] } },
+        })) === 1,
       30_000,
       100,
     );
+    expect(await prisma.operation.count({ where: { status: { in: ['queued', 'running'] } } })).toBe(0);
 
     await redis.stop();
     try {
