@@ -53,11 +53,13 @@ export function isDecompressError(err: unknown): boolean {
 /**
  * A compressing stream for `kind` at the level `levels` give it. zstd frames carry their content
  * checksum (as gzip carries its CRC), so a damaged file fails to decompress instead of yielding other
- * bytes. Trap: zstd runs on the calling thread (the binding is synchronous), gzip on libuv's pool.
+ * bytes. Both codecs compress off the calling thread: gzip on libuv's pool, zstd on one worker thread
+ * of its own (`nbWorkers: 1`; the binding's calls then only hand input over and collect output, and wait
+ * only when that thread is behind), so the export's main thread keeps to reading rows and hashing.
  */
 export function createCompressor(kind: Compression, levels: CompressionLevels): Transform {
   if (kind === 'gzip') return createGzip({ level: levels.gzipLevel });
-  return new CompressStream({ compressionLevel: levels.zstdLevel ?? 0, checksumFlag: true });
+  return new CompressStream({ compressionLevel: levels.zstdLevel ?? 0, checksumFlag: true, nbWorkers: 1 });
 }
 
 /** A zstd file may inflate to this many times its compressed bytes, once past {@link ZSTD_INFLATE_SLACK}. */
