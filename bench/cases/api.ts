@@ -3,7 +3,7 @@ import { withClient } from '../lib/databases.js';
 import { BENCH_ADMIN } from '../lib/databases.js';
 import { baseUrl, callApi, login, producerFor, startApi, startWorker, stopService, waitFinal } from '../lib/harness.js';
 import { sleep } from '../lib/processes.js';
-import { pacedLoad } from '../lib/paced.js';
+import { pacedLoad, serverTimes, type PacedResult } from '../lib/paced.js';
 import type { Row } from '../lib/report.js';
 import type { CaseContext } from './context.js';
 
@@ -40,6 +40,7 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
       seconds: duration,
       connections: 10,
     });
+    const server = await serverTimes(ctx.api.logFile, paced.window, '/api/backup/jobs/');
     const bursts = await autocannon({
       url,
       headers: { authorization: `Bearer ${token}` },
@@ -59,6 +60,7 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
       notes: [
         `paced (one request every 10 ms, 10 keep-alive connections): ${paced.requests} requests, p50 ${paced.p50} ` +
           `ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, errors ${paced.errors}`,
+        whereTheTimeWent(paced, server),
         `autocannon overallRate 100 (bursts, not judged): ${bursts.requests.total} requests, p50 ` +
           `${bursts.latency.p50} ms, p99 ${bursts.latency.p99} ms, max ${bursts.latency.max} ms; export still ` +
           `running at the end: ${after === 'running' ? 'yes' : `no (${after})`}`,
@@ -191,6 +193,7 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
       seconds: duration,
       connections: 10,
     });
+    const server = await serverTimes(ctx.api.logFile, paced.window, '/api/backup/list');
     return {
       id: 'api-list',
       label: `api: GET /list (${LIST_RECORDS.toLocaleString('en')} records) @100 req/s`,
@@ -203,6 +206,7 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
           `in ${walkS.toFixed(1)} s, then up to 5 pages each of status, type, pinned and two label filters): ` +
           `${paced.requests} requests, p50 ${paced.p50} ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, ` +
           `errors ${paced.errors}`,
+        whereTheTimeWent(paced, server),
       ],
     };
   } finally {
@@ -210,6 +214,19 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
       c.query('DELETE FROM backup_records WHERE "createdBy" = $1', [LIST_CREATED_BY]),
     );
   }
+}
+
+/**
+ * Where a paced row's tail was spent: the API's own `responseTime` of the same requests (from its log), the load
+ * generator's lag in sending, and its event loop's longest delay. A client p99 well above the server's means the
+ * time passed before the API read the request (its process waiting for a core, or the client's own stall).
+ */
+function whereTheTimeWent(paced: PacedResult, server: Awaited<ReturnType<typeof serverTimes>>): string {
+  return (
+    `server's own time (API log, ${server.requests} requests): p50 ${server.p50} ms, p99 ${server.p99} ms, max ` +
+    `${server.max} ms; client: sent up to ${paced.sendLagMax} ms late, event loop delay max ` +
+    `${paced.clientLoopDelayMax} ms`
+  );
 }
 
 /** Target 4: API latency while the worker is busy, of the list at 10,000 records, and of enqueueing. */
