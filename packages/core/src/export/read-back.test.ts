@@ -98,7 +98,7 @@ describe('read-back of two copies', () => {
     expect(verifyReportSchema.safeParse(JSON.parse(JSON.stringify(report))).success).toBe(true);
   });
 
-  it('a content failure found on the local copy fails the cloud copy of the same bytes, and both are dropped', async () => {
+  it('a content failure on the local copy fails the cloud copy of the same bytes; both are dropped', async () => {
     const texts = { local: WRONG_COUNT, cloud: WRONG_COUNT, recorded: WRONG_COUNT };
     const { report, storage: kept, failed } = await readBack('wrong-count.json', texts);
     expect(report.ok).toBe(false);
