@@ -135,7 +135,14 @@ describe('read-back after write', () => {
       });
       expect(r.verifiedAt?.toISOString()).toBe(report.checkedAt);
       expect(report.copies.map((c) => c.copy)).toEqual(['local', 'cloud']);
-      for (const copy of ['local', 'cloud'] as const) expect(checkNames(report, copy)).toEqual(READ_BACK_CHECKS);
+      // The content is checked once, on the local copy; the cloud copy is downloaded in full and hashed.
+      expect(checkNames(report, 'local')).toEqual(READ_BACK_CHECKS);
+      expect(checkNames(report, 'cloud')).toEqual(['readable', 'size', 'checksum', 'content']);
+      expect(report.copies.find((c) => c.copy === 'cloud')!.checks.at(-1)).toEqual({
+        name: 'content',
+        ok: true,
+        details: expect.stringMatching(/^same bytes as the local copy .*: parse, metadata, counts passed; /),
+      });
       // The seeded data carries ACTIVE loans of inactive members: seen, counted, and not a failure.
       const expected = await db.pool.query<{ id: string }>(
         `SELECT l.id FROM loans l JOIN union_members m ON m.id = l."unionMemberId" WHERE l.status = 'ACTIVE' AND NOT ` +
@@ -173,6 +180,8 @@ describe('read-back after write', () => {
       const report = r.verification as unknown as VerifyReport;
       expect(report.ok).toBe(false);
       expect(failing(report, 'local')).toContain('checksum');
+      // The local copy cannot vouch for the cloud copy's content: the cloud copy is checked in full.
+      expect(checkNames(report, 'cloud')).toEqual(READ_BACK_CHECKS);
       expect(failing(report, 'cloud')).toEqual([]);
       // The list shows it in short: failed, with the failed check named.
       expect(toBackupView(r).verificationSummary).toMatchObject({
@@ -214,7 +223,12 @@ describe('read-back after write', () => {
       expect(readRecordStorage(r.storage).cloud).toBeUndefined();
       expect(r.cloudinaryUrl).toBeNull();
       expect(cloud.resources().filter((a) => a.publicId.includes(id))).toEqual([]);
-      expect(failing(r.verification as unknown as VerifyReport, 'cloud')).toContain('checksum');
+      const report = r.verification as unknown as VerifyReport;
+      // A copy whose bytes do not match is checked in full, so its report names its problem as before.
+      expect(checkNames(report, 'local')).toEqual(READ_BACK_CHECKS);
+      expect(checkNames(report, 'cloud')).toEqual(READ_BACK_CHECKS);
+      expect(failing(report, 'local')).toEqual([]);
+      expect(failing(report, 'cloud')).toContain('checksum');
     },
   );
 

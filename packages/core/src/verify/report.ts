@@ -2,11 +2,16 @@ import { z } from 'zod';
 import type { CopyLocation } from '../backups/copies.js';
 import { INVARIANT_CODES, type InvariantWarning } from './business-invariants.js';
 
-/** The checks a copy goes through, in order. A check that did not run is absent, never `ok: true`. */
+/**
+ * The checks a copy goes through, in order. A check that did not run is absent, never `ok: true`.
+ * `content` stands for the content checks (`decrypt` to `counts`) of a copy that has the same bytes as another
+ * copy checked in full, and carries that copy's outcome (the export's read-back, `readBackCopies`).
+ */
 export type CheckName =
   | 'readable'
   | 'size'
   | 'checksum'
+  | 'content'
   | 'decrypt'
   | 'decompress'
   | 'parse'
@@ -63,6 +68,7 @@ const checkNames = [
   'readable',
   'size',
   'checksum',
+  'content',
   'decrypt',
   'decompress',
   'parse',
