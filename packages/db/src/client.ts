@@ -6,24 +6,31 @@ export type { PrismaClient } from './generated/prisma/client.js';
 
 /**
  * Prisma client over node-pg (no query-engine binary). One per process; `$disconnect()` on shutdown.
- * Sessions run in UTC so timestamps read back as written.
+ * Sessions run in UTC so timestamps read back as written. Given a pool ({@link createPgPool}) instead of a URL,
+ * Prisma runs on that pool's connections (the caller ends the pool), so a process can keep one warm pool.
  */
-export function createPrismaClient(databaseUrl: string, opts: { max?: number } = {}): PrismaClient {
-  const adapter = new PrismaPg({ connectionString: databaseUrl, max: opts.max ?? 10, options: '-c TimeZone=UTC' });
+export function createPrismaClient(database: string | pg.Pool, opts: { max?: number } = {}): PrismaClient {
+  const adapter =
+    typeof database === 'string'
+      ? new PrismaPg({ connectionString: database, max: opts.max ?? 10, options: '-c TimeZone=UTC' })
+      : new PrismaPg(database);
   return new PrismaClient({ adapter });
 }
 
 /**
  * A plain pg pool for bulk work (COPY streams, snapshots, DDL) that Prisma does not do.
  * Every connection uses UTC and ISO dates so JSON built by PostgreSQL is stable.
+ * `min` connections are never closed for being idle (node-pg closes the others after 10 s); {@link warmPool}
+ * opens them.
  */
 export function createPgPool(
   databaseUrl: string,
-  opts: { max?: number; applicationName?: string; onError?: (err: Error) => void } = {},
+  opts: { max?: number; min?: number; applicationName?: string; onError?: (err: Error) => void } = {},
 ): pg.Pool {
   const pool = new pg.Pool({
     connectionString: databaseUrl,
     max: opts.max ?? 6,
+    min: opts.min ?? 0,
     application_name: opts.applicationName ?? 'mp-backup',
     options: '-c TimeZone=UTC -c DateStyle=ISO',
   });
@@ -35,3 +42,18 @@ export function createPgPool(
 
 export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
+
+/**
+ * Opens `count` connections of `pool` at once (one `SELECT 1` each, side by side), so that a burst of
+ * requests finds them ready instead of waiting for PostgreSQL to start a backend and authenticate each.
+ */
+export async function warmPool(pool: pg.Pool, count: number): Promise<void> {
+  // More than `max` would wait for a connection forever.
+  const n = Math.min(count, pool.options.max);
+  const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
+  try {
+    await Promise.all(clients.map((c) => c.query('SELECT 1')));
+  } finally {
+    for (const c of clients) c.release();
+  }
+}
