@@ -103,14 +103,14 @@ export const workerEnvSchema = databaseEnv
      */
     DRILL_MIGRATIONS_DIR: z.string().min(1).default('prisma/migrations'),
     /**
-     * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
-     * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
-     */
-    /**
      * Typed tables of a restore with at least this many rows (by the file's metadata) are loaded over two COPY
      * connections instead of one (docs/benchmarks.md has the measured choice).
      */
     SPLIT_COPY_MIN_ROWS: z.coerce.number().int().min(1).default(100_000),
+    /**
+     * How long after a restore it can be undone (its restore point is kept that long), in hours; fractions allowed.
+     * 0 keeps no undo window: the restore point is dropped by the next housekeeping run.
+     */
     UNDO_WINDOW_HOURS: z.coerce
       .number()
       .min(0)
