@@ -44,16 +44,15 @@ export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
 
 /**
- * Opens `count` connections of `pool` at once (one `SELECT 1` each, side by side), so that a burst of
- * requests finds them ready instead of waiting for PostgreSQL to start a backend and authenticate each.
+ * Opens `count` connections of `pool` at once (side by side), so that a burst of requests finds them ready
+ * instead of waiting for PostgreSQL to start a backend and authenticate each. Every connection that opened is
+ * given back to the pool, also when others failed (then the first failure is thrown): none is left checked out.
  */
 export async function warmPool(pool: pg.Pool, count: number): Promise<void> {
   // More than `max` would wait for a connection forever.
   const n = Math.min(count, pool.options.max);
-  const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
-  try {
-    await Promise.all(clients.map((c) => c.query('SELECT 1')));
-  } finally {
-    for (const c of clients) c.release();
-  }
+  const opened = await Promise.allSettled(Array.from({ length: n }, () => pool.connect()));
+  for (const result of opened) if (result.status === 'fulfilled') result.value.release();
+  const failed = opened.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
 }

@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 
 // The composition root: the only place that reads process.env.
-/** The API's database connections: enough for the 10 keep-alive clients the bench polls with, and kept open. */
+/** The API's database connections, all kept open (a request holds one for a few milliseconds). */
 const DB_CONNECTIONS = 10;
 const config = loadConfigOrExit(apiEnvSchema, process.env);
 const logger = createLogger({
@@ -19,8 +19,8 @@ const logger = createLogger({
 const repeatLimited = createRepeatLimiter();
 // One pool for everything: the hot paths (session check, enqueue, job status) query it directly, Prisma serves
 // the rest on it. Its connections are opened at start and kept (`min` = `max`): opening one means a new
-// PostgreSQL backend and a SCRAM handshake, 100–400 ms on a busy machine, and a burst of requests that found
-// the pool shrunk after 10 s idle used to wait for several at once (the bench's p99 stalls).
+// PostgreSQL backend and a SCRAM handshake, and a burst of requests that found the pools shrunk after 10 s idle
+// used to wait for several at once (the bench's p99 stalls, docs/benchmarks.md).
 const pool = createPgPool(config.DATABASE_URL, {
   applicationName: 'mp-api',
   max: DB_CONNECTIONS,

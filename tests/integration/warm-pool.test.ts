@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgPool, warmPool, type PgPool } from '@mp/db';
+import { createTestDatabase, type TestDatabase } from '@mp/testing';
+
+// The API opens its database connections at start (warmPool) and keeps them. A warm-up that meets a PostgreSQL
+// refusing some connections must give back the ones it opened, or they stay checked out for good and the pool
+// serves with fewer.
+let db: TestDatabase;
+const role = `mp_warm_${randomUUID().slice(0, 8)}`;
+const pools: PgPool[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // A role that may hold two connections at once (superusers are not subject to connection limits).
+  await db.pool.query(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 2`);
+});
+
+afterAll(async () => {
+  await Promise.all(pools.map((p) => p.end().catch(() => {})));
+  await db?.pool.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+  await db?.drop();
+});
+
+function poolFor(url: string, max: number): PgPool {
+  const pool = createPgPool(url, { max, min: max, onError: () => {} });
+  pools.push(pool);
+  return pool;
+}
+
+describe('warmPool', () => {
+  it('opens the connections asked for (at most max), each idle and ready afterwards', async () => {
+    const pool = poolFor(db.url, 4);
+    await warmPool(pool, 10);
+    expect([pool.totalCount, pool.idleCount, pool.waitingCount]).toEqual([4, 4, 0]);
+  });
+
+  it('gives back every connection it opened when PostgreSQL refuses others, and says why', async () => {
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = '';
+    const pool = poolFor(url.toString(), 5);
+    await expect(warmPool(pool, 5)).rejects.toThrow(/too many connections for role/);
+    // The two that opened are idle in the pool, none left checked out: the pool still serves.
+    expect([pool.totalCount, pool.idleCount]).toEqual([2, 2]);
+    const { rows } = await pool.query<{ who: string }>('SELECT current_user AS who');
+    expect(rows[0]!.who).toBe(role);
+  });
+});
