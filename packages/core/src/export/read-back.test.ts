@@ -2,7 +2,6 @@
 // only, its report carrying the local copy's content outcome when both match the record; a copy that does not
 // match is checked in full. Two local storages in temporary folders stand for the local and cloud copies
 // (the cloud path through the emulator is in tests/integration/read-back.test.ts); no services.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,18 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageSet } from '../deps.js';
 import { verifyReportSchema, type VerifyReport } from '../verify/report.js';
 import { readBackCopies } from './read-back.js';
+import { SMALL_HEAD, expectedFor } from '../verify/small-document.test-fixture.js';
 
-const METADATA = {
-  version: '1.1',
-  app: 'millennium-potters',
-  timestamp: '2026-12-01T02:00:00.000Z',
-  schemaVersion: '20261124120750_init',
-  options: { includeAuditLogs: false, includeSessions: false },
-  recordCounts: { users: 1, loans: 2 },
-};
 const fileOf = (loans: string[]) =>
-  `{"metadata":${JSON.stringify(METADATA)},\n"data":{\n"users":[\n{"id":"u1"}\n],\n"loans":[\n` +
-  `${loans.map((l) => `{"id":"${l}"}`).join('\n,')}\n]\n}}\n`;
+  `${SMALL_HEAD}"loans":[\n` + `${loans.map((l) => `{"id":"${l}"}`).join('\n,')}\n]\n}}\n`;
 const GOOD = fileOf(['l1', 'l2']);
 /** The same length as GOOD, one byte changed inside a row: still a valid document. */
 const ALTERED = fileOf(['l1', 'l3']);
@@ -52,15 +43,7 @@ async function readBack(key: string, texts: { local: string; cloud: string; reco
   await Promise.all(
     (['local', 'cloud'] as const).map((at) => storage[at]!.put(key, Readable.from([Buffer.from(texts[at])]))),
   );
-  const recorded = Buffer.from(texts.recorded);
-  const expected = {
-    checksum: createHash('sha256').update(recorded).digest('hex'),
-    fileSize: recorded.length,
-    compressed: false,
-    formatVersion: '1.1',
-    schemaVersion: METADATA.schemaVersion,
-    recordCounts: METADATA.recordCounts,
-  };
+  const expected = expectedFor(Buffer.from(texts.recorded));
   const stored = {
     local: { key, path: path.join(root, 'local', key) },
     cloud: { key, publicId: key, assetId: '', url: '' },

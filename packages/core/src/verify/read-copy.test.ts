@@ -1,7 +1,6 @@
 // The read-back's second pass: a file that starts in this product's line layout and leaves it part way is
 // read again through the structural scan, so the report names the document's problem, not the first line
 // out of place. A local storage in a temporary folder; no services.
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,17 +8,7 @@ import { createLocalStorage } from '@mp/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageSet } from '../deps.js';
 import { readBackCopy } from './read-copy.js';
-
-const METADATA = {
-  version: '1.1',
-  app: 'millennium-potters',
-  timestamp: '2026-12-01T02:00:00.000Z',
-  schemaVersion: '20261124120750_init',
-  options: { includeAuditLogs: false, includeSessions: false },
-  recordCounts: { users: 1, loans: 2 },
-};
-/** This product's layout up to the line where the loans table starts. */
-const OUR_HEAD = `{"metadata":${JSON.stringify(METADATA)},\n"data":{\n"users":[\n{"id":"u1"}\n],\n`;
+import { SMALL_HEAD as OUR_HEAD, expectedFor } from './small-document.test-fixture.js';
 
 let dir: string;
 let storage: StorageSet;
@@ -34,14 +23,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 async function readBack(name: string, text: string) {
   const bytes = Buffer.from(text);
   await writeFile(path.join(dir, name), bytes);
-  const expected = {
-    checksum: createHash('sha256').update(bytes).digest('hex'),
-    fileSize: bytes.length,
-    compressed: false,
-    formatVersion: '1.1',
-    schemaVersion: METADATA.schemaVersion,
-    recordCounts: METADATA.recordCounts,
-  };
+  const expected = expectedFor(bytes);
   return readBackCopy(storage, expected, { location: 'local', key: name });
 }
 
