@@ -3,7 +3,7 @@ import { withClient } from '../lib/databases.js';
 import { BENCH_ADMIN } from '../lib/databases.js';
 import { baseUrl, callApi, login, producerFor, startApi, startWorker, stopService, waitFinal } from '../lib/harness.js';
 import { sleep } from '../lib/processes.js';
-import { pacedLoad, serverTimes, type PacedResult } from '../lib/paced.js';
+import { pacedLoad, serverTimes, type PacedResult, type ServerTimes } from '../lib/paced.js';
 import type { Row } from '../lib/report.js';
 import type { CaseContext } from './context.js';
 
@@ -221,7 +221,7 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
  * generator's lag in sending, and its event loop's longest delay. A client p99 well above the server's means the
  * time passed before the API read the request (its process waiting for a core, or the client's own stall).
  */
-function whereTheTimeWent(paced: PacedResult, server: Awaited<ReturnType<typeof serverTimes>>): string {
+function whereTheTimeWent(paced: PacedResult, server: ServerTimes): string {
   return (
     `server's own time (API log, ${server.requests} requests): p50 ${server.p50} ms, p99 ${server.p99} ms, max ` +
     `${server.max} ms; client: sent up to ${paced.sendLagMax} ms late, event loop delay max ` +
