@@ -17,6 +17,7 @@ export * from './backups/download-backup.js';
 export * from './backups/delete-backup.js';
 export * from './operations/advisory-locks.js';
 export * from './operations/release-live-tables-lock.js';
+export * from './operations/release-connection.js';
 export * from './sql/dialect.js';
 export * from './operations/operation-lock.js';
 export * from './operations/exclusive-operations.js';

@@ -16,6 +16,7 @@ import { staged } from './staged-sql.js';
 import { TableBuilds } from './table-builds.js';
 import { previewEntityRestore } from './entity/preview-entity-restore.js';
 import { buildIndexesSerially, resetIndexBuildParallelism } from '../sql/dialect.js';
+import { releaseConnection } from '../operations/release-connection.js';
 
 /** Preview staging schemas: never `mp_restore_…`, which a worker's start-up recovery drops. */
 export const PREVIEW_SCHEMA_PREFIX = 'mp_preview_';
@@ -111,12 +112,13 @@ export async function runRestorePreview(
     throw err;
   } finally {
     await builds?.close().catch(() => {});
-    if (!failed) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
-    for (const b of builders) b.release(failed);
+    for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
+    // A failed run may have left it in a transaction: rolled back before the drop.
+    if (failed) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');
     });
-    client.release(failed);
+    await releaseConnection(client, failed);
     if (input.source.kind === 'file') await rm(input.source.path, { force: true });
   }
 }

@@ -8,6 +8,7 @@ import { tableByKey } from '../backup-format/tables.js';
 import { isAppError } from '../errors.js';
 import type { BackupRunDeps } from '../export/run-backup.js';
 import type { JobProgress } from '../job-progress.js';
+import { releaseConnection } from '../operations/release-connection.js';
 import { withExclusiveMaintenance } from './exclusive.js';
 import { checkStagedFile, isCompleteExport } from './build.js';
 import { findAdminLockout } from './admin-check.js';
@@ -295,9 +296,8 @@ async function restoreExclusively(
   } finally {
     second?.release(failed ?? true);
     await builds.close();
-    // Back to the pool as they came; a failed run may have left one mid-statement, so close those.
-    if (!failed) for (const b of builders) await resetIndexBuildParallelism(b).catch(() => {});
-    for (const b of builders) b.release(failed);
+    // Back to the pool as they came: nothing runs on them any more (closed if they cannot answer).
+    for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
 }
