@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
 /**
  * Two files run side by side. Every file works on databases and a queue prefix of its own (packages/testing), so
  * files do not see each other. The longest files start first so the two lanes end together: the hostile corpus
- * (about a third of the suite's time) in one lane from the start, the end-to-end files (real processes) next,
+ * (the longest file) in one lane from the start, the end-to-end files (real processes) next,
  * then the in-process integration files and the unit tests, each group longest (largest) first.
  */
 class LongestFirst extends BaseSequencer {

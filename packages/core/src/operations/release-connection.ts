@@ -14,7 +14,7 @@ export const ANSWER_BEFORE_CLOSE_MS = 2_000;
  * PostgreSQL answers the `ROLLBACK` with a warning notice; nothing fails.)
  *
  * Closing every connection of a failed run instead cost a refused restore three new backends each time
- * (a fork, the password handshake and cold catalog caches): two-thirds of a refusal's time.
+ * (a fork, the password handshake and cold catalog caches): three-fifths of a refusal's time.
  * Never throws.
  */
 export async function releaseConnection(

@@ -298,6 +298,8 @@ async function restoreExclusively(
     await builds.close();
     // Back to the pool as they came: nothing runs on them any more (closed if they cannot answer).
     for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
+    // A failed run may have left it in a transaction, which would refuse the drop: rolled back first.
+    if (failed) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
 }
