@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ANSWER_BEFORE_CLOSE_MS,
-  LIVE_TABLES_LOCK,
-  releaseConnection,
-  releaseLiveTablesLock,
-  tryLockForSession,
-} from '@mp/core';
+import { ANSWER_BEFORE_CLOSE_MS, releaseConnection } from '@mp/core';
 import { createPgPool, type PgPool } from '@mp/db';
 import { createTestDatabase, type TestDatabase } from '@mp/testing';
 
-// A failed run (a refused restore, above all) gives its connections back when they answer a ROLLBACK in time,
-// instead of closing them all: new backends cost a refusal most of its time. What goes back must be clean, and
-// what cannot answer must still be closed.
+// A failed restore (a refusal, above all) gives its builder connections back when they answer a ROLLBACK in time,
+// instead of closing them: new backends cost a refusal most of its time. What goes back must be clean, and what
+// cannot answer must still be closed.
 let db: TestDatabase;
 const pools: PgPool[] = [];
 
@@ -80,24 +74,5 @@ describe('releaseConnection after a failed run', () => {
     const client = await pool.connect();
     await releaseConnection(client, undefined, async (c) => c.query('RESET no_such_setting_anywhere'));
     expect(pool.totalCount).toBe(0);
-  });
-
-  it('gives the live-tables lock back before the connection goes back, so the next run takes it at once', async () => {
-    const pool = onePool();
-    const other = onePool();
-    const client = await pool.connect();
-    expect(await tryLockForSession(client, LIVE_TABLES_LOCK)).toBe(true);
-    await client.query('BEGIN');
-    const failed = await client.query('SELECT no_such_column FROM pg_class').catch((err: Error) => err);
-
-    await releaseLiveTablesLock(client, failed as Error);
-
-    expect([pool.totalCount, pool.idleCount]).toEqual([1, 1]);
-    const next = await other.connect();
-    try {
-      expect(await tryLockForSession(next, LIVE_TABLES_LOCK)).toBe(true);
-    } finally {
-      await releaseLiveTablesLock(next);
-    }
   });
 });

@@ -5,16 +5,19 @@ import { settleWithin } from '../timeout.js';
 export const ANSWER_BEFORE_CLOSE_MS = 2_000;
 
 /**
- * Gives `client` back to its pool once `cleanUp` (a `RESET`, an unlock) has run on it, or closes it.
- * After a run that `failed`, the connection may have been left mid-transaction or mid-statement, so a
- * `ROLLBACK` comes first. A connection that answers all of it within {@link ANSWER_BEFORE_CLOSE_MS} is
- * idle, outside any transaction, with its session as the pool gave it: it goes back. One that cannot
- * answer in time, or fails to, is closed (PostgreSQL ends whatever it still runs). A failed COPY's
- * stream has sent CopyFail once destroyed, so that connection answers again. (Outside a transaction
- * PostgreSQL answers the `ROLLBACK` with a warning notice; nothing fails.)
+ * Gives `client` back to its pool once `cleanUp` (a `RESET`) has run on it, or closes it. After a run that
+ * `failed`, a `ROLLBACK` comes first. A connection that answers all of it within {@link ANSWER_BEFORE_CLOSE_MS} is
+ * idle, outside any transaction, with its session as the pool gave it: it goes back. One that cannot answer in
+ * time, or fails to, is closed. (Outside a transaction PostgreSQL answers the `ROLLBACK` with a warning notice;
+ * nothing fails.)
  *
- * Closing every connection of a failed run instead cost a refused restore three new backends each time
- * (a fork, the password handshake and cold catalog caches): three-fifths of a refusal's time.
+ * Only for a connection nothing of the run can still use: a restore's builders once their pool has ended. A
+ * statement sent after the clean-up (a stage's write still on its way when its pipeline failed, say) would run on
+ * whoever took the connection next, in their session; such a connection is closed after a failure instead
+ * (`client.release(err)`, as `releaseLiveTablesLock` does).
+ *
+ * Closing the builders of every failed run cost a refused restore two new backends each time (a fork, the
+ * password handshake and cold catalog caches), most of a refusal's time.
  * Never throws.
  */
 export async function releaseConnection(

@@ -112,13 +112,13 @@ export async function runRestorePreview(
     throw err;
   } finally {
     await builds?.close().catch(() => {});
+    // Their pool has ended: nothing runs on them any more (see releaseConnection). The staging connection is
+    // closed after a failure: the stage's writes may still be on their way to it.
     for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
-    // A failed run may have left it in a transaction: rolled back before the drop.
-    if (failed) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');
     });
-    await releaseConnection(client, failed);
+    client.release(failed);
     if (input.source.kind === 'file') await rm(input.source.path, { force: true });
   }
 }

@@ -296,10 +296,10 @@ async function restoreExclusively(
   } finally {
     second?.release(failed ?? true);
     await builds.close();
-    // Back to the pool as they came: nothing runs on them any more (closed if they cannot answer).
+    // Back to the pool as they came: their pool has ended, so nothing runs on them any more (see releaseConnection).
+    // The exclusive connection is closed after a failure instead (releaseLiveTablesLock): the stage's writes may
+    // still be on their way to it.
     for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
-    // A failed run may have left it in a transaction, which would refuse the drop: rolled back first.
-    if (failed) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
 }

@@ -56,6 +56,17 @@ export async function unlockForSession(client: SqlRunner, key: LockKey): Promise
 }
 
 /**
+ * Ends whatever transaction `client` is in (ROLLBACK; an aborted one would refuse the unlock) and releases a
+ * session-level advisory lock, in one round trip (one simple query): for a connection about to be closed after
+ * a failure, so the lock is free at once rather than when the closed backend has finished exiting.
+ * Trap: outside a transaction, PostgreSQL answers the ROLLBACK with a warning notice; nothing fails.
+ * CockroachDB: ROLLBACK, then delete (or expire) the lease row.
+ */
+export async function rollbackAndUnlockForSession(client: SqlRunner, key: number | bigint): Promise<void> {
+  await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${BigInt(key)})`);
+}
+
+/**
  * Inside an open transaction on `client`: waits for a transaction-level advisory lock (`pg_advisory_xact_lock`),
  * released at COMMIT or ROLLBACK.
  * CockroachDB: no advisory locks; `SELECT … FOR UPDATE` of a lock row in the same transaction.
