@@ -112,9 +112,9 @@ export async function runRestorePreview(
     throw err;
   } finally {
     await builds?.close().catch(() => {});
-    // Their pool has ended: nothing runs on them any more (see releaseConnection). The staging connection is
-    // closed after a failure: the stage's writes may still be on their way to it.
-    for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
+    // Their pool has ended: nothing runs on them any more (see releaseConnection). Not awaited: the schema is dropped
+    // at once. The staging connection is closed after a failure: the stage's last write may still reach it.
+    for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');
     });

@@ -297,9 +297,9 @@ async function restoreExclusively(
     second?.release(failed ?? true);
     await builds.close();
     // Back to the pool as they came: their pool has ended, so nothing runs on them any more (see releaseConnection).
-    // The exclusive connection is closed after a failure instead (releaseLiveTablesLock): the stage's writes may
-    // still be on their way to it.
-    for (const b of builders) await releaseConnection(b, failed, resetIndexBuildParallelism);
+    // Not awaited: the staging schema is dropped at once, as when they were closed (a failed stage's last write may
+    // still reach the exclusive connection; it is closed after a failure, by releaseLiveTablesLock).
+    for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
 }
