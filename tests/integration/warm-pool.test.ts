@@ -46,4 +46,21 @@ describe('warmPool', () => {
     const { rows } = await pool.query<{ who: string }>('SELECT current_user AS who');
     expect(rows[0]!.who).toBe(role);
   });
+
+  it('survives PostgreSQL ending a checked-out connection between two queries, and drops it', async () => {
+    const errors: string[] = [];
+    const pool = createPgPool(db.url, { max: 2, onError: (err) => errors.push(err.message) });
+    pools.push(pool);
+    const client = await pool.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    await db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+    // Without a listener on the checked-out client, the termination notice would be an uncaught 'error' event.
+    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(errors.join(' ')).toMatch(/terminat/i);
+    await expect(client.query('SELECT 1')).rejects.toThrow();
+    client.release();
+    expect(pool.totalCount).toBe(0);
+    const next = await pool.query<{ one: number }>('SELECT 1 AS one');
+    expect(next.rows[0]!.one).toBe(1);
+  });
 });

@@ -37,6 +37,10 @@ export function createPgPool(
   // An idle client that loses its connection emits 'error' on the pool; without a listener it would
   // crash the process. The pool replaces the client on the next checkout, so reporting is enough.
   pool.on('error', (err) => opts.onError?.(err));
+  // pg-pool listens for a client's errors only while it is idle. A checked-out client that PostgreSQL ends between
+  // two queries (a restart, a terminated backend) would emit 'error' with no listener and crash the process. It is
+  // unusable afterwards: its next query fails, and the pool drops it when it is released.
+  pool.on('connect', (client) => client.on('error', (err) => opts.onError?.(err)));
   return pool;
 }
 
