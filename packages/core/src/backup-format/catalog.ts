@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { SqlRunner } from '../sql/dialect.js';
 
 export interface ColumnInfo {
   name: string;
@@ -8,14 +8,12 @@ export interface ColumnInfo {
   hasDefault: boolean;
 }
 
-type Queryable = Pick<pg.PoolClient, 'query'>;
-
 /** json and jsonb columns: a value is JSON text, where other columns take a string's content. */
 export const isJsonColumn = (column: Pick<ColumnInfo, 'type'>): boolean =>
   column.type === 'json' || column.type === 'jsonb';
 
 /** Columns of `<schema>.<table>` (default `public`) in their physical order, read from the catalog. */
-export async function readColumns(db: Queryable, table: string, schema = 'public'): Promise<ColumnInfo[]> {
+export async function readColumns(db: SqlRunner, table: string, schema = 'public'): Promise<ColumnInfo[]> {
   const { rows } = await db.query<ColumnInfo>(
     `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type,
             a.attnotnull AS "notNull", a.atthasdef AS "hasDefault"
@@ -32,7 +30,7 @@ export async function readColumns(db: Queryable, table: string, schema = 'public
  * The newest applied migration, written into every backup as `schemaVersion`; null when the
  * database was not created by migrations.
  */
-export async function readSchemaVersion(db: Queryable): Promise<string | null> {
+export async function readSchemaVersion(db: SqlRunner): Promise<string | null> {
   const exists = await db.query<{ ok: boolean }>(`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS ok`);
   if (!exists.rows[0]?.ok) return null;
   const { rows } = await db.query<{ name: string }>(
@@ -44,7 +42,7 @@ export async function readSchemaVersion(db: Queryable): Promise<string | null> {
 }
 
 /** Names of every migration applied to this database. */
-export async function readAppliedMigrations(db: Queryable): Promise<Set<string>> {
+export async function readAppliedMigrations(db: SqlRunner): Promise<Set<string>> {
   const exists = await db.query<{ ok: boolean }>(`SELECT to_regclass('public._prisma_migrations') IS NOT NULL AS ok`);
   if (!exists.rows[0]?.ok) return new Set();
   const { rows } = await db.query<{ name: string }>(

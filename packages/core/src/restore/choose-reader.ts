@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { SqlRunner } from '../sql/dialect.js';
 import { BackupScanner, type ScanEvent } from '../backup-format/json-scanner.js';
 import { BACKUP_TABLES } from '../backup-format/tables.js';
 import { isJsonColumn, readColumns } from '../backup-format/catalog.js';
@@ -39,7 +39,8 @@ export class ReaderChoice {
   private headBytes = 0;
 
   constructor(
-    private readonly client: pg.PoolClient,
+    /** The staging connection, as the stage guards it (see `StagingTables.runner`). */
+    private readonly client: SqlRunner,
     private readonly allowTyped: ((metadata: BackupMetadata | undefined) => boolean) | undefined,
     private readonly maxRowBytes: number,
   ) {}

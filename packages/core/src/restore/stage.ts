@@ -118,7 +118,7 @@ export async function stageFile(
   }
   const raw = Readable.from(all(), { objectMode: false });
   const tables = new StagingTables(client, opts.schema, opts.onTable, opts.second);
-  const sink = new StagingSink(new ReaderChoice(client, opts.typed, limits.maxRowBytes), tables);
+  const sink = new StagingSink(new ReaderChoice(tables.runner, opts.typed, limits.maxRowBytes), tables);
   let inflated = 0;
   const guard = new Transform({
     transform(chunk: Buffer, _enc, done) {
@@ -138,7 +138,8 @@ export async function stageFile(
     if (compression) await pipeline(raw, createDecompressor(compression), guard, sink);
     else await pipeline(raw, sink);
   } catch (err) {
-    // A typed table is loaded in its own transaction; end it so the connection can clean up.
+    // The sink is destroyed, so the stage sends nothing more (`StagingTables.abandon`). A typed table is loaded in its
+    // own transaction: ended here, after whatever the stage sent before.
     if (tables.inTransaction) await client.query('ROLLBACK').catch(() => {});
     throw toFileError(compression && isDecompressError(err) ? new DecompressFailure(compression) : err, tables);
   }
@@ -212,7 +213,8 @@ class StagingSink extends Writable {
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
-    this.tables.destroy();
+    // A write may still be on its way (awaiting PostgreSQL): from here on it sends nothing more.
+    this.tables.abandon();
     done(err);
   }
 
@@ -237,6 +239,8 @@ class StagingSink extends Writable {
 
   private async handle(events: Array<ScanEvent | LineEvent>): Promise<void> {
     for (const e of events) {
+      // Destroyed while the previous event awaited PostgreSQL: the failure is already reported.
+      if (this.destroyed) return;
       switch (e.type) {
         case 'metadata':
           this.metadata = readMetadata(e.value);

@@ -5,7 +5,7 @@ import { tableByKey, type BackupTableKey } from '../backup-format/tables.js';
 import { quoteIdent } from '../backup-format/catalog.js';
 import type { CopyColumn } from '../backup-format/copy-text.js';
 import { invalidBackup, type Problem } from './problems.js';
-import { copyFrozenFromStdin, createUnloggedTable } from '../sql/dialect.js';
+import { copyFrozenFromStdin, createUnloggedTable, type SqlRunner } from '../sql/dialect.js';
 
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
 const NEWLINE = Buffer.from('\n');
@@ -59,6 +59,16 @@ interface CopyStream {
   pieces: { line: number; row: number }[];
 }
 
+/**
+ * The read was abandoned ({@link StagingTables.abandon}): what was still on its way stops at its next statement. Never
+ * reaches the user: the error that failed the read is the one reported.
+ */
+class StagingAbandoned extends Error {
+  constructor() {
+    super('the staging was abandoned: the file read failed');
+  }
+}
+
 /** Raw rows from the scanner as COPY lines (one JSON row per line). */
 function rowLines(rows: Buffer[]): Buffer {
   const parts: Buffer[] = [];
@@ -95,6 +105,18 @@ export class StagingTables {
   /** `second.whileSplit` was called (once per file). */
   private splitReached = false;
   private readonly unknown: Problem[] = [];
+  /** Set by {@link abandon}: no statement is sent from then on. */
+  private abandoned = false;
+  /**
+   * The staging connection for every statement of the stage (the reader's too): each is refused once the read is
+   * abandoned, so none can reach the connection after its owner has moved on (dropped the schema, given it back).
+   */
+  readonly runner: SqlRunner = {
+    query: (text: string, values?: unknown[]) => {
+      this.ensureLive();
+      return this.client.query(text, values);
+    },
+  };
 
   constructor(
     private readonly client: pg.PoolClient,
@@ -151,11 +173,11 @@ export class StagingTables {
     // the JSON is parsed once, by the connection that converts the table, so the parsing of one
     // table overlaps with the reading of the next.
     await createUnloggedTable(
-      this.client,
+      this.runner,
       name,
       '__ord bigint GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), doc text NOT NULL',
     );
-    this.open([this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`))]);
+    this.open(() => [this.client.query(copyStreams.from(`COPY ${name} (doc) FROM STDIN ${COPY_FORMAT}`))]);
   }
 
   /** Raw JSON rows of the current table, one per COPY line. */
@@ -175,7 +197,7 @@ export class StagingTables {
       const copies = this.streams.length;
       await this.endCopy();
       if (this.inTransaction) {
-        await this.client.query('COMMIT');
+        await this.runner.query('COMMIT');
         this.inTransaction = false;
       }
       this.onTable?.(this.current!, count, this.typed, taggedJson, copies);
@@ -191,9 +213,19 @@ export class StagingTables {
     if (this.unknown.length > 0) throw invalidBackup(this.unknown);
   }
 
-  /** Abandons the COPY in progress (the read failed). */
-  destroy(): void {
+  /**
+   * The read failed: abandons the COPY in progress (each stream sends CopyFail) and refuses every statement from now
+   * on. A step of the stage still on its way (a `BEGIN`, a `CREATE TABLE`, a piece of rows) then stops at its next
+   * statement instead of sending it after the caller's `ROLLBACK`, once the connection is dropped or back in its pool.
+   * Statements already sent are queued on the connection ahead of anything the caller sends next.
+   */
+  abandon(): void {
+    this.abandoned = true;
     for (const s of this.streams) s.copy.destroy();
+  }
+
+  private ensureLive(): void {
+    if (this.abandoned) throw new StagingAbandoned();
   }
 
   /**
@@ -212,22 +244,25 @@ export class StagingTables {
     const list = columns.map((c) => quoteIdent(c.name)).join(', ');
     const split = this.second !== undefined && (this.expected[key] ?? 0) >= this.second.minRows;
     if (split) {
-      await this.client.query(create);
+      await this.runner.query(create);
       const copy = `COPY ${name} (${list}) FROM STDIN WITH (FORMAT text)`;
-      this.open([this.client.query(copyStreams.from(copy)), this.second!.client.query(copyStreams.from(copy))]);
+      this.open(() => [this.client.query(copyStreams.from(copy)), this.second!.client.query(copyStreams.from(copy))]);
       return;
     }
-    await this.client.query('BEGIN');
+    this.ensureLive();
+    // Set as the BEGIN is sent, not once it is answered: a failure meanwhile must still be followed by a ROLLBACK.
     this.inTransaction = true;
-    await this.client.query(create);
-    this.open([this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)))]);
+    await this.client.query('BEGIN');
+    await this.runner.query(create);
+    this.open(() => [this.client.query(copyStreams.from(copyFrozenFromStdin(name, list)))]);
   }
 
-  private open(copies: Writable[]): void {
+  private open(copies: () => Writable[]): void {
+    this.ensureLive();
     this.written = 0;
     this.turn = 0;
     this.failed = undefined;
-    this.streams = copies.map((copy) => {
+    this.streams = copies().map((copy) => {
       const stream: CopyStream = { copy, lines: 0, pieces: [] };
       // Surfaced by write/endCopy (this handler only notes which stream failed, and avoids an unhandled 'error' event).
       copy.on('error', (err: Error) => {
@@ -243,6 +278,7 @@ export class StagingTables {
    * not (a backend that falls behind gets fewer pieces).
    */
   private async toCopy(data: Buffer, rows: number): Promise<void> {
+    this.ensureLive();
     if (this.failed?.error) throw this.failed.error;
     let stream = this.streams[0]!;
     if (this.streams.length > 1) {
@@ -262,36 +298,43 @@ export class StagingTables {
   }
 
   private async write(copy: Writable, data: Buffer): Promise<void> {
-    if (!copy.write(data)) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error) => {
-          copy.off('drain', onDrain);
-          reject(err);
-        };
-        const onDrain = () => {
-          copy.off('error', onError);
-          resolve();
-        };
-        copy.once('drain', onDrain);
-        copy.once('error', onError);
-      });
-    }
+    if (!copy.write(data)) await settled(copy, 'drain');
   }
 
   /** Ends the current table's streams; with two, both run to their end (or failure) before this settles. */
   private async endCopy(): Promise<void> {
-    const ends = this.streams.map(({ copy, error }) =>
-      error
-        ? Promise.reject(error)
-        : new Promise<void>((resolve, reject) => {
-            copy.once('finish', resolve);
-            copy.once('error', reject);
-            copy.end();
-          }),
-    );
+    const ends = this.streams.map(({ copy, error }) => {
+      if (error) return Promise.reject(error);
+      const finished = settled(copy, 'finish');
+      copy.end();
+      return finished;
+    });
     const outcomes = await Promise.allSettled(ends);
     const failure = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failure) throw failure.reason;
     this.streams = [];
   }
+}
+
+/**
+ * Resolves on `event` ('drain' or 'finish'); rejects on the stream's error, or when it is (or was already) destroyed
+ * without one: a COPY stream abandoned while a write waited for room would otherwise never answer.
+ */
+function settled(copy: Writable, event: 'drain' | 'finish'): Promise<void> {
+  if (copy.destroyed) return Promise.reject(copy.errored ?? new StagingAbandoned());
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error) => {
+      copy.off(event, onEvent);
+      copy.off('error', onError);
+      copy.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onEvent = () => done();
+    const onError = (err: Error) => done(err);
+    const onClose = () => done(copy.errored ?? new StagingAbandoned());
+    copy.once(event, onEvent);
+    copy.once('error', onError);
+    copy.once('close', onClose);
+  });
 }
