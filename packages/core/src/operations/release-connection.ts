@@ -11,12 +11,11 @@ export const ANSWER_BEFORE_CLOSE_MS = 2_000;
  * time, or fails to, is closed. (Outside a transaction PostgreSQL answers the `ROLLBACK` with a warning notice;
  * nothing fails.)
  *
- * Only for a connection nothing of the run can still use: a restore's builders once their pool has ended. A
- * statement sent after the clean-up (a stage's write still on its way when its pipeline failed, say) would run on
- * whoever took the connection next, in their session; such a connection is closed after a failure instead
- * (`client.release(err)`, as `releaseLiveTablesLock` does).
+ * Only for a connection nothing of the run can still use: a statement the run sent after the clean-up would run on
+ * whoever took the connection next, in their session. A restore's builders qualify once their pool has ended, its
+ * staging connections once the stage has failed (it sends nothing more: `StagingTables.abandon`).
  *
- * Closing the builders of every failed run cost a refused restore two new backends each time (a fork, the
+ * Closing the connections of every failed run cost a refused restore four new backends each time (a fork, the
  * password handshake and cold catalog caches), most of a refusal's time.
  * Never throws.
  */

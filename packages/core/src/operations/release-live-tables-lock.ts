@@ -1,33 +1,22 @@
 import type pg from 'pg';
-import { rollbackAndUnlockForSession, unlockForSession } from '../sql/dialect.js';
-import { settleWithin } from '../timeout.js';
+import { discardSession, unlockForSession } from '../sql/dialect.js';
 import { LIVE_TABLES_LOCK } from './advisory-locks.js';
-
-/** How long a failed run's connection gets to give the lock back before it is closed holding it. */
-const UNLOCK_BEFORE_CLOSE_MS = 2_000;
+import { releaseConnection } from './release-connection.js';
 
 /**
- * Gives the {@link LIVE_TABLES_LOCK} back on `client`, then returns `client` to its pool, or closes it when the
- * run `failed` (it may have been left mid-transaction or mid-statement). PostgreSQL frees the session lock of a
- * closed connection only once its backend has exited, a moment later (later still when it drops temporary tables
- * first): in that moment the next restore or reset would be refused by a run already over. So a failed run rolls
- * back and unlocks on the connection first, within {@link UNLOCK_BEFORE_CLOSE_MS} (a destroyed COPY stream has
- * sent CopyFail, so the connection answers again); a connection that cannot answer in time is closed holding the
- * lock, and the next run's grace wait covers that. Never throws: a connection that cannot unlock is closed, and
- * the lock dies with it.
+ * Gives the {@link LIVE_TABLES_LOCK} back on `client`, then returns `client` to its pool (see
+ * {@link releaseConnection}). After a run that `failed`, the connection may be mid-transaction, mid-COPY or with
+ * anything in its session: a `ROLLBACK` comes first and a `DISCARD ALL` last, and it goes back only when it answers
+ * all of it within `ANSWER_BEFORE_CLOSE_MS`. A run's statements never outlive its failure (a restore's stage stops
+ * sending once its read fails: `StagingTables.abandon`), so nothing of it reaches the connection's next user.
+ * The lock is given back before the (possibly slow) discard: a closed connection's session lock is freed only once
+ * its backend has exited, a moment later (later still when it drops temporary tables first), and in that moment
+ * the next restore or reset would be refused by a run already over. A connection that cannot answer in time is
+ * closed holding the lock; the next run's grace wait covers that. Never throws.
  */
 export async function releaseLiveTablesLock(client: pg.PoolClient, failed?: Error): Promise<void> {
-  if (!failed) {
-    try {
-      await unlockForSession(client, LIVE_TABLES_LOCK);
-      client.release();
-    } catch (err) {
-      client.release(err as Error);
-    }
-    return;
-  }
-  await settleWithin(rollbackAndUnlockForSession(client, LIVE_TABLES_LOCK), UNLOCK_BEFORE_CLOSE_MS, () => {}).catch(
-    () => {},
-  );
-  client.release(failed);
+  await releaseConnection(client, failed, async (c) => {
+    await unlockForSession(c, LIVE_TABLES_LOCK);
+    if (failed) await discardSession(c);
+  });
 }

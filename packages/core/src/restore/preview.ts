@@ -15,7 +15,7 @@ import { openSource, restoreSourceSchema } from './source.js';
 import { staged } from './staged-sql.js';
 import { TableBuilds } from './table-builds.js';
 import { previewEntityRestore } from './entity/preview-entity-restore.js';
-import { buildIndexesSerially, resetIndexBuildParallelism } from '../sql/dialect.js';
+import { buildIndexesSerially, discardSession, resetIndexBuildParallelism } from '../sql/dialect.js';
 import { releaseConnection } from '../operations/release-connection.js';
 
 /** Preview staging schemas: never `mp_restore_…`, which a worker's start-up recovery drops. */
@@ -113,12 +113,12 @@ export async function runRestorePreview(
   } finally {
     await builds?.close().catch(() => {});
     // Their pool has ended: nothing runs on them any more (see releaseConnection). Not awaited: the schema is dropped
-    // at once. The staging connection is closed after a failure: the stage's last write may still reach it.
+    // at once. A failed stage sends nothing more (`StagingTables.abandon`): the staging connection goes back too.
     for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');
     });
-    client.release(failed);
+    await releaseConnection(client, failed, failed ? discardSession : undefined);
     if (input.source.kind === 'file') await rm(input.source.path, { force: true });
   }
 }

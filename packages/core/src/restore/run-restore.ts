@@ -240,8 +240,8 @@ async function restoreExclusively(
         return file;
       },
       (err: Error) => {
-        // It may have been mid-COPY: closed, not returned to the pool.
-        second?.release(err);
+        // It may have been mid-COPY (abandoned: CopyFail is on its way): rolled back, then given back or closed.
+        if (second) void releaseConnection(second, err);
         second = undefined;
         throw err;
       },
@@ -294,11 +294,12 @@ async function restoreExclusively(
     opened.stream.destroy();
     throw err;
   } finally {
-    second?.release(failed ?? true);
+    // Only when the stage never began (it releases `second` itself).
+    if (second) void releaseConnection(second, failed);
     await builds.close();
     // Back to the pool as they came: their pool has ended, so nothing runs on them any more (see releaseConnection).
-    // Not awaited: the staging schema is dropped at once, as when they were closed (a failed stage's last write may
-    // still reach the exclusive connection; it is closed after a failure, by releaseLiveTablesLock).
+    // Not awaited: the staging schema is dropped at once. The exclusive connection goes back last, after the drop
+    // (`releaseLiveTablesLock`, by the caller).
     for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }

@@ -56,14 +56,13 @@ export async function unlockForSession(client: SqlRunner, key: LockKey): Promise
 }
 
 /**
- * Ends whatever transaction `client` is in (ROLLBACK; an aborted one would refuse the unlock) and releases a
- * session-level advisory lock, in one round trip (one simple query): for a connection about to be closed after
- * a failure, so the lock is free at once rather than when the closed backend has finished exiting.
- * Trap: outside a transaction, PostgreSQL answers the ROLLBACK with a warning notice; nothing fails.
- * CockroachDB: ROLLBACK, then delete (or expire) the lease row.
+ * Returns a connection's session to how a new one starts (`DISCARD ALL`): temporary tables, session settings,
+ * prepared statements and advisory locks are dropped. Outside a transaction only (after a `ROLLBACK`). For a
+ * connection a failed run may have left anything on, before it goes back to its pool.
+ * CockroachDB: `DISCARD ALL` too (no advisory locks or temporary tables to drop there).
  */
-export async function rollbackAndUnlockForSession(client: SqlRunner, key: number | bigint): Promise<void> {
-  await client.query(`ROLLBACK; SELECT pg_advisory_unlock(${BigInt(key)})`);
+export async function discardSession(client: SqlRunner): Promise<void> {
+  await client.query('DISCARD ALL');
 }
 
 /**
