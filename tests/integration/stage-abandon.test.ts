@@ -5,7 +5,13 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGING_SCHEMA_PREFIX, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createRestoreWorkspace,
+  createTestDatabase,
+  recordStoredRestore,
+  tableHashes,
+  type TestDatabase,
+} from '@mp/testing';
 
 // When a restore's read fails part way (a disk error, a decryption failure), the stage may be waiting for PostgreSQL
 // to answer one of its statements. Nothing of the stage may be sent after the restore has given up: not a ROLLBACK
@@ -108,19 +114,6 @@ function faultyDeps(hold: RegExp) {
   };
 }
 
-async function restoreOperation(): Promise<string> {
-  const id = randomUUID();
-  await db.prisma.operation.create({
-    data: {
-      id,
-      kind: 'restore',
-      jobId: id,
-      input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true },
-    },
-  });
-  return id;
-}
-
 describe('a restore whose file read fails while a staging statement awaits its answer', () => {
   it.each([
     ['BEGIN', /^BEGIN$/],
@@ -128,7 +121,7 @@ describe('a restore whose file read fails while a staging statement awaits its a
   ])('sends nothing more after failing, drops its staging schema, and changes nothing (held: %s)', async (_, hold) => {
     const before = await tableHashes(db.pool, CORE);
     const faulty = faultyDeps(hold);
-    const id = await restoreOperation();
+    const id = await recordStoredRestore(db, backupId);
 
     const outcome = await runRestore(faulty.deps, id, { jobId: id }).then(
       () => null,
@@ -150,7 +143,7 @@ describe('a restore whose file read fails while a staging statement awaits its a
     expect(maintenance?.active ?? false).toBe(false);
 
     // And the next restore runs on whatever connections the pool has now.
-    const next = await restoreOperation();
+    const next = await recordStoredRestore(db, backupId);
     const result = await runRestore(deps, next, { jobId: next });
     expect(Object.keys(result.restored)).toEqual(expect.arrayContaining(['users', 'loans']));
     expect(await tableHashes(db.pool, CORE)).toEqual(before);

@@ -19,6 +19,7 @@ import { seedDemoData } from '@mp/db';
 import {
   createRestoreWorkspace,
   createTestDatabase,
+  recordStoredRestore,
   tableHashes,
   type RestoreWorkspace,
   type TestDatabase,
@@ -42,15 +43,7 @@ let base: RestoreDeps;
 const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, encryption });
 
 async function restoreFrom(deps: RestoreDeps, backupId: string) {
-  const id = randomUUID();
-  await db.prisma.operation.create({
-    data: {
-      id,
-      kind: 'restore',
-      jobId: id,
-      input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true },
-    },
-  });
+  const id = await recordStoredRestore(db, backupId);
   return runRestore(deps, id, { jobId: id });
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,4 +36,22 @@ export async function createRestoreWorkspace(
     uploadDir: path.join(dir, 'uploads'),
   };
   return { dir, deps, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Records the operation of a whole restore of stored backup `backupId` (as the API would), with no safety backup
+ * and `allowNoAdmin` (no demo-data account can log in, by design, so the restore would otherwise be refused).
+ * Returns its id, which is also its job id: run it with `runRestore(deps, id, { jobId: id })`.
+ */
+export async function recordStoredRestore(db: Pick<TestDatabase, 'prisma'>, backupId: string): Promise<string> {
+  const id = randomUUID();
+  await db.prisma.operation.create({
+    data: {
+      id,
+      kind: 'restore',
+      jobId: id,
+      input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true },
+    },
+  });
+  return id;
 }
