@@ -105,11 +105,6 @@ export const verifyReportSchema: z.ZodType<VerifyReport> = z.object({
   durationMs: z.number().optional(),
 });
 
-/** A stored verify report read with {@link verifyReportSchema}; null when there is none or it is not one. */
-export function readVerifyReport(stored: unknown): VerifyReport | null {
-  return verifyReportSchema.safeParse(stored).data ?? null;
-}
-
 /**
  * The verdict of a stored report or job result (`{ ok, … }` JSON: `BackupRecord.verification`, a drill's
  * `Operation.result`): its boolean `ok`, or undefined when there is none.
