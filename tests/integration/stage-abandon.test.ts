@@ -166,9 +166,9 @@ describe('a restore whose file read fails while a staging statement awaits its a
     const maintenance = await db.prisma.maintenanceState.findFirst();
     expect(maintenance?.active ?? false).toBe(false);
 
-    // And the next restore runs on whatever connections the pool has now.
+    // And the next restore lands on the connections the failed one gave back (its pool, the whole file).
     const next = await recordStoredRestore(db, backupId);
-    const result = await runRestore(deps, next, { jobId: next });
+    const result = await runRestore({ ...deps, pool: faulty.deps.pool }, next, { jobId: next });
     expect(Object.keys(result.restored)).toEqual(expect.arrayContaining(['users', 'loans']));
     expect(await tableHashes(db.pool, CORE)).toEqual(before);
   });
