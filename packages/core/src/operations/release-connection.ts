@@ -5,7 +5,7 @@ import { settleWithin } from '../timeout.js';
 export const ANSWER_BEFORE_CLOSE_MS = 2_000;
 
 /**
- * Gives `client` back to its pool once `cleanUp` (a `RESET`) has run on it, or closes it. After a run that
+ * Gives `client` back to its pool once `cleanUp` (a `RESET`, an unlock) has run on it, or closes it. After a run that
  * `failed`, a `ROLLBACK` comes first. A connection that answers all of it within {@link ANSWER_BEFORE_CLOSE_MS} is
  * idle, outside any transaction, with its session as the pool gave it: it goes back. One that cannot answer in
  * time, or fails to, is closed. (Outside a transaction PostgreSQL answers the `ROLLBACK` with a warning notice;

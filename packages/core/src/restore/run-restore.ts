@@ -301,6 +301,9 @@ async function restoreExclusively(
     // Not awaited: the staging schema is dropped at once. The exclusive connection goes back last, after the drop
     // (`releaseLiveTablesLock`, by the caller).
     for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
+    // A failed run may have left it in a transaction, which would refuse the drop: rolled back first (the stage sends
+    // nothing after its failure, so nothing of it can come after this).
+    if (failed) await client.query('ROLLBACK').catch(() => {});
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
   }
 }
