@@ -132,8 +132,11 @@ const LIST_CREATED_BY = 'bench_list';
  * 2 % failed, 0.5 % running, the rest completed; a quarter labelled `reason: pre-migration`, one in seven
  * `env: prod` with a ticket; one in 97 pinned; a verification report on every finished one. One a minute,
  * going back about a week, every twentieth sharing its createdAt with the one before (the cursor's tie-break on id).
+ * Each verification is `report`, the read-back report of a real export, with its verdict varied: until 2026-12-02
+ * it was `{ ok, checks }`, a shape the product no longer writes, which the list reads the slow way (a fallback
+ * for each missing field).
  */
-async function insertListRecords(url: string, runTag: string): Promise<void> {
+async function insertListRecords(url: string, runTag: string, report: object): Promise<void> {
   await withClient(url, async (c) => {
     await c.query(
       `INSERT INTO backup_records (id, filename, type, status, location, storage, "fileSize", checksum, compressed,
@@ -150,13 +153,12 @@ async function insertListRecords(url: string, runTag: string): Promise<void> {
                    WHEN g % 7 = 0 THEN jsonb_build_object('env', 'prod', 'ticket', 'T-' || g) ELSE '{}' END,
               g % 97 = 0, CASE WHEN g % 97 = 0 THEN 'year-end' END,
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL
-                   ELSE jsonb_build_object('ok', g % 300 <> 0,
-                                           'checks', jsonb_build_array('size', 'sha256', 'gunzip', 'rows')) END,
+                   ELSE jsonb_set($4::jsonb, '{ok}', to_jsonb(g % 300 <> 0)) END,
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL ELSE now() END,
               $3, now() - make_interval(mins => g - (g % 20 = 0)::int),
               CASE WHEN g % 50 = 0 OR g % 200 = 1 THEN NULL ELSE now() END, now()
          FROM generate_series(1, $1::int) g`,
-      [LIST_RECORDS, runTag, LIST_CREATED_BY],
+      [LIST_RECORDS, runTag, LIST_CREATED_BY, JSON.stringify(report)],
     );
     await c.query('ANALYZE backup_records');
   });
@@ -168,7 +170,13 @@ async function insertListRecords(url: string, runTag: string): Promise<void> {
  * list, and the first pages of each filter), then requested in turn by the paced load. No export runs meanwhile.
  */
 async function listManyRecords(ctx: CaseContext): Promise<Row> {
-  await insertListRecords(ctx.work.url, `r${ctx.run}`);
+  const report = await withClient(ctx.work.url, (c) =>
+    c.query<{ verification: object }>(
+      `SELECT verification FROM backup_records WHERE verification IS NOT NULL ORDER BY "verifiedAt" DESC LIMIT 1`,
+    ),
+  ).then((r) => r.rows[0]?.verification);
+  if (!report) throw new Error('GET /list: no verified backup to take a read-back report from (the export runs first)');
+  await insertListRecords(ctx.work.url, `r${ctx.run}`, report);
   try {
     const token = await login(ctx.h, ctx.api);
     const paths: string[] = [];

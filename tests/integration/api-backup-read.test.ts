@@ -10,6 +10,19 @@ import { createApiTestContext, createUserAndLogin, resetDatabase, type ApiTestCo
 import { startApiApp, stopApiApp } from './api-harness.js';
 import { buildApp } from '../../services/api/src/app.js';
 
+/** What the single-record answer adds to a list item (`toBackupDetail`). */
+const DETAIL_ONLY = [
+  'jobId',
+  'compressed',
+  'options',
+  'formatVersion',
+  'schemaVersion',
+  'startedAt',
+  'durationMs',
+  'verification',
+  'verifiedAt',
+];
+
 describe('backup list, get, download, delete', () => {
   let ctx: ApiTestContext;
   let app: FastifyInstance;
@@ -113,6 +126,58 @@ describe('backup list, get, download, delete', () => {
     });
     const missing = await get(`/api/backup/${randomUUID()}`);
     expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'BACKUP_NOT_FOUND']);
+  });
+
+  it('shows a record in the list exactly as its own answer does, every list field set', async () => {
+    // The list reads its page in one SQL query and the single-record answer through Prisma: they must agree.
+    const checkedAt = '2026-12-01T02:00:05.000Z';
+    const r = await record({
+      type: 'pre_restore',
+      status: 'partial',
+      location: 'both',
+      fileSize: 9_007_199_254_740_000n,
+      checksum: 'ab'.repeat(32),
+      recordCounts: { users: 2, loans: 7 },
+      cloudinaryUrl: 'https://res.cloudinary.com/demo/raw/upload/b.json.gz',
+      createdBy: 'admin',
+      error: 'cloud copy: upload refused',
+      labels: { reason: 'pre-migration', ticket: 'T-7' },
+      pinned: true,
+      pinNote: 'year-end',
+      pinnedAt: new Date('2026-12-01T03:00:00.123Z'),
+      pinnedBy: 'admin',
+      encryptionKeyId: 'k2026',
+      completedAt: new Date('2026-12-01T02:00:04.000Z'),
+      verifiedAt: new Date(checkedAt),
+      verification: {
+        ok: false,
+        checkedAt,
+        trigger: 'read-back',
+        copies: [{ copy: 'local', ok: false, checks: [{ name: 'checksum', ok: false, details: 'differs' }] }],
+        references: 'skipped',
+        invariants: 'snapshot',
+        warnings: [
+          { rule: 'LOAN_AMOUNT_PAID_MISMATCH', message: 'amountPaid differs', table: 'loans', count: 3, examples: [] },
+        ],
+        problems: ['local copy: checksum: differs'],
+      },
+    });
+    const one = (await get(`/api/backup/${r.id}`)).json().data;
+    const [item] = (await get('/api/backup/list?pinned=true')).json().data.items;
+    expect(item.verificationSummary).toEqual({
+      ok: false,
+      trigger: 'read-back',
+      checkedAt,
+      failed: ['local copy: checksum: differs'],
+      warnings: 3,
+    });
+    expect(item.fileSize).toBe(9_007_199_254_740_000);
+    expect(item).toEqual(Object.fromEntries(Object.keys(item).map((k) => [k, one[k]])));
+    expect(Object.keys(item).sort()).toEqual(
+      Object.keys(one)
+        .filter((k) => !DETAIL_ONLY.includes(k))
+        .sort(),
+    );
   });
 
   it('streams a local copy with its headers and exact bytes (completed and partial)', async () => {

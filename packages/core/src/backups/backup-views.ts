@@ -8,8 +8,33 @@ export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
 export const toTypeName = (t: BackupType): BackupTypeName => (t === 'pre_restore' ? 'pre-restore' : t);
 export const fromTypeName = (t: BackupTypeName): BackupType => (t === 'pre-restore' ? 'pre_restore' : t);
 
+/** The fields of a record that {@link toBackupView} shows; `fileSize` also as node-pg reads a `bigint` (text). */
+export type BackupViewSource = Pick<
+  BackupRecord,
+  | 'id'
+  | 'filename'
+  | 'location'
+  | 'cloudinaryUrl'
+  | 'type'
+  | 'status'
+  | 'recordCounts'
+  | 'checksum'
+  | 'createdAt'
+  | 'completedAt'
+  | 'createdBy'
+  | 'error'
+  | 'labels'
+  | 'pinned'
+  | 'pinNote'
+  | 'pinnedAt'
+  | 'pinnedBy'
+  | 'encryptionKeyId'
+  | 'verification'
+  | 'verifiedAt'
+> & { fileSize: bigint | string | null };
+
 /** A backup record as the API shows it. */
-export function toBackupView(r: BackupRecord) {
+export function toBackupView(r: BackupViewSource) {
   return {
     id: r.id,
     filename: r.filename,

@@ -1,6 +1,7 @@
-import { Prisma, type BackupStatus, type PrismaClient } from '@mp/db';
-import { inPageOrder, keysetPage } from '../pagination/keyset.js';
-import { toBackupView, type BackupTypeName } from './backup-views.js';
+import type pg from 'pg';
+import { Prisma, type BackupStatus } from '@mp/db';
+import { keysetRows } from '../pagination/keyset.js';
+import { toBackupView, type BackupTypeName, type BackupViewSource } from './backup-views.js';
 import { parseLabelFilter } from './labels.js';
 
 export interface ListBackupsInput {
@@ -31,17 +32,22 @@ export function backupListConditions(input: Omit<ListBackupsInput, 'limit' | 'cu
   return conds;
 }
 
+/** The columns of a list item ({@link BackupViewSource}): the page is read with its rows, in one query. */
+const LIST_COLUMNS = Prisma.sql`id, filename, "fileSize", location, "cloudinaryUrl", type, status, "recordCounts",
+  checksum, "createdAt", "completedAt", "createdBy", error, labels, pinned, "pinNote", "pinnedAt", "pinnedBy",
+  "encryptionKeyId", verification, "verifiedAt"`;
+
 /**
- * One page of records, newest first, with an opaque keyset cursor (see `keysetPage`).
+ * One page of records, newest first, with an opaque keyset cursor (see `keysetRows`).
  * @throws AppError VALIDATION_ERROR for a cursor this API did not return
  */
-export async function listBackups(deps: { prisma: PrismaClient }, input: ListBackupsInput) {
-  const page = await keysetPage(deps.prisma, {
+export async function listBackups(deps: { pool: Pick<pg.Pool, 'query'> }, input: ListBackupsInput) {
+  const page = await keysetRows<BackupViewSource>(deps.pool, {
     table: 'backup_records',
+    columns: LIST_COLUMNS,
     conditions: backupListConditions(input),
     limit: input.limit,
     cursor: input.cursor,
   });
-  const records = await deps.prisma.backupRecord.findMany({ where: { id: { in: page.ids } } });
-  return { items: inPageOrder(page.ids, records).map(toBackupView), nextCursor: page.nextCursor };
+  return { items: page.rows.map(toBackupView), nextCursor: page.nextCursor };
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { Prisma, type PrismaClient } from '@mp/db';
 import { AppError } from '../errors.js';
 
@@ -31,6 +32,8 @@ type KeysetInput = {
   conditions: Prisma.Sql[];
   limit: number;
   cursor?: string;
+  /** What each row returns beside the cursor's `ts`; `id` unless given (it must include `id`). */
+  columns?: Prisma.Sql;
 };
 
 /**
@@ -46,8 +49,9 @@ export function keysetQuery(input: KeysetInput): Prisma.Sql {
     conds.push(Prisma.sql`("createdAt", id) < (${c.ts}::timestamptz, ${c.id})`);
   }
   const where = conds.length ? Prisma.sql`WHERE ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
+  const columns = input.columns ?? Prisma.sql`id`;
   return Prisma.sql`
-    SELECT id, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
+    SELECT ${columns}, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts
       FROM ${Prisma.raw(input.table)} ${where}
      ORDER BY "createdAt" DESC, id DESC
      LIMIT ${input.limit + 1}`;
@@ -58,12 +62,33 @@ export function keysetQuery(input: KeysetInput): Prisma.Sql {
  * @throws AppError VALIDATION_ERROR for a cursor this API did not hand out
  */
 export async function keysetPage(prisma: PrismaClient, input: KeysetInput): Promise<KeysetPage> {
-  const page = await prisma.$queryRaw<{ id: string; ts: string }[]>(keysetQuery(input));
-  const rows = page.slice(0, input.limit);
-  const last = rows.at(-1);
-  const nextCursor =
-    page.length > input.limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
-  return { ids: rows.map((r) => r.id), nextCursor };
+  const page = toPage(await prisma.$queryRaw<{ id: string; ts: string }[]>(keysetQuery(input)), input.limit);
+  return { ids: page.rows.map((r) => r.id), nextCursor: page.nextCursor };
+}
+
+/**
+ * One page of `table`'s rows (`columns`) matching `conditions`, newest first, in one round trip on node-pg: for a
+ * list read so often that a second query for the rows (as {@link keysetPage} leaves to Prisma) shows in its latency.
+ * @throws AppError VALIDATION_ERROR for a cursor this API did not hand out
+ */
+export async function keysetRows<T extends { id: string }>(
+  db: Pick<pg.Pool, 'query'>,
+  input: KeysetInput & { columns: Prisma.Sql },
+): Promise<{ rows: T[]; nextCursor: string | null }> {
+  const query = keysetQuery(input);
+  const { rows } = await db.query<T & { ts: string }>(query.text, query.values);
+  return toPage(rows, input.limit);
+}
+
+/** The `limit + 1` rows of {@link keysetQuery} as one page and the cursor of the next, if there is one. */
+function toPage<T extends { id: string; ts: string }>(
+  rows: T[],
+  limit: number,
+): { rows: T[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const nextCursor = rows.length > limit && last ? Buffer.from(`${last.ts}|${last.id}`).toString('base64url') : null;
+  return { rows: page, nextCursor };
 }
 
 /** `rows` in the order of `ids`, leaving out any deleted between the two reads. */
