@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ADMISSION_LOCK } from '@mp/core';
 import { createProducer } from '@mp/jobs';
 import { createCloudinaryStorage } from '@mp/storage';
 import { createApiTestContext, createUserAndLogin, resetDatabase, type ApiTestContext } from '@mp/testing';
@@ -124,6 +125,35 @@ describe('backup create, reset, job status, maintenance', () => {
     expect([during.statusCode, during.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
     await ctx.deps.prisma.operation.update({ where: { id: undo.id }, data: { status: 'completed' } });
     expect((await post('/api/backup/reset', { confirmationToken: 'DELETE' })).statusCode).toBe(202);
+  });
+
+  it('admission: a create waits for a restore being admitted and is refused; creates run side by side', async () => {
+    const holder = await ctx.db.pool.connect();
+    try {
+      // A restore's admission in flight: the lock held exclusively, its queued operation not yet committed.
+      await holder.query(`BEGIN; SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`);
+      let settled = false;
+      const blocked = post('/api/backup/create', {}).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).toBe(false);
+      await holder.query(`INSERT INTO operations (id, kind, status, input) VALUES ($1, 'restore', 'queued', '{}')`, [
+        randomUUID(),
+      ]);
+      await holder.query('COMMIT');
+      const refused = await blocked;
+      expect([refused.statusCode, refused.json().error.code]).toEqual([409, 'OPERATION_IN_PROGRESS']);
+      await ctx.deps.prisma.operation.updateMany({ data: { status: 'completed' } });
+
+      // Another create in flight (the lock held shared): this one goes ahead at once.
+      await holder.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${ADMISSION_LOCK})`);
+      const timeout = new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5_000));
+      const created = await Promise.race([post('/api/backup/create', {}), timeout]);
+      expect(created === 'waited' ? 'waited for the other create' : created.statusCode).toBe(202);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+    expect(await ctx.deps.prisma.backupRecord.count()).toBe(1);
   });
 
   it('maintenance: mutating routes answer 503, reads keep working', async () => {

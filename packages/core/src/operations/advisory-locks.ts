@@ -7,7 +7,8 @@
  * Guards admission: "not in maintenance, no restore/reset/undo queued or running" checked and the `queued`
  * row inserted as one step, so two API replicas cannot both see "nothing running" and both insert.
  * Transaction-level (`pg_advisory_xact_lock`), held for milliseconds, released at COMMIT/ROLLBACK.
- * Taken by `withOperationLock` / `withOperationLockOn`.
+ * Taken exclusively by `withOperationLock` (restore, reset, undo and the other exclusive admissions) and shared by
+ * `withOperationLockOn` (a backup's create, which may overlap other creates but not those admissions).
  */
 export const ADMISSION_LOCK = 0x6d70_7273n;
 

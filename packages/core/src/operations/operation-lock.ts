@@ -20,6 +20,9 @@ export async function withOperationLock<T>(prisma: PrismaClient, fn: (tx: Tx) =>
  * (about 1 ms of CPU for BEGIN, lock, checks, insert, COMMIT) shows in the API's latency: BEGIN and the lock
  * go in one round trip, then `fn`, then COMMIT (ROLLBACK when `fn` throws). Same lock key, so it
  * serialises with the Prisma variant.
+ * The lock is SHARED: for admissions that must not overlap a restore, reset or undo being admitted (those take it
+ * exclusively) but may overlap each other, as backups do. Queued behind one another, four concurrent creates
+ * waited for each other's COMMIT (its WAL flush) in turn.
  * Trap: the lock is taken by its own statement, before `fn` runs, so `fn`'s statements see everything
  * committed by whoever held the lock before (a check folded into the locking statement would not).
  */
@@ -27,7 +30,7 @@ export async function withOperationLockOn<T>(pool: PgPool, fn: (client: PgClient
   const client = await pool.connect();
   let broken = false;
   try {
-    await beginHoldingLock(client, ADMISSION_LOCK);
+    await beginHoldingLock(client, ADMISSION_LOCK, 'shared');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;

@@ -77,11 +77,17 @@ export async function lockForTransaction(client: SqlRunner, key: LockKey): Promi
 
 /**
  * Opens a transaction holding a transaction-level advisory lock, in one round trip
- * (`BEGIN; SELECT pg_advisory_xact_lock(key)`, sent as one simple query): for the API's hot paths.
- * CockroachDB: no advisory locks; `BEGIN`, then `SELECT … FOR UPDATE` of a lock row.
+ * (`BEGIN; SELECT pg_advisory_xact_lock(key)`, sent as one simple query): for the API's hot paths. `shared`
+ * holders do not wait for each other, only for an exclusive holder (and it for them).
+ * CockroachDB: no advisory locks; `BEGIN`, then `SELECT … FOR UPDATE` (`FOR SHARE`) of a lock row.
  */
-export async function beginHoldingLock(client: SqlRunner, key: number | bigint): Promise<void> {
-  await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${BigInt(key)})`);
+export async function beginHoldingLock(
+  client: SqlRunner,
+  key: number | bigint,
+  mode: 'exclusive' | 'shared' = 'exclusive',
+): Promise<void> {
+  const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
+  await client.query(`BEGIN; SELECT ${lock}(${BigInt(key)})`);
 }
 
 /**
