@@ -2,7 +2,7 @@
 // then evaluateHealth on what it read, as the health endpoint will.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_HEALTH_LIMITS, evaluateHealth, loadHealthFacts } from '@mp/core';
+import { DEFAULT_HEALTH_LIMITS, evaluateHealth, loadHealthFacts, readRecordStorage } from '@mp/core';
 import type { Prisma, PrismaClient } from '@mp/db';
 import { createTestDatabase, type TestDatabase } from '@mp/testing';
 
@@ -127,6 +127,34 @@ describe('loadHealthFacts', () => {
       );
     },
   );
+
+  it('sums the stored bytes in SQL over exactly the copies readRecordStorage reads', async () => {
+    await prisma.backupRecord.deleteMany();
+    const shapes: Prisma.InputJsonValue[] = [
+      local('l'),
+      both('b'),
+      { cloud: { key: 'c.json.gz' } },
+      { local: { key: 'k.json.gz' } },
+      { local: { key: 'k.json.gz', path: 7 } },
+      { local: 'x', cloud: { key: 5 } },
+      { local: [], cloud: null },
+      ['local', 'cloud'],
+      'local',
+      {},
+    ];
+    let expected = 0;
+    for (const [i, storage] of shapes.entries()) {
+      const fileSize = 1000 * 2 ** i;
+      const copies = readRecordStorage(storage);
+      expected += fileSize * ((copies.local ? 1 : 0) + (copies.cloud ? 1 : 0));
+      await record({ id: `s${i}`, status: i % 2 ? 'partial' : 'completed', createdAt: new Date(), fileSize, storage });
+    }
+    // Neither a failed record nor one without a size holds bytes.
+    await record({ id: 'failed', status: 'failed', createdAt: new Date(), fileSize: 1n, storage: local('f') });
+    await record({ id: 'nosize', status: 'completed', createdAt: new Date(), storage: local('n') });
+    expect(expected).toBe(1000 + 2 * 2000 + 4000);
+    expect((await loadHealthFacts({ prisma }, { timezone: TZ })).totalStoredBytes).toBe(expected);
+  });
 
   it('counts an unreadable verification report as a failed read-back', async () => {
     const at = new Date(Date.UTC(2026, 5, 11));

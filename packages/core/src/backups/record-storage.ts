@@ -25,6 +25,15 @@ export function readRecordStorage(value: unknown): RecordStorage {
   return { ...(local ? { local } : {}), ...(cloud ? { cloud } : {}) };
 }
 
+/**
+ * How many copies {@link readRecordStorage} finds in a row's `storage`, as a SQL expression over `backup_records`:
+ * for sums over every record, which must not bring each row into the process (health reads the total on every
+ * check and scrape).
+ */
+export const STORED_COPIES_SQL =
+  "(CASE WHEN jsonb_typeof(storage #> '{local,key}') = 'string' AND jsonb_typeof(storage #> '{local,path}') = " +
+  "'string' THEN 1 ELSE 0 END + CASE WHEN jsonb_typeof(storage #> '{cloud,key}') = 'string' THEN 1 ELSE 0 END)";
+
 export function cloudEntry(key: string, location: StoredLocation): RecordStorage['cloud'] {
   if (location.kind !== 'cloud') throw new Error('expected a cloud location');
   return { key, publicId: location.publicId, assetId: location.assetId, url: location.secureUrl || location.url };

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { PrismaClient } from '@mp/db';
-import { readRecordStorage } from '../backups/record-storage.js';
+import { Prisma, type PrismaClient } from '@mp/db';
+import { STORED_COPIES_SQL } from '../backups/record-storage.js';
 import { loadSchedule } from '../schedule/settings.js';
 import type { HealthFacts } from './evaluate-health.js';
 
@@ -55,17 +55,13 @@ export async function loadHealthFacts(
     select: { id: true, verification: true },
   });
   const verified = newestStored && newestStored.verification !== null ? newestStored : null;
-  const stored = await prisma.backupRecord.findMany({
-    where: { status: { in: ['completed', 'partial'] }, fileSize: { not: null } },
-    select: { fileSize: true, storage: true },
-  });
+  // Summed in SQL: read row by row, 10,000 records held the API's event loop for about 0.1 s on every check.
+  const [stored] = await prisma.$queryRaw<{ bytes: number | null }[]>`
+    SELECT sum("fileSize"::float8 * ${Prisma.raw(STORED_COPIES_SQL)})::float8 AS bytes FROM backup_records
+     WHERE status IN ('completed', 'partial') AND "fileSize" IS NOT NULL`;
+  const totalStoredBytes = stored?.bytes ?? 0;
 
   const [newest, previous] = completed;
-  let totalStoredBytes = 0;
-  for (const r of stored) {
-    const copies = readRecordStorage(r.storage);
-    totalStoredBytes += Number(r.fileSize) * ((copies.local ? 1 : 0) + (copies.cloud ? 1 : 0));
-  }
   return {
     schedule: {
       frequency: schedule.frequency,
