@@ -5,6 +5,7 @@ import { baseUrl, callApi, login, producerFor, startApi, startWorker, stopServic
 import { sleep } from '../lib/processes.js';
 import { pacedLoad, serverTimes, type PacedResult, type ServerTimes } from '../lib/paced.js';
 import type { Row } from '../lib/report.js';
+import { probeWindow } from '../lib/window-probe.js';
 import type { CaseContext } from './context.js';
 
 const P99_TARGET = { op: '<' as const, value: 50, unit: 'ms' as const, text: 'p99 < 50 ms' };
@@ -42,7 +43,10 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
     const url = `${baseUrl(ctx.api)}/api/backup/jobs/${accepted.jobId}`;
     const load = { url, headers: { authorization: `Bearer ${token}` }, rate: 100, connections: 10 };
     await pacedLoad({ ...load, seconds: warmUpSeconds(ctx) });
-    const paced = await pacedLoad({ ...load, seconds: duration });
+    const probe = { apiUrl: baseUrl(ctx.api), dbUrl: ctx.work.url };
+    const { result: paced, note: meanwhile } = await probeWindow(probe, () =>
+      pacedLoad({ ...load, seconds: duration }),
+    );
     const server = await serverTimes(ctx.api.logFile, paced.window, '/api/backup/jobs/');
     const bursts = await autocannon({
       url,
@@ -64,6 +68,7 @@ async function pollUnderExport(ctx: CaseContext): Promise<Row> {
         `paced (one request every 10 ms, 10 keep-alive connections): ${paced.requests} requests, p50 ${paced.p50} ` +
           `ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, errors ${paced.errors}`,
         whereTheTimeWent(paced, server),
+        meanwhile,
         `autocannon overallRate 100 (bursts, not judged): ${bursts.requests.total} requests, p50 ` +
           `${bursts.latency.p50} ms, p99 ${bursts.latency.p99} ms, max ${bursts.latency.max} ms; export still ` +
           `running at the end: ${after === 'running' ? 'yes' : `no (${after})`}`,
@@ -206,7 +211,10 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
       connections: 10,
     };
     await pacedLoad({ ...load, seconds: warmUpSeconds(ctx) });
-    const paced = await pacedLoad({ ...load, seconds: duration });
+    const probe = { apiUrl: baseUrl(ctx.api), dbUrl: ctx.work.url };
+    const { result: paced, note: meanwhile } = await probeWindow(probe, () =>
+      pacedLoad({ ...load, seconds: duration }),
+    );
     const server = await serverTimes(ctx.api.logFile, paced.window, '/api/backup/list');
     return {
       id: 'api-list',
@@ -221,6 +229,7 @@ async function listManyRecords(ctx: CaseContext): Promise<Row> {
           `${paced.requests} requests, p50 ${paced.p50} ms, max ${paced.max} ms, non-2xx ${paced.non2xx}, ` +
           `errors ${paced.errors}`,
         whereTheTimeWent(paced, server),
+        meanwhile,
       ],
     };
   } finally {
