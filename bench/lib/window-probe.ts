@@ -59,9 +59,10 @@ async function snapshot(apiUrl: string, dbUrl: string): Promise<Snapshot> {
 
 /**
  * Runs `load` and says, in one line for a row's notes, what else happened meanwhile: the API's longest
- * event-loop delay and its garbage collections, the machine's CPU (busy and stolen by the hypervisor), and
- * PostgreSQL's checkpoints and autovacuum runs. For a tail that comes in clusters, these name what the API waited
- * for, or rule it out.
+ * event-loop delay and its garbage collections, the machine's CPU (busy, stolen by the hypervisor, waiting for
+ * disk), file data not yet written, the kernel's compaction and reclaim stalls and major faults, and PostgreSQL's
+ * checkpoints and autovacuum runs. For a tail that comes in clusters, these name what the API waited for, or rule
+ * it out.
  */
 export async function probeWindow<T>(
   opts: { apiUrl: string; dbUrl: string },
@@ -83,14 +84,14 @@ export async function probeWindow<T>(
       return `${kind} ${n} (${((a.seconds - b.seconds) * 1000).toFixed(0)} ms, ${long} over 10 ms)`;
     })
     .join(', ');
+  const delta = (f: (x: Snapshot) => number) => f(after) - f(before);
   const note =
     `meanwhile: the API's event loop delayed up to ${(after.loopLagMaxS * 1000).toFixed(1)} ms (the closing ` +
-    `scrape of /metrics included), its garbage ` +
-    `collections ${gc || 'none reported'}; the machine's CPU busy ${pct(total - idle)}, stolen ` +
-    `${pct(ticks[7] ?? 0)}, waiting for disk ${pct(ticks[4] ?? 0)}; not yet on disk ${mb(before.dirtyKb)} before, ` +
-    `${mb(after.dirtyKb)} after; kernel stalls for compaction ${after.vm.compactStall - before.vm.compactStall}, ` +
-    `for reclaim ${after.vm.allocStall - before.vm.allocStall}, major faults ` +
-    `${after.vm.majorFaults - before.vm.majorFaults}; PostgreSQL checkpoints ${after.checkpoints - before.checkpoints}, autovacuum and ` +
-    `autoanalyze runs ${after.autovacuum - before.autovacuum}`;
+    `scrape of /metrics included), its garbage collections ${gc || 'none reported'}; the machine's CPU busy ` +
+    `${pct(total - idle)}, stolen ${pct(ticks[7] ?? 0)}, waiting for disk ${pct(ticks[4] ?? 0)}; not yet on disk ` +
+    `${mb(before.dirtyKb)} before, ${mb(after.dirtyKb)} after; kernel stalls for compaction ` +
+    `${delta((x) => x.vm.compactStall)}, for reclaim ${delta((x) => x.vm.allocStall)}, major faults ` +
+    `${delta((x) => x.vm.majorFaults)}; PostgreSQL checkpoints ${delta((x) => x.checkpoints)}, autovacuum and ` +
+    `autoanalyze runs ${delta((x) => x.autovacuum)}`;
   return { result, note };
 }
