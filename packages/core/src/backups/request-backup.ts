@@ -9,7 +9,7 @@ import { errorSummary } from '../error-summary.js';
 import { ACTIVE_MAINTENANCE_SQL, maintenanceActive } from '../maintenance.js';
 import { enqueueWithin } from '../operations/enqueue-within.js';
 import { EXCLUSIVE_KINDS, operationInProgress } from '../operations/exclusive-operations.js';
-import { withOperationLockOn } from '../operations/operation-lock.js';
+import { withSharedOperationLockOn } from '../operations/operation-lock.js';
 import { reachFailpoint, type FailpointName } from '../failpoints.js';
 import { backupFilename } from './backup-filename.js';
 import type { BackupLabels } from './labels.js';
@@ -35,7 +35,7 @@ export interface BackupRequestInput {
 }
 
 /**
- * Checks and insert as one statement, run under the `ADMISSION_LOCK`: the `queued` record is
+ * Checks and insert as one statement, run holding the `ADMISSION_LOCK` shared: the `queued` record is
  * written only when maintenance is off and no restore, reset or undo ({@link EXCLUSIVE_KINDS}) is queued or
  * running; otherwise nothing is
  * written and the blocking row comes back for the error.
@@ -88,7 +88,7 @@ export async function requestBackup(deps: RequestBackupDeps, input: BackupReques
   const now = deps.now?.() ?? new Date();
   const id = randomUUID();
   const filename = backupFilename(now, id);
-  const outcome = await withOperationLockOn(deps.pool, async (client) => {
+  const outcome = await withSharedOperationLockOn(deps.pool, async (client) => {
     const { rows } = await client.query<InsertOutcome>({
       name: 'mp-insert-queued-backup',
       text: INSERT_QUEUED_BACKUP_SQL,

@@ -8,7 +8,7 @@
  * row inserted as one step, so two API replicas cannot both see "nothing running" and both insert.
  * Transaction-level (`pg_advisory_xact_lock`), held for milliseconds, released at COMMIT/ROLLBACK.
  * Taken exclusively by `withOperationLock` (restore, reset, undo and the other exclusive admissions) and shared by
- * `withOperationLockOn` (a backup's create, which may overlap other creates but not those admissions).
+ * `withSharedOperationLockOn` (a backup's create, which may overlap other creates but not those admissions).
  */
 export const ADMISSION_LOCK = 0x6d70_7273n;
 

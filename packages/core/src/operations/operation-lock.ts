@@ -16,17 +16,15 @@ export async function withOperationLock<T>(prisma: PrismaClient, fn: (tx: Tx) =>
 }
 
 /**
- * {@link withOperationLock} on a node-pg client, for hot paths where Prisma's interactive transaction
- * (about 1 ms of CPU for BEGIN, lock, checks, insert, COMMIT) shows in the API's latency: BEGIN and the lock
- * go in one round trip, then `fn`, then COMMIT (ROLLBACK when `fn` throws). Same lock key, so it
- * serialises with the Prisma variant.
- * The lock is SHARED: for admissions that must not overlap a restore, reset or undo being admitted (those take it
- * exclusively) but may overlap each other, as backups do. Queued behind one another, four concurrent creates
- * waited for each other's COMMIT (its WAL flush) in turn.
+ * {@link withOperationLock} with the lock SHARED, on a node-pg client: for admissions that must not overlap a
+ * restore, reset or undo being admitted (those take the lock exclusively) but may overlap each other, as a
+ * backup's create does (before, concurrent creates queued for each other's COMMIT). It is the API's hot write
+ * path, so BEGIN and the lock go in one round trip, then `fn`, then COMMIT (ROLLBACK when `fn` throws): Prisma's
+ * interactive transaction cost about 1 ms of CPU more.
  * Trap: the lock is taken by its own statement, before `fn` runs, so `fn`'s statements see everything
  * committed by whoever held the lock before (a check folded into the locking statement would not).
  */
-export async function withOperationLockOn<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
+export async function withSharedOperationLockOn<T>(pool: PgPool, fn: (client: PgClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
