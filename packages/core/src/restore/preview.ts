@@ -13,6 +13,7 @@ import { stage, type RestoreDeps } from './run-restore.js';
 import { changesUsers, keepSelectedOnly, resolveSelection, tableSelectionInputSchema } from './selection.js';
 import { openSource, restoreSourceSchema } from './source.js';
 import { staged } from './staged-sql.js';
+import { dropStagingSchema } from './staging-tables.js';
 import { TableBuilds } from './table-builds.js';
 import { previewEntityRestore } from './entity/preview-entity-restore.js';
 import { buildIndexesSerially, discardSession, resetIndexBuildParallelism } from '../sql/dialect.js';
@@ -115,9 +116,7 @@ export async function runRestorePreview(
     // Their pool has ended: nothing runs on them any more (see releaseConnection). Not awaited: the schema is dropped
     // at once. A failed stage sends nothing more (`StagingTables.abandon`): the staging connection goes back too.
     for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
-    // A failed run may have left it in a transaction, which would refuse the drop: rolled back first.
-    if (failed) await client.query('ROLLBACK').catch(() => {});
-    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch((err: unknown) => {
+    await dropStagingSchema(client, schema, failed).catch((err: unknown) => {
       deps.logger.error({ schema, err: (err as Error).message }, 'preview: could not drop its staging schema');
     });
     await releaseConnection(client, failed, failed ? discardSession : undefined);

@@ -14,6 +14,7 @@ import { checkStagedFile, isCompleteExport } from './build.js';
 import { findAdminLockout } from './admin-check.js';
 import { invalidBackup } from './problems.js';
 import { stageFile, type StagedFile } from './stage.js';
+import { dropStagingSchema } from './staging-tables.js';
 import type { BackupMetadata } from '../backup-format/metadata.js';
 import { checksumMismatch, hashSource, openSource, type OpenedSource, type RestoreSource } from './source.js';
 import { TableBuilds } from './table-builds.js';
@@ -301,10 +302,7 @@ async function restoreExclusively(
     // Not awaited: the staging schema is dropped at once. The exclusive connection goes back last, after the drop
     // (`releaseLiveTablesLock`, by the caller).
     for (const b of builders) void releaseConnection(b, failed, resetIndexBuildParallelism);
-    // A failed run may have left it in a transaction, which would refuse the drop: rolled back first (the stage sends
-    // nothing after its failure, so nothing of it can come after this).
-    if (failed) await client.query('ROLLBACK').catch(() => {});
-    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
+    await dropStagingSchema(client, schema, failed).catch(() => {});
   }
 }
 

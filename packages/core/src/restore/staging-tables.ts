@@ -10,6 +10,18 @@ import { copyFrozenFromStdin, createUnloggedTable, type SqlRunner } from '../sql
 const COPY_FORMAT = `WITH (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')`;
 const NEWLINE = Buffer.from('\n');
 
+/**
+ * Drops a run's staging `schema` on `client`, the connection it staged on. After a `failed` run the connection is
+ * rolled back first: a transaction left open or aborted would refuse the drop (or take it back with it), and the
+ * schema would wait for the next start-up. A failed stage sends nothing after its failure
+ * ({@link StagingTables.abandon}), so nothing of it can come after the ROLLBACK.
+ * @throws the drop's error; callers decide whether to log it
+ */
+export async function dropStagingSchema(client: SqlRunner, schema: string, failed: unknown): Promise<void> {
+  if (failed) await client.query('ROLLBACK').catch(() => {});
+  await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`);
+}
+
 /** Name of the staging table that holds a table's raw rows (`__ord`, `doc` as JSON text). */
 export function rawTable(schema: string, key: BackupTableKey): string {
   return `${quoteIdent(schema)}.${quoteIdent(`raw_${key}`)}`;
