@@ -8,30 +8,35 @@ export type BackupTypeName = 'manual' | 'scheduled' | 'pre-restore';
 export const toTypeName = (t: BackupType): BackupTypeName => (t === 'pre_restore' ? 'pre-restore' : t);
 export const fromTypeName = (t: BackupTypeName): BackupType => (t === 'pre-restore' ? 'pre_restore' : t);
 
-/** The fields of a record that {@link toBackupView} shows; `fileSize` also as node-pg reads a `bigint` (text). */
-export type BackupViewSource = Pick<
-  BackupRecord,
-  | 'id'
-  | 'filename'
-  | 'location'
-  | 'cloudinaryUrl'
-  | 'type'
-  | 'status'
-  | 'recordCounts'
-  | 'checksum'
-  | 'createdAt'
-  | 'completedAt'
-  | 'createdBy'
-  | 'error'
-  | 'labels'
-  | 'pinned'
-  | 'pinNote'
-  | 'pinnedAt'
-  | 'pinnedBy'
-  | 'encryptionKeyId'
-  | 'verification'
-  | 'verifiedAt'
-> & { fileSize: bigint | string | null };
+/** The fields of a record that {@link toBackupView} shows: what the list reads of each record. */
+export const BACKUP_VIEW_FIELDS = [
+  'id',
+  'filename',
+  'fileSize',
+  'location',
+  'cloudinaryUrl',
+  'type',
+  'status',
+  'recordCounts',
+  'checksum',
+  'createdAt',
+  'completedAt',
+  'createdBy',
+  'error',
+  'labels',
+  'pinned',
+  'pinNote',
+  'pinnedAt',
+  'pinnedBy',
+  'encryptionKeyId',
+  'verification',
+  'verifiedAt',
+] as const satisfies readonly (keyof BackupRecord)[];
+
+/** {@link BACKUP_VIEW_FIELDS} of a record; `fileSize` also as node-pg reads a `bigint` (text). */
+export type BackupViewSource = Omit<Pick<BackupRecord, (typeof BACKUP_VIEW_FIELDS)[number]>, 'fileSize'> & {
+  fileSize: bigint | string | null;
+};
 
 /** A backup record as the API shows it. */
 export function toBackupView(r: BackupViewSource) {

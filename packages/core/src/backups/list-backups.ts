@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { Prisma, type BackupStatus } from '@mp/db';
 import { keysetRows } from '../pagination/keyset.js';
-import { toBackupView, type BackupTypeName, type BackupViewSource } from './backup-views.js';
+import { BACKUP_VIEW_FIELDS, toBackupView, type BackupTypeName, type BackupViewSource } from './backup-views.js';
 import { parseLabelFilter } from './labels.js';
 
 export interface ListBackupsInput {
@@ -32,10 +32,8 @@ export function backupListConditions(input: Omit<ListBackupsInput, 'limit' | 'cu
   return conds;
 }
 
-/** The columns of a list item ({@link BackupViewSource}): the page is read with its rows, in one query. */
-const LIST_COLUMNS = Prisma.sql`id, filename, "fileSize", location, "cloudinaryUrl", type, status, "recordCounts",
-  checksum, "createdAt", "completedAt", "createdBy", error, labels, pinned, "pinNote", "pinnedAt", "pinnedBy",
-  "encryptionKeyId", verification, "verifiedAt"`;
+/** The columns of a list item: the page is read with its rows, in one query. */
+const LIST_COLUMNS = Prisma.raw(BACKUP_VIEW_FIELDS.map((f) => `"${f}"`).join(', '));
 
 /**
  * One page of records, newest first, with an opaque keyset cursor (see `keysetRows`).
