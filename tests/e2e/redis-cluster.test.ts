@@ -1,12 +1,12 @@
 // The queues on a real Redis Cluster (three masters on loopback): create, restore and the scheduler work, and
 // keep working when the master holding the queues' slot is killed and restarted mid-run.
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { Cluster } from 'ioredis';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKUP_SCHEDULER_ID, JOBS, QUEUES } from '@mp/jobs';
+import { BACKUP_SCHEDULER_ID, JOBS, QUEUES, createProducer } from '@mp/jobs';
 import { seedDemoData } from '@mp/db';
 import { parseConfig, workerEnvSchema } from '@mp/config';
 import {
@@ -57,6 +57,18 @@ describe('Redis Cluster', () => {
     expect(() => parseConfig(workerEnvSchema, { ...env.env, QUEUE_PREFIX: 'mp' })).toThrow(
       /QUEUE_PREFIX: with REDIS_CLUSTER=true the prefix must be hash-tagged.*use \{mp\}/s,
     );
+  });
+
+  it('queues a job asked for while its first connection to the cluster is still being made', async () => {
+    // As the API does for a request just after start: connecting to a cluster takes several round trips.
+    const producer = createProducer({ redisUrl: cluster.url, cluster: true, prefix: `{p${prefix.slice(1)}` });
+    try {
+      const backupId = randomUUID();
+      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
+      await producer.queue(QUEUES.backup).obliterate({ force: true });
+    } finally {
+      await producer.close();
+    }
   });
 
   it('takes a backup and restores it through queues on the cluster', async () => {

@@ -15,7 +15,8 @@ export interface Producer {
   /**
    * Validates `payload` against the catalog and adds the job. `jobId` makes it idempotent: adding
    * the same id again while the job exists is a no-op. Rejects at once while the Redis connection is
-   * not ready (down, or reconnecting after an outage), so callers can answer 503 instead of hanging.
+   * not ready (down, or reconnecting after an outage), so callers can answer 503 instead of hanging; only
+   * while the first connection is still being made does it wait for that attempt to end.
    */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
   queue(name: QueueName): Queue;
@@ -26,6 +27,9 @@ export interface Producer {
   isDisconnected(): boolean;
   close(): Promise<void>;
 }
+
+/** The connection's events that end its first attempt to connect. */
+const FIRST_ATTEMPT_ENDS = ['ready', 'close', 'end'] as const;
 
 /** Creates the producer with one Redis connection shared by its queues. */
 export function createProducer(options: ProducerOptions): Producer {
@@ -38,6 +42,14 @@ export function createProducer(options: ProducerOptions): Producer {
   connection.on('error', (err) => options.onError?.(err, QUEUES.backup));
   let everReady = false;
   connection.once('ready', () => (everReady = true));
+  // Settles with the first connection attempt: ready, or closed (refused, timed out, a cluster's slots unreadable).
+  const firstAttempt = new Promise<void>((resolve) => {
+    const settle = () => {
+      for (const event of FIRST_ATTEMPT_ENDS) connection.off(event, settle);
+      resolve();
+    };
+    for (const event of FIRST_ATTEMPT_ENDS) connection.once(event, settle);
+  });
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
@@ -52,6 +64,9 @@ export function createProducer(options: ProducerOptions): Producer {
     async enqueue(name, payload, opts) {
       const def = JOBS[name];
       const data = def.payload.parse(payload);
+      // A request just after start waits for the first connection (a cluster's takes a few round trips) rather
+      // than being refused while it is being made; one that failed, or a connection lost later, refuses at once.
+      if (!everReady) await firstAttempt;
       // The offline queue being off makes commands fail fast, but a Queue first used while Redis is down
       // waits for its connection to be ready before any command, which made a restore or reset (the
       // maintenance queue, first used then) hang until the caller's timeout.

@@ -1,0 +1,42 @@
+// The producer's enqueue around its Redis connection's first attempt: a request made while it is being made
+// waits for it (an API answers requests before its connection is ready); one that failed refuses at once.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { QUEUES, createProducer } from '@mp/jobs';
+
+const redisUrl = () => {
+  const url = process.env.REDIS_URL;
+  if (!url) throw new Error('REDIS_URL is not set: run the tests through `npm test`');
+  return url;
+};
+
+describe('producer', () => {
+  it('queues a job asked for before its first connection is ready', async () => {
+    const producer = createProducer({ redisUrl: redisUrl(), prefix: `p${randomBytes(4).toString('hex')}` });
+    try {
+      const backupId = randomUUID();
+      // At once: the connection is still being made.
+      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
+      const job = await producer.queue(QUEUES.backup).getJob(backupId);
+      expect(job?.data).toEqual({ backupId });
+      await producer.queue(QUEUES.backup).obliterate({ force: true });
+    } finally {
+      await producer.close();
+    }
+  });
+
+  it('refuses, without waiting on, a connection whose first attempt failed', async () => {
+    // Port 1 refuses: the first attempt ends at once, and every later retry fails the same way.
+    const producer = createProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: 'refused', onError: () => {} });
+    try {
+      const backupId = randomUUID();
+      for (let i = 0; i < 2; i++) {
+        await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).rejects.toThrow(
+          /Redis is not connected \((connecting|reconnecting|close)\); job backup.create not queued/,
+        );
+      }
+    } finally {
+      await producer.close();
+    }
+  });
+});
