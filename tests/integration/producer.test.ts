@@ -1,6 +1,7 @@
 // The producer's enqueue around its Redis connection's first attempt: a request made while it is being made
 // waits for it (an API answers requests before its connection is ready); one that failed refuses at once.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { QUEUES, createProducer } from '@mp/jobs';
 
@@ -37,6 +38,30 @@ describe('producer', () => {
       }
     } finally {
       await producer.close();
+    }
+  });
+
+  it('refuses after the connect timeout when the server accepts but never answers', async () => {
+    // A server that takes the connection and says nothing: the first attempt never ends on its own.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const producer = createProducer({ redisUrl: `redis://127.0.0.1:${port}`, prefix: 'silent', onError: () => {} });
+    try {
+      const backupId = randomUUID();
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('still waiting after 10 s')), 10_000);
+      });
+      await expect(
+        Promise.race([producer.enqueue('backup.create', { backupId }, { jobId: backupId }), hung]),
+      ).rejects.toThrow(/Redis is not connected \(\w+\); job backup.create not queued/);
+      clearTimeout(timer);
+    } finally {
+      await producer.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 });

@@ -30,6 +30,8 @@ export interface Producer {
 
 /** The connection's events that end its first attempt to connect. */
 const FIRST_ATTEMPT_ENDS = ['ready', 'close', 'end'] as const;
+/** The longest an enqueue waits for that first attempt: the connect timeout (a server may accept, then not answer). */
+const CONNECT_TIMEOUT_MS = 2_000;
 
 /** Creates the producer with one Redis connection shared by its queues. */
 export function createProducer(options: ProducerOptions): Producer {
@@ -37,7 +39,7 @@ export function createProducer(options: ProducerOptions): Producer {
     cluster: options.cluster,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    connectTimeout: 2_000,
+    connectTimeout: CONNECT_TIMEOUT_MS,
   });
   connection.on('error', (err) => options.onError?.(err, QUEUES.backup));
   let everReady = false;
@@ -50,6 +52,13 @@ export function createProducer(options: ProducerOptions): Producer {
     };
     for (const event of FIRST_ATTEMPT_ENDS) connection.once(event, settle);
   });
+  const waitForFirstAttempt = async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
+    });
+    await Promise.race([firstAttempt, timeout]).finally(() => clearTimeout(timer));
+  };
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
@@ -66,7 +75,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const data = def.payload.parse(payload);
       // A request just after start waits for the first connection (a cluster's takes a few round trips) rather
       // than being refused while it is being made; one that failed, or a connection lost later, refuses at once.
-      if (!everReady) await firstAttempt;
+      if (!everReady) await waitForFirstAttempt();
       // The offline queue being off makes commands fail fast, but a Queue first used while Redis is down
       // waits for its connection to be ready before any command, which made a restore or reset (the
       // maintenance queue, first used then) hang until the caller's timeout.
