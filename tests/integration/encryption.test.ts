@@ -18,7 +18,7 @@ import {
   type RestoreDeps,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes, type TestDatabase } from '@mp/testing';
 
 const SEGMENT = 64 * 1024;
 const K1 = { id: 'k1', bytes: randomBytes(32) };
@@ -56,16 +56,9 @@ async function backup(encryption: EncryptionSettings) {
 }
 
 async function restore(deps: RestoreDeps, source: { backupId: string } | { bytes: Buffer }, skipSafetyBackup = true) {
-  const id = randomUUID();
-  let input: object;
-  if ('backupId' in source)
-    input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
-  else {
-    const file = path.join(dir, 'uploads', `${id}.json.enc`);
-    await writeFile(file, source.bytes);
-    input = { source: { kind: 'file', path: file }, skipSafetyBackup, allowNoAdmin: true };
-  }
-  await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
+  const from =
+    'backupId' in source ? source : { ...source, uploadDir: path.join(dir, 'uploads'), extension: '.json.enc' };
+  const id = await recordRestore(db, from, { skipSafetyBackup });
   return runRestore(deps, id, { jobId: id });
 }
 

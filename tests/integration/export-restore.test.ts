@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LIVE_TABLES_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
-import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes, type TestDatabase } from '@mp/testing';
 
 let db: TestDatabase;
 let dir: string;
@@ -40,25 +40,10 @@ async function restoreFrom(source: { backupId: string } | { text: string | Buffe
   return runRestore(deps, id, { jobId: id });
 }
 
-/**
- * Records a restore operation for `source` (an upload is written to the upload folder); returns its id.
- * `allowNoAdmin`: no demo-data account can log in (by design), so these restores would otherwise be refused.
- */
-async function restoreOperation(
-  source: { backupId: string } | { text: string | Buffer },
-  skipSafetyBackup = true,
-): Promise<string> {
-  const id = randomUUID();
-  let input: object;
-  if ('backupId' in source)
-    input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup, allowNoAdmin: true };
-  else {
-    const file = path.join(dir, 'uploads', `${id}.json`);
-    await writeFile(file, source.text);
-    input = { source: { kind: 'file', path: file }, skipSafetyBackup, allowNoAdmin: true };
-  }
-  await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
-  return id;
+/** Records a restore operation for `source` (an upload is written to the upload folder); returns its id. */
+function restoreOperation(source: { backupId: string } | { text: string | Buffer }, skipSafetyBackup = true) {
+  const from = 'backupId' in source ? source : { bytes: source.text, uploadDir: path.join(dir, 'uploads') };
+  return recordRestore(db, from, { skipSafetyBackup });
 }
 
 function docOf(buf: Buffer): { metadata: Record<string, unknown>; data: Record<string, Record<string, unknown>[]> } {

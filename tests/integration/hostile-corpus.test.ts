@@ -11,6 +11,7 @@ import {
   createTestDatabase,
   createUser,
   docText,
+  recordRestore,
   tableHashes,
   type BackupDocument,
   type HostileCase,
@@ -72,14 +73,8 @@ async function refuse(
   source: { bytes: Buffer } | { backupId: string },
   expectCode?: string,
 ): Promise<string | null> {
-  const id = randomUUID();
-  let input: object;
-  if ('bytes' in source) {
-    const file = path.join(lane.deps.uploadDir, `${id}.json`);
-    await writeFile(file, source.bytes);
-    input = { source: { kind: 'file', path: file }, skipSafetyBackup: true };
-  } else input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup: true };
-  await lane.db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
+  const from = 'bytes' in source ? { ...source, uploadDir: lane.deps.uploadDir } : source;
+  const id = await recordRestore(lane.db, from, { allowNoAdmin: false });
   const outcome = await runRestore(lane.deps, id, { jobId: id }).then(
     () => 'restored',
     (err: unknown) => err,
@@ -188,12 +183,8 @@ describe('the whole hostile corpus through the restore', () => {
   it('restores the undamaged base it was built from (the control: refusals above are for the damage ' +
     'alone)', async () => {
     const lane = lanes[1]!;
-    const id = randomUUID();
-    const file = path.join(lane.deps.uploadDir, `${id}.json`);
-    await writeFile(file, docText(base));
-    await lane.db.prisma.operation.create({
-      data: { id, kind: 'restore', jobId: id, input: { source: { kind: 'file', path: file }, skipSafetyBackup: true } },
-    });
+    const upload = { bytes: docText(base), uploadDir: lane.deps.uploadDir };
+    const id = await recordRestore(lane.db, upload, { allowNoAdmin: false });
     const result = await runRestore(lane.deps, id, { jobId: id });
     expect(result.restored.users).toBe(base.data.users!.length);
   }, 60_000);

@@ -8,6 +8,7 @@ import { createLogger } from '@mp/logger';
 import {
   createRestoreWorkspace,
   createTestDatabase,
+  recordRestore,
   seededRandom,
   tableHashes,
   type RestoreWorkspace,
@@ -405,15 +406,8 @@ async function backup(threshold = 1024): Promise<{ id: string; file: string }> {
 
 /** Restores `source` (a stored backup, or an upload of these bytes); returns how each table was staged. */
 async function restore(source: { backupId: string } | { bytes: Buffer }): Promise<boolean[]> {
-  const id = randomUUID();
-  let input: object;
-  if ('backupId' in source) input = { source: { kind: 'backup', backupId: source.backupId }, skipSafetyBackup: true };
-  else {
-    const file = path.join(dir, 'uploads', `${id}.json`);
-    await writeFile(file, source.bytes);
-    input = { source: { kind: 'file', path: file }, skipSafetyBackup: true };
-  }
-  await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
+  const from = 'backupId' in source ? source : { ...source, uploadDir: path.join(dir, 'uploads') };
+  const id = await recordRestore(db, from, { allowNoAdmin: false });
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
   await runRestore({ ...deps, logger }, id, { jobId: id });

@@ -5,13 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STAGING_SCHEMA_PREFIX, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { createPgPool, seedDemoData } from '@mp/db';
-import {
-  createRestoreWorkspace,
-  createTestDatabase,
-  recordStoredRestore,
-  tableHashes,
-  type TestDatabase,
-} from '@mp/testing';
+import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes, type TestDatabase } from '@mp/testing';
 
 // When a restore's read fails part way (a disk error, a decryption failure), the stage may be waiting for PostgreSQL
 // to answer one of its statements. Nothing of the stage may be sent after the restore has given up: not a ROLLBACK
@@ -144,7 +138,7 @@ describe('a restore whose file read fails while a staging statement awaits its a
   ])('sends nothing more after failing, drops its staging schema, and changes nothing (held: %s)', async (_, hold) => {
     const before = await tableHashes(db.pool, CORE);
     const faulty = faultyDeps(hold);
-    const id = await recordStoredRestore(db, backupId);
+    const id = await recordRestore(db, { backupId });
 
     const outcome = await runRestore(faulty.deps, id, { jobId: id }).then(
       () => null,
@@ -167,7 +161,7 @@ describe('a restore whose file read fails while a staging statement awaits its a
     expect(maintenance?.active ?? false).toBe(false);
 
     // And the next restore lands on the connections the failed one gave back (its pool, the whole file).
-    const next = await recordStoredRestore(db, backupId);
+    const next = await recordRestore(db, { backupId });
     const result = await runRestore({ ...deps, pool: faulty.deps.pool }, next, { jobId: next });
     expect(Object.keys(result.restored)).toEqual(expect.arrayContaining(['users', 'loans']));
     expect(await tableHashes(db.pool, CORE)).toEqual(before);

@@ -19,7 +19,7 @@ import { seedDemoData } from '@mp/db';
 import {
   createRestoreWorkspace,
   createTestDatabase,
-  recordStoredRestore,
+  recordRestore,
   tableHashes,
   type RestoreWorkspace,
   type TestDatabase,
@@ -43,7 +43,7 @@ let base: RestoreDeps;
 const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, encryption });
 
 async function restoreFrom(deps: RestoreDeps, backupId: string) {
-  const id = await recordStoredRestore(db, backupId);
+  const id = await recordRestore(db, { backupId });
   return runRestore(deps, id, { jobId: id });
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RestoreDeps } from '@mp/core';
@@ -38,20 +38,40 @@ export async function createRestoreWorkspace(
   return { dir, deps, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** What a recorded restore reads: a stored backup, or an upload of `bytes` written to `uploadDir` first. */
+export type RecordedRestoreSource =
+  | { backupId: string }
+  | {
+      bytes: string | Buffer;
+      uploadDir: string;
+      /** Of the upload's file name; default `.json`. */
+      extension?: string;
+    };
+
 /**
- * Records the operation of a whole restore of stored backup `backupId` (as the API would), with no safety backup
- * and `allowNoAdmin` (no demo-data account can log in, by design, so the restore would otherwise be refused).
- * Returns its id, which is also its job id: run it with `runRestore(deps, id, { jobId: id })`.
+ * Records the operation of a whole restore of `source` (as the API would) and returns its id, which is also its job
+ * id: run it with `runRestore(deps, id, { jobId: id })`. No safety backup unless `skipSafetyBackup` is false.
+ * `allowNoAdmin` (default true): no demo-data account can log in, by design, so a restore of demo data would
+ * otherwise be refused; tests of refusals pass false, as the API does by default.
  */
-export async function recordStoredRestore(db: Pick<TestDatabase, 'prisma'>, backupId: string): Promise<string> {
+export async function recordRestore(
+  db: Pick<TestDatabase, 'prisma'>,
+  source: RecordedRestoreSource,
+  opts: { skipSafetyBackup?: boolean; allowNoAdmin?: boolean } = {},
+): Promise<string> {
   const id = randomUUID();
-  await db.prisma.operation.create({
-    data: {
-      id,
-      kind: 'restore',
-      jobId: id,
-      input: { source: { kind: 'backup', backupId }, skipSafetyBackup: true, allowNoAdmin: true },
-    },
-  });
+  let from: { kind: 'backup'; backupId: string } | { kind: 'file'; path: string };
+  if ('backupId' in source) from = { kind: 'backup', backupId: source.backupId };
+  else {
+    const file = path.join(source.uploadDir, `${id}${source.extension ?? '.json'}`);
+    await writeFile(file, source.bytes);
+    from = { kind: 'file', path: file };
+  }
+  const input = {
+    source: from,
+    skipSafetyBackup: opts.skipSafetyBackup ?? true,
+    allowNoAdmin: opts.allowNoAdmin ?? true,
+  };
+  await db.prisma.operation.create({ data: { id, kind: 'restore', jobId: id, input } });
   return id;
 }
