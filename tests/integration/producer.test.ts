@@ -2,7 +2,7 @@
 // waits for it (an API answers requests before its connection is ready); one that failed refuses at once.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { QUEUES, createProducer } from '@mp/jobs';
 
 const redisUrl = () => {
@@ -12,6 +12,11 @@ const redisUrl = () => {
 };
 
 describe('producer', () => {
+  // A test that stopped the clock and then failed must not leave it stopped for the next.
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('queues a job asked for before its first connection is ready', async () => {
     const producer = createProducer({ redisUrl: redisUrl(), prefix: `p${randomBytes(4).toString('hex')}` });
     try {
@@ -27,7 +32,9 @@ describe('producer', () => {
   });
 
   it('refuses, without waiting on, a connection whose first attempt failed', async () => {
-    // Port 1 refuses: the first attempt ends at once, and every later retry fails the same way.
+    // Port 1 refuses: the first attempt ends at once, and every later retry fails the same way. With the clock
+    // stopped, the producer's connect-timeout deadline never passes: only the attempt's end can let it answer.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const producer = createProducer({ redisUrl: 'redis://127.0.0.1:1', prefix: 'refused', onError: () => {} });
     try {
       const backupId = randomUUID();
@@ -37,6 +44,7 @@ describe('producer', () => {
         );
       }
     } finally {
+      vi.useRealTimers();
       await producer.close();
     }
   });
@@ -58,6 +66,10 @@ describe('producer', () => {
         Promise.race([producer.enqueue('backup.create', { backupId }, { jobId: backupId }), hung]),
       ).rejects.toThrow(/Redis is not connected \(\w+\); job backup.create not queued/);
       clearTimeout(timer);
+      // The deadline has passed: later requests are refused at once, not after another wait.
+      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).rejects.toThrow(
+        /Redis is not connected/,
+      );
     } finally {
       await producer.close();
       for (const socket of sockets) socket.destroy();

@@ -16,7 +16,7 @@ export interface Producer {
    * Validates `payload` against the catalog and adds the job. `jobId` makes it idempotent: adding
    * the same id again while the job exists is a no-op. Rejects at once while the Redis connection is
    * not ready (down, or reconnecting after an outage), so callers can answer 503 instead of hanging; only
-   * while the first connection is still being made does it wait for that attempt to end.
+   * while the first connection is still being made (at most 2 s after start) does it wait for that attempt to end.
    */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
   queue(name: QueueName): Queue;
@@ -30,7 +30,7 @@ export interface Producer {
 
 /** The connection's events that end its first attempt to connect. */
 const FIRST_ATTEMPT_ENDS = ['ready', 'close', 'end'] as const;
-/** The longest an enqueue waits for that first attempt: the connect timeout (a server may accept, then not answer). */
+/** How long after start enqueues may wait for the first attempt (a server may accept, then never answer). */
 const CONNECT_TIMEOUT_MS = 2_000;
 
 /** Creates the producer with one Redis connection shared by its queues. */
@@ -44,21 +44,18 @@ export function createProducer(options: ProducerOptions): Producer {
   connection.on('error', (err) => options.onError?.(err, QUEUES.backup));
   let everReady = false;
   connection.once('ready', () => (everReady = true));
-  // Settles with the first connection attempt: ready, or closed (refused, timed out, a cluster's slots unreadable).
+  // Settles when the first connection attempt ends (ready, or closed: refused, timed out, a cluster's slots
+  // unreadable), and at the latest the connect timeout after creation: a server may accept and then never answer.
+  // (A timer of its own: this base package may not import @mp/storage's settleWithin.)
   const firstAttempt = new Promise<void>((resolve) => {
     const settle = () => {
+      clearTimeout(deadline);
       for (const event of FIRST_ATTEMPT_ENDS) connection.off(event, settle);
       resolve();
     };
+    const deadline = setTimeout(settle, CONNECT_TIMEOUT_MS).unref();
     for (const event of FIRST_ATTEMPT_ENDS) connection.once(event, settle);
   });
-  const waitForFirstAttempt = async () => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
-    });
-    await Promise.race([firstAttempt, timeout]).finally(() => clearTimeout(timer));
-  };
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
@@ -75,7 +72,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const data = def.payload.parse(payload);
       // A request just after start waits for the first connection (a cluster's takes a few round trips) rather
       // than being refused while it is being made; one that failed, or a connection lost later, refuses at once.
-      if (!everReady) await waitForFirstAttempt();
+      if (!everReady) await firstAttempt;
       // The offline queue being off makes commands fail fast, but a Queue first used while Redis is down
       // waits for its connection to be ready before any command, which made a restore or reset (the
       // maintenance queue, first used then) hang until the caller's timeout.
