@@ -31,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emulator?.close();
   await db?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 beforeEach(async () => {

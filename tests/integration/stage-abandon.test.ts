@@ -13,13 +13,14 @@ import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes,
 // rolled back with it), not a CREATE TABLE or COPY sent once the connection is closed or serves someone else.
 let db: TestDatabase;
 let deps: RestoreDeps;
+let removeWorkspace: (() => Promise<void>) | undefined;
 let backupId: string;
 const pools: pg.Pool[] = [];
 const CORE = ['users', 'unions', 'union_members', 'loan_types', 'loans', 'repayments'];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  ({ deps } = await createRestoreWorkspace(db, 'stage-abandon'));
+  ({ deps, remove: removeWorkspace } = await createRestoreWorkspace(db, 'stage-abandon'));
   await seedDemoData(db, { scale: 1, seed: 11 });
   backupId = randomUUID();
   await db.prisma.backupRecord.create({
@@ -37,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(pools.map((p) => p.end().catch(() => {})));
   await db?.drop();
+  await removeWorkspace?.();
 });
 
 interface Sent {

@@ -144,11 +144,15 @@ describe('createLocalStorage', () => {
 describe('removeTemporaries', () => {
   it('deletes what an interrupted put of that key left, and nothing else', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'mp-tmp-'));
-    const storage = createLocalStorage({ dir });
-    await writeFile(join(dir, 'a.json.tmp-123abc'), 'partial');
-    await writeFile(join(dir, 'a.json'), 'done');
-    await writeFile(join(dir, 'b.json.tmp-456def'), 'other key');
-    expect(await storage.removeTemporaries('a.json')).toBe(1);
-    expect((await readdir(dir)).sort()).toEqual(['a.json', 'b.json.tmp-456def']);
+    try {
+      const storage = createLocalStorage({ dir });
+      await writeFile(join(dir, 'a.json.tmp-123abc'), 'partial');
+      await writeFile(join(dir, 'a.json'), 'done');
+      await writeFile(join(dir, 'b.json.tmp-456def'), 'other key');
+      expect(await storage.removeTemporaries('a.json')).toBe(1);
+      expect((await readdir(dir)).sort()).toEqual(['a.json', 'b.json.tmp-456def']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
