@@ -116,6 +116,11 @@ export interface PrivateRedisCluster {
    * Kills one master (SIGKILL) and starts it again with its cluster config and AOF; resolves once the cluster is whole.
    */
   restart(port: number): Promise<void>;
+  /**
+   * Stops one node's process (SIGSTOP): alive, its connections open, answering nothing, as a Redis on a loaded
+   * disk can be for a while. Resolves once it is stopped, with what lets it go on (SIGCONT).
+   */
+  pause(port: number): Promise<() => void>;
   dispose(): Promise<void>;
 }
 
@@ -179,10 +184,10 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  const pidOf = async (port: number) =>
+    Number((await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim());
   const stopNode = async (port: number, signal: NodeJS.Signals) => {
-    const pid = Number(
-      (await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim(),
-    );
+    const pid = await pidOf(port);
     if (!pid) return;
     try {
       process.kill(pid, signal);
@@ -237,6 +242,12 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       await stopNode(port, 'SIGKILL');
       await startNode(port);
       await whole();
+    },
+    async pause(port) {
+      const pid = await pidOf(port);
+      if (!pid) throw new Error(`no redis-server runs on ${port}`);
+      process.kill(pid, 'SIGSTOP');
+      return () => process.kill(pid, 'SIGCONT');
     },
     async dispose() {
       await Promise.all(ports.map((p) => stopNode(p, 'SIGTERM')));
