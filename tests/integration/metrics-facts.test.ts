@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { loadMetricsFacts, renderBackupMetrics } from '@mp/core';
+import { DURATION_BUCKETS, loadMetricsFacts, renderBackupMetrics } from '@mp/core';
 import type { Prisma } from '@mp/db';
 import { createProducer, QUEUES, type Producer } from '@mp/jobs';
 import { closeProducer, createTestDatabase, type TestDatabase } from '@mp/testing';
@@ -63,8 +63,8 @@ describe('loadMetricsFacts', () => {
     });
     expect(facts.durations).toEqual(
       expect.arrayContaining([
-        { kind: 'scheduled', seconds: 4 },
-        { kind: 'pre-restore', seconds: 90 },
+        { kind: 'scheduled', le: 5, count: 1, sumSeconds: 4 },
+        { kind: 'pre-restore', le: 120, count: 1, sumSeconds: 90 },
       ]),
     );
     expect(facts.queueJobs).toContainEqual({ queue: 'backup', state: 'delayed', count: 1 });
@@ -75,6 +75,38 @@ describe('loadMetricsFacts', () => {
     expect(body).toContain('mp_backup_failures_total{kind="scheduled"} 2');
     expect(body).toContain('mp_backup_duration_seconds_count{kind="pre-restore"} 1');
     expect(body).toContain('mp_backup_healthy 0');
+  });
+
+  it('counts the durations per bucket in SQL as a histogram of each would: a bound is in its bucket', async () => {
+    await db.prisma.backupRecord.deleteMany();
+    const at = new Date(Date.UTC(2026, 6, 1));
+    const durationsMs = [5_000, 5_001, 14_999, 15_000, 999, 7_200_001, 0];
+    for (const [i, durationMs] of durationsMs.entries())
+      await record({ id: `d${i}`, status: 'completed', createdAt: at, completedAt: at, durationMs });
+    await record({ id: 'untimed', status: 'completed', createdAt: at, completedAt: at });
+    await record({ id: 'failed', status: 'failed', createdAt: at, durationMs: 3_000 });
+
+    const facts = await loadMetricsFacts({ prisma: db.prisma, producer }, { healthy: true });
+    expect([...facts.durations].sort((a, b) => a.le - b.le)).toEqual([
+      { kind: 'manual', le: 1, count: 2, sumSeconds: 0.999 },
+      { kind: 'manual', le: 5, count: 1, sumSeconds: 5 },
+      { kind: 'manual', le: 15, count: 3, sumSeconds: 35 },
+      { kind: 'manual', le: Number.POSITIVE_INFINITY, count: 1, sumSeconds: 7_200.001 },
+    ]);
+    // The histogram as it would be with every duration observed on its own: cumulative, a bound in its bucket.
+    // (The parser keeps a labelled histogram's buckets only: its sum and count are read as text.)
+    const { body } = await renderBackupMetrics(facts);
+    const family = parsePrometheusTextFormat(body).find((f) => f.name === 'mp_backup_duration_seconds');
+    const cumulative = Object.fromEntries(
+      [...DURATION_BUCKETS, Number.POSITIVE_INFINITY].map((le) => [
+        le === Number.POSITIVE_INFINITY ? '+Inf' : String(le),
+        String(durationsMs.filter((ms) => ms / 1000 <= le).length),
+      ]),
+    );
+    expect(family?.metrics).toEqual([{ buckets: cumulative }]);
+    expect(body).toContain(`mp_backup_duration_seconds_count{kind="manual"} ${durationsMs.length}\n`);
+    const sum = /mp_backup_duration_seconds_sum\{kind="manual"\} (\S+)/.exec(body)?.[1];
+    expect(Number(sum)).toBeCloseTo(durationsMs.reduce((a, b) => a + b, 0) / 1000, 6);
   });
 
   it('reads the recovery time of the newest successful drill', async () => {

@@ -116,9 +116,9 @@ const facts = (over: Partial<BackupMetricsFacts> = {}): BackupMetricsFacts => ({
   lastSuccessAt: new Date('2026-06-10T01:05:00.500Z'),
   newestSizeBytes: 52_428_800,
   durations: [
-    { kind: 'scheduled', seconds: 3.2 },
-    { kind: 'scheduled', seconds: 42 },
-    { kind: 'manual', seconds: 700 },
+    { kind: 'scheduled', le: 5, count: 1, sumSeconds: 3.2 },
+    { kind: 'scheduled', le: 60, count: 1, sumSeconds: 42 },
+    { kind: 'manual', le: 1200, count: 1, sumSeconds: 700 },
   ],
   failuresByKind: { scheduled: 2 },
   drillLastRtoSeconds: 95.5,

@@ -8,14 +8,27 @@ const BACKUP_KINDS = ['manual', 'scheduled', 'pre-restore'] as const;
 /** Upper bounds of the duration buckets, in seconds: a small database takes seconds, 2.4 M rows minutes. */
 export const DURATION_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
 
+/** Completed backups of one kind whose durations fall in one bucket of {@link DURATION_BUCKETS}. */
+export interface DurationGroup {
+  kind: string;
+  /** The bucket's upper bound in seconds (`Infinity` above the last). */
+  le: number;
+  count: number;
+  sumSeconds: number;
+}
+
 /** What the metrics are built from; a loader fills it from PostgreSQL and the queues at scrape time. */
 export interface BackupMetricsFacts {
   /** `completedAt` of the newest completed backup; `null` when there is none (exported as 0: "never"). */
   lastSuccessAt: Date | null;
   /** Size of the newest completed backup; `null` leaves the series out. */
   newestSizeBytes: number | null;
-  /** Durations of the completed backups on record, by kind (`manual`, `scheduled`, `pre-restore`). */
-  durations: ReadonlyArray<{ kind: string; seconds: number }>;
+  /**
+   * Durations of the completed backups on record, by kind (`manual`, `scheduled`, `pre-restore`), counted per
+   * bucket: the `count` backups of one group took `sumSeconds` together, each at most `le` seconds (one of
+   * {@link DURATION_BUCKETS}, or `Infinity`) and more than the bound below it.
+   */
+  durations: ReadonlyArray<DurationGroup>;
   /** Failed backups on record, by kind. */
   failuresByKind: Readonly<Record<string, number>>;
   /** Recovery time of the newest successful drill; `null` leaves the series out. */
@@ -55,7 +68,13 @@ export function buildBackupMetrics(facts: BackupMetricsFacts): Registry {
     buckets: DURATION_BUCKETS,
     registers,
   });
-  for (const d of facts.durations) duration.observe({ kind: d.kind }, d.seconds);
+  // prom-client observes one value at a time: each backup of a group is observed at the group's mean, which lies
+  // in the group's bucket (the same bucket counts and sum as the durations themselves, up to rounding).
+  for (const g of facts.durations) {
+    const observe = duration.labels({ kind: g.kind });
+    const mean = Math.min(g.sumSeconds / g.count, g.le);
+    for (let i = 0; i < g.count; i++) observe.observe(mean);
+  }
 
   if (facts.newestSizeBytes !== null) {
     new Gauge({ name: 'mp_backup_size_bytes', help: 'Size of the newest completed backup file', registers }).set(
