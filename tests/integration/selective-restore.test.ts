@@ -147,6 +147,12 @@ describe('selective restore', () => {
           'missing from the file',
       ),
     );
+    // withDependencies adds parents, not the children that would lose theirs: the advice says what does help.
+    expect(err.message).toContain(
+      '. For live unionMembers that would point at nothing: add unionMembers to "tables" (restored from the same ' +
+        'file), or change or delete those live rows first',
+    );
+    expect(err.message).not.toContain('withDependencies');
     const problems = (err.details as { problems: { table: string; message: string }[] }).problems;
     expect(problems).toEqual([
       expect.objectContaining({
@@ -175,6 +181,9 @@ describe('selective restore', () => {
         `unions.creditOfficerId → users: 1 row of unions in the file points at users missing live (users is not ` +
           `restored), e.g. ${userId}`,
       ]);
+      expect(err.message).toMatch(
+        /\. For rows of the file that need users: add users to "tables", or set "withDependencies": true$/,
+      );
       expect(await tableHashes(db.pool)).toEqual(before);
 
       const result = await restore(withNewUnion, { tables: ['unions'], withDependencies: true });

@@ -112,7 +112,28 @@ export function wouldBreakReferences(broken: BrokenReference[]): AppError {
     'RESTORE_WOULD_BREAK_REFERENCES',
     `The restore would break references between tables; nothing was changed: ${count} ${
       broken[0]?.message ?? 'no ' + 'details'
-    }. Restore the tables they need too (withDependencies) or choose other tables`,
+    }. ${remedies(broken)}`,
     { problems, brokenReferences: broken.map(({ message: _m, ...rest }) => rest) },
   );
+}
+
+/**
+ * What the operator can do, by direction: restored rows that need missing parents are helped by restoring the
+ * parents too (`withDependencies` adds every one); live rows that would lose their parent are not (it adds
+ * parents, never children), only by restoring their own table too or changing them first.
+ */
+function remedies(broken: BrokenReference[]): string {
+  const names = (direction: BrokenReference['direction'], pick: (b: BrokenReference) => string) =>
+    [...new Set(broken.filter((b) => b.direction === direction).map(pick))].join(', ');
+  const parents = names('restored', (b) => b.refTable);
+  const children = names('live', (b) => b.table);
+  const out: string[] = [];
+  if (parents)
+    out.push(`For rows of the file that need ${parents}: add ${parents} to "tables", or set "withDependencies": true`);
+  if (children)
+    out.push(
+      `For live ${children} that would point at nothing: add ${children} to "tables" (restored from the same ` +
+        'file), or change or delete those live rows first',
+    );
+  return out.join('. ');
 }
