@@ -118,9 +118,10 @@ export interface PrivateRedisCluster {
   restart(port: number): Promise<void>;
   /**
    * Stops one node's process (SIGSTOP): alive, its connections open, answering nothing, as a Redis on a loaded
-   * disk can be for a while. Resolves once it is stopped, with what lets it go on (SIGCONT).
+   * disk can be for a while. Resolves once it is stopped, with what lets it go on (SIGCONT); that resolves once
+   * the cluster is whole again (the other masters may have marked the paused one failing meanwhile).
    */
-  pause(port: number): Promise<() => void>;
+  pause(port: number): Promise<() => Promise<void>>;
   dispose(): Promise<void>;
 }
 
@@ -247,7 +248,10 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       const pid = await pidOf(port);
       if (!pid) throw new Error(`no redis-server runs on ${port}`);
       process.kill(pid, 'SIGSTOP');
-      return () => process.kill(pid, 'SIGCONT');
+      return async () => {
+        process.kill(pid, 'SIGCONT');
+        await whole();
+      };
     },
     async dispose() {
       await Promise.all(ports.map((p) => stopNode(p, 'SIGTERM')));
