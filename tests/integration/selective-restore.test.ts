@@ -149,8 +149,8 @@ describe('selective restore', () => {
     );
     // withDependencies adds parents, not the children that would lose theirs: the advice says what does help.
     expect(err.message).toContain(
-      '. For live unionMembers that would point at nothing: add unionMembers to "tables" (restored from the same ' +
-        'file), or change or delete those live rows first',
+      '. For live unionMembers that would point at nothing: restore unionMembers too (from the same file), or ' +
+        'change or delete those live rows first',
     );
     expect(err.message).not.toContain('withDependencies');
     const problems = (err.details as { problems: { table: string; message: string }[] }).problems;
@@ -182,7 +182,7 @@ describe('selective restore', () => {
           `restored), e.g. ${userId}`,
       ]);
       expect(err.message).toMatch(
-        /\. For rows of the file that need users: add users to "tables", or set "withDependencies": true$/,
+        /\. For rows of the file that need users: restore users too, or turn on withDependencies$/,
       );
       expect(await tableHashes(db.pool)).toEqual(before);
 

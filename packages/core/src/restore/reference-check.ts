@@ -128,12 +128,13 @@ function remedies(broken: BrokenReference[]): string {
   const parents = names('restored', (b) => b.refTable);
   const children = names('live', (b) => b.table);
   const out: string[] = [];
+  // Plain words, no JSON: the console shows this sentence as it is.
   if (parents)
-    out.push(`For rows of the file that need ${parents}: add ${parents} to "tables", or set "withDependencies": true`);
+    out.push(`For rows of the file that need ${parents}: restore ${parents} too, or turn on withDependencies`);
   if (children)
     out.push(
-      `For live ${children} that would point at nothing: add ${children} to "tables" (restored from the same ` +
-        'file), or change or delete those live rows first',
+      `For live ${children} that would point at nothing: restore ${children} too (from the same file), or change ` +
+        'or delete those live rows first',
     );
   return out.join('. ');
 }
