@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { apiEnvSchema, parseConfig, type ApiConfig } from '@mp/config';
 import { hashPassword, type StorageSet } from '@mp/core';
 import type { PgPool, PrismaClient, Role, User } from '@mp/db';
@@ -63,7 +64,9 @@ export async function createApiTestContext(
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
       if (logLines.length < 10_000) logLines.push(chunk.toString('utf8'));
-      if (capture) capture.write(chunk, () => done());
+      // A line logged after close() (a request or a queue event still settling) has nowhere to go: writing it to
+      // the ended capture would throw ERR_STREAM_WRITE_AFTER_END as an uncaught error and fail the whole run.
+      if (capture && !capture.writableEnded) capture.write(chunk, () => done());
       else done();
     },
   });
@@ -95,6 +98,8 @@ export async function createApiTestContext(
       await closeProducer(producer);
       await db.drop();
       await rm(root, { recursive: true, force: true });
+      // Lines still buffered (the capture writes one at a time) reach it before it ends, for the secret scan.
+      for (let i = 0; i < 100 && destination.writableLength > 0; i++) await sleep(10);
       capture?.end();
     },
   };
