@@ -63,6 +63,18 @@ function refusal(res: { status: number; body: unknown }): string {
   return `answered ${res.status} ${JSON.stringify(res.body)}; the API logged:\n${logged.join('\n')}`;
 }
 
+/** Enqueues a job at once through a producer created just now, under a prefix of its own (`{<tag>…}`). */
+async function enqueueOnNewProducer(tag: string): Promise<void> {
+  const producer = createProducer({ redisUrl: cluster.url, cluster: true, prefix: `{${tag}${prefix.slice(1)}` });
+  try {
+    const backupId = randomUUID();
+    await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
+    await producer.queue(QUEUES.backup).obliterate({ force: true });
+  } finally {
+    await producer.close();
+  }
+}
+
 describe('Redis Cluster', () => {
   it('refuses a prefix that is not hash-tagged, naming the fix', () => {
     expect(() => parseConfig(workerEnvSchema, { ...env.env, QUEUE_PREFIX: 'mp' })).toThrow(
@@ -72,14 +84,7 @@ describe('Redis Cluster', () => {
 
   it('queues a job asked for while its first connection to the cluster is still being made', async () => {
     // As the API does for a request just after start: connecting to a cluster takes several round trips.
-    const producer = createProducer({ redisUrl: cluster.url, cluster: true, prefix: `{p${prefix.slice(1)}` });
-    try {
-      const backupId = randomUUID();
-      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
-      await producer.queue(QUEUES.backup).obliterate({ force: true });
-    } finally {
-      await producer.close();
-    }
+    await enqueueOnNewProducer('p');
   });
 
   it('queues a job asked for while the node it connects through answers nothing for over a second', async () => {
@@ -87,14 +92,10 @@ describe('Redis Cluster', () => {
     // first attempt must wait for it rather than fail and leave the producer refusing jobs while it reconnects.
     const resume = await cluster.pause(cluster.ports[0]!);
     const resumed = sleep(1_300).then(resume);
-    const producer = createProducer({ redisUrl: cluster.url, cluster: true, prefix: `{s${prefix.slice(1)}` });
     try {
-      const backupId = randomUUID();
-      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
-      await producer.queue(QUEUES.backup).obliterate({ force: true });
+      await enqueueOnNewProducer('s');
     } finally {
       await resumed;
-      await producer.close();
     }
   });
 
