@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import { createApiTestContext } from '@mp/testing';
 
 let dir: string;
@@ -27,15 +27,17 @@ describe('API test context log capture', () => {
     const uncaught: Error[] = [];
     const record = (err: Error) => uncaught.push(err);
     process.on('uncaughtException', record);
+    onTestFinished(() => {
+      process.off('uncaughtException', record);
+    });
     const ctx = await createApiTestContext();
-    // A burst: the capture writes one line at a time, so most of these are still buffered when close() starts.
+    // A burst: the capture writes one line at a time; every line must be in its file once close() resolves.
     for (let i = 0; i < 500; i++) ctx.deps.logger.info({ i }, 'burst line');
     await ctx.close();
     // A request or queue event settling after the test's teardown: written to an ended file, this threw
     // ERR_STREAM_WRITE_AFTER_END as an uncaught error, which fails the whole run.
     ctx.deps.logger.info('after close');
     await sleep(50);
-    process.off('uncaughtException', record);
     expect(uncaught.map((e) => e.message)).toEqual([]);
     const file = path.join(dir, `api-test-${ctx.deps.config.QUEUE_PREFIX}.log`);
     const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.includes('burst line'));
