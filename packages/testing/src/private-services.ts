@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -185,8 +185,9 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       await new Promise((r) => setTimeout(r, 100));
     }
   };
+  /** The node's pid from its pid file; 0 when it has none (not running). */
   const pidOf = async (port: number) =>
-    Number((await run('cat', [path.join(dirOf(port), 'redis.pid')]).catch(() => ({ stdout: '' }))).stdout.trim());
+    Number((await readFile(path.join(dirOf(port), 'redis.pid'), 'utf8').catch(() => '')).trim());
   const stopNode = async (port: number, signal: NodeJS.Signals) => {
     const pid = await pidOf(port);
     if (!pid) return;
