@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError, createScratchDatabase, DRILL_INTERRUPTED, readRecordStorage } from '@mp/core';
 import { DRILL_SCHEDULER_ID, QUEUES } from '@mp/jobs';
-import { startService, tableHashes, waitFor, type ServiceProcess } from '@mp/testing';
+import { startService, tableHashes, waitFor, waitForSettledJob, type ServiceProcess } from '@mp/testing';
 import { client, startE2eStack, waitForJob, type E2eStack } from './helpers.js';
 
 // Restore drills through the API and a real worker process: the live database is never touched, the
@@ -41,15 +41,6 @@ async function drill(backupId: string) {
   return res.body.data.jobId;
 }
 
-/** Waits for a BullMQ job of the stack's backup queue to finish; returns its state and return value. */
-async function settledJob(id: string) {
-  return waitFor(async () => {
-    const job = await queue.getJob(id);
-    const state = await job?.getState();
-    return state === 'completed' || state === 'failed' ? { state, value: job!.returnvalue as unknown } : undefined;
-  }, 60_000);
-}
-
 beforeAll(async () => {
   stack = await startE2eStack({
     scale: 8,
@@ -71,8 +62,9 @@ afterAll(async () => {
 describe('restore drills', () => {
   it('a scheduled drill with nothing to drill completes with a note and creates no drill', async () => {
     await queue.add('backup.scheduled-drill', {}, { jobId: 'scheduled-drill-empty' });
-    const done = await settledJob('scheduled-drill-empty');
-    expect(done).toEqual({ state: 'completed', value: { note: 'No completed backup to drill yet; nothing was done' } });
+    const done = await waitForSettledJob(queue, 'scheduled-drill-empty');
+    expect(done.state).toBe('completed');
+    expect(done.value).toEqual({ note: 'No completed backup to drill yet; nothing was done' });
     expect(await stack.db.prisma.operation.count({ where: { kind: 'drill' } })).toBe(0);
   });
 
@@ -133,7 +125,7 @@ describe('restore drills', () => {
   it('the scheduled drill runs on the newest completed backup', async () => {
     const newest = await createBackup();
     await queue.add('backup.scheduled-drill', {}, { jobId: 'scheduled-drill-1' });
-    expect((await settledJob('scheduled-drill-1')).state).toBe('completed');
+    expect((await waitForSettledJob(queue, 'scheduled-drill-1')).state).toBe('completed');
     const op = await stack.db.prisma.operation.findUniqueOrThrow({ where: { jobId: 'scheduled-drill-1' } });
     expect(op).toMatchObject({ kind: 'drill', status: 'completed', backupId: newest, createdBy: 'scheduler' });
     expect(op.result).toMatchObject({ ok: true, backupId: newest });

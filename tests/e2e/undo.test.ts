@@ -5,6 +5,7 @@ import {
   startService,
   tableHashes,
   waitFor,
+  waitForSettledJob,
   type E2eEnvironment,
   type ServiceProcess,
   type TestDatabase,
@@ -63,16 +64,8 @@ const restorePoints = async () =>
 async function sweep() {
   const queue = new Queue('backup', { connection: { url: env.env.REDIS_URL }, prefix: env.env.QUEUE_PREFIX });
   const job = await queue.add('backup.restore-points', { action: 'sweep' }, { jobId: `sweep-${Date.now()}` });
-  await waitFor(
-    async () =>
-      (await job.getState()) === 'completed'
-        ? true
-        : (await job.getState()) === 'failed'
-          ? Promise.reject(new Error(job.failedReason))
-          : false,
-    30_000,
-    100,
-  );
+  const done = await waitForSettledJob(queue, job.id!, 30_000);
+  if (done.state === 'failed') throw new Error(done.reason);
   await queue.close();
 }
 

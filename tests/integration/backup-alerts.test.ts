@@ -16,7 +16,7 @@ import {
 } from '@mp/core';
 import { QUEUES, type Producer } from '@mp/jobs';
 import { createLogger } from '@mp/logger';
-import { recordSecret, scanQueueData, waitFor, type TestDatabase } from '@mp/testing';
+import { recordSecret, scanQueueData, waitFor, waitForSettledJob, type TestDatabase } from '@mp/testing';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
@@ -46,15 +46,9 @@ function accepted(): AlertEvent[] {
 async function runHealthCheck(): Promise<{ healthy: boolean; raised: string[]; resolved: string[] }> {
   const jobId = `hc-${randomUUID()}`;
   await producer.enqueue('backup.health-check', {}, { jobId });
-  const queue = producer.queue(QUEUES.backup);
-  const state = await waitFor(async () => {
-    const s = await queue.getJobState(jobId);
-    return s === 'completed' || s === 'failed' ? s : undefined;
-  }, 20_000);
-  // Read once finished: a job object read while it was active keeps a null return value.
-  const job = await queue.getJob(jobId);
-  if (state === 'failed') throw new Error(`health check failed: ${job?.failedReason}`);
-  return job!.returnvalue as { healthy: boolean; raised: string[]; resolved: string[] };
+  const done = await waitForSettledJob(producer.queue(QUEUES.backup), jobId, 20_000);
+  if (done.state === 'failed') throw new Error(`health check failed: ${done.reason}`);
+  return done.value as { healthy: boolean; raised: string[]; resolved: string[] };
 }
 
 /** Every backup-queue job has finished (no alert still waiting for its retry, no health check pending). */

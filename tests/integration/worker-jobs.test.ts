@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enterMaintenance, exitMaintenance, readRecordStorage, syncBackupScheduler } from '@mp/core';
 import { seedDemoData, type BackupRecord } from '@mp/db';
 import { QUEUES, type Producer } from '@mp/jobs';
-import { waitFor, type TestDatabase } from '@mp/testing';
+import { waitFor, waitForSettledJob, type TestDatabase } from '@mp/testing';
 import { startInProcessWorker, type InProcessWorker } from './in-process-worker.js';
 
 // Jobs through the worker's own start-up code and real handlers, in this process.
@@ -122,11 +122,7 @@ describe('a retried job whose operation is already final', () => {
       },
     });
     await producer.enqueue('backup.verify', { operationId: op.id, backupId: randomUUID() }, { jobId });
-    const job = await waitFor(async () => {
-      const found = await producer.queue(QUEUES.backup).getJob(jobId);
-      const state = await found?.getState();
-      return state === 'completed' || state === 'failed' ? { state, reason: found!.failedReason } : undefined;
-    });
+    const job = await waitForSettledJob(producer.queue(QUEUES.backup), jobId, 30_000);
     const after = await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } });
     return { job, before: op, after };
   }

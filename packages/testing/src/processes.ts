@@ -150,3 +150,23 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** The part of a BullMQ `Queue` that {@link waitForSettledJob} reads. */
+export interface SettledJobSource {
+  getJobState(jobId: string): Promise<string>;
+  getJob(jobId: string): Promise<{ returnvalue: unknown; failedReason?: string } | undefined>;
+}
+
+/**
+ * Waits until a queue's job has completed or failed; returns its state, return value and failure reason.
+ * The state is read first and the job after it: a job read before it settles keeps the empty return value it had
+ * then, even when its state, read a moment later, is already `completed`.
+ */
+export async function waitForSettledJob(queue: SettledJobSource, jobId: string, timeoutMs = 60_000) {
+  return waitFor(async () => {
+    const state = await queue.getJobState(jobId);
+    if (state !== 'completed' && state !== 'failed') return undefined;
+    const job = await queue.getJob(jobId);
+    return { state, value: job?.returnvalue, reason: job?.failedReason };
+  }, timeoutMs);
+}
