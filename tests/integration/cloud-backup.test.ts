@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,13 @@ import { readRecordStorage, runBackup, type BackupRunDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
 import { createCloudinaryStorage, createLocalStorage, MIN_CHUNK_SIZE } from '@mp/storage';
-import { createTestDatabase, startCloudinaryEmulator, type CloudinaryEmulator, type TestDatabase } from '@mp/testing';
+import {
+  createBackupRecord,
+  createTestDatabase,
+  startCloudinaryEmulator,
+  type CloudinaryEmulator,
+  type TestDatabase,
+} from '@mp/testing';
 
 // What a cloud outage leaves behind once no attempt is left.
 let db: TestDatabase;
@@ -16,17 +21,7 @@ let dir: string;
 let deps: BackupRunDeps;
 
 async function record(location: 'cloud' | 'both', includeAuditLogs = false) {
-  const id = randomUUID();
-  await db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location,
-      options: { includeAuditLogs, includeSessions: false },
-    },
-  });
-  return id;
+  return createBackupRecord(db.prisma, { location, options: { includeAuditLogs, includeSessions: false } });
 }
 
 beforeAll(async () => {

@@ -18,7 +18,14 @@ import {
   type RestoreDeps,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createBackupRecord,
+  createRestoreWorkspace,
+  createTestDatabase,
+  recordRestore,
+  tableHashes,
+  type TestDatabase,
+} from '@mp/testing';
 
 const SEGMENT = 64 * 1024;
 const K1 = { id: 'k1', bytes: randomBytes(32) };
@@ -36,16 +43,7 @@ const withKeys = (encryption: EncryptionSettings): RestoreDeps => ({ ...base, en
 
 /** A stored backup (plain JSON, so the file has several 64 KiB segments) written with `encryption`. */
 async function backup(encryption: EncryptionSettings) {
-  const id = randomUUID();
-  await db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: true, includeSessions: false },
-    },
-  });
+  const id = await createBackupRecord(db.prisma, { options: { includeAuditLogs: true, includeSessions: false } });
   await runBackup(
     { ...withKeys(encryption), settings: { gzipLevel: 1, compressThresholdBytes: 64 * 1024 * 1024 } },
     id,

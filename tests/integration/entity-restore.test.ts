@@ -15,7 +15,14 @@ import {
 import { seedDemoData } from '@mp/db';
 import type { RestorePreview } from '../../packages/core/src/restore/preview-types.js';
 import { createLogger } from '@mp/logger';
-import { closeProducer, createUserAndLogin, tableHashes, waitFor, type ApiTestContext } from '@mp/testing';
+import {
+  createBackupRecord,
+  closeProducer,
+  createUserAndLogin,
+  tableHashes,
+  waitFor,
+  type ApiTestContext,
+} from '@mp/testing';
 import type { WorkerDeps } from '../../services/worker/src/deps.js';
 import { handlers } from '../../services/worker/src/handlers/index.js';
 import { startWorkers, type StartedWorkers } from '../../services/worker/src/start-workers.js';
@@ -44,16 +51,7 @@ const q = async <T extends object = Record<string, unknown>>(sql: string, params
 const count = async (sql: string, params: unknown[]) => Number((await q<{ n: string }>(sql, params))[0]!.n);
 
 async function backup(): Promise<string> {
-  const id = randomUUID();
-  await ctx.db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: false, includeSessions: false },
-    },
-  });
+  const id = await createBackupRecord(ctx.db.prisma);
   await runBackup({ ...workerDeps(), settings: { gzipLevel: 1, compressThresholdBytes: 1024 } }, id, {
     attempt: 1,
     isLastAttempt: true,

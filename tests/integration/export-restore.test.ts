@@ -6,7 +6,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LIVE_TABLES_LOCK, exportRestorePoint, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import { createLogger } from '@mp/logger';
-import { createRestoreWorkspace, createTestDatabase, recordRestore, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createBackupRecord,
+  createRestoreWorkspace,
+  createTestDatabase,
+  recordRestore,
+  tableHashes,
+  type TestDatabase,
+} from '@mp/testing';
 
 let db: TestDatabase;
 let dir: string;
@@ -17,15 +24,8 @@ async function backup(
   options: { includeAuditLogs?: boolean; includeSessions?: boolean } = {},
   threshold = 1024 * 1024,
 ) {
-  const id = randomUUID();
-  await db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: false, includeSessions: false, ...options },
-    },
+  const id = await createBackupRecord(db.prisma, {
+    options: { includeAuditLogs: false, includeSessions: false, ...options },
   });
   const result = await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, {
     attempt: 1,

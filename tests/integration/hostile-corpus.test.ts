@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import {
+  createBackupRecord,
   buildHostileCorpus,
   createRestoreWorkspace,
   createTestDatabase,
@@ -52,16 +52,7 @@ async function openLane(): Promise<Lane> {
 
 /** A stored backup of the lane's database (a record and its file, as the worker writes them). */
 async function storeBackup(lane: Lane): Promise<{ id: string; file: string }> {
-  const id = randomUUID();
-  await lane.db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: true, includeSessions: false },
-    },
-  });
+  const id = await createBackupRecord(lane.db.prisma, { options: { includeAuditLogs: true, includeSessions: false } });
   await runBackup(lane.deps, id, { attempt: 1, isLastAttempt: true });
   const record = await lane.db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });
   return { id, file: path.join(lane.dir, 'backups', record.filename) };

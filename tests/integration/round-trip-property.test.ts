@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -6,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FORMAT_VERSION, hashPassword, runBackup, runRestore, type RestoreDeps } from '@mp/core';
 import { createLogger } from '@mp/logger';
 import {
+  createBackupRecord,
   createRestoreWorkspace,
   createTestDatabase,
   recordRestore,
@@ -386,16 +386,7 @@ async function fillRandom(seed: number): Promise<void> {
 }
 
 async function backup(threshold = 1024): Promise<{ id: string; file: string }> {
-  const id = randomUUID();
-  await db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: true, includeSessions: true },
-    },
-  });
+  const id = await createBackupRecord(db.prisma, { options: { includeAuditLogs: true, includeSessions: true } });
   await runBackup({ ...deps, settings: { gzipLevel: 1, compressThresholdBytes: threshold } }, id, {
     attempt: 1,
     isLastAttempt: true,

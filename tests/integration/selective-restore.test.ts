@@ -11,7 +11,13 @@ import {
   type RestoreDeps,
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
-import { createRestoreWorkspace, createTestDatabase, tableHashes, type TestDatabase } from '@mp/testing';
+import {
+  createBackupRecord,
+  createRestoreWorkspace,
+  createTestDatabase,
+  tableHashes,
+  type TestDatabase,
+} from '@mp/testing';
 
 let db: TestDatabase;
 let dir: string;
@@ -20,16 +26,7 @@ let deps: RestoreDeps;
 let seeded: string;
 
 async function backup(): Promise<string> {
-  const id = randomUUID();
-  await db.prisma.backupRecord.create({
-    data: {
-      id,
-      filename: `backup_${id}.json`,
-      type: 'manual',
-      location: 'local',
-      options: { includeAuditLogs: false, includeSessions: false },
-    },
-  });
+  const id = await createBackupRecord(db.prisma);
   await runBackup(deps, id, { attempt: 1, isLastAttempt: true });
   return id;
 }

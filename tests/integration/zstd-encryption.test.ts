@@ -17,6 +17,7 @@ import {
 } from '@mp/core';
 import { seedDemoData } from '@mp/db';
 import {
+  createBackupRecord,
   createRestoreWorkspace,
   createTestDatabase,
   recordRestore,
@@ -67,15 +68,8 @@ afterAll(async () => {
 describe('zstd with encryption at rest', () => {
   it('compresses then encrypts, reads back, verifies, restores, and re-keys', async () => {
     const snapshot = await tableHashes(db.pool, TABLES);
-    const id = randomUUID();
-    await db.prisma.backupRecord.create({
-      data: {
-        id,
-        filename: `backup_${id}.json`,
-        type: 'manual',
-        location: 'local',
-        options: { includeAuditLogs: true, includeSessions: false, compression: 'zstd' },
-      },
+    const id = await createBackupRecord(db.prisma, {
+      options: { includeAuditLogs: true, includeSessions: false, compression: 'zstd' },
     });
     await runBackup(withKeys(keys(K1)), id, { attempt: 1, isLastAttempt: true });
     const record = await db.prisma.backupRecord.findUniqueOrThrow({ where: { id } });

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createPgPool, createPrismaClient, type PgPool, type PrismaClient } from '@mp/db';
+import { createPgPool, createPrismaClient, type PgPool, type Prisma, type PrismaClient } from '@mp/db';
 
 export interface TestDatabase {
   /** Connection URL of the fresh database. */
@@ -83,4 +83,25 @@ export async function resetDatabase(pool: PgPool): Promise<void> {
   );
   if (rows.length === 0) return;
   await pool.query(`TRUNCATE ${rows.map((r) => r.name).join(', ')} RESTART IDENTITY CASCADE`);
+}
+
+/**
+ * A `manual` backup record waiting to run, as the API creates one (`filename` from its id), for tests that run
+ * `runBackup` themselves; returns its id. `options` as stored on the record (what to include, compression).
+ */
+export async function createBackupRecord(
+  prisma: PrismaClient,
+  opts: { location?: 'local' | 'cloud' | 'both'; options?: Record<string, unknown> } = {},
+): Promise<string> {
+  const id = randomUUID();
+  await prisma.backupRecord.create({
+    data: {
+      id,
+      filename: `backup_${id}.json`,
+      type: 'manual',
+      location: opts.location ?? 'local',
+      options: (opts.options ?? { includeAuditLogs: false, includeSessions: false }) as Prisma.InputJsonObject,
+    },
+  });
+  return id;
 }

@@ -11,6 +11,7 @@ import { createLocalStorage } from '@mp/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StorageSet } from '../deps.js';
 import { verifyReportSchema, type VerifyReport } from '../verify/report.js';
+import { checkAsWritten } from '../verify/read-copy.js';
 import { readBackCopies } from './read-back.js';
 import { SMALL_HEAD, expectedFor } from '../verify/small-document.test-fixture.js';
 
@@ -38,8 +39,11 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** Stores `local` and `cloud` under `key` and reads both back against a record of `recorded`'s bytes. */
-async function readBack(key: string, texts: { local: string; cloud: string; recorded: string }) {
+/**
+ * Stores `local` and `cloud` under `key` and reads both back against a record of `recorded`'s bytes; with
+ * `written`, as an export does: those bytes checked on their way to storage.
+ */
+async function readBack(key: string, texts: { local: string; cloud: string; recorded: string; written?: string }) {
   await Promise.all(
     (['local', 'cloud'] as const).map((at) => storage[at]!.put(key, Readable.from([Buffer.from(texts[at])]))),
   );
@@ -48,7 +52,11 @@ async function readBack(key: string, texts: { local: string; cloud: string; reco
     local: { key, path: path.join(root, 'local', key) },
     cloud: { key, publicId: key, assetId: '', url: '' },
   };
-  return readBackCopies({ storage, logger }, expected, stored, { keepUnreadable: false });
+  const written =
+    texts.written === undefined
+      ? undefined
+      : await checkAsWritten(Readable.from([Buffer.from(texts.written)]), false, new Map());
+  return readBackCopies({ storage, logger }, expected, stored, { keepUnreadable: false, written });
 }
 
 const copyOf = (report: VerifyReport, copy: 'local' | 'cloud') => report.copies.find((c) => c.copy === copy)!;
@@ -123,5 +131,57 @@ describe('read-back of two copies', () => {
     expect(copyOf(report, 'cloud')).toMatchObject({ ok: true });
     expect(names(report, 'cloud')).toEqual(FULL);
     expect(Object.keys(kept)).toEqual(['cloud']);
+  });
+
+  describe('with the bytes checked as they were written', () => {
+    const AS_WRITTEN = /^the bytes written, whose content was checked as they were written/;
+
+    it('reads each copy for its bytes only; each report carries the content checks of those bytes', async () => {
+      const texts = { local: GOOD, cloud: GOOD, recorded: GOOD, written: GOOD };
+      const { report, storage: kept, failed } = await readBack('written-good.json', texts);
+      expect(report.ok).toBe(true);
+      for (const copy of ['local', 'cloud'] as const) {
+        expect(names(report, copy)).toEqual(FULL);
+        expect(copyOf(report, copy).checks.find((c) => c.name === 'checksum')?.details).toMatch(AS_WRITTEN);
+      }
+      expect(copyOf(report, 'local').checks.at(-1)).toEqual({
+        name: 'counts',
+        ok: true,
+        details: '3 rows in 2 tables',
+      });
+      expect(failed).toEqual([]);
+      expect(Object.keys(kept)).toEqual(['local', 'cloud']);
+    });
+
+    it('a stored copy whose bytes differ from those written is read in full and names its checksum', async () => {
+      const texts = { local: ALTERED, cloud: GOOD, recorded: GOOD, written: GOOD };
+      const { report, storage: kept } = await readBack('written-local-altered.json', texts);
+      expect(names(report, 'local')).toEqual(FULL);
+      expect(copyOf(report, 'local').checks.find((c) => c.name === 'checksum')).toEqual({
+        name: 'checksum',
+        ok: false,
+        details: expect.stringMatching(/^SHA-256 \w+ differs from the recorded \w+$/),
+      });
+      expect(copyOf(report, 'cloud').checks.find((c) => c.name === 'checksum')?.details).toMatch(AS_WRITTEN);
+      expect(Object.keys(kept)).toEqual(['cloud']);
+    });
+
+    it('content that failed as written is read from the stored copy in full, which names the problem', async () => {
+      const texts = { local: WRONG_COUNT, cloud: WRONG_COUNT, recorded: WRONG_COUNT, written: WRONG_COUNT };
+      const { report, storage: kept } = await readBack('written-wrong-count.json', texts);
+      expect(names(report, 'local')).toEqual(FULL);
+      expect(report.problems[0]).toBe('local copy: counts: loans: metadata says 2 rows, the file has 3');
+      expect(copyOf(report, 'local').checks.find((c) => c.name === 'checksum')?.details).toBeUndefined();
+      expect(kept).toEqual({});
+    });
+
+    it("bytes written that are not the record's do not vouch for any copy: the copies are read in full", async () => {
+      const texts = { local: GOOD, cloud: GOOD, recorded: GOOD, written: ALTERED };
+      const { report } = await readBack('written-other.json', texts);
+      expect(report.ok).toBe(true);
+      expect(names(report, 'local')).toEqual(FULL);
+      expect(copyOf(report, 'local').checks.find((c) => c.name === 'checksum')?.details).toBeUndefined();
+      expect(names(report, 'cloud')).toEqual(BYTES_AND_CONTENT);
+    });
   });
 });

@@ -5,12 +5,13 @@ import type { StorageSet } from '../deps.js';
 import { NO_ENCRYPTION, type EncryptionSettings } from '../crypto/plaintext.js';
 import type { InvariantWarning } from '../verify/business-invariants.js';
 import type { Keyring } from '../crypto/index.js';
-import { readBackCopy, readCopyBytes, type ExpectedFile } from '../verify/read-copy.js';
+import { readBackCopy, readCopyBytes, type ExpectedFile, type WrittenCheck } from '../verify/read-copy.js';
 import {
   buildReport,
   failuresOf,
   toReportWarnings,
   type CheckName,
+  type CheckResult,
   type CopyReport,
   type VerifyReport,
 } from '../verify/report.js';
@@ -30,7 +31,8 @@ export interface ReadBackOutcome {
 /**
  * Read-back after write: reads every copy in `storage` back from where it was stored and checks it
  * against the record (readable, size, checksum, decompress, parse, metadata, counts; the content checks
- * run on one copy only when the others hold the same bytes: {@link readCopiesOnce}).
+ * run once, on the bytes as they were written (`written`) or else on one copy, when the copies hold the
+ * same bytes: {@link readCopiesOnce}).
  * The reference check is skipped (it needs the rows staged; `POST /api/backup/:id/verify` runs it),
  * and the report says so (`references: 'skipped'`). `snapshotWarnings` are the invariants the export
  * computed in its own snapshot (absent when this attempt resumed a file exported earlier), or the promise
@@ -45,12 +47,14 @@ export async function readBackCopies(
   opts: {
     snapshotWarnings?: InvariantWarning[] | Promise<InvariantWarning[] | undefined>;
     keepUnreadable: boolean;
+    /** The file's bytes as they were written, checked on their way to storage (absent for a file resumed). */
+    written?: WrittenCheck | null;
   },
 ): Promise<ReadBackOutcome> {
   const started = Date.now();
   const copies = copiesOf({ storage });
   const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
-  const reports = await readCopiesOnce(deps.storage, expected, copies, keyring);
+  const reports = await readCopiesOnce(deps.storage, expected, copies, keyring, opts.written ?? undefined);
   const readMs = Date.now() - started;
   // PostgreSQL computed them in the export's snapshot while the copies were read; rejects if they failed.
   const snapshotWarnings = await opts.snapshotWarnings;
@@ -86,7 +90,11 @@ export async function readBackCopies(
 const BYTES_CHECKS: ReadonlySet<CheckName> = new Set(['readable', 'size', 'checksum']);
 
 /**
- * Reads every copy back side by side and checks the content once. Copies are the same bytes: once a copy's
+ * Reads every copy back side by side and checks the content once. With `written` (the content checked as the file
+ * was written, every check passed) and the record's size and SHA-256 being those bytes', each copy is read in full
+ * and hashed only: a copy that matches the record holds exactly the bytes that were checked, and its report
+ * carries their content checks; a copy that does not is read again in full, so its report names its problem.
+ * Without it, copies are the same bytes: once a copy's
  * stored bytes were read in full and their SHA-256 and size match the record, its content is that of any other
  * copy that matched, and the content checks (decrypt, decompress, parse, metadata, counts) are functions of those
  * bytes. So the local copy (else the first) gets the full {@link readBackCopy}, and every other copy a bytes-only
@@ -101,7 +109,20 @@ async function readCopiesOnce(
   expected: ExpectedFile,
   copies: StoredCopy[],
   keyring: Keyring,
+  written?: WrittenCheck,
 ): Promise<CopyReport[]> {
+  const asWritten = written && writtenContent(written, expected);
+  if (asWritten) {
+    return Promise.all(
+      copies.map(async (copy) => {
+        const report = await readCopyBytes(storage, expected, copy);
+        if (!passed(report, 'readable')) return report;
+        return bytesMatch(report)
+          ? withWrittenContent(report, asWritten)
+          : readBackCopy(storage, expected, copy, keyring);
+      }),
+    );
+  }
   const full = copies.find((c) => c.location === 'local') ?? copies[0];
   if (!full) return [];
   const first = await Promise.all(
@@ -126,6 +147,23 @@ function passed(report: CopyReport, name: CheckName): boolean {
 /** Read in full, with the size and SHA-256 the record has. */
 function bytesMatch(report: CopyReport): boolean {
   return passed(report, 'readable') && passed(report, 'size') && passed(report, 'checksum');
+}
+
+/** The content checks of the bytes written, when they are the record's bytes and every check passed. */
+function writtenContent(written: WrittenCheck, expected: ExpectedFile): CheckResult[] | undefined {
+  if (written.sha256 !== expected.checksum || written.bytes !== Number(expected.fileSize)) return undefined;
+  const checks = written.contentChecks(expected);
+  return checks.every((c) => c.ok) ? checks : undefined;
+}
+
+/** `report` (bytes only, matching the record) with the content checks of the same bytes as they were written. */
+function withWrittenContent(report: CopyReport, content: CheckResult[]): CopyReport {
+  const checks = report.checks.map((c) =>
+    c.name === 'checksum'
+      ? { ...c, details: 'the bytes written, whose content was checked as they were written (the checks after this)' }
+      : c,
+  );
+  return { copy: report.copy, ok: true, checks: [...checks, ...content] };
 }
 
 /** `report` (bytes only) with the content checks of `checked`, a copy of the same bytes, as one `content` check. */

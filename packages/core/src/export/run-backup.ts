@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
-import type { PgPool, PrismaClient } from '@mp/db';
+import type { PgClient, PgPool, PrismaClient } from '@mp/db';
 import { Readable } from 'node:stream';
 import { isStorageError, teeStream, type BackupStorage, type StoredObject } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
@@ -22,6 +22,7 @@ import { encryptForStorage, keyForWriting, NO_ENCRYPTION, type EncryptionSetting
 import type { InvariantWarning } from '../verify/business-invariants.js';
 import { saveReport } from '../verify/verify-backup.js';
 import { readBackCopies } from './read-back.js';
+import { checkAsWritten, type WrittenCheck } from '../verify/read-copy.js';
 import type { JobProgress } from '../job-progress.js';
 import { toJsonValue } from '../json-value.js';
 
@@ -128,6 +129,8 @@ export async function runBackup(
   let storage = readRecordStorage(record.storage);
   // The invariants PostgreSQL computes in the export's snapshot while the copies are read back.
   let snapshotWarnings: Promise<InvariantWarning[] | undefined> | undefined;
+  // The file's content, checked on its way to storage (none when this attempt resumes a file written before).
+  let written: Promise<WrittenCheck | null> | undefined;
   let overlapError: unknown;
 
   // A file left in clear by an attempt before encryption became required is written again, encrypted,
@@ -141,7 +144,11 @@ export async function runBackup(
       wantsCloud && !storage.cloud && !isFailpointArmed(deps, 'upload.mid-chunk')
         ? (deps.storage.cloud ?? undefined)
         : undefined;
-    const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress, overlap);
+    const exported = await exportToLocal(deps, record.filename, readOptions(record.options), ctx.onProgress, {
+      cloud: overlap,
+      checkAsWritten: true,
+    });
+    written = exported.written;
     storage = { ...storage, local: exported.local };
     if (exported.cloud) storage = { ...storage, cloud: cloudEntry(exported.local.key, exported.cloud.location) };
     overlapError = exported.cloudError;
@@ -188,7 +195,11 @@ export async function runBackup(
   await deps.prisma.backupRecord.update({ where: { id: backupId }, data: { storage: toJsonValue(storage) } });
   const staging = record.location === 'cloud' ? storage.local : undefined;
   const kept: RecordStorage = staging ? { cloud: storage.cloud } : storage;
-  const readBack = await readBackCopies(deps, record, kept, { snapshotWarnings, keepUnreadable: !ctx.isLastAttempt });
+  const readBack = await readBackCopies(deps, record, kept, {
+    snapshotWarnings,
+    keepUnreadable: !ctx.isLastAttempt,
+    written: await written,
+  });
   if (readBack.unreadable.length > 0 && !ctx.isLastAttempt) {
     await saveReport(deps.prisma, backupId, readBack.report);
     throw new Error(`Read-back failed, will retry: ${readBack.report.problems.join('; ')}`);
@@ -249,13 +260,15 @@ const UPLOAD_SLACK_BYTES = 4 * 1024 * 1024;
  * With `cloud`, the same bytes are uploaded there as they are written (same key), so a cloud backup costs
  * about the export alone. A cloud failure does not stop the local file: it comes back as `cloudError`
  * (the caller retries the upload from the finished file); a local or export failure throws.
+ * With `checkAsWritten`, the same bytes are also checked as they are written (`written`, for the read-back):
+ * decrypted, decompressed and every row checked while PostgreSQL still builds the next ones.
  */
 export async function exportToLocal(
   deps: BackupRunDeps,
   filename: string,
   options: ExportOptions,
   onProgress?: (p: JobProgress) => void,
-  cloud?: BackupStorage,
+  opts: { cloud?: BackupStorage; checkAsWritten?: boolean } = {},
 ): Promise<{
   local: NonNullable<RecordStorage['local']>;
   bytes: number;
@@ -274,6 +287,8 @@ export async function exportToLocal(
   cloud?: StoredObject;
   /** Why the upload to `cloud` failed (the local file is complete nonetheless). */
   cloudError?: unknown;
+  /** With `checkAsWritten`: the bytes written, hashed and checked on their way (null: a check failed). */
+  written?: Promise<WrittenCheck | null>;
 }> {
   // A previous attempt killed mid-write left its temporary file; this record owns these names.
   for (const ext of STORED_EXTENSIONS) await deps.storage.local.removeTemporaries?.(`${baseName(filename)}${ext}`);
@@ -296,7 +311,7 @@ export async function exportToLocal(
           counts: p.counts as Record<string, number>,
         }),
       deps,
-      { invariants: true, afterStream: true },
+      { invariants: true, afterStream: true, beside: () => spareConnection(deps.pool, SPARE_CONNECTION_WAIT_MS) },
     );
     const { compression, stream } = await compressIfLarge(
       source,
@@ -309,7 +324,16 @@ export async function exportToLocal(
     const extension = compression ? COMPRESSED_EXTENSIONS[compression] : '.json';
     const key = `${baseName(filename)}${extension}${sealed.keyId ? '.enc' : ''}`;
     const digest = digesting(sealed.stream);
-    const { stored, cloudCopy } = await storeFile(deps, key, digest.stream, cloud);
+    let body: Readable = digest.stream;
+    let written: Promise<WrittenCheck | null> | undefined;
+    if (opts.checkAsWritten) {
+      // The check is the branch that may fail alone: the file is written whatever it finds (the read-back then
+      // reads the stored copy in full and reports the problem).
+      const tee = teeStream(body);
+      body = tee.primary;
+      written = checkAsWritten(tee.secondary, sealed.keyId !== null, (deps.encryption ?? NO_ENCRYPTION).keyring);
+    }
+    const { stored, cloudCopy } = await storeFile(deps, key, body, opts.cloud);
     const { sha256, bytes } = digest.result();
     if (stored.location.kind !== 'local') throw new Error('local storage returned a non-local location');
     const settled = summary.settled ?? Promise.resolve();
@@ -336,6 +360,7 @@ export async function exportToLocal(
       keyId: sealed.keyId,
       summary,
       invariants,
+      written,
     };
   } catch (err) {
     failed = err as Error;
@@ -343,6 +368,34 @@ export async function exportToLocal(
   } finally {
     // A connection left inside COPY or the snapshot transaction is closed, not reused.
     if (!handedOver) client.release(failed);
+  }
+}
+
+/** How long an export waits for a second connection for its invariants before running them on its own. */
+const SPARE_CONNECTION_WAIT_MS = 500;
+
+/**
+ * A connection of `pool` if one comes within `waitMs`, else undefined (one that comes later is given back). Never
+ * waits longer: exports that each hold a connection and wait for a second could otherwise hold the pool for good.
+ */
+async function spareConnection(pool: PgPool, waitMs: number): Promise<PgClient | undefined> {
+  const pending = pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, waitMs, undefined);
+  });
+  try {
+    const got = await Promise.race([pending, late]);
+    if (!got)
+      pending.then(
+        (c) => c.release(),
+        () => {},
+      );
+    return got;
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

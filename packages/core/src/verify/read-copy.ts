@@ -63,17 +63,79 @@ export async function readBackCopy(
     checks.push({ name: 'readable', ok: false, details: reasonOf(err) });
     return done();
   }
+  const read = await readContent(source, expected.encryptionKeyId != null, keyring, opts.lineLayout ?? true);
+  const { failure } = read;
+  if (failure instanceof ReadFailure) {
+    checks.push({ name: 'readable', ok: false, details: failure.message });
+    return done();
+  }
+  if (failure instanceof ScanError && read.content.readLineByLine) {
+    // It starts in this product's layout and departs from it part way (edited, or not written by us): read
+    // it again through the structural scan, which names what is wrong with the document itself (a row
+    // count, a value) rather than the first line out of place. Only damaged copies pay for the second read.
+    return readBackCopy(storage, expected, copy, keyring, { lineLayout: false });
+  }
+  let stored = read.tally.result();
+  if (failure !== undefined) {
+    // The content stopped the read part way: the checksum and size need every stored byte.
+    try {
+      stored = await hashCopy(storage, copy);
+    } catch (err) {
+      checks.push({ name: 'readable', ok: false, details: reasonOf(err) });
+      return done();
+    }
+  }
+  checks.push({ name: 'readable', ok: true }, ...storedBytesChecks(expected, stored), ...contentChecks(expected, read));
+  return done();
+}
 
-  const encrypted = expected.encryptionKeyId != null;
+/** Bytes checked on their way to storage ({@link checkAsWritten}): their SHA-256 and size, and their content. */
+export interface WrittenCheck extends Sha256Result {
+  /** The content checks (`decrypt` … `counts`) against `expected`, the record written after the bytes. */
+  contentChecks(expected: ExpectedFile): CheckResult[];
+}
+
+/**
+ * Checks a file's content as it is written: `source` is a branch of the very bytes going to storage, read through
+ * the same decryption, decompression and row checks as {@link readBackCopy}, and hashed. A stored copy whose size
+ * and SHA-256 then match these bytes holds this content, so the read-back reads it for its bytes only
+ * (`readBackCopies`), and the content checks run while PostgreSQL still builds the rows, not after the file.
+ * Resolves to null when the bytes could not all be read or their content failed a check: the caller reads the
+ * stored copy in full, which names the problem exactly as a read-back always did. Never rejects.
+ */
+export async function checkAsWritten(
+  source: AsyncIterable<Buffer>,
+  encrypted: boolean,
+  keyring: Keyring,
+): Promise<WrittenCheck | null> {
+  const read = await readContent(source, encrypted, keyring, true);
+  if (read.failure !== undefined) return null;
+  return { ...read.tally.result(), contentChecks: (expected) => contentChecks(expected, read) };
+}
+
+/** A copy's bytes read through decryption, decompression and the content checks; `failure` is what stopped it. */
+interface ContentRead {
+  failure: unknown;
+  compression: Compression | null;
+  content: ContentSink;
+  tally: Sha256Tally;
+}
+
+async function readContent(
+  source: AsyncIterable<Buffer>,
+  encrypted: boolean,
+  keyring: Keyring,
+  lineLayout: boolean,
+): Promise<ContentRead> {
   const tally = new Sha256Tally();
   async function* tap(): AsyncGenerator<Buffer> {
     try {
-      yield* tallied(source as AsyncIterable<Buffer>, tally);
+      yield* tallied(source, tally);
     } catch (err) {
       throw new ReadFailure(reasonOf(err));
     }
   }
-  const content = new ContentSink(opts.lineLayout ?? true);
+  const content = new ContentSink(lineLayout);
   let failure: unknown;
   let compression: Compression | null = null;
   const decompress = decompressing((kind) => (compression = kind));
@@ -84,35 +146,24 @@ export async function readBackCopy(
   } catch (err) {
     failure = err;
   }
-  if (failure instanceof ReadFailure) {
-    checks.push({ name: 'readable', ok: false, details: failure.message });
-    return done();
-  }
-  if (failure instanceof ScanError && content.readLineByLine) {
-    // It starts in this product's layout and departs from it part way (edited, or not written by us): read
-    // it again through the structural scan, which names what is wrong with the document itself (a row
-    // count, a value) rather than the first line out of place. Only damaged copies pay for the second read.
-    return readBackCopy(storage, expected, copy, keyring, { lineLayout: false });
-  }
-  let { sha256, bytes } = tally.result();
-  if (failure !== undefined) {
-    // The content stopped the read part way: the checksum and size need every stored byte.
-    try {
-      ({ sha256, bytes } = await hashCopy(storage, copy));
-    } catch (err) {
-      checks.push({ name: 'readable', ok: false, details: reasonOf(err) });
-      return done();
-    }
-  }
-  checks.push({ name: 'readable', ok: true }, ...storedBytesChecks(expected, { sha256, bytes }));
-  if (encrypted) {
+  return { failure, compression, content, tally };
+}
+
+/**
+ * The checks on what the bytes hold, after `readable`, `size` and `checksum`: `decrypt`, `decompress`, `parse`,
+ * `metadata` and `counts`, each as far as the read got (a check that could not run is left out, never passed).
+ */
+function contentChecks(expected: ExpectedFile, read: ContentRead): CheckResult[] {
+  const { failure, compression, content } = read;
+  const checks: CheckResult[] = [];
+  if (expected.encryptionKeyId != null) {
     const decryptFailed = isAppError(failure) && DECRYPTION_ERRORS.has(failure.code);
     checks.push(
       decryptFailed
         ? { name: 'decrypt', ok: false, details: `${(failure as AppError).code}: ${(failure as Error).message}` }
         : { name: 'decrypt', ok: true, details: `key ${expected.encryptionKeyId}` },
     );
-    if (decryptFailed) return done();
+    if (decryptFailed) return checks;
   }
   const decompressFailed = isDecompressError(failure);
   if (expected.compressed || compression) {
@@ -122,19 +173,18 @@ export async function readBackCopy(
         : { name: 'decompress', ok: true, ...(compression ? { details: compression } : {}) },
     );
   }
-  if (decompressFailed) return done();
-
+  if (decompressFailed) return checks;
   if (isAppError(failure)) {
     // The metadata was refused where it was read: the rest of the document was not parsed.
     checks.push({ name: 'metadata', ok: false, details: failure.message + metadataProblems(failure.details) });
-    return done();
+    return checks;
   }
   const parseFailed = failure !== undefined;
   checks.push(parseFailed ? { name: 'parse', ok: false, details: messageOf(failure) } : { name: 'parse', ok: true });
   if (content.metadata) checks.push(checkMetadata(content.metadata, expected));
   else if (!parseFailed) checks.push({ name: 'metadata', ok: false, details: 'the file has no "metadata" object' });
   if (!parseFailed && content.metadata) checks.push(checkCounts(content.metadata, content.counts));
-  return done();
+  return checks;
 }
 
 /**
