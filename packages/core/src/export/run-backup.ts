@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { UnrecoverableError } from '@mp/jobs';
 import type { Logger } from '@mp/logger';
-import type { PgClient, PgPool, PrismaClient } from '@mp/db';
+import type { PgPool, PrismaClient } from '@mp/db';
 import { Readable } from 'node:stream';
 import { isStorageError, teeStream, type BackupStorage, type StoredObject } from '@mp/storage';
 import type { StorageSet } from '../deps.js';
@@ -311,7 +311,7 @@ export async function exportToLocal(
           counts: p.counts as Record<string, number>,
         }),
       deps,
-      { invariants: true, afterStream: true, beside: () => spareConnection(deps.pool, SPARE_CONNECTION_WAIT_MS) },
+      { invariants: true, afterStream: true },
     );
     const { compression, stream } = await compressIfLarge(
       source,
@@ -368,34 +368,6 @@ export async function exportToLocal(
   } finally {
     // A connection left inside COPY or the snapshot transaction is closed, not reused.
     if (!handedOver) client.release(failed);
-  }
-}
-
-/** How long an export waits for a second connection for its invariants before running them on its own. */
-const SPARE_CONNECTION_WAIT_MS = 500;
-
-/**
- * A connection of `pool` if one comes within `waitMs`, else undefined (one that comes later is given back). Never
- * waits longer: exports that each hold a connection and wait for a second could otherwise hold the pool for good.
- */
-async function spareConnection(pool: PgPool, waitMs: number): Promise<PgClient | undefined> {
-  const pending = pool.connect();
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, waitMs, undefined);
-  });
-  try {
-    const got = await Promise.race([pending, late]);
-    if (!got)
-      pending.then(
-        (c) => c.release(),
-        () => {},
-      );
-    return got;
-  } catch {
-    return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

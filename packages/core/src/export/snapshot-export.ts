@@ -5,7 +5,7 @@ import { isJsonColumn, quoteIdent, readColumns, readSchemaVersion } from '../bac
 import { exportJsonExpression } from '../backup-format/json-values.js';
 import { reachFailpoint, type FailpointDeps } from '../failpoints.js';
 import { checkBusinessInvariants, type InvariantWarning } from '../verify/business-invariants.js';
-import { beginReadOnlySnapshot, holdTablesAgainstDrop, joinSnapshot, shareSnapshot } from '../sql/dialect.js';
+import { beginReadOnlySnapshot, holdTablesAgainstDrop } from '../sql/dialect.js';
 
 export interface ExportProgress {
   table: BackupTableKey;
@@ -28,12 +28,6 @@ export interface ExportSummary {
    */
   settled?: Promise<void>;
 }
-
-/**
- * Where the business invariants run when asked for: a second connection for them beside the rows (undefined:
- * none to spare, so they run on the export's own connection after the last row).
- */
-export type InvariantsConnection = () => Promise<pg.PoolClient | undefined>;
 
 // CSV with quote and delimiter bytes that JSON text can never contain: each row's JSON comes out
 // exactly as PostgreSQL wrote it, one per line, with no escaping to undo.
@@ -74,9 +68,6 @@ function countNewlines(chunk: Buffer): number {
  * they ran and the snapshot committed, and the client must not be released before it settles.
  * `options.schema` reads the tables from another schema than `public` (a restore point, for its
  * pre-restore file): they are locked first (ACCESS SHARE), so the point cannot be dropped half-read.
- * With `checks.beside`, the invariants run on a second connection in the same snapshot (shared by name) while
- * the rows stream, instead of after them: the snapshot is committed once that connection has joined it, and
- * `settled` waits for them too. The second connection is released when they are done, however they end.
  */
 export async function* exportSnapshot(
   client: pg.PoolClient,
@@ -84,7 +75,7 @@ export async function* exportSnapshot(
   summary: ExportSummary,
   onProgress?: (progress: ExportProgress) => void,
   failpoints?: FailpointDeps,
-  checks?: { invariants?: boolean; afterStream?: boolean; beside?: InvariantsConnection },
+  checks?: { invariants?: boolean; afterStream?: boolean },
 ): AsyncGenerator<Buffer> {
   const tables = tablesFor(options);
   const schema = options.schema ?? 'public';
@@ -95,8 +86,6 @@ export async function* exportSnapshot(
       client,
       tables.map((t) => from(t.table)),
     );
-  const beside =
-    checks?.invariants && checks.beside ? await invariantsBeside(client, checks.beside, schema) : undefined;
   summary.timestamp = new Date().toISOString();
   summary.schemaVersion = await readSchemaVersion(client);
   const counts = await client.query<Record<string, string>>(
@@ -150,13 +139,6 @@ export async function* exportSnapshot(
   yield Buffer.from('}}\n');
   // Still inside the snapshot: the warnings describe exactly the rows just written.
   const settle = async () => {
-    if (beside) {
-      // The snapshot's name is valid only while this transaction is open: kept until the other side joined it.
-      await beside.joined.catch(() => {});
-      await client.query('COMMIT');
-      summary.warnings = await beside.warnings;
-      return;
-    }
     if (checks?.invariants) summary.warnings = await checkBusinessInvariants(client, { schema });
     await client.query('COMMIT');
   };
@@ -164,35 +146,4 @@ export async function* exportSnapshot(
   // The stream ends now; PostgreSQL checks the invariants while the caller reads the file back.
   summary.settled = settle();
   summary.settled.catch(() => {});
-}
-
-/**
- * Starts the business invariants on a second connection (from `connect`) in `client`'s snapshot, shared by name;
- * undefined when no connection is spare. `joined` settles once the second connection sees that snapshot (or failed
- * to). It is released when the invariants end: closed after a failure, not reused. Both promises are marked
- * handled: an export that fails first leaves no unhandled rejection behind.
- */
-async function invariantsBeside(client: pg.PoolClient, connect: InvariantsConnection, schema: string) {
-  // Named first: this statement fixes the export's snapshot, if none before it did.
-  const snapshot = await shareSnapshot(client);
-  const other = await connect();
-  if (!other) return undefined;
-  const joined = joinSnapshot(other, snapshot);
-  const warnings = (async () => {
-    let failed: Error | undefined;
-    try {
-      await joined;
-      const found = await checkBusinessInvariants(other, { schema });
-      await other.query('COMMIT');
-      return found;
-    } catch (err) {
-      failed = err as Error;
-      throw err;
-    } finally {
-      other.release(failed);
-    }
-  })();
-  joined.catch(() => {});
-  warnings.catch(() => {});
-  return { joined, warnings };
 }

@@ -107,27 +107,6 @@ export async function beginReadOnlySnapshot(client: SqlRunner): Promise<void> {
 }
 
 /**
- * Inside a snapshot opened by {@link beginReadOnlySnapshot}: names it so another connection can read the same data
- * (`pg_export_snapshot()`). The name is valid while this transaction is open.
- * CockroachDB: the transaction's timestamp (`cluster_logical_timestamp()`), read at that time by the other side.
- */
-export async function shareSnapshot(client: SqlRunner): Promise<string> {
-  const { rows } = await client.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-  return rows[0]!.id;
-}
-
-/**
- * Opens a read-only transaction that sees the snapshot `id` named by {@link shareSnapshot} on another connection
- * (`SET TRANSACTION SNAPSHOT`), while that connection's transaction is still open.
- * CockroachDB: `BEGIN AS OF SYSTEM TIME <the shared timestamp>`.
- */
-export async function joinSnapshot(client: SqlRunner, id: string): Promise<void> {
-  // A snapshot name is hex digits and dashes; SET TRANSACTION SNAPSHOT takes no bind parameter.
-  if (!/^[0-9A-Fa-f-]+$/.test(id)) throw new Error(`not a snapshot name: ${JSON.stringify(id)}`);
-  await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${id}'`);
-}
-
-/**
  * Creates a table for bulk loading that skips the write-ahead log (`CREATE UNLOGGED TABLE`): `name` is quoted,
  * `columns` the column list's SQL.
  * CockroachDB: a plain `CREATE TABLE` (every table is replicated and logged there).
