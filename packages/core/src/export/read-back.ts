@@ -54,7 +54,7 @@ export async function readBackCopies(
   const started = Date.now();
   const copies = copiesOf({ storage });
   const keyring = (deps.encryption ?? NO_ENCRYPTION).keyring;
-  const reports = await readCopiesOnce(deps.storage, expected, copies, keyring, opts.written ?? undefined);
+  const reports = await readCopiesOnce(deps.storage, expected, copies, keyring, opts.written);
   const readMs = Date.now() - started;
   // PostgreSQL computed them in the export's snapshot while the copies were read; rejects if they failed.
   const snapshotWarnings = await opts.snapshotWarnings;
@@ -109,7 +109,7 @@ async function readCopiesOnce(
   expected: ExpectedFile,
   copies: StoredCopy[],
   keyring: Keyring,
-  written?: WrittenCheck,
+  written?: WrittenCheck | null,
 ): Promise<CopyReport[]> {
   const asWritten = written && writtenContent(written, expected);
   if (asWritten) {
