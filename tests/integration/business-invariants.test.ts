@@ -117,6 +117,33 @@ describe('checkBusinessInvariants finds each broken rule', () => {
     expect(changed).toEqual({ LOAN_AMOUNT_PAID_MISMATCH: { count: 1, examples: [id] } });
   });
 
+  it('a repayment booked on the wrong loan: both loans, though the totals still agree', async () => {
+    // The screen compares sums weighted per loan, so differences that cancel out in plain totals are still found.
+    const [from, to] = await column(
+      `SELECT l.id AS v FROM ${S}.loans l WHERE l.status = 'DEFAULTED'
+         AND EXISTS (SELECT 1 FROM ${S}.repayments r WHERE r."loanId" = l.id) ORDER BY l.id LIMIT 2`,
+    );
+    const changed = await brokenBy(async () => {
+      await client.query(
+        `UPDATE ${S}.repayments SET "loanId" = $2 WHERE id = (SELECT id FROM ${S}.repayments WHERE "loanId" = $1
+           ORDER BY id LIMIT 1)`,
+        [from, to],
+      );
+    });
+    expect(changed).toEqual({ LOAN_AMOUNT_PAID_MISMATCH: { count: 2, examples: [from, to].sort() } });
+  });
+
+  it('an amountPaid on a loan with no repayments at all', async () => {
+    const id = await one(
+      `SELECT l.id FROM ${S}.loans l WHERE l.status = 'PENDING'
+         AND NOT EXISTS (SELECT 1 FROM ${S}.repayments r WHERE r."loanId" = l.id) ORDER BY l.id LIMIT 1`,
+    );
+    const changed = await brokenBy(async () => {
+      await client.query(`UPDATE ${S}.loans SET "amountPaid" = 0.01 WHERE id = $1`, [id]);
+    });
+    expect(changed).toEqual({ LOAN_AMOUNT_PAID_MISMATCH: { count: 1, examples: [id] } });
+  });
+
   it('a repayment on a loan never disbursed (PENDING, APPROVED, or no disbursedAt)', async () => {
     const pending = await loanOf('PENDING');
     const approved = await loanOf('APPROVED');

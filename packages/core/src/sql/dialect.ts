@@ -224,3 +224,13 @@ export async function schemaDiskBytes(client: SqlRunner, schema: string): Promis
   );
   return BigInt(rows[0]?.bytes ?? '0');
 }
+
+/**
+ * A SQL expression: a 64-bit hash of the text `expr`, seeded by the bigint parameter `seed` (e.g. `$1`)
+ * (`hashtextextended`, PostgreSQL 11 and later). The business invariants weigh amounts by it to compare per-loan
+ * sums without grouping.
+ * CockroachDB: no `hashtextextended`; `fnv64a(concat(<seed>::STRING, <expr>))`.
+ */
+export function seededHash64Sql(expr: string, seed: string): string {
+  return `hashtextextended(${expr}, ${seed})`;
+}
