@@ -139,8 +139,8 @@ interface Screen {
 /**
  * One pass over repayments (hash-joined to loans) and one over loans that tell which of the rules on those two
  * tables may be broken, so that only those run their own query for the count and the examples. The rules alone
- * took about 7 s at 1.5 M repayments, the amountPaid rule 3–4 s of it (a 300,000-group aggregate); the screen about
- * 2 s.
+ * took about 7 s at 1.5 M repayments, the amountPaid rule 3–4 s of it (a 300,000-group aggregate); the screen
+ * 2–4 s on the same busy machine (2026-12-02).
  *
  * The amountPaid rule is screened without grouping: every loan's amountPaid and every repayment's amount are weighted
  * by a 64-bit hash of the loan's id, seeded afresh at each call (`$1`), and the two sums compared. A loan whose
