@@ -2,6 +2,7 @@ import type { BenchOptions } from '../lib/args.js';
 import type { BenchDatabase } from '../lib/databases.js';
 import { callApi, login, stageRecorder, startWorker, stopService, waitFinal, type Harness } from '../lib/harness.js';
 import type { Service } from '../lib/processes.js';
+import { quiesce, type Quiesced } from '../lib/quiesce.js';
 
 export interface CaseContext {
   h: Harness;
@@ -36,6 +37,8 @@ export interface ExportRun {
   /** Time the worker spent reading the stored copy back (verification.durationMs), part of `durationMs`. */
   readBackMs: number | null;
   stages: Map<string, number>;
+  /** The wait for a quiet server before the request was sent. */
+  quiet: Quiesced;
 }
 
 const s = (ms: number) => ms / 1000;
@@ -55,6 +58,7 @@ export async function exportThroughWorker(
   const worker = await startWorker(ctx.h, target.url, name);
   try {
     const token = await login(ctx.h, target.api);
+    const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
     const cpu0 = worker.cpuSeconds() ?? 0;
     const t0 = performance.now();
     const accepted = await callApi<{ backupId: string; jobId: string }>(target.api, 'POST', '/api/backup/create', {
@@ -78,6 +82,7 @@ export async function exportThroughWorker(
       durationMs: row.durationMs ?? null,
       readBackMs: row.verification?.durationMs ?? null,
       stages: stages.seen,
+      quiet,
     };
   } finally {
     await stopService(ctx.h, worker);

@@ -3,16 +3,18 @@ import path from 'node:path';
 import { runMeasured } from '../lib/processes.js';
 import type { Row } from '../lib/report.js';
 import { describeStages, exportThroughWorker, type CaseContext } from './context.js';
+import { describeQuiesce, quiesce, type Quiesced } from '../lib/quiesce.js';
 
 const MB = 1024 * 1024;
 
 /** `pg_dump -Fc` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the worker. */
 export async function dumpReference(
   ctx: CaseContext,
-): Promise<{ path: string; wallS: number; bytes: number; peakRss: number }> {
+): Promise<{ path: string; wallS: number; bytes: number; peakRss: number; quiet: Quiesced }> {
   const file = path.join(ctx.h.outDir, `dump-${ctx.run}.fc`);
+  const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
   const run = await runMeasured('pg_dump', ['-Fc', '-f', file, `--dbname=${ctx.work.url}`]);
-  return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss };
+  return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss, quiet };
 }
 
 /**
@@ -56,6 +58,7 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
         `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ` +
           `${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
         `stages: ${describeStages(exp.stages)}`,
+        `${describeQuiesce('export', exp.quiet)}; ${describeQuiesce('pg_dump -Fc', dump.quiet)}`,
       ],
     },
     {

@@ -14,13 +14,20 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
   if (!ctx.quarter) throw new Error('the memory case needs the scale/4 database');
   let fullPeak = ctx.state.exportPeak;
   if (fullPeak === undefined)
-    fullPeak = (await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `memory-full-r${ctx.run}`)).peakRss;
+    fullPeak = (
+      await exportThroughWorker(
+        ctx,
+        { url: ctx.work.url, api: ctx.api },
+        `memory-full-r${ctx.run}`,
+        ctx.opts.compression,
+      )
+    ).peakRss;
 
   const q = ctx.quarter.db;
   const api = await startApi(ctx.h, q.url, `quarter-r${ctx.run}`);
   let quarter: ExportRun;
   try {
-    quarter = await exportThroughWorker(ctx, { url: q.url, api }, `memory-quarter-r${ctx.run}`);
+    quarter = await exportThroughWorker(ctx, { url: q.url, api }, `memory-quarter-r${ctx.run}`, ctx.opts.compression);
   } finally {
     await stopService(ctx.h, api);
   }
@@ -28,7 +35,7 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
   const rows: Row[] = [
     {
       id: 'mem-export',
-      label: `memory: export peak RSS (scale ${ctx.opts.scale})`,
+      label: `memory: export peak RSS (scale ${ctx.opts.scale}, ${ctx.opts.compression})`,
       peakRss: fullPeak,
       measure: { value: fullPeak / MB, unit: 'MB' },
       target: limit,
@@ -46,7 +53,7 @@ export async function memoryCase(ctx: CaseContext): Promise<Row[]> {
   rows.push(
     {
       id: 'mem-quarter',
-      label: `memory: export peak RSS (scale ${ctx.opts.scale / 4})`,
+      label: `memory: export peak RSS (scale ${ctx.opts.scale / 4}, ${ctx.opts.compression})`,
       wallS: quarter.wallS,
       rows: quarter.rows,
       bytes: quarter.bytes,

@@ -8,6 +8,7 @@ import { runMeasured } from '../lib/processes.js';
 import type { Row } from '../lib/report.js';
 import { describeStages, exportThroughWorker, type CaseContext } from './context.js';
 import { dumpReference } from './export.js';
+import { describeQuiesce, quiesce, type Quiesced } from '../lib/quiesce.js';
 
 const MB = 1024 * 1024;
 
@@ -16,13 +17,14 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
   const name = `${ctx.work.name}_pgrestore`;
   await createEmptyDatabase(ctx.h.adminUrl, name);
   try {
+    const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
     const run = await runMeasured('pg_restore', [
       '-j2',
       '--no-owner',
       `--dbname=${withDatabase(ctx.h.adminUrl, name)}`,
       dumpPath,
     ]);
-    return { wallS: run.wallMs / 1000, peakRss: run.peakRss };
+    return { wallS: run.wallMs / 1000, peakRss: run.peakRss, quiet };
   } finally {
     await dropDatabase(ctx.h.adminUrl, name);
   }
@@ -38,7 +40,12 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
 export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
   if (!ctx.state.backupId)
     ctx.state.backupId = (
-      await exportThroughWorker(ctx, { url: ctx.work.url, api: ctx.api }, `restore-prep-r${ctx.run}`)
+      await exportThroughWorker(
+        ctx,
+        { url: ctx.work.url, api: ctx.api },
+        `restore-prep-r${ctx.run}`,
+        ctx.opts.compression,
+      )
     ).backupId;
   if (!ctx.state.dumpPath) {
     const dump = await dumpReference(ctx);
@@ -71,9 +78,11 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     load: string;
     /** The ANALYZE of the restored tables after `completed` (worker log), not in the wait. */
     analyzeMs: number | null;
+    quiet: Quiesced;
   };
   try {
     const token = await login(ctx.h, ctx.api);
+    const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
     const cpu0 = worker.cpuSeconds() ?? 0;
     const load = os.loadavg()[0]!.toFixed(1);
     const t0 = performance.now();
@@ -113,6 +122,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       cpuWithSafetyS: (worker.cpuSeconds() ?? 0) - cpu0,
       load,
       analyzeMs,
+      quiet,
     };
   } finally {
     await stopService(ctx.h, worker);
@@ -122,7 +132,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
   return [
     {
       id: 'restore',
-      label: 'restore (worker, as the user waits)',
+      label: `restore (worker, as the user waits; ${ctx.opts.compression} backup)`,
       wallS: measured.totalS,
       rows: measured.rows,
       bytes: backup,
@@ -137,6 +147,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
           `${measured.analyzeMs === null ? 'not seen' : `${(measured.analyzeMs / 1000).toFixed(1)} s`}; worker idle ` +
           `RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
         `stages: ${measured.stages}`,
+        `${describeQuiesce('restore', measured.quiet)}; ${describeQuiesce('pg_restore -j2', ref.quiet)}`,
       ],
     },
     {

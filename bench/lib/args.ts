@@ -24,7 +24,10 @@ export interface BenchOptions {
   json: string | null;
   /** Workers encrypt every file (a random BACKUP_ENCRYPTION_KEY per bench run): compare with a run without. */
   encrypt: boolean;
-  /** Codec of the export case's backup; with zstd, a gzip export of the same database runs beside it for size. */
+  /**
+   * Codec of the export case's backup (with zstd, a gzip export of the same database runs beside it for size),
+   * of the backup the restore case restores, and of the memory case's exports.
+   */
   compression: 'gzip' | 'zstd';
 }
 
