@@ -18,10 +18,10 @@ const MAX_WAIT_MS = 180_000;
 
 /**
  * Waits until the server and the machine are quiet before one side of a comparison is timed: no
- * autovacuum worker running (a restore leaves 2 M freshly written rows for it, and a dropped restore
- * point its files to unlink), then a CHECKPOINT (the dirty pages the previous step left are written
- * now, not during the next measurement), then the cores at least {@link QUIET_IDLE} idle over a
- * second. Both sides of a ratio get the same wait, so the previous run's aftermath lands on neither.
+ * autovacuum worker running (a restore leaves 2 M freshly written rows for it), then a CHECKPOINT
+ * (the dirty pages the previous step left are written now, not during the next measurement), then
+ * the cores at least {@link QUIET_IDLE} idle over a second (anything else still busy: a dropped
+ * restore point's files, the previous process's exit). Both sides of a ratio get the same wait, so the previous run's aftermath lands on neither.
  * Gives up after {@link MAX_WAIT_MS} and says so. Skipped with `smoke`.
  */
 export async function quiesce(adminUrl: string, opts: { smoke: boolean }): Promise<Quiesced> {
