@@ -21,8 +21,9 @@ const MAX_WAIT_MS = 180_000;
  * autovacuum worker running (a restore leaves 2 M freshly written rows for it), then a CHECKPOINT
  * (the dirty pages the previous step left are written now, not during the next measurement), then
  * the cores at least {@link QUIET_IDLE} idle over a second (anything else still busy: a dropped
- * restore point's files, the previous process's exit). Both sides of a ratio get the same wait, so the previous run's aftermath lands on neither.
- * Gives up after {@link MAX_WAIT_MS} and says so. Skipped with `smoke`.
+ * restore point's files, the previous process's exit). Both sides of a ratio get the same wait, so
+ * the previous run's aftermath lands on neither. Gives up after {@link MAX_WAIT_MS} and says so.
+ * Skipped with `smoke`.
  */
 export async function quiesce(adminUrl: string, opts: { smoke: boolean }): Promise<Quiesced> {
   if (opts.smoke) return { waitedS: 0, gaveUp: false, skipped: true };
