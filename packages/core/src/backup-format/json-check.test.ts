@@ -86,6 +86,22 @@ describe('jsonObjectProblem', () => {
     expect(jsonObjectProblem(bytes)).toEqual(expect.any(String));
   });
 
+  it('checks a row where it lies in a larger buffer: the bytes around it never change the verdict', () => {
+    // Bytes that would close, continue or complete a cut row if they were read as part of it.
+    const before = Buffer.from('{"x":[');
+    const after = Buffer.from('}]}"1e5 true}');
+    for (const text of [...VALID, ...INVALID, '{', '{"a":[', '{"a":{', '{"a":1', '{"a":tr']) {
+      const row = Buffer.from(text);
+      const inBuffer = Buffer.concat([before, row, after]);
+      expect([text, jsonObjectProblem(inBuffer, before.length, before.length + row.length)]).toEqual([
+        text,
+        jsonObjectProblem(row),
+      ]);
+    }
+    expect(jsonObjectProblem(Buffer.from('{"a":1,"b":x}'))).toBe('a value expected (byte 11)');
+    expect(jsonObjectProblem(Buffer.from(',,{"a":1,"b":x}\n'), 2, 15)).toBe('a value expected (byte 11)');
+  });
+
   it('accepts bytes that are not UTF-8 inside strings (JSON.parse sees U+FFFD) and refuses them outside', () => {
     const inside = Buffer.concat([Buffer.from('{"a":"'), Buffer.from([0xff, 0xc3]), Buffer.from('"}')]);
     const outside = Buffer.concat([Buffer.from('{"a":1'), Buffer.from([0xff]), Buffer.from('}')]);

@@ -86,7 +86,7 @@ export class LayoutChecker {
         const rowProblem = rowLineProblem(this.state, first);
         if (rowProblem !== null) this.fail(rowProblem);
         this.state = 'rows';
-        const problem = jsonObjectProblem(data.subarray(first === COMMA ? start + 1 : start, end));
+        const problem = jsonObjectProblem(data, first === COMMA ? start + 1 : start, end);
         if (problem !== null) throw new LayoutRowError(this.key, this.rows, problem);
         this.rows++;
       }
