@@ -76,4 +76,45 @@ describe('producer', () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   });
+
+  it('waits on a cluster past the plain connect timeout: its first attempt also waits for the slots', async () => {
+    // A node that takes the connection and never answers CLUSTER SLOTS. The slots may come up to their own
+    // timeout (5 s) after the connection: a create made meanwhile waits for them instead of being refused at 2 s.
+    const sockets: Socket[] = [];
+    let asked!: () => void;
+    const slotsAsked = new Promise<void>((resolve) => (asked = resolve));
+    const silent = createServer((socket) => {
+      sockets.push(socket);
+      socket.once('data', () => asked());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const producer = createProducer({
+      redisUrl: `redis://127.0.0.1:${port}`,
+      cluster: true,
+      prefix: '{silent}',
+      onError: () => {},
+    });
+    try {
+      const backupId = randomUUID();
+      let outcome: unknown = 'waiting';
+      const enqueued = producer.enqueue('backup.create', { backupId }, { jobId: backupId }).then(
+        () => 'queued',
+        (err: Error) => err.message,
+      );
+      void enqueued.then((o) => (outcome = o));
+      // Connected, and the node asked for its slots: only the clock is left to move.
+      await slotsAsked;
+      await vi.advanceTimersByTimeAsync(3_000);
+      expect(outcome).toBe('waiting');
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(await enqueued).toMatch(/Redis is not connected \(\w+\); job backup.create not queued/);
+    } finally {
+      vi.useRealTimers();
+      await producer.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
 });

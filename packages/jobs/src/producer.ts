@@ -1,6 +1,6 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 import { JOBS, QUEUES, RETENTION, type JobName, type JobPayload, type QueueName } from './catalog.js';
-import { createRedisConnection } from './redis.js';
+import { createRedisConnection, SLOTS_REFRESH_TIMEOUT_MS } from './redis.js';
 
 export interface ProducerOptions {
   redisUrl: string;
@@ -16,7 +16,8 @@ export interface Producer {
    * Validates `payload` against the catalog and adds the job. `jobId` makes it idempotent: adding
    * the same id again while the job exists is a no-op. Rejects at once while the Redis connection is
    * not ready (down, or reconnecting after an outage), so callers can answer 503 instead of hanging; only
-   * while the first connection is still being made (at most 2 s after start) does it wait for that attempt to end.
+   * while the first connection is still being made (at most 2 s after start, 7 s on a cluster, whose slots are
+   * read too) does it wait for that attempt to end.
    */
   enqueue<N extends JobName>(name: N, payload: JobPayload<N>, opts: { jobId: string } & JobsOptions): Promise<string>;
   queue(name: QueueName): Queue;
@@ -32,6 +33,11 @@ export interface Producer {
 const FIRST_ATTEMPT_ENDS = ['ready', 'close', 'end'] as const;
 /** How long after start enqueues may wait for the first attempt (a server may accept, then never answer). */
 const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * The same on a cluster: its first attempt also waits for a node's slots, up to their own timeout. With only
+ * {@link CONNECT_TIMEOUT_MS}, a create in the first seconds was refused while the slots were still coming.
+ */
+const CLUSTER_FIRST_ATTEMPT_MS = CONNECT_TIMEOUT_MS + SLOTS_REFRESH_TIMEOUT_MS;
 
 /** Creates the producer with one Redis connection shared by its queues. */
 export function createProducer(options: ProducerOptions): Producer {
@@ -53,7 +59,7 @@ export function createProducer(options: ProducerOptions): Producer {
       for (const event of FIRST_ATTEMPT_ENDS) connection.off(event, settle);
       resolve();
     };
-    const deadline = setTimeout(settle, CONNECT_TIMEOUT_MS).unref();
+    const deadline = setTimeout(settle, options.cluster ? CLUSTER_FIRST_ATTEMPT_MS : CONNECT_TIMEOUT_MS).unref();
     for (const event of FIRST_ATTEMPT_ENDS) connection.once(event, settle);
   });
   const queues = new Map<QueueName, Queue>();

@@ -10,7 +10,7 @@ export type RedisConnection = Redis | Cluster;
  * creates with 503 (the redis-cluster end-to-end test, under the full suite). A node that is down still fails
  * at once (connection refused); only a silent one waits this long.
  */
-const SLOTS_REFRESH_TIMEOUT_MS = 5_000;
+export const SLOTS_REFRESH_TIMEOUT_MS = 5_000;
 
 /**
  * A Redis connection for `url`: one server, or with `cluster` a Redis Cluster that `url` names one node of
