@@ -11,6 +11,23 @@ const redisUrl = () => {
   return url;
 };
 
+/** A server that takes connections and never answers; `onData` hears the first bytes a client sends. */
+async function silentServer(onData?: () => void): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    if (onData) socket.once('data', onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('producer', () => {
   // A test that stopped the clock and then failed must not leave it stopped for the next.
   afterEach(() => {
@@ -51,11 +68,12 @@ describe('producer', () => {
 
   it('refuses after the connect timeout when the server accepts but never answers', async () => {
     // A server that takes the connection and says nothing: the first attempt never ends on its own.
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
-    const producer = createProducer({ redisUrl: `redis://127.0.0.1:${port}`, prefix: 'silent', onError: () => {} });
+    const silent = await silentServer();
+    const producer = createProducer({
+      redisUrl: `redis://127.0.0.1:${silent.port}`,
+      prefix: 'silent',
+      onError: () => {},
+    });
     try {
       const backupId = randomUUID();
       let timer: NodeJS.Timeout | undefined;
@@ -72,26 +90,19 @@ describe('producer', () => {
       );
     } finally {
       await producer.close();
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   });
 
   it('waits on a cluster past the plain connect timeout: its first attempt also waits for the slots', async () => {
     // A node that takes the connection and never answers CLUSTER SLOTS. The slots may come up to their own
     // timeout (5 s) after the connection: a create made meanwhile waits for them instead of being refused at 2 s.
-    const sockets: Socket[] = [];
     let asked!: () => void;
     const slotsAsked = new Promise<void>((resolve) => (asked = resolve));
-    const silent = createServer((socket) => {
-      sockets.push(socket);
-      socket.once('data', () => asked());
-    });
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as { port: number };
+    const silent = await silentServer(() => asked());
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const producer = createProducer({
-      redisUrl: `redis://127.0.0.1:${port}`,
+      redisUrl: `redis://127.0.0.1:${silent.port}`,
       cluster: true,
       prefix: '{silent}',
       onError: () => {},
@@ -113,8 +124,7 @@ describe('producer', () => {
     } finally {
       vi.useRealTimers();
       await producer.close();
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
+      await silent.close();
     }
   });
 });

@@ -51,7 +51,8 @@ export function createProducer(options: ProducerOptions): Producer {
   let everReady = false;
   connection.once('ready', () => (everReady = true));
   // Settles when the first connection attempt ends (ready, or closed: refused, timed out, a cluster's slots
-  // unreadable), and at the latest the connect timeout after creation: a server may accept and then never answer.
+  // unreadable), and at the latest its deadline after creation (2 s, 7 s on a cluster): a server may accept and then
+  // never answer.
   // (A timer of its own: this base package may not import @mp/storage's settleWithin.)
   const firstAttempt = new Promise<void>((resolve) => {
     const settle = () => {
