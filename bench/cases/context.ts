@@ -1,5 +1,6 @@
 import type { BenchOptions } from '../lib/args.js';
 import type { BenchDatabase } from '../lib/databases.js';
+import { databaseOf, watchCpu, type CpuWindow } from '../lib/db-cpu.js';
 import { callApi, login, stageRecorder, startWorker, stopService, waitFinal, type Harness } from '../lib/harness.js';
 import type { Service } from '../lib/processes.js';
 import { quiesce, type Quiesced } from '../lib/quiesce.js';
@@ -39,6 +40,8 @@ export interface ExportRun {
   stages: Map<string, number>;
   /** The wait for a quiet server before the request was sent. */
   quiet: Quiesced;
+  /** The database backends' CPU and the machine's, from the request to the final record. */
+  cpu: CpuWindow;
 }
 
 const s = (ms: number) => ms / 1000;
@@ -60,6 +63,7 @@ export async function exportThroughWorker(
     const token = await login(ctx.h, target.api);
     const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
     const cpu0 = worker.cpuSeconds() ?? 0;
+    const watch = watchCpu(databaseOf(target.url));
     const t0 = performance.now();
     const accepted = await callApi<{ backupId: string; jobId: string }>(target.api, 'POST', '/api/backup/create', {
       token,
@@ -68,6 +72,7 @@ export async function exportThroughWorker(
     });
     const stages = stageRecorder(ctx.h, 'backup', accepted.jobId, t0);
     const { row, seenAt } = await waitFinal(target.url, 'backup_records', accepted.backupId, { onTick: stages.tick });
+    const cpu = watch.stop();
     const peak = worker.memory();
     const cpuS = (worker.cpuSeconds() ?? 0) - cpu0;
     const counts = (row.recordCounts ?? {}) as Record<string, number>;
@@ -83,6 +88,7 @@ export async function exportThroughWorker(
       readBackMs: row.verification?.durationMs ?? null,
       stages: stages.seen,
       quiet,
+      cpu,
     };
   } finally {
     await stopService(ctx.h, worker);

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { describeCpu, watchCpu, type CpuWindow } from '../lib/db-cpu.js';
 import { runMeasured } from '../lib/processes.js';
 import type { Row } from '../lib/report.js';
 import { describeStages, exportThroughWorker, type CaseContext } from './context.js';
@@ -8,13 +9,23 @@ import { describeQuiesce, quiesce, type Quiesced } from '../lib/quiesce.js';
 const MB = 1024 * 1024;
 
 /** `pg_dump -Fc` of the work database to `<out>/dump-<run>.fc`, timed and sampled like the worker. */
-export async function dumpReference(
-  ctx: CaseContext,
-): Promise<{ path: string; wallS: number; bytes: number; peakRss: number; quiet: Quiesced }> {
+export async function dumpReference(ctx: CaseContext): Promise<{
+  path: string;
+  wallS: number;
+  bytes: number;
+  peakRss: number;
+  quiet: Quiesced;
+  /** pg_dump's own CPU seconds, and its database backend's and the machine's. */
+  cpuS: number;
+  cpu: CpuWindow;
+}> {
   const file = path.join(ctx.h.outDir, `dump-${ctx.run}.fc`);
   const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
+  const watch = watchCpu(ctx.work.name);
   const run = await runMeasured('pg_dump', ['-Fc', '-f', file, `--dbname=${ctx.work.url}`]);
-  return { path: file, wallS: run.wallMs / 1000, bytes: statSync(file).size, peakRss: run.peakRss, quiet };
+  const cpu = watch.stop();
+  const bytes = statSync(file).size;
+  return { path: file, wallS: run.wallMs / 1000, bytes, peakRss: run.peakRss, quiet, cpuS: run.cpuS, cpu };
 }
 
 /**
@@ -55,8 +66,9 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
         ? { op: '≤', value: 0.5, unit: 'x', text: '≤ 0.50× pg_dump -Fc' }
         : { op: '≤', value: 1, unit: 'x', text: '≤ 1.00× pg_dump -Fc' },
       notes: [
-        `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker CPU ` +
-          `${exp.cpuS.toFixed(1)} s, worker idle RSS ${(exp.idleRss / MB).toFixed(0)} MB`,
+        `file ${(exp.bytes / MB).toFixed(1)} MB, record durationMs ${exp.durationMs}, worker idle RSS ` +
+          `${(exp.idleRss / MB).toFixed(0)} MB`,
+        `CPU: worker ${exp.cpuS.toFixed(1)} s, ${describeCpu(exp.cpu)}`,
         `stages: ${describeStages(exp.stages)}`,
         `${describeQuiesce('export', exp.quiet)}; ${describeQuiesce('pg_dump -Fc', dump.quiet)}`,
       ],
@@ -95,7 +107,7 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
             measure: { value: gzip.wallS / dump.wallS, unit: 'x' as const },
             notes: [
               `file ${(gzip.bytes / MB).toFixed(1)} MB, worker CPU ${gzip.cpuS.toFixed(1)} s (zstd export: ` +
-                `${exp.cpuS.toFixed(1)} s)`,
+                `${exp.cpuS.toFixed(1)} s), ${describeCpu(gzip.cpu)}`,
             ],
           },
         ]
@@ -108,7 +120,10 @@ export async function exportCase(ctx: CaseContext): Promise<Row[]> {
       bytes: dump.bytes,
       peakRss: dump.peakRss,
       measure: { value: 1, unit: 'x' },
-      notes: [`dump ${(dump.bytes / MB).toFixed(1)} MB`],
+      notes: [
+        `dump ${(dump.bytes / MB).toFixed(1)} MB`,
+        `CPU: pg_dump ${dump.cpuS.toFixed(1)} s, ${describeCpu(dump.cpu)}`,
+      ],
     },
   ];
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createEmptyDatabase, dropDatabase, withClient, withDatabase } from '../lib/databases.js';
 import { callApi, login, stageRecorder, startWorker, stopService } from '../lib/harness.js';
 import { waitFinal } from '../lib/harness.js';
+import { describeCpu, watchCpu, type CpuWindow } from '../lib/db-cpu.js';
 import { runMeasured } from '../lib/processes.js';
 import type { Row } from '../lib/report.js';
 import { describeStages, exportThroughWorker, type CaseContext } from './context.js';
@@ -18,13 +19,14 @@ async function pgRestoreReference(ctx: CaseContext, dumpPath: string) {
   await createEmptyDatabase(ctx.h.adminUrl, name);
   try {
     const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
+    const watch = watchCpu(name);
     const run = await runMeasured('pg_restore', [
       '-j2',
       '--no-owner',
       `--dbname=${withDatabase(ctx.h.adminUrl, name)}`,
       dumpPath,
     ]);
-    return { wallS: run.wallMs / 1000, peakRss: run.peakRss, quiet };
+    return { wallS: run.wallMs / 1000, peakRss: run.peakRss, quiet, cpuS: run.cpuS, cpu: watch.stop() };
   } finally {
     await dropDatabase(ctx.h.adminUrl, name);
   }
@@ -79,12 +81,15 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     /** The ANALYZE of the restored tables after `completed` (worker log), not in the wait. */
     analyzeMs: number | null;
     quiet: Quiesced;
+    /** The database backends' CPU and the machine's, from the request to `completed`. */
+    cpu: CpuWindow;
   };
   try {
     const token = await login(ctx.h, ctx.api);
     const quiet = await quiesce(ctx.h.adminUrl, ctx.opts);
     const cpu0 = worker.cpuSeconds() ?? 0;
     const load = os.loadavg()[0]!.toFixed(1);
+    const watch = watchCpu(ctx.work.name);
     const t0 = performance.now();
     const accepted = await callApi<{ jobId: string; operationId?: string }>(ctx.api, 'POST', '/api/backup/restore', {
       token,
@@ -94,6 +99,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
     const opId = accepted.operationId ?? accepted.jobId;
     const stages = stageRecorder(ctx.h, 'maintenance', accepted.jobId, t0);
     const { row, seenAt } = await waitFinal(ctx.work.url, 'operations', opId, { onTick: stages.tick });
+    const cpu = watch.stop();
     const cpuS = (worker.cpuSeconds() ?? 0) - cpu0;
     const result = row.result as { restored: Record<string, number> };
     const pointBytes = Number((row as { restorePointBytes?: string | null }).restorePointBytes ?? 0);
@@ -123,6 +129,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       load,
       analyzeMs,
       quiet,
+      cpu,
     };
   } finally {
     await stopService(ctx.h, worker);
@@ -147,6 +154,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
           `${measured.analyzeMs === null ? 'not seen' : `${(measured.analyzeMs / 1000).toFixed(1)} s`}; worker idle ` +
           `RSS ${(measured.idleRss / MB).toFixed(0)} MB; peak RSS includes the background export`,
         `stages: ${measured.stages}`,
+        `CPU to completed: worker ${measured.cpuS.toFixed(1)} s, ${describeCpu(measured.cpu)}`,
         `${describeQuiesce('restore', measured.quiet)}; ${describeQuiesce('pg_restore -j2', ref.quiet)}`,
       ],
     },
@@ -172,6 +180,7 @@ export async function restoreCase(ctx: CaseContext): Promise<Row[]> {
       notes: [
         `into an empty database (pg_restore creates the schema, loads, builds indexes and keys with 2 jobs); dump ` +
           `${path.basename(ctx.state.dumpPath)}`,
+        `CPU: pg_restore ${ref.cpuS.toFixed(1)} s (its processes), ${describeCpu(ref.cpu)}`,
       ],
     },
   ];

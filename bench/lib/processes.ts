@@ -86,6 +86,8 @@ export interface ToolRun {
   wallMs: number;
   /** Largest VmHWM seen of the process or any of its children (pg_restore -j forks workers), in bytes. */
   peakRss: number;
+  /** CPU seconds of the process and its children, each as last sampled (up to 10 ms before it exited). */
+  cpuS: number;
   output: string;
 }
 
@@ -99,10 +101,14 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv 
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let peakRss = 0;
+    const cpu = new Map<number, number>();
     const sample = () => {
       if (!child.pid) return;
-      for (const pid of [child.pid, ...childPids(child.pid)])
+      for (const pid of [child.pid, ...childPids(child.pid)]) {
         peakRss = Math.max(peakRss, readProcMemory(pid)?.hwm ?? 0);
+        const seconds = readCpuSeconds(pid);
+        if (seconds !== null) cpu.set(pid, seconds);
+      }
     };
     const timer = setInterval(sample, 10);
     child.stdout.on('data', (d) => (output += d));
@@ -116,7 +122,7 @@ export function runMeasured(cmd: string, args: string[], env: NodeJS.ProcessEnv 
       const wallMs = performance.now() - started;
       if (code !== 0)
         reject(new Error(`\`${path.basename(cmd)} ${args.join(' ')}\` exited with ${code}:\n${output.trim()}`));
-      else resolve({ wallMs, peakRss, output });
+      else resolve({ wallMs, peakRss, cpuS: [...cpu.values()].reduce((a, b) => a + b, 0), output });
     });
   });
 }
