@@ -12,6 +12,7 @@ interface BenchRow {
   wallS?: number;
   peakRss?: number;
   measure?: { value: number; unit: string };
+  notes?: string[];
   pass: boolean | null;
 }
 
@@ -64,6 +65,18 @@ describe('npm run bench -- --smoke', () => {
         expect(r.wallS, id).toBeGreaterThan(0);
         expect(r.peakRss, id).toBeGreaterThan(0);
         expect(measure(id), id).toBeGreaterThan(0);
+      }
+      // Each timed side says where its CPU went: its own processes, its database's backends (PostgreSQL runs on this
+      // machine here, so they are found), the machine's busy and stolen share.
+      const sides = '(worker|pg_dump|pg_restore) [\\d.]+ s';
+      const cpuLine = new RegExp(
+        `^CPU[^:]*: ${sides}.*, database backends [\\d.]+ s CPU; cores \\d+ % busy, \\d+ % stolen$`,
+      );
+      for (const id of ['export', 'ref-pg-dump', 'restore', 'ref-pg-restore']) {
+        expect(
+          byId.get(id)!.notes?.filter((n) => cpuLine.test(n)),
+          id,
+        ).toHaveLength(1);
       }
       // The read-back is a share of the export's own time: above 0, below 1.
       expect(measure('read-back')).toBeGreaterThan(0);
