@@ -1,6 +1,6 @@
 import type { BenchOptions } from '../lib/args.js';
-import type { BenchDatabase } from '../lib/databases.js';
-import { databaseOf, watchCpu, type CpuWindow } from '../lib/db-cpu.js';
+import { databaseOf, type BenchDatabase } from '../lib/databases.js';
+import { watchCpu, type CpuWindow } from '../lib/db-cpu.js';
 import { callApi, login, stageRecorder, startWorker, stopService, waitFinal, type Harness } from '../lib/harness.js';
 import type { Service } from '../lib/processes.js';
 import { quiesce, type Quiesced } from '../lib/quiesce.js';

@@ -17,6 +17,9 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** The database `url` names (the inverse of {@link withDatabase}). */
+export const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
+
 /** Opens one client on `url`, runs `fn`, always closes it. */
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, options: '-c TimeZone=UTC' });

@@ -62,6 +62,15 @@ export function readProcMemory(pid: number): ProcMemory | null {
   }
 }
 
+/**
+ * The machine's CPU time from /proc/stat's text: its aggregate line's first eight fields, in ticks since boot
+ * ([user, nice, system, idle, iowait, irq, softirq, steal]; idle and iowait are the idle time, steal the time the
+ * hypervisor gave the cores to other guests).
+ */
+export function cpuTicksOf(procStat: string): number[] {
+  return (procStat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+}
+
 /** User + system CPU seconds a live process has used so far (/proc/<pid>/stat), or null once it is gone. */
 export function readCpuSeconds(pid: number): number | null {
   try {

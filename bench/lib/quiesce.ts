@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from './databases.js';
+import { cpuTicksOf } from './processes.js';
 
 /** What {@link quiesce} waited for before a measurement, for the row's notes. */
 export interface Quiesced {
@@ -59,11 +60,9 @@ async function idleShare(ms: number): Promise<number> {
 }
 
 async function cpuTimes(): Promise<{ idle: number; total: number }> {
-  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!;
-  const fields = line.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal: idle and iowait are the idle time.
+  const fields = cpuTicksOf(await readFile('/proc/stat', 'utf8'));
   const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { idle, total: fields.slice(0, 8).reduce((a, b) => a + b, 0) };
+  return { idle, total: fields.reduce((a, b) => a + b, 0) };
 }
 
 /** The note a row carries about its wait. */

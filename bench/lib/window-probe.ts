@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { withClient } from './databases.js';
+import { cpuTicksOf } from './processes.js';
 
 /** What the machine, the API process and PostgreSQL did while a measured load ran (see {@link probeWindow}). */
 interface Snapshot {
@@ -35,7 +36,7 @@ async function snapshot(apiUrl: string, dbUrl: string): Promise<Snapshot> {
       return { checkpoints: Number(cp.rows[0]?.n ?? 0), autovacuum: Number(av.rows[0]?.n ?? 0) };
     }),
   ]);
-  const cpu = (stat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
+  const cpu = cpuTicksOf(stat);
   const gc = new Map<string, { count: number; seconds: number; upTo10ms: number }>();
   const gcLine = /^nodejs_gc_duration_seconds_(sum|count|bucket)\{(?:le="([\d.]+)",)?kind="(\w+)"\} ([\d.e+-]+)$/gm;
   for (const [, field, le, kind, value] of metrics.matchAll(gcLine)) {
