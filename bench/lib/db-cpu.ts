@@ -1,16 +1,24 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { readCpuSeconds } from './processes.js';
+import { cpuTicksOf, readCpuSeconds } from './processes.js';
 
 /** What the CPU did while a measured side ran ({@link watchCpu}). */
 export interface CpuWindow {
-  /** CPU seconds of the PostgreSQL backends serving the database (and their parallel workers); null if none seen. */
+  /**
+   * CPU seconds of the PostgreSQL backends serving the database (and their parallel workers); null when no
+   * PostgreSQL process is visible on this machine at all.
+   */
   databaseS: number | null;
+  /** How many of those backends were seen. */
+  backends: number;
   /** The machine's cores over the window: busy and stolen by the hypervisor, as shares of all cores' time. */
   busyPct: number;
   stealPct: number;
 }
 
-/** Every 200 ms; a backend that exits loses at most its last interval. */
+/**
+ * Every 200 ms: a backend that exits loses at most its last interval, and one that lives less than an interval
+ * (a `pg_restore` of a tiny database) may not be seen at all.
+ */
 const SAMPLE_MS = 200;
 
 /**
@@ -30,17 +38,14 @@ function processTitle(pid: string): string | null {
   }
 }
 
-function machineTicks(): number[] {
-  // /proc/stat's first line: cpu user nice system idle iowait irq softirq steal …
-  return (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
-}
+const machineTicks = () => cpuTicksOf(readFileSync('/proc/stat', 'utf8'));
 
 /**
  * Watches, from now until `stop()`, the CPU used by the PostgreSQL backends of `database` on this machine (read
  * from /proc by their process titles, PostgreSQL's default `update_process_title = on`) and the machine's busy
  * and stolen share. That names what bounds a side: its own process, its database backend, or a machine whose
  * cores were taken by others. Backends alive at the start count from their CPU then; later ones from zero.
- * `databaseS` is null when no backend was seen (PostgreSQL on another host or in a container).
+ * `databaseS` is null when no PostgreSQL process is visible here (PostgreSQL on another host).
  */
 export function watchCpu(database: string): { stop(): CpuWindow } {
   // Whether each process seen is one of the database's, decided once from its title: a sample reads the titles
@@ -48,6 +53,7 @@ export function watchCpu(database: string): { stop(): CpuWindow } {
   const ours = new Map<number, boolean>();
   const base = new Map<number, number>();
   const last = new Map<number, number>();
+  let serverSeen = false;
   const ticks0 = machineTicks();
   const sample = (first: boolean) => {
     for (const entry of readdirSync('/proc')) {
@@ -55,6 +61,7 @@ export function watchCpu(database: string): { stop(): CpuWindow } {
       const pid = Number(entry);
       if (!ours.has(pid)) {
         const title = processTitle(entry) ?? '';
+        if (title.startsWith('postgres: ')) serverSeen = true;
         const leader = PARALLEL_WORKER.exec(title)?.[1];
         if (leader !== undefined) ours.set(pid, ours.get(Number(leader)) === true);
         else if (BACKEND.exec(title)?.[1] === database) ours.set(pid, true);
@@ -79,21 +86,23 @@ export function watchCpu(database: string): { stop(): CpuWindow } {
       const total = ticks.reduce((a, b) => a + b, 0) || 1;
       const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
       const steal = ticks[7] ?? 0;
-      let databaseS: number | null = null;
-      for (const [pid, cpu] of last) databaseS = (databaseS ?? 0) + cpu - (base.get(pid) ?? 0);
-      return { databaseS, busyPct: (100 * (total - idle - steal)) / total, stealPct: (100 * steal) / total };
+      let databaseS = 0;
+      for (const [pid, cpu] of last) databaseS += cpu - (base.get(pid) ?? 0);
+      return {
+        databaseS: serverSeen ? databaseS : null,
+        backends: last.size,
+        busyPct: (100 * (total - idle - steal)) / total,
+        stealPct: (100 * steal) / total,
+      };
     },
   };
 }
 
-/** The database a connection URL names. */
-export const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
-
-/** "its database backends 27.3 s CPU; cores 71 % busy, 18 % stolen" */
+/** "database backends 27.3 s CPU (3 processes); cores 71 % busy, 18 % stolen" (busy excludes stolen). */
 export function describeCpu(window: CpuWindow): string {
   const db =
     window.databaseS === null
-      ? 'database backends not visible'
-      : `database backends ${window.databaseS.toFixed(1)} s CPU`;
+      ? 'database backends not visible (PostgreSQL is not on this machine)'
+      : `database backends ${window.databaseS.toFixed(1)} s CPU (${window.backends} processes)`;
   return `${db}; cores ${window.busyPct.toFixed(0)} % busy, ${window.stealPct.toFixed(0)} % stolen`;
 }
