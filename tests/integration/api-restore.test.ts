@@ -237,6 +237,7 @@ describe('restore requests', () => {
       expect([text.statusCode, text.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
       const empty = await upload(Buffer.alloc(0));
       expect([empty.statusCode, empty.json().error.code]).toEqual([422, 'INVALID_BACKUP_FILE']);
+      expect(empty.json().error.message).toBe('The uploaded file is empty (0 bytes)');
       const big = await upload(Buffer.concat([Buffer.from('{"x":"'), Buffer.alloc(1024 * 1024 + 10, 0x61)]));
       expect([big.statusCode, big.json().error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
       const field = await upload(Buffer.from('{}'), {}, 'backup');

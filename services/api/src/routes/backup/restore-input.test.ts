@@ -39,6 +39,8 @@ describe('saveUpload', () => {
       'connection reset',
     ],
     ['is not a backup', () => Readable.from([Buffer.from('PK\u0003\u0004zip')]), 'neither JSON nor gzip'],
+    ['is empty', () => Readable.from([]), 'The uploaded file is empty (0 bytes)'],
+    ['is blank', () => Readable.from([Buffer.from(' \n')]), 'neither JSON nor gzip'],
   ])('leaves no file behind when the upload %s', async (_name, body, message) => {
     const dir = await mkdtemp(join(tmpdir(), 'save-upload-'));
     try {

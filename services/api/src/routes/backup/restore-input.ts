@@ -169,6 +169,7 @@ export async function saveUpload(
   try {
     if (truncated()) throw new AppError('PAYLOAD_TOO_LARGE', 'The uploaded file is larger than allowed');
     const { format } = state;
+    if (head.length === 0) throw new AppError('INVALID_BACKUP_FILE', 'The uploaded file is empty (0 bytes)');
     if (format !== 'gzip' && format !== 'zstd' && format !== 'json' && format !== 'encrypted') throw notABackup();
     const path = join(dir, `${operationId}.json${UPLOAD_EXTENSIONS[format]}`);
     await rename(tmp, path);
