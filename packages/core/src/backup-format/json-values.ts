@@ -31,12 +31,14 @@ export function exportJsonExpression(column: { name: string; type: string }): st
         THEN jsonb_build_object(${tag}, ${v}) ELSE ${v} END
       ELSE ${v} END AS ${v}`;
   }
-  // json keeps its text as written: test a jsonb copy, wrap the original.
-  return `CASE json_typeof(${v})
+  // json keeps its text as written: test a jsonb copy, wrap the original. Its line breaks (CR, LF) become spaces, or
+  // row_to_json would carry them into the file and split the row over lines; in a valid json value they can only
+  // be whitespace between tokens (a string holds them escaped), so the value is the same.
+  return `translate((CASE json_typeof(${v})
       WHEN 'null' THEN json_build_object(${tag}, ${v})
       WHEN 'object' THEN CASE WHEN ${v}::jsonb ? ${tag} AND (${v}::jsonb - ${tag}) = '{}'::jsonb
         THEN json_build_object(${tag}, ${v}) ELSE ${v} END
-      ELSE ${v} END AS ${v}`;
+      ELSE ${v} END)::text, E'\\r\\n', '  ')::json AS ${v}`;
 }
 
 /**
