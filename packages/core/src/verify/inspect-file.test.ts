@@ -79,6 +79,9 @@ describe('inspectBackupFile', () => {
 
     const notJson = await inspectBackupFile(inPieces(Buffer.from('hello world')));
     expect(notJson.ok).toBe(false);
+
+    const empty = await inspectBackupFile(inPieces(Buffer.alloc(0)));
+    expect([empty.ok, empty.bytes, empty.problems]).toEqual([false, 0, ['The file is empty (0 bytes)']]);
   });
 
   it('refuses a tampered encrypted file', async () => {

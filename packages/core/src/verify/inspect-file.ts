@@ -121,6 +121,8 @@ export async function inspectBackupFile(source: Readable, keyring: Keyring = new
     for await (const _ of all()) void _;
   }
   ({ sha256: result.sha256, bytes: result.bytes } = tally.result());
+  // Where the scan stopped says nothing useful about a file with no bytes at all.
+  if (result.bytes === 0) result.problems.splice(0, result.problems.length, 'The file is empty (0 bytes)');
   if (!result.metadata && result.problems.length === 0) result.problems.push('The file has no metadata');
   const expected = (result.metadata?.recordCounts ?? {}) as Record<string, number | undefined>;
   for (const [table, n] of Object.entries(expected)) {
