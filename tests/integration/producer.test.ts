@@ -3,6 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Redis } from 'ioredis';
 import { QUEUES, createProducer } from '@mp/jobs';
 
 const redisUrl = () => {
@@ -125,6 +126,30 @@ describe('producer', () => {
       vi.useRealTimers();
       await producer.close();
       await silent.close();
+    }
+  });
+
+  it('makes a new queue for the next job when one could not start (its connection was closed then)', async () => {
+    // BullMQ keeps a Queue's failed start for good: every command of that Queue object fails after. One made while
+    // the connection is closed (or while a cluster is between its slots and its ready check) fails that way.
+    const producer = createProducer({ redisUrl: redisUrl(), prefix: `q${randomBytes(4).toString('hex')}` });
+    try {
+      // The producer's one Redis connection, which its queues share.
+      const queue = producer.queue(QUEUES.maintenance);
+      await queue.waitUntilReady();
+      const connection = queue.opts.connection as unknown as Redis;
+      connection.disconnect();
+      if (connection.status !== 'end') await new Promise((ended) => connection.once('end', ended));
+      const failed = producer.queue(QUEUES.backup);
+      await expect(failed.waitUntilReady()).rejects.toThrow(/closed|isn't writeable|isn't ready/i);
+      await connection.connect();
+      const backupId = randomUUID();
+      await expect(producer.enqueue('backup.create', { backupId }, { jobId: backupId })).resolves.toBe(backupId);
+      expect(producer.queue(QUEUES.backup)).not.toBe(failed);
+      expect((await producer.queue(QUEUES.backup).getJob(backupId))?.data).toEqual({ backupId });
+      await producer.queue(QUEUES.backup).obliterate({ force: true });
+    } finally {
+      await producer.close();
     }
   });
 });
