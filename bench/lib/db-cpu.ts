@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { cpuTicksOf, readCpuSeconds } from './processes.js';
+import { cpuShares, cpuTicksOf, readCpuSeconds } from './processes.js';
 
 /** What the CPU did while a measured side ran ({@link watchCpu}). */
 export interface CpuWindow {
@@ -82,17 +82,14 @@ export function watchCpu(database: string): { stop(): CpuWindow } {
     stop() {
       clearInterval(timer);
       sample(false);
-      const ticks = machineTicks().map((v, i) => v - (ticks0[i] ?? 0));
-      const total = ticks.reduce((a, b) => a + b, 0) || 1;
-      const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
-      const steal = ticks[7] ?? 0;
+      const shares = cpuShares(ticks0, machineTicks());
       let databaseS = 0;
       for (const [pid, cpu] of last) databaseS += cpu - (base.get(pid) ?? 0);
       return {
         databaseS: serverSeen ? databaseS : null,
         backends: last.size,
-        busyPct: (100 * (total - idle - steal)) / total,
-        stealPct: (100 * steal) / total,
+        busyPct: 100 * shares.busy,
+        stealPct: 100 * shares.stolen,
       };
     },
   };

@@ -71,6 +71,27 @@ export function cpuTicksOf(procStat: string): number[] {
   return (procStat.split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 9).map(Number);
 }
 
+/**
+ * Shares (0–1) of all cores' time between two {@link cpuTicksOf} readings: `busy` (user, system, irq; stolen time
+ * excluded), `stolen` by the hypervisor, `idle` (idle and waiting for disk) and `iowait` alone.
+ */
+export function cpuShares(
+  before: number[],
+  after: number[],
+): { busy: number; stolen: number; idle: number; iowait: number } {
+  const ticks = after.map((v, i) => v - (before[i] ?? 0));
+  const total = ticks.reduce((a, b) => a + b, 0);
+  if (total <= 0) return { busy: 0, stolen: 0, idle: 1, iowait: 0 };
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const stolen = ticks[7] ?? 0;
+  return {
+    busy: (total - idle - stolen) / total,
+    stolen: stolen / total,
+    idle: idle / total,
+    iowait: (ticks[4] ?? 0) / total,
+  };
+}
+
 /** User + system CPU seconds a live process has used so far (/proc/<pid>/stat), or null once it is gone. */
 export function readCpuSeconds(pid: number): number | null {
   try {

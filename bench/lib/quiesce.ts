@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { withClient } from './databases.js';
-import { cpuTicksOf } from './processes.js';
+import { cpuShares, cpuTicksOf } from './processes.js';
 
 /** What {@link quiesce} waited for before a measurement, for the row's notes. */
 export interface Quiesced {
@@ -52,18 +52,12 @@ export async function quiesce(adminUrl: string, opts: { smoke: boolean }): Promi
 
 /** Share of all cores' time spent idle over `ms` (from /proc/stat). */
 async function idleShare(ms: number): Promise<number> {
-  const before = await cpuTimes();
+  const before = await cpuTicks();
   await sleep(ms);
-  const after = await cpuTimes();
-  const total = after.total - before.total;
-  return total > 0 ? (after.idle - before.idle) / total : 1;
+  return cpuShares(before, await cpuTicks()).idle;
 }
 
-async function cpuTimes(): Promise<{ idle: number; total: number }> {
-  const fields = cpuTicksOf(await readFile('/proc/stat', 'utf8'));
-  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
-  return { idle, total: fields.reduce((a, b) => a + b, 0) };
-}
+const cpuTicks = async () => cpuTicksOf(await readFile('/proc/stat', 'utf8'));
 
 /** The note a row carries about its wait. */
 export function describeQuiesce(side: string, q: Quiesced): string {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { withClient } from './databases.js';
-import { cpuTicksOf } from './processes.js';
+import { cpuShares, cpuTicksOf } from './processes.js';
 
 /** What the machine, the API process and PostgreSQL did while a measured load ran (see {@link probeWindow}). */
 interface Snapshot {
@@ -72,10 +72,8 @@ export async function probeWindow<T>(
   const before = await snapshot(opts.apiUrl, opts.dbUrl);
   const result = await load();
   const after = await snapshot(opts.apiUrl, opts.dbUrl);
-  const ticks = after.cpu.map((v, i) => v - (before.cpu[i] ?? 0));
-  const total = ticks.reduce((a, b) => a + b, 0) || 1;
-  const pct = (n: number) => `${((100 * n) / total).toFixed(1)} %`;
-  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const cpu = cpuShares(before.cpu, after.cpu);
+  const pct = (share: number) => `${(100 * share).toFixed(1)} %`;
   const mb = (k: number) => `${(k / 1024).toFixed(0)} MB`;
   const gc = [...after.gc]
     .map(([kind, a]) => {
@@ -89,7 +87,7 @@ export async function probeWindow<T>(
   const note =
     `meanwhile: the API's event loop delayed up to ${(after.loopLagMaxS * 1000).toFixed(1)} ms (the closing ` +
     `scrape of /metrics included), its garbage collections ${gc || 'none reported'}; the machine's CPU busy ` +
-    `${pct(total - idle)}, stolen ${pct(ticks[7] ?? 0)}, waiting for disk ${pct(ticks[4] ?? 0)}; not yet on disk ` +
+    `${pct(cpu.busy)}, stolen ${pct(cpu.stolen)}, waiting for disk ${pct(cpu.iowait)}; not yet on disk ` +
     `${mb(before.dirtyKb)} before, ${mb(after.dirtyKb)} after; kernel stalls for compaction ` +
     `${delta((x) => x.vm.compactStall)}, for reclaim ${delta((x) => x.vm.allocStall)}, major faults ` +
     `${delta((x) => x.vm.majorFaults)}; PostgreSQL checkpoints ${delta((x) => x.checkpoints)}, autovacuum and ` +
