@@ -65,22 +65,20 @@ export function createProducer(options: ProducerOptions): Producer {
   });
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
-    let q = queues.get(name);
-    if (!q) {
-      const made = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix: options.prefix });
-      made.on('error', (err) => options.onError?.(err, name));
-      // A Queue whose start failed refuses every command for good: BullMQ keeps its rejected start (a Queue made
-      // while the connection was closed, or while a cluster was between reading its slots and its ready check,
-      // which BullMQ takes for connected). Forget it, so that the next call makes a Queue that works.
-      made.waitUntilReady().catch(() => {
-        if (queues.get(name) !== made) return;
-        queues.delete(name);
-        made.close().catch(() => {});
-      });
-      queues.set(name, made);
-      q = made;
-    }
-    return q;
+    const cached = queues.get(name);
+    if (cached) return cached;
+    const made = new Queue(name, { connection: connection as unknown as ConnectionOptions, prefix: options.prefix });
+    made.on('error', (err) => options.onError?.(err, name));
+    // A Queue whose start failed refuses every command for good: BullMQ keeps its rejected start (a Queue made
+    // while the connection was closed, or while a cluster was between reading its slots and its ready check,
+    // which BullMQ takes for connected). Forget it, so that the next call makes a Queue that works.
+    made.waitUntilReady().catch(() => {
+      if (queues.get(name) !== made) return;
+      queues.delete(name);
+      made.close().catch(() => {});
+    });
+    queues.set(name, made);
+    return made;
   };
   return {
     async enqueue(name, payload, opts) {
